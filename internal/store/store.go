@@ -1,0 +1,353 @@
+// Package store defines Sealpost's storage interface: domains, accounts,
+// aliases, mailboxes, messages with their flags, UIDs and MODSEQs, the
+// outbound queue and the login/event log.
+//
+// Two implementations live beside it: store/sqlite (the embedded default,
+// SQLite metadata plus message bodies as files) and store/postgres (the
+// scale-out backend, everything in PostgreSQL). The shared test suite in
+// store/storetest runs against both, so they cannot drift apart.
+//
+// The data model is laid out for IMAP CONDSTORE and QRESYNC (RFC 7162) from
+// the start:
+//   - every mailbox has a UIDVALIDITY that never changes for the life of the
+//     mailbox, a UIDNEXT, and a HIGHESTMODSEQ;
+//   - every change to a message (append, flag change, expunge) takes the
+//     mailbox's next MODSEQ, strictly increasing per mailbox;
+//   - expunged messages leave a tombstone (UID, MODSEQ) so that QRESYNC can
+//     report VANISHED UIDs since a given MODSEQ;
+//   - every message row has a global, never-reused ID (OBJECTID EMAILID,
+//     RFC 8474) and shares its body blob with the other copies delivered in
+//     the same transaction.
+//
+// Message bodies are written durably before the metadata that points to them
+// is committed, so a successful Deliver means the message survives a crash.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"time"
+)
+
+// Sentinel errors. Callers decide on these with errors.Is.
+var (
+	// ErrNotFound is returned when the named object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists is returned when creating an object whose unique name is taken.
+	ErrExists = errors.New("already exists")
+	// ErrNotEmpty is returned when deleting an object that still has dependants
+	// (a domain with accounts, a mailbox with children).
+	ErrNotEmpty = errors.New("not empty")
+	// ErrQuota is returned when a delivery would exceed an account's quota.
+	ErrQuota = errors.New("quota exceeded")
+)
+
+// Store is the whole storage interface. Implementations are safe for
+// concurrent use by many goroutines, and (for PostgreSQL) by many processes.
+type Store interface {
+	Domains
+	Accounts
+	Aliases
+	Mailboxes
+	Messages
+	Queue
+	Log
+
+	// Ping checks the backend is reachable, for /healthz.
+	Ping(ctx context.Context) error
+	// Close releases all resources. Committed data is durable before Close
+	// returns.
+	Close() error
+}
+
+// Domain is a mail domain Sealpost hosts. Name is the ASCII (A-label) form,
+// lower case.
+type Domain struct {
+	ID      int64
+	Name    string
+	Created time.Time
+}
+
+// Domains manages hosted domains.
+type Domains interface {
+	CreateDomain(ctx context.Context, name string) (Domain, error)
+	GetDomain(ctx context.Context, name string) (Domain, error)
+	ListDomains(ctx context.Context) ([]Domain, error)
+	// DeleteDomain fails with ErrNotEmpty while accounts or aliases remain.
+	DeleteDomain(ctx context.Context, name string) error
+}
+
+// Account is a mailbox owner. Address is the normalised address
+// (lower-case local part, A-label domain).
+type Account struct {
+	ID           int64
+	DomainID     int64
+	Address      string
+	PasswordHash string // PHC string, argon2id; never logged
+	QuotaBytes   int64  // 0 means unlimited
+	UsedBytes    int64  // sum of the sizes of the account's messages
+	Disabled     bool
+	Created      time.Time
+}
+
+// NewAccount is what CreateAccount needs.
+type NewAccount struct {
+	Address      string
+	PasswordHash string
+	QuotaBytes   int64
+	// Mailboxes are created with the account in the same transaction
+	// (INBOX and the special-use folders).
+	Mailboxes []NewMailbox
+}
+
+// Accounts manages accounts.
+type Accounts interface {
+	// CreateAccount fails with ErrNotFound if the domain is not hosted and
+	// ErrExists if the address is taken by an account or an alias.
+	CreateAccount(ctx context.Context, a NewAccount) (Account, error)
+	GetAccount(ctx context.Context, address string) (Account, error)
+	GetAccountByID(ctx context.Context, id int64) (Account, error)
+	// ListAccounts lists the accounts of one domain, or all if domain is "".
+	ListAccounts(ctx context.Context, domain string) ([]Account, error)
+	SetPasswordHash(ctx context.Context, address, hash string) error
+	SetQuota(ctx context.Context, address string, quotaBytes int64) error
+	SetDisabled(ctx context.Context, address string, disabled bool) error
+	// DeleteAccount removes the account with its mailboxes and messages.
+	DeleteAccount(ctx context.Context, address string) error
+}
+
+// Alias maps an address to one or more targets. A catch-all alias has the
+// address "@domain". Targets may be local or outside addresses.
+type Alias struct {
+	ID      int64
+	Address string
+	Targets []string
+	Created time.Time
+}
+
+// Aliases manages aliases.
+type Aliases interface {
+	// CreateAlias fails with ErrNotFound if the domain is not hosted and
+	// ErrExists if the address is taken by an account or an alias.
+	CreateAlias(ctx context.Context, address string, targets []string) (Alias, error)
+	GetAlias(ctx context.Context, address string) (Alias, error)
+	ListAliases(ctx context.Context, domain string) ([]Alias, error)
+	DeleteAlias(ctx context.Context, address string) error
+}
+
+// Mailbox is an IMAP mailbox (folder) of an account.
+type Mailbox struct {
+	ID            int64
+	AccountID     int64
+	Name          string // full hierarchical name, "/" separated, UTF-8
+	SpecialUse    string // "" or one of \Sent \Drafts \Junk \Trash \Archive ...
+	Subscribed    bool
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      int   // number of messages (not expunged)
+	Size          int64 // sum of the message sizes, for STATUS=SIZE
+	Created       time.Time
+}
+
+// NewMailbox describes a mailbox to create.
+type NewMailbox struct {
+	Name       string
+	SpecialUse string
+	Subscribed bool
+}
+
+// Mailboxes manages mailboxes.
+type Mailboxes interface {
+	CreateMailbox(ctx context.Context, accountID int64, m NewMailbox) (Mailbox, error)
+	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
+	GetMailboxByID(ctx context.Context, id int64) (Mailbox, error)
+	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
+	// RenameMailbox keeps the UIDVALIDITY: the messages are the same.
+	RenameMailbox(ctx context.Context, id int64, newName string) error
+	SetSubscribed(ctx context.Context, id int64, subscribed bool) error
+	// DeleteMailbox removes the mailbox and its messages. A mailbox created
+	// later with the same name gets a new, greater UIDVALIDITY.
+	DeleteMailbox(ctx context.Context, id int64) error
+}
+
+// Message is one message in one mailbox.
+type Message struct {
+	ID           int64 // global, never reused (OBJECTID EMAILID)
+	MailboxID    int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // sorted; system flags with their backslash
+	InternalDate time.Time
+	SaveDate     time.Time // when it was put in this mailbox (RFC 8514)
+	Size         int64
+	BlobID       string // shared by copies of the same body
+}
+
+// Target is one mailbox a delivery puts a message into.
+type Target struct {
+	MailboxID    int64
+	Flags        []string
+	InternalDate time.Time // zero means now
+}
+
+// FlagOp says how UpdateFlags combines the given flags with the current ones.
+type FlagOp int
+
+const (
+	FlagsAdd FlagOp = iota
+	FlagsRemove
+	FlagsReplace
+)
+
+// FlagUpdate changes the flags of the messages with the given UIDs.
+type FlagUpdate struct {
+	MailboxID int64
+	UIDs      []uint32
+	Op        FlagOp
+	Flags     []string
+	// UnchangedSince, if non-zero, skips messages whose MODSEQ is greater
+	// (CONDSTORE STORE UNCHANGEDSINCE, RFC 7162 section 3.1.3); their UIDs
+	// are returned as Modified.
+	UnchangedSince uint64
+}
+
+// FlagResult is the outcome of UpdateFlags.
+type FlagResult struct {
+	Updated  []Message // messages whose flags changed, with their new MODSEQ
+	Modified []uint32  // UIDs skipped because of UnchangedSince
+}
+
+// Expunged is the tombstone an expunge leaves, for QRESYNC VANISHED.
+type Expunged struct {
+	UID    uint32
+	ModSeq uint64
+}
+
+// Messages stores and retrieves messages.
+type Messages interface {
+	// Deliver stores body once and puts it into every target mailbox in one
+	// transaction: either every target has the message or none has. When it
+	// returns nil, the message is durable. The returned messages are in the
+	// order of targets. Quota is checked per account; ErrQuota fails the
+	// whole delivery.
+	Deliver(ctx context.Context, body io.Reader, targets []Target) ([]Message, error)
+	// OpenBody returns the body of a message by blob ID.
+	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
+	GetMessage(ctx context.Context, mailboxID int64, uid uint32) (Message, error)
+	// ListMessages returns the messages of a mailbox with UID >= fromUID, in
+	// UID order, at most limit (0: no limit).
+	ListMessages(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]Message, error)
+	// ChangedSince returns the messages whose MODSEQ is greater than modseq
+	// (CONDSTORE FETCH CHANGEDSINCE).
+	ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)
+	UpdateFlags(ctx context.Context, u FlagUpdate) (FlagResult, error)
+	// Copy copies messages to another mailbox, sharing the bodies. It returns
+	// the new messages in the order of uids (UIDPLUS COPYUID).
+	Copy(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]Message, error)
+	// Move is Copy and Expunge in one transaction (RFC 6851).
+	Move(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]Message, error)
+	// Expunge removes messages, leaves tombstones and returns them.
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]Expunged, error)
+	// ExpungedSince returns tombstones with MODSEQ greater than modseq.
+	ExpungedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Expunged, error)
+}
+
+// QueueState is the state of a queued message.
+type QueueState string
+
+const (
+	QueueReady    QueueState = "ready"    // waiting for its next attempt
+	QueueHeld     QueueState = "held"     // kept until released by an administrator
+	QueueDelivery QueueState = "delivery" // claimed by a delivery worker
+)
+
+// QueueRecipient is one envelope recipient of a queued message and how its
+// delivery stands.
+type QueueRecipient struct {
+	Address   string
+	Done      bool   // delivered or failed for good
+	Failed    bool   // with Done: failed permanently
+	LastError string // the last reply or error, for the log and DSNs
+}
+
+// QueueItem is a message in the outbound queue.
+type QueueItem struct {
+	ID          int64
+	From        string // envelope sender; "" for bounces
+	Recipients  []QueueRecipient
+	BlobID      string
+	Size        int64
+	State       QueueState
+	Attempts    int
+	NextAttempt time.Time
+	LastAttempt time.Time
+	Created     time.Time
+	ClaimedBy   string    // worker that holds it while State is QueueDelivery
+	ClaimUntil  time.Time // claim expiry; an expired claim is up for grabs
+	// RequireTLS marks a message sent with REQUIRETLS (RFC 8689).
+	RequireTLS bool
+}
+
+// QueueUpdate records the outcome of an attempt on a claimed item.
+type QueueUpdate struct {
+	ID          int64
+	Worker      string
+	Recipients  []QueueRecipient // the new status of every recipient
+	NextAttempt time.Time        // when to try again if any is not Done
+}
+
+// Queue is the durable outbound queue. An item is removed only when every
+// recipient is Done. Claims keep two workers (or two nodes) from delivering
+// the same item at once; a claim that outlives its deadline (a crashed
+// worker) becomes claimable again, which is why delivery must record its
+// outcome per recipient.
+type Queue interface {
+	// Enqueue stores the body and the item durably.
+	Enqueue(ctx context.Context, body io.Reader, from string, recipients []string, requireTLS bool) (QueueItem, error)
+	GetQueueItem(ctx context.Context, id int64) (QueueItem, error)
+	ListQueue(ctx context.Context) ([]QueueItem, error)
+	// ClaimDue claims up to limit ready items due at now for worker until
+	// now+lease.
+	ClaimDue(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]QueueItem, error)
+	// FinishAttempt records an attempt. When every recipient is Done the
+	// item is removed; otherwise it goes back to ready at NextAttempt.
+	FinishAttempt(ctx context.Context, u QueueUpdate) error
+	// SetQueueState holds, releases (ready, due now) an item.
+	SetQueueState(ctx context.Context, id int64, state QueueState) error
+	// RetryNow makes an item due now.
+	RetryNow(ctx context.Context, id int64) error
+	DropQueueItem(ctx context.Context, id int64) error
+}
+
+// LogEntry is one event in the log: authentication attempts on every
+// protocol, administrative changes, and the like.
+type LogEntry struct {
+	ID        int64
+	Time      time.Time
+	AccountID int64  // 0 when unknown (e.g. a failed login for no account)
+	Kind      string // "login", "admin", ...
+	Protocol  string // "imap", "smtp", "pop3", "web", "cli"
+	RemoteIP  netip.Addr
+	Client    string // client identity: IMAP ID, EHLO name, User-Agent
+	Outcome   string // "ok", "fail", ...
+	Detail    string // reason or description; never a secret
+}
+
+// LogQuery selects log entries. Zero fields match everything.
+type LogQuery struct {
+	AccountID int64
+	Kind      string
+	Since     time.Time
+	Limit     int // newest first; 0 means 100
+}
+
+// Log is the event log.
+type Log interface {
+	AppendLog(ctx context.Context, e LogEntry) (LogEntry, error)
+	QueryLog(ctx context.Context, q LogQuery) ([]LogEntry, error)
+	// PruneLog deletes entries older than before and returns how many.
+	PruneLog(ctx context.Context, before time.Time) (int64, error)
+}
