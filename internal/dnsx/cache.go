@@ -1,0 +1,74 @@
+package dnsx
+
+import (
+	"container/list"
+	"sync"
+	"time"
+)
+
+type cacheKey struct {
+	name  string // canonical: lower case, fully qualified
+	qtype uint16
+}
+
+type cacheEntry struct {
+	key     cacheKey
+	a       answer
+	expires time.Time
+}
+
+// cache keeps answers until their TTL runs out, evicting the least recently
+// used entry when full. It is safe for concurrent use.
+type cache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // front: most recently used; values are *cacheEntry
+	byKey map[cacheKey]*list.Element
+}
+
+func newCache(size int) *cache {
+	return &cache{max: size, order: list.New(), byKey: make(map[cacheKey]*list.Element)}
+}
+
+func (c *cache) get(k cacheKey, now time.Time) (answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[k]
+	if !ok {
+		return answer{}, false
+	}
+	e := el.Value.(*cacheEntry)
+	if !now.Before(e.expires) {
+		c.order.Remove(el)
+		delete(c.byKey, k)
+		return answer{}, false
+	}
+	c.order.MoveToFront(el)
+	return e.a, true
+}
+
+func (c *cache) put(k cacheKey, a answer, now time.Time) {
+	if a.ttl == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := &cacheEntry{key: k, a: a, expires: now.Add(time.Duration(a.ttl) * time.Second)}
+	if el, ok := c.byKey[k]; ok {
+		el.Value = e
+		c.order.MoveToFront(el)
+		return
+	}
+	for c.order.Len() >= c.max {
+		oldest := c.order.Back()
+		c.order.Remove(oldest)
+		delete(c.byKey, oldest.Value.(*cacheEntry).key)
+	}
+	c.byKey[k] = c.order.PushFront(e)
+}
+
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}

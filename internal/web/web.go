@@ -1,0 +1,75 @@
+// Package web serves Sealpost's HTTPS listener. For now it has a status page
+// and /healthz; webmail, account settings, the admin pages, autoconfig, the
+// MTA-STS policy and WKD will live here too.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"time"
+)
+
+// Checker reports whether a dependency (the store) is healthy.
+type Checker func(ctx context.Context) error
+
+// Options configures the handler.
+type Options struct {
+	Hostname string
+	Version  string
+	Health   Checker
+}
+
+// Handler returns the HTTPS handler.
+func Handler(opts Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", HealthHandler(opts.Health))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = statusPage.Execute(w, opts)
+	})
+	return mux
+}
+
+// HealthHandler answers 200 with {"status":"ok"} when check passes and 503
+// with the reason otherwise. The check gets at most 2 s.
+func HealthHandler(check Checker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		status := map[string]string{"status": "ok"}
+		code := http.StatusOK
+		if check != nil {
+			if err := check(ctx); err != nil {
+				status = map[string]string{"status": "unavailable", "error": err.Error()}
+				code = http.StatusServiceUnavailable
+			}
+		}
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(status)
+	})
+}
+
+// setSecurityHeaders applies the headers every HTML page carries.
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sealpost on {{.Hostname}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}</style>
+</head><body>
+<h1>Sealpost</h1>
+<p>The mail server for <strong>{{.Hostname}}</strong> is running (version {{.Version}}).</p>
+<p>Webmail and account settings will be offered here.</p>
+</body></html>
+`))

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name   string
+		check  Checker
+		code   int
+		status string
+	}{
+		{"healthy", func(context.Context) error { return nil }, 200, "ok"},
+		{"store down", func(context.Context) error { return errors.New("database is closed") }, 503, "unavailable"},
+		{"no checker", nil, 200, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(Handler(Options{Hostname: "mail.example.test", Health: tt.check}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.code {
+				t.Errorf("status code %d, want %d", resp.StatusCode, tt.code)
+			}
+			var body map[string]string
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if body["status"] != tt.status {
+				t.Errorf("status %q, want %q", body["status"], tt.status)
+			}
+		})
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	srv := httptest.NewServer(Handler(Options{Hostname: "mail.example.test", Version: "v1.2.3"}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mail.example.test", "v1.2.3"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("status page lacks %q", want)
+		}
+	}
+	if got := resp.Header.Get("Content-Security-Policy"); got == "" {
+		t.Error("status page has no Content-Security-Policy")
+	}
+	resp2, err := http.Get(srv.URL + "/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != 404 {
+		t.Errorf("unknown path: %d, want 404", resp2.StatusCode)
+	}
+}
