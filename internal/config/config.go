@@ -1,0 +1,312 @@
+// Package config reads Sealpost's configuration: one TOML file (TOML 1.0 as
+// accepted by github.com/BurntSushi/toml), decoded into [Config], completed
+// with secure defaults and validated.
+//
+// Every problem is reported as an [*Error] naming the file, the line and the
+// dotted key ("sealpost.toml:12: listeners.smtp: invalid address ...").
+// When a file has several problems they are all returned, joined with
+// errors.Join, in line order with problems of absent keys last. Unknown keys
+// are errors, so a misspelt key never silently falls back to a default.
+//
+// Host and domain names are checked as RFC 1035 section 2.3.1 preferred
+// names (with RFC 1123 section 2.1's leading digits); limits cite the RFC 5321
+// minimums they must respect. Relative paths (data_dir, tls.cert_file,
+// tls.key_file) are taken relative to the directory of the configuration file.
+//
+// The reference documentation, docs/config.md, and the example file,
+// docs/sealpost.toml.example, are generated from the struct tags below
+// (doc, example, required) by [Reference] and [Sample]; a test fails when
+// they are out of date, and go generate rewrites them.
+//
+// Left out: environment-variable overrides, include files, reloading the
+// file while running, and checks that touch the system (whether files exist,
+// whether addresses can be bound).
+package config
+
+//go:generate go test -run TestGenerated . -update
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Hostname  string    `toml:"hostname" required:"true" example:"mail.example.com" doc:"The server's fully qualified host name: the name in SMTP greetings (HELO/EHLO) and the name its TLS certificate is for. ASCII only; write internationalized names in their A-label (xn--) form."`
+	DataDir   string    `toml:"data_dir" required:"true" example:"/var/lib/sealpost" doc:"Directory for the database, message bodies, keys and the admin socket. Created with mode 0700 if missing. Relative paths are relative to the configuration file's directory."`
+	Domains   []string  `toml:"domains" example:"example.com" doc:"Mail domains hosted here, created at start if missing. More can be added with the command sealpost domain add; removing one here does not delete it."`
+	Log       Log       `toml:"log" doc:"Logging."`
+	Storage   Storage   `toml:"storage" doc:"Where metadata, the queue and message bodies are stored."`
+	TLS       TLS       `toml:"tls" doc:"Certificates and TLS policy, shared by every listener."`
+	Listeners Listeners `toml:"listeners" doc:"Listening addresses, as host:port. The host must be an IP address or empty (all addresses); an empty string turns a listener off; port 0 picks a free port."`
+	Limits    Limits    `toml:"limits" doc:"Limits that protect the server from oversized or abusive clients."`
+	DNS       DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
+	Queue     Queue     `toml:"queue" doc:"Outbound mail queue."`
+	Passwords Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
+}
+
+// Log configures logging through log/slog.
+type Log struct {
+	Level  string `toml:"level" doc:"Least severe level written: debug, info, warn or error."`
+	Format string `toml:"format" doc:"Log line format: text (key=value) or json."`
+}
+
+// Storage selects the storage backend.
+type Storage struct {
+	Backend     string `toml:"backend" doc:"sqlite (embedded database in data_dir, bodies as files) or postgres (metadata and bodies in PostgreSQL; several Sealpost nodes may share one database)."`
+	PostgresDSN Secret `toml:"postgres_dsn" doc:"PostgreSQL connection string, as a URL (postgres://user:password@host/db) or keyword/value pairs (host=... dbname=...). Required when backend is postgres and refused otherwise. Its password is never printed or logged."`
+}
+
+// TLS configures certificates and the TLS policy.
+type TLS struct {
+	Mode          string `toml:"mode" doc:"Where certificates come from: files (cert_file and key_file, reloaded on SIGHUP), self-signed (generated into data_dir; for testing only, clients will warn) or acme (obtained and renewed automatically over ACME, RFC 8555)."`
+	CertFile      string `toml:"cert_file" example:"/etc/sealpost/tls/fullchain.pem" doc:"PEM certificate chain, leaf first. Required when mode is files and refused otherwise."`
+	KeyFile       string `toml:"key_file" example:"/etc/sealpost/tls/privkey.pem" doc:"PEM private key of the certificate. Required when mode is files and refused otherwise."`
+	MinVersion    string `toml:"min_version" doc:"Oldest TLS version accepted, as a string: \"1.2\" or \"1.3\". Older versions are never offered."`
+	ACMEDirectory string `toml:"acme_directory" doc:"ACME directory URL (https). Only used when mode is acme; may be changed only then."`
+	ACMEEmail     string `toml:"acme_email" doc:"Contact address given to the ACME certificate authority for expiry and incident notices. Required when mode is acme and refused otherwise."`
+}
+
+// Listeners holds one address per protocol; "" turns that listener off.
+type Listeners struct {
+	SMTP        string `toml:"smtp" doc:"Inbound mail from other servers (MX), with STARTTLS (RFC 5321, RFC 3207)."`
+	Submission  string `toml:"submission" doc:"Message submission from clients, STARTTLS required before AUTH (RFC 6409)."`
+	Submissions string `toml:"submissions" doc:"Message submission over implicit TLS (RFC 8314)."`
+	IMAP        string `toml:"imap" doc:"IMAP with STARTTLS required before login (RFC 9051)."`
+	IMAPS       string `toml:"imaps" doc:"IMAP over implicit TLS (RFC 8314)."`
+	POP3        string `toml:"pop3" doc:"POP3 with STLS required before login (RFC 1939, RFC 2595)."`
+	POP3S       string `toml:"pop3s" doc:"POP3 over implicit TLS (RFC 8314)."`
+	HTTPS       string `toml:"https" doc:"Webmail, account settings, autoconfiguration, MTA-STS policy and WKD."`
+	Admin       string `toml:"admin" doc:"Prometheus /metrics and /healthz, over plain HTTP. Must be a loopback address unless admin_public is true."`
+	AdminPublic bool   `toml:"admin_public" doc:"Allow the admin listener on a non-loopback address. Only do this behind a firewall: the metrics reveal traffic volumes and account activity."`
+}
+
+// Limits bounds what one client or message may use.
+type Limits struct {
+	MaxMessageSize      Size     `toml:"max_message_size" doc:"Largest message accepted, announced with the SMTP SIZE extension (RFC 1870). Between 1KiB and 2GiB."`
+	MaxRecipients       int      `toml:"max_recipients" doc:"Most recipients in one SMTP transaction, 1 to 10000. RFC 5321 section 4.5.3.1.8 asks servers to accept at least 100."`
+	MaxLineLength       int      `toml:"max_line_length" doc:"Longest command or text line accepted, in octets including CRLF, 1000 to 1048576 (RFC 5321 section 4.5.3.1.6 requires at least 1000)."`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip" doc:"Simultaneous connections from one IP address (IPv6: one /64) across all protocols, 1 to 10000."`
+	MaxAuthFailures     int      `toml:"max_auth_failures" doc:"Failed authentications allowed in one connection before it is closed, 1 to 100."`
+	SessionTimeout      Duration `toml:"session_timeout" doc:"How long a connection may sit idle between commands before it is closed, 1s to 24h."`
+	CommandTimeout      Duration `toml:"command_timeout" doc:"How long one command, including a whole message transfer, may take, 1s to 24h."`
+	ShutdownTimeout     Duration `toml:"shutdown_timeout" doc:"How long a graceful shutdown waits for work in progress before closing connections, 1s to 10m."`
+}
+
+// DNS configures name resolution.
+type DNS struct {
+	Resolver string `toml:"resolver" doc:"A DNSSEC-validating resolver, as IP:port. Sealpost trusts its AD bit for DANE, so it should run on this host or be reached over a trusted network."`
+}
+
+// Queue configures outbound delivery.
+type Queue struct {
+	Deliver      bool     `toml:"deliver" doc:"Deliver queued mail to other servers. When false, outbound mail is kept in the queue, where it can be inspected and delivered later."`
+	MaxAge       Duration `toml:"max_age" doc:"How long delivery is retried before the message is returned to its sender as undeliverable, 1h to 2160h (RFC 5321 section 4.5.4.1 suggests at least 4-5 days)."`
+	DelayWarning Duration `toml:"delay_warning" doc:"When the sender is told that a message is delayed but still being retried (RFC 3464). Between 1m and max_age."`
+}
+
+// Passwords configures the password policy and argon2id hashing. The hash
+// parameters apply to new hashes; existing hashes keep theirs.
+type Passwords struct {
+	MinLength     int  `toml:"min_length" doc:"Shortest password accepted, in characters, 8 to 128."`
+	Argon2Time    int  `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
+	Argon2Memory  Size `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
+	Argon2Threads int  `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
+}
+
+// Enumerated values.
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+
+	TLSModeFiles      = "files"
+	TLSModeSelfSigned = "self-signed"
+	TLSModeACME       = "acme"
+
+	// LetsEncryptDirectory is the default ACME directory.
+	LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+)
+
+// maxFileSize bounds what Load and Parse read; real configurations are a few KiB.
+const maxFileSize = 1 << 20
+
+// Default returns the configuration used for every key a file leaves out.
+// Hostname and DataDir are empty and must be set.
+func Default() *Config {
+	return &Config{
+		Log:     Log{Level: "info", Format: "text"},
+		Storage: Storage{Backend: BackendSQLite},
+		TLS: TLS{
+			Mode:          TLSModeFiles,
+			MinVersion:    "1.2",
+			ACMEDirectory: LetsEncryptDirectory,
+		},
+		Listeners: Listeners{
+			SMTP:        ":25",
+			Submission:  ":587",
+			Submissions: ":465",
+			IMAP:        ":143",
+			IMAPS:       ":993",
+			POP3:        ":110",
+			POP3S:       ":995",
+			HTTPS:       ":443",
+			Admin:       "127.0.0.1:8025",
+		},
+		Limits: Limits{
+			MaxMessageSize:      50 * MiB,
+			MaxRecipients:       100,
+			MaxLineLength:       4096,
+			MaxConnectionsPerIP: 20,
+			MaxAuthFailures:     5,
+			SessionTimeout:      Duration(10 * time.Minute),
+			CommandTimeout:      Duration(5 * time.Minute),
+			ShutdownTimeout:     Duration(10 * time.Second),
+		},
+		DNS:   DNS{Resolver: "127.0.0.1:53"},
+		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
+		Passwords: Passwords{
+			MinLength:     10,
+			Argon2Time:    3,
+			Argon2Memory:  64 * MiB,
+			Argon2Threads: 2,
+		},
+	}
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error(), Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error(), Err: err}
+	}
+	return Parse(data, path)
+}
+
+// Parse parses and validates a configuration file's contents. filename is
+// used in error messages and to resolve relative paths.
+func Parse(data []byte, filename string) (*Config, error) {
+	if len(data) > maxFileSize {
+		return nil, errorf(filename, 0, "", "file larger than %d bytes", maxFileSize)
+	}
+	var raw map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		return nil, syntaxError(filename, err)
+	}
+	d := &decoder{file: filename, lines: indexLines(data)}
+	c := Default()
+	d.table(reflect.ValueOf(c).Elem(), raw, "")
+	// A key that failed to decode kept its default and is not validated;
+	// the rest are, so one pass finds every problem.
+	d.skip = map[string]bool{}
+	for _, e := range d.errs {
+		d.skip[e.Key] = true
+	}
+	d.validate(c)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	c.resolvePaths(filepath.Dir(filename))
+	return c, nil
+}
+
+// Validate checks a Config built in code, such as Default() with some
+// fields set, by the same rules as Parse. Errors have no file or line.
+// Like Parse, it writes Hostname and Domains in lower case.
+func (c *Config) Validate() error {
+	d := &decoder{lines: lineIndex{}}
+	d.validate(c)
+	return d.err()
+}
+
+func syntaxError(file string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		line := pe.Position.Line
+		if line < 1 {
+			line = 1
+		}
+		return &Error{File: file, Line: line, Key: pe.LastKey, Msg: pe.Message, Err: err}
+	}
+	return &Error{File: file, Line: 1, Msg: err.Error(), Err: err}
+}
+
+// err returns the collected errors in line order: nil, one *Error, or
+// several joined with errors.Join.
+func (d *decoder) err() error {
+	// Problems with absent keys (line 0) come after those in the file.
+	order := func(e *Error) int {
+		if e.Line == 0 {
+			return math.MaxInt
+		}
+		return e.Line
+	}
+	sort.SliceStable(d.errs, func(i, j int) bool { return order(d.errs[i]) < order(d.errs[j]) })
+	switch len(d.errs) {
+	case 0:
+		return nil
+	case 1:
+		return d.errs[0]
+	}
+	errs := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// WriteTOML writes c as a TOML file, every key included, with secrets
+// redacted. Parsing the output gives c back, except for secrets.
+func (c *Config) WriteTOML(w io.Writer) error {
+	var b bytes.Buffer
+	writeTOML(&b, reflect.ValueOf(c).Elem(), false)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// SlogLevel returns the configured level as a slog.Level.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Version returns MinVersion as a crypto/tls version constant.
+func (t TLS) Version() uint16 {
+	if t.MinVersion == "1.3" {
+		return tls.VersionTLS13
+	}
+	return tls.VersionTLS12
+}
+
+// Argon2MemoryKiB returns Argon2Memory in KiB, the unit argon2.IDKey takes.
+func (p Passwords) Argon2MemoryKiB() uint32 { return uint32(p.Argon2Memory / KiB) }

@@ -1,0 +1,311 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// validate checks the decoded configuration; every problem is recorded
+// against the key that holds it.
+func (d *decoder) validate(c *Config) {
+	d.required(reflect.ValueOf(c).Elem(), "")
+	if c.Hostname != "" {
+		if err := checkDomain(c.Hostname); err != nil {
+			d.fail("hostname", "invalid host name %q: %v", c.Hostname, err)
+		}
+		c.Hostname = strings.ToLower(c.Hostname)
+	}
+	d.domains(c)
+	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	d.oneOf("log.format", c.Log.Format, "text", "json")
+	d.storage(&c.Storage)
+	d.tls(&c.TLS)
+	d.listeners(&c.Listeners)
+	d.limits(&c.Limits)
+	if err := checkHostPort(c.DNS.Resolver, false); err != nil {
+		d.fail("dns.resolver", "invalid address %q: %v", c.DNS.Resolver, err)
+	}
+	d.queue(&c.Queue)
+	d.passwords(&c.Passwords)
+}
+
+// required reports empty fields tagged required:"true".
+func (d *decoder) required(v reflect.Value, prefix string) {
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		key := join(prefix, tomlName(f))
+		if f.Tag.Get("required") == "true" && v.Field(i).IsZero() {
+			d.fail(key, "required")
+		}
+		if f.Type.Kind() == reflect.Struct {
+			d.required(v.Field(i), key)
+		}
+	}
+}
+
+func (d *decoder) oneOf(key, v string, allowed ...string) bool {
+	if slices.Contains(allowed, v) {
+		return true
+	}
+	d.fail(key, "invalid value %q: must be one of %s", v, strings.Join(allowed, ", "))
+	return false
+}
+
+func (d *decoder) domains(c *Config) {
+	seen := map[string]bool{}
+	for i, dom := range c.Domains {
+		if err := checkDomain(dom); err != nil {
+			d.fail("domains", "invalid domain %q: %v", dom, err)
+			continue
+		}
+		dom = strings.ToLower(dom)
+		if seen[dom] {
+			d.fail("domains", "domain %q listed twice", dom)
+		}
+		seen[dom] = true
+		c.Domains[i] = dom
+	}
+}
+
+func (d *decoder) storage(s *Storage) {
+	if !d.oneOf("storage.backend", s.Backend, BackendSQLite, BackendPostgres) {
+		return
+	}
+	switch {
+	case s.Backend == BackendPostgres && s.PostgresDSN == "":
+		d.fail("storage.postgres_dsn", "required when storage.backend is %q", BackendPostgres)
+	case s.Backend != BackendPostgres && s.PostgresDSN != "":
+		d.fail("storage.postgres_dsn", "set, but storage.backend is %q; remove it or set backend = %q", s.Backend, BackendPostgres)
+	case s.PostgresDSN != "":
+		if err := checkDSN(string(s.PostgresDSN)); err != nil {
+			d.fail("storage.postgres_dsn", "invalid connection string: %v", err)
+		}
+	}
+}
+
+// checkDSN checks the shape of a PostgreSQL connection string without
+// resolving or reading anything. Its errors never quote the string, which
+// may hold a password.
+func checkDSN(dsn string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if _, err := url.Parse(dsn); err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fmt.Errorf("not a valid URL: %v", err)
+		}
+		return nil
+	}
+	if !strings.Contains(dsn, "=") {
+		return errors.New("expected a postgres:// URL or keyword=value pairs")
+	}
+	return nil
+}
+
+func (d *decoder) tls(t *TLS) {
+	d.oneOf("tls.min_version", t.MinVersion, "1.2", "1.3")
+	if !d.oneOf("tls.mode", t.Mode, TLSModeFiles, TLSModeSelfSigned, TLSModeACME) {
+		return
+	}
+	files := t.Mode == TLSModeFiles
+	for _, f := range []struct{ key, val string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}} {
+		if files && f.val == "" {
+			d.fail(f.key, "required when tls.mode is %q", TLSModeFiles)
+		}
+		if !files && f.val != "" {
+			d.fail(f.key, "only used when tls.mode is %q, but mode is %q", TLSModeFiles, t.Mode)
+		}
+	}
+	acme := t.Mode == TLSModeACME
+	if u, err := url.Parse(t.ACMEDirectory); err != nil || u.Scheme != "https" || u.Host == "" {
+		d.fail("tls.acme_directory", "invalid URL %q: must be an https:// URL", t.ACMEDirectory)
+	} else if !acme && t.ACMEDirectory != LetsEncryptDirectory {
+		d.fail("tls.acme_directory", "only used when tls.mode is %q, but mode is %q", TLSModeACME, t.Mode)
+	}
+	switch {
+	case acme && t.ACMEEmail == "":
+		d.fail("tls.acme_email", "required when tls.mode is %q", TLSModeACME)
+	case !acme && t.ACMEEmail != "":
+		d.fail("tls.acme_email", "only used when tls.mode is %q, but mode is %q", TLSModeACME, t.Mode)
+	case t.ACMEEmail != "":
+		if a, err := mail.ParseAddress(t.ACMEEmail); err != nil || a.Name != "" || a.Address != t.ACMEEmail {
+			d.fail("tls.acme_email", "invalid address %q: write a bare address such as postmaster@example.com", t.ACMEEmail)
+		}
+	}
+}
+
+func (d *decoder) listeners(l *Listeners) {
+	type bound struct {
+		key  string
+		addr netip.Addr // invalid for "all addresses"
+		port string
+	}
+	var used []bound
+	v := reflect.ValueOf(l).Elem()
+	for i := range v.NumField() {
+		addr, ok := v.Field(i).Interface().(string)
+		if !ok || addr == "" {
+			continue
+		}
+		key := "listeners." + tomlName(v.Type().Field(i))
+		if err := checkHostPort(addr, true); err != nil {
+			d.fail(key, "invalid address %q: %v", addr, err)
+			continue
+		}
+		host, port, _ := net.SplitHostPort(addr)
+		ip, _ := netip.ParseAddr(host)
+		if key == "listeners.admin" && !l.AdminPublic && !ip.IsLoopback() {
+			d.fail(key, "address %q is not a loopback address; use 127.0.0.1 or [::1], or set listeners.admin_public = true to expose metrics to the network", addr)
+		}
+		if port == "0" {
+			continue
+		}
+		for _, u := range used {
+			sameHost := !u.addr.IsValid() || !ip.IsValid() || u.addr.IsUnspecified() || ip.IsUnspecified() || u.addr == ip
+			if u.port == port && sameHost {
+				d.fail(key, "address %q conflicts with %s", addr, u.key)
+			}
+		}
+		used = append(used, bound{key, ip, port})
+	}
+}
+
+// checkHostPort checks a host:port whose host is an IP address (or empty,
+// when allowed) so that nothing needs DNS to start listening or resolving.
+func checkHostPort(addr string, emptyHost bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return errors.New(ae.Err)
+		}
+		return err
+	}
+	switch {
+	case host == "" && !emptyHost:
+		return errors.New("the host must be an IP address")
+	case host != "":
+		if _, err := netip.ParseAddr(host); err != nil {
+			return errors.New("the host must be an IP address (names would need DNS to start)")
+		}
+	}
+	lo := 1
+	if emptyHost {
+		lo = 0
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < lo || n > 65535 || port != strconv.Itoa(n) {
+		return fmt.Errorf("the port must be a number from %d to 65535", lo)
+	}
+	return nil
+}
+
+func (d *decoder) limits(l *Limits) {
+	d.sizeRange("limits.max_message_size", l.MaxMessageSize, KiB, 2*GiB)
+	d.intRange("limits.max_recipients", l.MaxRecipients, 1, 10000)
+	d.intRange("limits.max_line_length", l.MaxLineLength, 1000, 1<<20)
+	d.intRange("limits.max_connections_per_ip", l.MaxConnectionsPerIP, 1, 10000)
+	d.intRange("limits.max_auth_failures", l.MaxAuthFailures, 1, 100)
+	d.durationRange("limits.session_timeout", l.SessionTimeout, time.Second, 24*time.Hour)
+	d.durationRange("limits.command_timeout", l.CommandTimeout, time.Second, 24*time.Hour)
+	d.durationRange("limits.shutdown_timeout", l.ShutdownTimeout, time.Second, 10*time.Minute)
+}
+
+func (d *decoder) queue(q *Queue) {
+	maxOK := d.durationRange("queue.max_age", q.MaxAge, time.Hour, 2160*time.Hour)
+	if d.durationRange("queue.delay_warning", q.DelayWarning, time.Minute, 2160*time.Hour) &&
+		maxOK && q.DelayWarning >= q.MaxAge {
+		d.fail("queue.delay_warning", "must be shorter than queue.max_age (%v)", q.MaxAge)
+	}
+}
+
+func (d *decoder) passwords(p *Passwords) {
+	d.intRange("passwords.min_length", p.MinLength, 8, 128)
+	d.intRange("passwords.argon2_time", p.Argon2Time, 1, 64)
+	if d.sizeRange("passwords.argon2_memory", p.Argon2Memory, 19*MiB, 4*GiB) && p.Argon2Memory%KiB != 0 {
+		d.fail("passwords.argon2_memory", "must be a whole number of KiB, not %v", p.Argon2Memory)
+	}
+	d.intRange("passwords.argon2_threads", p.Argon2Threads, 1, 255)
+}
+
+func (d *decoder) intRange(key string, v, lo, hi int) bool {
+	if v < lo || v > hi {
+		d.fail(key, "must be between %d and %d, not %d", lo, hi, v)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) sizeRange(key string, v, lo, hi Size) bool {
+	if v < lo || v > hi {
+		d.fail(key, "must be between %v and %v, not %v", lo, hi, v)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) durationRange(key string, v Duration, lo, hi time.Duration) bool {
+	if time.Duration(v) < lo || time.Duration(v) > hi {
+		d.fail(key, "must be between %v and %v, not %v", Duration(lo), Duration(hi), v)
+		return false
+	}
+	return true
+}
+
+// checkDomain checks that name is a fully qualified ASCII domain name
+// (RFC 1035 section 2.3.1, with digits allowed first as RFC 1123 section 2.1
+// permits).
+func checkDomain(name string) error {
+	switch {
+	case len(name) > 253:
+		return errors.New("longer than 253 octets")
+	case strings.HasSuffix(name, "."):
+		return errors.New("remove the trailing dot")
+	case net.ParseIP(name) != nil:
+		return errors.New("an IP address, not a name")
+	}
+	for _, r := range name {
+		if r >= 0x80 {
+			return errors.New("not ASCII; write internationalized names in their A-label (xn--) form")
+		}
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) < 2 {
+		return errors.New("not fully qualified; write the whole name, such as mail.example.com")
+	}
+	for _, l := range labels {
+		if err := checkLabel(l); err != nil {
+			return err
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return errors.New("the last label must not be all digits")
+	}
+	return nil
+}
+
+func checkLabel(l string) error {
+	switch {
+	case l == "":
+		return errors.New("empty label")
+	case len(l) > 63:
+		return fmt.Errorf("label %q is longer than 63 octets", l)
+	case l[0] == '-' || l[len(l)-1] == '-':
+		return fmt.Errorf("label %q starts or ends with a hyphen", l)
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; !(isBare(c) && c != '_') {
+			return fmt.Errorf("label %q contains %q", l, c)
+		}
+	}
+	return nil
+}
