@@ -1,0 +1,25 @@
+// Package account manages what Sealpost hosts: domains, accounts, aliases
+// (catch-alls included) and passwords, on top of a store.Store.
+//
+// Addresses are parsed and normalised once, here, so every other package
+// compares plain strings:
+//   - the local part is a dot-atom or a quoted string (RFC 5321 section
+//     4.1.2), may be UTF-8 (RFC 6531 section 3.3), is NFC-normalised (RFC
+//     6532 section 3.1) and lower-cased (see normalizeAddress for why), and
+//     is at most 64 octets (RFC 5321 section 4.5.3.1.1);
+//   - the domain is converted to its A-label with the IDNA 2008 lookup
+//     profile (RFC 5890, RFC 5891 section 5, UTS #46 mapping), lower case,
+//     with labels and length checked (RFC 1035 section 2.3.4);
+//   - the whole address is at most 254 octets (RFC 5321 section 4.5.3.1.3).
+//
+// Passwords are hashed with argon2id (RFC 9106) and stored in the PHC
+// string format; Verify uses the parameters stored with each hash, so the
+// parameters can be raised without invalidating existing passwords.
+//
+// Left out: address literals ("user@[192.0.2.1]") are never hosted and so
+// rejected; local parts are not case-sensitive, and no sub-addressing
+// ("user+tag") is applied here; UTF-8 local parts are accepted, but
+// invisible and control characters are not. The list of common passwords
+// that CheckPassword should refuse is not there yet. Application-specific
+// passwords, TOTP, sessions and lock-outs come later.
+package account

@@ -1,0 +1,40 @@
+package account
+
+import (
+	"errors"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseAddress checks that ParseAddress never panics, rejects only with
+// ErrInvalid, and that its output is a fixed point: parsing String() gives
+// the same Address, within the length limits. The seed corpus is in
+// testdata/fuzz/FuzzParseAddress.
+func FuzzParseAddress(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("ParseAddress(%q): error %v does not wrap ErrInvalid", s, err)
+			}
+			return
+		}
+		out := a.String()
+		if a.IsCatchAll() || len(out) > MaxAddressLength || !utf8.ValidString(out) {
+			t.Fatalf("ParseAddress(%q) = %q: empty local part, too long or not UTF-8", s, out)
+		}
+		b, err := ParseAddress(out)
+		if err != nil {
+			t.Fatalf("ParseAddress(%q) = %q, which does not parse: %v", s, out, err)
+		}
+		if b != a || b.String() != out {
+			t.Fatalf("ParseAddress(%q) = %+v, but ParseAddress(%q) = %+v", s, a, out, b)
+		}
+		if d, err := NormalizeDomain(a.Domain); err != nil || d != a.Domain {
+			t.Fatalf("NormalizeDomain(%q) = %q, %v", a.Domain, d, err)
+		}
+		if c, err := ParseCatchAll("@" + a.Domain); err != nil || c.Domain != a.Domain {
+			t.Fatalf("ParseCatchAll(@%s) = %+v, %v", a.Domain, c, err)
+		}
+	})
+}

@@ -1,0 +1,162 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// errTooDeep marks an alias chain longer than MaxAliasDepth.
+var errTooDeep = errors.New("alias chain too deep")
+
+// Resolution is where mail for an address goes.
+type Resolution struct {
+	// Accounts are the addresses of local accounts, each once, in the order
+	// found. Disabled accounts are included: disabling stops logins, not
+	// delivery.
+	Accounts []string
+	// External are targets in domains Sealpost does not host, to be
+	// forwarded through the queue.
+	External []string
+}
+
+// Resolve finds where mail for a hosted address goes: to the account of
+// that address, else through the alias of that address, else through the
+// catch-all alias of its domain. Aliases may point to aliases; each address
+// is expanded once, so loops end, and chains deeper than MaxAliasDepth are
+// an error. Resolve fails with ErrNotHosted for a domain Sealpost does not
+// host, and with store.ErrNotFound for an address that leads nowhere.
+func (s *Service) Resolve(ctx context.Context, address string) (Resolution, error) {
+	a, err := ParseAddress(address)
+	if err != nil {
+		return Resolution{}, err
+	}
+	r := s.newResolver()
+	hosted, err := r.isHosted(ctx, a.Domain)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
+	}
+	if !hosted {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, ErrNotHosted)
+	}
+	found, err := r.expand(ctx, a, 0)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
+	}
+	if !found {
+		return Resolution{}, fmt.Errorf("resolve %s: no such account or alias: %w", a, store.ErrNotFound)
+	}
+	if len(r.res.Accounts) == 0 && len(r.res.External) == 0 {
+		return Resolution{}, fmt.Errorf("resolve %s: aliases lead to no account: %w", a, store.ErrNotFound)
+	}
+	return r.res, nil
+}
+
+// resolver holds the state of one resolution.
+type resolver struct {
+	s      *Service
+	hosted map[string]bool // domain -> hosted, looked up once
+	seen   map[string]bool // addresses already expanded
+	res    Resolution
+}
+
+func (s *Service) newResolver() *resolver {
+	return &resolver{s: s, hosted: make(map[string]bool), seen: make(map[string]bool)}
+}
+
+func (r *resolver) isHosted(ctx context.Context, d string) (bool, error) {
+	if h, ok := r.hosted[d]; ok {
+		return h, nil
+	}
+	_, err := r.s.Store.GetDomain(ctx, d)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	r.hosted[d] = err == nil
+	return err == nil, nil
+}
+
+// expand adds the destinations of a, reached through depth aliases, to
+// r.res. It reports whether a leads anywhere (an account, an alias, a
+// catch-all, an outside address); an address seen before counts as found,
+// its destinations being already in r.res.
+func (r *resolver) expand(ctx context.Context, a Address, depth int) (bool, error) {
+	key := a.String()
+	if r.seen[key] {
+		return true, nil
+	}
+	r.seen[key] = true
+	if len(r.seen) > maxResolved {
+		return false, fmt.Errorf("aliases reach more than %d addresses", maxResolved)
+	}
+	hosted, err := r.isHosted(ctx, a.Domain)
+	if err != nil {
+		return false, err
+	}
+	if !hosted {
+		r.res.External = append(r.res.External, key)
+		return true, nil
+	}
+	if !a.IsCatchAll() {
+		acc, err := r.s.Store.GetAccount(ctx, key)
+		if err == nil {
+			r.res.Accounts = append(r.res.Accounts, acc.Address)
+			return true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	al, err := r.s.Store.GetAlias(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		if a.IsCatchAll() {
+			return false, nil
+		}
+		// The catch-all stands in for the address: same depth.
+		return r.expand(ctx, Address{Domain: a.Domain}, depth)
+	}
+	if err != nil {
+		return false, err
+	}
+	if depth >= MaxAliasDepth {
+		return false, fmt.Errorf("%w: more than %d levels at %s", errTooDeep, MaxAliasDepth, key)
+	}
+	for _, t := range al.Targets {
+		ta, err := ParseAddress(t)
+		if err != nil {
+			// Stored data, not the caller's input: do not wrap ErrInvalid.
+			return false, fmt.Errorf("alias %s: bad stored target: %v", key, err)
+		}
+		if _, err := r.expand(ctx, ta, depth+1); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// checkTarget checks a target of a new alias: if it is in a hosted domain,
+// it must be an account or an alias whose chain is not too deep.
+func (r *resolver) checkTarget(ctx context.Context, t Address) error {
+	hosted, err := r.isHosted(ctx, t.Domain)
+	if err != nil || !hosted {
+		return err
+	}
+	key := t.String()
+	_, err = r.s.Store.GetAccount(ctx, key)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	_, err = r.s.Store.GetAlias(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no such account or alias: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	// The new alias is at depth 0, its targets at depth 1.
+	clear(r.seen)
+	_, err = r.expand(ctx, t, 1)
+	return err
+}

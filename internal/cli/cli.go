@@ -1,0 +1,189 @@
+// Package cli implements the sealpost command line: parsing, dispatch and
+// exit codes. cmd/sealpost only calls Main.
+//
+// Exit codes: 0 success; 1 a failure while doing the work; 2 bad usage or
+// bad input (an invalid address, a duplicate, an unknown domain, a bad
+// config), in which case nothing was changed.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// Env is the process environment a command runs in, so tests can run
+// commands in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// StdinIsTerminal reports whether Stdin is an interactive terminal, for
+	// password prompts.
+	StdinIsTerminal bool
+	// ReadPassword reads a password from the terminal without echo.
+	ReadPassword func() (string, error)
+	// Signals delivers SIGHUP (reload) to serve and dev; nil means none.
+	Reload <-chan os.Signal
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks an error caused by the caller's input; it exits 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"dev", "run a local instance on loopback with demo data", runDev},
+		{"serve", "run Sealpost from a config file", runServe},
+		{"config", "check a config file: config check FILE", runConfig},
+		{"domain", "manage domains: add|list|del", runDomain},
+		{"account", "manage accounts: add|passwd|list|del", runAccount},
+		{"alias", "manage aliases: add|list|del", runAlias},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// Main runs the command named by args and returns the process exit code.
+func Main(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(env.Stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(env, c.run(ctx, env, args[1:]))
+		}
+	}
+	fmt.Fprintf(env.Stderr, "sealpost: unknown command %q\n", args[0])
+	printUsage(env.Stderr)
+	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sealpost COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'sealpost COMMAND -h' for a command's flags.")
+}
+
+// exitCode prints err and maps it to an exit code.
+func exitCode(env *Env, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(env.Stderr, "sealpost: %v\n", err)
+	if isUsage(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// isUsage reports whether err was caused by the caller's input.
+func isUsage(err error) bool {
+	var ue usageError
+	var ce *config.Error
+	return errors.As(err, &ue) || errors.As(err, &ce) ||
+		errors.Is(err, account.ErrInvalid) ||
+		errors.Is(err, store.ErrExists) ||
+		errors.Is(err, store.ErrNotFound) ||
+		errors.Is(err, store.ErrNotEmpty)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "usage: sealpost %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// instanceFlags are the flags every command that acts on an instance takes.
+type instanceFlags struct {
+	config string
+	data   string
+	json   bool
+}
+
+func (f *instanceFlags) register(fs *flag.FlagSet, withJSON bool) {
+	fs.StringVar(&f.config, "config", "", "the instance's config `FILE`")
+	fs.StringVar(&f.data, "data", "", "the instance's data `DIR` (as made by sealpost dev)")
+	if withJSON {
+		fs.BoolVar(&f.json, "json", false, "print JSON")
+	}
+}
+
+// subcommand splits "domain add x" into the verb and its arguments.
+func subcommand(args []string, verbs ...string) (string, []string, error) {
+	if len(args) == 0 {
+		return "", nil, usagef("missing subcommand: one of %s", strings.Join(verbs, ", "))
+	}
+	for _, v := range verbs {
+		if args[0] == v {
+			return v, args[1:], nil
+		}
+	}
+	sorted := append([]string(nil), verbs...)
+	sort.Strings(sorted)
+	return "", nil, usagef("unknown subcommand %q: one of %s", args[0], strings.Join(sorted, ", "))
+}

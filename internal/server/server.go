@@ -1,0 +1,271 @@
+// Package server assembles a running Sealpost instance from its config: the
+// store, the certificates, the DNS resolver and the listeners. It owns the
+// lifecycle: bind, serve, reload certificates on demand, and shut down
+// gracefully (stop accepting, finish in-flight work, close the store) within
+// the configured shutdown timeout.
+//
+// Listeners whose protocol is not built yet are not started even when the
+// config names them.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/instance"
+	"sealpost.dev/sealpost/internal/metrics"
+	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/tlsconf"
+	"sealpost.dev/sealpost/internal/web"
+)
+
+// Options are what New needs besides the config.
+type Options struct {
+	Config *config.Config
+	// Resolver answers every DNS question the server asks. Required: the
+	// server never falls back to the system resolver.
+	Resolver dnsx.Resolver
+	Logger   *slog.Logger
+	// TLS overrides the certificate options derived from the config (tests).
+	TLS *tlsconf.Options
+}
+
+// Server is a running instance.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    store.Store
+	accounts *account.Service
+	tls      *tlsconf.Provider
+	metrics  *metrics.Metrics
+	resolver dnsx.Resolver
+
+	servers []*httpListener
+}
+
+type httpListener struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// New opens the store, ensures the configured domains exist, loads the
+// certificates and binds every listener. It serves nothing until Run.
+func New(ctx context.Context, opts Options) (_ *Server, err error) {
+	if opts.Resolver == nil {
+		return nil, errors.New("server: no DNS resolver configured")
+	}
+	cfg := opts.Config
+	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if s.store, err = instance.OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	s.accounts = instance.Accounts(cfg, s.store)
+	for _, d := range cfg.Domains {
+		if _, err := s.accounts.AddDomain(ctx, d); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("domain %s: %w", d, err)
+		}
+	}
+
+	tlsOpts := tlsOptions(cfg)
+	if opts.TLS != nil {
+		tlsOpts = *opts.TLS
+	}
+	if s.tls, err = tlsconf.New(tlsOpts, s.log); err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	if err := s.bind(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// tlsOptions maps the [tls] section onto the certificate provider's options.
+func tlsOptions(cfg *config.Config) tlsconf.Options {
+	return tlsconf.Options{
+		Mode:       cfg.TLS.Mode,
+		CertFile:   cfg.TLS.CertFile,
+		KeyFile:    cfg.TLS.KeyFile,
+		Hostnames:  []string{cfg.Hostname},
+		Dir:        filepath.Join(cfg.DataDir, "tls"),
+		MinVersion: cfg.TLS.Version(),
+		ACME: tlsconf.ACMEOptions{
+			DirectoryURL: cfg.TLS.ACMEDirectory,
+			Email:        cfg.TLS.ACMEEmail,
+		},
+	}
+}
+
+// bind opens the listeners of the protocols built so far.
+func (s *Server) bind() error {
+	l := s.cfg.Listeners
+	if l.HTTPS != "" {
+		handler := s.tls.HTTPHandler(web.Handler(web.Options{
+			Hostname: s.cfg.Hostname,
+			Version:  metrics.Version(),
+			Health:   s.store.Ping,
+		}))
+		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
+			return err
+		}
+	}
+	if l.Admin != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.Handler())
+		mux.Handle("GET /healthz", web.HealthHandler(s.store.Ping))
+		if err := s.listenHTTP("admin", l.Admin, mux, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listeners.%s: %w", name, err)
+	}
+	ln = &countingListener{Listener: ln, count: s.metrics.Connections.WithLabelValues(name).Inc}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	srv := &http.Server{
+		Handler:           s.countRequests(name, h),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.With("listener", name).Handler(), slog.LevelDebug),
+	}
+	s.servers = append(s.servers, &httpListener{name: name, ln: ln, srv: srv})
+	return nil
+}
+
+func (s *Server) countRequests(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.metrics.HTTPRequests.WithLabelValues(name, fmt.Sprint(rec.code)).Inc()
+	})
+}
+
+// Addrs returns the bound address of every started listener by name
+// ("https", "admin", ...).
+func (s *Server) Addrs() map[string]net.Addr {
+	m := make(map[string]net.Addr, len(s.servers))
+	for _, hl := range s.servers {
+		m[hl.name] = hl.ln.Addr()
+	}
+	return m
+}
+
+// Store returns the server's store, for the dev command's set-up.
+func (s *Server) Store() store.Store { return s.store }
+
+// Accounts returns the account service over the server's store.
+func (s *Server) Accounts() *account.Service { return s.accounts }
+
+// Reload re-reads the certificate files. Open connections keep theirs.
+func (s *Server) Reload() error {
+	if err := s.tls.Reload(); err != nil {
+		return fmt.Errorf("reload certificates: %w", err)
+	}
+	s.log.Info("certificates reloaded")
+	return nil
+}
+
+// Run serves until ctx is done, then shuts down gracefully: listeners stop
+// accepting, in-flight requests get until the shutdown timeout, and the
+// store is closed last. It returns the first serving error, if any.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, len(s.servers))
+	var wg sync.WaitGroup
+	for _, hl := range s.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.log.Info("listening", "listener", hl.name, "addr", hl.ln.Addr().String())
+			if err := hl.srv.Serve(hl.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", hl.name, err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.Limits.ShutdownTimeout))
+	defer cancel()
+	for _, hl := range s.servers {
+		if err := hl.srv.Shutdown(shutCtx); err != nil {
+			s.log.Warn("shutdown incomplete, closing", "listener", hl.name, "err", err)
+			hl.srv.Close()
+		}
+	}
+	wg.Wait()
+	if err := s.store.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close store: %w", err)
+	}
+	s.log.Info("stopped")
+	return runErr
+}
+
+// closeAll releases what New acquired when New fails part way.
+func (s *Server) closeAll() {
+	for _, hl := range s.servers {
+		hl.ln.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+type countingListener struct {
+	net.Listener
+	count func()
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.count()
+	}
+	return c, err
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}

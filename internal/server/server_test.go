@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/dnsx"
+)
+
+func testConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Hostname = "mail.example.org"
+	cfg.DataDir = t.TempDir()
+	cfg.Domains = []string{"example.org"}
+	cfg.TLS.Mode = config.TLSModeSelfSigned
+	cfg.Listeners = config.Listeners{HTTPS: "127.0.0.1:0", Admin: "127.0.0.1:0"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func startServer(t *testing.T, cfg *config.Config) (*Server, context.CancelFunc, chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return srv, cancel, done
+}
+
+func TestServeAndShutdown(t *testing.T) {
+	cfg := testConfig(t)
+	srv, cancel, done := startServer(t, cfg)
+	addrs := srv.Addrs()
+	if len(addrs) != 2 || addrs["https"] == nil || addrs["admin"] == nil {
+		t.Fatalf("listeners = %v, want https and admin", addrs)
+	}
+	if _, err := srv.Accounts().ListDomains(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := srv.Store().ListDomains(context.Background())
+	if len(ds) != 1 || ds[0].Name != "example.org" {
+		t.Errorf("domains = %+v, want example.org created from the config", ds)
+	}
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.org"},
+	}}
+	for _, url := range []string{
+		"https://" + addrs["https"].String() + "/healthz",
+		"http://" + addrs["admin"].String() + "/healthz",
+		"http://" + addrs["admin"].String() + "/metrics",
+	} {
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d %s", url, resp.StatusCode, body)
+		}
+	}
+
+	// With nothing in flight, shutdown is prompt, stops the listeners and
+	// closes the store.
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown took longer than 10s")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("idle shutdown took %v", d)
+	}
+	if err := srv.Store().Ping(context.Background()); err == nil {
+		t.Error("store still open after shutdown")
+	}
+	if _, err := net.Dial("tcp", addrs["https"].String()); err == nil {
+		t.Error("https listener still accepting after shutdown")
+	}
+}
+
+func TestNewFailsOnBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := testConfig(t)
+	cfg.Listeners.Admin = ln.Addr().String()
+	_, err = New(context.Background(), Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil)})
+	if err == nil || !strings.Contains(err.Error(), "listeners.admin") {
+		t.Fatalf("New with a busy admin port: %v, want an error naming listeners.admin", err)
+	}
+}
+
+func TestNewRequiresResolver(t *testing.T) {
+	if _, err := New(context.Background(), Options{Config: testConfig(t)}); err == nil {
+		t.Fatal("New without a resolver succeeded")
+	}
+}

@@ -1,0 +1,426 @@
+// Package sqlite is Sealpost's embedded storage backend: metadata in one
+// SQLite database (modernc.org/sqlite, no cgo) and message bodies as files
+// (package blob). It implements store.Store.
+//
+// Layout of the data directory:
+//
+//	DIR/sealpost.db   the database, in WAL mode
+//	DIR/blobs/        message bodies, see package blob
+//
+// Durability: the database runs with journal_mode=WAL and
+// synchronous=FULL. In WAL mode, synchronous=NORMAL syncs the WAL only at
+// checkpoints, so a transaction acknowledged just before a power loss can be
+// rolled back; FULL syncs the WAL on every commit, which is what "when
+// Deliver returns nil the message is durable" needs. Bodies are synced and
+// renamed into place before the transaction that refers to them begins.
+//
+// Concurrency: all writes go through one connection and start with BEGIN
+// IMMEDIATE, so a write transaction holds the write lock from its first
+// statement and read-then-write sequences (UIDNEXT, quota, the address
+// namespace) cannot interleave; reads use a separate pool and run
+// concurrently with the writer thanks to WAL. Another process (the command
+// line tools) may open the same directory; the busy timeout makes it wait
+// for the lock instead of failing.
+//
+// Bodies are shared by the copies of a message and by queue items through a
+// reference count kept by triggers (see migrations/0001_init.sql). A body
+// whose count drops to zero is removed after the commit; bodies left
+// unreferenced by a crash are swept at Open once older than a grace period.
+//
+// The schema is versioned: numbered SQL files under migrations/ are applied
+// in one transaction at Open, and a database whose version is newer than
+// this binary knows is refused.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"sealpost.dev/sealpost/internal/blob"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// ErrTooNew is returned by Open for a database written by a newer Sealpost.
+var ErrTooNew = errors.New("sqlite: database schema is newer than this program")
+
+// Options tunes the store. The zero value is a good default.
+type Options struct {
+	// Readers is the maximum number of concurrent read connections.
+	// Zero means 4.
+	Readers int
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// process. Zero means 5 seconds.
+	BusyTimeout time.Duration
+	// OrphanGrace is the age past which a body file with no metadata is
+	// removed at Open. Zero means one hour; negative disables the sweep.
+	OrphanGrace time.Duration
+}
+
+// Store is the SQLite store. It is safe for concurrent use.
+type Store struct {
+	w     *sql.DB // one connection, BEGIN IMMEDIATE
+	r     *sql.DB // read-only pool
+	blobs *blob.Store
+	stmts stmts
+}
+
+// stmts are the statements of the delivery path, prepared once on the
+// writer connection.
+type stmts struct {
+	insertBlob, bumpMailbox, insertMessage, charge *sql.Stmt
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.stmts.insertBlob, "INSERT INTO blobs(id, size) VALUES (?, ?)"},
+		{&s.stmts.bumpMailbox, `UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1,
+			messages = messages + 1, size = size + ? WHERE id = ? RETURNING account_id, uidnext - 1, highest_modseq`},
+		{&s.stmts.insertMessage, `INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, save_date, size, blob_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&s.stmts.charge, "UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ? RETURNING used_bytes, quota_bytes"},
+	} {
+		st, err := s.w.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir: dir/sealpost.db and
+// dir/blobs/. It applies pending migrations and sweeps orphan bodies.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.OrphanGrace == 0 {
+		opts.OrphanGrace = time.Hour
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "sealpost.db")
+	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	wq := url.Values{}
+	wq.Add("_pragma", "busy_timeout("+busy+")")
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "synchronous(FULL)")
+	wq.Add("_pragma", "foreign_keys(1)")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, blobs: blobs}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout("+busy+")")
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	s.r = r
+	if opts.OrphanGrace > 0 {
+		if err := s.sweep(ctx, time.Now().Add(-opts.OrphanGrace)); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. Every commit was already durable.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.stmts.insertBlob, s.stmts.bumpMailbox, s.stmts.insertMessage, s.stmts.charge} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	return errors.Join(append(errs, s.w.Close())...)
+}
+
+type migration struct {
+	version int
+	name    string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := filepath.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with its number", base)
+		}
+		ms = append(ms, migration{v, n})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("sqlite: migrations not numbered 1..N: %s", m.name)
+		}
+	}
+	return ms, nil
+}
+
+// migrate brings the schema to the latest version in one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("%w: database is at version %d, this program knows up to %d", ErrTooNew, cur, len(ms))
+	}
+	for _, m := range ms[cur:] {
+		text, err := migrationFiles.ReadFile(m.name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version(version, applied) VALUES (?, ?)",
+			m.version, time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the schema version of the open database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	return v, nil
+}
+
+// sweep removes what a crash may have left: the files of bodies released
+// by a committed transaction but not yet removed, and bodies written whose
+// transaction never committed.
+func (s *Store) sweep(ctx context.Context, olderThan time.Time) error {
+	if err := s.write(ctx, true, func(*sql.Tx) error { return nil }); err != nil {
+		return err
+	}
+	// Sweep walks shard by shard: load the IDs of one shard at a time, so
+	// that a large store costs 256 range queries, not one per body.
+	var shard string
+	var known map[string]bool
+	_, err := s.blobs.Sweep(ctx, olderThan, func(ctx context.Context, id string) (bool, error) {
+		if p := id[:2]; p != shard || known == nil {
+			var err error
+			if known, err = s.blobShard(ctx, p); err != nil {
+				return false, err
+			}
+			shard = p
+		}
+		return known[id], nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: sweeping orphan bodies: %w", err)
+	}
+	return nil
+}
+
+// blobShard returns the IDs of the bodies whose IDs start with prefix.
+func (s *Store) blobShard(ctx context.Context, prefix string) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id FROM blobs WHERE id >= ? AND id < ?", prefix, prefix+"g")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
+
+// write runs fn in a write transaction. With freesBlobs, bodies whose last
+// reference the transaction removed are deleted after the commit.
+func (s *Store) write(ctx context.Context, freesBlobs bool, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	var trash []string
+	if freesBlobs {
+		if trash, err = takeTrash(ctx, tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	// A failure here leaves orphans for the sweep at the next Open; the
+	// transaction itself succeeded.
+	for _, id := range trash {
+		s.blobs.Remove(id)
+	}
+	return nil
+}
+
+func takeTrash(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "DELETE FROM blob_trash RETURNING id")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return ids, nil
+}
+
+// Extended SQLite result codes for constraint violations.
+const (
+	codeConstraintForeignKey = 787
+	codeConstraintPrimaryKey = 1555
+	codeConstraintUnique     = 2067
+)
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey)
+}
+
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == codeConstraintForeignKey
+}
+
+// wrap maps constraint violations and missing rows to the store's sentinel
+// errors and prefixes everything else.
+func wrap(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	case isUnique(err):
+		return fmt.Errorf("%s: %w", what, store.ErrExists)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists),
+		errors.Is(err, store.ErrNotEmpty), errors.Is(err, store.ErrQuota):
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

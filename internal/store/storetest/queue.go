@@ -1,0 +1,269 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sealpost.dev/sealpost/internal/store"
+)
+
+func enqueue(t testing.TB, s store.Store, body string, rcpts ...string) store.QueueItem {
+	t.Helper()
+	return must(s.Enqueue(context.Background(), strings.NewReader(body), "alice@example.test", rcpts, false)).get(t)
+}
+
+func testQueue(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	it := must(s.Enqueue(ctx, strings.NewReader("queued body"), "alice@example.test",
+		[]string{"x@one.test", "y@two.test"}, true)).get(t)
+	if it.ID == 0 || it.From != "alice@example.test" || it.State != store.QueueReady || it.Size != 11 ||
+		!it.RequireTLS || it.Attempts != 0 || len(it.Recipients) != 2 || it.Recipients[1].Address != "y@two.test" {
+		t.Errorf("Enqueue = %+v", it)
+	}
+	recent(t, "Created", it.Created)
+	recent(t, "NextAttempt", it.NextAttempt)
+	if readBody(t, s, it.BlobID) != "queued body" {
+		t.Error("queued body unreadable")
+	}
+	bounce := must(s.Enqueue(ctx, strings.NewReader("dsn"), "", []string{"alice@example.test"}, false)).get(t)
+	if bounce.From != "" || bounce.RequireTLS {
+		t.Errorf("bounce = %+v", bounce)
+	}
+	got := must(s.GetQueueItem(ctx, it.ID)).get(t)
+	if got.ID != it.ID || got.BlobID != it.BlobID || !got.RequireTLS || len(got.Recipients) != 2 || !sameTime(got.Created, it.Created) {
+		t.Errorf("GetQueueItem = %+v, want %+v", got, it)
+	}
+	_, err := s.GetQueueItem(ctx, bounce.ID+1000)
+	wantErr(t, "GetQueueItem missing", err, store.ErrNotFound)
+	if list := must(s.ListQueue(ctx)).get(t); len(list) != 2 || list[0].ID != it.ID || list[1].ID != bounce.ID {
+		t.Errorf("ListQueue = %+v", list)
+	}
+
+	// Hold keeps an item from being claimed; release makes it due.
+	noErr(t, s.SetQueueState(ctx, bounce.ID, store.QueueHeld))
+	if st := must(s.GetQueueItem(ctx, bounce.ID)).get(t).State; st != store.QueueHeld {
+		t.Errorf("state after hold = %s", st)
+	}
+	now := time.Now()
+	claimed := must(s.ClaimDue(ctx, "w1", now, time.Minute, 10)).get(t)
+	if len(claimed) != 1 || claimed[0].ID != it.ID || claimed[0].State != store.QueueDelivery || claimed[0].ClaimedBy != "w1" ||
+		!sameTime(claimed[0].ClaimUntil, now.Add(time.Minute)) || claimed[0].Attempts != 1 {
+		t.Fatalf("ClaimDue = %+v", claimed)
+	}
+	if again := must(s.ClaimDue(ctx, "w2", now, time.Minute, 10)).get(t); len(again) != 0 {
+		t.Errorf("claimed twice: %+v", again)
+	}
+	if err := s.SetQueueState(ctx, it.ID, store.QueueHeld); err == nil {
+		t.Error("holding an item being delivered succeeded")
+	}
+
+	// Wrong worker cannot finish.
+	if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w2"}); err == nil {
+		t.Error("FinishAttempt by another worker succeeded")
+	}
+	// One recipient done, one deferred.
+	next := now.Add(10 * time.Minute)
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1", NextAttempt: next, Recipients: []store.QueueRecipient{
+		{Address: "x@one.test", Done: true},
+		{Address: "y@two.test", LastError: "451 4.7.1 try later"},
+	}}))
+	got = must(s.GetQueueItem(ctx, it.ID)).get(t)
+	if got.State != store.QueueReady || !sameTime(got.NextAttempt, next) || got.ClaimedBy != "" || got.Attempts != 1 ||
+		!got.Recipients[0].Done || got.Recipients[1].Done || got.Recipients[1].LastError != "451 4.7.1 try later" {
+		t.Errorf("after deferral: %+v", got)
+	}
+	recent(t, "LastAttempt", got.LastAttempt)
+	if c := must(s.ClaimDue(ctx, "w1", now.Add(time.Minute), time.Minute, 10)).get(t); len(c) != 0 {
+		t.Errorf("claimed before NextAttempt: %+v", c)
+	}
+	noErr(t, s.RetryNow(ctx, it.ID))
+	c := must(s.ClaimDue(ctx, "w1", time.Now().Add(time.Second), time.Minute, 10)).get(t)
+	if len(c) != 1 || c[0].ID != it.ID || c[0].Attempts != 2 {
+		t.Fatalf("ClaimDue after RetryNow = %+v", c)
+	}
+	// The last recipient fails for good: the item is done and goes, with
+	// its body.
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1", Recipients: []store.QueueRecipient{
+		{Address: "x@one.test", Done: true},
+		{Address: "y@two.test", Done: true, Failed: true, LastError: "550 5.1.1 no such user"},
+	}}))
+	_, err = s.GetQueueItem(ctx, it.ID)
+	wantErr(t, "GetQueueItem after completion", err, store.ErrNotFound)
+	_, err = s.OpenBody(ctx, it.BlobID)
+	wantErr(t, "body after completion", err, store.ErrNotFound)
+	if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1"}); err == nil {
+		t.Error("FinishAttempt on a finished item succeeded")
+	}
+
+	noErr(t, s.SetQueueState(ctx, bounce.ID, store.QueueReady))
+	if got := must(s.GetQueueItem(ctx, bounce.ID)).get(t); got.State != store.QueueReady {
+		t.Errorf("after release: %+v", got)
+	}
+	noErr(t, s.SetQueueState(ctx, bounce.ID, store.QueueHeld))
+	noErr(t, s.RetryNow(ctx, bounce.ID))
+	if got := must(s.GetQueueItem(ctx, bounce.ID)).get(t); got.State != store.QueueHeld {
+		t.Errorf("RetryNow released a held item: %+v", got)
+	}
+	if err := s.SetQueueState(ctx, bounce.ID, store.QueueDelivery); err == nil {
+		t.Error("SetQueueState(delivery) succeeded")
+	}
+	for name, err := range map[string]error{
+		"SetQueueState": s.SetQueueState(ctx, bounce.ID+1000, store.QueueHeld),
+		"RetryNow":      s.RetryNow(ctx, bounce.ID+1000),
+		"DropQueueItem": s.DropQueueItem(ctx, bounce.ID+1000),
+	} {
+		wantErr(t, name+" missing", err, store.ErrNotFound)
+	}
+	noErr(t, s.DropQueueItem(ctx, bounce.ID))
+	if list := must(s.ListQueue(ctx)).get(t); len(list) != 0 {
+		t.Errorf("queue not empty: %+v", list)
+	}
+	if c := must(s.ClaimDue(ctx, "w1", time.Now(), time.Minute, 0)).get(t); len(c) != 0 {
+		t.Errorf("ClaimDue with limit 0 = %+v", c)
+	}
+}
+
+// testQueueClaimConcurrent: workers claiming at the same time never get the
+// same item.
+func testQueueClaimConcurrent(t *testing.T, s store.Store) {
+	const items, workers = 40, 4
+	for i := range items {
+		enqueue(t, s, fmt.Sprint("m", i), fmt.Sprintf("r%d@x.test", i))
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	owner := map[int64]string{}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			name := fmt.Sprint("worker", w)
+			for range items { // bounded: at most one round per item
+				c, err := s.ClaimDue(ctx, name, time.Now(), time.Minute, 3)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(c) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range c {
+					if prev, ok := owner[it.ID]; ok {
+						errs <- fmt.Errorf("item %d claimed by %s and %s", it.ID, prev, name)
+					}
+					owner[it.ID] = name
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(owner) != items {
+		t.Errorf("%d of %d items claimed", len(owner), items)
+	}
+	for _, it := range must(s.ListQueue(ctx)).get(t) {
+		if it.State != store.QueueDelivery || it.ClaimedBy != owner[it.ID] {
+			t.Errorf("item %d: state %s, claimed by %q, want %q", it.ID, it.State, it.ClaimedBy, owner[it.ID])
+		}
+	}
+}
+
+// testQueueExpiredClaim: a crashed worker's claim runs out and another
+// worker takes the item; the first can no longer finish it.
+func testQueueExpiredClaim(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := enqueue(t, s, "a", "r@x.test")
+	b := enqueue(t, s, "b", "r@y.test")
+	now := time.Now()
+	c := must(s.ClaimDue(ctx, "dead", now, time.Minute, 1)).get(t)
+	if len(c) != 1 || c[0].ID != a.ID {
+		t.Fatalf("first claim = %+v, want item %d (oldest first)", c, a.ID)
+	}
+	c = must(s.ClaimDue(ctx, "live", now.Add(30*time.Second), time.Minute, 10)).get(t)
+	if len(c) != 1 || c[0].ID != b.ID {
+		t.Fatalf("claim during lease = %+v, want only item %d", c, b.ID)
+	}
+	c = must(s.ClaimDue(ctx, "live", now.Add(2*time.Minute), time.Minute, 10)).get(t)
+	if len(c) != 2 || !slices.ContainsFunc(c, func(it store.QueueItem) bool { return it.ID == a.ID && it.Attempts == 2 }) {
+		t.Fatalf("claim after expiry = %+v, want both items, %d on its second attempt", c, a.ID)
+	}
+	err := s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, Worker: "dead", Recipients: []store.QueueRecipient{{Address: "r@x.test", Done: true}}})
+	wantErr(t, "FinishAttempt by the expired worker", err, store.ErrNotFound)
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, Worker: "live", Recipients: []store.QueueRecipient{{Address: "r@x.test", Done: true}}}))
+	if list := must(s.ListQueue(ctx)).get(t); len(list) != 1 || list[0].ID != b.ID {
+		t.Errorf("queue = %+v, want only item %d", list, b.ID)
+	}
+}
+
+func testLog(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	entries := []store.LogEntry{
+		{Time: base, AccountID: 1, Kind: "login", Protocol: "imap", RemoteIP: netip.MustParseAddr("192.0.2.1"), Client: "Thunderbird", Outcome: "ok"},
+		{Time: base.Add(time.Hour), AccountID: 1, Kind: "login", Protocol: "smtp", RemoteIP: netip.MustParseAddr("2001:db8::1"), Outcome: "fail", Detail: "bad password"},
+		{Time: base.Add(2 * time.Hour), AccountID: 2, Kind: "admin", Protocol: "cli", Outcome: "ok", Detail: "quota set"},
+		{Time: base.Add(3 * time.Hour), Kind: "login", Protocol: "pop3", RemoteIP: netip.MustParseAddr("198.51.100.7"), Outcome: "fail", Detail: "no such user"},
+	}
+	var ids []int64
+	for _, e := range entries {
+		got := must(s.AppendLog(ctx, e)).get(t)
+		if got.ID == 0 || !sameTime(got.Time, e.Time) {
+			t.Errorf("AppendLog = %+v", got)
+		}
+		ids = append(ids, got.ID)
+	}
+	now := must(s.AppendLog(ctx, store.LogEntry{Kind: "login", Protocol: "web", Outcome: "ok"})).get(t)
+	recent(t, "default Time", now.Time)
+
+	all := must(s.QueryLog(ctx, store.LogQuery{})).get(t)
+	if len(all) != 5 || all[0].ID != now.ID || all[4].ID != ids[0] {
+		t.Fatalf("QueryLog(all) = %+v", all)
+	}
+	first := all[4]
+	if first.RemoteIP != entries[0].RemoteIP || first.Client != "Thunderbird" || first.Protocol != "imap" || first.AccountID != 1 || first.Outcome != "ok" {
+		t.Errorf("stored entry = %+v", first)
+	}
+	if all[2].RemoteIP.IsValid() {
+		t.Errorf("entry without address came back with %v", all[2].RemoteIP)
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.LogQuery
+		want []int64
+	}{
+		{"account", store.LogQuery{AccountID: 1}, []int64{ids[1], ids[0]}},
+		{"kind", store.LogQuery{Kind: "login"}, []int64{now.ID, ids[3], ids[1], ids[0]}},
+		{"since", store.LogQuery{Since: base.Add(90 * time.Minute)}, []int64{now.ID, ids[3], ids[2]}},
+		{"limit", store.LogQuery{Limit: 2}, []int64{now.ID, ids[3]}},
+		{"combined", store.LogQuery{AccountID: 1, Kind: "login", Since: base.Add(time.Minute)}, []int64{ids[1]}},
+	} {
+		var got []int64
+		for _, e := range must(s.QueryLog(ctx, tc.q)).get(t) {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("QueryLog %s = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	n := must(s.PruneLog(ctx, base.Add(150*time.Minute))).get(t)
+	if n != 3 {
+		t.Errorf("PruneLog removed %d, want 3", n)
+	}
+	if left := must(s.QueryLog(ctx, store.LogQuery{})).get(t); len(left) != 2 {
+		t.Errorf("after prune: %+v", left)
+	}
+	if n := must(s.PruneLog(ctx, base)).get(t); n != 0 {
+		t.Errorf("second PruneLog removed %d", n)
+	}
+}

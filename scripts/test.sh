@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs Sealpost's whole test suite with the race detector, against both
+# storage backends. PostgreSQL comes from $SEALPOST_TEST_POSTGRES if set;
+# otherwise a throwaway server is started on loopback (installed from
+# Debian's packages if missing), or reused if an earlier run left it up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${SEALPOST_TEST_POSTGRES:-}" ]; then
+	SEALPOST_TEST_POSTGRES=$(./.ci/postgres.sh | tail -n 1)
+fi
+export SEALPOST_TEST_POSTGRES
+# With a DSN given, a PostgreSQL test that cannot run fails instead of
+# skipping: both backends are always tested.
+export SEALPOST_REQUIRE_POSTGRES=1
+
+go test -race -timeout 15m "$@" ./...
