@@ -14,9 +14,6 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	env := &cli.Env{
 		Stdin:           os.Stdin,
 		Stdout:          os.Stdout,
@@ -26,9 +23,19 @@ func main() {
 			b, err := term.ReadPassword(int(os.Stdin.Fd()))
 			return string(b), err
 		},
-		Reload: hup,
+		Notify: notify,
 	}
-	code := cli.Main(ctx, env, os.Args[1:])
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(context.Background(), env, os.Args[1:]))
+}
+
+// notify catches SIGINT and SIGTERM (cancelling the context) and SIGHUP
+// (sent on the channel) until stop is called.
+func notify(ctx context.Context) (context.Context, <-chan os.Signal, context.CancelFunc) {
+	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return ctx, hup, func() {
+		cancel()
+		signal.Stop(hup)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -17,7 +18,15 @@ import (
 // NeedsRehash finds such hashes.) Other errors, such as a store failure,
 // are returned as they are, for the caller to answer with a temporary
 // failure.
+//
+// At most MaxConcurrentChecks checks run at once, each using the Hasher's
+// memory; others wait for a turn or for ctx to end.
 func (s *Service) Authenticate(ctx context.Context, address, password string) (store.Account, error) {
+	release, err := s.acquireCheck(ctx)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("authenticate: %w", err)
+	}
+	defer release()
 	h := s.hasher()
 	a, err := ParseAddress(address)
 	if err != nil {
@@ -35,6 +44,8 @@ func (s *Service) Authenticate(ctx context.Context, address, password string) (s
 	ok, err := h.Verify(acc.PasswordHash, password)
 	switch {
 	case err != nil:
+		// A malformed stored hash answers no faster than a real check.
+		h.burn(password)
 		return store.Account{}, fmt.Errorf("%w: account %s: stored %v", ErrAuthFailed, a, err)
 	case !ok:
 		return store.Account{}, fmt.Errorf("%w: account %s: wrong password", ErrAuthFailed, a)
@@ -49,4 +60,21 @@ func (s *Service) Authenticate(ctx context.Context, address, password string) (s
 // password costs.
 func (h Hasher) burn(pw string) {
 	_, _ = h.Verify(h.encode(make([]byte, saltLen), make([]byte, keyLen)), pw)
+}
+
+// acquireCheck waits for a turn to run a password check.
+func (s *Service) acquireCheck(ctx context.Context) (release func(), err error) {
+	s.semOnce.Do(func() {
+		n := s.MaxConcurrentChecks
+		if n <= 0 {
+			n = 2 * runtime.GOMAXPROCS(0)
+		}
+		s.sem = make(chan struct{}, n)
+	})
+	select {
+	case s.sem <- struct{}{}:
+		return func() { <-s.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -44,6 +45,13 @@ type Service struct {
 	// MinPasswordLength is the shortest new password in characters; 0
 	// means DefaultMinPasswordLength.
 	MinPasswordLength int
+	// MaxConcurrentChecks bounds the password checks Authenticate runs at
+	// once, since each takes the Hasher's memory (64 MiB by default); 0
+	// means twice the number of CPUs.
+	MaxConcurrentChecks int
+
+	semOnce sync.Once
+	sem     chan struct{}
 }
 
 // DefaultMailboxes returns the mailboxes every new account gets: INBOX and

@@ -595,3 +595,23 @@ func TestAuthenticateTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthenticateBoundsConcurrentChecks(t *testing.T) {
+	svc := newService(t)
+	svc.MaxConcurrentChecks = 1
+	ctx := context.Background()
+	// Hold the only turn; a check must then wait and give up with ctx.
+	release, err := svc.acquireCheck(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := svc.Authenticate(short, "nobody@example.org", "whatever password"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Authenticate while all turns are taken: %v, want context.DeadlineExceeded", err)
+	}
+	release()
+	if _, err := svc.Authenticate(ctx, "nobody@example.org", "whatever password"); !errors.Is(err, ErrAuthFailed) {
+		t.Errorf("Authenticate after release: %v, want ErrAuthFailed", err)
+	}
+}

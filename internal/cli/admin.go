@@ -56,6 +56,12 @@ func runDomain(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("domain %s: expected %d argument(s), got %d", verb, want, len(pos))
 	}
+	// Check the input before opening the store, so bad input touches nothing.
+	for _, d := range pos {
+		if _, err := account.NormalizeDomain(d); err != nil {
+			return err
+		}
+	}
 	svc, done, err := openAccounts(ctx, f)
 	if err != nil {
 		return err
@@ -122,11 +128,15 @@ func runAccount(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("account %s: wrong number of arguments", verb)
 	}
-	if verb != "list" {
-		// Validate the address before prompting for a password.
-		if _, err := account.ParseAddress(pos[0]); err != nil {
-			return err
+	// Check the input before prompting for a password or opening the store.
+	if verb == "list" {
+		for _, d := range pos {
+			if _, err := account.NormalizeDomain(d); err != nil {
+				return err
+			}
 		}
+	} else if _, err := account.ParseAddress(pos[0]); err != nil {
+		return err
 	}
 	var password string
 	if verb == "add" || verb == "passwd" {
@@ -218,6 +228,9 @@ func runAlias(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("alias %s: wrong number of arguments", verb)
 	}
+	if err := checkAliasArgs(verb, pos); err != nil {
+		return err
+	}
 	svc, done, err := openAccounts(ctx, f)
 	if err != nil {
 		return err
@@ -257,6 +270,31 @@ func runAlias(ctx context.Context, env *Env, args []string) error {
 		}
 		for _, a := range as {
 			fmt.Fprintf(env.Stdout, "%s -> %s\n", a.Address, strings.Join(a.Targets, ", "))
+		}
+	}
+	return nil
+}
+
+// checkAliasArgs checks alias arguments before the store is opened.
+func checkAliasArgs(verb string, pos []string) error {
+	if verb == "list" {
+		for _, d := range pos {
+			if _, err := account.NormalizeDomain(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if strings.HasPrefix(pos[0], "@") {
+		if _, err := account.ParseCatchAll(pos[0]); err != nil {
+			return err
+		}
+	} else if _, err := account.ParseAddress(pos[0]); err != nil {
+		return err
+	}
+	for _, target := range pos[1:] {
+		if _, err := account.ParseAddress(target); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -31,8 +31,23 @@ type Env struct {
 	StdinIsTerminal bool
 	// ReadPassword reads a password from the terminal without echo.
 	ReadPassword func() (string, error)
-	// Signals delivers SIGHUP (reload) to serve and dev; nil means none.
-	Reload <-chan os.Signal
+	// Notify, for the long-running commands (serve, dev), returns a context
+	// cancelled by SIGINT or SIGTERM and a channel of SIGHUPs (reload), and
+	// a function that stops catching them. Other commands keep the default
+	// signal handling, so Ctrl-C ends them at once. Nil means no signals.
+	Notify func(ctx context.Context) (context.Context, <-chan os.Signal, context.CancelFunc)
+}
+
+// notify applies env.Notify. After the first interrupt, catching stops, so
+// a second Ctrl-C ends a shutdown that hangs.
+func (env *Env) notify(ctx context.Context) (context.Context, <-chan os.Signal, context.CancelFunc) {
+	if env.Notify == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		return ctx, nil, cancel
+	}
+	ctx, reload, stop := env.Notify(ctx)
+	context.AfterFunc(ctx, stop)
+	return ctx, reload, stop
 }
 
 // Exit codes.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -11,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/atomicfile"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/instance"
@@ -118,8 +121,7 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	printDevSettings(env.Stdout, settings, srv, dir)
-	go reloadOnSignal(ctx, env, srv)
-	return srv.Run(ctx)
+	return runUntilSignal(ctx, env, srv)
 }
 
 // devResolver answers for the dev names from memory, asks upstream (if
@@ -176,7 +178,7 @@ func devSetUp(ctx context.Context, accounts *account.Service, dir string, portBa
 	if err != nil {
 		return s, err
 	}
-	return s, writeFileAtomic(jsonPath, append(data, '\n'), 0o600)
+	return s, atomicfile.Write(jsonPath, append(data, '\n'), 0o600)
 }
 
 // randomPassword returns 20 characters from an alphabet without look-alikes
@@ -220,9 +222,9 @@ func printDevSettings(w io.Writer, s DevSettings, srv *server.Server, dir string
 }
 
 var devConfigTemplate = template.Must(template.New("dev").Parse(`# Written by 'sealpost dev' at every start; edits are overwritten.
-hostname = "{{.Hostname}}"
-data_dir = "{{.Dir}}"
-domains = ["{{.Domain}}"]
+hostname = {{.Hostname}}
+data_dir = {{.Dir}}
+domains = [{{.Domain}}]
 
 [log]
 level = "info"
@@ -236,9 +238,9 @@ mode = "self-signed"
 
 [listeners]
 {{- range .Listeners}}
-{{.Key}} = "{{.Addr}}"
+{{.Key}} = {{.Addr}}
 {{- end}}
-admin = "{{.Admin}}"
+admin = {{.Admin}}
 
 [dns]
 # Unused: dev answers DNS from a built-in stub (see --resolver).
@@ -259,49 +261,35 @@ func writeDevConfig(path, dir string, portBase int) error {
 		Hostname, Dir, Domain, Admin string
 		Listeners                    []listener
 	}{
-		Hostname: devHostname, Dir: dir, Domain: devDomain,
-		Admin: net.JoinHostPort(devHost, strconv.Itoa(portBase+devAdminOffset)),
+		Hostname: tomlString(devHostname), Dir: tomlString(dir), Domain: tomlString(devDomain),
+		Admin: tomlString(net.JoinHostPort(devHost, strconv.Itoa(portBase+devAdminOffset))),
 	}
 	for _, p := range devPorts {
-		data.Listeners = append(data.Listeners, listener{p.key, net.JoinHostPort(devHost, strconv.Itoa(portBase+p.offset))})
+		data.Listeners = append(data.Listeners, listener{p.key, tomlString(net.JoinHostPort(devHost, strconv.Itoa(portBase+p.offset)))})
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".sealpost.toml-*")
-	if err != nil {
+	var b bytes.Buffer
+	if err := devConfigTemplate.Execute(&b, data); err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := devConfigTemplate.Execute(f, data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, b.Bytes(), 0o600)
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
+// tomlString quotes s as a TOML basic string, so a data directory with
+// quotes or backslashes in its name cannot break or extend the config.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	b.WriteByte('"')
+	return b.String()
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
@@ -39,17 +40,25 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	go reloadOnSignal(ctx, env, srv)
+	return runUntilSignal(ctx, env, srv)
+}
+
+// runUntilSignal runs srv until SIGINT or SIGTERM, reloading its
+// certificates on SIGHUP.
+func runUntilSignal(ctx context.Context, env *Env, srv *server.Server) error {
+	ctx, reload, stop := env.notify(ctx)
+	defer stop()
+	go reloadOnSignal(ctx, env, srv, reload)
 	return srv.Run(ctx)
 }
 
 // reloadOnSignal reloads the certificates on every SIGHUP until ctx ends.
-func reloadOnSignal(ctx context.Context, env *Env, srv *server.Server) {
+func reloadOnSignal(ctx context.Context, env *Env, srv *server.Server, reload <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-env.Reload:
+		case <-reload:
 			if err := srv.Reload(); err != nil {
 				fmt.Fprintf(env.Stderr, "sealpost: %v\n", err)
 			}

@@ -154,7 +154,7 @@ func runLookupCases(t *testing.T, r Resolver, cases []lookupCase) {
 
 func TestClientLookups(t *testing.T) {
 	srv := dnstest.Start(t, testZone)
-	c := newTestClient(t, srv.Addr(), ClientConfig{Timeout: 300 * time.Millisecond, Attempts: 2})
+	c := newTestClient(t, srv.Addr(), ClientConfig{Timeout: time.Second, Attempts: 2})
 	tlsa := fmt.Sprintf("[{3 1 1 %v}]", mustHex(testTLSA))
 	runLookupCases(t, c, []lookupCase{
 		{"mx sorted", mxOf("example.test"), "[{mx1.example.test. 10} {mx2.example.test. 20}]", "ok", false},

@@ -20,8 +20,6 @@ type Metrics struct {
 	Connections *prometheus.CounterVec
 	// HTTPRequests counts HTTP requests per listener and status code.
 	HTTPRequests *prometheus.CounterVec
-	// TLSHandshakeErrors counts failed TLS handshakes per listener.
-	TLSHandshakeErrors *prometheus.CounterVec
 }
 
 // New creates a registry with the Go runtime and process collectors and
@@ -38,10 +36,6 @@ func New() *Metrics {
 			Name: "sealpost_http_requests_total",
 			Help: "HTTP requests served, by listener and status code.",
 		}, []string{"listener", "code"}),
-		TLSHandshakeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sealpost_tls_handshake_errors_total",
-			Help: "TLS handshakes that failed, by listener.",
-		}, []string{"listener"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "sealpost_build_info",
@@ -51,7 +45,7 @@ func New() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Connections, m.HTTPRequests, m.TLSHandshakeErrors, build,
+		m.Connections, m.HTTPRequests, build,
 	)
 	return m
 }

@@ -81,6 +81,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.log.Warn("data_dir is accessible to other users; it holds keys and mail: chmod 700 it",
+			"data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
+	}
 	if s.store, err = instance.OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -124,11 +128,13 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 func (s *Server) bind() error {
 	l := s.cfg.Listeners
 	if l.HTTPS != "" {
-		handler := s.tls.HTTPHandler(web.Handler(web.Options{
+		// ACME certificates are validated with TLS-ALPN-01 on this listener;
+		// HTTP-01 would need a port-80 listener, which Sealpost does not run.
+		handler := web.Handler(web.Options{
 			Hostname: s.cfg.Hostname,
 			Version:  metrics.Version(),
 			Health:   s.store.Ping,
-		}))
+		})
 		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
 			return err
 		}
@@ -136,7 +142,7 @@ func (s *Server) bind() error {
 	if l.Admin != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.metrics.Handler())
-		mux.Handle("GET /healthz", web.HealthHandler(s.store.Ping))
+		mux.Handle("GET /healthz", web.HealthHandler(s.store.Ping, true))
 		if err := s.listenHTTP("admin", l.Admin, mux, nil); err != nil {
 			return err
 		}
@@ -205,6 +211,13 @@ func (s *Server) Reload() error {
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, len(s.servers))
 	var wg sync.WaitGroup
+	if sw, ok := s.store.(orphanSweeper); ok {
+		wg.Go(func() {
+			if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("removing orphaned message bodies", "err", err)
+			}
+		})
+	}
 	for _, hl := range s.servers {
 		wg.Add(1)
 		go func() {
@@ -221,7 +234,10 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	s.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.Limits.ShutdownTimeout))
+	// The listeners get the shutdown timeout less a reserve for closing the
+	// store, so the whole shutdown stays within the timeout.
+	budget := time.Duration(s.cfg.Limits.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), budget-min(budget/5, 2*time.Second))
 	defer cancel()
 	for _, hl := range s.servers {
 		if err := hl.srv.Shutdown(shutCtx); err != nil {
@@ -245,6 +261,12 @@ func (s *Server) closeAll() {
 	if s.store != nil {
 		s.store.Close()
 	}
+}
+
+// orphanSweeper is a store that may hold bodies left by a crash between
+// writing a body and committing its message, and can remove them.
+type orphanSweeper interface {
+	SweepOrphans(ctx context.Context) error
 }
 
 type countingListener struct {

@@ -21,6 +21,15 @@
 //
 // Message bodies are written durably before the metadata that points to them
 // is committed, so a successful Deliver means the message survives a crash.
+//
+// Names are stored and compared exactly as given. Domains, addresses and
+// mailbox names reach the store already normalised (package account
+// lower-cases addresses and turns domains into A-labels); the store neither
+// lower-cases nor trims them, so "A.test" and "a.test" are two names. Lists
+// ordered by name are in bytewise order, whatever the database's locale.
+//
+// The helpers in flags.go (NormFlags, ApplyFlags, SortQueue, DomainOf) hold
+// the logic both backends share, so that they compute it one way.
 package store
 
 import (
@@ -42,6 +51,10 @@ var (
 	ErrNotEmpty = errors.New("not empty")
 	// ErrQuota is returned when a delivery would exceed an account's quota.
 	ErrQuota = errors.New("quota exceeded")
+	// ErrInvalid is returned for an argument no store could accept: a
+	// negative quota, an unknown FlagOp, an address without a domain, a
+	// mailbox renamed below itself.
+	ErrInvalid = errors.New("invalid argument")
 )
 
 // Store is the whole storage interface. Implementations are safe for
@@ -63,7 +76,7 @@ type Store interface {
 }
 
 // Domain is a mail domain Sealpost hosts. Name is the ASCII (A-label) form,
-// lower case.
+// lower case, as the caller gave it: the store does not normalise it.
 type Domain struct {
 	ID      int64
 	Name    string
@@ -80,7 +93,8 @@ type Domains interface {
 }
 
 // Account is a mailbox owner. Address is the normalised address
-// (lower-case local part, A-label domain).
+// (lower-case local part, A-label domain), as the caller gave it: the store
+// does not normalise it.
 type Account struct {
 	ID           int64
 	DomainID     int64
@@ -96,7 +110,7 @@ type Account struct {
 type NewAccount struct {
 	Address      string
 	PasswordHash string
-	QuotaBytes   int64
+	QuotaBytes   int64 // 0 means unlimited; negative is ErrInvalid
 	// Mailboxes are created with the account in the same transaction
 	// (INBOX and the special-use folders).
 	Mailboxes []NewMailbox
@@ -104,14 +118,17 @@ type NewAccount struct {
 
 // Accounts manages accounts.
 type Accounts interface {
-	// CreateAccount fails with ErrNotFound if the domain is not hosted and
-	// ErrExists if the address is taken by an account or an alias.
+	// CreateAccount fails with ErrNotFound if the domain is not hosted,
+	// ErrExists if the address is taken by an account or an alias, and
+	// ErrInvalid if the address has no domain or the quota is negative.
 	CreateAccount(ctx context.Context, a NewAccount) (Account, error)
 	GetAccount(ctx context.Context, address string) (Account, error)
 	GetAccountByID(ctx context.Context, id int64) (Account, error)
 	// ListAccounts lists the accounts of one domain, or all if domain is "".
 	ListAccounts(ctx context.Context, domain string) ([]Account, error)
 	SetPasswordHash(ctx context.Context, address, hash string) error
+	// SetQuota sets the quota; 0 means unlimited, negative is ErrInvalid.
+	// Lowering it below the usage removes nothing: further deliveries fail.
 	SetQuota(ctx context.Context, address string, quotaBytes int64) error
 	SetDisabled(ctx context.Context, address string, disabled bool) error
 	// DeleteAccount removes the account with its mailboxes and messages.
@@ -129,8 +146,9 @@ type Alias struct {
 
 // Aliases manages aliases.
 type Aliases interface {
-	// CreateAlias fails with ErrNotFound if the domain is not hosted and
-	// ErrExists if the address is taken by an account or an alias.
+	// CreateAlias fails with ErrNotFound if the domain is not hosted,
+	// ErrExists if the address is taken by an account or an alias, and
+	// ErrInvalid if the address has no domain.
 	CreateAlias(ctx context.Context, address string, targets []string) (Alias, error)
 	GetAlias(ctx context.Context, address string) (Alias, error)
 	ListAliases(ctx context.Context, domain string) ([]Alias, error)
@@ -165,7 +183,10 @@ type Mailboxes interface {
 	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
 	GetMailboxByID(ctx context.Context, id int64) (Mailbox, error)
 	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
-	// RenameMailbox keeps the UIDVALIDITY: the messages are the same.
+	// RenameMailbox renames the mailbox and the mailboxes below it, keeping
+	// their UIDVALIDITY: the messages are the same. It fails with ErrExists
+	// if newName is taken and ErrInvalid if newName is below the mailbox
+	// itself ("A" to "A/B").
 	RenameMailbox(ctx context.Context, id int64, newName string) error
 	SetSubscribed(ctx context.Context, id int64, subscribed bool) error
 	// DeleteMailbox removes the mailbox and its messages. A mailbox created
@@ -194,12 +215,14 @@ type Target struct {
 }
 
 // FlagOp says how UpdateFlags combines the given flags with the current ones.
+// UpdateFlags fails with ErrInvalid for any other value.
 type FlagOp int
 
+// The flag operations of IMAP STORE (RFC 9051 section 6.4.6).
 const (
-	FlagsAdd FlagOp = iota
-	FlagsRemove
-	FlagsReplace
+	FlagsAdd     FlagOp = iota // +FLAGS
+	FlagsRemove                // -FLAGS
+	FlagsReplace               // FLAGS
 )
 
 // FlagUpdate changes the flags of the messages with the given UIDs.
@@ -247,7 +270,10 @@ type Messages interface {
 	// Copy copies messages to another mailbox, sharing the bodies. It returns
 	// the new messages in the order of uids (UIDPLUS COPYUID).
 	Copy(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]Message, error)
-	// Move is Copy and Expunge in one transaction (RFC 6851).
+	// Move is Copy and Expunge in one transaction (RFC 6851). A move within
+	// one account never fails on quota, even if the account is over it; a
+	// move to another account's mailbox is charged to that account and
+	// fails with ErrQuota like Copy.
 	Move(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]Message, error)
 	// Expunge removes messages, leaves tombstones and returns them.
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]Expunged, error)
@@ -287,33 +313,49 @@ type QueueItem struct {
 	Created     time.Time
 	ClaimedBy   string    // worker that holds it while State is QueueDelivery
 	ClaimUntil  time.Time // claim expiry; an expired claim is up for grabs
+	// ClaimToken identifies the claim, set by ClaimDue and new at every
+	// claim: FinishAttempt and ExtendClaim must present it, so a worker
+	// whose item was claimed again (by another worker or under the same
+	// name) can no longer touch it.
+	ClaimToken string
 	// RequireTLS marks a message sent with REQUIRETLS (RFC 8689).
 	RequireTLS bool
 }
 
 // QueueUpdate records the outcome of an attempt on a claimed item.
 type QueueUpdate struct {
-	ID          int64
-	Worker      string
-	Recipients  []QueueRecipient // the new status of every recipient
-	NextAttempt time.Time        // when to try again if any is not Done
+	ID         int64
+	ClaimToken string // QueueItem.ClaimToken of the claim the attempt ran under
+	// Recipients is the new status of every recipient; empty keeps them as
+	// they were.
+	Recipients  []QueueRecipient
+	NextAttempt time.Time // when to try again if any is not Done
 }
 
 // Queue is the durable outbound queue. An item is removed only when every
 // recipient is Done. Claims keep two workers (or two nodes) from delivering
 // the same item at once; a claim that outlives its deadline (a crashed
 // worker) becomes claimable again, which is why delivery must record its
-// outcome per recipient.
+// outcome per recipient. A worker whose attempt may outlast its lease
+// extends the claim with ExtendClaim before it runs out.
 type Queue interface {
 	// Enqueue stores the body and the item durably.
 	Enqueue(ctx context.Context, body io.Reader, from string, recipients []string, requireTLS bool) (QueueItem, error)
 	GetQueueItem(ctx context.Context, id int64) (QueueItem, error)
 	ListQueue(ctx context.Context) ([]QueueItem, error)
-	// ClaimDue claims up to limit ready items due at now for worker until
-	// now+lease.
+	// ClaimDue claims up to limit ready items due at now, and items whose
+	// claim expired by now, for worker until now+lease, oldest due first.
+	// Each claim counts as an attempt and gets a new ClaimToken.
 	ClaimDue(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]QueueItem, error)
-	// FinishAttempt records an attempt. When every recipient is Done the
-	// item is removed; otherwise it goes back to ready at NextAttempt.
+	// ExtendClaim moves the expiry of a claim to until. It fails with
+	// ErrNotFound if the item is not held under token any more (claimed
+	// again, finished, dropped). A claim that expired but was not taken
+	// again is still held.
+	ExtendClaim(ctx context.Context, id int64, token string, until time.Time) error
+	// FinishAttempt records an attempt made under u.ClaimToken, failing
+	// with ErrNotFound if the item is not held under that token any more.
+	// When every recipient is Done the item is removed; otherwise it goes
+	// back to ready at NextAttempt.
 	FinishAttempt(ctx context.Context, u QueueUpdate) error
 	// SetQueueState holds, releases (ready, due now) an item.
 	SetQueueState(ctx context.Context, id int64, state QueueState) error
@@ -330,10 +372,12 @@ type LogEntry struct {
 	AccountID int64  // 0 when unknown (e.g. a failed login for no account)
 	Kind      string // "login", "admin", ...
 	Protocol  string // "imap", "smtp", "pop3", "web", "cli"
-	RemoteIP  netip.Addr
-	Client    string // client identity: IMAP ID, EHLO name, User-Agent
-	Outcome   string // "ok", "fail", ...
-	Detail    string // reason or description; never a secret
+	// RemoteIP is kept without its IPv6 zone ("fe80::1%eth0" is stored,
+	// and returned by AppendLog, as "fe80::1"); the zero Addr means none.
+	RemoteIP netip.Addr
+	Client   string // client identity: IMAP ID, EHLO name, User-Agent
+	Outcome  string // "ok", "fail", ...
+	Detail   string // reason or description; never a secret
 }
 
 // LogQuery selects log entries. Zero fields match everything.

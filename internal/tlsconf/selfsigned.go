@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"sealpost.dev/sealpost/internal/atomicfile"
 )
 
 // File names of the self-signed certificate inside Options.Dir.
@@ -145,35 +147,10 @@ func writeKeyPair(dir string, certPEM, keyPEM []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("tlsconf: creating %s: %w", dir, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, selfSignedKeyName), keyPEM, 0o600); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, selfSignedCertName), certPEM, 0o644)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, selfSignedKeyName), keyPEM, 0o600); err != nil {
 		return fmt.Errorf("tlsconf: %w", err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op once renamed
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsconf: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsconf: writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("tlsconf: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tlsconf: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, selfSignedCertName), certPEM, 0o644); err != nil {
 		return fmt.Errorf("tlsconf: %w", err)
 	}
 	return nil

@@ -24,7 +24,7 @@ type Options struct {
 // Handler returns the HTTPS handler.
 func Handler(opts Options) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", HealthHandler(opts.Health))
+	mux.Handle("GET /healthz", HealthHandler(opts.Health, false))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -34,8 +34,10 @@ func Handler(opts Options) http.Handler {
 }
 
 // HealthHandler answers 200 with {"status":"ok"} when check passes and 503
-// with the reason otherwise. The check gets at most 2 s.
-func HealthHandler(check Checker) http.Handler {
+// otherwise, with the reason only if detail is set: the reason can name
+// internal hosts and users, so only the admin listener shows it. The check
+// gets at most 2 s.
+func HealthHandler(check Checker, detail bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -45,7 +47,10 @@ func HealthHandler(check Checker) http.Handler {
 		code := http.StatusOK
 		if check != nil {
 			if err := check(ctx); err != nil {
-				status = map[string]string{"status": "unavailable", "error": err.Error()}
+				status = map[string]string{"status": "unavailable"}
+				if detail {
+					status["error"] = err.Error()
+				}
 				code = http.StatusServiceUnavailable
 			}
 		}

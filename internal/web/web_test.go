@@ -74,3 +74,20 @@ func TestStatusPage(t *testing.T) {
 		t.Errorf("unknown path: %d, want 404", resp2.StatusCode)
 	}
 }
+
+func TestHealthzDetailOnlyWhenAsked(t *testing.T) {
+	failing := func(context.Context) error { return errors.New("dial postgres.internal:5432 as user sealpost") }
+	for _, detail := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		HealthHandler(failing, detail).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		shown := strings.Contains(rec.Body.String(), "postgres.internal")
+		if rec.Code != 503 || shown != detail {
+			t.Errorf("detail=%v: code %d, body %s", detail, rec.Code, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	Handler(Options{Health: failing}).ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if strings.Contains(rec.Body.String(), "postgres.internal") {
+		t.Errorf("the public /healthz shows the error: %s", rec.Body)
+	}
+}

@@ -11,7 +11,7 @@ import (
 
 // CreateDomain adds a hosted domain.
 func (s *Store) CreateDomain(ctx context.Context, name string) (store.Domain, error) {
-	d := store.Domain{Name: lower(name), Created: now()}
+	d := store.Domain{Name: name, Created: now()}
 	err := s.pool.QueryRow(ctx, "INSERT INTO domains (name, created) VALUES ($1, $2) RETURNING id",
 		d.Name, d.Created).Scan(&d.ID)
 	if err != nil {
@@ -24,7 +24,7 @@ func (s *Store) CreateDomain(ctx context.Context, name string) (store.Domain, er
 func (s *Store) GetDomain(ctx context.Context, name string) (store.Domain, error) {
 	var d store.Domain
 	err := s.pool.QueryRow(ctx, "SELECT id, name, created FROM domains WHERE name = $1",
-		lower(name)).Scan(&d.ID, &d.Name, &d.Created)
+		name).Scan(&d.ID, &d.Name, &d.Created)
 	if err != nil {
 		return store.Domain{}, mapErr(err, "domain "+name, nil)
 	}
@@ -49,7 +49,7 @@ func (s *Store) ListDomains(ctx context.Context) ([]store.Domain, error) {
 
 // DeleteDomain removes a domain that has no accounts or aliases left.
 func (s *Store) DeleteDomain(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM domains WHERE name = $1", lower(name))
+	tag, err := s.pool.Exec(ctx, "DELETE FROM domains WHERE name = $1", name)
 	if err != nil {
 		return mapErr(err, "delete domain "+name, store.ErrNotEmpty)
 	}
@@ -62,7 +62,7 @@ func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 // claimAddress reserves address in the shared account/alias namespace and
 // returns the ID of its domain.
 func claimAddress(ctx context.Context, tx pgx.Tx, address string) (int64, error) {
-	domain, err := domainOf(address)
+	domain, err := store.DomainOf(address)
 	if err != nil {
 		return 0, err
 	}
@@ -80,10 +80,13 @@ func claimAddress(ctx context.Context, tx pgx.Tx, address string) (int64, error)
 
 // CreateAccount creates an account with its initial mailboxes.
 func (s *Store) CreateAccount(ctx context.Context, na store.NewAccount) (store.Account, error) {
+	if err := store.CheckQuota(na.QuotaBytes); err != nil {
+		return store.Account{}, fmt.Errorf("create account %s: %w", na.Address, err)
+	}
 	var a store.Account
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		a = store.Account{
-			Address:      lower(na.Address),
+			Address:      na.Address,
 			PasswordHash: na.PasswordHash,
 			QuotaBytes:   na.QuotaBytes,
 			Created:      now(),
@@ -122,7 +125,7 @@ func scanAccount(r pgx.Row) (store.Account, error) {
 
 // GetAccount returns an account by address.
 func (s *Store) GetAccount(ctx context.Context, address string) (store.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE address = $1", lower(address)))
+	a, err := scanAccount(s.pool.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE address = $1", address))
 	if err != nil {
 		return store.Account{}, mapErr(err, "account "+address, nil)
 	}
@@ -143,7 +146,7 @@ func (s *Store) GetAccountByID(ctx context.Context, id int64) (store.Account, er
 func (s *Store) ListAccounts(ctx context.Context, domain string) ([]store.Account, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+accountCols+` FROM accounts
 		WHERE $1 = '' OR domain_id = (SELECT id FROM domains WHERE name = $1)
-		ORDER BY address`, lower(domain))
+		ORDER BY address`, domain)
 	as, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Account, error) { return scanAccount(r) })
 	if err != nil {
 		return nil, mapErr(err, "list accounts", nil)
@@ -154,7 +157,7 @@ func (s *Store) ListAccounts(ctx context.Context, domain string) ([]store.Accoun
 // updateAccount runs an UPDATE on one account by address and reports
 // ErrNotFound when no row matched.
 func (s *Store) updateAccount(ctx context.Context, what, address, set string, arg any) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE accounts SET "+set+" = $2 WHERE address = $1", lower(address), arg)
+	tag, err := s.pool.Exec(ctx, "UPDATE accounts SET "+set+" = $2 WHERE address = $1", address, arg)
 	if err != nil {
 		return mapErr(err, what+" "+address, nil)
 	}
@@ -171,6 +174,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, address, hash string) error
 
 // SetQuota sets an account's quota; 0 means unlimited.
 func (s *Store) SetQuota(ctx context.Context, address string, quotaBytes int64) error {
+	if err := store.CheckQuota(quotaBytes); err != nil {
+		return fmt.Errorf("set quota %s: %w", address, err)
+	}
 	return s.updateAccount(ctx, "set quota", address, "quota_bytes", quotaBytes)
 }
 
@@ -182,7 +188,6 @@ func (s *Store) SetDisabled(ctx context.Context, address string, disabled bool) 
 // DeleteAccount removes an account with its mailboxes and messages; the
 // bodies no other row uses go with them.
 func (s *Store) DeleteAccount(ctx context.Context, address string) error {
-	address = lower(address)
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM accounts WHERE address = $1", address)
 		if err != nil {
@@ -198,7 +203,7 @@ func (s *Store) DeleteAccount(ctx context.Context, address string) error {
 
 // CreateAlias creates an alias; address may be "@domain" for a catch-all.
 func (s *Store) CreateAlias(ctx context.Context, address string, targets []string) (store.Alias, error) {
-	al := store.Alias{Address: lower(address), Targets: append([]string{}, targets...), Created: now()}
+	al := store.Alias{Address: address, Targets: append([]string{}, targets...), Created: now()}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		domainID, err := claimAddress(ctx, tx, al.Address)
 		if err != nil {
@@ -223,7 +228,7 @@ func scanAlias(r pgx.Row) (store.Alias, error) {
 
 // GetAlias returns an alias by address.
 func (s *Store) GetAlias(ctx context.Context, address string) (store.Alias, error) {
-	al, err := scanAlias(s.pool.QueryRow(ctx, "SELECT id, address, targets, created FROM aliases WHERE address = $1", lower(address)))
+	al, err := scanAlias(s.pool.QueryRow(ctx, "SELECT id, address, targets, created FROM aliases WHERE address = $1", address))
 	if err != nil {
 		return store.Alias{}, mapErr(err, "alias "+address, nil)
 	}
@@ -234,7 +239,7 @@ func (s *Store) GetAlias(ctx context.Context, address string) (store.Alias, erro
 func (s *Store) ListAliases(ctx context.Context, domain string) ([]store.Alias, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT id, address, targets, created FROM aliases
 		WHERE $1 = '' OR domain_id = (SELECT id FROM domains WHERE name = $1)
-		ORDER BY address`, lower(domain))
+		ORDER BY address`, domain)
 	als, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Alias, error) { return scanAlias(r) })
 	if err != nil {
 		return nil, mapErr(err, "list aliases", nil)
@@ -244,7 +249,6 @@ func (s *Store) ListAliases(ctx context.Context, domain string) ([]store.Alias, 
 
 // DeleteAlias removes an alias.
 func (s *Store) DeleteAlias(ctx context.Context, address string) error {
-	address = lower(address)
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM aliases WHERE address = $1", address)
 		if err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ func (s *Store) AppendLog(ctx context.Context, e store.LogEntry) (store.LogEntry
 	}
 	var ip *string
 	if e.RemoteIP.IsValid() {
-		e.RemoteIP = e.RemoteIP.WithZone("") // inet has no zones
+		e.RemoteIP = e.RemoteIP.WithZone("") // inet has no zones; both backends drop them
 		v := e.RemoteIP.String()
 		ip = &v
 	}
@@ -84,14 +83,4 @@ func prefixed(p, cols string) string {
 		fields[i] = p + f
 	}
 	return strings.Join(fields, ", ")
-}
-
-// sortQueue orders claimed items by due time, then ID, as they were chosen.
-func sortQueue(qs []store.QueueItem) {
-	slices.SortFunc(qs, func(a, b store.QueueItem) int {
-		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
-			return c
-		}
-		return int(a.ID - b.ID)
-	})
 }

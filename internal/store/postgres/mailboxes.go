@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,6 +82,9 @@ func (s *Store) RenameMailbox(ctx context.Context, id int64, newName string) err
 		err := tx.QueryRow(ctx, "SELECT account_id, name FROM mailboxes WHERE id = $1 FOR UPDATE", id).Scan(&accountID, &old)
 		if err != nil {
 			return mapErr(err, fmt.Sprintf("rename mailbox %d", id), nil)
+		}
+		if strings.HasPrefix(newName, old+"/") {
+			return fmt.Errorf("rename mailbox: cannot move %q below itself to %q: %w", old, newName, store.ErrInvalid)
 		}
 		_, err = tx.Exec(ctx, `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1)
 			WHERE account_id = $1 AND (name = $2 OR starts_with(name, $2 || '/'))`, accountID, old, newName)

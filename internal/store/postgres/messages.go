@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -24,7 +24,7 @@ func scanMessage(r pgx.Row) (store.Message, error) {
 	err := r.Scan(&m.ID, &m.MailboxID, &uid, &modseq, &m.Flags, &m.InternalDate, &m.SaveDate, &m.Size, &blob)
 	m.UID, m.ModSeq, m.BlobID = uint32(uid), uint64(modseq), blobID(blob)
 	m.InternalDate, m.SaveDate = m.InternalDate.UTC(), m.SaveDate.UTC()
-	m.Flags = normFlags(m.Flags)
+	m.Flags = store.NormFlags(m.Flags)
 	return m, err
 }
 
@@ -43,17 +43,6 @@ func parseBlobID(s string) (int64, error) {
 		return 0, fmt.Errorf("blob %q: %w", s, store.ErrNotFound)
 	}
 	return id, nil
-}
-
-// normFlags sorts and deduplicates flags and drops empty ones; no flags is
-// nil.
-func normFlags(flags []string) []string {
-	f := slices.DeleteFunc(slices.Clone(flags), func(s string) bool { return s == "" })
-	if len(f) == 0 {
-		return nil
-	}
-	sort.Strings(f)
-	return slices.Compact(f)
 }
 
 // flagsArg is the SQL value for a flag set: never NULL.
@@ -215,7 +204,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		}
 		for i, t := range targets {
 			m := &out[i]
-			m.MailboxID, m.Flags, m.SaveDate, m.Size = t.MailboxID, normFlags(t.Flags), saved, size
+			m.MailboxID, m.Flags, m.SaveDate, m.Size = t.MailboxID, store.NormFlags(t.Flags), saved, size
 			m.InternalDate = saved
 			if !t.InternalDate.IsZero() {
 				m.InternalDate = dbTime(t.InternalDate)
@@ -310,22 +299,10 @@ func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64
 	return ms, nil
 }
 
-// applyFlags computes the flag set an update leaves.
-func applyFlags(cur []string, op store.FlagOp, flags []string) []string {
-	switch op {
-	case store.FlagsAdd:
-		return normFlags(append(slices.Clone(cur), flags...))
-	case store.FlagsRemove:
-		return normFlags(slices.DeleteFunc(slices.Clone(cur), func(f string) bool { return slices.Contains(flags, f) }))
-	default:
-		return normFlags(flags)
-	}
-}
-
 // UpdateFlags changes flags; each changed message takes a new MODSEQ.
 func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.FlagResult, error) {
-	if u.Op != store.FlagsAdd && u.Op != store.FlagsRemove && u.Op != store.FlagsReplace {
-		return store.FlagResult{}, fmt.Errorf("postgres: update flags: unknown operation %d", u.Op)
+	if !u.Op.Valid() {
+		return store.FlagResult{}, fmt.Errorf("update flags: operation %d: %w", u.Op, store.ErrInvalid)
 	}
 	var res store.FlagResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -345,7 +322,11 @@ func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.Flag
 				res.Modified = append(res.Modified, m.UID)
 				continue
 			}
-			if f := applyFlags(m.Flags, u.Op, u.Flags); !slices.Equal(f, m.Flags) {
+			f, err := store.ApplyFlags(m.Flags, u.Op, u.Flags)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(f, m.Flags) {
 				m.Flags = f
 				changed = append(changed, m)
 			}
@@ -385,20 +366,21 @@ func (s *Store) Copy(ctx context.Context, fromMailbox int64, uids []uint32, toMa
 	var out []store.Message
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, _, err = copyMessages(ctx, tx, fromMailbox, uids, toMailbox, true)
+		out, _, err = copyMessages(ctx, tx, fromMailbox, uids, toMailbox, false)
 		return err
 	})
 	return out, err
 }
 
 // Move moves messages to another mailbox: a copy and an expunge in one
-// transaction (RFC 6851). Within an account it never fails on quota.
+// transaction (RFC 6851). Within an account it never fails on quota; to
+// another account's mailbox it is charged and checked like a copy.
 func (s *Store) Move(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]store.Message, error) {
 	var out []store.Message
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var moved []uint32
 		var err error
-		out, moved, err = copyMessages(ctx, tx, fromMailbox, uids, toMailbox, false)
+		out, moved, err = copyMessages(ctx, tx, fromMailbox, uids, toMailbox, true)
 		if err != nil {
 			return err
 		}
@@ -410,11 +392,22 @@ func (s *Store) Move(ctx context.Context, fromMailbox int64, uids []uint32, toMa
 
 // copyMessages copies the messages of fromMailbox with the given UIDs, in
 // the order of uids, skipping UIDs that do not exist. It returns the new
-// messages and the source UIDs copied. checkQuota makes an account pushed
-// over its quota fail the copy.
-func copyMessages(ctx context.Context, tx pgx.Tx, from int64, uids []uint32, to int64, checkQuota bool) ([]store.Message, []uint32, error) {
+// messages and the source UIDs copied. The target account is charged and
+// fails the copy if that takes it over its quota, except for a move within
+// one account, whose usage the expunge that follows restores.
+func copyMessages(ctx context.Context, tx pgx.Tx, from int64, uids []uint32, to int64, move bool) ([]store.Message, []uint32, error) {
 	if err := lockMailboxes(ctx, tx, from, to); err != nil {
 		return nil, nil, err
+	}
+	checkQuota := true
+	if move {
+		var same bool
+		err := tx.QueryRow(ctx, `SELECT (SELECT account_id FROM mailboxes WHERE id = $1) =
+			(SELECT account_id FROM mailboxes WHERE id = $2)`, from, to).Scan(&same)
+		if err != nil {
+			return nil, nil, mapErr(err, "move", nil)
+		}
+		checkQuota = !same
 	}
 	rows, err := tx.Query(ctx, "SELECT "+messageCols+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2)", from, uidArgs(uids))
 	src, err := collectMessages(rows, err)
@@ -490,7 +483,7 @@ func expunge(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []uint32) ([]
 	if err != nil || len(gs) == 0 {
 		return nil, mapErr(err, "expunge", nil)
 	}
-	slices.SortFunc(gs, func(a, b gone) int { return int(a.uid - b.uid) })
+	slices.SortFunc(gs, func(a, b gone) int { return cmp.Compare(a.uid, b.uid) })
 	var size int64
 	for _, g := range gs {
 		size += g.size

@@ -20,7 +20,11 @@
 //
 // Outbound queue items are claimed with SELECT ... FOR UPDATE SKIP LOCKED,
 // so two nodes never claim the same item; an expired claim is claimable
-// again.
+// again, under a new claim token.
+//
+// Names (domains, addresses, mailboxes) are stored as given and their
+// columns use the "C" collation, so they compare and sort bytewise, like
+// SQLite's, whatever the cluster's locale.
 //
 // The schema is versioned: Open applies the SQL files under migrations/ in
 // order under a PostgreSQL advisory lock, so nodes starting together do not
@@ -256,7 +260,8 @@ func mapErr(err error, what string, fk error) error {
 
 func isSentinel(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists) ||
-		errors.Is(err, store.ErrNotEmpty) || errors.Is(err, store.ErrQuota)
+		errors.Is(err, store.ErrNotEmpty) || errors.Is(err, store.ErrQuota) ||
+		errors.Is(err, store.ErrInvalid)
 }
 
 // now returns the current time as the database stores it: UTC, to the
@@ -271,16 +276,4 @@ func optTime(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// domainOf returns the domain part of an address ("@example.org" gives
-// example.org, for catch-all aliases).
-func domainOf(address string) (string, error) {
-	i := strings.LastIndexByte(address, '@')
-	if i < 0 || i == len(address)-1 {
-		return "", fmt.Errorf("postgres: %q is not an address", address)
-	}
-	return address[i+1:], nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,12 @@ func withDatabase(t testing.TB, dsn, db string) string {
 // test ends, and returns its DSN.
 func freshDatabase(t testing.TB) string {
 	t.Helper()
+	return freshDatabaseWith(t, "")
+}
+
+// freshDatabaseWith is freshDatabase with extra CREATE DATABASE options.
+func freshDatabaseWith(t testing.TB, options string) string {
+	t.Helper()
 	dsn := testDSN(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -64,7 +71,7 @@ func freshDatabase(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "sealpost_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -265,7 +272,9 @@ func TestErrorMapping(t *testing.T) {
 		do   func() error
 		want error
 	}{
-		{"domain taken", func() error { _, err := s.CreateDomain(ctx, "EXAMPLE.org"); return err }, store.ErrExists},
+		{"domain taken", func() error { _, err := s.CreateDomain(ctx, "example.org"); return err }, store.ErrExists},
+		{"negative quota", func() error { return s.SetQuota(ctx, "ann@example.org", -5) }, store.ErrInvalid},
+		{"rename below itself", func() error { return s.RenameMailbox(ctx, inbox.ID, "INBOX/Sub") }, store.ErrInvalid},
 		{"account taken", func() error {
 			_, err := s.CreateAccount(ctx, store.NewAccount{Address: "ann@example.org"})
 			return err
@@ -477,12 +486,13 @@ func TestClaimsAcrossNodes(t *testing.T) {
 	}
 	wg.Wait()
 	owner := map[int64]string{}
+	token := map[int64]string{}
 	for w, got := range claimed {
 		for _, q := range got {
 			if prev, ok := owner[q.ID]; ok {
 				t.Fatalf("item %d claimed by %s and w%d", q.ID, prev, w)
 			}
-			owner[q.ID] = q.ClaimedBy
+			owner[q.ID], token[q.ID] = q.ClaimedBy, q.ClaimToken
 			if q.State != store.QueueDelivery || q.Attempts != 1 {
 				t.Fatalf("claimed item %+v", q)
 			}
@@ -500,18 +510,92 @@ func TestClaimsAcrossNodes(t *testing.T) {
 		t.Fatalf("claim after lease = %d items, %v", len(got), err)
 	}
 	// The first worker lost its claim and may not finish.
-	err = nodes[0].FinishAttempt(ctx, store.QueueUpdate{ID: got[0].ID, Worker: owner[got[0].ID],
+	err = nodes[0].FinishAttempt(ctx, store.QueueUpdate{ID: got[0].ID, ClaimToken: token[got[0].ID],
 		Recipients: []store.QueueRecipient{{Address: "x", Done: true}}})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("FinishAttempt by a worker whose claim expired: %v", err)
 	}
 	for _, q := range got {
 		rs := []store.QueueRecipient{{Address: q.Recipients[0].Address, Done: true}}
-		if err := nodes[1].FinishAttempt(ctx, store.QueueUpdate{ID: q.ID, Worker: "late", Recipients: rs}); err != nil {
+		if err := nodes[1].FinishAttempt(ctx, store.QueueUpdate{ID: q.ID, ClaimToken: q.ClaimToken, Recipients: rs}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := countRows(t, nodes[0], "queue") + countRows(t, nodes[0], "blobs"); n != 0 {
 		t.Fatalf("%d queue and blob rows left after every item finished", n)
 	}
+}
+
+// TestBytewiseOrderUnderLocale runs on a database whose default collation
+// sorts like English text ("a-c" after "ab", "B" between "a" and "c") and
+// checks that names still list bytewise, as in the embedded backend.
+func TestBytewiseOrderUnderLocale(t *testing.T) {
+	testDSN(t)
+	dsn := freshDatabaseWith(t, "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0")
+	s := openAt(t, dsn)
+	ctx := context.Background()
+	var localeOrder bool
+	if err := s.pool.QueryRow(ctx, "SELECT 'a' < 'B'").Scan(&localeOrder); err != nil {
+		t.Fatal(err)
+	}
+	if !localeOrder {
+		t.Fatal("test database does not sort by locale; the test would prove nothing")
+	}
+	for _, d := range []string{"b.test", "B.test", "a-c.test", "ab.test"} {
+		if _, err := s.CreateDomain(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var accounts []store.Account
+	for _, a := range []string{"b@ab.test", "B@ab.test", "a-c@ab.test", "ab@ab.test"} {
+		acct, err := s.CreateAccount(ctx, store.NewAccount{Address: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accounts = append(accounts, acct)
+	}
+	for _, a := range []string{"y@ab.test", "Y@ab.test", "x-z@ab.test", "xy@ab.test"} {
+		if _, err := s.CreateAlias(ctx, a, []string{"b@ab.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []string{"b", "B", "a-c", "ab", "a/x", "a x"} {
+		if _, err := s.CreateMailbox(ctx, accounts[0].ID, store.NewMailbox{Name: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, got []string, want ...string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+	}
+	ds, err := s.ListDomains(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ListDomains", mapNames(ds, func(d store.Domain) string { return d.Name }), "B.test", "a-c.test", "ab.test", "b.test")
+	as, err := s.ListAccounts(ctx, "ab.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ListAccounts", mapNames(as, func(a store.Account) string { return a.Address }), "B@ab.test", "a-c@ab.test", "ab@ab.test", "b@ab.test")
+	als, err := s.ListAliases(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ListAliases", mapNames(als, func(a store.Alias) string { return a.Address }), "Y@ab.test", "x-z@ab.test", "xy@ab.test", "y@ab.test")
+	mbs, err := s.ListMailboxes(ctx, accounts[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("ListMailboxes", mapNames(mbs, func(m store.Mailbox) string { return m.Name }), "B", "a x", "a-c", "a/x", "ab", "b")
+}
+
+func mapNames[T any](xs []T, name func(T) string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, name(x))
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ func decodeRecipients(b []byte) ([]store.QueueRecipient, error) {
 	return out, nil
 }
 
-const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, require_tls"
+const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, require_tls"
 
 func scanQueueItem(r pgx.Row) (store.QueueItem, error) {
 	var q store.QueueItem
@@ -50,7 +51,7 @@ func scanQueueItem(r pgx.Row) (store.QueueItem, error) {
 	var state string
 	var last, until *time.Time
 	err := r.Scan(&q.ID, &q.From, &rcpts, &blob, &q.Size, &state, &q.Attempts, &q.NextAttempt, &last,
-		&q.Created, &q.ClaimedBy, &until, &q.RequireTLS)
+		&q.Created, &q.ClaimedBy, &until, &q.ClaimToken, &q.RequireTLS)
 	if err != nil {
 		return store.QueueItem{}, err
 	}
@@ -128,10 +129,13 @@ func (s *Store) ListQueue(ctx context.Context) ([]store.QueueItem, error) {
 // claim has expired, for worker until now+lease. Rows another transaction
 // is claiming are skipped rather than waited for, so concurrent workers on
 // any number of nodes get disjoint sets. Each claim counts as an attempt.
+// The items claimed together share one new token: a token names one claim,
+// and no other claim can have it.
 func (s *Store) ClaimDue(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	token := rand.Text()
 	now = dbTime(now)
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT id FROM queue
@@ -140,35 +144,57 @@ func (s *Store) ClaimDue(ctx context.Context, worker string, now time.Time, leas
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED)
 		UPDATE queue q SET state = 'delivery', claimed_by = $3, claim_until = $4,
-			attempts = q.attempts + 1, last_attempt = $1
+			attempts = q.attempts + 1, last_attempt = $1, claim_token = $5
 		FROM due WHERE q.id = due.id
 		RETURNING `+prefixed("q.", queueCols),
-		now, limit, worker, dbTime(now.Add(lease)))
+		now, limit, worker, dbTime(now.Add(lease)), token)
 	qs, err := collectQueue(rows, err)
 	if err != nil {
 		return nil, mapErr(err, "claim queue", nil)
 	}
-	sortQueue(qs)
+	store.SortQueue(qs)
 	return qs, nil
 }
 
-// FinishAttempt records an attempt by the worker holding the claim; it
-// fails with ErrNotFound if that worker no longer holds it. When every
+// ExtendClaim moves the expiry of the claim held under token to until.
+func (s *Store) ExtendClaim(ctx context.Context, id int64, token string, until time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE queue SET claim_until = $3
+		WHERE id = $1 AND state = 'delivery' AND claim_token = $2 AND claim_token <> ''`, id, token, dbTime(until))
+	if err != nil {
+		return mapErr(err, fmt.Sprintf("extend claim on queue item %d", id), nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return notHeld(id)
+	}
+	return nil
+}
+
+// notHeld is the error for an item not held under the token presented: it
+// was claimed again, finished or dropped.
+func notHeld(id int64) error {
+	return fmt.Errorf("queue item %d is not held under this claim: %w", id, store.ErrNotFound)
+}
+
+// FinishAttempt records an attempt made under the current claim; it fails
+// with ErrNotFound if u.ClaimToken is not that claim's. When every
 // recipient is done the item and, unless shared, its body go; otherwise the
 // item is ready again at u.NextAttempt. Empty u.Recipients keeps the
 // recipients as they were.
 func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 	what := fmt.Sprintf("finish attempt on queue item %d", u.ID)
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		var state, claimedBy string
+		var state, token string
 		var enc []byte
-		err := tx.QueryRow(ctx, "SELECT state, claimed_by, recipients FROM queue WHERE id = $1 FOR UPDATE", u.ID).
-			Scan(&state, &claimedBy, &enc)
+		err := tx.QueryRow(ctx, "SELECT state, claim_token, recipients FROM queue WHERE id = $1 FOR UPDATE", u.ID).
+			Scan(&state, &token, &enc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notHeld(u.ID)
+		}
 		if err != nil {
 			return mapErr(err, what, nil)
 		}
-		if state != string(store.QueueDelivery) || claimedBy != u.Worker {
-			return fmt.Errorf("%s: not claimed by %q: %w", what, u.Worker, store.ErrNotFound)
+		if state != string(store.QueueDelivery) || token == "" || token != u.ClaimToken {
+			return notHeld(u.ID)
 		}
 		rs := u.Recipients
 		if len(rs) == 0 {
@@ -188,7 +214,7 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 			return fmt.Errorf("postgres: %s: %w", what, err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE queue SET recipients = $2, next_attempt = $3, state = 'ready',
-				claimed_by = '', claim_until = NULL
+				claimed_by = '', claim_until = NULL, claim_token = ''
 			WHERE id = $1`, u.ID, enc, dbTime(u.NextAttempt))
 		return mapErr(err, what, nil)
 	})

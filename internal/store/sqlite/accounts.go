@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
@@ -76,21 +75,12 @@ func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 	return wrap("delete domain "+name, err)
 }
 
-// domainOf returns the domain part of an address or "@domain" catch-all.
-func domainOf(address string) string {
-	i := strings.LastIndexByte(address, '@')
-	if i < 0 {
-		return ""
-	}
-	return address[i+1:]
-}
-
 // claimAddress checks, inside a write transaction, that address is free in
 // the namespace accounts and aliases share, and returns the ID of its domain.
 func claimAddress(ctx context.Context, tx *sql.Tx, address string) (domainID int64, err error) {
-	dom := domainOf(address)
-	if dom == "" {
-		return 0, fmt.Errorf("%w: address %q has no domain", store.ErrNotFound, address)
+	dom, err := store.DomainOf(address)
+	if err != nil {
+		return 0, err
 	}
 	var taken bool
 	err = tx.QueryRowContext(ctx, `SELECT id,
@@ -110,6 +100,9 @@ func claimAddress(ctx context.Context, tx *sql.Tx, address string) (domainID int
 
 // CreateAccount creates an account and its initial mailboxes.
 func (s *Store) CreateAccount(ctx context.Context, na store.NewAccount) (store.Account, error) {
+	if err := store.CheckQuota(na.QuotaBytes); err != nil {
+		return store.Account{}, fmt.Errorf("create account %s: %w", na.Address, err)
+	}
 	a := store.Account{
 		Address:      na.Address,
 		PasswordHash: na.PasswordHash,
@@ -206,6 +199,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, address, hash string) error
 
 // SetQuota sets an account's quota; 0 is unlimited.
 func (s *Store) SetQuota(ctx context.Context, address string, quotaBytes int64) error {
+	if err := store.CheckQuota(quotaBytes); err != nil {
+		return fmt.Errorf("set quota %s: %w", address, err)
+	}
 	return s.updateAccount(ctx, "set quota", address, "quota_bytes", quotaBytes)
 }
 

@@ -18,6 +18,7 @@ func (s *Store) AppendLog(ctx context.Context, e store.LogEntry) (store.LogEntry
 	e.Time = fromMicros(e.Time.UnixMicro())
 	ip := ""
 	if e.RemoteIP.IsValid() {
+		e.RemoteIP = e.RemoteIP.WithZone("") // as the PostgreSQL backend's inet
 		ip = e.RemoteIP.String()
 	}
 	err := s.write(ctx, false, func(tx *sql.Tx) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
@@ -115,8 +116,8 @@ func (s *Store) RenameMailbox(ctx context.Context, id int64, newName string) err
 		if err != nil {
 			return err
 		}
-		if len(newName) > len(old) && newName[:len(old)+1] == old+"/" {
-			return fmt.Errorf("cannot move %q below itself: %w", old, store.ErrExists)
+		if strings.HasPrefix(newName, old+"/") {
+			return fmt.Errorf("cannot move %q below itself to %q: %w", old, newName, store.ErrInvalid)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE mailboxes SET name = ? WHERE id = ?", newName, id); err != nil {
 			return err

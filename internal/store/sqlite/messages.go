@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"io/fs"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +19,9 @@ import (
 )
 
 // Deliver writes the body durably, then adds it to every target in one
-// transaction. If the transaction fails the body is removed again.
+// transaction. If the transaction fails before its commit the body is
+// removed again; after a failed commit it stays for SweepOrphans, since the
+// rows may have been committed all the same.
 func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Target) ([]store.Message, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("sqlite: deliver: no targets")
@@ -42,7 +44,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 			}
 			m := store.Message{
 				MailboxID:    t.MailboxID,
-				Flags:        normFlags(t.Flags),
+				Flags:        store.NormFlags(t.Flags),
 				InternalDate: fromMicros(date.UnixMicro()),
 				SaveDate:     fromMicros(now.UnixMicro()),
 				Size:         size,
@@ -58,7 +60,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return s.charge(ctx, tx, added)
 	})
 	if err != nil {
-		s.blobs.Remove(blobID)
+		s.removeUnlessCommitted(blobID, err)
 		return nil, wrap("deliver", err)
 	}
 	return msgs, nil
@@ -168,8 +170,10 @@ func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64
 
 // UpdateFlags changes flags, giving every changed message the next MODSEQ.
 func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.FlagResult, error) {
+	if !u.Op.Valid() {
+		return store.FlagResult{}, fmt.Errorf("update flags: operation %d: %w", u.Op, store.ErrInvalid)
+	}
 	var res store.FlagResult
-	flags := normFlags(u.Flags)
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
 		res = store.FlagResult{}
 		hms, _, err := lockMailbox(ctx, tx, u.MailboxID)
@@ -186,7 +190,10 @@ func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.Flag
 				res.Modified = append(res.Modified, m.UID)
 				continue
 			}
-			nf := applyFlags(m.Flags, u.Op, flags)
+			nf, err := store.ApplyFlags(m.Flags, u.Op, u.Flags)
+			if err != nil {
+				return err
+			}
 			if slices.Equal(nf, m.Flags) {
 				continue
 			}
@@ -232,7 +239,8 @@ func (s *Store) Copy(ctx context.Context, fromMailbox int64, uids []uint32, toMa
 }
 
 // Move copies and expunges in one transaction. Moving within an account
-// never fails on quota.
+// never fails on quota: the account's usage does not change, so charge
+// skips it; a move to another account charges and checks that one.
 func (s *Store) Move(ctx context.Context, fromMailbox int64, uids []uint32, toMailbox int64) ([]store.Message, error) {
 	var out []store.Message
 	err := s.write(ctx, true, func(tx *sql.Tx) error {
@@ -334,7 +342,7 @@ func expungeMessages(ctx context.Context, tx *sql.Tx, mailboxID int64, uids []ui
 	if len(out) == 0 {
 		return nil, accountID, 0, nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].UID < out[j].UID })
+	slices.SortFunc(out, func(a, b store.Expunged) int { return cmp.Compare(a.UID, b.UID) })
 	for i := range out {
 		hms++
 		out[i].ModSeq = hms
@@ -367,34 +375,13 @@ func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, modseq uint6
 	return out, wrap("expunged since", rows.Err())
 }
 
-// normFlags sorts flags and drops duplicates and empty strings.
-func normFlags(flags []string) []string {
-	out := make([]string, 0, len(flags))
-	for _, f := range flags {
-		if f != "" {
-			out = append(out, f)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
+// parseFlags reads the flags column: sorted, space separated; no flags is
+// nil, as store.NormFlags gives.
 func parseFlags(s string) []string {
 	if s == "" {
-		return []string{}
+		return nil
 	}
 	return strings.Split(s, " ")
-}
-
-func applyFlags(cur []string, op store.FlagOp, flags []string) []string {
-	switch op {
-	case store.FlagsAdd:
-		return normFlags(append(slices.Clone(cur), flags...))
-	case store.FlagsRemove:
-		return slices.DeleteFunc(slices.Clone(cur), func(f string) bool { return slices.Contains(flags, f) })
-	default:
-		return flags
-	}
 }
 
 // uidList renders UIDs as a JSON array for json_each, so that a set of UIDs

@@ -1,14 +1,13 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
@@ -49,20 +48,20 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, from string, recipi
 			from, string(rj), blobID, size, string(store.QueueReady), micros(now), micros(now), boolInt(requireTLS)).Scan(&it.ID)
 	})
 	if err != nil {
-		s.blobs.Remove(blobID)
+		s.removeUnlessCommitted(blobID, err)
 		return store.QueueItem{}, wrap("enqueue", err)
 	}
 	return it, nil
 }
 
-const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, require_tls"
+const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, require_tls"
 
 func scanQueueItem(sc interface{ Scan(...any) error }) (store.QueueItem, error) {
 	var it store.QueueItem
 	var rcpts, state string
 	var next, last, created, until int64
 	err := sc.Scan(&it.ID, &it.From, &rcpts, &it.BlobID, &it.Size, &state, &it.Attempts,
-		&next, &last, &created, &it.ClaimedBy, &until, &it.RequireTLS)
+		&next, &last, &created, &it.ClaimedBy, &until, &it.ClaimToken, &it.RequireTLS)
 	if err != nil {
 		return it, err
 	}
@@ -104,53 +103,65 @@ func (s *Store) ListQueue(ctx context.Context) ([]store.QueueItem, error) {
 }
 
 // ClaimDue claims ready items due at now, and items whose claim expired,
-// oldest due first. Each claim counts as an attempt.
+// oldest due first. Each claim counts as an attempt. The items claimed
+// together share one new token: a token names one claim, and no other
+// claim can have it.
 func (s *Store) ClaimDue(ctx context.Context, worker string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	token := rand.Text()
 	var items []store.QueueItem
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
 		var err error
 		items, err = queryQueue(ctx, tx, `UPDATE queue SET state = ?1, claimed_by = ?2, claim_until = ?3,
-				attempts = attempts + 1, last_attempt = ?4
+				attempts = attempts + 1, last_attempt = ?4, claim_token = ?7
 			WHERE id IN (SELECT id FROM queue
 				WHERE (state = ?5 AND next_attempt <= ?4) OR (state = ?1 AND claim_until <= ?4)
 				ORDER BY next_attempt, id LIMIT ?6)
 			RETURNING `+queueCols,
-			string(store.QueueDelivery), worker, micros(now.Add(lease)), micros(now), string(store.QueueReady), limit)
+			string(store.QueueDelivery), worker, micros(now.Add(lease)), micros(now), string(store.QueueReady), limit, token)
 		return err
 	})
 	if err != nil {
 		return nil, wrap("claim", err)
 	}
 	// RETURNING gives no order.
-	sortQueue(items)
+	store.SortQueue(items)
 	return items, nil
 }
 
-func sortQueue(items []store.QueueItem) {
-	slices.SortFunc(items, func(a, b store.QueueItem) int {
-		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+// notHeld is the error for an item not held under the token presented: it
+// was claimed again, finished or dropped.
+func notHeld(id int64) error {
+	return fmt.Errorf("queue item %d is not held under this claim: %w", id, store.ErrNotFound)
 }
 
-// ErrNotClaimed is returned by FinishAttempt when the item is not claimed by
-// the worker (its claim expired and another worker took it, or it was
-// dropped). It matches store.ErrNotFound.
-var ErrNotClaimed = fmt.Errorf("queue item not claimed by this worker: %w", store.ErrNotFound)
+// ExtendClaim moves the expiry of the claim held under token to until.
+func (s *Store) ExtendClaim(ctx context.Context, id int64, token string, until time.Time) error {
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE queue SET claim_until = ?
+			WHERE id = ? AND state = ? AND claim_token = ? AND claim_token <> ''`,
+			micros(until), id, string(store.QueueDelivery), token)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notHeld(id)
+		}
+		return nil
+	})
+	return wrap(fmt.Sprintf("extend claim on queue item %d", id), err)
+}
 
 // FinishAttempt records an attempt's outcome; the item is removed when every
 // recipient is done, else it is ready again at u.NextAttempt.
 func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		var rcpts, state, worker string
-		err := tx.QueryRowContext(ctx, "SELECT recipients, state, claimed_by FROM queue WHERE id = ?", u.ID).Scan(&rcpts, &state, &worker)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && (state != string(store.QueueDelivery) || worker != u.Worker) {
-			return ErrNotClaimed
+		var rcpts, state, token string
+		err := tx.QueryRowContext(ctx, "SELECT recipients, state, claim_token FROM queue WHERE id = ?", u.ID).Scan(&rcpts, &state, &token)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (state != string(store.QueueDelivery) || token == "" || token != u.ClaimToken) {
+			return notHeld(u.ID)
 		}
 		if err != nil {
 			return err
@@ -173,7 +184,8 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE queue SET recipients = ?, state = ?, next_attempt = ?, claimed_by = '', claim_until = 0
+		_, err = tx.ExecContext(ctx, `UPDATE queue SET recipients = ?, state = ?, next_attempt = ?,
+				claimed_by = '', claim_until = 0, claim_token = ''
 			WHERE id = ?`, string(rj), string(store.QueueReady), micros(u.NextAttempt), u.ID)
 		return err
 	})

@@ -24,8 +24,11 @@
 //
 // Bodies are shared by the copies of a message and by queue items through a
 // reference count kept by triggers (see migrations/0001_init.sql). A body
-// whose count drops to zero is removed after the commit; bodies left
-// unreferenced by a crash are swept at Open once older than a grace period.
+// whose count drops to zero is removed after the commit; if a crash comes
+// first, the next Open removes it. Bodies written for a transaction that
+// never committed (a crash in between, or a commit that failed) are left
+// for SweepOrphans, which a server runs in the background: walking every
+// body file is too slow for each Open of a command-line tool.
 //
 // The schema is versioned: numbered SQL files under migrations/ are applied
 // in one transaction at Open, and a database whose version is newer than
@@ -67,8 +70,11 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process. Zero means 5 seconds.
 	BusyTimeout time.Duration
-	// OrphanGrace is the age past which a body file with no metadata is
-	// removed at Open. Zero means one hour; negative disables the sweep.
+	// SweepOrphans runs SweepOrphans in Open, before it returns.
+	SweepOrphans bool
+	// OrphanGrace is the age past which SweepOrphans removes a body file
+	// with no metadata; younger files may belong to a delivery in flight.
+	// Zero or negative means one hour.
 	OrphanGrace time.Duration
 }
 
@@ -78,6 +84,11 @@ type Store struct {
 	r     *sql.DB // read-only pool
 	blobs *blob.Store
 	stmts stmts
+	grace time.Duration // Options.OrphanGrace
+	// afterCommit, if set, runs after every successful commit and its
+	// error is reported as the commit's: tests use it to play a commit
+	// that landed but failed to say so.
+	afterCommit func() error
 }
 
 // stmts are the statements of the delivery path, prepared once on the
@@ -110,7 +121,9 @@ func (s *Store) prepare(ctx context.Context) error {
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store in dir: dir/sealpost.db and
-// dir/blobs/. It applies pending migrations and sweeps orphan bodies.
+// dir/blobs/. It applies pending migrations and removes the files of bodies
+// released by a transaction that committed just before a crash; with
+// opts.SweepOrphans it also runs SweepOrphans.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = 4
@@ -118,7 +131,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 5 * time.Second
 	}
-	if opts.OrphanGrace == 0 {
+	if opts.OrphanGrace <= 0 {
 		opts.OrphanGrace = time.Hour
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -144,7 +157,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, blobs: blobs}
+	s := &Store{w: w, blobs: blobs, grace: opts.OrphanGrace}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -164,8 +177,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r = r
-	if opts.OrphanGrace > 0 {
-		if err := s.sweep(ctx, time.Now().Add(-opts.OrphanGrace)); err != nil {
+	if err := s.emptyTrash(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if opts.SweepOrphans {
+		if err := s.SweepOrphans(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -276,13 +293,31 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// sweep removes what a crash may have left: the files of bodies released
-// by a committed transaction but not yet removed, and bodies written whose
-// transaction never committed.
-func (s *Store) sweep(ctx context.Context, olderThan time.Time) error {
+// emptyTrash removes the files of bodies whose release committed but whose
+// removal a crash cut short. It costs one read when there are none, so Open
+// can afford it.
+func (s *Store) emptyTrash(ctx context.Context) error {
+	var trash bool
+	if err := s.r.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM blob_trash)").Scan(&trash); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if !trash {
+		return nil
+	}
+	return s.write(ctx, true, func(*sql.Tx) error { return nil })
+}
+
+// SweepOrphans removes what a crash or a failed commit may have left: the
+// files of bodies released by a committed transaction but not yet removed,
+// bodies older than Options.OrphanGrace that no row refers to, and stale
+// temporary files. It reads every body directory, so a server runs it in
+// the background rather than delaying its start; it is safe to run while
+// the store is in use, by this process or another.
+func (s *Store) SweepOrphans(ctx context.Context) error {
 	if err := s.write(ctx, true, func(*sql.Tx) error { return nil }); err != nil {
 		return err
 	}
+	olderThan := time.Now().Add(-s.grace)
 	// Sweep walks shard by shard: load the IDs of one shard at a time, so
 	// that a large store costs 256 range queries, not one per body.
 	var shard string
@@ -321,8 +356,15 @@ func (s *Store) blobShard(ctx context.Context, prefix string) (map[string]bool, 
 	return ids, rows.Err()
 }
 
+// errCommit marks an error from COMMIT itself. The transaction may have
+// been committed all the same (the WAL written but its sync failed), so
+// files its rows may refer to must stay.
+var errCommit = errors.New("commit")
+
 // write runs fn in a write transaction. With freesBlobs, bodies whose last
-// reference the transaction removed are deleted after the commit.
+// reference the transaction removed are deleted after the commit. An error
+// matching errCommit means the outcome is unknown; any other means nothing
+// was committed.
 func (s *Store) write(ctx context.Context, freesBlobs bool, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -340,14 +382,28 @@ func (s *Store) write(ctx context.Context, freesBlobs bool, fn func(tx *sql.Tx) 
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: %w: %w", errCommit, err)
 	}
-	// A failure here leaves orphans for the sweep at the next Open; the
-	// transaction itself succeeded.
+	if s.afterCommit != nil {
+		if err := s.afterCommit(); err != nil {
+			return fmt.Errorf("sqlite: %w: %w", errCommit, err)
+		}
+	}
+	// A failure here leaves orphans for SweepOrphans; the transaction
+	// itself succeeded.
 	for _, id := range trash {
 		s.blobs.Remove(id)
 	}
 	return nil
+}
+
+// removeUnlessCommitted removes the body written for a transaction that
+// failed with err, unless the failure came from the commit itself: then the
+// rows may exist and SweepOrphans decides later.
+func (s *Store) removeUnlessCommitted(blobID string, err error) {
+	if !errors.Is(err, errCommit) {
+		s.blobs.Remove(blobID)
+	}
 }
 
 func takeTrash(ctx context.Context, tx *sql.Tx) ([]string, error) {
@@ -398,7 +454,8 @@ func wrap(what string, err error) error {
 	case isUnique(err):
 		return fmt.Errorf("%s: %w", what, store.ErrExists)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists),
-		errors.Is(err, store.ErrNotEmpty), errors.Is(err, store.ErrQuota):
+		errors.Is(err, store.ErrNotEmpty), errors.Is(err, store.ErrQuota),
+		errors.Is(err, store.ErrInvalid):
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("sqlite: %s: %w", what, err)

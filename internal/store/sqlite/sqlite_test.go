@@ -11,13 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/blob"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 func openTest(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dir, Options{})
+	return openWith(t, dir, Options{})
+}
+
+func openWith(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +34,9 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s := openTest(t, t.TempDir())
 		t.Cleanup(func() {
+			if !t.Failed() {
+				checkBlobs(t, s, false)
+			}
 			if err := s.Close(); err != nil {
 				t.Error(err)
 			}
@@ -36,13 +45,83 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// checkBlobs checks the bodies against the metadata: every blobs row's
+// refs equals the messages and queue items using it, every blobs row has its
+// file with its size, nothing waits in blob_trash, and, unless orphansOK
+// (after a crash), there is no body file or temporary file without a row.
+func checkBlobs(t testing.TB, s *Store, orphansOK bool) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.size, b.refs,
+			(SELECT COUNT(*) FROM messages m WHERE m.blob_id = b.id) + (SELECT COUNT(*) FROM queue q WHERE q.blob_id = b.id)
+		FROM blobs b`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	sizes := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var size, refs, users int64
+		if err := rows.Scan(&id, &size, &refs, &users); err != nil {
+			t.Fatal(err)
+		}
+		if refs != users || users == 0 {
+			t.Errorf("blob %s: refs %d, used by %d rows", id, refs, users)
+		}
+		sizes[id] = size
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var users int
+	err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT blob_id FROM messages UNION ALL SELECT blob_id FROM queue)
+		WHERE blob_id NOT IN (SELECT id FROM blobs)`).Scan(&users)
+	if err != nil || users != 0 {
+		t.Errorf("%d rows use a body with no blobs row (%v)", users, err)
+	}
+	var trash int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM blob_trash").Scan(&trash); err != nil || trash != 0 {
+		t.Errorf("blob_trash has %d rows (%v)", trash, err)
+	}
+	onDisk := map[string]bool{}
+	err = s.blobs.Walk(ctx, func(in blob.Info) error {
+		onDisk[in.ID] = true
+		size, ok := sizes[in.ID]
+		switch {
+		case !ok && !orphansOK:
+			t.Errorf("body file %s has no blobs row", in.ID)
+		case ok && size != in.Size:
+			t.Errorf("body file %s has %d bytes, blobs row says %d", in.ID, in.Size, size)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range sizes {
+		if !onDisk[id] {
+			t.Errorf("blob %s has no body file", id)
+		}
+	}
+	if tmp, err := os.ReadDir(filepath.Join(s.blobs.Dir(), "tmp")); err != nil || len(tmp) != 0 && !orphansOK {
+		t.Errorf("temporary body files left: %d (%v)", len(tmp), err)
+	}
+}
+
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test starts child processes")
 	}
 	storetest.Crash(t, storetest.CrashOptions{
 		Fresh: func(t *testing.T) string { return t.TempDir() },
-		Open:  func(t testing.TB, dir string) store.Store { return openTest(t, dir) },
+		Open: func(t testing.TB, dir string) store.Store {
+			s := openTest(t, dir)
+			// A crash may leave bodies whose rows never committed; those
+			// are SweepOrphans' to remove, once old enough.
+			checkBlobs(t, s, true)
+			return s
+		},
 	})
 }
 
@@ -119,9 +198,30 @@ func TestMigrationsNumbered(t *testing.T) {
 }
 
 // TestSweepOrphans: bodies written without a committed row (a crash between
-// the body and the commit) are removed at Open once old enough; bodies in
-// use are not.
+// the body and the commit) are removed by SweepOrphans, or at Open if asked
+// for, once old enough; bodies in use are not. A plain Open leaves them.
 func TestSweepOrphans(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sweep func(t *testing.T, dir string) *Store
+	}{
+		{"method", func(t *testing.T, dir string) *Store {
+			s := openTest(t, dir)
+			if err := s.SweepOrphans(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+		{"option", func(t *testing.T, dir string) *Store { return openWith(t, dir, Options{SweepOrphans: true}) }},
+		{"grace", func(t *testing.T, dir string) *Store {
+			return openWith(t, dir, Options{SweepOrphans: true, OrphanGrace: 3 * time.Hour})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testSweepOrphans(t, tc.name == "grace", tc.sweep) })
+	}
+}
+
+func testSweepOrphans(t *testing.T, longGrace bool, sweep func(t *testing.T, dir string) *Store) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	s := openTest(t, dir)
@@ -156,11 +256,16 @@ func TestSweepOrphans(t *testing.T) {
 		}
 	}
 	s = openTest(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "blobs", oldOrphan[:2], oldOrphan)); err != nil {
+		t.Errorf("plain Open swept an orphan: %v", err)
+	}
+	s.Close()
+	s = sweep(t, dir)
 	defer s.Close()
 	for _, tc := range []struct {
 		id   string
 		kept bool
-	}{{ms[0].BlobID, true}, {oldOrphan, false}, {newOrphan, true}} {
+	}{{ms[0].BlobID, true}, {oldOrphan, longGrace}, {newOrphan, true}} {
 		_, err := os.Stat(filepath.Join(dir, "blobs", tc.id[:2], tc.id))
 		if kept := err == nil; kept != tc.kept {
 			t.Errorf("blob %s kept = %v, want %v", tc.id, kept, tc.kept)
@@ -293,4 +398,67 @@ func exec(t *testing.T, s *Store, q string, args ...any) {
 	if _, err := s.w.Exec(q, args...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// errLostAck stands for a COMMIT that reached the disk but reported an
+// error (a failed fsync after the WAL was written).
+var errLostAck = errors.New("commit acknowledgement lost")
+
+// TestFailedCommitKeepsBody: when the commit itself fails, the rows may be
+// committed all the same, so Deliver and Enqueue must not remove the body
+// they wrote; when the transaction fails before its commit, they must.
+func TestFailedCommitKeepsBody(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lose bool
+	s.afterCommit = func() error {
+		if lose {
+			return errLostAck
+		}
+		return nil
+	}
+
+	lose = true
+	if _, err := s.Deliver(ctx, strings.NewReader("landed"), []store.Target{{MailboxID: inbox.ID}}); !errors.Is(err, errLostAck) {
+		t.Fatalf("Deliver with a failed commit: %v", err)
+	}
+	if _, err := s.Enqueue(ctx, strings.NewReader("queued"), "u@a.test", []string{"r@b.test"}, false); !errors.Is(err, errLostAck) {
+		t.Fatalf("Enqueue with a failed commit: %v", err)
+	}
+	lose = false
+	m, err := s.GetMessage(ctx, inbox.ID, 1)
+	if err != nil {
+		t.Fatalf("message of the failed commit: %v", err)
+	}
+	items, err := s.ListQueue(ctx)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("queue after the failed commit = %+v, %v", items, err)
+	}
+	for _, id := range []string{m.BlobID, items[0].BlobID} {
+		rc, err := s.OpenBody(ctx, id)
+		if err != nil {
+			t.Errorf("body %s of a committed row removed: %v", id, err)
+			continue
+		}
+		rc.Close()
+	}
+
+	// A failure before the commit leaves no file behind.
+	if _, err := s.Deliver(ctx, strings.NewReader("refused"), []store.Target{{MailboxID: inbox.ID + 1000}}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Deliver to a missing mailbox: %v", err)
+	}
+	checkBlobs(t, s, false)
+	storetest.CheckConsistent(t, s)
 }

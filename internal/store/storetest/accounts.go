@@ -31,6 +31,24 @@ func testDomains(t *testing.T, s store.Store) {
 	eqStrings(t, "ListDomains", names(list, func(d store.Domain) string { return d.Name }),
 		[]string{"a.test", "b.test", "xn--bcher-kva.test"})
 
+	// Names are stored as given, not normalised, and listed in bytewise
+	// order whatever the database's locale.
+	for _, n := range []string{"a-c.test", "Up.test", "ab.test"} {
+		if d := must(s.CreateDomain(ctx, n)).get(t); d.Name != n {
+			t.Errorf("CreateDomain(%s) = %+v", n, d)
+		}
+	}
+	_, err = s.GetDomain(ctx, "up.test")
+	wantErr(t, "GetDomain in another case", err, store.ErrNotFound)
+	if d := must(s.GetDomain(ctx, "Up.test")).get(t); d.Name != "Up.test" {
+		t.Errorf("GetDomain(Up.test) = %+v", d)
+	}
+	eqStrings(t, "ListDomains bytewise", names(must(s.ListDomains(ctx)).get(t), func(d store.Domain) string { return d.Name }),
+		[]string{"Up.test", "a-c.test", "a.test", "ab.test", "b.test", "xn--bcher-kva.test"})
+	for _, n := range []string{"a-c.test", "Up.test", "ab.test"} {
+		noErr(t, s.DeleteDomain(ctx, n))
+	}
+
 	must(s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test"})).get(t)
 	must(s.CreateAlias(ctx, "x@b.test", []string{"u@a.test"})).get(t)
 	wantErr(t, "DeleteDomain with account", s.DeleteDomain(ctx, "a.test"), store.ErrNotEmpty)
@@ -82,16 +100,23 @@ func testAccounts(t *testing.T, s store.Store) {
 	for _, tc := range []struct {
 		name    string
 		address string
+		quota   int64
 		want    error
 	}{
-		{"duplicate", "zed@a.test", store.ErrExists},
-		{"unknown domain", "x@nowhere.test", store.ErrNotFound},
+		{"duplicate", "zed@a.test", 0, store.ErrExists},
+		{"unknown domain", "x@nowhere.test", 0, store.ErrNotFound},
+		{"domain in another case", "x@A.test", 0, store.ErrNotFound},
+		{"no domain", "nodomain", 0, store.ErrInvalid},
+		{"empty domain", "x@", 0, store.ErrInvalid},
+		{"negative quota", "neg@a.test", -1, store.ErrInvalid},
 	} {
-		_, err := s.CreateAccount(ctx, store.NewAccount{Address: tc.address})
+		_, err := s.CreateAccount(ctx, store.NewAccount{Address: tc.address, QuotaBytes: tc.quota})
 		wantErr(t, "CreateAccount "+tc.name, err, tc.want)
 	}
+	_, err := s.GetAccount(ctx, "neg@a.test")
+	wantErr(t, "account with negative quota", err, store.ErrNotFound)
 	// A failed creation leaves nothing behind, not even its mailboxes.
-	_, err := s.CreateAccount(ctx, store.NewAccount{Address: "dup@a.test",
+	_, err = s.CreateAccount(ctx, store.NewAccount{Address: "dup@a.test",
 		Mailboxes: []store.NewMailbox{{Name: "INBOX"}, {Name: "INBOX"}}})
 	wantErr(t, "CreateAccount with duplicate mailbox", err, store.ErrExists)
 	_, err = s.GetAccount(ctx, "dup@a.test")
@@ -109,8 +134,22 @@ func testAccounts(t *testing.T, s store.Store) {
 	_, err = s.GetAccountByID(ctx, a.ID+1000)
 	wantErr(t, "GetAccountByID missing", err, store.ErrNotFound)
 
+	// Addresses are kept as given and listed bytewise.
+	if got := must(s.CreateAccount(ctx, store.NewAccount{Address: "Bo@b.test"})).get(t); got.Address != "Bo@b.test" {
+		t.Errorf("CreateAccount(Bo@b.test) = %+v", got)
+	}
+	_, err = s.GetAccount(ctx, "bo@b.test")
+	wantErr(t, "GetAccount in another case", err, store.ErrNotFound)
+	must(s.CreateAccount(ctx, store.NewAccount{Address: "a.b@b.test"})).get(t)
+	must(s.CreateAccount(ctx, store.NewAccount{Address: "ab@b.test"})).get(t)
+
 	addr := func(a store.Account) string { return a.Address }
 	eqStrings(t, "ListAccounts(a.test)", names(must(s.ListAccounts(ctx, "a.test")).get(t), addr), []string{"amy@a.test", "zed@a.test"})
+	eqStrings(t, "ListAccounts(b.test)", names(must(s.ListAccounts(ctx, "b.test")).get(t), addr),
+		[]string{"Bo@b.test", "a.b@b.test", "ab@b.test", "bea@b.test"})
+	for _, a := range []string{"Bo@b.test", "a.b@b.test", "ab@b.test"} {
+		noErr(t, s.DeleteAccount(ctx, a))
+	}
 	eqStrings(t, "ListAccounts(all)", names(must(s.ListAccounts(ctx, "")).get(t), addr), []string{"amy@a.test", "bea@b.test", "zed@a.test"})
 	eqStrings(t, "ListAccounts(unknown)", names(must(s.ListAccounts(ctx, "nowhere.test")).get(t), addr), nil)
 
@@ -128,6 +167,10 @@ func testAccounts(t *testing.T, s store.Store) {
 	wantErr(t, "SetPasswordHash missing", s.SetPasswordHash(ctx, "none@a.test", "h"), store.ErrNotFound)
 	wantErr(t, "SetQuota missing", s.SetQuota(ctx, "none@a.test", 1), store.ErrNotFound)
 	wantErr(t, "SetDisabled missing", s.SetDisabled(ctx, "none@a.test", true), store.ErrNotFound)
+	wantErr(t, "SetQuota negative", s.SetQuota(ctx, "zed@a.test", -1), store.ErrInvalid)
+	if got = must(s.GetAccount(ctx, "zed@a.test")).get(t); got.QuotaBytes != 5000 {
+		t.Errorf("QuotaBytes after refused SetQuota = %d, want 5000", got.QuotaBytes)
+	}
 
 	noErr(t, s.DeleteAccount(ctx, "zed@a.test"))
 	wantErr(t, "DeleteAccount again", s.DeleteAccount(ctx, "zed@a.test"), store.ErrNotFound)
@@ -170,6 +213,8 @@ func testAliases(t *testing.T, s store.Store) {
 		{"duplicate", "post@a.test", store.ErrExists},
 		{"duplicate catch-all", "@a.test", store.ErrExists},
 		{"unknown domain", "post@nowhere.test", store.ErrNotFound},
+		{"no domain", "post", store.ErrInvalid},
+		{"empty domain", "post@", store.ErrInvalid},
 	} {
 		_, err := s.CreateAlias(ctx, tc.address, []string{"x@a.test"})
 		wantErr(t, "CreateAlias "+tc.name, err, tc.want)
@@ -235,6 +280,12 @@ func testMailboxes(t *testing.T, s store.Store) {
 	name := func(m store.Mailbox) string { return m.Name }
 	eqStrings(t, "ListMailboxes", names(must(s.ListMailboxes(ctx, f.alice.ID)).get(t), name),
 		[]string{"Archive", "INBOX", "Work", "Work/Projects", "Work/Projects/Old", "Workshop"})
+	// Names are case-sensitive and listed in bytewise order.
+	for _, n := range []string{"b", "a", "B", "_x", "Ä"} {
+		must(s.CreateMailbox(ctx, f.bob.ID, store.NewMailbox{Name: n})).get(t)
+	}
+	eqStrings(t, "ListMailboxes bytewise", names(must(s.ListMailboxes(ctx, f.bob.ID)).get(t), name),
+		[]string{"B", "INBOX", "Work", "_x", "a", "b", "Ä"})
 
 	// Rename keeps UIDVALIDITY and the messages, and moves the children.
 	f.deliver(t, "Subject: w\r\n\r\nw\r\n", store.Target{MailboxID: work.ID})
@@ -255,6 +306,14 @@ func testMailboxes(t *testing.T, s store.Store) {
 	}
 	wantErr(t, "rename onto existing", s.RenameMailbox(ctx, work.ID, "Workshop"), store.ErrExists)
 	wantErr(t, "rename missing", s.RenameMailbox(ctx, work.ID+1000, "Z"), store.ErrNotFound)
+	for _, below := range []string{"Job/Sub", "Job/Projects/Old/Deeper"} {
+		wantErr(t, "rename below itself to "+below, s.RenameMailbox(ctx, work.ID, below), store.ErrInvalid)
+	}
+	// A sibling sharing the prefix is not below.
+	noErr(t, s.RenameMailbox(ctx, work.ID, "Jobs"))
+	noErr(t, s.RenameMailbox(ctx, work.ID, "Job"))
+	eqStrings(t, "after refused renames", names(must(s.ListMailboxes(ctx, f.alice.ID)).get(t), name),
+		[]string{"Archive", "INBOX", "Job", "Job/Projects", "Job/Projects/Old", "Workshop"})
 
 	noErr(t, s.SetSubscribed(ctx, work.ID, true))
 	if !f.mailbox(t, work.ID).Subscribed {

@@ -323,7 +323,7 @@ func crashQueueStep(t *testing.T, s store.Store, i int) {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "crash",
+		if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: it.ClaimToken,
 			Recipients: []store.QueueRecipient{{Address: "r@elsewhere.test", Done: true}}}); err != nil {
 			t.Fatal(err)
 		}

@@ -194,6 +194,36 @@ func testQuota(t *testing.T, s store.Store) {
 	if used := f.account(t, f.alice.ID).UsedBytes; used != 100 {
 		t.Errorf("UsedBytes after move = %d, want 100", used)
 	}
+	// Not even when the account is over its quota (lowered below usage).
+	noErr(t, s.SetQuota(ctx, "alice@example.test", 50))
+	moved = must(s.Move(ctx, f.archive.ID, []uint32{moved[0].UID}, f.inbox.ID)).get(t)
+	if len(moved) != 1 {
+		t.Fatalf("Move over quota moved %d messages", len(moved))
+	}
+	// A move to another account's mailbox is charged to that account.
+	noErr(t, s.SetQuota(ctx, "bob@example.test", 50))
+	bobBefore := f.mailbox(t, f.bob1.ID)
+	_, err = s.Move(ctx, f.inbox.ID, []uint32{moved[0].UID}, f.bob1.ID)
+	wantErr(t, "Move to another account over its quota", err, store.ErrQuota)
+	if got := f.mailbox(t, f.bob1.ID); got.Messages != bobBefore.Messages || got.UIDNext != bobBefore.UIDNext {
+		t.Errorf("bob INBOX after refused move = %+v, was %+v", got, bobBefore)
+	}
+	if _, err := s.GetMessage(ctx, f.inbox.ID, moved[0].UID); err != nil {
+		t.Errorf("source message after refused move: %v", err)
+	}
+	if a, b := f.account(t, f.alice.ID).UsedBytes, f.account(t, f.bob.ID).UsedBytes; a != 100 || b != 0 {
+		t.Errorf("UsedBytes after refused move: alice %d, bob %d; want 100, 0", a, b)
+	}
+	noErr(t, s.SetQuota(ctx, "bob@example.test", 60))
+	across := must(s.Move(ctx, f.inbox.ID, []uint32{moved[0].UID}, f.bob1.ID)).get(t)
+	if len(across) != 1 || across[0].MailboxID != f.bob1.ID {
+		t.Fatalf("Move to another account = %+v", across)
+	}
+	if a, b := f.account(t, f.alice.ID).UsedBytes, f.account(t, f.bob.ID).UsedBytes; a != 40 || b != 60 {
+		t.Errorf("UsedBytes after move across accounts: alice %d, bob %d; want 40, 60", a, b)
+	}
+	noErr(t, s.SetQuota(ctx, "alice@example.test", 100))
+	moved = must(s.Move(ctx, f.bob1.ID, []uint32{across[0].UID}, f.archive.ID)).get(t)
 	// Expunging frees space.
 	must(s.Expunge(ctx, f.archive.ID, []uint32{moved[0].UID})).get(t)
 	f.deliver(t, body60, store.Target{MailboxID: f.inbox.ID})
@@ -316,6 +346,13 @@ func testUpdateFlags(t *testing.T, s store.Store) {
 	}
 	_, err := s.UpdateFlags(ctx, store.FlagUpdate{MailboxID: f.inbox.ID + 1000, UIDs: []uint32{1}, Flags: []string{"x"}})
 	wantErr(t, "UpdateFlags missing mailbox", err, store.ErrNotFound)
+	for _, op := range []store.FlagOp{-1, store.FlagsReplace + 1} {
+		_, err = s.UpdateFlags(ctx, store.FlagUpdate{MailboxID: f.inbox.ID, UIDs: []uint32{1}, Op: op, Flags: []string{"x"}})
+		wantErr(t, fmt.Sprintf("UpdateFlags op %d", op), err, store.ErrInvalid)
+	}
+	if got := f.mailbox(t, f.inbox.ID).HighestModSeq; got != hms {
+		t.Errorf("refused UpdateFlags moved HIGHESTMODSEQ to %d", got)
+	}
 	// Other mailboxes are untouched.
 	if got := f.mailbox(t, f.archive.ID).HighestModSeq; got != f.archive.HighestModSeq {
 		t.Errorf("archive HIGHESTMODSEQ moved to %d", got)

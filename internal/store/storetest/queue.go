@@ -53,8 +53,12 @@ func testQueue(t *testing.T, s store.Store) {
 	now := time.Now()
 	claimed := must(s.ClaimDue(ctx, "w1", now, time.Minute, 10)).get(t)
 	if len(claimed) != 1 || claimed[0].ID != it.ID || claimed[0].State != store.QueueDelivery || claimed[0].ClaimedBy != "w1" ||
-		!sameTime(claimed[0].ClaimUntil, now.Add(time.Minute)) || claimed[0].Attempts != 1 {
+		!sameTime(claimed[0].ClaimUntil, now.Add(time.Minute)) || claimed[0].Attempts != 1 || claimed[0].ClaimToken == "" {
 		t.Fatalf("ClaimDue = %+v", claimed)
+	}
+	token := claimed[0].ClaimToken
+	if got := must(s.GetQueueItem(ctx, it.ID)).get(t); got.ClaimToken != token || got.ClaimedBy != "w1" {
+		t.Errorf("claimed item reads back as %+v", got)
 	}
 	if again := must(s.ClaimDue(ctx, "w2", now, time.Minute, 10)).get(t); len(again) != 0 {
 		t.Errorf("claimed twice: %+v", again)
@@ -63,18 +67,19 @@ func testQueue(t *testing.T, s store.Store) {
 		t.Error("holding an item being delivered succeeded")
 	}
 
-	// Wrong worker cannot finish.
-	if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w2"}); err == nil {
-		t.Error("FinishAttempt by another worker succeeded")
+	// Only the claim's token can finish it.
+	for _, bad := range []string{"", token + "x"} {
+		err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: bad})
+		wantErr(t, fmt.Sprintf("FinishAttempt with token %q", bad), err, store.ErrNotFound)
 	}
 	// One recipient done, one deferred.
 	next := now.Add(10 * time.Minute)
-	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1", NextAttempt: next, Recipients: []store.QueueRecipient{
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: token, NextAttempt: next, Recipients: []store.QueueRecipient{
 		{Address: "x@one.test", Done: true},
 		{Address: "y@two.test", LastError: "451 4.7.1 try later"},
 	}}))
 	got = must(s.GetQueueItem(ctx, it.ID)).get(t)
-	if got.State != store.QueueReady || !sameTime(got.NextAttempt, next) || got.ClaimedBy != "" || got.Attempts != 1 ||
+	if got.State != store.QueueReady || !sameTime(got.NextAttempt, next) || got.ClaimedBy != "" || got.ClaimToken != "" || got.Attempts != 1 ||
 		!got.Recipients[0].Done || got.Recipients[1].Done || got.Recipients[1].LastError != "451 4.7.1 try later" {
 		t.Errorf("after deferral: %+v", got)
 	}
@@ -84,12 +89,15 @@ func testQueue(t *testing.T, s store.Store) {
 	}
 	noErr(t, s.RetryNow(ctx, it.ID))
 	c := must(s.ClaimDue(ctx, "w1", time.Now().Add(time.Second), time.Minute, 10)).get(t)
-	if len(c) != 1 || c[0].ID != it.ID || c[0].Attempts != 2 {
-		t.Fatalf("ClaimDue after RetryNow = %+v", c)
+	if len(c) != 1 || c[0].ID != it.ID || c[0].Attempts != 2 || c[0].ClaimToken == token {
+		t.Fatalf("ClaimDue after RetryNow = %+v, want a new token", c)
 	}
+	wantErr(t, "FinishAttempt with the previous claim's token",
+		s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: token}), store.ErrNotFound)
+	token = c[0].ClaimToken
 	// The last recipient fails for good: the item is done and goes, with
 	// its body.
-	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1", Recipients: []store.QueueRecipient{
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: token, Recipients: []store.QueueRecipient{
 		{Address: "x@one.test", Done: true},
 		{Address: "y@two.test", Done: true, Failed: true, LastError: "550 5.1.1 no such user"},
 	}}))
@@ -97,9 +105,8 @@ func testQueue(t *testing.T, s store.Store) {
 	wantErr(t, "GetQueueItem after completion", err, store.ErrNotFound)
 	_, err = s.OpenBody(ctx, it.BlobID)
 	wantErr(t, "body after completion", err, store.ErrNotFound)
-	if err := s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, Worker: "w1"}); err == nil {
-		t.Error("FinishAttempt on a finished item succeeded")
-	}
+	wantErr(t, "FinishAttempt on a finished item", s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: token}), store.ErrNotFound)
+	wantErr(t, "ExtendClaim on a finished item", s.ExtendClaim(ctx, it.ID, token, time.Now().Add(time.Hour)), store.ErrNotFound)
 
 	noErr(t, s.SetQueueState(ctx, bounce.ID, store.QueueReady))
 	if got := must(s.GetQueueItem(ctx, bounce.ID)).get(t); got.State != store.QueueReady {
@@ -137,36 +144,34 @@ func testQueueClaimConcurrent(t *testing.T, s store.Store) {
 		enqueue(t, s, fmt.Sprint("m", i), fmt.Sprintf("r%d@x.test", i))
 	}
 	ctx := context.Background()
-	var mu sync.Mutex
+	var mu sync.Mutex // guards owner and errs
 	owner := map[int64]string{}
+	var errs []error
 	var wg sync.WaitGroup
-	errs := make(chan error, workers)
 	for w := range workers {
 		wg.Go(func() {
 			name := fmt.Sprint("worker", w)
 			for range items { // bounded: at most one round per item
 				c, err := s.ClaimDue(ctx, name, time.Now(), time.Minute, 3)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(c) == 0 {
-					return
-				}
 				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
 				for _, it := range c {
 					if prev, ok := owner[it.ID]; ok {
-						errs <- fmt.Errorf("item %d claimed by %s and %s", it.ID, prev, name)
+						errs = append(errs, fmt.Errorf("item %d claimed by %s and %s", it.ID, prev, name))
 					}
 					owner[it.ID] = name
 				}
 				mu.Unlock()
+				if err != nil || len(c) == 0 {
+					return
+				}
 			}
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range errs {
 		t.Error(err)
 	}
 	if len(owner) != items {
@@ -190,17 +195,30 @@ func testQueueExpiredClaim(t *testing.T, s store.Store) {
 	if len(c) != 1 || c[0].ID != a.ID {
 		t.Fatalf("first claim = %+v, want item %d (oldest first)", c, a.ID)
 	}
+	dead := c[0].ClaimToken
 	c = must(s.ClaimDue(ctx, "live", now.Add(30*time.Second), time.Minute, 10)).get(t)
 	if len(c) != 1 || c[0].ID != b.ID {
 		t.Fatalf("claim during lease = %+v, want only item %d", c, b.ID)
 	}
 	c = must(s.ClaimDue(ctx, "live", now.Add(2*time.Minute), time.Minute, 10)).get(t)
-	if len(c) != 2 || !slices.ContainsFunc(c, func(it store.QueueItem) bool { return it.ID == a.ID && it.Attempts == 2 }) {
+	i := slices.IndexFunc(c, func(it store.QueueItem) bool { return it.ID == a.ID && it.Attempts == 2 })
+	if len(c) != 2 || i < 0 {
 		t.Fatalf("claim after expiry = %+v, want both items, %d on its second attempt", c, a.ID)
 	}
-	err := s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, Worker: "dead", Recipients: []store.QueueRecipient{{Address: "r@x.test", Done: true}}})
+	live := c[i].ClaimToken
+	if live == dead {
+		t.Fatalf("claim after expiry kept token %q", dead)
+	}
+	done := []store.QueueRecipient{{Address: "r@x.test", Done: true}}
+	err := s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, ClaimToken: dead, Recipients: done})
 	wantErr(t, "FinishAttempt by the expired worker", err, store.ErrNotFound)
-	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, Worker: "live", Recipients: []store.QueueRecipient{{Address: "r@x.test", Done: true}}}))
+	err = s.ExtendClaim(ctx, a.ID, dead, now.Add(time.Hour))
+	wantErr(t, "ExtendClaim by the expired worker", err, store.ErrNotFound)
+	if got := must(s.GetQueueItem(ctx, a.ID)).get(t); got.ClaimedBy != "live" || got.ClaimToken != live ||
+		!sameTime(got.ClaimUntil, now.Add(3*time.Minute)) || len(got.Recipients) != 1 || got.Recipients[0].Done {
+		t.Errorf("item after refused finish and extend = %+v", got)
+	}
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: a.ID, ClaimToken: live, Recipients: done}))
 	if list := must(s.ListQueue(ctx)).get(t); len(list) != 1 || list[0].ID != b.ID {
 		t.Errorf("queue = %+v, want only item %d", list, b.ID)
 	}
@@ -266,4 +284,89 @@ func testLog(t *testing.T, s store.Store) {
 	if n := must(s.PruneLog(ctx, base)).get(t); n != 0 {
 		t.Errorf("second PruneLog removed %d", n)
 	}
+	testLogAddresses(t, s)
+}
+
+// testLogAddresses: remote addresses come back as they went in, except for
+// an IPv6 zone, which neither backend keeps.
+func testLogAddresses(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, tc := range []struct{ in, want string }{
+		{"fe80::1%eth0", "fe80::1"},
+		{"::ffff:192.0.2.9", "::ffff:192.0.2.9"},
+		{"192.0.2.9", "192.0.2.9"},
+		{"2001:db8::42", "2001:db8::42"},
+	} {
+		want := netip.MustParseAddr(tc.want)
+		e := must(s.AppendLog(ctx, store.LogEntry{Kind: "addr", Protocol: "smtp", RemoteIP: netip.MustParseAddr(tc.in), Outcome: "ok"})).get(t)
+		if e.RemoteIP != want {
+			t.Errorf("AppendLog(%s) returned %v, want %v", tc.in, e.RemoteIP, want)
+		}
+		got := must(s.QueryLog(ctx, store.LogQuery{Kind: "addr", Limit: 1})).get(t)
+		if len(got) != 1 || got[0].ID != e.ID || got[0].RemoteIP != want {
+			t.Errorf("QueryLog after AppendLog(%s) = %+v, want %v", tc.in, got, want)
+		}
+	}
+}
+
+// testQueueClaimToken: a claim is known by its token, not by the worker's
+// name, so a worker that lost its claim cannot finish the item even when
+// the new claim is made under the same name; and a claim extended in time
+// is not taken from its holder.
+func testQueueClaimToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	it := enqueue(t, s, "body", "r@x.test")
+	now := time.Now()
+	first := must(s.ClaimDue(ctx, "w", now, time.Minute, 1)).get(t)
+	if len(first) != 1 {
+		t.Fatalf("claim = %+v", first)
+	}
+	old := first[0].ClaimToken
+
+	// Extended before it runs out, the claim holds past the first lease.
+	noErr(t, s.ExtendClaim(ctx, it.ID, old, now.Add(5*time.Minute)))
+	if got := must(s.GetQueueItem(ctx, it.ID)).get(t); !sameTime(got.ClaimUntil, now.Add(5*time.Minute)) ||
+		got.State != store.QueueDelivery || got.ClaimToken != old || got.Attempts != 1 {
+		t.Errorf("after ExtendClaim: %+v", got)
+	}
+	if c := must(s.ClaimDue(ctx, "other", now.Add(2*time.Minute), time.Minute, 10)).get(t); len(c) != 0 {
+		t.Fatalf("extended claim taken: %+v", c)
+	}
+	for _, tc := range []struct {
+		name  string
+		id    int64
+		token string
+	}{
+		{"wrong token", it.ID, old + "x"},
+		{"empty token", it.ID, ""},
+		{"missing item", it.ID + 1000, old},
+	} {
+		wantErr(t, "ExtendClaim "+tc.name, s.ExtendClaim(ctx, tc.id, tc.token, now.Add(time.Hour)), store.ErrNotFound)
+	}
+
+	// Once the extension runs out too, the same worker name claims it
+	// again, under a new token; the old token is refused.
+	again := must(s.ClaimDue(ctx, "w", now.Add(6*time.Minute), time.Minute, 10)).get(t)
+	if len(again) != 1 || again[0].ID != it.ID || again[0].Attempts != 2 || again[0].ClaimToken == old {
+		t.Fatalf("re-claim = %+v (old token %q)", again, old)
+	}
+	done := []store.QueueRecipient{{Address: "r@x.test", Done: true}}
+	wantErr(t, "FinishAttempt with the stale token",
+		s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: old, Recipients: done}), store.ErrNotFound)
+	wantErr(t, "ExtendClaim with the stale token",
+		s.ExtendClaim(ctx, it.ID, old, now.Add(time.Hour)), store.ErrNotFound)
+	if got := must(s.GetQueueItem(ctx, it.ID)).get(t); got.State != store.QueueDelivery || got.Recipients[0].Done {
+		t.Errorf("stale finish changed the item: %+v", got)
+	}
+
+	// The current token extends, whatever the clock says: a claim that ran
+	// out but was not taken again is still its holder's.
+	cur := again[0].ClaimToken
+	noErr(t, s.ExtendClaim(ctx, it.ID, cur, now.Add(10*time.Minute)))
+
+	// An item that is not being delivered has no claim to extend.
+	noErr(t, s.FinishAttempt(ctx, store.QueueUpdate{ID: it.ID, ClaimToken: cur, NextAttempt: now.Add(time.Hour),
+		Recipients: []store.QueueRecipient{{Address: "r@x.test", LastError: "451 later"}}}))
+	wantErr(t, "ExtendClaim on a ready item", s.ExtendClaim(ctx, it.ID, cur, now.Add(time.Hour)), store.ErrNotFound)
+	wantErr(t, "ExtendClaim on a ready item with no token", s.ExtendClaim(ctx, it.ID, "", now.Add(time.Hour)), store.ErrNotFound)
 }

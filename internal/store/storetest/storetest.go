@@ -15,7 +15,8 @@
 //	func BenchmarkDeliver4KiB(b *testing.B) { storetest.BenchDeliver(b, openStore(b)) }
 //
 // Run covers every method of store.Store, including the error cases callers
-// decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota), the
+// decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota,
+// ErrInvalid), queue claim tokens, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
 // tombstones) and concurrent writers. After every subtest it checks the
 // store with CheckConsistent.
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},
 		{"QueueExpiredClaim", testQueueExpiredClaim},
+		{"QueueClaimToken", testQueueClaimToken},
 		{"Log", testLog},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Ping", testPing},
