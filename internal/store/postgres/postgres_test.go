@@ -166,6 +166,13 @@ func BenchmarkDeliver4KiB(b *testing.B) {
 	storetest.BenchDeliver(b, openTest(b))
 }
 
+// BenchmarkDeliver4KiBParallel delivers from 8 goroutines (4 per CPU), as
+// concurrent SMTP sessions do.
+func BenchmarkDeliver4KiBParallel(b *testing.B) {
+	b.SetParallelism(4)
+	storetest.BenchDeliverParallel(b, openTest(b))
+}
+
 // setup makes a domain and an account with INBOX and Archive.
 func setup(t *testing.T, s *Store, quota int64) (store.Account, store.Mailbox, store.Mailbox) {
 	t.Helper()
