@@ -57,10 +57,8 @@ func runDomain(ctx context.Context, env *Env, args []string) error {
 		return usagef("domain %s: expected %d argument(s), got %d", verb, want, len(pos))
 	}
 	// Check the input before opening the store, so bad input touches nothing.
-	for _, d := range pos {
-		if _, err := account.NormalizeDomain(d); err != nil {
-			return err
-		}
+	if err := checkDomains(pos); err != nil {
+		return err
 	}
 	svc, done, err := openAccounts(ctx, f)
 	if err != nil {
@@ -130,10 +128,8 @@ func runAccount(ctx context.Context, env *Env, args []string) error {
 	}
 	// Check the input before prompting for a password or opening the store.
 	if verb == "list" {
-		for _, d := range pos {
-			if _, err := account.NormalizeDomain(d); err != nil {
-				return err
-			}
+		if err := checkDomains(pos); err != nil {
+			return err
 		}
 	} else if _, err := account.ParseAddress(pos[0]); err != nil {
 		return err
@@ -275,15 +271,20 @@ func runAlias(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+// checkDomains checks domain arguments before the store is opened.
+func checkDomains(domains []string) error {
+	for _, d := range domains {
+		if _, err := account.NormalizeDomain(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkAliasArgs checks alias arguments before the store is opened.
 func checkAliasArgs(verb string, pos []string) error {
 	if verb == "list" {
-		for _, d := range pos {
-			if _, err := account.NormalizeDomain(d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return checkDomains(pos)
 	}
 	if strings.HasPrefix(pos[0], "@") {
 		if _, err := account.ParseCatchAll(pos[0]); err != nil {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/template"
 
 	"sealpost.dev/sealpost/internal/account"
@@ -261,35 +260,15 @@ func writeDevConfig(path, dir string, portBase int) error {
 		Hostname, Dir, Domain, Admin string
 		Listeners                    []listener
 	}{
-		Hostname: tomlString(devHostname), Dir: tomlString(dir), Domain: tomlString(devDomain),
-		Admin: tomlString(net.JoinHostPort(devHost, strconv.Itoa(portBase+devAdminOffset))),
+		Hostname: config.QuoteString(devHostname), Dir: config.QuoteString(dir), Domain: config.QuoteString(devDomain),
+		Admin: config.QuoteString(net.JoinHostPort(devHost, strconv.Itoa(portBase+devAdminOffset))),
 	}
 	for _, p := range devPorts {
-		data.Listeners = append(data.Listeners, listener{p.key, tomlString(net.JoinHostPort(devHost, strconv.Itoa(portBase+p.offset)))})
+		data.Listeners = append(data.Listeners, listener{p.key, config.QuoteString(net.JoinHostPort(devHost, strconv.Itoa(portBase+p.offset)))})
 	}
 	var b bytes.Buffer
 	if err := devConfigTemplate.Execute(&b, data); err != nil {
 		return err
 	}
 	return atomicfile.Write(path, b.Bytes(), 0o600)
-}
-
-// tomlString quotes s as a TOML basic string, so a data directory with
-// quotes or backslashes in its name cannot break or extend the config.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -140,7 +140,7 @@ func writeKey(b *bytes.Buffer, f reflect.StructField, v reflect.Value, sample bo
 		b.WriteByte('\n')
 		comment(b, f.Tag.Get("doc"))
 		if ex, ok := f.Tag.Lookup("example"); ok {
-			val = quote(ex)
+			val = QuoteString(ex)
 			if v.Kind() == reflect.Slice {
 				val = "[" + val + "]"
 			}
@@ -166,9 +166,9 @@ func comment(b *bytes.Buffer, text string) {
 func tomlValue(v reflect.Value) string {
 	switch x := v.Interface().(type) {
 	case Duration, Size, Secret:
-		return quote(fmt.Sprint(x))
+		return QuoteString(fmt.Sprint(x))
 	case string:
-		return quote(x)
+		return QuoteString(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case int:
@@ -176,15 +176,16 @@ func tomlValue(v reflect.Value) string {
 	case []string:
 		q := make([]string, len(x))
 		for i, s := range x {
-			q[i] = quote(s)
+			q[i] = QuoteString(s)
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	}
 	panic(fmt.Sprintf("config: no TOML form for %s", v.Type()))
 }
 
-// quote writes s as a TOML basic string.
-func quote(s string) string {
+// QuoteString writes s as a TOML basic string, for code that writes
+// config files.
+func QuoteString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

@@ -175,7 +175,7 @@ func (s *scanner) keyPath() []string {
 func keyPart(k string) string {
 	for i := 0; i < len(k); i++ {
 		if !isBare(k[i]) {
-			return quote(k)
+			return QuoteString(k)
 		}
 	}
 	if k == "" {
