@@ -20,19 +20,28 @@ import (
 // openAccounts opens the instance the flags name and returns its account
 // service and a function that closes the store.
 func openAccounts(ctx context.Context, f instanceFlags) (*account.Service, func(), error) {
-	cfg, err := instance.LoadConfig(f.config, f.data)
+	cfg, err := loadInstanceConfig(f)
 	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return nil, nil, err
-		}
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	st, err := instance.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return instance.Accounts(cfg, st), func() { st.Close() }, nil
+}
+
+// loadInstanceConfig loads the config of the instance the flags name.
+func loadInstanceConfig(f instanceFlags) (*config.Config, error) {
+	cfg, err := instance.LoadConfig(f.config, f.data)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	return cfg, nil
 }
 
 func runDomain(ctx context.Context, env *Env, args []string) error {

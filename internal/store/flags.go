@@ -68,3 +68,120 @@ func CheckQuota(quotaBytes int64) error {
 	}
 	return nil
 }
+
+// CheckQueueItem fails with ErrInvalid for an item Enqueue must refuse: no
+// recipients, a recipient with an empty address, a BodyType, Ret or Notify
+// outside its set, an ORCPT not of the form "type;address", or a negative
+// Submitter.
+func CheckQueueItem(item NewQueueItem) error {
+	if len(item.Recipients) == 0 {
+		return fmt.Errorf("queue item without recipients: %w", ErrInvalid)
+	}
+	switch item.BodyType {
+	case "", BodyType7Bit, BodyType8BitMIME, BodyTypeBinaryMIME:
+	default:
+		return fmt.Errorf("body type %q: %w", item.BodyType, ErrInvalid)
+	}
+	switch item.Ret {
+	case "", RetFull, RetHeaders:
+	default:
+		return fmt.Errorf("RET %q: %w", item.Ret, ErrInvalid)
+	}
+	if item.Submitter < 0 {
+		return fmt.Errorf("submitter %d: %w", item.Submitter, ErrInvalid)
+	}
+	for _, r := range item.Recipients {
+		if r.Address == "" {
+			return fmt.Errorf("queue recipient without address: %w", ErrInvalid)
+		}
+		if err := checkNotify(r.Notify); err != nil {
+			return fmt.Errorf("recipient %q: %w", r.Address, err)
+		}
+		if err := checkORCPT(r.ORCPT); err != nil {
+			return fmt.Errorf("recipient %q: %w", r.Address, err)
+		}
+	}
+	return nil
+}
+
+// checkNotify accepts "", NEVER alone, or SUCCESS, FAILURE and DELAY each
+// at most once (RFC 3461 section 4.1).
+func checkNotify(notify string) error {
+	if notify == "" || notify == NotifyNever {
+		return nil
+	}
+	var seen []string
+	for kw := range strings.SplitSeq(notify, ",") {
+		switch kw {
+		case NotifySuccess, NotifyFailure, NotifyDelay:
+			if !slices.Contains(seen, kw) {
+				seen = append(seen, kw)
+				continue
+			}
+		}
+		return fmt.Errorf("NOTIFY %q: %w", notify, ErrInvalid)
+	}
+	return nil
+}
+
+// checkORCPT accepts "" or "type;address" with both parts present (RFC
+// 3461 section 4.2).
+func checkORCPT(orcpt string) error {
+	if orcpt == "" {
+		return nil
+	}
+	typ, addr, ok := strings.Cut(orcpt, ";")
+	if !ok || typ == "" || addr == "" {
+		return fmt.Errorf("ORCPT %q: %w", orcpt, ErrInvalid)
+	}
+	return nil
+}
+
+// QueueRecipients turns the recipients of a new item into their queued
+// form, none of them done yet.
+func QueueRecipients(item NewQueueItem) []QueueRecipient {
+	out := make([]QueueRecipient, len(item.Recipients))
+	for i, r := range item.Recipients {
+		out[i] = QueueRecipient{Address: r.Address, Notify: r.Notify, ORCPT: r.ORCPT}
+	}
+	return out
+}
+
+// UpdateRecipients applies an attempt's outcome, update, to the recipients
+// stored for an item and returns the new list, in the stored order. Empty
+// update keeps stored as it is. Otherwise update must name every stored
+// recipient once, matched by address in any order, and no other, or it
+// fails with ErrInvalid: a worker that lost a recipient must not have it
+// silently dropped. Done, Failed and LastError come from update; Notify
+// and ORCPT stay as stored, since they were fixed at Enqueue.
+func UpdateRecipients(stored, update []QueueRecipient) ([]QueueRecipient, error) {
+	if len(update) == 0 {
+		return stored, nil
+	}
+	if len(update) != len(stored) {
+		return nil, fmt.Errorf("%d recipients in update, %d queued: %w", len(update), len(stored), ErrInvalid)
+	}
+	used := make([]bool, len(update))
+	out := make([]QueueRecipient, len(stored))
+	for i, s := range stored {
+		j := unusedMatch(update, used, s.Address)
+		if j < 0 {
+			return nil, fmt.Errorf("queued recipient %q missing from update: %w", s.Address, ErrInvalid)
+		}
+		used[j] = true
+		out[i] = s
+		out[i].Done, out[i].Failed, out[i].LastError = update[j].Done, update[j].Failed, update[j].LastError
+	}
+	return out, nil
+}
+
+// unusedMatch returns the index of the first recipient in rs with address
+// that is not yet used, or -1.
+func unusedMatch(rs []QueueRecipient, used []bool, address string) int {
+	for i, r := range rs {
+		if !used[i] && r.Address == address {
+			return i
+		}
+	}
+	return -1
+}

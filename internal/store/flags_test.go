@@ -108,3 +108,41 @@ func TestCheckQuota(t *testing.T) {
 		t.Errorf("CheckQuota(-1) = %v, want ErrInvalid", err)
 	}
 }
+
+func TestUpdateRecipients(t *testing.T) {
+	stored := []QueueRecipient{
+		{Address: "a@x.test", Notify: "NEVER"},
+		{Address: "b@x.test", ORCPT: "rfc822;b@x.test"},
+		{Address: "a@x.test", Notify: "DELAY"},
+	}
+	for _, tc := range []struct {
+		name   string
+		update []QueueRecipient
+		want   []QueueRecipient // nil: ErrInvalid
+	}{
+		{"empty keeps", nil, stored},
+		{"reordered, parameters ignored", []QueueRecipient{
+			{Address: "b@x.test", Done: true, Notify: "SUCCESS"},
+			{Address: "a@x.test", LastError: "first a"},
+			{Address: "a@x.test", Done: true, Failed: true, ORCPT: "rfc822;z@x.test"},
+		}, []QueueRecipient{
+			{Address: "a@x.test", Notify: "NEVER", LastError: "first a"},
+			{Address: "b@x.test", ORCPT: "rfc822;b@x.test", Done: true},
+			{Address: "a@x.test", Notify: "DELAY", Done: true, Failed: true},
+		}},
+		{"short", []QueueRecipient{{Address: "a@x.test"}, {Address: "b@x.test"}}, nil},
+		{"duplicate in place of another", []QueueRecipient{{Address: "a@x.test"}, {Address: "b@x.test"}, {Address: "b@x.test"}}, nil},
+		{"unknown", []QueueRecipient{{Address: "a@x.test"}, {Address: "b@x.test"}, {Address: "c@x.test"}}, nil},
+	} {
+		got, err := UpdateRecipients(slices.Clone(stored), tc.update)
+		if tc.want == nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s: got %+v, %v; want ErrInvalid", tc.name, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}

@@ -28,8 +28,14 @@
 // lower-cases nor trims them, so "A.test" and "a.test" are two names. Lists
 // ordered by name are in bytewise order, whatever the database's locale.
 //
-// The helpers in flags.go (NormFlags, ApplyFlags, SortQueue, DomainOf) hold
-// the logic both backends share, so that they compute it one way.
+// Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
+// SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
+// ENVID, RET, NOTIFY and ORCPT (RFC 3461). The store checks that keywords
+// are in their sets; it neither parses addresses nor decodes xtext.
+//
+// The helpers in flags.go (NormFlags, ApplyFlags, SortQueue, DomainOf,
+// CheckQueueItem, UpdateRecipients) hold the logic both backends share, so
+// that they compute it one way.
 package store
 
 import (
@@ -297,7 +303,49 @@ type QueueRecipient struct {
 	Done      bool   // delivered or failed for good
 	Failed    bool   // with Done: failed permanently
 	LastError string // the last reply or error, for the log and DSNs
+	// Notify and ORCPT are the recipient's DSN parameters, fixed at
+	// Enqueue: FinishAttempt keeps them whatever its update says.
+	Notify string // NOTIFY (RFC 3461 section 4.1), as in NewQueueRecipient
+	ORCPT  string // ORCPT (RFC 3461 section 4.2), as in NewQueueRecipient
 }
+
+// NewQueueItem is what Enqueue needs.
+type NewQueueItem struct {
+	From       string // envelope sender; "" for bounces (a DSN is never sent about them)
+	Recipients []NewQueueRecipient
+	RequireTLS bool   // REQUIRETLS (RFC 8689)
+	SMTPUTF8   bool   // the message needs SMTPUTF8 (RFC 6531) from the next hop
+	BodyType   string // "", "7BIT", "8BITMIME" or "BINARYMIME" (RFC 6152, RFC 3030)
+	EnvID      string // ENVID (RFC 3461 section 4.4), decoded from xtext
+	Ret        string // "", "FULL" or "HDRS" (RFC 3461 section 4.3)
+	Submitter  int64  // account that submitted it; 0 for mail we generate or relay
+}
+
+// NewQueueRecipient is one recipient of a NewQueueItem. Keywords are upper
+// case, as the constants below spell them; the store does not fold case.
+type NewQueueRecipient struct {
+	Address string
+	// Notify is NOTIFY (RFC 3461 section 4.1): "" (not given: the
+	// default), "NEVER", or a comma-separated list of SUCCESS, FAILURE
+	// and DELAY, each at most once.
+	Notify string
+	// ORCPT is ORCPT (RFC 3461 section 4.2) as "type;address" with the
+	// address decoded from xtext, or "" if not given.
+	ORCPT string
+}
+
+// The keywords NewQueueItem and NewQueueRecipient accept.
+const (
+	BodyType7Bit       = "7BIT"       // RFC 6152
+	BodyType8BitMIME   = "8BITMIME"   // RFC 6152
+	BodyTypeBinaryMIME = "BINARYMIME" // RFC 3030
+	RetFull            = "FULL"       // RFC 3461 section 4.3
+	RetHeaders         = "HDRS"       // RFC 3461 section 4.3
+	NotifyNever        = "NEVER"      // RFC 3461 section 4.1
+	NotifySuccess      = "SUCCESS"
+	NotifyFailure      = "FAILURE"
+	NotifyDelay        = "DELAY"
+)
 
 // QueueItem is a message in the outbound queue.
 type QueueItem struct {
@@ -318,8 +366,18 @@ type QueueItem struct {
 	// whose item was claimed again (by another worker or under the same
 	// name) can no longer touch it.
 	ClaimToken string
-	// RequireTLS marks a message sent with REQUIRETLS (RFC 8689).
+
+	// The delivery parameters given to Enqueue; see NewQueueItem.
 	RequireTLS bool
+	SMTPUTF8   bool
+	BodyType   string
+	EnvID      string
+	Ret        string
+	Submitter  int64
+
+	// DelayWarned is set once the sender has been sent a delay warning
+	// (RFC 3464 "delayed"); it never goes back to false.
+	DelayWarned bool
 }
 
 // QueueUpdate records the outcome of an attempt on a claimed item.
@@ -327,9 +385,14 @@ type QueueUpdate struct {
 	ID         int64
 	ClaimToken string // QueueItem.ClaimToken of the claim the attempt ran under
 	// Recipients is the new status of every recipient; empty keeps them as
-	// they were.
+	// they were. Otherwise it must name each of the item's recipients once
+	// (matched by address, in any order) and no other, or FinishAttempt
+	// fails with ErrInvalid; Notify and ORCPT are not taken from it.
 	Recipients  []QueueRecipient
 	NextAttempt time.Time // when to try again if any is not Done
+	// DelayWarned records that a delay warning was sent. False leaves the
+	// item's DelayWarned as it was.
+	DelayWarned bool
 }
 
 // Queue is the durable outbound queue. An item is removed only when every
@@ -339,8 +402,11 @@ type QueueUpdate struct {
 // outcome per recipient. A worker whose attempt may outlast its lease
 // extends the claim with ExtendClaim before it runs out.
 type Queue interface {
-	// Enqueue stores the body and the item durably.
-	Enqueue(ctx context.Context, body io.Reader, from string, recipients []string, requireTLS bool) (QueueItem, error)
+	// Enqueue stores the body and the item durably, due now. It fails with
+	// ErrInvalid, storing nothing, if item has no recipients, a recipient
+	// has an empty address, or a keyword is outside its set (see
+	// CheckQueueItem).
+	Enqueue(ctx context.Context, body io.Reader, item NewQueueItem) (QueueItem, error)
 	GetQueueItem(ctx context.Context, id int64) (QueueItem, error)
 	ListQueue(ctx context.Context) ([]QueueItem, error)
 	// ClaimDue claims up to limit ready items due at now, and items whose
@@ -355,7 +421,8 @@ type Queue interface {
 	// FinishAttempt records an attempt made under u.ClaimToken, failing
 	// with ErrNotFound if the item is not held under that token any more.
 	// When every recipient is Done the item is removed; otherwise it goes
-	// back to ready at NextAttempt.
+	// back to ready at NextAttempt. It fails with ErrInvalid if
+	// u.Recipients does not match the item's recipients.
 	FinishAttempt(ctx context.Context, u QueueUpdate) error
 	// SetQueueState holds, releases (ready, due now) an item.
 	SetQueueState(ctx context.Context, id int64, state QueueState) error

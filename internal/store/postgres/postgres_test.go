@@ -470,7 +470,8 @@ func TestClaimsAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	const items = 20
 	for i := range items {
-		if _, err := nodes[0].Enqueue(ctx, strings.NewReader("body"), "a@example.org", []string{fmt.Sprintf("r%d@example.net", i)}, false); err != nil {
+		if _, err := nodes[0].Enqueue(ctx, strings.NewReader("body"), store.NewQueueItem{From: "a@example.org",
+			Recipients: []store.NewQueueRecipient{{Address: fmt.Sprintf("r%d@example.net", i)}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -605,4 +606,53 @@ func mapNames[T any](xs []T, name func(T) string) []string {
 		out = append(out, name(x))
 	}
 	return out
+}
+
+// TestQueueUpgradeDefaults: an item queued under schema version 2 reads
+// back after the upgrade with the delivery parameters' defaults, its
+// recipients' states kept.
+func TestQueueUpgradeDefaults(t *testing.T) {
+	dsn := freshDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ms, err := migrations()
+	if err != nil || len(ms) < 3 {
+		t.Fatalf("migrations = %+v, %v", ms, err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{"CREATE TABLE schema_version (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())"}
+	for _, m := range ms[:2] {
+		stmts = append(stmts, m.sql, fmt.Sprintf("INSERT INTO schema_version (version) VALUES (%d)", m.version))
+	}
+	stmts = append(stmts, "INSERT INTO blobs (size, data) VALUES (4, 'body')",
+		`INSERT INTO queue (sender, recipients, blob_id, size, state, next_attempt, created, require_tls)
+		SELECT 'a@b.test', '[{"address":"r@x.test","last_error":"451 later"},{"address":"s@x.test","done":true}]',
+			id, 4, 'ready', now(), now(), true FROM blobs`)
+	for _, q := range stmts {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+
+	s := openAt(t, dsn)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(ms) {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(ms))
+	}
+	list, err := s.ListQueue(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListQueue = %+v, %v", list, err)
+	}
+	it := list[0]
+	if it.From != "a@b.test" || !it.RequireTLS || it.SMTPUTF8 || it.BodyType != "" || it.EnvID != "" || it.Ret != "" ||
+		it.Submitter != 0 || it.DelayWarned {
+		t.Errorf("upgraded item = %+v, want the defaults", it)
+	}
+	want := []store.QueueRecipient{{Address: "r@x.test", LastError: "451 later"}, {Address: "s@x.test", Done: true}}
+	if !slices.Equal(it.Recipients, want) {
+		t.Errorf("upgraded recipients = %+v, want %+v", it.Recipients, want)
+	}
 }

@@ -20,6 +20,8 @@ type recipientJSON struct {
 	Done      bool   `json:"done,omitempty"`
 	Failed    bool   `json:"failed,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	Notify    string `json:"notify,omitempty"`
+	ORCPT     string `json:"orcpt,omitempty"`
 }
 
 func encodeRecipients(rs []store.QueueRecipient) ([]byte, error) {
@@ -42,7 +44,8 @@ func decodeRecipients(b []byte) ([]store.QueueRecipient, error) {
 	return out, nil
 }
 
-const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, require_tls"
+const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, " +
+	"require_tls, smtputf8, body_type, envid, ret, submitter, delay_warned"
 
 func scanQueueItem(r pgx.Row) (store.QueueItem, error) {
 	var q store.QueueItem
@@ -51,7 +54,8 @@ func scanQueueItem(r pgx.Row) (store.QueueItem, error) {
 	var state string
 	var last, until *time.Time
 	err := r.Scan(&q.ID, &q.From, &rcpts, &blob, &q.Size, &state, &q.Attempts, &q.NextAttempt, &last,
-		&q.Created, &q.ClaimedBy, &until, &q.ClaimToken, &q.RequireTLS)
+		&q.Created, &q.ClaimedBy, &until, &q.ClaimToken,
+		&q.RequireTLS, &q.SMTPUTF8, &q.BodyType, &q.EnvID, &q.Ret, &q.Submitter, &q.DelayWarned)
 	if err != nil {
 		return store.QueueItem{}, err
 	}
@@ -71,19 +75,15 @@ func collectQueue(rows pgx.Rows, err error) ([]store.QueueItem, error) {
 
 // Enqueue stores the body and the queue item in one transaction; the item
 // is due at once.
-func (s *Store) Enqueue(ctx context.Context, body io.Reader, from string, recipients []string, requireTLS bool) (store.QueueItem, error) {
-	if len(recipients) == 0 {
-		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: no recipients")
+func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueueItem) (store.QueueItem, error) {
+	if err := store.CheckQueueItem(item); err != nil {
+		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: %w", err)
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: read body: %w", err)
 	}
-	rs := make([]store.QueueRecipient, len(recipients))
-	for i, r := range recipients {
-		rs[i] = store.QueueRecipient{Address: r}
-	}
-	enc, err := encodeRecipients(rs)
+	enc, err := encodeRecipients(store.QueueRecipients(item))
 	if err != nil {
 		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: %w", err)
 	}
@@ -95,9 +95,10 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, from string, recipi
 		if err != nil {
 			return mapErr(err, "enqueue", nil)
 		}
-		q, err = scanQueueItem(tx.QueryRow(ctx, `INSERT INTO queue (sender, recipients, blob_id, size, state, next_attempt, created, require_tls)
-			VALUES ($1, $2, $3, $4, 'ready', $5, $5, $6) RETURNING `+queueCols,
-			from, enc, blob, len(data), t, requireTLS))
+		q, err = scanQueueItem(tx.QueryRow(ctx, `INSERT INTO queue (sender, recipients, blob_id, size, state, next_attempt, created,
+				require_tls, smtputf8, body_type, envid, ret, submitter)
+			VALUES ($1, $2, $3, $4, 'ready', $5, $5, $6, $7, $8, $9, $10, $11) RETURNING `+queueCols,
+			item.From, enc, blob, len(data), t, item.RequireTLS, item.SMTPUTF8, item.BodyType, item.EnvID, item.Ret, item.Submitter))
 		return mapErr(err, "enqueue", nil)
 	})
 	if err != nil {
@@ -179,7 +180,8 @@ func notHeld(id int64) error {
 // with ErrNotFound if u.ClaimToken is not that claim's. When every
 // recipient is done the item and, unless shared, its body go; otherwise the
 // item is ready again at u.NextAttempt. Empty u.Recipients keeps the
-// recipients as they were.
+// recipients as they were; otherwise it must match them (ErrInvalid), and
+// their Notify and ORCPT stay as queued. DelayWarned, once set, stays.
 func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 	what := fmt.Sprintf("finish attempt on queue item %d", u.ID)
 	return s.tx(ctx, func(tx pgx.Tx) error {
@@ -196,11 +198,13 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 		if state != string(store.QueueDelivery) || token == "" || token != u.ClaimToken {
 			return notHeld(u.ID)
 		}
-		rs := u.Recipients
-		if len(rs) == 0 {
-			if rs, err = decodeRecipients(enc); err != nil {
-				return fmt.Errorf("postgres: %s: %w", what, err)
-			}
+		stored, err := decodeRecipients(enc)
+		if err != nil {
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		rs, err := store.UpdateRecipients(stored, u.Recipients)
+		if err != nil {
+			return fmt.Errorf("postgres: %s: %w", what, err)
 		}
 		done := true
 		for _, r := range rs {
@@ -214,8 +218,8 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 			return fmt.Errorf("postgres: %s: %w", what, err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE queue SET recipients = $2, next_attempt = $3, state = 'ready',
-				claimed_by = '', claim_until = NULL, claim_token = ''
-			WHERE id = $1`, u.ID, enc, dbTime(u.NextAttempt))
+				claimed_by = '', claim_until = NULL, claim_token = '', delay_warned = delay_warned OR $4
+			WHERE id = $1`, u.ID, enc, dbTime(u.NextAttempt), u.DelayWarned)
 		return mapErr(err, what, nil)
 	})
 }

@@ -14,54 +14,57 @@ import (
 )
 
 // Enqueue writes the body durably and queues it, due now.
-func (s *Store) Enqueue(ctx context.Context, body io.Reader, from string, recipients []string, requireTLS bool) (store.QueueItem, error) {
-	if len(recipients) == 0 {
-		return store.QueueItem{}, errors.New("sqlite: enqueue: no recipients")
+func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueueItem) (store.QueueItem, error) {
+	if err := store.CheckQueueItem(item); err != nil {
+		return store.QueueItem{}, fmt.Errorf("sqlite: enqueue: %w", err)
 	}
-	blobID, size, err := s.blobs.Put(ctx, body)
-	if err != nil {
-		return store.QueueItem{}, err
-	}
-	now := fromMicros(time.Now().UnixMicro())
 	it := store.QueueItem{
-		From:        from,
-		BlobID:      blobID,
-		Size:        size,
-		State:       store.QueueReady,
-		NextAttempt: now,
-		Created:     now,
-		RequireTLS:  requireTLS,
-	}
-	for _, r := range recipients {
-		it.Recipients = append(it.Recipients, store.QueueRecipient{Address: r})
+		From:       item.From,
+		Recipients: store.QueueRecipients(item),
+		State:      store.QueueReady,
+		RequireTLS: item.RequireTLS,
+		SMTPUTF8:   item.SMTPUTF8,
+		BodyType:   item.BodyType,
+		EnvID:      item.EnvID,
+		Ret:        item.Ret,
+		Submitter:  item.Submitter,
 	}
 	rj, err := json.Marshal(it.Recipients)
 	if err != nil {
 		return store.QueueItem{}, err
 	}
+	if it.BlobID, it.Size, err = s.blobs.Put(ctx, body); err != nil {
+		return store.QueueItem{}, err
+	}
+	now := fromMicros(time.Now().UnixMicro())
+	it.NextAttempt, it.Created = now, now
 	err = s.write(ctx, false, func(tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, blobID, size); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, it.BlobID, it.Size); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO queue(sender, recipients, blob_id, size, state, next_attempt, created, require_tls)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			from, string(rj), blobID, size, string(store.QueueReady), micros(now), micros(now), boolInt(requireTLS)).Scan(&it.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO queue(sender, recipients, blob_id, size, state, next_attempt, created,
+				require_tls, smtputf8, body_type, envid, ret, submitter)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			it.From, string(rj), it.BlobID, it.Size, string(store.QueueReady), micros(now), micros(now),
+			boolInt(it.RequireTLS), boolInt(it.SMTPUTF8), it.BodyType, it.EnvID, it.Ret, it.Submitter).Scan(&it.ID)
 	})
 	if err != nil {
-		s.removeUnlessCommitted(blobID, err)
+		s.removeUnlessCommitted(it.BlobID, err)
 		return store.QueueItem{}, wrap("enqueue", err)
 	}
 	return it, nil
 }
 
-const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, require_tls"
+const queueCols = "id, sender, recipients, blob_id, size, state, attempts, next_attempt, last_attempt, created, claimed_by, claim_until, claim_token, " +
+	"require_tls, smtputf8, body_type, envid, ret, submitter, delay_warned"
 
 func scanQueueItem(sc interface{ Scan(...any) error }) (store.QueueItem, error) {
 	var it store.QueueItem
 	var rcpts, state string
 	var next, last, created, until int64
 	err := sc.Scan(&it.ID, &it.From, &rcpts, &it.BlobID, &it.Size, &state, &it.Attempts,
-		&next, &last, &created, &it.ClaimedBy, &until, &it.ClaimToken, &it.RequireTLS)
+		&next, &last, &created, &it.ClaimedBy, &until, &it.ClaimToken,
+		&it.RequireTLS, &it.SMTPUTF8, &it.BodyType, &it.EnvID, &it.Ret, &it.Submitter, &it.DelayWarned)
 	if err != nil {
 		return it, err
 	}
@@ -166,11 +169,13 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 		if err != nil {
 			return err
 		}
-		list := u.Recipients
-		if len(list) == 0 {
-			if err := json.Unmarshal([]byte(rcpts), &list); err != nil {
-				return err
-			}
+		var stored []store.QueueRecipient
+		if err := json.Unmarshal([]byte(rcpts), &stored); err != nil {
+			return err
+		}
+		list, err := store.UpdateRecipients(stored, u.Recipients)
+		if err != nil {
+			return err
 		}
 		done := true
 		for _, r := range list {
@@ -185,8 +190,8 @@ func (s *Store) FinishAttempt(ctx context.Context, u store.QueueUpdate) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE queue SET recipients = ?, state = ?, next_attempt = ?,
-				claimed_by = '', claim_until = 0, claim_token = ''
-			WHERE id = ?`, string(rj), string(store.QueueReady), micros(u.NextAttempt), u.ID)
+				claimed_by = '', claim_until = 0, claim_token = '', delay_warned = delay_warned OR ?
+			WHERE id = ?`, string(rj), string(store.QueueReady), micros(u.NextAttempt), boolInt(u.DelayWarned), u.ID)
 		return err
 	})
 	return wrap(fmt.Sprintf("finish attempt on %d", u.ID), err)

@@ -434,7 +434,8 @@ func TestFailedCommitKeepsBody(t *testing.T) {
 	if _, err := s.Deliver(ctx, strings.NewReader("landed"), []store.Target{{MailboxID: inbox.ID}}); !errors.Is(err, errLostAck) {
 		t.Fatalf("Deliver with a failed commit: %v", err)
 	}
-	if _, err := s.Enqueue(ctx, strings.NewReader("queued"), "u@a.test", []string{"r@b.test"}, false); !errors.Is(err, errLostAck) {
+	if _, err := s.Enqueue(ctx, strings.NewReader("queued"), store.NewQueueItem{From: "u@a.test",
+		Recipients: []store.NewQueueRecipient{{Address: "r@b.test"}}}); !errors.Is(err, errLostAck) {
 		t.Fatalf("Enqueue with a failed commit: %v", err)
 	}
 	lose = false
@@ -461,4 +462,56 @@ func TestFailedCommitKeepsBody(t *testing.T) {
 	}
 	checkBlobs(t, s, false)
 	storetest.CheckConsistent(t, s)
+}
+
+// TestQueueUpgradeDefaults: an item queued under schema version 2 reads
+// back after the upgrade with the delivery parameters' defaults, its
+// recipients' states kept.
+func TestQueueUpgradeDefaults(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "sealpost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil || len(ms) < 3 {
+		t.Fatalf("migrations = %+v, %v", ms, err)
+	}
+	stmts := []string{"CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"}
+	for _, m := range ms[:2] {
+		text, err := migrationFiles.ReadFile(m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(text), fmt.Sprintf("INSERT INTO schema_version VALUES (%d, 0)", m.version))
+	}
+	stmts = append(stmts, "INSERT INTO blobs(id, size) VALUES ('old', 4)",
+		`INSERT INTO queue(sender, recipients, blob_id, size, state, next_attempt, created, require_tls)
+		VALUES ('a@b.test', '[{"Address":"r@x.test","LastError":"451 later"},{"Address":"s@x.test","Done":true}]',
+			'old', 4, 'ready', 1, 1, 1)`)
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openTest(t, dir)
+	defer s.Close()
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != len(ms) {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(ms))
+	}
+	list, err := s.ListQueue(context.Background())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListQueue = %+v, %v", list, err)
+	}
+	it := list[0]
+	if it.From != "a@b.test" || !it.RequireTLS || it.SMTPUTF8 || it.BodyType != "" || it.EnvID != "" || it.Ret != "" ||
+		it.Submitter != 0 || it.DelayWarned {
+		t.Errorf("upgraded item = %+v, want the defaults", it)
+	}
+	want := []store.QueueRecipient{{Address: "r@x.test", LastError: "451 later"}, {Address: "s@x.test", Done: true}}
+	if len(it.Recipients) != 2 || it.Recipients[0] != want[0] || it.Recipients[1] != want[1] {
+		t.Errorf("upgraded recipients = %+v, want %+v", it.Recipients, want)
+	}
 }

@@ -315,7 +315,8 @@ func crashChild(t *testing.T, opts CrashOptions, loc string) {
 // crashQueueStep puts an item through the queue: enqueue, claim, finish.
 func crashQueueStep(t *testing.T, s store.Store, i int) {
 	ctx := context.Background()
-	if _, err := s.Enqueue(ctx, strings.NewReader(fmt.Sprint("queued ", i)), "a@crash.test", []string{"r@elsewhere.test"}, false); err != nil {
+	if _, err := s.Enqueue(ctx, strings.NewReader(fmt.Sprint("queued ", i)), store.NewQueueItem{From: "a@crash.test",
+		Recipients: []store.NewQueueRecipient{{Address: "r@elsewhere.test"}}}); err != nil {
 		t.Fatal(err)
 	}
 	items, err := s.ClaimDue(ctx, "crash", time.Now(), time.Minute, 1)

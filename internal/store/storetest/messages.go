@@ -469,7 +469,7 @@ func testBodyLifetime(t *testing.T, s store.Store) {
 	_, err = s.OpenBody(ctx, m.BlobID)
 	wantErr(t, "OpenBody after DeleteMailbox", err, store.ErrNotFound)
 
-	q := must(s.Enqueue(ctx, strings.NewReader("queued"), "alice@example.test", []string{"x@elsewhere.test"}, false)).get(t)
+	q := must(s.Enqueue(ctx, strings.NewReader("queued"), newItem("alice@example.test", "x@elsewhere.test"))).get(t)
 	if readBody(t, s, q.BlobID) != "queued" {
 		t.Error("queued body unreadable")
 	}

@@ -13,15 +13,25 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 )
 
+// newItem is an item from `from` to rcpts with no other parameters.
+func newItem(from string, rcpts ...string) store.NewQueueItem {
+	item := store.NewQueueItem{From: from}
+	for _, r := range rcpts {
+		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: r})
+	}
+	return item
+}
+
 func enqueue(t testing.TB, s store.Store, body string, rcpts ...string) store.QueueItem {
 	t.Helper()
-	return must(s.Enqueue(context.Background(), strings.NewReader(body), "alice@example.test", rcpts, false)).get(t)
+	return must(s.Enqueue(context.Background(), strings.NewReader(body), newItem("alice@example.test", rcpts...))).get(t)
 }
 
 func testQueue(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	it := must(s.Enqueue(ctx, strings.NewReader("queued body"), "alice@example.test",
-		[]string{"x@one.test", "y@two.test"}, true)).get(t)
+	item := newItem("alice@example.test", "x@one.test", "y@two.test")
+	item.RequireTLS = true
+	it := must(s.Enqueue(ctx, strings.NewReader("queued body"), item)).get(t)
 	if it.ID == 0 || it.From != "alice@example.test" || it.State != store.QueueReady || it.Size != 11 ||
 		!it.RequireTLS || it.Attempts != 0 || len(it.Recipients) != 2 || it.Recipients[1].Address != "y@two.test" {
 		t.Errorf("Enqueue = %+v", it)
@@ -31,7 +41,7 @@ func testQueue(t *testing.T, s store.Store) {
 	if readBody(t, s, it.BlobID) != "queued body" {
 		t.Error("queued body unreadable")
 	}
-	bounce := must(s.Enqueue(ctx, strings.NewReader("dsn"), "", []string{"alice@example.test"}, false)).get(t)
+	bounce := must(s.Enqueue(ctx, strings.NewReader("dsn"), newItem("", "alice@example.test"))).get(t)
 	if bounce.From != "" || bounce.RequireTLS {
 		t.Errorf("bounce = %+v", bounce)
 	}

@@ -16,7 +16,7 @@
 //
 // Run covers every method of store.Store, including the error cases callers
 // decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota,
-// ErrInvalid), queue claim tokens, bytewise name order, the
+// ErrInvalid), queue claim tokens and delivery parameters, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
 // tombstones) and concurrent writers. After every subtest it checks the
 // store with CheckConsistent.
@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},
 		{"QueueExpiredClaim", testQueueExpiredClaim},
 		{"QueueClaimToken", testQueueClaimToken},
+		{"QueueParams", testQueueParams},
+		{"QueueRecipientParams", testQueueRecipientParams},
+		{"QueueDelayWarned", testQueueDelayWarned},
+		{"QueueInvalid", testQueueInvalid},
 		{"Log", testLog},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Ping", testPing},
