@@ -121,7 +121,9 @@ type failingCache struct{}
 func (failingCache) Get(context.Context, string) (CachedPolicy, bool, error) {
 	return CachedPolicy{}, false, errors.New("disk on fire")
 }
-func (failingCache) Put(context.Context, string, CachedPolicy) error { return errors.New("disk on fire") }
+func (failingCache) Put(context.Context, string, CachedPolicy) error {
+	return errors.New("disk on fire")
+}
 
 // TestClientGetUnknown checks that failures which say nothing about the
 // domain are not reported as "no policy", so the caller defers instead of

@@ -1,0 +1,356 @@
+// Package delivery is Sealpost's inbound pipeline: what happens to a
+// message between the end of DATA and the reply. Checks run first (hooks:
+// authentication results and filtering plug in here, and may reject, defer,
+// add header fields or file the message into another folder); then each
+// recipient is resolved through accounts, aliases and catch-alls, trace
+// fields are added, and the message is stored durably in the mailboxes of
+// local accounts and queued for forwarding targets outside. Only when that
+// has returned may the session answer 250.
+//
+// Mail loops are stopped (RFC 5321 §6.3): more than MaxHops Received
+// fields, or a Delivered-To field naming the account being delivered to,
+// rejects the message.
+//
+// Left out for now: sender rewriting (SRS) for forwarded mail, and ARC
+// sealing of it; the mail-authentication work adds them.
+package delivery
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strings"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// MaxHops is the most Received fields a message may carry (RFC 5321 §6.3
+// asks for at least 100).
+const MaxHops = 100
+
+// Envelope is what the SMTP session knows about a message.
+type Envelope struct {
+	// ID names the transaction in logs and in the Received field.
+	ID         string
+	MailFrom   string // reverse path; "" is the null sender
+	Recipients []Recipient
+	RemoteIP   netip.Addr
+	// Received is the complete Received field the session composed,
+	// without the trailing CRLF (RFC 5321 §4.4).
+	Received string
+	// Account is the authenticated submitter's account ID, 0 for mail from
+	// other servers.
+	Account    int64
+	SMTPUTF8   bool
+	RequireTLS bool
+	BodyType   string
+	EnvID      string
+	Ret        string
+}
+
+// Recipient is one RCPT TO with its DSN parameters.
+type Recipient struct {
+	Address string
+	Notify  string
+	ORCPT   string
+}
+
+// Message is a received message, spooled so that it can be read several
+// times (by the checks, then by the store).
+type Message interface {
+	Open() (io.ReadCloser, error)
+	Size() int64
+}
+
+// Action is what a Verdict decides.
+type Action int
+
+const (
+	Accept Action = iota
+	Reject        // 5xx: the sender gets a permanent failure
+	Defer         // 4xx: the sender tries again later
+)
+
+// Verdict is the outcome of the checks, and of the pipeline.
+type Verdict struct {
+	Action Action
+	// Code, Enhanced and Text are the SMTP reply for Reject and Defer.
+	Code     int
+	Enhanced string
+	Text     string
+	// Folder is the special-use attribute of the mailbox to file into
+	// (e.g. `\Junk`); "" means INBOX.
+	Folder string
+	// Headers are header fields to add at the top, each "Name: value"
+	// without CRLF.
+	Headers []string
+	// Reason says why, for the log.
+	Reason string
+}
+
+// Hook is a check between DATA and storage.
+type Hook interface {
+	Check(ctx context.Context, env *Envelope, msg Message) (Verdict, error)
+}
+
+// Pipeline delivers received messages.
+type Pipeline struct {
+	Store    store.Store
+	Accounts *account.Service
+	Hooks    []Hook
+	// Queued is called after a message was queued for forwarding, to wake
+	// the outbound queue; may be nil.
+	Queued func()
+	Logger *slog.Logger
+}
+
+// Outcome says where a delivered message went.
+type Outcome struct {
+	Verdict   Verdict
+	Delivered []string // local accounts
+	Forwarded []string // outside targets, queued
+	QueueID   int64
+}
+
+// Deliver runs the checks and stores the message. A nil error with
+// Verdict.Action Accept means the message is durable and the session may
+// answer 250. Reject and Defer carry the reply to send. An error means the
+// message could not be stored and the session must answer with a temporary
+// failure.
+func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Outcome, error) {
+	log := p.log().With("id", env.ID)
+	v, err := p.check(ctx, env, msg)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if v.Action != Accept {
+		log.Info("message refused by a check", "action", v.Action, "reason", v.Reason)
+		return Outcome{Verdict: v}, nil
+	}
+	seen, err := scanTrace(msg)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if seen.hops > MaxHops {
+		return Outcome{Verdict: reject(554, "5.4.6", "too many hops, a mail loop?", "loop: %d Received fields", seen.hops)}, nil
+	}
+
+	local, external, err := p.route(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	for _, acct := range local {
+		if seen.deliveredTo[strings.ToLower(acct)] {
+			return Outcome{Verdict: reject(554, "5.4.6", "mail forwarding loop for "+acct, "loop: Delivered-To %s", acct)}, nil
+		}
+	}
+
+	out := Outcome{Verdict: v}
+	trace := env.Received
+	if trace != "" {
+		trace += "\r\n"
+	}
+	for _, h := range v.Headers {
+		trace += h + "\r\n"
+	}
+	for _, acct := range local {
+		if err := p.deliverLocal(ctx, env, msg, acct, v.Folder, trace); err != nil {
+			if errors.Is(err, store.ErrQuota) && len(out.Delivered) == 0 && len(local) == 1 && len(external) == 0 {
+				return Outcome{Verdict: Verdict{Action: Defer, Code: 452, Enhanced: "4.2.2",
+					Text: "mailbox full", Reason: "quota of " + acct}}, nil
+			}
+			// Copies already stored stay: the sender's retry may duplicate
+			// them, which beats losing the message.
+			return out, fmt.Errorf("delivering to %s: %w", acct, err)
+		}
+		out.Delivered = append(out.Delivered, acct)
+	}
+	if len(external) > 0 {
+		id, err := p.forward(ctx, env, msg, external, trace)
+		if err != nil {
+			return out, fmt.Errorf("queueing for %v: %w", external, err)
+		}
+		out.Forwarded, out.QueueID = external, id
+	}
+	log.Info("delivered", "from", env.MailFrom, "local", out.Delivered, "forwarded", out.Forwarded,
+		"folder", v.Folder, "size", msg.Size())
+	return out, nil
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
+}
+
+// check runs the hooks. The first that rejects or defers decides; header
+// fields add up; a later folder overrides an earlier one.
+func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+	var v Verdict
+	for _, h := range p.Hooks {
+		hv, err := h.Check(ctx, env, msg)
+		if err != nil {
+			return Verdict{}, fmt.Errorf("check: %w", err)
+		}
+		if hv.Action != Accept {
+			return hv, nil
+		}
+		v.Headers = append(v.Headers, hv.Headers...)
+		if hv.Folder != "" {
+			v.Folder, v.Reason = hv.Folder, hv.Reason
+		}
+	}
+	return v, nil
+}
+
+// route resolves the recipients to local accounts and outside targets,
+// each once.
+func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, err error) {
+	seen := map[string]bool{}
+	for _, r := range env.Recipients {
+		res, err := p.Accounts.Resolve(ctx, r.Address)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resolving %s: %w", r.Address, err)
+		}
+		for _, a := range res.Accounts {
+			if !seen[a] {
+				seen[a] = true
+				local = append(local, a)
+			}
+		}
+		for _, a := range res.External {
+			if !seen[a] {
+				seen[a] = true
+				external = append(external, a)
+			}
+		}
+	}
+	return local, external, nil
+}
+
+// deliverLocal stores one copy in the account's mailbox, with the fields
+// that differ per account: Return-Path and Delivered-To.
+func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message, addr, folder, trace string) error {
+	acct, err := p.Store.GetAccount(ctx, addr)
+	if err != nil {
+		return err
+	}
+	mbox, err := p.mailbox(ctx, acct.ID, folder)
+	if err != nil {
+		return err
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	prefix := "Return-Path: <" + env.MailFrom + ">\r\nDelivered-To: " + addr + "\r\n" + trace
+	_, err = p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), body), []store.Target{{MailboxID: mbox.ID}})
+	return err
+}
+
+// mailbox finds the account's mailbox with the special-use attribute, or
+// INBOX.
+func (p *Pipeline) mailbox(ctx context.Context, accountID int64, specialUse string) (store.Mailbox, error) {
+	if specialUse != "" {
+		boxes, err := p.Store.ListMailboxes(ctx, accountID)
+		if err != nil {
+			return store.Mailbox{}, err
+		}
+		for _, b := range boxes {
+			if strings.EqualFold(b.SpecialUse, specialUse) {
+				return b, nil
+			}
+		}
+	}
+	return p.Store.GetMailbox(ctx, accountID, "INBOX")
+}
+
+// forward queues the message for the outside targets of aliases.
+func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, targets []string, trace string) (int64, error) {
+	body, err := msg.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	item := store.NewQueueItem{From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
+		BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret}
+	for _, t := range targets {
+		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: t})
+	}
+	it, err := p.Store.Enqueue(ctx, io.MultiReader(strings.NewReader(trace), body), item)
+	if err != nil {
+		return 0, err
+	}
+	if p.Queued != nil {
+		p.Queued()
+	}
+	return it.ID, nil
+}
+
+// maxHeaderScan bounds how much of a message is read looking for trace
+// fields.
+const maxHeaderScan = 1 << 20
+
+type traceFields struct {
+	hops        int
+	deliveredTo map[string]bool
+}
+
+// scanTrace counts Received fields and collects Delivered-To addresses in
+// the message header.
+func scanTrace(msg Message) (traceFields, error) {
+	t := traceFields{deliveredTo: map[string]bool{}}
+	body, err := msg.Open()
+	if err != nil {
+		return t, err
+	}
+	defer body.Close()
+	r := bufio.NewReader(io.LimitReader(body, maxHeaderScan))
+	for {
+		line, err := r.ReadSlice('\n')
+		trimmed := bytes.TrimRight(line, "\r\n")
+		if len(trimmed) == 0 && (len(line) > 0 || err != nil) {
+			return t, nil // end of header
+		}
+		name, value, ok := bytes.Cut(trimmed, []byte(":"))
+		if ok && line[0] != ' ' && line[0] != '\t' {
+			switch strings.ToLower(string(name)) {
+			case "received":
+				t.hops++
+			case "delivered-to":
+				t.deliveredTo[strings.ToLower(strings.TrimSpace(string(value)))] = true
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// An overlong line: skip the rest of it.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+		}
+		if err != nil {
+			return t, nil
+		}
+	}
+}
+
+func reject(code int, enhanced, text, reason string, args ...any) Verdict {
+	return Verdict{Action: Reject, Code: code, Enhanced: enhanced, Text: text, Reason: fmt.Sprintf(reason, args...)}
+}
+
+// Spool is a Message held in memory.
+type Spool []byte
+
+// Open implements Message.
+func (s Spool) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(s)), nil }
+
+// Size implements Message.
+func (s Spool) Size() int64 { return int64(len(s)) }
+

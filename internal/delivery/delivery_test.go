@@ -1,0 +1,229 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/store/sqlite"
+)
+
+type fixture struct {
+	st     store.Store
+	acc    *account.Service
+	p      *Pipeline
+	queued int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	acc := &account.Service{Store: st, Hasher: account.Hasher{Time: 1, MemoryKiB: 64, Threads: 1}}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = acc.AddDomain(ctx, "example.org")
+	must(err)
+	_, err = acc.AddAccount(ctx, "ann@example.org", "a long password 1", 0)
+	must(err)
+	_, err = acc.AddAccount(ctx, "bob@example.org", "a long password 2", 0)
+	must(err)
+	_, err = acc.AddAccount(ctx, "tiny@example.org", "a long password 3", 10)
+	must(err)
+	_, err = acc.AddAlias(ctx, "team@example.org", []string{"ann@example.org", "bob@example.org", "carl@outside.example"})
+	must(err)
+	f := &fixture{st: st, acc: acc}
+	f.p = &Pipeline{Store: st, Accounts: acc, Queued: func() { f.queued++ }}
+	return f
+}
+
+// inbox returns the bodies in the account's mailbox with the special-use
+// attribute ("" for INBOX).
+func (f *fixture) messages(t *testing.T, addr, specialUse string) []string {
+	t.Helper()
+	ctx := t.Context()
+	a, err := f.st.GetAccount(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := f.p.mailbox(ctx, a.ID, specialUse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := f.st.ListMessages(ctx, mb.ID, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		r, err := f.st.OpenBody(ctx, m.BlobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		bodies = append(bodies, string(b))
+	}
+	return bodies
+}
+
+func envelope(rcpts ...string) *Envelope {
+	env := &Envelope{ID: "t1", MailFrom: "sender@far.example",
+		Received: "Received: from far.example ([192.0.2.1]) by mail.example.org with ESMTPS id t1; Sun, 22 Nov 2026 12:00:00 +0000"}
+	for _, r := range rcpts {
+		env.Recipients = append(env.Recipients, Recipient{Address: r})
+	}
+	return env
+}
+
+const plain = "From: sender@far.example\r\nSubject: hello\r\n\r\nHi.\r\n"
+
+func TestDeliverToAccountsAndAliases(t *testing.T) {
+	f := newFixture(t)
+	out, err := f.p.Deliver(t.Context(), envelope("ann@example.org", "team@example.org"), Spool(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Verdict.Action != Accept || !slices.Equal(out.Delivered, []string{"ann@example.org", "bob@example.org"}) ||
+		!slices.Equal(out.Forwarded, []string{"carl@outside.example"}) || out.QueueID == 0 || f.queued != 1 {
+		t.Fatalf("outcome %+v, queued %d", out, f.queued)
+	}
+	ann := f.messages(t, "ann@example.org", "")
+	if len(ann) != 1 {
+		t.Fatalf("ann has %d messages, want 1 (once, though named twice)", len(ann))
+	}
+	wantPrefix := "Return-Path: <sender@far.example>\r\nDelivered-To: ann@example.org\r\nReceived: from far.example"
+	if !strings.HasPrefix(ann[0], wantPrefix) || !strings.HasSuffix(ann[0], plain) {
+		t.Errorf("stored message:\n%s", ann[0])
+	}
+	if bob := f.messages(t, "bob@example.org", ""); len(bob) != 1 || !strings.Contains(bob[0], "Delivered-To: bob@example.org\r\n") {
+		t.Errorf("bob's copy: %q", bob)
+	}
+	q, err := f.st.GetQueueItem(t.Context(), out.QueueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.From != "sender@far.example" || len(q.Recipients) != 1 || q.Recipients[0].Address != "carl@outside.example" {
+		t.Errorf("queued %+v", q)
+	}
+}
+
+// hookFunc adapts a function to Hook.
+type hookFunc func(ctx context.Context, env *Envelope, msg Message) (Verdict, error)
+
+func (h hookFunc) Check(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+	return h(ctx, env, msg)
+}
+
+func TestHooks(t *testing.T) {
+	spam := hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+		r, _ := msg.Open()
+		b, _ := io.ReadAll(r)
+		if strings.Contains(string(b), "viagra") {
+			return Verdict{Folder: `\Junk`, Headers: []string{"X-Sealpost-Score: 9.5"}, Reason: "spam"}, nil
+		}
+		return Verdict{Headers: []string{"Authentication-Results: mail.example.org; none"}}, nil
+	})
+	refuse := hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+		if env.MailFrom == "bad@far.example" {
+			return Verdict{Action: Reject, Code: 550, Enhanced: "5.7.1", Text: "no", Reason: "policy"}, nil
+		}
+		if env.MailFrom == "later@far.example" {
+			return Verdict{Action: Defer, Code: 451, Enhanced: "4.7.1", Text: "later", Reason: "greylist"}, nil
+		}
+		return Verdict{}, nil
+	})
+	broken := hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+		if env.MailFrom == "crash@far.example" {
+			return Verdict{}, fmt.Errorf("scanner down")
+		}
+		return Verdict{}, nil
+	})
+	tests := []struct {
+		name      string
+		from      string
+		body      string
+		action    Action
+		err       bool
+		inbox     int
+		junk      int
+		wantField string
+	}{
+		{"clean", "sender@far.example", plain, Accept, false, 1, 0, "Authentication-Results: mail.example.org; none\r\n"},
+		{"spam to junk", "sender@far.example", "Subject: viagra\r\n\r\nbuy\r\n", Accept, false, 0, 1, "X-Sealpost-Score: 9.5\r\n"},
+		{"rejected", "bad@far.example", plain, Reject, false, 0, 0, ""},
+		{"deferred", "later@far.example", plain, Defer, false, 0, 0, ""},
+		{"hook error", "crash@far.example", plain, Accept, true, 0, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.p.Hooks = []Hook{refuse, broken, spam}
+			env := envelope("ann@example.org")
+			env.MailFrom = tt.from
+			out, err := f.p.Deliver(t.Context(), env, Spool(tt.body))
+			if (err != nil) != tt.err {
+				t.Fatalf("error %v, want error: %v", err, tt.err)
+			}
+			if err == nil && out.Verdict.Action != tt.action {
+				t.Errorf("action %v, want %v", out.Verdict.Action, tt.action)
+			}
+			inbox, junk := f.messages(t, "ann@example.org", ""), f.messages(t, "ann@example.org", `\Junk`)
+			if len(inbox) != tt.inbox || len(junk) != tt.junk {
+				t.Fatalf("inbox %d, junk %d; want %d, %d", len(inbox), len(junk), tt.inbox, tt.junk)
+			}
+			if tt.wantField != "" && !strings.Contains(strings.Join(append(inbox, junk...), ""), tt.wantField) {
+				t.Errorf("stored message lacks %q", tt.wantField)
+			}
+		})
+	}
+}
+
+func TestLoopsAndLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		rcpt   string
+		body   string
+		action Action
+		code   int
+	}{
+		{"too many hops", "ann@example.org", strings.Repeat("Received: from x by y; date\r\n", MaxHops+1) + plain, Reject, 554},
+		{"hops at the limit", "ann@example.org", strings.Repeat("Received: from x by y; date\r\n", MaxHops-1) + plain, Accept, 0},
+		{"delivered-to loop", "team@example.org", "Delivered-To: bob@example.org\r\n" + plain, Reject, 554},
+		{"delivered-to elsewhere", "ann@example.org", "Delivered-To: someone@else.example\r\n" + plain, Accept, 0},
+		{"quota", "tiny@example.org", plain, Defer, 452},
+		{"received in body does not count", "ann@example.org", plain + strings.Repeat("Received: x\r\n", MaxHops+1), Accept, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			out, err := f.p.Deliver(t.Context(), envelope(tt.rcpt), Spool(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Verdict.Action != tt.action || out.Verdict.Code != tt.code {
+				t.Errorf("verdict %+v, want action %v code %d", out.Verdict, tt.action, tt.code)
+			}
+		})
+	}
+}
+
+func TestUnknownRecipientIsAnError(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.p.Deliver(t.Context(), envelope("nobody@example.org"), Spool(plain)); err == nil {
+		t.Fatal("delivery to an unknown address succeeded; the session must refuse it at RCPT")
+	}
+}
