@@ -353,4 +353,3 @@ func (s Spool) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewRead
 
 // Size implements Message.
 func (s Spool) Size() int64 { return int64(len(s)) }
-

@@ -39,8 +39,8 @@ func Build(m Message) ([]byte, error) {
 	if msgID == "" {
 		msgID = randomID() + "@" + m.Hostname
 	}
-	boundary := boundaryFor(msgID)
 	orig := prepareOriginal(m.Original, m.Return, m.maxOriginal())
+	boundary := boundaryFor(msgID, orig.part)
 
 	var b bytes.Buffer
 	writeHeader(&b, m, date, msgID, boundary, global)
@@ -168,12 +168,19 @@ func (m Message) maxOriginal() int {
 func randomID() string { return rand.Text() }
 
 // boundaryFor derives the MIME boundary from the Message-ID, so that a
-// report is reproducible from its inputs. The "=_" cannot occur in
-// quoted-printable or base64 text, nor, with the hash, in anything Build
-// copies in by chance.
-func boundaryFor(msgID string) string {
-	h := sha256.Sum256([]byte("sealpost dsn " + msgID))
-	return "=_dsn_" + hex.EncodeToString(h[:12])
+// report is reproducible from its inputs. "=_" cannot occur in
+// quoted-printable text; the returned message, which its author controls,
+// is checked, since a caller-chosen Message-ID makes the boundary
+// predictable. Other text Build copies in is indented or folded, so it
+// never starts a line with "--".
+func boundaryFor(msgID string, returned []byte) string {
+	for i := 0; ; i++ {
+		h := sha256.Sum256(fmt.Appendf(nil, "sealpost dsn %d %s", i, msgID))
+		b := "=_dsn_" + hex.EncodeToString(h[:12])
+		if !bytes.Contains(returned, []byte("--"+b)) {
+			return b
+		}
+	}
 }
 
 func writeHeader(b *bytes.Buffer, m Message, date time.Time, msgID, boundary string, global bool) {

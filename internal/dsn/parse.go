@@ -382,7 +382,7 @@ func decodeEmbedded(s string) string {
 		s = s[i:]
 		j := strings.IndexByte(s, '}')
 		r, err := strconv.ParseUint(s[3:max(j, 3)], 16, 32)
-		if j < 4 || j > 9 || err != nil || r > unicode.MaxRune || r < 0x20 {
+		if j < 4 || j > 9 || err != nil || r > unicode.MaxRune || r < 0x20 || (r >= 0xd800 && r <= 0xdfff) {
 			b.WriteString(`\x{`)
 			s = s[3:]
 			continue

@@ -13,45 +13,77 @@ type explanation struct {
 	what, todo string
 }
 
-// explanations for the RFC 3463 codes a sender meets most, by subject and
-// detail ("1.1" for x.1.1).
-var explanations = map[string]explanation{
-	"1.1":  {"the address does not exist at the recipient's domain", "Check the address for typing mistakes, or ask the recipient for their current address."},
-	"1.2":  {"the recipient's domain does not exist or cannot receive mail", "Check the part of the address after the @ for typing mistakes."},
-	"1.3":  {"the address is not valid", "Check the address for typing mistakes."},
-	"1.6":  {"the recipient has moved and left no forwarding address", "Ask the recipient for their new address."},
-	"1.10": {"the recipient's domain does not accept mail at all (it publishes a null MX record)", "Check the domain, or reach the recipient another way."},
-	"2.1":  {"the recipient's mailbox is disabled", "Reach the recipient another way."},
-	"2.2":  {"the recipient's mailbox is full", "Try again later, or reach the recipient another way."},
-	"2.3":  {"the message is larger than the recipient accepts", "Send a smaller message, for example by sharing large attachments through a link."},
-	"3.4":  {"the message is larger than the recipient's mail server accepts", "Send a smaller message, for example by sharing large attachments through a link."},
-	"4.1":  {"the recipient's mail server did not answer", "Nothing yet; if this lasts, the recipient's mail server may be down."},
-	"4.2":  {"the connection to the recipient's mail server broke off", "Nothing yet; delivery is retried."},
-	"4.4":  {"no mail server could be found for the recipient's domain", "Check the part of the address after the @ for typing mistakes."},
-	"4.7":  {"the message was too old to deliver and has expired", "Send the message again later, or reach the recipient another way."},
-	"7.1":  {"the recipient's mail server refused the message by its policy", "If the server's reply below does not say why, contact the recipient another way."},
-	"7.10": {"a secure (TLS) connection the recipient's domain requires could not be made", "Nothing on your side; the recipient's administrators must fix their TLS setup."},
-	"7.26": {"the message failed the recipient's sender authentication checks (DKIM, SPF or DMARC)", "Ask your mail administrator to check your domain's DKIM, SPF and DMARC setup."},
-}
-
-// subjects explain an RFC 3463 subject when the detail is not in
-// explanations (RFC 3463 section 3).
-var subjects = map[byte]string{
-	'1': "there is a problem with the recipient's address",
-	'2': "there is a problem with the recipient's mailbox",
-	'3': "the recipient's mail system has a problem",
-	'4': "there is a network or routing problem",
-	'5': "the mail servers could not agree on how to deliver the message",
-	'6': "there is a problem with the message's content or format",
-	'7': "the message was refused for security or policy reasons",
-}
-
+// explain says what an RFC 3463 status code means and what the sender
+// can do, for the codes a sender meets most; other codes get the meaning
+// of their subject (RFC 3463 section 3).
 func explain(status string) explanation {
-	rest := status[2:]
-	if e, ok := explanations[rest]; ok {
-		return e
+	switch status[2:] {
+	case "1.1":
+		return explanation{"the address does not exist at the recipient's domain",
+			"Check the address for typing mistakes, or ask the recipient for their current address."}
+	case "1.2":
+		return explanation{"the recipient's domain does not exist or cannot receive mail",
+			"Check the part of the address after the @ for typing mistakes."}
+	case "1.3":
+		return explanation{"the address is not valid",
+			"Check the address for typing mistakes."}
+	case "1.6":
+		return explanation{"the recipient has moved and left no forwarding address",
+			"Ask the recipient for their new address."}
+	case "1.10":
+		return explanation{"the recipient's domain does not accept mail at all (it publishes a null MX record)",
+			"Check the domain, or reach the recipient another way."}
+	case "2.1":
+		return explanation{"the recipient's mailbox is disabled",
+			"Reach the recipient another way."}
+	case "2.2":
+		return explanation{"the recipient's mailbox is full",
+			"Try again later, or reach the recipient another way."}
+	case "2.3":
+		return explanation{"the message is larger than the recipient accepts",
+			"Send a smaller message, for example by sharing large attachments through a link."}
+	case "3.4":
+		return explanation{"the message is larger than the recipient's mail server accepts",
+			"Send a smaller message, for example by sharing large attachments through a link."}
+	case "4.1":
+		return explanation{"the recipient's mail server did not answer",
+			"Nothing yet; if this lasts, the recipient's mail server may be down."}
+	case "4.2":
+		return explanation{"the connection to the recipient's mail server broke off",
+			"Nothing yet; delivery is retried."}
+	case "4.4":
+		return explanation{"no mail server could be found for the recipient's domain",
+			"Check the part of the address after the @ for typing mistakes."}
+	case "4.7":
+		return explanation{"the message was too old to deliver and has expired",
+			"Send the message again later, or reach the recipient another way."}
+	case "7.1":
+		return explanation{"the recipient's mail server refused the message by its policy",
+			"If the server's reply below does not say why, contact the recipient another way."}
+	case "7.10":
+		return explanation{"a secure (TLS) connection the recipient's domain requires could not be made",
+			"Nothing on your side; the recipient's administrators must fix their TLS setup."}
+	case "7.26":
+		return explanation{"the message failed the recipient's sender authentication checks (DKIM, SPF or DMARC)",
+			"Ask your mail administrator to check your domain's DKIM, SPF and DMARC setup."}
 	}
-	return explanation{what: subjects[rest[0]]}
+	switch status[2] {
+	case '1':
+		return explanation{what: "there is a problem with the recipient's address"}
+	case '2':
+		return explanation{what: "there is a problem with the recipient's mailbox"}
+	case '3':
+		return explanation{what: "the recipient's mail system has a problem"}
+	case '4':
+		return explanation{what: "there is a network or routing problem"}
+	case '5':
+		return explanation{what: "the mail servers could not agree on how to deliver the message"}
+	case '6':
+		return explanation{what: "there is a problem with the message's content or format"}
+	case '7':
+		return explanation{what: "the message was refused for security or policy reasons"}
+	}
+	return explanation{what: "of an unspecified problem"}
 }
 
 // writeHumanPart writes the first part of the report: plain words on what
