@@ -225,7 +225,7 @@ func TestJoinReply(t *testing.T) {
 func TestBoundaryAvoidsOriginal(t *testing.T) {
 	first := boundaryFor("x@mx.example.org", nil)
 	m := Message{Hostname: "mx.example.org", To: "a@example.org", MessageID: "x@mx.example.org",
-		Original: []byte("Subject: s\r\n\r\n--" + first + "--\r\n"),
+		Original:   []byte("Subject: s\r\n\r\n--" + first + "--\r\n"),
 		Recipients: []Recipient{{FinalRecipient: "b@example.com", Action: ActionFailed, Status: "5.1.1"}}}
 	out, err := Build(m)
 	if err != nil {

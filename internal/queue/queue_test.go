@@ -87,6 +87,12 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -289,5 +295,48 @@ func TestDefaultBackoff(t *testing.T) {
 				t.Errorf("DefaultBackoff(%d) = %v, want %v ±10%%", attempt, got, want)
 			}
 		}
+	}
+}
+
+// TestDSNNotifierQueuesReports runs a failing delivery with the real
+// notifier: the report is queued from the null sender to the original
+// sender, names the recipient and the remote reply, and is itself never
+// reported on.
+func TestDSNNotifierQueuesReports(t *testing.T) {
+	f := newFixture(t)
+	f.q.opts.Notifier = &DSNNotifier{Store: f.st, Hostname: "mail.ours.example"}
+	f.transport.outcome["bob@a.example"] = PermFail
+	f.enqueue(t, "ann@ours.example", store.NewQueueRecipient{Address: "bob@a.example", ORCPT: "rfc822;bob@a.example"})
+	// The message is due, the report queued during the run will not be.
+	f.clock.Set(time.Now())
+	f.runAt(t, 0)
+	items, err := f.st.ListQueue(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 {
+		t.Fatalf("queue holds %d items, want the report only", len(items))
+	}
+	report := items[0]
+	if report.From != "" || len(report.Recipients) != 1 || report.Recipients[0].Address != "ann@ours.example" {
+		t.Fatalf("report envelope %+v", report)
+	}
+	r, err := f.st.OpenBody(t.Context(), report.BlobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r)
+	r.Close()
+	for _, want := range []string{"multipart/report", "Final-Recipient: rfc822; bob@a.example", "Action: failed",
+		"Status: 5.1.1", "550 5.1.1 no such user", "Reporting-MTA: dns; mail.ours.example", "Subject: hi"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("report lacks %q:\n%s", want, body)
+		}
+	}
+	// The report itself fails: nothing more is queued.
+	f.transport.outcome["ann@ours.example"] = PermFail
+	f.runAt(t, time.Minute)
+	if items, _ := f.st.ListQueue(t.Context()); len(items) != 0 {
+		t.Errorf("a failed report was reported on: %+v", items)
 	}
 }
