@@ -152,15 +152,18 @@ func (s *scanner) scanLine(c []byte) []byte {
 	return c[i+1:]
 }
 
+// indexCRLF returns the index of the first CR or LF in c. c holds at most
+// one LF, so looking for CR first keeps a line full of CRs linear.
 func indexCRLF(c []byte) int {
-	i := bytes.IndexByte(c, '\n')
-	if i < 0 {
-		return bytes.IndexByte(c, '\r')
+	j := bytes.IndexByte(c, '\r')
+	lim := j
+	if j < 0 {
+		lim = len(c)
 	}
-	if j := bytes.IndexByte(c[:i], '\r'); j >= 0 {
-		return j
+	if i := bytes.IndexByte(c[:lim], '\n'); i >= 0 {
+		return i
 	}
-	return i
+	return j
 }
 
 // finish checks the state at the end of a BDAT message, which has no

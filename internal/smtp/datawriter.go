@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 
 	"errors"
 )
@@ -53,7 +54,7 @@ func (d *DataWriter) Write(p []byte) (int, error) {
 			d.write([]byte{'.'})
 		}
 		d.lineStart = false
-		j := indexCRLF(p[i:])
+		j := indexLFCR(p[i:])
 		if j < 0 {
 			d.write(p[i:])
 			i = len(p)
@@ -102,3 +103,18 @@ func (d *DataWriter) Close() error {
 }
 
 var errClosed = errors.New("smtp: DataWriter closed")
+
+// indexLFCR returns the index of the first CR or LF in p, which may hold
+// many lines: looking for LF first keeps a message of many short lines
+// linear, and a CR before it ends the message anyway unless it is the
+// CR of a CRLF.
+func indexLFCR(p []byte) int {
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		return bytes.IndexByte(p, '\r')
+	}
+	if j := bytes.IndexByte(p[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
+}
