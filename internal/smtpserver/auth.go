@@ -1,0 +1,122 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/sasl"
+	"sealpost.dev/sealpost/internal/smtp"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// maxAuthLine bounds one line of a SASL exchange: the base64 of
+// sasl.MaxResponseLen, with CRLF.
+const maxAuthLine = (sasl.MaxResponseLen+2)/3*4 + 2
+
+// auth runs an AUTH exchange (RFC 4954) and reports whether the session
+// goes on.
+func (ss *session) auth(cmd smtp.Command) bool {
+	switch {
+	case ss.srv.cfg.Mode == MX:
+		ss.fail(502, "5.5.1", "AUTH is not offered on this port; use submission")
+		return true
+	case ss.tls == nil:
+		ss.fail(530, "5.7.0", "must issue a STARTTLS command first")
+		return true
+	case ss.helo == "":
+		ss.fail(503, "5.5.1", "send EHLO first")
+		return true
+	case ss.authed:
+		ss.fail(503, "5.5.1", "already authenticated")
+		return true
+	case ss.tx != nil:
+		ss.fail(503, "5.5.1", "AUTH is not allowed during a transaction")
+		return true
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	var user string
+	var acct store.Account
+	mech, err := sasl.New(cmd.Mechanism, func(ctx context.Context, username, password string) error {
+		user = username
+		a, err := ss.srv.accounts.Authenticate(ctx, username, password)
+		if errors.Is(err, account.ErrAuthFailed) {
+			return fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
+		}
+		acct = a
+		return err
+	})
+	if err != nil {
+		ss.fail(504, "5.5.4", "unsupported authentication mechanism")
+		return true
+	}
+	var response []byte
+	if cmd.HasInitialResponse {
+		if response, err = sasl.DecodeInitialResponse(cmd.InitialResponse); err != nil {
+			return ss.authFailed(ctx, user, err)
+		}
+	}
+	for {
+		challenge, done, err := mech.Next(ctx, response)
+		if err != nil {
+			return ss.authFailed(ctx, user, err)
+		}
+		if done {
+			break
+		}
+		ss.reply(334, "", sasl.EncodeChallenge(challenge))
+		ss.w.Flush()
+		line, err := smtp.ReadLine(ss.r, maxAuthLine)
+		if err != nil {
+			if _, ok := smtp.ReplyOf(err); ok {
+				return ss.authFailed(ctx, user, sasl.ErrTooLong)
+			}
+			return false
+		}
+		if response, err = sasl.DecodeResponse(string(line)); err != nil {
+			return ss.authFailed(ctx, user, err)
+		}
+	}
+	ss.account, ss.authed = acct, true
+	ss.logLogin(ctx, acct.ID, "ok", cmd.Mechanism)
+	ss.reply(235, "2.7.0", "authentication succeeded")
+	return true
+}
+
+// authFailed answers a failed exchange and reports whether the session
+// goes on.
+func (ss *session) authFailed(ctx context.Context, user string, err error) bool {
+	switch {
+	case errors.Is(err, sasl.ErrCanceled):
+		ss.fail(501, "5.0.0", "authentication cancelled")
+	case errors.Is(err, sasl.ErrTooLong):
+		ss.fail(500, "5.5.6", "authentication exchange line too long")
+	case errors.Is(err, sasl.ErrMalformed):
+		ss.fail(501, "5.5.2", "malformed authentication response")
+	case errors.Is(err, sasl.ErrAuthFailed):
+		ss.authFail++
+		ss.logLogin(ctx, 0, "fail", fmt.Sprintf("user %q: %v", user, err))
+		ss.fail(535, "5.7.8", "authentication credentials invalid")
+		if ss.authFail >= ss.srv.cfg.Limits.MaxAuthFailures {
+			ss.reply(421, "4.7.0", "too many authentication failures, closing connection")
+			return false
+		}
+	default:
+		ss.srv.log.Error("authentication", "session", ss.id, "err", err)
+		ss.reply(454, "4.7.0", "temporary authentication failure, try again")
+	}
+	return true
+}
+
+// logLogin records an authentication attempt in the event log.
+func (ss *session) logLogin(ctx context.Context, accountID int64, outcome, detail string) {
+	_, err := ss.srv.store.AppendLog(ctx, store.LogEntry{
+		AccountID: accountID, Kind: "login", Protocol: ss.srv.cfg.Mode.String(),
+		RemoteIP: ss.remote, Client: ss.helo, Outcome: outcome, Detail: detail,
+	})
+	if err != nil {
+		ss.srv.log.Warn("recording a login", "err", err)
+	}
+}

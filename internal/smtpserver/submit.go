@@ -1,0 +1,158 @@
+package smtpserver
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// maxSubmitHeader bounds the header read to check a submission.
+const maxSubmitHeader = 256 << 10
+
+// submit handles a message from an authenticated user: its From must be
+// the user's, Message-ID and Date are added when missing (RFC 6409 §8),
+// local recipients get it at once and the others through the queue.
+func (ss *session) submit() {
+	h, err := ss.readHeader()
+	if err != nil {
+		ss.fail(550, "5.6.0", "cannot parse the message header: "+err.Error())
+		return
+	}
+	from, err := mail.ParseAddressList(h.Get("From"))
+	if err != nil || len(from) == 0 {
+		ss.fail(550, "5.6.0", "the message needs a valid From field")
+		return
+	}
+	for _, a := range from {
+		ok, err := ss.allowedSender(a.Address)
+		if err != nil {
+			ss.reply(451, "4.3.0", "temporary failure checking the sender, try again")
+			return
+		}
+		if !ok {
+			ss.fail(550, "5.7.1", "you may not send as "+a.Address)
+			return
+		}
+	}
+	var add []string
+	if h.Get("Message-Id") == "" {
+		add = append(add, "Message-ID: <"+randomID()+"@"+ss.srv.cfg.Hostname+">")
+	}
+	if h.Get("Date") == "" {
+		add = append(add, "Date: "+time.Now().Format(time.RFC1123Z))
+	}
+
+	var local, remote []recipient
+	for _, rc := range ss.tx.rcpts {
+		if rc.local {
+			local = append(local, rc)
+		} else {
+			remote = append(remote, rc)
+		}
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	env := ss.envelope(ss.tx.rcpts)
+	msg := &prefixed{prefix: env.Received + "\r\n" + joinFields(add), Message: ss.tx.spool}
+	if len(remote) > 0 {
+		item := store.NewQueueItem{
+			From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
+			BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret, Submitter: ss.account.ID,
+		}
+		for _, rc := range remote {
+			item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: rc.addr, Notify: rc.notify, ORCPT: rc.orcpt})
+		}
+		body, err := msg.Open()
+		if err == nil {
+			_, err = ss.srv.store.Enqueue(ctx, body, item)
+			body.Close()
+		}
+		if err != nil {
+			ss.srv.log.Error("queueing a submission", "session", ss.id, "err", err)
+			ss.reply(451, "4.3.0", "temporary failure queueing the message, try again")
+			return
+		}
+		if ss.srv.queued != nil {
+			ss.srv.queued()
+		}
+	}
+	if len(local) > 0 {
+		// The trace field is already in msg; the pipeline adds only what
+		// differs per recipient.
+		localEnv := ss.envelope(local)
+		localEnv.Received = ""
+		out, err := ss.srv.pipeline.Deliver(ctx, localEnv, msg)
+		if err != nil {
+			ss.srv.log.Error("local delivery of a submission", "session", ss.id, "err", err)
+			ss.reply(451, "4.3.0", "temporary failure storing the message, try again")
+			return
+		}
+		if out.Verdict.Action != delivery.Accept {
+			ss.answer(out.Verdict)
+			return
+		}
+	}
+	ss.srv.log.Info("submitted", "session", ss.id, "account", ss.account.Address,
+		"local", len(local), "remote", len(remote), "size", ss.tx.spool.Size())
+	ss.reply(250, "2.0.0", "OK: queued as "+ss.id)
+}
+
+// readHeader parses the header of the spooled message.
+func (ss *session) readHeader() (mail.Header, error) {
+	body, err := ss.tx.spool.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	m, err := mail.ReadMessage(bufio.NewReader(io.LimitReader(body, maxSubmitHeader)))
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errors.New("header too long or not terminated")
+		}
+		return nil, err
+	}
+	return m.Header, nil
+}
+
+func joinFields(fields []string) string {
+	var b strings.Builder
+	for _, f := range fields {
+		b.WriteString(f)
+		b.WriteString("\r\n")
+	}
+	return b.String()
+}
+
+func randomID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// prefixed is a message with header fields put in front.
+type prefixed struct {
+	prefix string
+	delivery.Message
+}
+
+func (p *prefixed) Open() (io.ReadCloser, error) {
+	body, err := p.Message.Open()
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(strings.NewReader(p.prefix), body), body}, nil
+}
+
+func (p *prefixed) Size() int64 { return int64(len(p.prefix)) + p.Message.Size() }
+
