@@ -134,7 +134,6 @@ type Server struct {
 	sessions map[*session]struct{}
 	closing  atomic.Bool
 	wg       sync.WaitGroup
-	nextID   atomic.Uint64
 }
 
 // Deps are the server's collaborators.
