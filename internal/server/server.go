@@ -23,9 +23,13 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/connlimit"
+	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/metrics"
+	"sealpost.dev/sealpost/internal/queue"
+	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/tlsconf"
 	"sealpost.dev/sealpost/internal/web"
@@ -52,13 +56,23 @@ type Server struct {
 	metrics  *metrics.Metrics
 	resolver dnsx.Resolver
 
-	servers []*httpListener
+	pipeline *delivery.Pipeline
+	conns    *connlimit.Limiter
+	queue    *queue.Queue // nil when queue.deliver is off
+
+	listeners []*listener
 }
 
-type httpListener struct {
+// service is what serves one listener: an http.Server or an SMTP server.
+type service interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+type listener struct {
 	name string
 	ln   net.Listener
-	srv  *http.Server
+	srv  service
 }
 
 // New opens the store, ensures the configured domains exist, loads the
@@ -102,10 +116,19 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	if s.tls, err = tlsconf.New(tlsOpts, s.log); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
+	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
+	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue, Logger: s.log}
 	if err := s.bind(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// pokeQueue wakes the outbound queue, if it runs.
+func (s *Server) pokeQueue() {
+	if s.queue != nil {
+		s.queue.Poke()
+	}
 }
 
 // tlsOptions maps the [tls] section onto the certificate provider's options.
@@ -127,6 +150,17 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 // bind opens the listeners of the protocols built so far.
 func (s *Server) bind() error {
 	l := s.cfg.Listeners
+	for _, m := range []struct {
+		addr string
+		mode smtpserver.Mode
+	}{{l.SMTP, smtpserver.MX}, {l.Submission, smtpserver.Submission}, {l.Submissions, smtpserver.Submissions}} {
+		if m.addr == "" {
+			continue
+		}
+		if err := s.listenSMTP(m.mode, m.addr); err != nil {
+			return err
+		}
+	}
 	if l.HTTPS != "" {
 		// ACME certificates are validated with TLS-ALPN-01 on this listener;
 		// HTTP-01 would need a port-80 listener, which Sealpost does not run.
@@ -150,12 +184,55 @@ func (s *Server) bind() error {
 	return nil
 }
 
-func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Config) error {
+// listenSMTP binds an SMTP listener.
+func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
+	lim := s.cfg.Limits
+	spool := filepath.Join(s.cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return fmt.Errorf("spool directory: %w", err)
+	}
+	srv, err := smtpserver.New(smtpserver.Config{
+		Mode:     mode,
+		Hostname: s.cfg.Hostname,
+		TLS:      s.tls.Config(),
+		SpoolDir: spool,
+		Limits: smtpserver.Limits{
+			MaxMessageSize:  int64(lim.MaxMessageSize),
+			MaxRecipients:   lim.MaxRecipients,
+			MaxLineLength:   lim.MaxLineLength,
+			MaxAuthFailures: lim.MaxAuthFailures,
+			IdleTimeout:     time.Duration(lim.SessionTimeout),
+			DataTimeout:     time.Duration(lim.CommandTimeout),
+		},
+	}, smtpserver.Deps{
+		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
+		Queued: s.pokeQueue, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := s.listen(mode.String(), addr)
+	if err != nil {
+		return err
+	}
+	s.listeners = append(s.listeners, &listener{name: mode.String(), ln: ln, srv: srv})
+	return nil
+}
+
+// listen binds addr and counts its connections.
+func (s *Server) listen(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listeners.%s: %w", name, err)
+		return nil, fmt.Errorf("listeners.%s: %w", name, err)
 	}
-	ln = &countingListener{Listener: ln, count: s.metrics.Connections.WithLabelValues(name).Inc}
+	return &countingListener{Listener: ln, count: s.metrics.Connections.WithLabelValues(name).Inc}, nil
+}
+
+func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Config) error {
+	ln, err := s.listen(name, addr)
+	if err != nil {
+		return err
+	}
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
@@ -168,7 +245,7 @@ func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Co
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.With("listener", name).Handler(), slog.LevelDebug),
 	}
-	s.servers = append(s.servers, &httpListener{name: name, ln: ln, srv: srv})
+	s.listeners = append(s.listeners, &listener{name: name, ln: ln, srv: srv})
 	return nil
 }
 
@@ -183,8 +260,8 @@ func (s *Server) countRequests(name string, h http.Handler) http.Handler {
 // Addrs returns the bound address of every started listener by name
 // ("https", "admin", ...).
 func (s *Server) Addrs() map[string]net.Addr {
-	m := make(map[string]net.Addr, len(s.servers))
-	for _, hl := range s.servers {
+	m := make(map[string]net.Addr, len(s.listeners))
+	for _, hl := range s.listeners {
 		m[hl.name] = hl.ln.Addr()
 	}
 	return m
@@ -209,7 +286,7 @@ func (s *Server) Reload() error {
 // accepting, in-flight requests get until the shutdown timeout, and the
 // store is closed last. It returns the first serving error, if any.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, len(s.servers))
+	errc := make(chan error, len(s.listeners)+1)
 	var wg sync.WaitGroup
 	if sw, ok := s.store.(orphanSweeper); ok {
 		wg.Go(func() {
@@ -218,7 +295,7 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}
-	for _, hl := range s.servers {
+	for _, hl := range s.listeners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -239,12 +316,21 @@ func (s *Server) Run(ctx context.Context) error {
 	budget := time.Duration(s.cfg.Limits.ShutdownTimeout)
 	shutCtx, cancel := context.WithTimeout(context.Background(), budget-min(budget/5, 2*time.Second))
 	defer cancel()
-	for _, hl := range s.servers {
-		if err := hl.srv.Shutdown(shutCtx); err != nil {
-			s.log.Warn("shutdown incomplete, closing", "listener", hl.name, "err", err)
-			hl.srv.Close()
+	var shut sync.WaitGroup
+	for _, hl := range s.listeners {
+		if _, isHTTP := hl.srv.(*http.Server); !isHTTP {
+			hl.ln.Close() // http.Server.Shutdown closes its own
 		}
+		shut.Go(func() {
+			if err := hl.srv.Shutdown(shutCtx); err != nil {
+				s.log.Warn("shutdown incomplete, connections closed", "listener", hl.name, "err", err)
+				if hs, ok := hl.srv.(*http.Server); ok {
+					hs.Close()
+				}
+			}
+		})
 	}
+	shut.Wait()
 	wg.Wait()
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close store: %w", err)
@@ -255,7 +341,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // closeAll releases what New acquired when New fails part way.
 func (s *Server) closeAll() {
-	for _, hl := range s.servers {
+	for _, hl := range s.listeners {
 		hl.ln.Close()
 	}
 	if s.store != nil {
