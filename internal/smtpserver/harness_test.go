@@ -33,7 +33,7 @@ type env struct {
 	srvs  map[Mode]*Server
 }
 
-func newEnv(t *testing.T, limits Limits, maxConns int) *env {
+func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})

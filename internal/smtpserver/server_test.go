@@ -356,3 +356,33 @@ func TestShutdownClosesIdleSessions(t *testing.T) {
 }
 
 func itoa(n int) string { return fmtInt(n) }
+
+// TestSlowClients holds a connection idle, and trickles a message slower
+// than the transfer limit allows: both are cut off.
+func TestSlowClients(t *testing.T) {
+	e := newEnv(t, Limits{IdleTimeout: 300 * time.Millisecond, DataTimeout: 600 * time.Millisecond}, 0)
+	c := dial(t, e.addrs[MX])
+	c.greet()
+	if code, text := c.read(); code != 421 {
+		t.Errorf("idle client: %s, want 421", text)
+	}
+
+	c = dial(t, e.addrs[MX])
+	c.greet()
+	c.expect("MAIL FROM:<sender@far.example>", 250)
+	c.expect("RCPT TO:<ann@example.org>", 250)
+	c.expect("DATA", 354)
+	start := time.Now()
+	for time.Since(start) < 3*time.Second {
+		if _, err := c.conn.Write([]byte("x")); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d := time.Since(start); d >= 3*time.Second {
+		t.Errorf("a trickling client was not cut off")
+	}
+	if got := e.inbox(t, "ann@example.org"); len(got) != 0 {
+		t.Errorf("a cut-off message was stored: %q", got)
+	}
+}
