@@ -2,8 +2,8 @@ package smtpserver
 
 import (
 	"bufio"
-	"encoding/base64"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -81,7 +81,6 @@ func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	}
 	return e
 }
-
 
 // client is a raw SMTP client for tests: it sends exactly what it is told.
 type client struct {
@@ -217,7 +216,6 @@ func (e *env) queue(t *testing.T) []store.QueueItem {
 	}
 	return items
 }
-
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 

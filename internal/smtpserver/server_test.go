@@ -112,7 +112,7 @@ func TestUnknownRecipientsAndCatchAll(t *testing.T) {
 	c := dial(t, e.addrs[MX])
 	c.greet()
 	c.expect("MAIL FROM:<sender@far.example>", 250)
-	c.expect("RCPT TO:<sales@example.org>", 250)   // alias to ann
+	c.expect("RCPT TO:<sales@example.org>", 250)    // alias to ann
 	c.expect("RCPT TO:<anything@example.org>", 250) // catch-all to bob
 	c.expect("RCPT TO:<Postmaster>", 250)           // RFC 5321 §4.5.1, via the catch-all
 	c.expect("DATA", 354)

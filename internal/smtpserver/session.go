@@ -319,4 +319,3 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 func (ss *session) newSpool() *spool {
 	return &spool{dir: ss.srv.cfg.SpoolDir}
 }
-

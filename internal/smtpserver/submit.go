@@ -155,4 +155,3 @@ func (p *prefixed) Open() (io.ReadCloser, error) {
 }
 
 func (p *prefixed) Size() int64 { return int64(len(p.prefix)) + p.Message.Size() }
-
