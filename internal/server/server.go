@@ -28,6 +28,7 @@ import (
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/metrics"
+	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/store"
@@ -118,17 +119,49 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue, Logger: s.log}
+	if s.queue, err = s.newQueue(); err != nil {
+		return nil, err
+	}
 	if err := s.bind(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// pokeQueue wakes the outbound queue, if it runs.
+// pokeQueue wakes the outbound queue.
 func (s *Server) pokeQueue() {
 	if s.queue != nil {
 		s.queue.Poke()
 	}
+}
+
+// newQueue builds the outbound queue runner. With queue.deliver off, mail
+// for hosted domains (delivery reports, forwards between local accounts)
+// is still delivered, and the rest stays queued.
+func (s *Server) newQueue() (*queue.Queue, error) {
+	var remote queue.Transport = heldTransport{}
+	if s.cfg.Queue.Deliver {
+		remote = &queue.RemoteTransport{
+			Resolver: s.resolver,
+			Hostname: s.cfg.Hostname,
+			MTASTS: &mtasts.Client{
+				Resolver: s.resolver,
+				Fetcher:  &mtasts.Fetcher{Resolver: s.resolver},
+				Cache:    mtasts.NewMemoryCache(mtasts.DefaultCacheSize),
+			},
+			Logger: s.log,
+		}
+	}
+	hostname, _ := os.Hostname()
+	return queue.New(queue.Options{
+		Store:        s.store,
+		Transport:    &routingTransport{store: s.store, pipeline: s.pipeline, remote: remote},
+		Notifier:     &queue.DSNNotifier{Store: s.store, Hostname: s.cfg.Hostname, Queued: s.pokeQueue},
+		Logger:       s.log,
+		Worker:       fmt.Sprintf("%s/%d", hostname, os.Getpid()),
+		MaxAge:       time.Duration(s.cfg.Queue.MaxAge),
+		DelayWarning: time.Duration(s.cfg.Queue.DelayWarning),
+	})
 }
 
 // tlsOptions maps the [tls] section onto the certificate provider's options.
@@ -295,6 +328,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		if err := s.queue.Run(ctx); err != nil {
+			errc <- fmt.Errorf("queue: %w", err)
+		}
+	})
 	for _, hl := range s.listeners {
 		wg.Add(1)
 		go func() {
