@@ -114,6 +114,9 @@ psql_admin -c "DO \$\$ BEGIN
     CREATE ROLE $role LOGIN CREATEDB PASSWORD '$password';
   END IF;
 END \$\$;" >&2
+# Tests drop their databases WITH (FORCE), which must be able to end any
+# session still connected, autovacuum workers included.
+psql_admin -c "GRANT pg_signal_backend TO $role" >&2
 if [[ -z "$(psql_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = '$role'")" ]]; then
 	psql_admin -c "CREATE DATABASE $role OWNER $role" >&2
 fi

@@ -216,7 +216,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for ss := range s.sessions {
-			ss.conn.Close()
+			ss.raw.Close()
 		}
 		s.mu.Unlock()
 		<-done

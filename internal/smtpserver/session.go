@@ -21,7 +21,10 @@ import (
 
 // session is one SMTP connection.
 type session struct {
-	srv    *Server
+	srv *Server
+	// raw is the accepted connection; conn is raw or the TLS connection
+	// over it. Shutdown touches only raw, which never changes.
+	raw    net.Conn
 	conn   net.Conn
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -69,7 +72,7 @@ func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
 	var id [6]byte
 	rand.Read(id[:])
 	ss := &session{
-		srv: srv, conn: c, remote: remote, id: hex.EncodeToString(id[:]),
+		srv: srv, raw: c, conn: c, remote: remote, id: hex.EncodeToString(id[:]),
 		r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriterSize(c, 4096),
 		end: time.Now().Add(srv.cfg.Limits.SessionTimeout),
 	}
@@ -81,7 +84,7 @@ func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
 func (ss *session) shutdown() {
 	ss.closing.Store(true)
 	if !ss.inData.Load() {
-		ss.conn.SetReadDeadline(time.Now())
+		ss.raw.SetReadDeadline(time.Now())
 	}
 }
 
@@ -108,6 +111,9 @@ func (ss *session) run() {
 			}
 		}
 		ss.conn.SetReadDeadline(minTime(time.Now().Add(ss.srv.cfg.Limits.IdleTimeout), ss.end))
+		if ss.closing.Load() {
+			continue // a shutdown that came before the deadline was set
+		}
 		line, err := smtp.ReadLine(ss.r, ss.srv.cfg.Limits.MaxLineLength)
 		if err != nil {
 			var r *smtp.Reply
