@@ -11,7 +11,8 @@
 // Host and domain names are checked as RFC 1035 section 2.3.1 preferred
 // names (with RFC 1123 section 2.1's leading digits); limits cite the RFC 5321
 // minimums they must respect. Relative paths (data_dir, tls.cert_file,
-// tls.key_file) are taken relative to the directory of the configuration file.
+// tls.key_file, testing.ca_file) are taken relative to the directory of the
+// configuration file.
 //
 // The reference documentation, docs/config.md, and the example file,
 // docs/sealpost.toml.example, are generated from the struct tags below
@@ -54,6 +55,7 @@ type Config struct {
 	DNS       DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
 	Queue     Queue     `toml:"queue" doc:"Outbound mail queue."`
 	Passwords Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
+	Testing   Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
 
 // Log configures logging through log/slog.
@@ -123,6 +125,15 @@ type Passwords struct {
 	Argon2Time    int  `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
 	Argon2Memory  Size `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
 	Argon2Threads int  `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
+}
+
+// Testing holds test-only overrides of outbound delivery. They are
+// accepted only with Enabled set, so that none is switched on by a stray key.
+type Testing struct {
+	Enabled    bool   `toml:"enabled" doc:"Allow the other keys of this table. For tests only: the server logs a warning at start when this is true."`
+	SMTPPort   int    `toml:"smtp_port" doc:"Remote SMTP port for outbound delivery instead of 25, 0 for 25. DANE still looks up the TLSA records of port 25. For tests only."`
+	MTASTSPort int    `toml:"mtasts_port" doc:"Port from which MTA-STS policies are fetched instead of 443 (RFC 8461 allows no other), 0 for 443. For tests only."`
+	CAFile     string `toml:"ca_file" doc:"PEM file of extra certificate authorities trusted, beside the system's, for MX certificates that MTA-STS requires to be valid and for MTA-STS policy hosts. For tests only."`
 }
 
 // Enumerated values.
@@ -271,7 +282,7 @@ func (d *decoder) err() error {
 }
 
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile} {
+	for _, p := range []*string{&c.DataDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Testing.CAFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -36,6 +36,7 @@ func (d *decoder) validate(c *Config) {
 	}
 	d.queue(&c.Queue)
 	d.passwords(&c.Passwords)
+	d.testing(&c.Testing)
 }
 
 // required reports empty fields tagged required:"true".
@@ -235,6 +236,19 @@ func (d *decoder) passwords(p *Passwords) {
 		d.fail("passwords.argon2_memory", "must be a whole number of KiB, not %v", p.Argon2Memory)
 	}
 	d.intRange("passwords.argon2_threads", p.Argon2Threads, 1, 255)
+}
+
+// testing refuses test-only settings unless testing.enabled says they are
+// meant: each one weakens or bends outbound delivery.
+func (d *decoder) testing(t *Testing) {
+	set := map[string]bool{"testing.smtp_port": t.SMTPPort != 0, "testing.mtasts_port": t.MTASTSPort != 0, "testing.ca_file": t.CAFile != ""}
+	for _, key := range []string{"testing.smtp_port", "testing.mtasts_port", "testing.ca_file"} {
+		if set[key] && !t.Enabled {
+			d.fail(key, "a setting for tests only; it takes effect only with testing.enabled = true, which no real server should set")
+		}
+	}
+	d.intRange("testing.smtp_port", t.SMTPPort, 0, 65535)
+	d.intRange("testing.mtasts_port", t.MTASTSPort, 0, 65535)
 }
 
 func (d *decoder) intRange(key string, v, lo, hi int) bool {

@@ -139,6 +139,10 @@ func (s *Server) pokeQueue() {
 // for hosted domains (delivery reports, forwards between local accounts)
 // is still delivered, and the rest stays queued.
 func (s *Server) newQueue() (*queue.Queue, error) {
+	test, err := s.testingOverrides() // zero unless testing.enabled
+	if err != nil {
+		return nil, err
+	}
 	var remote queue.Transport = heldTransport{}
 	if s.cfg.Queue.Deliver {
 		remote = &queue.RemoteTransport{
@@ -146,10 +150,12 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 			Hostname: s.cfg.Hostname,
 			MTASTS: &mtasts.Client{
 				Resolver: s.resolver,
-				Fetcher:  &mtasts.Fetcher{Resolver: s.resolver},
+				Fetcher:  &mtasts.Fetcher{Resolver: s.resolver, Port: test.mtastsPort, RootCAs: test.roots},
 				Cache:    mtasts.NewMemoryCache(mtasts.DefaultCacheSize),
 			},
-			Logger: s.log,
+			Port:    test.smtpPort,
+			RootCAs: test.roots,
+			Logger:  s.log,
 		}
 	}
 	hostname, _ := os.Hostname()
