@@ -19,9 +19,10 @@ import (
 )
 
 // Deliver writes the body durably, then adds it to every target in one
-// transaction. If the transaction fails before its commit the body is
-// removed again; after a failed commit it stays for SweepOrphans, since the
-// rows may have been committed all the same.
+// transaction, shared with the deliveries and enqueues that arrive at the
+// same time (see the package documentation). If the delivery fails before
+// the commit the body is removed again; after a failed commit it stays for
+// SweepOrphans, since the rows may have been committed all the same.
 func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Target) ([]store.Message, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("sqlite: deliver: no targets")
@@ -32,7 +33,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	}
 	now := time.Now()
 	msgs := make([]store.Message, len(targets))
-	err = s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.commitGrouped(ctx, &grouped{apply: func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, blobID, size); err != nil {
 			return err
 		}
@@ -58,7 +59,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 			msgs[i] = m
 		}
 		return s.charge(ctx, tx, added)
-	})
+	}})
 	if err != nil {
 		s.removeUnlessCommitted(blobID, err)
 		return nil, wrap("deliver", err)

@@ -13,7 +13,8 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// Enqueue writes the body durably and queues it, due now.
+// Enqueue writes the body durably and queues it, due now, in a group
+// commit as Deliver does.
 func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueueItem) (store.QueueItem, error) {
 	if err := store.CheckQueueItem(item); err != nil {
 		return store.QueueItem{}, fmt.Errorf("sqlite: enqueue: %w", err)
@@ -38,7 +39,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 	}
 	now := fromMicros(time.Now().UnixMicro())
 	it.NextAttempt, it.Created = now, now
-	err = s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.commitGrouped(ctx, &grouped{apply: func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, it.BlobID, it.Size); err != nil {
 			return err
 		}
@@ -47,7 +48,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			it.From, string(rj), it.BlobID, it.Size, string(store.QueueReady), micros(now), micros(now),
 			boolInt(it.RequireTLS), boolInt(it.SMTPUTF8), it.BodyType, it.EnvID, it.Ret, it.Submitter).Scan(&it.ID)
-	})
+	}})
 	if err != nil {
 		s.removeUnlessCommitted(it.BlobID, err)
 		return store.QueueItem{}, wrap("enqueue", err)

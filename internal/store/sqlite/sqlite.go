@@ -11,8 +11,31 @@
 // synchronous=FULL. In WAL mode, synchronous=NORMAL syncs the WAL only at
 // checkpoints, so a transaction acknowledged just before a power loss can be
 // rolled back; FULL syncs the WAL on every commit, which is what "when
-// Deliver returns nil the message is durable" needs. Bodies are synced and
-// renamed into place before the transaction that refers to them begins.
+// Deliver returns nil the message is durable" needs. A body is durable
+// (file and directory synced, see package blob) before the transaction that
+// refers to it begins.
+//
+// Group commit: Deliver and Enqueue share transactions, since the WAL sync
+// of each commit is what bounds them. Each caller writes and syncs its body
+// in its own goroutine, so those syncs run in parallel (and the file system
+// merges them into shared journal commits), then queues the rest of its
+// work. The caller that finds no commit running commits at once: no timer,
+// so a lone delivery waits for nothing. Callers arriving meanwhile queue up;
+// when a commit ends, the first of them commits the whole queue in one
+// transaction and one WAL sync, and each caller gets its own outcome only
+// after that sync. Inside the batch each write runs in a savepoint, so one
+// that fails its own checks (over quota, a missing mailbox) is undone alone
+// and sees exactly the state a serial run would have shown it; if the
+// commit itself fails, every write of the batch reports that failure and
+// keeps its body, as a lone write would.
+//
+// The directory syncs stay with the callers instead of moving to the
+// committer once per distinct directory: bodies are spread over 256 shard
+// directories, so a batch of a few dozen rarely touches the same one twice
+// and there is little to share, while in the committer they would run one
+// after the other, inside the commit's critical path. Package blob writes a
+// body in place rather than renaming it, which makes the directory sync
+// cheap as well (see there).
 //
 // Concurrency: all writes go through one connection and start with BEGIN
 // IMMEDIATE, so a write transaction holds the write lock from its first
@@ -85,6 +108,7 @@ type Store struct {
 	blobs *blob.Store
 	stmts stmts
 	grace time.Duration // Options.OrphanGrace
+	group committer     // group commit of Deliver and Enqueue
 	// afterCommit, if set, runs after every successful commit and its
 	// error is reported as the commit's: tests use it to play a commit
 	// that landed but failed to say so.

@@ -302,7 +302,14 @@ func TestTrashSurvivesCrash(t *testing.T) {
 func BenchmarkDeliver4KiBParallel(b *testing.B) {
 	s := openTest(b, b.TempDir())
 	defer s.Close()
-	b.SetParallelism(4)
+	b.SetParallelism(4) // 8 goroutines on 2 CPUs
+	storetest.BenchDeliverParallel(b, s)
+}
+
+func BenchmarkDeliver4KiBParallel32(b *testing.B) {
+	s := openTest(b, b.TempDir())
+	defer s.Close()
+	b.SetParallelism(16) // 32 goroutines on 2 CPUs
 	storetest.BenchDeliverParallel(b, s)
 }
 
@@ -514,4 +521,94 @@ func TestQueueUpgradeDefaults(t *testing.T) {
 	if len(it.Recipients) != 2 || it.Recipients[0] != want[0] || it.Recipients[1] != want[1] {
 		t.Errorf("upgraded recipients = %+v, want %+v", it.Recipients, want)
 	}
+}
+
+// TestGroupCommit holds the writer connection so that deliveries queue up,
+// then checks that they commit as one batch in which the failures (over
+// quota, a missing mailbox, a caller that gave up while queued) fail alone.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", QuotaBytes: 25, Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commits int
+	s.afterCommit = func() error { commits++; return nil }
+
+	hold, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, 8)
+	deliver := func(ctx context.Context, name string, mailbox int64) {
+		_, err := s.Deliver(ctx, strings.NewReader("0123456789"), []store.Target{{MailboxID: mailbox}})
+		results <- result{name, err}
+	}
+	// The first finds no commit running and waits for the connection; the
+	// others queue behind it.
+	go deliver(ctx, "first", inbox.ID)
+	waitFor(t, func() bool { s.group.mu.Lock(); defer s.group.mu.Unlock(); return s.group.running })
+	gaveUp, giveUp := context.WithCancel(ctx)
+	queued := []struct {
+		name    string
+		ctx     context.Context
+		mailbox int64
+	}{
+		{"second", ctx, inbox.ID},
+		{"missing", ctx, inbox.ID + 1000},
+		{"gave up", gaveUp, inbox.ID},
+		{"over quota", ctx, inbox.ID},
+	}
+	for i, q := range queued {
+		go deliver(q.ctx, q.name, q.mailbox)
+		waitFor(t, func() bool { s.group.mu.Lock(); defer s.group.mu.Unlock(); return len(s.group.pending) == i+1 })
+	}
+	giveUp()
+	if r := <-results; r.name != "gave up" || !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("first result: %s: %v; want the cancelled delivery", r.name, r.err)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]error{"first": nil, "second": nil, "missing": store.ErrNotFound, "over quota": store.ErrQuota}
+	for range want {
+		r := <-results
+		if w := want[r.name]; r.err != w && !errors.Is(r.err, w) {
+			t.Errorf("%s: %v, want %v", r.name, r.err, w)
+		}
+	}
+	if commits != 2 {
+		t.Errorf("%d commits, want 2: the first delivery alone, then the queued ones together", commits)
+	}
+	mb, err := s.GetMailboxByID(ctx, inbox.ID)
+	if err != nil || mb.Messages != 2 || mb.UIDNext != 3 || mb.Size != 20 {
+		t.Errorf("INBOX = %+v, %v; want 2 messages of 10 bytes, UIDNEXT 3", mb, err)
+	}
+	checkBlobs(t, s, false)
+	storetest.CheckConsistent(t, s)
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("condition not reached in 10 s")
 }

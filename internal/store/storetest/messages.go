@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -588,4 +589,101 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	if bob := f.mailbox(t, f.bob1.ID); bob.Messages != n || bob.HighestModSeq != f.bob1.HighestModSeq+uint64(n) {
 		t.Errorf("bob INBOX: %+v", bob)
 	}
+}
+
+// testConcurrentDeliverFailures: deliveries started together, some over
+// quota, some to a missing mailbox, some to an account without a quota, and
+// enqueues among them. A delivery that fails does so alone: every other
+// one succeeds, and exactly as many fit under the quota as it allows.
+func testConcurrentDeliverFailures(t *testing.T, s store.Store) {
+	f := newFixture(t, s)
+	const size, fit = 100, 10
+	noErr(t, s.SetQuota(f.ctx, "alice@example.test", size*fit))
+	ctx, cancel := context.WithTimeout(f.ctx, 2*time.Minute)
+	defer cancel()
+	missing := f.bob1.ID + 1000
+	kinds := []struct {
+		name     string
+		callers  int
+		mailbox  int64 // 0: Enqueue
+		wantFail error // nil: every call succeeds
+	}{
+		{"alice", 24, f.inbox.ID, store.ErrQuota},
+		{"bob", 8, f.bob1.ID, nil},
+		{"missing", 4, missing, store.ErrNotFound},
+		{"enqueue", 4, 0, nil},
+	}
+	const each = 2
+	type outcome struct {
+		kind int
+		err  error
+	}
+	var callers int
+	for _, k := range kinds {
+		callers += k.callers
+	}
+	out := make(chan outcome, callers*each)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for ki, k := range kinds {
+		for range k.callers {
+			wg.Go(func() {
+				<-start
+				for range each {
+					body := strings.NewReader(strings.Repeat("x", size))
+					var err error
+					if k.mailbox == 0 {
+						_, err = s.Enqueue(ctx, body, store.NewQueueItem{From: "alice@example.test",
+							Recipients: []store.NewQueueRecipient{{Address: "r@remote.test"}}})
+					} else {
+						_, err = s.Deliver(ctx, body, []store.Target{{MailboxID: k.mailbox}})
+					}
+					out <- outcome{ki, err}
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(out)
+	ok := make([]int, len(kinds))
+	for o := range out {
+		k := kinds[o.kind]
+		switch {
+		case o.err == nil:
+			ok[o.kind]++
+		case k.wantFail == nil || !errors.Is(o.err, k.wantFail):
+			t.Errorf("%s: %v", k.name, o.err)
+		}
+	}
+	want := []int{fit, 8 * each, 0, 4 * each}
+	for i, k := range kinds {
+		if ok[i] != want[i] {
+			t.Errorf("%s: %d of %d calls succeeded, want %d", k.name, ok[i], k.callers*each, want[i])
+		}
+	}
+	if used := f.account(t, f.alice.ID).UsedBytes; used != size*fit {
+		t.Errorf("alice UsedBytes = %d, want %d", used, size*fit)
+	}
+	for _, mb := range []struct {
+		id int64
+		n  int
+	}{{f.inbox.ID, fit}, {f.bob1.ID, 8 * each}} {
+		got := f.mailbox(t, mb.id)
+		if got.Messages != mb.n || got.UIDNext != uint32(mb.n+1) {
+			t.Errorf("mailbox %d: %d messages, UIDNEXT %d; want %d, %d", mb.id, got.Messages, got.UIDNext, mb.n, mb.n+1)
+		}
+		eqUIDs(t, fmt.Sprintf("mailbox %d UIDs", mb.id), f.uids(t, mb.id), denseUIDs(mb.n))
+	}
+	if items := must(s.ListQueue(f.ctx)).get(t); len(items) != 4*each {
+		t.Errorf("queue has %d items, want %d", len(items), 4*each)
+	}
+}
+
+func denseUIDs(n int) []uint32 {
+	uids := make([]uint32, n)
+	for i := range uids {
+		uids[i] = uint32(i + 1)
+	}
+	return uids
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueueInvalid", testQueueInvalid},
 		{"Log", testLog},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentDeliverFailures", testConcurrentDeliverFailures},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
