@@ -11,6 +11,7 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/store/sqlite"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 type fixture struct {
@@ -50,34 +51,10 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// inbox returns the bodies in the account's mailbox with the special-use
-// attribute ("" for INBOX).
-func (f *fixture) messages(t *testing.T, addr, specialUse string) []string {
+// messages returns the bodies in one of the account's mailboxes.
+func (f *fixture) messages(t *testing.T, addr, mailbox string) []string {
 	t.Helper()
-	ctx := t.Context()
-	a, err := f.st.GetAccount(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := f.p.mailbox(ctx, a.ID, specialUse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := f.st.ListMessages(ctx, mb.ID, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bodies []string
-	for _, m := range msgs {
-		r, err := f.st.OpenBody(ctx, m.BlobID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r)
-		r.Close()
-		bodies = append(bodies, string(b))
-	}
-	return bodies
+	return storetest.MailboxBodies(t, f.st, addr, mailbox)
 }
 
 func envelope(rcpts ...string) *Envelope {
@@ -101,7 +78,7 @@ func TestDeliverToAccountsAndAliases(t *testing.T) {
 		!slices.Equal(out.Forwarded, []string{"carl@outside.example"}) || out.QueueID == 0 || f.queued != 1 {
 		t.Fatalf("outcome %+v, queued %d", out, f.queued)
 	}
-	ann := f.messages(t, "ann@example.org", "")
+	ann := f.messages(t, "ann@example.org", "INBOX")
 	if len(ann) != 1 {
 		t.Fatalf("ann has %d messages, want 1 (once, though named twice)", len(ann))
 	}
@@ -109,7 +86,7 @@ func TestDeliverToAccountsAndAliases(t *testing.T) {
 	if !strings.HasPrefix(ann[0], wantPrefix) || !strings.HasSuffix(ann[0], plain) {
 		t.Errorf("stored message:\n%s", ann[0])
 	}
-	if bob := f.messages(t, "bob@example.org", ""); len(bob) != 1 || !strings.Contains(bob[0], "Delivered-To: bob@example.org\r\n") {
+	if bob := f.messages(t, "bob@example.org", "INBOX"); len(bob) != 1 || !strings.Contains(bob[0], "Delivered-To: bob@example.org\r\n") {
 		t.Errorf("bob's copy: %q", bob)
 	}
 	q, err := f.st.GetQueueItem(t.Context(), out.QueueID)
@@ -181,7 +158,7 @@ func TestHooks(t *testing.T) {
 			if err == nil && out.Verdict.Action != tt.action {
 				t.Errorf("action %v, want %v", out.Verdict.Action, tt.action)
 			}
-			inbox, junk := f.messages(t, "ann@example.org", ""), f.messages(t, "ann@example.org", `\Junk`)
+			inbox, junk := f.messages(t, "ann@example.org", "INBOX"), f.messages(t, "ann@example.org", "Junk")
 			if len(inbox) != tt.inbox || len(junk) != tt.junk {
 				t.Fatalf("inbox %d, junk %d; want %d, %d", len(inbox), len(junk), tt.inbox, tt.junk)
 			}

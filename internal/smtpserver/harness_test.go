@@ -17,6 +17,7 @@ import (
 	"sealpost.dev/sealpost/internal/smtp"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/store/sqlite"
+	"sealpost.dev/sealpost/internal/store/storetest"
 	"sealpost.dev/sealpost/internal/tlsconf"
 )
 
@@ -179,33 +180,10 @@ func plainResponse(user, password string) string {
 	return b64("\x00" + user + "\x00" + password)
 }
 
-// messages returns the stored bodies in an account's INBOX.
+// inbox returns the stored bodies in an account's INBOX.
 func (e *env) inbox(t *testing.T, addr string) []string {
 	t.Helper()
-	ctx := t.Context()
-	a, err := e.st.GetAccount(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := e.st.GetMailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := e.st.ListMessages(ctx, mb.ID, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, m := range msgs {
-		r, err := e.st.OpenBody(ctx, m.BlobID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r)
-		r.Close()
-		out = append(out, string(b))
-	}
-	return out
+	return storetest.MailboxBodies(t, e.st, addr, "INBOX")
 }
 
 func (e *env) queue(t *testing.T) []store.QueueItem {

@@ -46,7 +46,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
-	"sealpost.dev/sealpost/internal/instance"
 )
 
 // needPostfix returns the postfix command, skipping the test when Postfix
@@ -401,44 +400,17 @@ func mailFrom(c *smtp.Client, from string) error {
 	return err
 }
 
-// inboxMessage opens a stopped instance's store and returns the message
-// with the given Subject from an account's INBOX.
+// inboxMessage returns the message with the given Subject from an
+// account's INBOX in a stopped instance.
 func inboxMessage(t *testing.T, dir, user, subject string) string {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	acct, err := st.GetAccount(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := st.GetMailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := st.ListMessages(ctx, mb.ID, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		body, err := st.OpenBody(ctx, m.BlobID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(body)
-		body.Close()
-		if pm, err := mail.ReadMessage(bytes.NewReader(b)); err == nil && pm.Header.Get("Subject") == subject {
-			return string(b)
+	bodies := inboxBodies(t, dir, user)
+	for _, b := range bodies {
+		if pm, err := mail.ReadMessage(strings.NewReader(b)); err == nil && pm.Header.Get("Subject") == subject {
+			return b
 		}
 	}
-	t.Fatalf("no message %q in %s's INBOX (%d messages)", subject, user, len(msgs))
+	t.Fatalf("no message %q in %s's INBOX (%d messages)", subject, user, len(bodies))
 	return ""
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/instance"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // TestSMTPWithRealClients drives `sealpost dev` with Python's smtplib and
@@ -80,41 +80,29 @@ func TestSMTPWithRealClients(t *testing.T) {
 	}
 }
 
-// inboxSubjects opens a stopped instance's store and lists the Subject
-// lines in an account's INBOX.
-func inboxSubjects(t *testing.T, dir, user string) string {
+// inboxBodies opens a stopped instance's store and returns the messages
+// in an account's INBOX.
+func inboxBodies(t *testing.T, dir, user string) []string {
 	t.Helper()
-	ctx := context.Background()
 	cfg, err := instance.LoadConfig("", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := instance.OpenStore(ctx, cfg)
+	st, err := instance.OpenStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	acct, err := st.GetAccount(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := st.GetMailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := st.ListMessages(ctx, mb.ID, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return storetest.MailboxBodies(t, st, user, "INBOX")
+}
+
+// inboxSubjects lists the Subject lines in an account's INBOX in a stopped
+// instance.
+func inboxSubjects(t *testing.T, dir, user string) string {
+	t.Helper()
 	var subjects []string
-	for _, m := range msgs {
-		body, err := st.OpenBody(ctx, m.BlobID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(body)
-		body.Close()
-		for _, line := range strings.Split(string(b), "\r\n") {
+	for _, b := range inboxBodies(t, dir, user) {
+		for _, line := range strings.Split(b, "\r\n") {
 			if strings.HasPrefix(line, "Subject: ") {
 				subjects = append(subjects, strings.TrimPrefix(line, "Subject: "))
 			}
