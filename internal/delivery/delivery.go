@@ -159,24 +159,33 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 	for _, h := range v.Headers {
 		trace += h + "\r\n"
 	}
+	// Once one copy is stored, the sender must get 250: a 4xx would make it
+	// send again to everyone. Accounts whose copy failed are retried from
+	// the queue, with the outside targets, in one durable write.
+	var retry []string
+	var lastErr error
 	for _, acct := range local {
 		if err := p.deliverLocal(ctx, env, msg, acct, v.Folder, trace); err != nil {
-			if errors.Is(err, store.ErrQuota) && len(out.Delivered) == 0 && len(local) == 1 && len(external) == 0 {
-				return Outcome{Verdict: Verdict{Action: Defer, Code: 452, Enhanced: "4.2.2",
-					Text: "mailbox full", Reason: "quota of " + acct}}, nil
-			}
-			// Copies already stored stay: the sender's retry may duplicate
-			// them, which beats losing the message.
-			return out, fmt.Errorf("delivering to %s: %w", acct, err)
+			log.Warn("local delivery failed", "account", acct, "err", err)
+			retry, lastErr = append(retry, acct), err
+			continue
 		}
 		out.Delivered = append(out.Delivered, acct)
 	}
-	if len(external) > 0 {
-		id, err := p.forward(ctx, env, msg, external, trace)
-		if err != nil {
-			return out, fmt.Errorf("queueing for %v: %w", external, err)
+	if len(out.Delivered) == 0 && len(retry) > 0 && len(external) == 0 {
+		// Nothing is stored: the sender's retry duplicates nothing.
+		if errors.Is(lastErr, store.ErrQuota) {
+			return Outcome{Verdict: Verdict{Action: Defer, Code: 452, Enhanced: "4.2.2",
+				Text: "mailbox full", Reason: "quota"}}, nil
 		}
-		out.Forwarded, out.QueueID = external, id
+		return out, fmt.Errorf("delivering to %v: %w", retry, lastErr)
+	}
+	if queued := append(external, retry...); len(queued) > 0 {
+		id, err := p.forward(ctx, env, msg, queued, trace)
+		if err != nil {
+			return out, fmt.Errorf("queueing for %v: %w", queued, err)
+		}
+		out.Forwarded, out.QueueID = queued, id
 	}
 	log.Info("delivered", "from", env.MailFrom, "local", out.Delivered, "forwarded", out.Forwarded,
 		"folder", v.Folder, "size", msg.Size())

@@ -204,3 +204,28 @@ func TestUnknownRecipientIsAnError(t *testing.T) {
 		t.Fatal("delivery to an unknown address succeeded; the session must refuse it at RCPT")
 	}
 }
+
+// TestPartialFailureIsQueued stores one copy and fails another: the
+// sender must get success (a retry would duplicate the stored copy), and
+// the failed account is retried from the queue.
+func TestPartialFailureIsQueued(t *testing.T) {
+	f := newFixture(t)
+	out, err := f.p.Deliver(t.Context(), envelope("ann@example.org", "tiny@example.org"), Spool(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Verdict.Action != Accept || !slices.Equal(out.Delivered, []string{"ann@example.org"}) ||
+		!slices.Equal(out.Forwarded, []string{"tiny@example.org"}) {
+		t.Fatalf("outcome %+v", out)
+	}
+	q, err := f.st.GetQueueItem(t.Context(), out.QueueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Recipients) != 1 || q.Recipients[0].Address != "tiny@example.org" {
+		t.Errorf("queued %+v", q.Recipients)
+	}
+	if n := len(f.messages(t, "ann@example.org", "INBOX")); n != 1 {
+		t.Errorf("ann has %d messages", n)
+	}
+}

@@ -59,7 +59,7 @@ type Server struct {
 
 	pipeline *delivery.Pipeline
 	conns    *connlimit.Limiter
-	queue    *queue.Queue // nil when queue.deliver is off
+	queue    *queue.Queue
 
 	listeners []*listener
 }

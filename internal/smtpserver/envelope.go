@@ -103,7 +103,8 @@ func (ss *session) rcpt(cmd smtp.Command) {
 		ss.fail(503, "5.5.1", "send MAIL first")
 		return
 	case len(ss.tx.rcpts) >= ss.srv.cfg.Limits.MaxRecipients:
-		ss.reply(452, "4.5.3", "too many recipients")
+		// Counted as an error, so a client that keeps trying is cut off.
+		ss.fail(452, "4.5.3", "too many recipients")
 		return
 	}
 	rc := recipient{path: cmd.Path}
@@ -133,6 +134,12 @@ func (ss *session) rcpt(cmd smtp.Command) {
 		return
 	}
 	rc.addr = addr.String()
+	for _, r := range ss.tx.rcpts {
+		if r.addr == rc.addr {
+			ss.reply(250, "2.1.5", "OK (duplicate)")
+			return
+		}
+	}
 	_, err = ss.srv.store.GetDomain(ctx, addr.Domain)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -150,12 +157,6 @@ func (ss *session) rcpt(cmd smtp.Command) {
 			return
 		} else if err != nil {
 			ss.reply(451, "4.3.0", "temporary failure looking up the recipient, try again")
-			return
-		}
-	}
-	for _, r := range ss.tx.rcpts {
-		if r.addr == rc.addr {
-			ss.reply(250, "2.1.5", "OK (duplicate)")
 			return
 		}
 	}

@@ -75,6 +75,7 @@ type Limits struct {
 	MaxErrors       int           // errors before 421; default 10
 	MaxIdleCommands int           // commands outside a transaction in a row; default 50
 	MaxAuthFailures int           // default 5
+	MaxSessions     int           // simultaneous sessions on the listener; default 1000
 	IdleTimeout     time.Duration // between commands; default 5 min (RFC 5321 §4.5.3.2.7)
 	DataTimeout     time.Duration // one whole DATA or BDAT transfer; default 10 min
 	SessionTimeout  time.Duration // the whole connection; default 1 hour
@@ -92,6 +93,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxErrors, 10)
 	def(&l.MaxIdleCommands, 50)
 	def(&l.MaxAuthFailures, 5)
+	def(&l.MaxSessions, 1000)
 	if l.MaxMessageSize <= 0 {
 		l.MaxMessageSize = 50 << 20
 	}
@@ -187,7 +189,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
+		// Registering under the lock orders this Add before Shutdown's Wait.
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			s.handle(c)
@@ -199,8 +209,8 @@ func (s *Server) Serve(ln net.Listener) error {
 // once, sessions in the middle of a transfer get until ctx ends to finish
 // it. Serve must already have returned (its listener closed).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
 	s.mu.Lock()
+	s.closing.Store(true)
 	for ss := range s.sessions {
 		ss.shutdown()
 	}
@@ -240,6 +250,14 @@ func (s *Server) handle(c net.Conn) {
 	if s.closing.Load() {
 		s.mu.Unlock()
 		c.Close()
+		return
+	}
+	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
+		s.mu.Unlock()
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("421 4.3.2 " + s.cfg.Hostname + " too busy, try again later\r\n"))
+		c.Close()
+		s.log.Warn("connection refused: too many sessions", "remote", remote)
 		return
 	}
 	s.sessions[ss] = struct{}{}

@@ -220,9 +220,9 @@ func TestSubmission(t *testing.T) {
 	}
 	c.expect("MAIL FROM:<sales@example.org>", 250) // an alias of ann
 	c.expect("RSET", 250)
+	// Local recipients only: delivered at once.
 	c.expect("MAIL FROM:<ann@example.org>", 250)
 	c.expect("RCPT TO:<bob@example.org>", 250)
-	c.expect("RCPT TO:<friend@outside.example>", 250)
 	c.expect("DATA", 354)
 	c.send("From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello.\r\n.\r\n")
 	if code, text := c.read(); code != 250 {
@@ -233,9 +233,23 @@ func TestSubmission(t *testing.T) {
 		!strings.Contains(got[0], "with ESMTPSA") {
 		t.Errorf("bob's copy: %q", got)
 	}
+	// With an outside recipient, the whole message is queued in one write,
+	// local recipients included.
+	c.expect("MAIL FROM:<ann@example.org>", 250)
+	c.expect("RCPT TO:<bob@example.org>", 250)
+	c.expect("RCPT TO:<friend@outside.example>", 250)
+	c.expect("DATA", 354)
+	c.send("From: Ann <ann@example.org>\r\nSubject: to both\r\n\r\nHello.\r\n.\r\n")
+	if code, text := c.read(); code != 250 {
+		t.Fatalf("submission: %s", text)
+	}
 	q := e.queue(t)
-	if len(q) != 1 || q[0].Recipients[0].Address != "friend@outside.example" || q[0].From != "ann@example.org" || q[0].Submitter == 0 {
+	if len(q) != 1 || len(q[0].Recipients) != 2 || q[0].Recipients[1].Address != "friend@outside.example" ||
+		q[0].From != "ann@example.org" || q[0].Submitter == 0 {
 		t.Errorf("queue: %+v", q)
+	}
+	if n := len(e.inbox(t, "bob@example.org")); n != 1 {
+		t.Errorf("bob has %d messages; the queued one is the queue's to deliver", n)
 	}
 
 	// A From field that is not ann's is refused.
@@ -245,6 +259,19 @@ func TestSubmission(t *testing.T) {
 	c.send("From: boss@example.org\r\nSubject: pay this\r\n\r\nx\r\n.\r\n")
 	if code, text := c.read(); code != 550 {
 		t.Errorf("forged From: %s, want 550", text)
+	}
+	for name, header := range map[string]string{
+		"second From":   "From: ann@example.org\r\nFrom: boss@example.org\r\n",
+		"forged Sender": "From: ann@example.org\r\nSender: boss@example.org\r\n",
+		"no From":       "Subject: x\r\n",
+	} {
+		c.expect("MAIL FROM:<ann@example.org>", 250)
+		c.expect("RCPT TO:<bob@example.org>", 250)
+		c.expect("DATA", 354)
+		c.send(header + "Subject: x\r\n\r\nx\r\n.\r\n")
+		if code, text := c.read(); code != 550 {
+			t.Errorf("%s: %s, want 550", name, text)
+		}
 	}
 	// Logins are in the log.
 	logs, err := e.st.QueryLog(t.Context(), storeLogQuery())
@@ -385,4 +412,30 @@ func TestSlowClients(t *testing.T) {
 	if got := e.inbox(t, "ann@example.org"); len(got) != 0 {
 		t.Errorf("a cut-off message was stored: %q", got)
 	}
+}
+
+// TestMalformedBDATClosesTheSession: the length of a chunk announced by a
+// line that cannot be parsed is unknown, so the session ends rather than
+// read the chunk as commands.
+func TestMalformedBDATClosesTheSession(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	c := dial(t, e.addrs[MX])
+	c.greet()
+	c.expect("MAIL FROM:<sender@far.example>", 250)
+	c.expect("RCPT TO:<ann@example.org>", 250)
+	c.send("BDAT 27 LAST junk\r\nRCPT TO:<bob@example.org>\r\n")
+	if code, text := c.read(); code != 421 {
+		t.Errorf("malformed BDAT: %s, want 421", text)
+	}
+}
+
+func TestSessionLimitPerListener(t *testing.T) {
+	e := newEnv(t, Limits{MaxSessions: 1}, 0)
+	c := dial(t, e.addrs[MX])
+	c.greet()
+	c2 := dial(t, e.addrs[MX])
+	if code, text := c2.read(); code != 421 {
+		t.Errorf("second session: %s, want 421", text)
+	}
+	c.expect("NOOP", 250)
 }

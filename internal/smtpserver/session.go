@@ -118,6 +118,11 @@ func (ss *session) run() {
 		if err != nil {
 			var r *smtp.Reply
 			if errors.As(err, &r) {
+				if isBDAT(line) {
+					ss.reply(421, "4.5.0", "malformed BDAT command, closing connection")
+					ss.w.Flush()
+					return
+				}
 				ss.fail(r.Code, r.Enhanced, r.Text)
 				if ss.tooManyErrors() {
 					return
@@ -146,6 +151,11 @@ func (ss *session) run() {
 	}
 }
 
+// isBDAT reports whether a command line starts with the BDAT verb.
+func isBDAT(line []byte) bool {
+	return len(line) >= 4 && strings.EqualFold(string(line[:4]), "BDAT") && (len(line) == 4 || line[4] == ' ' || line[4] == '\r' || line[4] == '\n')
+}
+
 // command runs one command line and reports whether the session goes on.
 func (ss *session) command(line []byte) bool {
 	parse := smtp.ParseCommand
@@ -154,6 +164,12 @@ func (ss *session) command(line []byte) bool {
 	}
 	cmd, err := parse(line)
 	if err != nil {
+		if isBDAT(line) {
+			// The chunk that follows has a length we cannot trust: the
+			// session cannot get back in step.
+			ss.reply(421, "4.5.0", "malformed BDAT command, closing connection")
+			return false
+		}
 		if r, ok := smtp.ReplyOf(err); ok {
 			ss.fail(r.Code, r.Enhanced, r.Text)
 		} else {

@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,36 +12,28 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/smtp"
 	"sealpost.dev/sealpost/internal/store"
 )
 
 // maxSubmitHeader bounds the header read to check a submission.
 const maxSubmitHeader = 256 << 10
 
-// submit handles a message from an authenticated user: its From must be
-// the user's, Message-ID and Date are added when missing (RFC 6409 §8),
-// local recipients get it at once and the others through the queue.
+// submit handles a message from an authenticated user: its From (and
+// Sender) must be the user's, Message-ID and Date are added when missing
+// (RFC 6409 §8). Mail only for local recipients is delivered at once;
+// mail with any outside recipient is queued whole, local recipients
+// included, in one durable write, so that no failure can leave part of
+// the recipients served and the client retrying for all.
 func (ss *session) submit() {
 	h, err := ss.readHeader()
 	if err != nil {
 		ss.fail(550, "5.6.0", "cannot parse the message header: "+err.Error())
 		return
 	}
-	from, err := mail.ParseAddressList(h.Get("From"))
-	if err != nil || len(from) == 0 {
-		ss.fail(550, "5.6.0", "the message needs a valid From field")
+	if r := ss.checkAuthorFields(h); r != nil {
+		ss.failReply(r)
 		return
-	}
-	for _, a := range from {
-		ok, err := ss.allowedSender(a.Address)
-		if err != nil {
-			ss.reply(451, "4.3.0", "temporary failure checking the sender, try again")
-			return
-		}
-		if !ok {
-			ss.fail(550, "5.7.1", "you may not send as "+a.Address)
-			return
-		}
 	}
 	var add []string
 	if h.Get("Message-Id") == "" {
@@ -49,47 +42,19 @@ func (ss *session) submit() {
 	if h.Get("Date") == "" {
 		add = append(add, "Date: "+time.Now().Format(time.RFC1123Z))
 	}
-
-	var local, remote []recipient
-	for _, rc := range ss.tx.rcpts {
-		if rc.local {
-			local = append(local, rc)
-		} else {
-			remote = append(remote, rc)
-		}
-	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
 	env := ss.envelope(ss.tx.rcpts)
 	msg := &prefixed{prefix: env.Received + "\r\n" + joinFields(add), Message: ss.tx.spool}
-	if len(remote) > 0 {
-		item := store.NewQueueItem{
-			From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
-			BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret, Submitter: ss.account.ID,
-		}
-		for _, rc := range remote {
-			item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: rc.addr, Notify: rc.notify, ORCPT: rc.orcpt})
-		}
-		body, err := msg.Open()
-		if err == nil {
-			_, err = ss.srv.store.Enqueue(ctx, body, item)
-			body.Close()
-		}
-		if err != nil {
-			ss.srv.log.Error("queueing a submission", "session", ss.id, "err", err)
-			ss.reply(451, "4.3.0", "temporary failure queueing the message, try again")
-			return
-		}
-		if ss.srv.queued != nil {
-			ss.srv.queued()
-		}
+	allLocal := true
+	for _, rc := range ss.tx.rcpts {
+		allLocal = allLocal && rc.local
 	}
-	if len(local) > 0 {
+	if allLocal {
 		// The trace field is already in msg; the pipeline adds only what
 		// differs per recipient.
-		localEnv := ss.envelope(local)
-		localEnv.Received = ""
-		out, err := ss.srv.pipeline.Deliver(ctx, localEnv, msg)
+		env.Received = ""
+		out, err := ss.srv.pipeline.Deliver(ctx, env, msg)
 		if err != nil {
 			ss.srv.log.Error("local delivery of a submission", "session", ss.id, "err", err)
 			ss.reply(451, "4.3.0", "temporary failure storing the message, try again")
@@ -99,10 +64,67 @@ func (ss *session) submit() {
 			ss.answer(out.Verdict)
 			return
 		}
+	} else if err := ss.enqueue(ctx, env, msg); err != nil {
+		ss.srv.log.Error("queueing a submission", "session", ss.id, "err", err)
+		ss.reply(451, "4.3.0", "temporary failure queueing the message, try again")
+		return
 	}
 	ss.srv.log.Info("submitted", "session", ss.id, "account", ss.account.Address,
-		"local", len(local), "remote", len(remote), "size", ss.tx.spool.Size())
+		"recipients", len(ss.tx.rcpts), "queued", !allLocal, "size", ss.tx.spool.Size())
 	ss.reply(250, "2.0.0", "OK: queued as "+ss.id)
+}
+
+// checkAuthorFields requires exactly one From field (RFC 5322 §3.6) whose
+// addresses, like the Sender's, belong to the account.
+func (ss *session) checkAuthorFields(h mail.Header) *smtp.Reply {
+	if len(h["From"]) != 1 || len(h["Sender"]) > 1 {
+		return &smtp.Reply{Code: 550, Enhanced: "5.6.0", Text: "the message needs exactly one From field and at most one Sender"}
+	}
+	from, err := mail.ParseAddressList(h.Get("From"))
+	if err != nil || len(from) == 0 {
+		return &smtp.Reply{Code: 550, Enhanced: "5.6.0", Text: "the message needs a valid From field"}
+	}
+	if s := h.Get("Sender"); s != "" {
+		sender, err := mail.ParseAddress(s)
+		if err != nil {
+			return &smtp.Reply{Code: 550, Enhanced: "5.6.0", Text: "invalid Sender field"}
+		}
+		from = append(from, sender)
+	}
+	for _, a := range from {
+		ok, err := ss.allowedSender(a.Address)
+		if err != nil {
+			return &smtp.Reply{Code: 451, Enhanced: "4.3.0", Text: "temporary failure checking the sender, try again"}
+		}
+		if !ok {
+			return &smtp.Reply{Code: 550, Enhanced: "5.7.1", Text: "you may not send as " + a.Address}
+		}
+	}
+	return nil
+}
+
+// enqueue queues the message for all its recipients; the queue delivers
+// the local ones itself.
+func (ss *session) enqueue(ctx context.Context, env *delivery.Envelope, msg delivery.Message) error {
+	item := store.NewQueueItem{
+		From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
+		BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret, Submitter: ss.account.ID,
+	}
+	for _, rc := range ss.tx.rcpts {
+		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: rc.addr, Notify: rc.notify, ORCPT: rc.orcpt})
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if _, err := ss.srv.store.Enqueue(ctx, body, item); err != nil {
+		return err
+	}
+	if ss.srv.queued != nil {
+		ss.srv.queued()
+	}
+	return nil
 }
 
 // readHeader parses the header of the spooled message.

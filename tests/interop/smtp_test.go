@@ -60,10 +60,33 @@ func TestSMTPWithRealClients(t *testing.T) {
 		t.Fatalf("swaks: %v\n%s", err, out)
 	}
 
-	// The message for outside waits in the queue, visible.
-	r := sealpost(t, "", "queue", "list", "--json", "--data", dir)
-	if r.code != 0 || !strings.Contains(r.stdout, "friend@outside.example") || strings.Contains(r.stdout, "victim@outside.example") {
-		t.Errorf("queue list: %s %s", r.stdout, r.stderr)
+	// The message for outside and the user was queued whole; the queue
+	// delivers the local copy at once and keeps the outside one, visible.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := sealpost(t, "", "queue", "list", "--json", "--data", dir)
+		var items []struct {
+			Recipients []struct{ Address, Status string } `json:"recipients"`
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &items) != nil {
+			t.Fatalf("queue list: %s %s", r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout, "victim@outside.example") {
+			t.Fatalf("relay attempt queued: %s", r.stdout)
+		}
+		status := map[string]string{}
+		for _, it := range items {
+			for _, rc := range it.Recipients {
+				status[rc.Address] = rc.Status
+			}
+		}
+		if status["friend@outside.example"] == "pending" && status[d.config.User] == "delivered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue never showed the local copy delivered and the outside one pending: %s", r.stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	d.stop(t, 10*time.Second)
 
