@@ -98,7 +98,7 @@ type Listeners struct {
 type Limits struct {
 	MaxMessageSize      Size     `toml:"max_message_size" doc:"Largest message accepted, announced with the SMTP SIZE extension (RFC 1870). Between 1KiB and 2GiB."`
 	MaxRecipients       int      `toml:"max_recipients" doc:"Most recipients in one SMTP transaction, 1 to 10000. RFC 5321 section 4.5.3.1.8 asks servers to accept at least 100."`
-	MaxLineLength       int      `toml:"max_line_length" doc:"Longest command or text line accepted, in octets including CRLF, 1000 to 1048576 (RFC 5321 section 4.5.3.1.6 requires at least 1000)."`
+	MaxLineLength       int      `toml:"max_line_length" doc:"Longest command line accepted, in octets including CRLF, 1000 to 1048576 (RFC 5321 section 4.5.3.1.6 requires at least 1000 for text lines). Lines of a message may be up to 1 MiB; longer ones get the message refused."`
 	MaxConnectionsPerIP int      `toml:"max_connections_per_ip" doc:"Simultaneous connections from one IP address (IPv6: one /64) across all protocols, 1 to 10000."`
 	MaxAuthFailures     int      `toml:"max_auth_failures" doc:"Failed authentications allowed in one connection before it is closed, 1 to 100."`
 	SessionTimeout      Duration `toml:"session_timeout" doc:"How long a connection may sit idle between commands before it is closed, 1s to 24h."`
