@@ -37,7 +37,9 @@ func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
 		ArrivalDate: it.Created,
 		Original:    orig,
 	}
-	if it.Ret == store.RetHeaders {
+	// RFC 8689 section 5: a report about a REQUIRETLS message returns the
+	// header only, whatever RET asked for.
+	if it.Ret == store.RetHeaders || it.RequireTLS {
 		m.Return = dsn.ReturnHeaders
 	}
 	orcpt := map[string]string{}
@@ -54,6 +56,12 @@ func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
 	_, err = n.Store.Enqueue(ctx, bytes.NewReader(report), store.NewQueueItem{
 		Recipients: []store.NewQueueRecipient{{Address: it.From}},
 		SMTPUTF8:   m.UTF8(),
+		// RFC 8689 section 5: the report needs the protection the message
+		// had, so it travels with REQUIRETLS too. Being from the null
+		// sender, it still goes to a next hop that authenticates with
+		// DANE or MTA-STS but does not offer REQUIRETLS (see
+		// RemoteTransport); without an authenticated path it is not sent.
+		RequireTLS: it.RequireTLS,
 	})
 	if err != nil {
 		return fmt.Errorf("queueing a delivery report for message %d: %w", it.ID, err)

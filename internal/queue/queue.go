@@ -130,6 +130,14 @@ type Options struct {
 	// DelayWarning is when the sender is told that delivery is delayed.
 	// Default 4 hours.
 	DelayWarning time.Duration
+	// DomainTimeout bounds the delivery to one recipient domain within an
+	// attempt: the Transport's context ends then, whatever the timeouts of
+	// the single SMTP steps add up to. Default 30 minutes.
+	DomainTimeout time.Duration
+	// AttemptTimeout bounds a whole attempt, over all recipient domains;
+	// domains not reached by then are tried at the next attempt. Default
+	// 2 hours.
+	AttemptTimeout time.Duration
 	// Backoff gives the wait after the n-th attempt (n from 1); default
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
@@ -176,6 +184,12 @@ func New(opts Options) (*Queue, error) {
 	}
 	if opts.DelayWarning <= 0 {
 		opts.DelayWarning = 4 * time.Hour
+	}
+	if opts.DomainTimeout <= 0 {
+		opts.DomainTimeout = 30 * time.Minute
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = 2 * time.Hour
 	}
 	if opts.Backoff == nil {
 		opts.Backoff = DefaultBackoff
@@ -260,24 +274,32 @@ func (q *Queue) RunOnce(ctx context.Context) error {
 // records the outcome.
 func (q *Queue) attempt(ctx context.Context, it store.QueueItem) {
 	log := q.log.With("id", it.ID, "attempt", it.Attempts)
-	stopExtending := q.keepClaim(ctx, it)
-	results := q.deliver(ctx, it)
-	stopExtending()
+	actx, cancel := context.WithTimeout(ctx, q.opts.AttemptTimeout)
+	defer cancel()
+	claim := q.keepClaim(actx, it)
+	results := q.deliver(claim.ctx, it)
+	if claim.stop() {
+		// Another worker holds the message now: it records the outcome
+		// and sends the reports, so this attempt must do neither.
+		log.Warn("claim lost during delivery; leaving the message to its new holder")
+		return
+	}
 
 	now := q.opts.Now()
 	expired := now.Sub(it.Created) >= q.opts.MaxAge
-	var failed, delivered []Result
+	var failed, delivered, delayed []Result
 	byAddr := make(map[string]Result, len(results))
 	for _, r := range results {
 		byAddr[r.Recipient] = r
 	}
 	rcpts := make([]store.QueueRecipient, len(it.Recipients))
-	pending := 0
+	index := make(map[string]int, len(it.Recipients))
 	for i, rc := range it.Recipients {
 		rcpts[i] = rc
 		if rc.Done {
 			continue
 		}
+		index[rc.Address] = i
 		r, ok := byAddr[rc.Address]
 		if !ok {
 			r = Result{Recipient: rc.Address, Status: TempFail, Enhanced: "4.4.0", Diagnostic: "not attempted"}
@@ -296,7 +318,7 @@ func (q *Queue) attempt(ctx context.Context, it store.QueueItem) {
 			rcpts[i].Done, rcpts[i].Failed = true, true
 			failed = append(failed, r)
 		default:
-			pending++
+			delayed = append(delayed, r)
 		}
 		log.Info("delivery", "rcpt", rc.Address, "status", r.Status.String(), "code", r.Enhanced,
 			"remote", r.RemoteMTA, "detail", r.Diagnostic)
@@ -309,18 +331,19 @@ func (q *Queue) attempt(ctx context.Context, it store.QueueItem) {
 		NextAttempt: now.Add(q.opts.Backoff(it.Attempts)),
 	}
 	// Reports are queued before the attempt is recorded: a crash in
-	// between repeats the report rather than losing it.
-	q.notify(ctx, it, NoticeFailed, failed, time.Time{})
-	q.notify(ctx, it, NoticeDelivered, withNotify(it, delivered, "SUCCESS"), time.Time{})
-	if pending > 0 && !it.DelayWarned && now.Sub(it.Created) >= q.opts.DelayWarning {
-		var delayed []Result
-		for _, rc := range rcpts {
-			if !rc.Done {
-				delayed = append(delayed, byAddr[rc.Address])
-			}
+	// between repeats the report rather than losing it. A failure report
+	// that could not be queued keeps its recipients pending, so that the
+	// next attempt reports them again.
+	if reported, err := q.notify(ctx, it, NoticeFailed, failed, time.Time{}); err != nil {
+		for _, r := range reported {
+			i := index[r.Recipient]
+			rcpts[i].Done, rcpts[i].Failed = false, false
 		}
-		q.notify(ctx, it, NoticeDelayed, withNotify(it, delayed, "DELAY"), it.Created.Add(q.opts.MaxAge))
-		update.DelayWarned = true
+	}
+	_, _ = q.notify(ctx, it, NoticeDelivered, withNotify(it, delivered, "SUCCESS"), time.Time{})
+	if len(delayed) > 0 && !it.DelayWarned && now.Sub(it.Created) >= q.opts.DelayWarning {
+		_, err := q.notify(ctx, it, NoticeDelayed, withNotify(it, delayed, "DELAY"), it.Created.Add(q.opts.MaxAge))
+		update.DelayWarned = err == nil
 	}
 	if err := q.opts.Store.FinishAttempt(context.WithoutCancel(ctx), update); err != nil {
 		log.Error("recording the attempt", "err", err)
@@ -348,15 +371,36 @@ func (q *Queue) deliver(ctx context.Context, it store.QueueItem) []Result {
 		if ctx.Err() != nil {
 			break
 		}
-		results = append(results, q.opts.Transport.Deliver(ctx, Request{Item: it, Domain: d, Recipients: groups[d], Open: open})...)
+		results = append(results, q.deliverDomain(ctx, Request{Item: it, Domain: d, Recipients: groups[d], Open: open})...)
 	}
 	return results
 }
 
+// deliverDomain hands one domain to the transport under DomainTimeout, so
+// that a server that answers slowly, or never, holds up neither the
+// message's other domains nor the worker for long.
+func (q *Queue) deliverDomain(ctx context.Context, req Request) []Result {
+	ctx, cancel := context.WithTimeout(ctx, q.opts.DomainTimeout)
+	defer cancel()
+	return q.opts.Transport.Deliver(ctx, req)
+}
+
+// claim is a claim kept alive while an attempt runs.
+type claim struct {
+	// ctx is the attempt's context; it ends when the claim is lost.
+	ctx  context.Context
+	stop func() (lost bool)
+}
+
 // keepClaim extends the claim on it while an attempt runs, so a slow
-// delivery is not claimed again and sent twice.
-func (q *Queue) keepClaim(ctx context.Context, it store.QueueItem) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+// delivery is not claimed again and sent twice. If the store says the
+// claim is gone (it expired and another worker took the message), the
+// attempt's context is cancelled: the transport stops before sending the
+// message again under someone else's claim.
+func (q *Queue) keepClaim(ctx context.Context, it store.QueueItem) claim {
+	ctx, cancel := context.WithCancelCause(ctx)
+	tickerCtx, stopTicker := context.WithCancel(ctx)
+	var lost bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -364,39 +408,53 @@ func (q *Queue) keepClaim(ctx context.Context, it store.QueueItem) (stop func())
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-tickerCtx.Done():
 				return
 			case <-t.C:
 				until := q.opts.Now().Add(q.opts.Lease)
-				if err := q.opts.Store.ExtendClaim(ctx, it.ID, it.ClaimToken, until); err != nil && ctx.Err() == nil {
+				err := q.opts.Store.ExtendClaim(tickerCtx, it.ID, it.ClaimToken, until)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					lost = true
+					cancel(errClaimLost)
+					return
+				case err != nil && tickerCtx.Err() == nil:
 					q.log.Warn("extending a claim", "id", it.ID, "err", err)
 				}
 			}
 		}
 	}()
-	return func() {
-		cancel()
+	return claim{ctx: ctx, stop: func() bool {
+		stopTicker()
 		<-done
-	}
+		cancel(nil)
+		return lost
+	}}
 }
 
+// errClaimLost ends an attempt whose message another worker has claimed.
+var errClaimLost = errors.New("queue: the claim on the message was lost")
+
 // notify hands a report to the Notifier, unless there is nothing to report
-// or the message is itself a report.
-func (q *Queue) notify(ctx context.Context, it store.QueueItem, kind NoticeKind, results []Result, retryUntil time.Time) {
+// or the message is itself a report. It returns the results the report
+// covers, and the error if it could not be queued.
+func (q *Queue) notify(ctx context.Context, it store.QueueItem, kind NoticeKind, results []Result, retryUntil time.Time) ([]Result, error) {
 	if q.opts.Notifier == nil || len(results) == 0 || it.From == "" {
-		return
+		return nil, nil
 	}
 	if kind == NoticeFailed {
 		results = withNotify(it, results, "FAILURE")
 		if len(results) == 0 {
-			return
+			return nil, nil
 		}
 	}
 	n := Notice{Item: it, Kind: kind, Results: results, RetryUntil: retryUntil,
 		Open: func(ctx context.Context) (io.ReadCloser, error) { return q.opts.Store.OpenBody(ctx, it.BlobID) }}
 	if err := q.opts.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
 		q.log.Error("queueing a delivery status notification", "id", it.ID, "err", err)
+		return results, err
 	}
+	return results, nil
 }
 
 // withNotify keeps the results whose recipient's NOTIFY asks for the given

@@ -56,13 +56,23 @@ func (f *fakeTransport) Deliver(ctx context.Context, req Request) []Result {
 type fakeNotifier struct {
 	mu      sync.Mutex
 	notices []Notice
+	err     error // when set, Notify fails with it and records nothing
 }
 
 func (f *fakeNotifier) Notify(ctx context.Context, n Notice) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
 	f.notices = append(f.notices, n)
 	return nil
+}
+
+func (f *fakeNotifier) setErr(err error) {
+	f.mu.Lock()
+	f.err = err
+	f.mu.Unlock()
 }
 
 func (f *fakeNotifier) kinds() []NoticeKind {

@@ -32,7 +32,12 @@ package queue
 //     delivery fails permanently with 5.7.10 (no authenticated TLS
 //     possible) or 5.7.30 (REQUIRETLS not offered), as section 4.2.1 asks
 //     ("MUST NOT transmit"); failures that may pass (a refused connection,
-//     a failed handshake, a DNS error) are retried as usual.
+//     a failed handshake, a DNS error, an MTA-STS policy that a domain
+//     publishes but that could not be fetched) are retried as usual.
+//     Delivery reports about such messages (from the null sender) carry
+//     REQUIRETLS too, but go to an authenticated next hop that does not
+//     offer it without the parameter (section 5: the requirement "SHOULD
+//     NOT cause a bounce message to be discarded").
 //   - RFC 8460 (TLS reporting): the outcome of every TLS attempt is handed
 //     to OnTLSResult, with the result types of section 4.3.
 //
@@ -53,6 +58,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/mtasts"
@@ -84,6 +90,11 @@ type RemoteTransport struct {
 	// Timeouts bound each step of an SMTP session; zero fields take
 	// smtpclient's defaults (RFC 5321 section 4.5.3.2).
 	Timeouts smtpclient.Timeouts
+	// SessionTimeout bounds one SMTP session as a whole, from connecting
+	// to QUIT, since the step timeouts add up to hours against a server
+	// that answers each step just in time; default 15 minutes. The
+	// caller's context bounds the whole delivery.
+	SessionTimeout time.Duration
 	// MaxHosts bounds the MX hosts tried per attempt; default 10.
 	MaxHosts int
 	// MaxAddresses bounds the addresses connected to per attempt,
@@ -121,8 +132,9 @@ func (p TLSPolicyType) name() string {
 
 // Default bounds of one delivery attempt.
 const (
-	defaultMaxHosts = 10
-	defaultMaxAddrs = 10
+	defaultMaxHosts       = 10
+	defaultMaxAddrs       = 10
+	defaultSessionTimeout = 15 * time.Minute
 )
 
 // TLSResult is the outcome of one TLS attempt, or of a policy that stopped
@@ -206,6 +218,10 @@ type delivery struct {
 	// allPerm says whether every such failure was permanent.
 	last    *failure
 	allPerm bool
+	// stsUnknown says the domain publishes an MTA-STS record but its
+	// policy could not be had: a REQUIRETLS message must wait for it
+	// rather than fail for want of an authenticated host.
+	stsUnknown error
 }
 
 // pendingResult is the result for a recipient no server answered.
@@ -282,6 +298,13 @@ func (d *delivery) run(ctx context.Context) {
 	}
 }
 
+func (d *delivery) sessionTimeout() time.Duration {
+	if d.t.SessionTimeout > 0 {
+		return d.t.SessionTimeout
+	}
+	return defaultSessionTimeout
+}
+
 func (d *delivery) maxAddrs() int {
 	if d.t.MaxAddresses > 0 {
 		return d.t.MaxAddresses
@@ -299,6 +322,12 @@ func (d *delivery) tryHost(ctx context.Context, host string, authentic bool, sts
 		return
 	}
 	if d.req.Item.RequireTLS && !pol.verified {
+		if d.stsUnknown != nil {
+			d.fail(failure{status: TempFail, enhanced: "4.7.10",
+				diag: fmt.Sprintf("%s: REQUIRETLS: DANE does not authenticate this MX host and the MTA-STS policy of %s is unknown: %v",
+					name, d.domain, d.stsUnknown)})
+			return
+		}
 		d.fail(failure{status: PermFail, enhanced: "5.7.10",
 			diag: fmt.Sprintf("%s: REQUIRETLS: neither DANE nor MTA-STS authenticates this MX host", name)})
 		return
@@ -344,6 +373,8 @@ func (d *delivery) tryAddr(ctx context.Context, host string, addr netip.AddrPort
 // tlsFailed reports an opportunistic handshake that failed.
 func (d *delivery) session(ctx context.Context, host string, addr netip.AddrPort, pol tlsPolicy, plain bool) (answered, tlsFailed bool) {
 	where := fmt.Sprintf("%s [%s]", host, addr.Addr())
+	ctx, cancel := context.WithTimeout(ctx, d.sessionTimeout())
+	defer cancel()
 	c, err := smtpclient.Dial(ctx, addr.String(), smtpclient.Options{
 		LocalName: d.t.Hostname, Timeouts: d.t.Timeouts, Dial: d.t.Dial})
 	if err != nil {
@@ -364,7 +395,14 @@ func (d *delivery) session(ctx context.Context, host string, addr netip.AddrPort
 		return false, false
 	}
 	defer body.Close()
-	rcptErrs, err := c.Send(ctx, d.envelope(rcpts), body)
+	if ctx.Err() != nil {
+		// The attempt ended (its time is up, or the queue lost its claim
+		// on the message): no transaction may start now.
+		d.fail(failure{status: TempFail, enhanced: "4.4.0", remoteMTA: host,
+			diag: fmt.Sprintf("%s: not sent: %v", where, context.Cause(ctx))})
+		return false, false
+	}
+	rcptErrs, err := c.Send(ctx, d.envelope(rcpts, c.Extensions().Has("REQUIRETLS")), body)
 	var se *smtpclient.Error
 	if err != nil && errors.As(err, &se) && (se.Op == "RCPT" || se.Op == "MAIL" && (se.Local || se.Temporary())) {
 		// Nothing was accepted: another host may do better.
@@ -423,10 +461,20 @@ func (d *delivery) startTLS(ctx context.Context, c *smtpclient.Client, host stri
 	return true, false
 }
 
-func (d *delivery) envelope(rcpts []store.QueueRecipient) smtpclient.Envelope {
+// envelope is the transaction for rcpts. offered says whether the server
+// offers REQUIRETLS.
+func (d *delivery) envelope(rcpts []store.QueueRecipient, offered bool) smtpclient.Envelope {
 	it := d.req.Item
+	requireTLS := it.RequireTLS
+	if it.From == "" && !offered {
+		// A delivery report about a REQUIRETLS message: the host was
+		// authenticated (tryHost checked), and RFC 8689 section 5 asks
+		// that the report not be lost for want of REQUIRETLS at the next
+		// hop.
+		requireTLS = false
+	}
 	env := smtpclient.Envelope{From: it.From, Size: it.Size, BodyType: it.BodyType, SMTPUTF8: it.SMTPUTF8,
-		RequireTLS: it.RequireTLS, Ret: it.Ret, EnvID: it.EnvID}
+		RequireTLS: requireTLS, Ret: it.Ret, EnvID: it.EnvID}
 	for _, rc := range rcpts {
 		env.Recipients = append(env.Recipients, smtpclient.Recipient{Address: rc.Address, Notify: rc.Notify, ORCPT: rc.ORCPT})
 	}

@@ -127,6 +127,9 @@ func (d *delivery) stsPolicy(ctx context.Context) (*mtasts.Policy, *failure) {
 				reason = "sts-policy-invalid"
 			}
 			d.t.report(TLSResult{Domain: d.domain, Policy: TLSPolicySTS, FailureReason: reason, Detail: err.Error()})
+			// Other mail goes on as without MTA-STS (RFC 8461 section
+			// 5), but the policy may exist: REQUIRETLS waits for it.
+			d.stsUnknown = err
 		}
 		return nil, nil
 	case err != nil:

@@ -28,24 +28,40 @@ func (t *routingTransport) Deliver(ctx context.Context, req queue.Request) []que
 	case err != nil:
 		return allResults(req, queue.TempFail, "4.3.0", "looking up the domain: "+err.Error())
 	}
+	// One pipeline run per recipient: the pipeline answers for its whole
+	// envelope, so one unknown address in a shared run would fail the
+	// others with it.
+	out := make([]queue.Result, 0, len(req.Recipients))
+	for _, rc := range req.Recipients {
+		out = append(out, t.deliverLocal(ctx, req, rc))
+	}
+	return out
+}
+
+// deliverLocal delivers the queued message to one hosted recipient.
+func (t *routingTransport) deliverLocal(ctx context.Context, req queue.Request, rc store.QueueRecipient) queue.Result {
+	res := func(st queue.Status, enhanced, diag string) queue.Result {
+		return queue.Result{Recipient: rc.Address, Status: st, Enhanced: enhanced, Diagnostic: diag}
+	}
+	if err := ctx.Err(); err != nil {
+		return res(queue.TempFail, "4.4.0", "not attempted: "+err.Error())
+	}
 	env := &delivery.Envelope{ID: fmt.Sprintf("q%d", req.Item.ID), MailFrom: req.Item.From,
 		SMTPUTF8: req.Item.SMTPUTF8, RequireTLS: req.Item.RequireTLS, BodyType: req.Item.BodyType,
-		EnvID: req.Item.EnvID, Ret: req.Item.Ret}
-	for _, rc := range req.Recipients {
-		env.Recipients = append(env.Recipients, delivery.Recipient{Address: rc.Address, Notify: rc.Notify, ORCPT: rc.ORCPT})
-	}
+		EnvID: req.Item.EnvID, Ret: req.Item.Ret,
+		Recipients: []delivery.Recipient{{Address: rc.Address, Notify: rc.Notify, ORCPT: rc.ORCPT}}}
 	out, err := t.pipeline.Deliver(ctx, env, queuedMessage{ctx: ctx, req: req})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return allResults(req, queue.PermFail, "5.1.1", "no such user here")
+		return res(queue.PermFail, "5.1.1", "no such user here")
 	case err != nil:
-		return allResults(req, queue.TempFail, "4.3.0", err.Error())
+		return res(queue.TempFail, "4.3.0", err.Error())
 	case out.Verdict.Action == delivery.Reject:
-		return allResults(req, queue.PermFail, out.Verdict.Enhanced, out.Verdict.Text)
+		return res(queue.PermFail, out.Verdict.Enhanced, out.Verdict.Text)
 	case out.Verdict.Action == delivery.Defer:
-		return allResults(req, queue.TempFail, out.Verdict.Enhanced, out.Verdict.Text)
+		return res(queue.TempFail, out.Verdict.Enhanced, out.Verdict.Text)
 	}
-	return allResults(req, queue.Delivered, "2.0.0", "delivered locally")
+	return res(queue.Delivered, "2.0.0", "delivered locally")
 }
 
 func allResults(req queue.Request, st queue.Status, enhanced, diag string) []queue.Result {
