@@ -94,6 +94,10 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	// Signals are caught from here on: dev.json appears before the server
+	// runs, and a SIGTERM right after it must still shut down cleanly.
+	ctx, reload, stop := env.notify(ctx)
+	defer stop()
 	cfgPath := filepath.Join(dir, instance.ConfigName)
 	if err := writeDevConfig(cfgPath, dir, *portBase); err != nil {
 		return err
@@ -120,7 +124,7 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	printDevSettings(env.Stdout, settings, srv, dir)
-	return runUntilSignal(ctx, env, srv)
+	return runUntilSignal(ctx, env, srv, reload)
 }
 
 // devResolver answers for the dev names from memory, asks upstream (if

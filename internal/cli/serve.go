@@ -27,6 +27,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught from here on, so a SIGTERM during start-up still
+	// shuts down cleanly.
+	ctx, reload, stop := env.notify(ctx)
+	defer stop()
 	resolver, err := dnsx.NewClient(cfg.DNS.Resolver, dnsx.ClientConfig{})
 	if err != nil {
 		return usagef("dns.resolver: %v", err)
@@ -40,14 +44,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return runUntilSignal(ctx, env, srv)
+	return runUntilSignal(ctx, env, srv, reload)
 }
 
-// runUntilSignal runs srv until SIGINT or SIGTERM, reloading its
-// certificates on SIGHUP.
-func runUntilSignal(ctx context.Context, env *Env, srv *server.Server) error {
-	ctx, reload, stop := env.notify(ctx)
-	defer stop()
+// runUntilSignal runs srv until ctx ends (SIGINT or SIGTERM, caught from
+// the start of the command by env.notify), reloading its certificates on
+// every SIGHUP.
+func runUntilSignal(ctx context.Context, env *Env, srv *server.Server, reload <-chan os.Signal) error {
 	go reloadOnSignal(ctx, env, srv, reload)
 	return srv.Run(ctx)
 }
