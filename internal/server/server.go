@@ -29,6 +29,7 @@ import (
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/metrics"
 	"sealpost.dev/sealpost/internal/mtasts"
+	"sealpost.dev/sealpost/internal/pop3"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/store"
@@ -200,6 +201,17 @@ func (s *Server) bind() error {
 			return err
 		}
 	}
+	for _, m := range []struct {
+		addr string
+		mode pop3.Mode
+	}{{l.POP3, pop3.POP3}, {l.POP3S, pop3.POP3S}} {
+		if m.addr == "" {
+			continue
+		}
+		if err := s.listenPOP3(m.mode, m.addr); err != nil {
+			return err
+		}
+	}
 	if l.HTTPS != "" {
 		// ACME certificates are validated with TLS-ALPN-01 on this listener;
 		// HTTP-01 would need a port-80 listener, which Sealpost does not run.
@@ -247,6 +259,31 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
 		Queued: s.pokeQueue, Logger: s.log,
 	})
+	if err != nil {
+		return err
+	}
+	ln, err := s.listen(mode.String(), addr)
+	if err != nil {
+		return err
+	}
+	s.listeners = append(s.listeners, &listener{name: mode.String(), ln: ln, srv: srv})
+	return nil
+}
+
+// listenPOP3 binds a POP3 listener.
+func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
+	lim := s.cfg.Limits
+	srv, err := pop3.New(pop3.Config{
+		Mode:     mode,
+		Hostname: s.cfg.Hostname,
+		TLS:      s.tls.Config(),
+		Limits: pop3.Limits{
+			MaxLineLength:   lim.MaxLineLength,
+			MaxAuthFailures: lim.MaxAuthFailures,
+			IdleTimeout:     time.Duration(lim.SessionTimeout),
+			WriteTimeout:    time.Duration(lim.CommandTimeout),
+		},
+	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Logger: s.log})
 	if err != nil {
 		return err
 	}
