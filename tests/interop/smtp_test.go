@@ -59,6 +59,20 @@ func TestSMTPWithRealClients(t *testing.T) {
 	if out, err := swaks.CombinedOutput(); err != nil {
 		t.Fatalf("swaks: %v\n%s", err, out)
 	}
+	// And over implicit TLS on 465.
+	swaks = exec.CommandContext(ctx, "swaks", "--server", fmt.Sprintf("%s:%d", d.config.Host, d.config.Ports["submissions"]),
+		"--tls-on-connect", "--auth", "PLAIN", "--auth-user", d.config.User, "--auth-password", d.config.Password,
+		"--from", d.config.User, "--to", d.config.User, "--header", "Subject: via swaks 465", "--body", "Hello from swaks.")
+	if out, err := swaks.CombinedOutput(); err != nil {
+		t.Fatalf("swaks on 465: %v\n%s", err, out)
+	}
+	// swaks without TLS: AUTH must be refused.
+	swaks = exec.CommandContext(ctx, "swaks", "--server", fmt.Sprintf("%s:%d", d.config.Host, d.config.Ports["submission"]),
+		"--auth", "PLAIN", "--auth-user", d.config.User, "--auth-password", d.config.Password,
+		"--from", d.config.User, "--to", d.config.User, "--header", "Subject: no tls")
+	if out, err := swaks.CombinedOutput(); err == nil || strings.Contains(string(out), "235 ") {
+		t.Errorf("swaks authenticated without TLS:\n%s", out)
+	}
 
 	// The message for outside and the user was queued whole; the queue
 	// delivers the local copy at once and keeps the outside one, visible.
@@ -91,12 +105,12 @@ func TestSMTPWithRealClients(t *testing.T) {
 	d.stop(t, 10*time.Second)
 
 	subjects := inboxSubjects(t, dir, d.config.User)
-	for _, want := range []string{"via 587", "via 465", "via 25", "via swaks"} {
+	for _, want := range []string{"via 587", "via 465", "via 25", "via swaks", "via swaks 465"} {
 		if !strings.Contains(subjects, want) {
 			t.Errorf("INBOX lacks %q; has %s", want, subjects)
 		}
 	}
-	for _, never := range []string{"forged sender", "relay"} {
+	for _, never := range []string{"forged sender", "relay", "no tls"} {
 		if strings.Contains(subjects, never) {
 			t.Errorf("INBOX has %q", never)
 		}
