@@ -22,8 +22,8 @@ func (c CachedPolicy) Expires() time.Time { return c.Fetched.Add(c.Policy.MaxAge
 
 // Cache stores policies by recipient domain (lower case, no trailing dot).
 // Implementations must be safe for concurrent use. A persistent
-// implementation keeps policies across restarts, as RFC 8461 section 5.1
-// expects of senders.
+// implementation, such as StoreCache, keeps policies across restarts, as
+// RFC 8461 section 5.1 expects of senders.
 type Cache interface {
 	// Get returns the policy cached for domain; ok is false if there is
 	// none. Expired entries may be returned: the caller checks.

@@ -9,6 +9,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+	"sealpost.dev/sealpost/internal/store/sqlite"
 )
 
 // clock is a settable time source for Client.Now.
@@ -34,10 +35,35 @@ func resolverWithID(t *testing.T, id string) dnsx.Resolver {
 
 const enforceV2 = "version: STSv1\nmode: enforce\nmx: mx2.enforce.test\nmax_age: 86400\n"
 
+// TestClientGet runs the steps of RFC 8461 section 5.1 over each Cache:
+// in memory, in a store that drops policies at their expiry by the
+// client's clock, and in a SQLite store, whose clock is the real one.
 func TestClientGet(t *testing.T) {
+	caches := []struct {
+		name string
+		new  func(t *testing.T, clk *clock) Cache
+	}{
+		{"memory", func(*testing.T, *clock) Cache { return NewMemoryCache(0) }},
+		{"fake store", func(_ *testing.T, clk *clock) Cache { return NewStoreCache(newFakeKV(clk.now)) }},
+		{"sqlite", func(t *testing.T, _ *clock) Cache {
+			s, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return NewStoreCache(s)
+		}},
+	}
+	for _, tc := range caches {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			testClientGet(t, clk, tc.new(t, clk))
+		})
+	}
+}
+
+func testClientGet(t *testing.T, clk *clock, cache Cache) {
 	w := newFetchWorld(t)
-	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cache := NewMemoryCache(0)
 	f := w.fetcher(t)
 	client := func(r dnsx.Resolver) *Client {
 		return &Client{Resolver: r, Fetcher: f, Cache: cache, Now: clk.now}

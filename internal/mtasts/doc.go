@@ -24,7 +24,9 @@
 //     ([Client.Get]): a cached policy is used while its max_age lasts and
 //     its TXT id is unchanged; a changed id triggers a refetch; when the
 //     TXT record or the fetch fails, a cached policy that has not expired
-//     still applies.
+//     still applies. [MemoryCache] keeps policies in memory;
+//     [StoreCache] keeps them in the store, so that they survive a
+//     restart as the section expects.
 //
 // Left out: internationalized names in U-label form (patterns and MX hosts
 // are compared as A-labels, case-insensitively), proactive refreshing of

@@ -152,7 +152,7 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 			MTASTS: &mtasts.Client{
 				Resolver: s.resolver,
 				Fetcher:  &mtasts.Fetcher{Resolver: s.resolver, Port: test.mtastsPort, RootCAs: test.roots},
-				Cache:    mtasts.NewMemoryCache(mtasts.DefaultCacheSize),
+				Cache:    mtasts.NewStoreCache(s.store), // kept across restarts, RFC 8461 section 5.1
 			},
 			Port:    test.smtpPort,
 			RootCAs: test.roots,
@@ -371,6 +371,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		if _, err := s.store.PruneValues(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing expired cached values", "err", err)
+		}
+	})
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // NormFlags returns flags sorted, without duplicates and empty strings;
@@ -184,4 +185,30 @@ func unusedMatch(rs []QueueRecipient, used []bool, address string) int {
 		}
 	}
 	return -1
+}
+
+// CheckValue checks the arguments of a KV method (value nil for those that
+// take none): namespace and key non-empty valid UTF-8 without NUL and
+// within MaxNamespaceLen and MaxKeyLen bytes, value within MaxValueLen. It
+// returns an error wrapping ErrInvalid, or nil. Both backends check with it,
+// so that SQLite, which would store anything, refuses what PostgreSQL's
+// text columns cannot hold.
+func CheckValue(namespace, key string, value []byte) error {
+	for _, f := range []struct {
+		what, s string
+		max     int
+	}{{"namespace", namespace, MaxNamespaceLen}, {"key", key, MaxKeyLen}} {
+		switch {
+		case f.s == "":
+			return fmt.Errorf("%w: empty %s", ErrInvalid, f.what)
+		case len(f.s) > f.max:
+			return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalid, f.what, f.max)
+		case !utf8.ValidString(f.s) || strings.ContainsRune(f.s, 0):
+			return fmt.Errorf("%w: %s is not UTF-8 text without NUL", ErrInvalid, f.what)
+		}
+	}
+	if len(value) > MaxValueLen {
+		return fmt.Errorf("%w: value of %d bytes, more than %d", ErrInvalid, len(value), MaxValueLen)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -143,6 +144,35 @@ func TestUpdateRecipients(t *testing.T) {
 		}
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestCheckValue(t *testing.T) {
+	big := make([]byte, MaxValueLen)
+	for _, tc := range []struct {
+		name, ns, key string
+		value         []byte
+		ok            bool
+	}{
+		{"plain", "mta-sts", "example.com", []byte("{}"), true},
+		{"nil value", "mta-sts", "example.com", nil, true},
+		{"largest", strings.Repeat("n", MaxNamespaceLen), strings.Repeat("k", MaxKeyLen), big, true},
+		{"UTF-8 key", "ns", "bücher.example", nil, true},
+		{"empty namespace", "", "k", nil, false},
+		{"empty key", "ns", "", nil, false},
+		{"long namespace", strings.Repeat("n", MaxNamespaceLen+1), "k", nil, false},
+		{"long key", "ns", strings.Repeat("k", MaxKeyLen+1), nil, false},
+		{"long value", "ns", "k", append(big, 0), false},
+		{"NUL in key", "ns", "a\x00b", nil, false},
+		{"bad UTF-8 namespace", "n\xffs", "k", nil, false},
+	} {
+		err := CheckValue(tc.ns, tc.key, tc.value)
+		if tc.ok && err != nil {
+			t.Errorf("%s: CheckValue = %v, want nil", tc.name, err)
+		}
+		if !tc.ok && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: CheckValue = %v, want ErrInvalid", tc.name, err)
 		}
 	}
 }

@@ -28,13 +28,17 @@
 // lower-cases nor trims them, so "A.test" and "a.test" are two names. Lists
 // ordered by name are in bytewise order, whatever the database's locale.
 //
+// KV keeps small expiring values by namespace and key, for caches that must
+// outlive a restart: MTA-STS policies (RFC 8461 section 5.1), and later
+// DMARC and TLS reporting state.
+//
 // Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
 // SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
 // ENVID, RET, NOTIFY and ORCPT (RFC 3461). The store checks that keywords
 // are in their sets; it neither parses addresses nor decodes xtext.
 //
 // The helpers in flags.go (NormFlags, ApplyFlags, SortQueue, DomainOf,
-// CheckQueueItem, UpdateRecipients) hold the logic both backends share, so
+// CheckQueueItem, UpdateRecipients, CheckValue) hold the logic both backends share, so
 // that they compute it one way.
 package store
 
@@ -73,6 +77,7 @@ type Store interface {
 	Messages
 	Queue
 	Log
+	KV
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error
@@ -461,4 +466,39 @@ type Log interface {
 	QueryLog(ctx context.Context, q LogQuery) ([]LogEntry, error)
 	// PruneLog deletes entries older than before and returns how many.
 	PruneLog(ctx context.Context, before time.Time) (int64, error)
+}
+
+// The bounds on what KV stores; anything larger is ErrInvalid.
+const (
+	MaxNamespaceLen = 64       // bytes
+	MaxKeyLen       = 512      // bytes
+	MaxValueLen     = 64 << 10 // bytes
+)
+
+// KV is a small store of expiring values, by namespace and key, for
+// caches that must survive a restart. Namespaces keep the users apart
+// ("mta-sts", ...); each names its own keys. A value is live while the
+// current time is before its expiry; an expired value is never returned
+// and stays until PruneValues removes it. Expiry is judged by the clock of
+// the process calling, not the database's.
+//
+// Namespace and key must be valid UTF-8 without NUL, non-empty and within
+// MaxNamespaceLen and MaxKeyLen bytes, and values at most MaxValueLen
+// bytes, or the call fails with ErrInvalid (see CheckValue). Namespaces and
+// keys compare bytewise.
+type KV interface {
+	// PutValue stores value under namespace and key until expires,
+	// replacing any value there, expired or not. A zero expires is
+	// ErrInvalid; one already past is stored, and reads as absent.
+	PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error
+	// GetValue returns the live value under namespace and key, or
+	// ErrNotFound if there is none or it has expired. An empty value is
+	// returned as a non-nil empty slice.
+	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
+	// DeleteValue removes the value under namespace and key. Removing one
+	// that is absent is not an error.
+	DeleteValue(ctx context.Context, namespace, key string) error
+	// PruneValues removes the values of every namespace that have expired
+	// by now (expiry at or before now) and returns how many.
+	PruneValues(ctx context.Context, now time.Time) (int64, error)
 }

@@ -18,8 +18,8 @@
 // decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota,
 // ErrInvalid), queue claim tokens and delivery parameters, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
-// tombstones) and concurrent writers. After every subtest it checks the
-// store with CheckConsistent.
+// tombstones), the expiring values of store.KV and concurrent writers.
+// After every subtest it checks the store with CheckConsistent.
 //
 // Crash re-runs the test binary as a child process that delivers in a loop,
 // kills it with SIGKILL at a random moment, reopens the store and checks it:
@@ -69,6 +69,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueueDelayWarned", testQueueDelayWarned},
 		{"QueueInvalid", testQueueInvalid},
 		{"Log", testLog},
+		{"KV", testKV},
+		{"KVExpiry", testKVExpiry},
+		{"KVPrune", testKVPrune},
+		{"KVNamespaces", testKVNamespaces},
+		{"KVLimits", testKVLimits},
+		{"KVConcurrent", testKVConcurrent},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentDeliverFailures", testConcurrentDeliverFailures},
 		{"Ping", testPing},

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// PutValue stores value under namespace and key until expires.
+func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error {
+	if err := store.CheckValue(namespace, key, value); err != nil {
+		return wrap("put value", err)
+	}
+	if expires.IsZero() {
+		return wrap("put value", fmt.Errorf("%w: zero expiry", store.ErrInvalid))
+	}
+	if value == nil {
+		value = []byte{} // NOT NULL
+	}
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO kv(namespace, key, value, expires) VALUES (?, ?, ?, ?)
+			ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+			namespace, key, value, expires.UnixMicro())
+		return err
+	})
+	return wrap("put value", err)
+}
+
+// GetValue returns the live value under namespace and key.
+func (s *Store) GetValue(ctx context.Context, namespace, key string) ([]byte, error) {
+	if err := store.CheckValue(namespace, key, nil); err != nil {
+		return nil, wrap("get value", err)
+	}
+	var v []byte
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM kv WHERE namespace = ? AND key = ? AND expires > ?",
+		namespace, key, time.Now().UnixMicro()).Scan(&v)
+	if err != nil {
+		return nil, wrap("get value", err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// DeleteValue removes the value under namespace and key, if any.
+func (s *Store) DeleteValue(ctx context.Context, namespace, key string) error {
+	if err := store.CheckValue(namespace, key, nil); err != nil {
+		return wrap("delete value", err)
+	}
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM kv WHERE namespace = ? AND key = ?", namespace, key)
+		return err
+	})
+	return wrap("delete value", err)
+}
+
+// PruneValues removes the values expired by now.
+func (s *Store) PruneValues(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM kv WHERE expires <= ?", now.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, wrap("prune values", err)
+}
