@@ -82,14 +82,17 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 
 // shutdown asks the session to end: at once if it waits for a command,
 // after the message if one is being sent.
-func (ss *session) shutdown() {
+func (ss *session) Shutdown() {
 	ss.closing.Store(true)
 	if !ss.sending.Load() {
 		ss.raw.SetReadDeadline(time.Now())
 	}
 }
 
-func (ss *session) run() {
+// Close implements listener.Session.
+func (ss *session) Close() { ss.raw.Close() }
+
+func (ss *session) Run() {
 	defer ss.conn.Close()
 	if ss.srv.cfg.Mode == POP3S && !ss.handshake() {
 		return

@@ -32,13 +32,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
+	"net/netip"
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/listener"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -131,11 +131,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	queued   func()
 	log      *slog.Logger
-
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	closing  atomic.Bool
-	wg       sync.WaitGroup
+	listener *listener.Server
 }
 
 // Deps are the server's collaborators.
@@ -166,106 +162,26 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, pipeline: deps.Pipeline,
 		conns: deps.Conns, queued: deps.Queued, log: log.With("listener", cfg.Mode.String()),
-		sessions: map[*session]struct{}{},
-	}, nil
+	}
+	s.listener = &listener.Server{
+		Conns:             deps.Conns,
+		MaxSessions:       cfg.Limits.MaxSessions,
+		TooManyFromSource: "421 4.7.0 " + cfg.Hostname + " too many connections from your address",
+		TooBusy:           "421 4.3.2 " + cfg.Hostname + " too busy, try again later",
+		NewSession:        func(c net.Conn, remote netip.Addr) listener.Session { return newSession(s, c, remote) },
+		Logger:            s.log,
+	}
+	return s, nil
 }
 
 // Serve accepts connections until the listener is closed or Shutdown is
 // called.
-func (s *Server) Serve(ln net.Listener) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		// Registering under the lock orders this Add before Shutdown's Wait.
-		s.mu.Lock()
-		if s.closing.Load() {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.handle(c)
-		}()
-	}
-}
+func (s *Server) Serve(ln net.Listener) error { return s.listener.Serve(ln) }
 
 // Shutdown stops new commands: idle sessions are told 421 and closed at
 // once, sessions in the middle of a transfer get until ctx ends to finish
 // it. Serve must already have returned (its listener closed).
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for ss := range s.sessions {
-		ss.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for ss := range s.sessions {
-			ss.raw.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
-}
-
-func (s *Server) handle(c net.Conn) {
-	remote := connlimit.RemoteAddr(c)
-	release, ok := s.conns.Acquire(remote)
-	if !ok {
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("421 4.7.0 " + s.cfg.Hostname + " too many connections from your address\r\n"))
-		c.Close()
-		s.log.Info("connection refused: too many from one source", "remote", remote)
-		return
-	}
-	defer release()
-	ss := newSession(s, c, remote)
-	s.mu.Lock()
-	if s.closing.Load() {
-		s.mu.Unlock()
-		c.Close()
-		return
-	}
-	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
-		s.mu.Unlock()
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("421 4.3.2 " + s.cfg.Hostname + " too busy, try again later\r\n"))
-		c.Close()
-		s.log.Warn("connection refused: too many sessions", "remote", remote)
-		return
-	}
-	s.sessions[ss] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, ss)
-		s.mu.Unlock()
-	}()
-	ss.run()
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.listener.Shutdown(ctx) }

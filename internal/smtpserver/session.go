@@ -81,14 +81,17 @@ func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
 
 // shutdown asks the session to end: at once if it waits for a command,
 // after the transfer if one is under way.
-func (ss *session) shutdown() {
+func (ss *session) Shutdown() {
 	ss.closing.Store(true)
 	if !ss.inData.Load() {
 		ss.raw.SetReadDeadline(time.Now())
 	}
 }
 
-func (ss *session) run() {
+// Close implements listener.Session.
+func (ss *session) Close() { ss.raw.Close() }
+
+func (ss *session) Run() {
 	defer ss.conn.Close()
 	defer ss.resetTx()
 	log := ss.srv.log.With("session", ss.id, "remote", ss.remote)
