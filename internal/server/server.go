@@ -364,18 +364,7 @@ func (s *Server) Reload() error {
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, len(s.listeners)+1)
 	var wg sync.WaitGroup
-	if sw, ok := s.store.(orphanSweeper); ok {
-		wg.Go(func() {
-			if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("removing orphaned message bodies", "err", err)
-			}
-		})
-	}
-	wg.Go(func() {
-		if _, err := s.store.PruneValues(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.Warn("removing expired cached values", "err", err)
-		}
-	})
+	wg.Go(func() { s.maintain(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)
@@ -432,6 +421,29 @@ func (s *Server) closeAll() {
 	}
 	if s.store != nil {
 		s.store.Close()
+	}
+}
+
+// maintenanceInterval is how often the store is tidied while running.
+const maintenanceInterval = 24 * time.Hour
+
+// maintain tidies the store in the background: bodies orphaned by a crash
+// once at start, expired cached values at start and then daily.
+func (s *Server) maintain(ctx context.Context) {
+	if sw, ok := s.store.(orphanSweeper); ok {
+		if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing orphaned message bodies", "err", err)
+		}
+	}
+	for {
+		if _, err := s.store.PruneValues(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing expired cached values", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(maintenanceInterval):
+		}
 	}
 }
 
