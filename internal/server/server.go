@@ -26,6 +26,8 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/imapserver"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/metrics"
 	"sealpost.dev/sealpost/internal/mtasts"
@@ -212,6 +214,20 @@ func (s *Server) bind() error {
 			return err
 		}
 	}
+	// One hub for both IMAP listeners, so their sessions see each
+	// other's changes at once.
+	hub := imapserver.NewHub()
+	for _, m := range []struct {
+		addr string
+		mode imapserver.Mode
+	}{{l.IMAP, imapserver.IMAP}, {l.IMAPS, imapserver.IMAPS}} {
+		if m.addr == "" {
+			continue
+		}
+		if err := s.listenIMAP(m.mode, m.addr, hub); err != nil {
+			return err
+		}
+	}
 	if l.HTTPS != "" {
 		// ACME certificates are validated with TLS-ALPN-01 on this listener;
 		// HTTP-01 would need a port-80 listener, which Sealpost does not run.
@@ -284,6 +300,32 @@ func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 		},
 	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	ln, err := s.listen(mode.String(), addr)
+	if err != nil {
+		return err
+	}
+	s.listeners = append(s.listeners, &listener{name: mode.String(), ln: ln, srv: srv})
+	return nil
+}
+
+// listenIMAP binds an IMAP listener. APPEND is bounded by the message
+// size limit, which IMAP advertises as APPENDLIMIT.
+func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.Hub) error {
+	lim := s.cfg.Limits
+	srv, err := imapserver.New(imapserver.Config{
+		Mode:     mode,
+		Hostname: s.cfg.Hostname,
+		TLS:      s.tls.Config(),
+		Limits: imapserver.Limits{
+			Wire:            imap.Limits{MaxAppend: int64(lim.MaxMessageSize)},
+			MaxAuthFailures: lim.MaxAuthFailures,
+			IdleTimeout:     time.Duration(lim.SessionTimeout),
+			WriteTimeout:    time.Duration(lim.CommandTimeout),
+		},
+	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub, Logger: s.log})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,359 @@
+package imapserver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// systemFlags are the flags every mailbox keeps; keywords may be added
+// freely (PERMANENTFLAGS \*).
+var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`}
+
+func (ss *session) selectCmd(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.SelectArgs)
+	// RFC 9051 §6.3.2: a SELECT, even one that fails, deselects first.
+	if ss.sel != nil {
+		ss.deselect()
+		if ss.rev2 {
+			ss.w.Status("*", "OK", imap.CodeClosed, "previous mailbox closed")
+		}
+	}
+	if args.CondStore || args.QResync != nil {
+		return ss.bad(cmd.Tag, "CONDSTORE and QRESYNC are not supported")
+	}
+	name, err := ss.mailboxName(args.Mailbox)
+	if err != nil {
+		return ss.bad(cmd.Tag, err.Error())
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	msgs, err := ss.srv.store.ListMessages(ctx, mb.ID, 1, 0)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq,
+		expunged: map[uint32]bool{}, reported: map[uint32]uint64{}}
+	v.uids = make([]uint32, len(msgs))
+	unseen := 0
+	for i, m := range msgs {
+		v.uids[i] = m.UID
+		v.modseq = max(v.modseq, m.ModSeq)
+		if unseen == 0 && !slices.Contains(m.Flags, `\Seen`) {
+			unseen = i + 1
+		}
+	}
+	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
+	ss.sel, ss.state = v, selected
+
+	ss.w.Untagged().Atom("FLAGS ").Flags(systemFlags).End()
+	ss.w.Status("*", "OK", imap.CodePermanentFlags(append(slices.Clone(systemFlags), `\*`)), "flags permitted")
+	ss.w.Exists(uint32(len(v.uids)))
+	if !ss.rev2 {
+		ss.w.Untagged().Atom("0 RECENT").End()
+		if unseen > 0 {
+			ss.w.Status("*", "OK", imap.Code("UNSEEN "+itoa(unseen)), "first unseen")
+		}
+	}
+	ss.w.Status("*", "OK", imap.CodeUIDValidity(mb.UIDValidity), "UIDs valid")
+	ss.w.Status("*", "OK", imap.CodeUIDNext(mb.UIDNext), "predicted next UID")
+	ss.w.Status("*", "OK", imap.CodeHighestModSeq(v.modseq), "highest")
+	ss.w.Untagged().Atom("LIST () \"/\" ").Mailbox(mb.Name).End()
+	code := imap.CodeReadWrite
+	if v.readOnly {
+		code = imap.CodeReadOnly
+	}
+	ss.w.Status(cmd.Tag, "OK", code, cmd.Name+" completed")
+	return true
+}
+
+// closeCmd answers CLOSE, which expunges silently in a read-write
+// mailbox, and UNSELECT (RFC 3691), which does not.
+func (ss *session) closeCmd(cmd *imap.Command) bool {
+	if cmd.Name == "CLOSE" && !ss.sel.readOnly {
+		ctx, cancel := ss.ctx()
+		defer cancel()
+		if _, err := ss.expungeDeleted(ctx, nil); err != nil {
+			return ss.storeError(cmd.Tag, err)
+		}
+	}
+	ss.deselect()
+	return ss.ok(cmd.Tag, cmd.Name+" completed")
+}
+
+func (ss *session) create(cmd *imap.Command) bool {
+	var raw string
+	var use []string
+	switch a := cmd.Args.(type) {
+	case *imap.CreateArgs:
+		raw, use = a.Mailbox, a.SpecialUse
+	case *imap.MailboxArgs:
+		raw = a.Mailbox
+	}
+	name, err := ss.mailboxName(strings.TrimSuffix(raw, "/"))
+	if err != nil || !validName(name) {
+		return ss.bad(cmd.Tag, "invalid mailbox name")
+	}
+	if len(use) > 1 {
+		return ss.no(cmd.Tag, "USEATTR", "one special-use attribute at most")
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	// Parents are created too (RFC 9051 §6.3.4), as plain mailboxes.
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		_, err := ss.srv.store.CreateMailbox(ctx, ss.account.ID, store.NewMailbox{Name: strings.Join(parts[:i], "/")})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return ss.storeError(cmd.Tag, err)
+		}
+	}
+	nm := store.NewMailbox{Name: name}
+	if len(use) == 1 {
+		nm.SpecialUse = use[0]
+	}
+	if _, err := ss.srv.store.CreateMailbox(ctx, ss.account.ID, nm); err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	return ss.ok(cmd.Tag, "CREATE completed")
+}
+
+func (ss *session) deleteCmd(cmd *imap.Command) bool {
+	name, err := ss.mailboxName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	if err != nil {
+		return ss.bad(cmd.Tag, err.Error())
+	}
+	if name == "INBOX" {
+		return ss.no(cmd.Tag, imap.CodeCannot, "INBOX cannot be deleted")
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	if err := ss.srv.store.DeleteMailbox(ctx, mb.ID); err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	ss.changed(mb.ID)
+	return ss.ok(cmd.Tag, "DELETE completed")
+}
+
+// rename answers RENAME. Renaming INBOX, which RFC 9051 §6.3.6 defines as
+// moving its messages, is refused for now.
+func (ss *session) rename(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.RenameArgs)
+	from, err1 := ss.mailboxName(args.From)
+	to, err2 := ss.mailboxName(args.To)
+	if err1 != nil || err2 != nil || !validName(to) {
+		return ss.bad(cmd.Tag, "invalid mailbox name")
+	}
+	if from == "INBOX" {
+		return ss.no(cmd.Tag, imap.CodeCannot, "renaming INBOX is not supported")
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, from)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	if err := ss.srv.store.RenameMailbox(ctx, mb.ID, to); err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	if ss.sel != nil && ss.sel.mb.ID == mb.ID {
+		ss.sel.mb.Name = to
+	}
+	return ss.ok(cmd.Tag, "RENAME completed")
+}
+
+func (ss *session) subscribe(cmd *imap.Command) bool {
+	name, err := ss.mailboxName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	if err != nil {
+		return ss.bad(cmd.Tag, err.Error())
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	if err := ss.srv.store.SetSubscribed(ctx, mb.ID, cmd.Name == "SUBSCRIBE"); err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	return ss.ok(cmd.Tag, cmd.Name+" completed")
+}
+
+// list answers LIST (with the RFC 5258 selection and return options
+// SUBSCRIBED, CHILDREN and SPECIAL-USE) and LSUB.
+func (ss *session) list(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.ListArgs)
+	if len(args.Patterns) == 1 && args.Patterns[0] == "" && !args.Extended {
+		ss.w.Untagged().Atom(cmd.Name + ` (\Noselect) "/" ""`).End()
+		return ss.ok(cmd.Tag, cmd.Name+" completed")
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mbs, err := ss.srv.store.ListMailboxes(ctx, ss.account.ID)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	ref, err := ss.mailboxName(args.Reference)
+	if err != nil {
+		return ss.bad(cmd.Tag, err.Error())
+	}
+	var pats []string
+	for _, p := range args.Patterns {
+		p, err := ss.mailboxName(p)
+		if err != nil {
+			return ss.bad(cmd.Tag, err.Error())
+		}
+		pats = append(pats, ref+p)
+	}
+	subscribedOnly := cmd.Name == "LSUB" || slices.Contains(args.Selection, "SUBSCRIBED")
+	specialOnly := slices.Contains(args.Selection, "SPECIAL-USE")
+	showSub := subscribedOnly || slices.Contains(args.Return, "SUBSCRIBED")
+	names := map[string]bool{}
+	for _, mb := range mbs {
+		names[mb.Name] = true
+	}
+	for _, mb := range mbs {
+		if !matchAny(pats, mb.Name) || (subscribedOnly && !mb.Subscribed) || (specialOnly && mb.SpecialUse == "") {
+			continue
+		}
+		attrs := []string{`\HasNoChildren`}
+		if hasChild(mbs, mb.Name) {
+			attrs[0] = `\HasChildren`
+		}
+		if mb.SpecialUse != "" {
+			attrs = append(attrs, mb.SpecialUse)
+		}
+		if showSub && mb.Subscribed && cmd.Name == "LIST" {
+			attrs = append(attrs, `\Subscribed`)
+		}
+		ss.w.Untagged().Atom(cmd.Name + " ").Flags(attrs).Atom(` "/" `).Mailbox(mb.Name).End()
+	}
+	return ss.ok(cmd.Tag, cmd.Name+" completed")
+}
+
+func hasChild(mbs []store.Mailbox, name string) bool {
+	for _, mb := range mbs {
+		if strings.HasPrefix(mb.Name, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(pats []string, name string) bool {
+	for _, p := range pats {
+		if match(p, name) || (strings.EqualFold(p, "INBOX") && name == "INBOX") {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether name matches a LIST pattern: "*" matches
+// anything, "%" anything but the hierarchy separator (RFC 9051 §6.3.9).
+func match(pat, name string) bool {
+	for len(pat) > 0 {
+		switch pat[0] {
+		case '*', '%':
+			for i := 0; i <= len(name); i++ {
+				if match(pat[1:], name[i:]) {
+					return true
+				}
+				if i < len(name) && pat[0] == '%' && name[i] == '/' {
+					return false
+				}
+			}
+			return false
+		default:
+			if len(name) == 0 || name[0] != pat[0] {
+				return false
+			}
+			pat, name = pat[1:], name[1:]
+		}
+	}
+	return name == ""
+}
+
+// status answers STATUS (RFC 9051 §6.3.11, RFC 8438 SIZE). UNSEEN and
+// DELETED are counted by reading the mailbox's message list.
+func (ss *session) status(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.StatusArgs)
+	name, err := ss.mailboxName(args.Mailbox)
+	if err != nil {
+		return ss.bad(cmd.Tag, err.Error())
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	var unseen, deleted int
+	if slices.Contains(args.Items, "UNSEEN") || slices.Contains(args.Items, "DELETED") {
+		if unseen, deleted, err = ss.countFlags(ctx, mb.ID); err != nil {
+			return ss.storeError(cmd.Tag, err)
+		}
+	}
+	ss.w.Untagged().Atom("STATUS ").Mailbox(mb.Name).Atom(" (")
+	first := true
+	for _, item := range args.Items {
+		switch item {
+		case "MAILBOXID", "DELETED-STORAGE":
+			continue // not tracked: left out rather than invented
+		}
+		if !first {
+			ss.w.SP()
+		}
+		first = false
+		ss.w.Atom(item + " ")
+		switch item {
+		case "MESSAGES":
+			ss.w.Number(uint64(mb.Messages))
+		case "UIDNEXT":
+			ss.w.Number(uint64(mb.UIDNext))
+		case "UIDVALIDITY":
+			ss.w.Number(uint64(mb.UIDValidity))
+		case "UNSEEN":
+			ss.w.Number(uint64(unseen))
+		case "DELETED":
+			ss.w.Number(uint64(deleted))
+		case "SIZE":
+			ss.w.Number(uint64(mb.Size))
+		case "HIGHESTMODSEQ":
+			ss.w.Number(mb.HighestModSeq)
+		case "APPENDLIMIT":
+			ss.w.Number(uint64(ss.srv.cfg.Limits.Wire.MaxAppend))
+		default: // RECENT: Sealpost has no \Recent
+			ss.w.Number(0)
+		}
+	}
+	ss.w.Close().End()
+	return ss.ok(cmd.Tag, "STATUS completed")
+}
+
+func (ss *session) countFlags(ctx context.Context, id int64) (unseen, deleted int, err error) {
+	msgs, err := ss.srv.store.ListMessages(ctx, id, 1, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range msgs {
+		if !slices.Contains(m.Flags, `\Seen`) {
+			unseen++
+		}
+		if slices.Contains(m.Flags, `\Deleted`) {
+			deleted++
+		}
+	}
+	return unseen, deleted, nil
+}

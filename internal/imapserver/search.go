@@ -1,0 +1,235 @@
+package imapserver
+
+import (
+	"bytes"
+	"context"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// candidate is one message under a search, parsed on demand.
+type candidate struct {
+	ss  *session
+	ctx context.Context
+	m   store.Message
+	seq uint32
+	raw []byte
+	p   *part
+	err error
+}
+
+func (c *candidate) parsed() (*part, []byte) {
+	if c.p == nil && c.err == nil {
+		c.raw, c.p, c.err = c.ss.parseMessage(c.ctx, c.m)
+	}
+	return c.p, c.raw
+}
+
+// search answers SEARCH and UID SEARCH (RFC 9051 §6.4.4), with the
+// RFC 4731 ESEARCH form when RETURN is given or IMAP4rev2 is enabled.
+//
+// Every message is read and matched in turn: a slow path until Sealpost
+// has a search index. Header and body text is matched as stored, without
+// decoding quoted-printable, base64 or encoded words.
+func (ss *session) search(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.SearchArgs)
+	switch args.Charset {
+	case "", "US-ASCII", "UTF-8":
+	default:
+		return ss.no(cmd.Tag, imap.CodeBadCharset([]string{"US-ASCII", "UTF-8"}), "unsupported charset")
+	}
+	if bad := unsupportedKey(args.Keys); bad != "" {
+		return ss.bad(cmd.Tag, "search key "+bad+" is not supported")
+	}
+	for _, r := range args.Return {
+		if r != "MIN" && r != "MAX" && r != "ALL" && r != "COUNT" {
+			return ss.bad(cmd.Tag, "RETURN "+r+" is not supported")
+		}
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	msgs, err := ss.loadMessages(ctx, ss.sel.uids)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	var hits []uint32
+	for _, m := range msgs {
+		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID)}
+		if c.seq != 0 && matchAll(c, args.Keys) {
+			if cmd.UID {
+				hits = append(hits, m.UID)
+			} else {
+				hits = append(hits, c.seq)
+			}
+		}
+		if c.err != nil {
+			return ss.storeError(cmd.Tag, c.err)
+		}
+	}
+	if args.HasReturn || ss.rev2 {
+		ss.writeESearch(cmd, args, hits)
+	} else {
+		ss.w.Untagged().Atom("SEARCH")
+		for _, n := range hits {
+			ss.w.SP().Number(uint64(n))
+		}
+		ss.w.End()
+	}
+	ss.syncEnd(cmd, cmd.UID)
+	return ss.ok(cmd.Tag, "SEARCH completed")
+}
+
+func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits []uint32) {
+	ret := args.Return
+	if len(ret) == 0 {
+		ret = []string{"ALL"}
+	}
+	w := ss.w
+	w.Untagged().Atom("ESEARCH (TAG ").String(cmd.Tag).Close()
+	if cmd.UID {
+		w.Atom(" UID")
+	}
+	for _, r := range ret {
+		switch {
+		case r == "COUNT":
+			w.Atom(" COUNT ").Number(uint64(len(hits)))
+		case len(hits) == 0:
+		case r == "MIN":
+			w.Atom(" MIN ").Number(uint64(hits[0]))
+		case r == "MAX":
+			w.Atom(" MAX ").Number(uint64(hits[len(hits)-1]))
+		case r == "ALL":
+			w.Atom(" ALL ").SeqSet(imap.SeqSetOf(hits...))
+		}
+	}
+	w.End()
+}
+
+// unsupportedKey returns the first key this server cannot evaluate.
+func unsupportedKey(keys []imap.SearchKey) string {
+	for _, k := range keys {
+		switch k.Op {
+		case "MODSEQ", "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED", "FUZZY":
+			return k.Op
+		}
+		if k.Set.IsDollar() {
+			return "$"
+		}
+		if s := unsupportedKey(k.Keys); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func matchAll(c *candidate, keys []imap.SearchKey) bool {
+	for _, k := range keys {
+		if !matchKey(c, k) {
+			return false
+		}
+	}
+	return true
+}
+
+var flagKeys = map[string]string{
+	"ANSWERED": `\Answered`, "DELETED": `\Deleted`, "DRAFT": `\Draft`, "FLAGGED": `\Flagged`, "SEEN": `\Seen`,
+}
+
+func matchKey(c *candidate, k imap.SearchKey) bool {
+	m := c.m
+	if f, ok := flagKeys[k.Op]; ok {
+		return slices.Contains(m.Flags, f)
+	}
+	if f, ok := flagKeys[strings.TrimPrefix(k.Op, "UN")]; ok && strings.HasPrefix(k.Op, "UN") {
+		return !slices.Contains(m.Flags, f)
+	}
+	switch k.Op {
+	case "ALL", "OLD":
+		return true
+	case "RECENT":
+		return false
+	case "NEW":
+		return !slices.Contains(m.Flags, `\Seen`)
+	case "AND":
+		return matchAll(c, k.Keys)
+	case "NOT":
+		return !matchAll(c, k.Keys)
+	case "OR":
+		return len(k.Keys) == 2 && (matchKey(c, k.Keys[0]) || matchKey(c, k.Keys[1]))
+	case "KEYWORD":
+		return slices.ContainsFunc(m.Flags, func(f string) bool { return strings.EqualFold(f, k.Value) })
+	case "UNKEYWORD":
+		return !slices.ContainsFunc(m.Flags, func(f string) bool { return strings.EqualFold(f, k.Value) })
+	case "LARGER":
+		return uint64(m.Size) > k.Num
+	case "SMALLER":
+		return uint64(m.Size) < k.Num
+	case "UID":
+		return k.Set.Resolve(c.ss.sel.lastUID()).Contains(m.UID)
+	case "SEQSET":
+		return k.Set.Resolve(uint32(len(c.ss.sel.uids))).Contains(c.seq)
+	case "BEFORE", "ON", "SINCE":
+		return compareDay(m.InternalDate, k.Date, k.Op)
+	case "OLDER":
+		return time.Since(m.InternalDate) >= time.Duration(k.Num)*time.Second
+	case "YOUNGER":
+		return time.Since(m.InternalDate) < time.Duration(k.Num)*time.Second
+	case "SENTBEFORE", "SENTON", "SENTSINCE":
+		p, _ := c.parsed()
+		if p == nil {
+			return false
+		}
+		d, err := mail.ParseDate(p.header.get("Date"))
+		return err == nil && compareDay(d, k.Date, strings.TrimPrefix(k.Op, "SENT"))
+	case "FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER":
+		name := k.Field
+		if k.Op != "HEADER" {
+			name = k.Op
+		}
+		p, _ := c.parsed()
+		if p == nil {
+			return false
+		}
+		for _, f := range p.header {
+			if strings.EqualFold(f.name, name) && containsFold([]byte(f.value), k.Value) {
+				return true
+			}
+		}
+		return false
+	case "BODY", "TEXT":
+		p, raw := c.parsed()
+		if p == nil {
+			return false
+		}
+		if k.Op == "TEXT" {
+			return containsFold(raw[p.start:p.end], k.Value)
+		}
+		return containsFold(raw[p.bodyStart:p.end], k.Value)
+	}
+	return false
+}
+
+// compareDay compares t's calendar day (in its own zone, RFC 9051
+// §6.4.4: "disregarding time and timezone") with day.
+func compareDay(t, day time.Time, op string) bool {
+	y, mo, d := t.Date()
+	td := time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+	switch op {
+	case "BEFORE":
+		return td.Before(day)
+	case "ON":
+		return td.Equal(day)
+	}
+	return !td.Before(day)
+}
+
+// containsFold reports whether s holds sub, ignoring ASCII and simple
+// Unicode case.
+func containsFold(s []byte, sub string) bool {
+	return bytes.Contains(bytes.ToLower(s), bytes.ToLower([]byte(sub)))
+}

@@ -1,0 +1,256 @@
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/connlimit"
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// Mode is what a listener is for.
+type Mode int
+
+const (
+	// IMAP is port 143, on which STARTTLS must come before any login.
+	IMAP Mode = iota
+	// IMAPS is IMAP over implicit TLS, port 993 (RFC 8314).
+	IMAPS
+)
+
+// String returns the listener's name: "imap" or "imaps".
+func (m Mode) String() string {
+	switch m {
+	case IMAP:
+		return "imap"
+	case IMAPS:
+		return "imaps"
+	}
+	return "unknown"
+}
+
+// Limits bound what one client may do. Zero values take the defaults.
+type Limits struct {
+	// Wire bounds lines, commands and literals; Wire.MaxAppend is also the
+	// advertised APPENDLIMIT (RFC 7889).
+	Wire            imap.Limits
+	MaxErrors       int // BAD answers before the session is closed; default 20
+	MaxAuthFailures int // default 5
+	MaxSessions     int // simultaneous sessions on the listener; default 1000
+	// IdleTimeout is how long the server waits for a command, IDLE
+	// included; default and minimum 30 minutes (RFC 9051 §5.4).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a client that stops reading;
+	// default 1 minute.
+	WriteTimeout time.Duration
+	// PollInterval is how often IDLE looks at the store for changes made
+	// by writers that do not ring the Hub; default 500 ms.
+	PollInterval time.Duration
+}
+
+// minIdleTimeout is the autologout timer's floor, RFC 9051 §5.4.
+const minIdleTimeout = 30 * time.Minute
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxErrors, 20)
+	def(&l.MaxAuthFailures, 5)
+	def(&l.MaxSessions, 1000)
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = minIdleTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = time.Minute
+	}
+	if l.PollInterval <= 0 {
+		l.PollInterval = 500 * time.Millisecond
+	}
+	if l.Wire.MaxAppend <= 0 {
+		l.Wire.MaxAppend = imap.DefaultMaxAppend
+	}
+	return l
+}
+
+// Config configures one listener.
+type Config struct {
+	Mode     Mode
+	Hostname string
+	// TLS is required: for STARTTLS on IMAP, for the handshake on IMAPS.
+	TLS    *tls.Config
+	Limits Limits
+	// AllowShortIdle lets IdleTimeout go below 30 minutes, for tests.
+	AllowShortIdle bool
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store    store.Store
+	Accounts *account.Service
+	// Conns bounds connections per source; shared by all listeners.
+	Conns *connlimit.Limiter
+	// Hub carries change notifications between sessions; share one between
+	// the IMAP listeners (and other writers) of a process. Nil makes a new
+	// one.
+	Hub    *Hub
+	Logger *slog.Logger
+}
+
+// Server serves one IMAP listener.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	accounts *account.Service
+	conns    *connlimit.Limiter
+	hub      *Hub
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closing  atomic.Bool
+	wg       sync.WaitGroup
+}
+
+// New returns a server for one listener.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if cfg.TLS == nil {
+		return nil, errors.New("imapserver: a TLS config is required")
+	}
+	if deps.Store == nil || deps.Accounts == nil {
+		return nil, errors.New("imapserver: Store and Accounts are required")
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.Limits.IdleTimeout < minIdleTimeout && !cfg.AllowShortIdle {
+		cfg.Limits.IdleTimeout = minIdleTimeout
+	}
+	if deps.Conns == nil {
+		deps.Conns = connlimit.New(0)
+	}
+	if deps.Hub == nil {
+		deps.Hub = NewHub()
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub,
+		log: log.With("listener", cfg.Mode.String()), sessions: map[*session]struct{}{},
+	}, nil
+}
+
+// Hub returns the hub the server's sessions ring and listen to.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Serve accepts connections until the listener is closed or Shutdown is
+// called.
+func (s *Server) Serve(ln net.Listener) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.handle(c)
+		}()
+	}
+}
+
+// Shutdown ends every session with an untagged BYE: sessions waiting for
+// a command (or idling) at once, sessions inside a command when it ends.
+// After ctx ends the remaining connections are closed. Serve must already
+// have returned (its listener closed).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for ss := range s.sessions {
+		ss.shutdown()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for ss := range s.sessions {
+			ss.raw.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) handle(c net.Conn) {
+	remote := connlimit.RemoteAddr(c)
+	release, ok := s.conns.Acquire(remote)
+	if !ok {
+		refuse(c, "* BYE [UNAVAILABLE] too many connections from your address")
+		s.log.Info("connection refused: too many from one source", "remote", remote)
+		return
+	}
+	defer release()
+	ss := newSession(s, c, remote)
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
+		s.mu.Unlock()
+		refuse(c, "* BYE [UNAVAILABLE] too busy, try again later")
+		s.log.Warn("connection refused: too many sessions", "remote", remote)
+		return
+	}
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+	}()
+	ss.run()
+}
+
+// refuse answers a connection that is not served and closes it. On IMAPS
+// the line goes in the clear before any handshake: the client sees a failed
+// handshake, which is still a refusal.
+func refuse(c net.Conn, line string) {
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(line + "\r\n"))
+	c.Close()
+}

@@ -1,0 +1,230 @@
+package imapserver
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// view is a session's picture of its selected mailbox: the UIDs it has
+// been told about, in sequence order, and the MODSEQ up to which it has
+// seen the store's changes. Changes by others reach the client at the end
+// of a command, where RFC 9051 §7.5.1 allows them.
+type view struct {
+	mb       store.Mailbox
+	readOnly bool
+	// uids is every UID the client knows, ascending: seq n is uids[n-1].
+	// A slice costs 4 bytes a message; ranges would be smaller.
+	uids   []uint32
+	modseq uint64
+	// expunged holds UIDs removed from the store that the client has not
+	// been told about: FETCH, STORE and SEARCH by sequence number must not
+	// see EXPUNGE responses.
+	expunged map[uint32]bool
+	// reported holds the MODSEQ of flag changes the client saw in this
+	// command's own responses, so that the sync does not repeat them.
+	reported map[uint32]uint64
+	bell     <-chan struct{}
+	unwatch  func()
+}
+
+func (v *view) lastUID() uint32 {
+	if len(v.uids) == 0 {
+		return 0
+	}
+	return v.uids[len(v.uids)-1]
+}
+
+// seq returns the sequence number of uid, 0 if the view lacks it.
+func (v *view) seq(uid uint32) uint32 {
+	i, ok := slices.BinarySearch(v.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+// resolve returns the UIDs a sequence set (or a UID set) names among those
+// the client knows, ascending. Numbers outside the view are skipped.
+func (v *view) resolve(set imap.SeqSet, uid bool) []uint32 {
+	var out []uint32
+	if set.IsDollar() {
+		return nil
+	}
+	if !uid {
+		n := uint32(len(v.uids))
+		for s := range set.All(n) {
+			out = append(out, v.uids[s-1])
+		}
+		return out
+	}
+	for _, r := range set.Resolve(v.lastUID()).Ranges() {
+		i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.Start })
+		for ; i < len(v.uids) && v.uids[i] <= r.Stop; i++ {
+			out = append(out, v.uids[i])
+		}
+	}
+	return out
+}
+
+// remove drops uid from the view and returns its former sequence number.
+func (v *view) remove(uid uint32) uint32 {
+	i, ok := slices.BinarySearch(v.uids, uid)
+	if !ok {
+		return 0
+	}
+	v.uids = slices.Delete(v.uids, i, i+1)
+	delete(v.expunged, uid)
+	return uint32(i + 1)
+}
+
+// syncEnd brings the client up to date at the end of a command. Commands
+// that address messages by sequence number pass expunge=false.
+func (ss *session) syncEnd(cmd *imap.Command, expunge bool) {
+	if ss.sel == nil {
+		return
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	if err := ss.sync(ctx, expunge); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			ss.w.Status("*", "BYE", "", "the selected mailbox was deleted")
+			ss.closing.Store(true)
+			return
+		}
+		ss.srv.log.Warn("sync", "session", ss.id, "err", err)
+	}
+}
+
+// sync pulls the store's changes since the view's MODSEQ and writes the
+// untagged EXPUNGE, EXISTS and FETCH FLAGS responses.
+func (ss *session) sync(ctx context.Context, expunge bool) error {
+	v := ss.sel
+	mb, err := ss.srv.store.GetMailboxByID(ctx, v.mb.ID)
+	if err != nil {
+		return err
+	}
+	if mb.HighestModSeq > v.modseq {
+		changed, err := ss.srv.store.ChangedSince(ctx, v.mb.ID, v.modseq)
+		if err != nil {
+			return err
+		}
+		gone, err := ss.srv.store.ExpungedSince(ctx, v.mb.ID, v.modseq)
+		if err != nil {
+			return err
+		}
+		top := mb.HighestModSeq
+		for _, e := range gone {
+			top = max(top, e.ModSeq)
+			if v.seq(e.UID) != 0 {
+				v.expunged[e.UID] = true
+			}
+		}
+		last := v.lastUID()
+		var flagged []store.Message
+		added := false
+		for _, m := range changed {
+			top = max(top, m.ModSeq)
+			switch {
+			case m.UID > last:
+				v.uids = append(v.uids, m.UID)
+				last = m.UID
+				added = true
+			case v.reported[m.UID] != m.ModSeq && v.seq(m.UID) != 0 && !v.expunged[m.UID]:
+				flagged = append(flagged, m)
+			}
+		}
+		v.modseq = top
+		if expunge {
+			ss.writeExpunges()
+		}
+		if added {
+			ss.w.Exists(uint32(len(v.uids)))
+		}
+		for _, m := range flagged {
+			ss.w.Untagged().Number(uint64(v.seq(m.UID))).Atom(" FETCH (UID ").Number(uint64(m.UID)).
+				Atom(" FLAGS ").Flags(m.Flags).Close().End()
+		}
+	} else if expunge {
+		ss.writeExpunges()
+	}
+	clear(v.reported)
+	return ss.w.Err()
+}
+
+// writeExpunges tells the client about the pending expunges.
+func (ss *session) writeExpunges() {
+	v := ss.sel
+	if len(v.expunged) == 0 {
+		return
+	}
+	uids := make([]uint32, 0, len(v.expunged))
+	for u := range v.expunged {
+		uids = append(uids, u)
+	}
+	slices.Sort(uids)
+	// Highest first, so that each sequence number is still valid.
+	for i := len(uids) - 1; i >= 0; i-- {
+		if s := v.remove(uids[i]); s != 0 {
+			ss.w.Expunge(s)
+		}
+	}
+}
+
+// deselect leaves the selected state.
+func (ss *session) deselect() {
+	if ss.sel != nil {
+		ss.sel.unwatch()
+		ss.sel = nil
+	}
+	if ss.state == selected {
+		ss.state = authenticated
+	}
+}
+
+// changed rings the hub for a mailbox this session wrote to.
+func (ss *session) changed(mailboxID int64) {
+	ss.srv.hub.Changed(mailboxID)
+}
+
+// loadMessages returns the store's messages for uids (ascending), leaving
+// out those no longer in the store.
+func (ss *session) loadMessages(ctx context.Context, uids []uint32) ([]store.Message, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	id := ss.sel.mb.ID
+	if len(uids) <= 20 {
+		out := make([]store.Message, 0, len(uids))
+		for _, u := range uids {
+			m, err := ss.srv.store.GetMessage(ctx, id, u)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	all, err := ss.srv.store.ListMessages(ctx, id, uids[0], 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Message, 0, len(uids))
+	i := 0
+	for _, m := range all {
+		for i < len(uids) && uids[i] < m.UID {
+			i++
+		}
+		if i < len(uids) && uids[i] == m.UID {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
