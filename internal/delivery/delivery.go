@@ -107,7 +107,10 @@ type Pipeline struct {
 	// Queued is called after a message was queued for forwarding, to wake
 	// the outbound queue; may be nil.
 	Queued func()
-	Logger *slog.Logger
+	// Changed is called with each mailbox a message was stored in, so that
+	// IMAP sessions announce it at once; may be nil.
+	Changed func(mailboxID int64)
+	Logger  *slog.Logger
 }
 
 // Outcome says where a delivered message went.
@@ -261,8 +264,13 @@ func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message,
 	}
 	defer body.Close()
 	prefix := "Return-Path: <" + env.MailFrom + ">\r\nDelivered-To: " + addr + "\r\n" + trace
-	_, err = p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), body), []store.Target{{MailboxID: mbox.ID}})
-	return err
+	if _, err := p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), body), []store.Target{{MailboxID: mbox.ID}}); err != nil {
+		return err
+	}
+	if p.Changed != nil {
+		p.Changed(mbox.ID)
+	}
+	return nil
 }
 
 // mailbox finds the account's mailbox with the special-use attribute, or

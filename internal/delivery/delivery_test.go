@@ -70,6 +70,8 @@ const plain = "From: sender@far.example\r\nSubject: hello\r\n\r\nHi.\r\n"
 
 func TestDeliverToAccountsAndAliases(t *testing.T) {
 	f := newFixture(t)
+	var changed []int64
+	f.p.Changed = func(id int64) { changed = append(changed, id) }
 	out, err := f.p.Deliver(t.Context(), envelope("ann@example.org", "team@example.org"), Spool(plain))
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,9 @@ func TestDeliverToAccountsAndAliases(t *testing.T) {
 	if out.Verdict.Action != Accept || !slices.Equal(out.Delivered, []string{"ann@example.org", "bob@example.org"}) ||
 		!slices.Equal(out.Forwarded, []string{"carl@outside.example"}) || out.QueueID == 0 || f.queued != 1 {
 		t.Fatalf("outcome %+v, queued %d", out, f.queued)
+	}
+	if len(changed) != 2 || changed[0] == changed[1] {
+		t.Errorf("Changed called for mailboxes %v, want ann's and bob's INBOX", changed)
 	}
 	ann := f.messages(t, "ann@example.org", "INBOX")
 	if len(ann) != 1 {

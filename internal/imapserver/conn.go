@@ -103,7 +103,7 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 
 // shutdown asks the session to end: at once if it waits for a command or
 // idles, after the command otherwise.
-func (ss *session) shutdown() {
+func (ss *session) Shutdown() {
 	ss.closing.Store(true)
 	if !ss.busy.Load() {
 		ss.raw.SetReadDeadline(time.Now())
@@ -114,7 +114,10 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), storeTimeout)
 }
 
-func (ss *session) run() {
+// Close implements listener.Session.
+func (ss *session) Close() { ss.raw.Close() }
+
+func (ss *session) Run() {
 	defer func() { ss.conn.Close() }()
 	if ss.srv.cfg.Mode == IMAPS {
 		if !ss.handshake() {

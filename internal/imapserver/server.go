@@ -6,13 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
+	"net/netip"
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/listener"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -115,11 +115,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	hub      *Hub
 	log      *slog.Logger
-
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	closing  atomic.Bool
-	wg       sync.WaitGroup
+	listener *listener.Server
 }
 
 // New returns a server for one listener.
@@ -144,10 +140,19 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub,
-		log: log.With("listener", cfg.Mode.String()), sessions: map[*session]struct{}{},
-	}, nil
+		log: log.With("listener", cfg.Mode.String()),
+	}
+	s.listener = &listener.Server{
+		Conns:             deps.Conns,
+		MaxSessions:       cfg.Limits.MaxSessions,
+		TooManyFromSource: "* BYE [UNAVAILABLE] too many connections from your address",
+		TooBusy:           "* BYE [UNAVAILABLE] too busy, try again later",
+		NewSession:        func(c net.Conn, remote netip.Addr) listener.Session { return newSession(s, c, remote) },
+		Logger:            s.log,
+	}
+	return s, nil
 }
 
 // Hub returns the hub the server's sessions ring and listen to.
@@ -155,102 +160,10 @@ func (s *Server) Hub() *Hub { return s.hub }
 
 // Serve accepts connections until the listener is closed or Shutdown is
 // called.
-func (s *Server) Serve(ln net.Listener) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		s.mu.Lock()
-		if s.closing.Load() {
-			s.mu.Unlock()
-			c.Close()
-			return nil
-		}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.handle(c)
-		}()
-	}
-}
+func (s *Server) Serve(ln net.Listener) error { return s.listener.Serve(ln) }
 
 // Shutdown ends every session with an untagged BYE: sessions waiting for
 // a command (or idling) at once, sessions inside a command when it ends.
-// After ctx ends the remaining connections are closed. Serve must already
-// have returned (its listener closed).
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for ss := range s.sessions {
-		ss.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for ss := range s.sessions {
-			ss.raw.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
-}
-
-func (s *Server) handle(c net.Conn) {
-	remote := connlimit.RemoteAddr(c)
-	release, ok := s.conns.Acquire(remote)
-	if !ok {
-		refuse(c, "* BYE [UNAVAILABLE] too many connections from your address")
-		s.log.Info("connection refused: too many from one source", "remote", remote)
-		return
-	}
-	defer release()
-	ss := newSession(s, c, remote)
-	s.mu.Lock()
-	if s.closing.Load() {
-		s.mu.Unlock()
-		c.Close()
-		return
-	}
-	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
-		s.mu.Unlock()
-		refuse(c, "* BYE [UNAVAILABLE] too busy, try again later")
-		s.log.Warn("connection refused: too many sessions", "remote", remote)
-		return
-	}
-	s.sessions[ss] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, ss)
-		s.mu.Unlock()
-	}()
-	ss.run()
-}
-
-// refuse answers a connection that is not served and closes it. On IMAPS
-// the line goes in the clear before any handshake: the client sees a failed
-// handshake, which is still a refusal.
-func refuse(c net.Conn, line string) {
-	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	c.Write([]byte(line + "\r\n"))
-	c.Close()
-}
+// After ctx ends the remaining connections are closed. Close the listener
+// first, so Serve returns.
+func (s *Server) Shutdown(ctx context.Context) error { return s.listener.Shutdown(ctx) }

@@ -228,6 +228,10 @@ func (ss *session) update() {
 			seen = append(seen, m.UID)
 		}
 	}
+	if len(seen) > 0 || len(del) > 0 {
+		// IMAP sessions on the mailbox hear of the change at once.
+		defer ss.srv.changed(d.mailbox.ID)
+	}
 	if len(seen) > 0 {
 		// \Seen is a courtesy to IMAP clients; losing it is not worth an
 		// error to the POP3 client.

@@ -131,8 +131,11 @@ type Deps struct {
 	Store    store.Store
 	Accounts *account.Service
 	// Conns bounds connections per source; shared by all listeners.
-	Conns  *connlimit.Limiter
-	Logger *slog.Logger
+	Conns *connlimit.Limiter
+	// Changed is told of every mailbox this server changes, so IMAP
+	// sessions can announce it; may be nil.
+	Changed func(mailboxID int64)
+	Logger  *slog.Logger
 }
 
 // Server serves one POP3 listener.
@@ -143,6 +146,14 @@ type Server struct {
 	conns    *connlimit.Limiter
 	log      *slog.Logger
 	listener *listener.Server
+	notify   func(mailboxID int64)
+}
+
+// changed tells whoever listens that a mailbox changed.
+func (s *Server) changed(mailboxID int64) {
+	if s.notify != nil {
+		s.notify(mailboxID)
+	}
 }
 
 // New returns a server for one listener.
@@ -163,7 +174,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns,
-		log: log.With("listener", cfg.Mode.String()),
+		log: log.With("listener", cfg.Mode.String()), notify: deps.Changed,
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

@@ -63,6 +63,7 @@ type Server struct {
 	pipeline *delivery.Pipeline
 	conns    *connlimit.Limiter
 	queue    *queue.Queue
+	hub      *imapserver.Hub
 
 	listeners []*listener
 }
@@ -121,7 +122,11 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
-	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue, Logger: s.log}
+	// One hub for the whole server: IMAP sessions on both listeners hear of
+	// each other's changes, of deliveries and of POP3 deletions at once.
+	s.hub = imapserver.NewHub()
+	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
+		Changed: s.hub.Changed, Logger: s.log}
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
 	}
@@ -214,9 +219,6 @@ func (s *Server) bind() error {
 			return err
 		}
 	}
-	// One hub for both IMAP listeners, so their sessions see each
-	// other's changes at once.
-	hub := imapserver.NewHub()
 	for _, m := range []struct {
 		addr string
 		mode imapserver.Mode
@@ -224,7 +226,7 @@ func (s *Server) bind() error {
 		if m.addr == "" {
 			continue
 		}
-		if err := s.listenIMAP(m.mode, m.addr, hub); err != nil {
+		if err := s.listenIMAP(m.mode, m.addr, s.hub); err != nil {
 			return err
 		}
 	}
@@ -299,7 +301,7 @@ func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 		},
-	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Logger: s.log})
+	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Changed: s.hub.Changed, Logger: s.log})
 	if err != nil {
 		return err
 	}
