@@ -51,6 +51,10 @@ type session struct {
 	authFail int
 	errors   int
 	rev2     bool // ENABLE IMAP4rev2
+	// condstore is set by the first CONDSTORE enabling command (RFC 7162
+	// §3.1), qresync by ENABLE QRESYNC, which implies condstore.
+	condstore bool
+	qresync   bool
 
 	account store.Account
 	sel     *view
@@ -233,7 +237,7 @@ func (ss *session) capabilities() []string {
 		return append(caps, "AUTH=PLAIN", "SASL-IR")
 	}
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
-		"SPECIAL-USE", "LIST-EXTENDED", "STATUS=SIZE",
+		"SPECIAL-USE", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
 
@@ -379,17 +383,27 @@ func (ss *session) startTLS(cmd *imap.Command) bool {
 	return ss.handshake()
 }
 
-// enable answers ENABLE (RFC 5161); only IMAP4rev2 is known. RFC 9051
-// §6.3.1: enabling it changes response formats, which this slice keeps
-// compatible with both revisions.
+// enable answers ENABLE (RFC 5161) for IMAP4rev2, CONDSTORE and QRESYNC
+// (RFC 7162 §3.2.3: QRESYNC implies CONDSTORE). RFC 9051 §6.3.1:
+// enabling IMAP4rev2 changes response formats, which this server keeps
+// compatible with both revisions. ENABLED lists what this command turned
+// on.
 func (ss *session) enable(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.EnableArgs)
 	var on []string
 	for _, c := range args.Capabilities {
-		if c == "IMAP4REV2" && !ss.rev2 {
+		switch {
+		case c == "IMAP4REV2" && !ss.rev2:
 			ss.rev2 = true
 			ss.w.UTF8 = true
 			on = append(on, "IMAP4rev2")
+		case c == "CONDSTORE" && !ss.condstore:
+			ss.enableCondStore()
+			on = append(on, "CONDSTORE")
+		case c == "QRESYNC" && !ss.qresync:
+			ss.enableCondStore()
+			ss.qresync = true
+			on = append(on, "QRESYNC")
 		}
 	}
 	ss.w.Untagged().Atom("ENABLED")

@@ -15,7 +15,17 @@
 //     APPENDLIMIT, RFC 8438 STATUS=SIZE, RFC 6154 SPECIAL-USE (LIST
 //     attributes, CREATE USE), RFC 3348 CHILDREN, RFC 5258 LIST-EXTENDED
 //     selection and return options SUBSCRIBED and SPECIAL-USE, RFC 4731
-//     ESEARCH results (MIN, MAX, ALL, COUNT), RFC 7888 LITERAL-.
+//     ESEARCH results (MIN, MAX, ALL, COUNT), RFC 7888 LITERAL-;
+//   - RFC 7162 CONDSTORE and QRESYNC: ENABLE CONDSTORE and QRESYNC (which
+//     implies CONDSTORE), SELECT/EXAMINE (CONDSTORE) and (QRESYNC (...)),
+//     the MODSEQ fetch item, FETCH CHANGEDSINCE, UID FETCH VANISHED, STORE
+//     UNCHANGEDSINCE with [MODIFIED], SEARCH MODSEQ with the MODSEQ of the
+//     result, STATUS HIGHESTMODSEQ, [HIGHESTMODSEQ] in the tagged OK of
+//     STORE, EXPUNGE and MOVE once CONDSTORE is on, [CLOSED], and VANISHED
+//     instead of EXPUNGE once QRESYNC is on. Every mailbox has MODSEQs,
+//     so NOMODSEQ is never sent. Each message has one MODSEQ, which SEARCH
+//     MODSEQ uses whatever entry name is given; seq-match-data is checked
+//     but not needed, as expunge tombstones are never forgotten.
 //
 // What the tests hold it to:
 //   - before TLS on port 143 the capabilities carry LOGINDISABLED and no
@@ -31,8 +41,11 @@
 //   - each session keeps a view of its selected mailbox (UIDs in sequence
 //     order and the MODSEQ it has seen). At the end of a command, and
 //     while idling, it pulls the store's changes since that MODSEQ and
-//     reports EXPUNGE, EXISTS and FETCH FLAGS, never EXPUNGE during
-//     FETCH, STORE or SEARCH by sequence number (RFC 9051 §7.5.1). A Hub
+//     reports EXPUNGE (or VANISHED), EXISTS and FETCH FLAGS, never
+//     EXPUNGE during FETCH, STORE or SEARCH by sequence number (RFC 9051
+//     §7.5.1). The HIGHESTMODSEQ a client is told stays below expunges it
+//     has not yet been told about, so a later QRESYNC still reports them;
+//     the UIDs leave the view as they are reported. A Hub
 //     rings the sessions of the process when a mailbox changes; IDLE also
 //     polls the store every PollInterval for writers that do not ring it.
 //
@@ -41,9 +54,7 @@
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be
 // imported. See package imap.
 //
-// Left out for now: CONDSTORE and QRESYNC (RFC 7162; SELECT parameters,
-// CHANGEDSINCE, UNCHANGEDSINCE and MODSEQ are answered BAD, though
-// HIGHESTMODSEQ is reported), SORT and THREAD (RFC 5256), NOTIFY
+// Left out for now: SORT and THREAD (RFC 5256), NOTIFY
 // (RFC 5465), COMPRESS (RFC 4978), QUOTA (RFC 9208), BINARY (RFC 3516),
 // PREVIEW, SAVEDATE, OBJECTID beyond EMAILID, SEARCHRES ("$"), LIST-STATUS,
 // MULTIAPPEND beyond what the parser reads, renaming INBOX, \Recent

@@ -30,21 +30,35 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // fetch answers FETCH and UID FETCH (RFC 9051 §6.4.5).
 func (ss *session) fetch(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.FetchArgs)
-	if args.HasChangedSince || args.Vanished {
-		return ss.bad(cmd.Tag, "CHANGEDSINCE and VANISHED are not supported")
+	if args.Vanished && !ss.qresync {
+		return ss.bad(cmd.Tag, "VANISHED needs ENABLE QRESYNC first")
 	}
 	for _, it := range args.Items {
 		switch it.Name {
-		case "BINARY", "BINARY.SIZE", "PREVIEW", "MODSEQ", "SAVEDATE", "THREADID":
+		case "BINARY", "BINARY.SIZE", "PREVIEW", "SAVEDATE", "THREADID":
 			return ss.bad(cmd.Tag, it.Name+" is not supported")
+		case "MODSEQ":
+			ss.enableCondStore() // RFC 7162 §3.1
 		}
+	}
+	if args.HasChangedSince {
+		ss.enableCondStore()
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
+	if args.Vanished {
+		if err := ss.vanishedSince(ctx, args.Set, args.ChangedSince); err != nil {
+			return ss.storeError(cmd.Tag, err)
+		}
+	}
 	uids := ss.sel.resolve(args.Set, cmd.UID)
 	msgs, err := ss.loadMessages(ctx, uids)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
+	}
+	if args.HasChangedSince {
+		// RFC 7162 §3.1.4.1: only messages changed since.
+		msgs = slices.DeleteFunc(msgs, func(m store.Message) bool { return m.ModSeq <= args.ChangedSince })
 	}
 	seen := map[uint32]bool{}
 	if !ss.sel.readOnly && setsSeen(args.Items) {
@@ -53,7 +67,7 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 		}
 	}
 	for _, m := range msgs {
-		if err := ss.fetchOne(ctx, cmd, args.Items, m, seen[m.UID]); err != nil {
+		if err := ss.fetchOne(ctx, cmd, args, m, seen[m.UID]); err != nil {
 			ss.srv.log.Warn("fetch", "session", ss.id, "uid", m.UID, "err", err)
 			ss.w.Status("*", "BYE", imap.CodeServerBug, "cannot send a message")
 			return false
@@ -106,7 +120,12 @@ func (ss *session) markSeen(ctx context.Context, msgs []store.Message) (map[uint
 
 // fetchOne writes one FETCH response. An error means the response is
 // broken mid-way and the connection must be closed.
-func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, items []imap.FetchItem, m store.Message, seenChanged bool) error {
+//
+// Once CONDSTORE is enabled, a response carrying flags also carries MODSEQ,
+// and one whose \Seen this FETCH set also carries UID (RFC 7162 §3.1);
+// CHANGEDSINCE implies MODSEQ (§3.1.4.1).
+func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.FetchArgs, m store.Message, seenChanged bool) error {
+	items := args.Items
 	w := ss.w
 	seq := ss.sel.seq(m.UID)
 	if seq == 0 {
@@ -131,12 +150,13 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, items []imap
 		}
 		first = false
 	}
-	hasUID, hasFlags := false, false
+	hasUID, hasFlags, hasModSeq := false, false, false
 	for _, it := range items {
 		hasUID = hasUID || it.Name == "UID"
 		hasFlags = hasFlags || it.Name == "FLAGS"
+		hasModSeq = hasModSeq || it.Name == "MODSEQ"
 	}
-	if cmd.UID && !hasUID {
+	if (cmd.UID || (ss.condstore && seenChanged)) && !hasUID {
 		sep()
 		w.Atom("UID ").Number(uint64(m.UID))
 	}
@@ -155,6 +175,8 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, items []imap
 			w.Atom("INTERNALDATE ").DateTime(m.InternalDate)
 		case "RFC822.SIZE":
 			w.Atom("RFC822.SIZE ").Number(uint64(m.Size))
+		case "MODSEQ":
+			w.Atom("MODSEQ (").Number(m.ModSeq).Close()
 		case "EMAILID":
 			w.Atom("EMAILID (M").Number(uint64(m.ID)).Close()
 		case "ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER", "RFC822.TEXT", "RFC822":
@@ -198,6 +220,10 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, items []imap
 				}
 			}
 		}
+	}
+	if !hasModSeq && (args.HasChangedSince || (ss.condstore && (hasFlags || seenChanged))) {
+		sep()
+		w.Atom("MODSEQ (").Number(m.ModSeq).Close()
 	}
 	w.Close()
 	return w.End()

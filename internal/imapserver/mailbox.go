@@ -16,15 +16,24 @@ var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft
 
 func (ss *session) selectCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.SelectArgs)
+	q := args.QResync
+	// RFC 7162 §3.2.5: QRESYNC without ENABLE QRESYNC is BAD.
+	if q != nil && !ss.qresync {
+		return ss.bad(cmd.Tag, "QRESYNC needs ENABLE QRESYNC first")
+	}
+	if q != nil && q.KnownSeqs.Count(^uint32(0)) != q.KnownSeqUIDs.Count(^uint32(0)) {
+		return ss.bad(cmd.Tag, "QRESYNC sequence match data of unequal lengths")
+	}
 	// RFC 9051 §6.3.2: a SELECT, even one that fails, deselects first.
+	// [CLOSED] marks where the old mailbox's responses end (RFC 7162
+	// §3.2.11); clients that do not know the code ignore it.
 	if ss.sel != nil {
 		ss.deselect()
-		if ss.rev2 {
-			ss.w.Status("*", "OK", imap.CodeClosed, "previous mailbox closed")
-		}
+		ss.w.Status("*", "OK", imap.CodeClosed, "previous mailbox closed")
 	}
-	if args.CondStore || args.QResync != nil {
-		return ss.bad(cmd.Tag, "CONDSTORE and QRESYNC are not supported")
+	if args.CondStore {
+		// SELECT reports HIGHESTMODSEQ itself.
+		ss.condstore = true
 	}
 	name, err := ss.mailboxName(args.Mailbox)
 	if err != nil {
@@ -41,7 +50,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 		return ss.storeError(cmd.Tag, err)
 	}
 	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq,
-		expunged: map[uint32]bool{}, reported: map[uint32]uint64{}}
+		expunged: map[uint32]uint64{}, reported: map[uint32]uint64{}}
 	v.uids = make([]uint32, len(msgs))
 	unseen := 0
 	for i, m := range msgs {
@@ -67,6 +76,12 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	ss.w.Status("*", "OK", imap.CodeUIDNext(mb.UIDNext), "predicted next UID")
 	ss.w.Status("*", "OK", imap.CodeHighestModSeq(v.modseq), "highest")
 	ss.w.Untagged().Atom("LIST () \"/\" ").Mailbox(mb.Name).End()
+	if q != nil && q.UIDValidity == mb.UIDValidity {
+		if err := ss.qresyncSelect(ctx, q, msgs); err != nil {
+			ss.deselect()
+			return ss.storeError(cmd.Tag, err)
+		}
+	}
 	code := imap.CodeReadWrite
 	if v.readOnly {
 		code = imap.CodeReadOnly
@@ -298,6 +313,9 @@ func (ss *session) status(cmd *imap.Command) bool {
 	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
+	}
+	if slices.Contains(args.Items, "HIGHESTMODSEQ") {
+		ss.enableCondStore() // RFC 7162 §3.1
 	}
 	var unseen, deleted int
 	if slices.Contains(args.Items, "UNSEEN") || slices.Contains(args.Items, "DELETED") {

@@ -10,12 +10,11 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// storeCmd answers STORE and UID STORE (RFC 9051 §6.4.6).
+// storeCmd answers STORE and UID STORE (RFC 9051 §6.4.6) with the
+// UNCHANGEDSINCE modifier (RFC 7162 §3.1.3): messages changed since are
+// left alone and named in [MODIFIED set].
 func (ss *session) storeCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.StoreArgs)
-	if args.HasUnchangedSince {
-		return ss.bad(cmd.Tag, "UNCHANGEDSINCE is not supported")
-	}
 	if ss.sel.readOnly {
 		return ss.no(cmd.Tag, imap.CodeReadOnly, "mailbox is read-only")
 	}
@@ -24,45 +23,84 @@ func (ss *session) storeCmd(cmd *imap.Command) bool {
 			return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
 		}
 	}
+	if args.HasUnchangedSince {
+		ss.enableCondStore()
+	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
 	uids := ss.sel.resolve(args.Set, cmd.UID)
 	live := uids[:0:0]
 	for _, u := range uids {
-		if !ss.sel.expunged[u] {
+		if !ss.sel.gone(u) {
 			live = append(live, u)
 		}
 	}
-	op := map[imap.StoreMode]store.FlagOp{imap.StoreAdd: store.FlagsAdd, imap.StoreRemove: store.FlagsRemove, imap.StoreReplace: store.FlagsReplace}[args.Mode]
-	if len(live) > 0 {
-		res, err := ss.srv.store.UpdateFlags(ctx, store.FlagUpdate{MailboxID: ss.sel.mb.ID, UIDs: live, Op: op, Flags: canonFlags(args.Flags)})
+	res, err := ss.updateFlags(ctx, args, live)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	if len(res.Updated) > 0 {
+		ss.changed(ss.sel.mb.ID)
+	}
+	for _, m := range res.Updated {
+		ss.sel.reported[m.UID] = m.ModSeq
+	}
+	switch {
+	case !args.Silent && len(live) > 0:
+		skip := map[uint32]bool{}
+		for _, u := range res.Modified {
+			skip[u] = true
+		}
+		kept := live[:0:0]
+		for _, u := range live {
+			if !skip[u] {
+				kept = append(kept, u)
+			}
+		}
+		msgs, err := ss.loadMessages(ctx, kept)
 		if err != nil {
 			return ss.storeError(cmd.Tag, err)
 		}
-		if len(res.Updated) > 0 {
-			ss.changed(ss.sel.mb.ID)
+		for _, m := range msgs {
+			ss.sel.reported[m.UID] = m.ModSeq
+			ss.writeFlagFetch(m, cmd.UID, true)
 		}
-		if args.Silent {
-			for _, m := range res.Updated {
-				ss.sel.reported[m.UID] = m.ModSeq
-			}
-		} else {
-			msgs, err := ss.loadMessages(ctx, live)
-			if err != nil {
-				return ss.storeError(cmd.Tag, err)
-			}
-			for _, m := range msgs {
-				ss.sel.reported[m.UID] = m.ModSeq
-				ss.w.Untagged().Number(uint64(ss.sel.seq(m.UID))).Atom(" FETCH (")
-				if cmd.UID {
-					ss.w.Atom("UID ").Number(uint64(m.UID)).SP()
-				}
-				ss.w.Atom("FLAGS ").Flags(m.Flags).Close().End()
-			}
+	case ss.condstore:
+		// RFC 7162 §3.1.3: even with .SILENT, the new MODSEQ is sent.
+		for _, m := range res.Updated {
+			ss.writeFlagFetch(m, cmd.UID, false)
 		}
 	}
 	ss.syncEnd(cmd, cmd.UID)
-	return ss.ok(cmd.Tag, "STORE completed")
+	if len(res.Modified) > 0 {
+		var set imap.SeqSet
+		for _, u := range res.Modified {
+			if !cmd.UID {
+				u = ss.sel.seq(u)
+			}
+			if u != 0 {
+				set.AddNum(u)
+			}
+		}
+		ss.w.Status(cmd.Tag, "OK", imap.CodeModified(set), "conditional STORE failed for some messages")
+		return true
+	}
+	return ss.okModSeq(cmd.Tag, "STORE completed", len(res.Updated) > 0)
+}
+
+// updateFlags applies a STORE to the live UIDs.
+func (ss *session) updateFlags(ctx context.Context, args *imap.StoreArgs, live []uint32) (store.FlagResult, error) {
+	if len(live) == 0 {
+		return store.FlagResult{}, nil
+	}
+	if args.HasUnchangedSince && args.UnchangedSince == 0 {
+		// RFC 7162 §3.1.3: UNCHANGEDSINCE 0 fails for every message,
+		// all of which have a MODSEQ; the store reads 0 as no condition.
+		return store.FlagResult{Modified: live}, nil
+	}
+	op := map[imap.StoreMode]store.FlagOp{imap.StoreAdd: store.FlagsAdd, imap.StoreRemove: store.FlagsRemove, imap.StoreReplace: store.FlagsReplace}[args.Mode]
+	return ss.srv.store.UpdateFlags(ctx, store.FlagUpdate{MailboxID: ss.sel.mb.ID, UIDs: live, Op: op,
+		Flags: canonFlags(args.Flags), UnchangedSince: args.UnchangedSince})
 }
 
 // canonFlags spells system flags the way the store keeps them.
@@ -94,11 +132,12 @@ func (ss *session) expunge(cmd *imap.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	if _, err := ss.expungeDeleted(ctx, filter); err != nil {
+	n, err := ss.expungeDeleted(ctx, filter)
+	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
 	ss.syncEnd(cmd, true)
-	return ss.ok(cmd.Tag, "EXPUNGE completed")
+	return ss.okModSeq(cmd.Tag, "EXPUNGE completed", n > 0)
 }
 
 // expungeDeleted expunges the view's messages flagged \Deleted, only those
@@ -154,7 +193,7 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 	}
 	var uids []uint32
 	for _, u := range ss.sel.resolve(args.Set, cmd.UID) {
-		if !ss.sel.expunged[u] {
+		if !ss.sel.gone(u) {
 			uids = append(uids, u)
 		}
 	}
@@ -190,7 +229,7 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 		// EXPUNGE responses.
 		ss.w.Status("*", "OK", code, "moved")
 		ss.syncEnd(cmd, true)
-		return ss.ok(cmd.Tag, "MOVE completed")
+		return ss.okModSeq(cmd.Tag, "MOVE completed", true)
 	}
 	ss.syncEnd(cmd, cmd.UID)
 	ss.w.Status(cmd.Tag, "OK", code, cmd.Name+" completed")

@@ -51,6 +51,10 @@ func (ss *session) search(cmd *imap.Command) bool {
 			return ss.bad(cmd.Tag, "RETURN "+r+" is not supported")
 		}
 	}
+	withModSeq := hasModSeqKey(args.Keys)
+	if withModSeq {
+		ss.enableCondStore() // RFC 7162 §3.1
+	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
 	msgs, err := ss.loadMessages(ctx, ss.sel.uids)
@@ -58,6 +62,7 @@ func (ss *session) search(cmd *imap.Command) bool {
 		return ss.storeError(cmd.Tag, err)
 	}
 	var hits []uint32
+	var modseqs []uint64
 	for _, m := range msgs {
 		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID)}
 		if c.seq != 0 && matchAll(c, args.Keys) {
@@ -66,17 +71,25 @@ func (ss *session) search(cmd *imap.Command) bool {
 			} else {
 				hits = append(hits, c.seq)
 			}
+			modseqs = append(modseqs, m.ModSeq)
 		}
 		if c.err != nil {
 			return ss.storeError(cmd.Tag, c.err)
 		}
 	}
+	if !withModSeq {
+		modseqs = nil
+	}
 	if args.HasReturn || ss.rev2 {
-		ss.writeESearch(cmd, args, hits)
+		ss.writeESearch(cmd, args, hits, modseqs)
 	} else {
 		ss.w.Untagged().Atom("SEARCH")
 		for _, n := range hits {
 			ss.w.SP().Number(uint64(n))
+		}
+		// RFC 7162 §3.1.5: the highest MODSEQ of the messages found.
+		if len(modseqs) > 0 {
+			ss.w.Atom(" (MODSEQ ").Number(slices.Max(modseqs)).Close()
 		}
 		ss.w.End()
 	}
@@ -84,10 +97,28 @@ func (ss *session) search(cmd *imap.Command) bool {
 	return ss.ok(cmd.Tag, "SEARCH completed")
 }
 
-func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits []uint32) {
+// writeESearch writes the RFC 4731 ESEARCH response. modseqs, parallel to
+// hits, is set when the search used MODSEQ: the response then ends with
+// the highest MODSEQ of the messages it returns (RFC 7162 §3.1.5), only
+// those of MIN and MAX when nothing else is asked.
+func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits []uint32, modseqs []uint64) {
 	ret := args.Return
 	if len(ret) == 0 {
 		ret = []string{"ALL"}
+	}
+	var top uint64
+	if len(modseqs) > 0 {
+		if slices.ContainsFunc(ret, func(r string) bool { return r == "ALL" || r == "COUNT" }) {
+			top = slices.Max(modseqs)
+		} else {
+			for _, r := range ret {
+				if r == "MIN" {
+					top = max(top, modseqs[0])
+				} else {
+					top = max(top, modseqs[len(modseqs)-1])
+				}
+			}
+		}
 	}
 	w := ss.w
 	w.Untagged().Atom("ESEARCH (TAG ").String(cmd.Tag).Close()
@@ -107,6 +138,9 @@ func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits [
 			w.Atom(" ALL ").SeqSet(imap.SeqSetOf(hits...))
 		}
 	}
+	if top > 0 {
+		w.Atom(" MODSEQ ").Number(top)
+	}
 	w.End()
 }
 
@@ -114,7 +148,7 @@ func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits [
 func unsupportedKey(keys []imap.SearchKey) string {
 	for _, k := range keys {
 		switch k.Op {
-		case "MODSEQ", "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED", "FUZZY":
+		case "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED", "FUZZY":
 			return k.Op
 		}
 		if k.Set.IsDollar() {
@@ -165,6 +199,10 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		return slices.ContainsFunc(m.Flags, func(f string) bool { return strings.EqualFold(f, k.Value) })
 	case "UNKEYWORD":
 		return !slices.ContainsFunc(m.Flags, func(f string) bool { return strings.EqualFold(f, k.Value) })
+	case "MODSEQ":
+		// One MODSEQ per message serves every entry name (RFC 7162
+		// §3.1.5 allows it): a flag's change is a change of the message.
+		return m.ModSeq >= k.Num
 	case "LARGER":
 		return uint64(m.Size) > k.Num
 	case "SMALLER":

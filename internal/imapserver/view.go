@@ -22,9 +22,9 @@ type view struct {
 	uids   []uint32
 	modseq uint64
 	// expunged holds UIDs removed from the store that the client has not
-	// been told about: FETCH, STORE and SEARCH by sequence number must not
-	// see EXPUNGE responses.
-	expunged map[uint32]bool
+	// been told about, with the MODSEQ of their removal: FETCH, STORE and
+	// SEARCH by sequence number must not see EXPUNGE responses.
+	expunged map[uint32]uint64
 	// reported holds the MODSEQ of flag changes the client saw in this
 	// command's own responses, so that the sync does not repeat them.
 	reported map[uint32]uint64
@@ -37,6 +37,23 @@ func (v *view) lastUID() uint32 {
 		return 0
 	}
 	return v.uids[len(v.uids)-1]
+}
+
+// gone reports whether uid was expunged without the client being told.
+func (v *view) gone(uid uint32) bool {
+	_, ok := v.expunged[uid]
+	return ok
+}
+
+// highest is the HIGHESTMODSEQ the client may be told: below every
+// expunge it has not been told about, so that a client resynchronising
+// from it later (RFC 7162 §3.2.5) still learns of them.
+func (v *view) highest() uint64 {
+	h := v.modseq
+	for _, ms := range v.expunged {
+		h = min(h, ms-1)
+	}
+	return h
 }
 
 // seq returns the sequence number of uid, 0 if the view lacks it.
@@ -121,7 +138,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 		for _, e := range gone {
 			top = max(top, e.ModSeq)
 			if v.seq(e.UID) != 0 {
-				v.expunged[e.UID] = true
+				v.expunged[e.UID] = e.ModSeq
 			}
 		}
 		last := v.lastUID()
@@ -134,7 +151,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 				v.uids = append(v.uids, m.UID)
 				last = m.UID
 				added = true
-			case v.reported[m.UID] != m.ModSeq && v.seq(m.UID) != 0 && !v.expunged[m.UID]:
+			case v.reported[m.UID] != m.ModSeq && v.seq(m.UID) != 0 && !v.gone(m.UID):
 				flagged = append(flagged, m)
 			}
 		}
@@ -146,8 +163,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			ss.w.Exists(uint32(len(v.uids)))
 		}
 		for _, m := range flagged {
-			ss.w.Untagged().Number(uint64(v.seq(m.UID))).Atom(" FETCH (UID ").Number(uint64(m.UID)).
-				Atom(" FLAGS ").Flags(m.Flags).Close().End()
+			ss.writeFlagFetch(m, true, true)
 		}
 	} else if expunge {
 		ss.writeExpunges()
@@ -156,7 +172,10 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 	return ss.w.Err()
 }
 
-// writeExpunges tells the client about the pending expunges.
+// writeExpunges tells the client about the pending expunges: one
+// VANISHED once QRESYNC is enabled (RFC 7162 §3.2.10), EXPUNGE otherwise.
+// Either way the UIDs leave the view, so that sequence numbers stay those
+// the client computes.
 func (ss *session) writeExpunges() {
 	v := ss.sel
 	if len(v.expunged) == 0 {
@@ -167,12 +186,46 @@ func (ss *session) writeExpunges() {
 		uids = append(uids, u)
 	}
 	slices.Sort(uids)
+	if ss.qresync {
+		var set imap.SeqSet
+		for _, u := range uids {
+			if v.remove(u) != 0 {
+				set.AddNum(u)
+			}
+		}
+		if !set.IsEmpty() {
+			ss.w.Vanished(false, set)
+		}
+		return
+	}
 	// Highest first, so that each sequence number is still valid.
 	for i := len(uids) - 1; i >= 0; i-- {
 		if s := v.remove(uids[i]); s != 0 {
 			ss.w.Expunge(s)
 		}
 	}
+}
+
+// writeFlagFetch writes an unsolicited FETCH, or one answering STORE, for
+// m: its FLAGS if flags is set, its UID if uid is set or CONDSTORE is
+// enabled, and then its MODSEQ (RFC 7162 §3.1: once enabled, every such
+// FETCH carries UID and MODSEQ).
+func (ss *session) writeFlagFetch(m store.Message, uid, flags bool) {
+	w := ss.w
+	w.Untagged().Number(uint64(ss.sel.seq(m.UID))).Atom(" FETCH (")
+	sep := ""
+	if uid || ss.condstore {
+		w.Atom("UID ").Number(uint64(m.UID))
+		sep = " "
+	}
+	if flags {
+		w.Atom(sep + "FLAGS ").Flags(m.Flags)
+		sep = " "
+	}
+	if ss.condstore {
+		w.Atom(sep + "MODSEQ (").Number(m.ModSeq).Close()
+	}
+	w.Close().End()
 }
 
 // deselect leaves the selected state.
