@@ -237,7 +237,9 @@ func (ss *session) capabilities() []string {
 		return append(caps, "AUTH=PLAIN", "SASL-IR")
 	}
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
-		"SPECIAL-USE", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
+		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
+		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
+		"SORT", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
 
@@ -285,6 +287,10 @@ var handlers = map[string]handler{
 	"STORE":        {selOnly, (*session).storeCmd},
 	"COPY":         {selOnly, (*session).copyCmd},
 	"MOVE":         {selOnly, (*session).copyCmd},
+	"SORT":         {selOnly, (*session).sortCmd},
+	"THREAD":       {selOnly, (*session).thread},
+	"GETQUOTA":     {authed, (*session).getQuota},
+	"GETQUOTAROOT": {authed, (*session).getQuotaRoot},
 }
 
 // dispatch runs one command and reports whether the session goes on.

@@ -14,8 +14,22 @@
 //     (APPENDUID, COPYUID, UID EXPUNGE), RFC 6851 MOVE, RFC 7889
 //     APPENDLIMIT, RFC 8438 STATUS=SIZE, RFC 6154 SPECIAL-USE (LIST
 //     attributes, CREATE USE), RFC 3348 CHILDREN, RFC 5258 LIST-EXTENDED
-//     selection and return options SUBSCRIBED and SPECIAL-USE, RFC 4731
-//     ESEARCH results (MIN, MAX, ALL, COUNT), RFC 7888 LITERAL-;
+//     (selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH with
+//     CHILDINFO and SPECIAL-USE; return options SUBSCRIBED, CHILDREN and
+//     SPECIAL-USE), RFC 5819 LIST-STATUS, RFC 4731 ESEARCH results (MIN,
+//     MAX, ALL, COUNT), RFC 5182 SEARCHRES (RETURN (SAVE) and "$" in
+//     FETCH, STORE, COPY, MOVE and SEARCH), RFC 7888 LITERAL-;
+//   - RFC 8514 SAVEDATE (fetch item and SAVED* search keys), RFC 8474
+//     OBJECTID (MAILBOXID in SELECT, CREATE and STATUS, EMAILID; THREADID
+//     is always NIL), RFC 8970 PREVIEW (the first 200 characters of the
+//     first text part, plain text preferred, decoded and with white space
+//     collapsed; computed at once, so (LAZY) changes nothing);
+//   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
+//     base subjects; i;ascii-casemap) and THREAD=ORDEREDSUBJECT and
+//     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT);
+//   - RFC 9208 QUOTA: GETQUOTA and GETQUOTAROOT with one root, "", per
+//     account that has a limit, and the STORAGE resource (SETQUOTA is not
+//     offered: quotas are set by the administrator);
 //   - RFC 7162 CONDSTORE and QRESYNC: ENABLE CONDSTORE and QRESYNC (which
 //     implies CONDSTORE), SELECT/EXAMINE (CONDSTORE) and (QRESYNC (...)),
 //     the MODSEQ fetch item, FETCH CHANGEDSINCE, UID FETCH VANISHED, STORE
@@ -54,10 +68,10 @@
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be
 // imported. See package imap.
 //
-// Left out for now: SORT and THREAD (RFC 5256), NOTIFY
-// (RFC 5465), COMPRESS (RFC 4978), QUOTA (RFC 9208), BINARY (RFC 3516),
-// PREVIEW, SAVEDATE, OBJECTID beyond EMAILID, SEARCHRES ("$"), LIST-STATUS,
-// MULTIAPPEND beyond what the parser reads, renaming INBOX, \Recent
-// (always 0), and SASL LOGIN. SEARCH reads every message (no index) and
-// matches text as stored, without decoding transfer encodings or charsets.
+// Left out for now: NOTIFY (RFC 5465), COMPRESS (RFC 4978), BINARY
+// (RFC 3516), SORT=DISPLAY (RFC 5957), PARTIAL (RFC 9394), CONTEXT and
+// UPDATE (RFC 5267), thread ids, MULTIAPPEND beyond what the parser reads,
+// renaming INBOX, \Recent (always 0), and SASL LOGIN. SEARCH reads every
+// message (no index) and matches text as stored, without decoding transfer
+// encodings or charsets.
 package imapserver

@@ -27,6 +27,13 @@ const maxHeader = 1 << 20
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// emailID is a message's RFC 8474 EMAILID: its store id, which copies do
+// not share but which never changes or gets reused.
+func emailID(m store.Message) string { return "M" + strconv.FormatInt(m.ID, 10) }
+
+// mailboxID is a mailbox's RFC 8474 MAILBOXID.
+func mailboxID(mb store.Mailbox) string { return "F" + strconv.FormatInt(mb.ID, 10) }
+
 // fetch answers FETCH and UID FETCH (RFC 9051 §6.4.5).
 func (ss *session) fetch(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.FetchArgs)
@@ -35,7 +42,7 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 	}
 	for _, it := range args.Items {
 		switch it.Name {
-		case "BINARY", "BINARY.SIZE", "PREVIEW", "SAVEDATE", "THREADID":
+		case "BINARY", "BINARY.SIZE":
 			return ss.bad(cmd.Tag, it.Name+" is not supported")
 		case "MODSEQ":
 			ss.enableCondStore() // RFC 7162 §3.1
@@ -178,7 +185,24 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 		case "MODSEQ":
 			w.Atom("MODSEQ (").Number(m.ModSeq).Close()
 		case "EMAILID":
-			w.Atom("EMAILID (M").Number(uint64(m.ID)).Close()
+			w.Atom("EMAILID (" + emailID(m) + ")")
+		case "THREADID":
+			w.Atom("THREADID NIL") // RFC 8474 §5.2: threads are not tracked
+		case "SAVEDATE":
+			w.Atom("SAVEDATE ")
+			if m.SaveDate.IsZero() {
+				w.NIL()
+			} else {
+				w.DateTime(m.SaveDate)
+			}
+		case "PREVIEW":
+			// Computed at once, so (LAZY) changes nothing (RFC 8970 §3).
+			p, raw, err := parse()
+			if err != nil {
+				return err
+			}
+			w.Atom("PREVIEW ")
+			w.String(preview(p, raw))
 		case "ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER", "RFC822.TEXT", "RFC822":
 			if it.Name == "RFC822" || (it.Name == "BODY" && it.Section != nil && it.Section.Specifier == "" && len(it.Section.Part) == 0) {
 				if err := ss.fetchWhole(ctx, it, m); err != nil {

@@ -75,7 +75,12 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	ss.w.Status("*", "OK", imap.CodeUIDValidity(mb.UIDValidity), "UIDs valid")
 	ss.w.Status("*", "OK", imap.CodeUIDNext(mb.UIDNext), "predicted next UID")
 	ss.w.Status("*", "OK", imap.CodeHighestModSeq(v.modseq), "highest")
-	ss.w.Untagged().Atom("LIST () \"/\" ").Mailbox(mb.Name).End()
+	ss.w.Status("*", "OK", imap.Code("MAILBOXID ("+mailboxID(mb)+")"), "object id")
+	if ss.rev2 {
+		// RFC 9051 §6.3.2 asks for the mailbox's name; IMAP4rev1 clients
+		// would take it for an unsolicited LIST.
+		ss.w.Untagged().Atom("LIST () \"/\" ").Mailbox(mb.Name).End()
+	}
 	if q != nil && q.UIDValidity == mb.UIDValidity {
 		if err := ss.qresyncSelect(ctx, q, msgs); err != nil {
 			ss.deselect()
@@ -134,10 +139,12 @@ func (ss *session) create(cmd *imap.Command) bool {
 	if len(use) == 1 {
 		nm.SpecialUse = use[0]
 	}
-	if _, err := ss.srv.store.CreateMailbox(ctx, ss.account.ID, nm); err != nil {
+	mb, err := ss.srv.store.CreateMailbox(ctx, ss.account.ID, nm)
+	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	return ss.ok(cmd.Tag, "CREATE completed")
+	ss.w.Status(cmd.Tag, "OK", imap.Code("MAILBOXID ("+mailboxID(mb)+")"), "CREATE completed")
+	return true
 }
 
 func (ss *session) deleteCmd(cmd *imap.Command) bool {
@@ -205,8 +212,10 @@ func (ss *session) subscribe(cmd *imap.Command) bool {
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
 }
 
-// list answers LIST (with the RFC 5258 selection and return options
-// SUBSCRIBED, CHILDREN and SPECIAL-USE) and LSUB.
+// list answers LIST (with the RFC 5258 selection options SUBSCRIBED,
+// REMOTE, which changes nothing as there are no remote mailboxes,
+// RECURSIVEMATCH and SPECIAL-USE, the return options SUBSCRIBED,
+// CHILDREN and SPECIAL-USE, and RFC 5819 STATUS) and LSUB.
 func (ss *session) list(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.ListArgs)
 	if len(args.Patterns) == 1 && args.Patterns[0] == "" && !args.Extended {
@@ -231,16 +240,28 @@ func (ss *session) list(cmd *imap.Command) bool {
 		}
 		pats = append(pats, ref+p)
 	}
+	if args.Status != nil {
+		if slices.Contains(args.Status, "HIGHESTMODSEQ") {
+			ss.enableCondStore() // RFC 7162 §3.1
+		}
+	}
 	subscribedOnly := cmd.Name == "LSUB" || slices.Contains(args.Selection, "SUBSCRIBED")
 	specialOnly := slices.Contains(args.Selection, "SPECIAL-USE")
+	recursive := slices.Contains(args.Selection, "RECURSIVEMATCH")
 	showSub := subscribedOnly || slices.Contains(args.Return, "SUBSCRIBED")
-	names := map[string]bool{}
 	for _, mb := range mbs {
-		names[mb.Name] = true
-	}
-	for _, mb := range mbs {
-		if !matchAny(pats, mb.Name) || (subscribedOnly && !mb.Subscribed) || (specialOnly && mb.SpecialUse == "") {
+		if !matchAny(pats, mb.Name) || (specialOnly && mb.SpecialUse == "") {
 			continue
+		}
+		// RFC 5258 §3.5: with RECURSIVEMATCH a mailbox that fails the
+		// selection but has a descendant that passes is listed, with
+		// CHILDINFO naming the selection.
+		childInfo := false
+		if subscribedOnly && !mb.Subscribed {
+			if !recursive || !hasChildWhere(mbs, mb.Name, func(c store.Mailbox) bool { return c.Subscribed }) {
+				continue
+			}
+			childInfo = true
 		}
 		attrs := []string{`\HasNoChildren`}
 		if hasChild(mbs, mb.Name) {
@@ -252,9 +273,29 @@ func (ss *session) list(cmd *imap.Command) bool {
 		if showSub && mb.Subscribed && cmd.Name == "LIST" {
 			attrs = append(attrs, `\Subscribed`)
 		}
-		ss.w.Untagged().Atom(cmd.Name + " ").Flags(attrs).Atom(` "/" `).Mailbox(mb.Name).End()
+		ss.w.Untagged().Atom(cmd.Name + " ").Flags(attrs).Atom(` "/" `).Mailbox(mb.Name)
+		if childInfo && cmd.Name == "LIST" {
+			ss.w.Atom(` ("CHILDINFO" ("SUBSCRIBED"))`)
+		}
+		ss.w.End()
+		if args.Status != nil && cmd.Name == "LIST" {
+			// RFC 5819 §2: a mailbox whose status cannot be read is
+			// listed without it.
+			if err := ss.writeStatus(ctx, mb, args.Status); err != nil {
+				ss.srv.log.Warn("list-status", "session", ss.id, "mailbox", mb.ID, "err", err)
+			}
+		}
 	}
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
+}
+
+func hasChildWhere(mbs []store.Mailbox, name string, pred func(store.Mailbox) bool) bool {
+	for _, mb := range mbs {
+		if strings.HasPrefix(mb.Name, name+"/") && pred(mb) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasChild(mbs []store.Mailbox, name string) bool {
@@ -300,8 +341,8 @@ func match(pat, name string) bool {
 	return name == ""
 }
 
-// status answers STATUS (RFC 9051 §6.3.11, RFC 8438 SIZE). UNSEEN and
-// DELETED are counted by reading the mailbox's message list.
+// status answers STATUS (RFC 9051 §6.3.11, RFC 8438 SIZE, RFC 8474
+// MAILBOXID, RFC 7889 APPENDLIMIT).
 func (ss *session) status(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.StatusArgs)
 	name, err := ss.mailboxName(args.Mailbox)
@@ -317,17 +358,26 @@ func (ss *session) status(cmd *imap.Command) bool {
 	if slices.Contains(args.Items, "HIGHESTMODSEQ") {
 		ss.enableCondStore() // RFC 7162 §3.1
 	}
+	if err := ss.writeStatus(ctx, mb, args.Items); err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	return ss.ok(cmd.Tag, "STATUS completed")
+}
+
+// writeStatus writes the STATUS response of mb. UNSEEN and DELETED are
+// counted by reading the mailbox's message list.
+func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []string) error {
 	var unseen, deleted int
-	if slices.Contains(args.Items, "UNSEEN") || slices.Contains(args.Items, "DELETED") {
+	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") {
+		var err error
 		if unseen, deleted, err = ss.countFlags(ctx, mb.ID); err != nil {
-			return ss.storeError(cmd.Tag, err)
+			return err
 		}
 	}
 	ss.w.Untagged().Atom("STATUS ").Mailbox(mb.Name).Atom(" (")
 	first := true
-	for _, item := range args.Items {
-		switch item {
-		case "MAILBOXID", "DELETED-STORAGE":
+	for _, item := range items {
+		if item == "DELETED-STORAGE" {
 			continue // not tracked: left out rather than invented
 		}
 		if !first {
@@ -352,12 +402,14 @@ func (ss *session) status(cmd *imap.Command) bool {
 			ss.w.Number(mb.HighestModSeq)
 		case "APPENDLIMIT":
 			ss.w.Number(uint64(ss.srv.cfg.Limits.Wire.MaxAppend))
+		case "MAILBOXID":
+			ss.w.Atom("(" + mailboxID(mb) + ")")
 		default: // RECENT: Sealpost has no \Recent
 			ss.w.Number(0)
 		}
 	}
-	ss.w.Close().End()
-	return ss.ok(cmd.Tag, "STATUS completed")
+	ss.w.Close()
+	return ss.w.End()
 }
 
 func (ss *session) countFlags(ctx context.Context, id int64) (unseen, deleted int, err error) {

@@ -20,7 +20,19 @@ type candidate struct {
 	seq uint32
 	raw []byte
 	p   *part
+	hdr header // kept once the match is done
 	err error
+}
+
+// header returns the message's header, reading it if need be; nil if it
+// cannot be read.
+func (c *candidate) header() header {
+	if c.hdr == nil {
+		if p, _ := c.parsed(); p != nil {
+			c.hdr = p.header
+		}
+	}
+	return c.hdr
 }
 
 func (c *candidate) parsed() (*part, []byte) {
@@ -38,6 +50,16 @@ func (c *candidate) parsed() (*part, []byte) {
 // decoding quoted-printable, base64 or encoded words.
 func (ss *session) search(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.SearchArgs)
+	save := slices.Contains(args.Return, "SAVE")
+	if save {
+		// RFC 5182 §2.1: a failed SEARCH ... RETURN (SAVE) leaves $ empty.
+		defer func(v *view) {
+			if !v.savedOK {
+				v.saved = nil
+			}
+			v.savedOK = false
+		}(ss.sel)
+	}
 	switch args.Charset {
 	case "", "US-ASCII", "UTF-8":
 	default:
@@ -47,7 +69,7 @@ func (ss *session) search(cmd *imap.Command) bool {
 		return ss.bad(cmd.Tag, "search key "+bad+" is not supported")
 	}
 	for _, r := range args.Return {
-		if r != "MIN" && r != "MAX" && r != "ALL" && r != "COUNT" {
+		if r != "MIN" && r != "MAX" && r != "ALL" && r != "COUNT" && r != "SAVE" {
 			return ss.bad(cmd.Tag, "RETURN "+r+" is not supported")
 		}
 	}
@@ -57,32 +79,33 @@ func (ss *session) search(cmd *imap.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	msgs, err := ss.loadMessages(ctx, ss.sel.uids)
+	found, err := ss.matching(ctx, args.Keys)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	var hits []uint32
+	var hits, hitUIDs []uint32
 	var modseqs []uint64
-	for _, m := range msgs {
-		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID)}
-		if c.seq != 0 && matchAll(c, args.Keys) {
-			if cmd.UID {
-				hits = append(hits, m.UID)
-			} else {
-				hits = append(hits, c.seq)
-			}
-			modseqs = append(modseqs, m.ModSeq)
+	for _, c := range found {
+		if cmd.UID {
+			hits = append(hits, c.m.UID)
+		} else {
+			hits = append(hits, c.seq)
 		}
-		if c.err != nil {
-			return ss.storeError(cmd.Tag, c.err)
-		}
+		modseqs = append(modseqs, c.m.ModSeq)
+		hitUIDs = append(hitUIDs, c.m.UID)
 	}
 	if !withModSeq {
 		modseqs = nil
 	}
-	if args.HasReturn || ss.rev2 {
+	if save {
+		ss.sel.saved, ss.sel.savedOK = savedResult(args.Return, hitUIDs), true
+	}
+	switch {
+	case save && !slices.ContainsFunc(args.Return, func(r string) bool { return r != "SAVE" }):
+		// RFC 5182 §2.4: SAVE alone answers nothing but the tagged OK.
+	case args.HasReturn || ss.rev2:
 		ss.writeESearch(cmd, args, hits, modseqs)
-	} else {
+	default:
 		ss.w.Untagged().Atom("SEARCH")
 		for _, n := range hits {
 			ss.w.SP().Number(uint64(n))
@@ -97,12 +120,37 @@ func (ss *session) search(cmd *imap.Command) bool {
 	return ss.ok(cmd.Tag, "SEARCH completed")
 }
 
+// matching returns the messages of the selected mailbox that match keys,
+// in sequence order.
+func (ss *session) matching(ctx context.Context, keys []imap.SearchKey) ([]*candidate, error) {
+	msgs, err := ss.loadMessages(ctx, ss.sel.uids)
+	if err != nil {
+		return nil, err
+	}
+	var found []*candidate
+	for _, m := range msgs {
+		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID)}
+		if c.seq != 0 && matchAll(c, keys) {
+			found = append(found, c)
+		}
+		if c.err != nil {
+			return nil, c.err
+		}
+		// Keep the header only, so that memory does not grow with the
+		// mailbox's bodies.
+		if c.p != nil {
+			c.hdr, c.p, c.raw = c.p.header, nil, nil
+		}
+	}
+	return found, nil
+}
+
 // writeESearch writes the RFC 4731 ESEARCH response. modseqs, parallel to
 // hits, is set when the search used MODSEQ: the response then ends with
 // the highest MODSEQ of the messages it returns (RFC 7162 §3.1.5), only
 // those of MIN and MAX when nothing else is asked.
 func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits []uint32, modseqs []uint64) {
-	ret := args.Return
+	ret := slices.DeleteFunc(slices.Clone(args.Return), func(r string) bool { return r == "SAVE" })
 	if len(ret) == 0 {
 		ret = []string{"ALL"}
 	}
@@ -148,11 +196,8 @@ func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits [
 func unsupportedKey(keys []imap.SearchKey) string {
 	for _, k := range keys {
 		switch k.Op {
-		case "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE", "SAVEDATESUPPORTED", "FUZZY":
+		case "FUZZY":
 			return k.Op
-		}
-		if k.Set.IsDollar() {
-			return "$"
 		}
 		if s := unsupportedKey(k.Keys); s != "" {
 			return s
@@ -207,10 +252,24 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		return uint64(m.Size) > k.Num
 	case "SMALLER":
 		return uint64(m.Size) < k.Num
-	case "UID":
-		return k.Set.Resolve(c.ss.sel.lastUID()).Contains(m.UID)
-	case "SEQSET":
+	case "UID", "SEQSET":
+		if k.Set.IsDollar() {
+			_, ok := slices.BinarySearch(c.ss.sel.saved, m.UID)
+			return ok
+		}
+		if k.Op == "UID" {
+			return k.Set.Resolve(c.ss.sel.lastUID()).Contains(m.UID)
+		}
 		return k.Set.Resolve(uint32(len(c.ss.sel.uids))).Contains(c.seq)
+	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
+		// A message without a save date matches none (RFC 8514 §4).
+		return !m.SaveDate.IsZero() && compareDay(m.SaveDate, k.Date, strings.TrimPrefix(k.Op, "SAVED"))
+	case "SAVEDATESUPPORTED":
+		return true
+	case "EMAILID":
+		return k.Value == emailID(m)
+	case "THREADID":
+		return false // no thread ids: THREADID is always NIL
 	case "BEFORE", "ON", "SINCE":
 		return compareDay(m.InternalDate, k.Date, k.Op)
 	case "OLDER":
@@ -250,6 +309,24 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		return containsFold(raw[p.bodyStart:p.end], k.Value)
 	}
 	return false
+}
+
+// savedResult is what SEARCH RETURN (SAVE) keeps (RFC 5182 §2.4): with
+// MIN or MAX but neither ALL nor COUNT, only those; otherwise every UID
+// found.
+func savedResult(ret []string, uids []uint32) []uint32 {
+	if len(uids) == 0 || slices.Contains(ret, "ALL") || slices.Contains(ret, "COUNT") ||
+		!(slices.Contains(ret, "MIN") || slices.Contains(ret, "MAX")) {
+		return uids
+	}
+	var out []uint32
+	if slices.Contains(ret, "MIN") {
+		out = append(out, uids[0])
+	}
+	if slices.Contains(ret, "MAX") && (len(out) == 0 || uids[len(uids)-1] != out[0]) {
+		out = append(out, uids[len(uids)-1])
+	}
+	return out
 }
 
 // compareDay compares t's calendar day (in its own zone, RFC 9051

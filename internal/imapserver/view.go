@@ -28,8 +28,12 @@ type view struct {
 	// reported holds the MODSEQ of flag changes the client saw in this
 	// command's own responses, so that the sync does not repeat them.
 	reported map[uint32]uint64
-	bell     <-chan struct{}
-	unwatch  func()
+	// saved is the SEARCHRES result "$" (RFC 5182) as UIDs, ascending;
+	// savedOK marks it set by the SEARCH under way.
+	saved   []uint32
+	savedOK bool
+	bell    <-chan struct{}
+	unwatch func()
 }
 
 func (v *view) lastUID() uint32 {
@@ -70,7 +74,14 @@ func (v *view) seq(uid uint32) uint32 {
 func (v *view) resolve(set imap.SeqSet, uid bool) []uint32 {
 	var out []uint32
 	if set.IsDollar() {
-		return nil
+		// RFC 5182 §2.1: "$" names the same messages in UID and sequence
+		// number commands; expunged ones drop out.
+		for _, u := range v.saved {
+			if _, ok := slices.BinarySearch(v.uids, u); ok {
+				out = append(out, u)
+			}
+		}
+		return out
 	}
 	if !uid {
 		n := uint32(len(v.uids))

@@ -1,0 +1,187 @@
+package imapserver
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runScript runs steps on fresh sessions of e. In a command, "{inbox}"
+// stands for the INBOX's MAILBOXID, "{today}" for today's date and
+// "{m1}" for the EMAILID of UID 1.
+func runScript(t *testing.T, e *env, steps []cstep) {
+	t.Helper()
+	repl := strings.NewReplacer(
+		"{inbox}", "F"+strconv.FormatInt(e.inbox.ID, 10),
+		"{today}", time.Now().UTC().Format("2-Jan-2006"),
+		"{m1}", "M"+strconv.FormatInt(firstMessageID(t, e), 10),
+	)
+	cs := []*client{e.connect(t, "imaps", true), e.connect(t, "imaps", true)}
+	for _, s := range steps {
+		line := repl.Replace(s.cmd)
+		u, st := cs[s.c].cmd(line)
+		all := strings.Join(u, "\n")
+		if !strings.HasPrefix(st, repl.Replace(s.status)) {
+			t.Fatalf("%d: %s: status %q, want %q...\nuntagged:\n%s", s.c, line, st, s.status, all)
+		}
+		rest := all
+		for _, w := range s.want {
+			w = repl.Replace(w)
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%d: %s: untagged lacks %q (in this order):\n%s", s.c, line, w, all)
+				break
+			}
+			rest = rest[i+len(w):]
+		}
+		for _, w := range s.not {
+			if strings.Contains(all, repl.Replace(w)) {
+				t.Errorf("%d: %s: untagged has %q:\n%s", s.c, line, w, all)
+			}
+		}
+	}
+}
+
+func firstMessageID(t *testing.T, e *env) int64 {
+	t.Helper()
+	ms, err := e.st.ListMessages(t.Context(), e.inbox.ID, 1, 1)
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("listing the INBOX: %v", err)
+	}
+	return ms[0].ID
+}
+
+// The INBOX of newEnv holds UIDs 1, 2 and 3; the account also has the
+// special-use mailboxes, all subscribed.
+func TestExtensions(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []cstep
+	}{
+		{"capabilities", []cstep{
+			{0, "CAPABILITY", "OK", []string{" LIST-STATUS", " SEARCHRES", " SAVEDATE", " OBJECTID", " PREVIEW", " QUOTA", " QUOTA=RES-STORAGE"}, nil},
+		}},
+		{"LIST-STATUS", []cstep{
+			{0, `LIST "" INBOX RETURN (STATUS (MESSAGES UIDNEXT UNSEEN SIZE))`, "OK",
+				[]string{`* LIST (\HasNoChildren) "/" INBOX`, "* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UNSEEN 3 SIZE "}, nil},
+			{0, `LIST "" "*" RETURN (CHILDREN STATUS (MESSAGES))`, "OK",
+				[]string{`* LIST (\HasNoChildren) "/" INBOX`, "* STATUS INBOX (MESSAGES 3)", `\Sent) "/" Sent`, "* STATUS Sent (MESSAGES 0)"}, nil},
+			{0, `LIST "" "Nothing*" RETURN (STATUS (MESSAGES))`, "OK", nil, []string{"STATUS"}},
+			{0, `LIST "" INBOX RETURN (STATUS (HIGHESTMODSEQ MAILBOXID APPENDLIMIT))`, "OK",
+				[]string{"* STATUS INBOX (HIGHESTMODSEQ 3 MAILBOXID ({inbox}) APPENDLIMIT "}, nil},
+			{0, `LIST "" INBOX RETURN (STATUS (BOGUS))`, "BAD", nil, nil},
+			{0, `LSUB "" "*"`, "OK", []string{`* LSUB `}, []string{"STATUS"}},
+		}},
+		{"LIST-EXTENDED selection and return options", []cstep{
+			{0, "CREATE Projects/Alpha", "OK [MAILBOXID (F", nil, nil},
+			{0, "SUBSCRIBE Projects/Alpha", "OK", nil, nil},
+			{0, `LIST (SUBSCRIBED) "" "Projects*"`, "OK", []string{`* LIST (\HasNoChildren \Subscribed) "/" Projects/Alpha`}, []string{`"/" Projects` + "\n"}},
+			{0, `LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"`, "OK", []string{`* LIST (\HasChildren) "/" Projects ("CHILDINFO" ("SUBSCRIBED"))`}, []string{"Alpha"}},
+			{0, `LIST (REMOTE) "" "Projects" RETURN (CHILDREN SUBSCRIBED)`, "OK", []string{`* LIST (\HasChildren) "/" Projects`}, nil},
+			{0, `LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE)`, "OK", []string{`\Sent) "/" Sent`}, []string{"INBOX", "Projects"}},
+			{0, `LIST (RECURSIVEMATCH) "" "*"`, "BAD", nil, nil},
+		}},
+		{"SELECT sends LIST and MAILBOXID", []cstep{
+			{0, "SELECT INBOX", "OK", []string{"* OK [MAILBOXID ({inbox})]"}, []string{"* LIST"}},
+			{1, "ENABLE IMAP4rev2", "OK", nil, nil},
+			{1, "SELECT INBOX", "OK", []string{"* OK [MAILBOXID ({inbox})]", `* LIST () "/" INBOX`}, nil},
+			{0, "STATUS INBOX (MAILBOXID MESSAGES)", "OK", []string{"* STATUS INBOX (MAILBOXID ({inbox}) MESSAGES 3)"}, nil},
+		}},
+		{"SEARCHRES", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "FETCH $ (UID)", "OK", nil, []string{"FETCH"}},
+			{0, "SEARCH RETURN (SAVE) 2:3", "OK", nil, []string{"SEARCH"}},
+			{0, "FETCH $ (UID)", "OK", []string{"* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)"}, []string{"* 1 FETCH"}},
+			{0, "UID FETCH $ (FLAGS)", "OK", []string{"* 2 FETCH (UID 2 FLAGS ())", "* 3 FETCH (UID 3 FLAGS ())"}, nil},
+			{0, "SEARCH $ SUBJECT three", "OK", []string{"* SEARCH 3"}, nil},
+			{0, "UID SEARCH NOT $", "OK", []string{"* SEARCH 1"}, nil},
+			{0, `STORE $ +FLAGS (\Deleted)`, "OK", []string{`* 2 FETCH (FLAGS (\Deleted))`, `* 3 FETCH (FLAGS (\Deleted))`}, nil},
+			{0, "SEARCH RETURN (SAVE MIN COUNT) 1:2", "OK", []string{"* ESEARCH (TAG ", " MIN 1 COUNT 2"}, []string{"SAVE"}},
+			{0, "UID SEARCH $", "OK", []string{"* SEARCH 1 2"}, nil},
+			{0, "SEARCH RETURN (SAVE MAX) ALL", "OK", []string{" MAX 3"}, nil},
+			{0, "FETCH $ (UID)", "OK", []string{"* 3 FETCH (UID 3)"}, []string{"* 1 FETCH", "* 2 FETCH"}},
+			{0, `STORE 2 -FLAGS (\Deleted)`, "OK", nil, nil},
+			{0, "EXPUNGE", "OK", []string{"* 3 EXPUNGE"}, []string{"* 2 EXPUNGE"}},
+			{0, "FETCH $ (UID)", "OK", nil, []string{"FETCH"}},
+			{0, "SEARCH RETURN (SAVE) UID 1", "OK", nil, nil},
+			{0, "COPY $ Trash", "OK [COPYUID", nil, nil},
+			{0, "SEARCH RETURN (SAVE) CHARSET KOI8-Q ALL", "NO [BADCHARSET", nil, nil},
+			{0, "FETCH $ (UID)", "OK", nil, []string{"FETCH"}},
+			{0, "UNSELECT", "OK", nil, nil},
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "FETCH $ (UID)", "OK", nil, []string{"FETCH"}},
+		}},
+		{"SAVEDATE", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "FETCH 1 (SAVEDATE)", "OK", []string{`* 1 FETCH (SAVEDATE "`}, []string{"NIL"}},
+			{0, "SEARCH SAVEDON {today}", "OK", []string{"* SEARCH 1 2 3"}, nil},
+			{0, "SEARCH SAVEDBEFORE {today}", "OK", []string{"* SEARCH"}, []string{"SEARCH 1"}},
+			{0, "SEARCH SAVEDSINCE 1-Jan-2000 SAVEDATESUPPORTED", "OK", []string{"* SEARCH 1 2 3"}, nil},
+		}},
+		{"OBJECTID", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "FETCH 1 (EMAILID THREADID)", "OK", []string{"* 1 FETCH (EMAILID ({m1}) THREADID NIL)"}, nil},
+			{0, "SEARCH EMAILID {m1}", "OK", []string{"* SEARCH 1"}, []string{"SEARCH 1 "}},
+			{0, "SEARCH THREADID T1", "OK", []string{"* SEARCH"}, []string{"SEARCH 1"}},
+			{0, "CREATE Objects", "OK [MAILBOXID (F", nil, nil},
+		}},
+		{"PREVIEW", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "FETCH 1 (PREVIEW)", "OK", []string{`* 1 FETCH (PREVIEW "Hello Ann. The word is giraffe.")`}, nil},
+			{0, "FETCH 2 (PREVIEW (LAZY))", "OK", []string{`* 2 FETCH (PREVIEW "first part")`}, nil},
+			{0, "FETCH 3 (UID PREVIEW)", "OK", []string{`* 3 FETCH (UID 3 PREVIEW "short")`}, nil},
+			{0, "FETCH 1 (PREVIEW (EAGER))", "BAD", nil, nil},
+		}},
+		{"QUOTA without a limit", []cstep{
+			{0, "GETQUOTAROOT INBOX", "OK", []string{"* QUOTAROOT INBOX"}, []string{"* QUOTA "}},
+			{0, `GETQUOTA ""`, "NO [NONEXISTENT]", nil, nil},
+			{0, "GETQUOTAROOT Nowhere", "NO [NONEXISTENT]", nil, nil},
+			{0, `SETQUOTA "" (STORAGE 10)`, "BAD", nil, nil},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runScript(t, newEnv(t, Limits{}, 0), tc.steps)
+		})
+	}
+}
+
+func TestQuota(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	if err := e.st.SetQuota(t.Context(), ann, 10<<20); err != nil {
+		t.Fatal(err)
+	}
+	used := 0
+	for _, m := range testMessages {
+		used += len(m)
+	}
+	want := `* QUOTA "" (STORAGE ` + strconv.Itoa((used+1023)/1024) + " 10240)"
+	runScript(t, e, []cstep{
+		{0, "GETQUOTAROOT INBOX", "OK", []string{`* QUOTAROOT INBOX ""`, want}, nil},
+		{0, `GETQUOTA ""`, "OK", []string{want}, nil},
+		{0, `GETQUOTA "other"`, "NO", nil, nil},
+	})
+}
+
+func TestPreview(t *testing.T) {
+	long := strings.Repeat("word ", 100)
+	tests := []struct {
+		name, msg, want string
+	}{
+		{"quoted-printable latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9   au\r\n\r\n\tlait=\r\n !\r\n", "Café au lait !"},
+		{"base64", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8s\r\nIHdvcmxk\r\n", "Hello, world"},
+		{"html only", "Content-Type: text/html\r\n\r\n<html><head><style>p {color: red}</style></head><body><p>Hi&nbsp;there</p><p>you</p></body></html>\r\n", "Hi there you"},
+		{"plain preferred to html", "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n", "plain"},
+		{"attachment only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n--b--\r\n", ""},
+		{"cut", "\r\n" + long, strings.TrimSpace(long[:previewLen])},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := []byte(tc.msg)
+			if got := preview(parsePart(raw, 0, len(raw), 0, "text/plain"), raw); got != tc.want {
+				t.Errorf("preview = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

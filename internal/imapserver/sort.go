@@ -1,0 +1,321 @@
+package imapserver
+
+import (
+	"cmp"
+	"context"
+	"mime"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/imap"
+)
+
+// sortable is one message under SORT or THREAD, with what its keys need.
+type sortable struct {
+	c    *candidate
+	sent time.Time // the Date field in UTC, else the internal date
+}
+
+func (ss *session) sortables(ctx context.Context, charset string, keys []imap.SearchKey) ([]*sortable, error) {
+	found, err := ss.matching(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*sortable, len(found))
+	for i, c := range found {
+		s := &sortable{c: c, sent: c.m.InternalDate.UTC()}
+		if d, err := mail.ParseDate(c.header().get("Date")); err == nil {
+			s.sent = d.UTC()
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// sortCharsetOK reports whether a SORT or THREAD charset is one Sealpost
+// searches in.
+func sortCharsetOK(cs string) bool { return cs == "US-ASCII" || cs == "UTF-8" }
+
+// sortCmd answers SORT and UID SORT (RFC 5256 §3), with RFC 5267 ESORT
+// results when RETURN is given. DISPLAYFROM and DISPLAYTO (RFC 5957) and
+// PARTIAL are not offered.
+func (ss *session) sortCmd(cmd *imap.Command) bool {
+	args := cmd.Args.(*imap.SortArgs)
+	for _, c := range args.Criteria {
+		if strings.HasPrefix(c.Key, "DISPLAY") {
+			return ss.bad(cmd.Tag, "sort key "+c.Key+" is not supported")
+		}
+	}
+	if slices.Contains(args.Return, "PARTIAL") {
+		return ss.bad(cmd.Tag, "RETURN PARTIAL is not supported")
+	}
+	if !sortCharsetOK(args.Charset) {
+		return ss.no(cmd.Tag, imap.CodeBadCharset([]string{"US-ASCII", "UTF-8"}), "unsupported charset")
+	}
+	if bad := unsupportedKey(args.Keys); bad != "" {
+		return ss.bad(cmd.Tag, "search key "+bad+" is not supported")
+	}
+	if hasModSeqKey(args.Keys) {
+		ss.enableCondStore()
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	msgs, err := ss.sortables(ctx, args.Charset, args.Keys)
+	if err != nil {
+		return ss.storeError(cmd.Tag, err)
+	}
+	keys := make([][]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = sortKeys(m, args.Criteria)
+	}
+	order := make([]int, len(msgs))
+	for i := range order {
+		order[i] = i
+	}
+	// Ties fall back to sequence order, which msgs is in (RFC 5256 §3).
+	slices.SortStableFunc(order, func(a, b int) int {
+		for k, c := range args.Criteria {
+			r := compareKey(c.Key, msgs[a], msgs[b], keys[a][k], keys[b][k])
+			if c.Reverse {
+				r = -r
+			}
+			if r != 0 {
+				return r
+			}
+		}
+		return 0
+	})
+	nums := make([]uint32, len(order))
+	for i, j := range order {
+		nums[i] = msgs[j].c.seq
+		if cmd.UID {
+			nums[i] = msgs[j].c.m.UID
+		}
+	}
+	if args.HasReturn {
+		ss.writeESort(cmd, args.Return, nums)
+	} else {
+		ss.w.Untagged().Atom("SORT")
+		for _, n := range nums {
+			ss.w.SP().Number(uint64(n))
+		}
+		ss.w.End()
+	}
+	ss.syncEnd(cmd, cmd.UID)
+	return ss.ok(cmd.Tag, "SORT completed")
+}
+
+// sortKeys computes the string keys of the criteria; numeric and date
+// criteria get "".
+func sortKeys(m *sortable, crit []imap.SortCriterion) []string {
+	out := make([]string, len(crit))
+	for i, c := range crit {
+		switch c.Key {
+		case "SUBJECT":
+			out[i], _ = baseSubject(m.c.header().get("Subject"))
+		case "FROM", "TO", "CC":
+			out[i] = addrMailbox(m.c.header().get(c.Key))
+		}
+	}
+	return out
+}
+
+func compareKey(key string, a, b *sortable, ka, kb string) int {
+	switch key {
+	case "ARRIVAL":
+		return a.c.m.InternalDate.Compare(b.c.m.InternalDate)
+	case "DATE":
+		return a.sent.Compare(b.sent)
+	case "SIZE":
+		return cmp.Compare(a.c.m.Size, b.c.m.Size)
+	}
+	return compareCasemap(ka, kb)
+}
+
+// compareCasemap is the i;ascii-casemap comparator (RFC 4790 §9.2).
+func compareCasemap(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if x, y := upperASCII(a[i]), upperASCII(b[i]); x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// addrMailbox returns the local part of the first address of a header
+// value (RFC 5256 §3: the addr-mailbox), "" if there is none.
+func addrMailbox(v string) string {
+	if v == "" {
+		return ""
+	}
+	list, err := mail.ParseAddressList(v)
+	if err != nil || len(list) == 0 {
+		return ""
+	}
+	local, _, _ := strings.Cut(list[0].Address, "@")
+	return local
+}
+
+// writeESort writes the RFC 5267 ESEARCH answer to SORT: MIN and MAX are
+// the first and last in sort order, ALL keeps that order.
+func (ss *session) writeESort(cmd *imap.Command, ret []string, nums []uint32) {
+	if len(ret) == 0 {
+		ret = []string{"ALL"}
+	}
+	w := ss.w
+	w.Untagged().Atom("ESEARCH (TAG ").String(cmd.Tag).Close()
+	if cmd.UID {
+		w.Atom(" UID")
+	}
+	for _, r := range ret {
+		switch {
+		case r == "COUNT":
+			w.Atom(" COUNT ").Number(uint64(len(nums)))
+		case len(nums) == 0:
+		case r == "MIN":
+			w.Atom(" MIN ").Number(uint64(nums[0]))
+		case r == "MAX":
+			w.Atom(" MAX ").Number(uint64(nums[len(nums)-1]))
+		case r == "ALL":
+			w.Atom(" ALL ").Atom(orderedSet(nums))
+		}
+	}
+	w.End()
+}
+
+// orderedSet writes numbers as a sequence-set that keeps their order:
+// only ascending runs become ranges.
+func orderedSet(nums []uint32) string {
+	var b strings.Builder
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(itoa(int(nums[i])))
+		if j > i {
+			b.WriteByte(':')
+			b.WriteString(itoa(int(nums[j])))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// baseSubject extracts the base subject (RFC 5256 §2.1) and reports
+// whether the subject marked a reply or forward.
+func baseSubject(s string) (string, bool) {
+	dec := mime.WordDecoder{CharsetReader: charsetReader}
+	if d, err := dec.DecodeHeader(s); err == nil {
+		s = d
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	reply := false
+	for range 100 {
+		// (2) trailing "(fwd)" and white space.
+		for {
+			t := strings.TrimRight(s, " ")
+			if len(t) >= 5 && strings.EqualFold(t[len(t)-5:], "(fwd)") {
+				s, reply = t[:len(t)-5], true
+				continue
+			}
+			s = t
+			break
+		}
+		// (3) and (4): leaders and a leading blob, until nothing changes.
+		for range 100 {
+			old := s
+			var r bool
+			s, r = stripLeader(s)
+			reply = reply || r
+			if rest, ok := stripBlob(s); ok && rest != "" {
+				s = rest
+			}
+			if s == old {
+				break
+			}
+		}
+		// (5) "[fwd: ...]".
+		if len(s) >= 6 && strings.EqualFold(s[:5], "[fwd:") && s[len(s)-1] == ']' {
+			s, reply = s[5:len(s)-1], true
+			continue
+		}
+		break
+	}
+	return s, reply
+}
+
+// stripBlob removes one leading subj-blob: "[" *BLOBCHAR "]" *WSP.
+func stripBlob(s string) (string, bool) {
+	if !strings.HasPrefix(s, "[") {
+		return s, false
+	}
+	end := strings.IndexAny(s[1:], "[]")
+	if end < 0 || s[1+end] != ']' {
+		return s, false
+	}
+	return strings.TrimLeft(s[end+2:], " "), true
+}
+
+// stripLeader removes leading white space and subj-leaders
+// (*subj-blob subj-refwd) and reports whether it removed a subj-refwd.
+func stripLeader(s string) (string, bool) {
+	reply := false
+	for range 100 {
+		if t := strings.TrimLeft(s, " "); t != s {
+			s = t
+			continue
+		}
+		rest := s
+		for {
+			r, ok := stripBlob(rest)
+			if !ok {
+				break
+			}
+			rest = r
+		}
+		r, ok := stripRefwd(rest)
+		if !ok {
+			break
+		}
+		s, reply = r, true
+	}
+	return s, reply
+}
+
+// stripRefwd removes a leading subj-refwd: ("re" / "fw" / "fwd") *WSP
+// [subj-blob] ":".
+func stripRefwd(s string) (string, bool) {
+	l := strings.ToLower(s)
+	var rest string
+	switch {
+	case strings.HasPrefix(l, "re"):
+		rest = s[2:]
+	case strings.HasPrefix(l, "fwd"):
+		rest = s[3:]
+	case strings.HasPrefix(l, "fw"):
+		rest = s[2:]
+	default:
+		return s, false
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if r, ok := stripBlob(rest); ok {
+		rest = r
+	}
+	if !strings.HasPrefix(rest, ":") {
+		return s, false
+	}
+	return rest[1:], true
+}

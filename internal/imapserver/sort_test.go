@@ -1,0 +1,87 @@
+package imapserver
+
+import "testing"
+
+// threadMessages follow the three of testMessages as UIDs 4 to 6.
+var threadMessages = []string{
+	"From: dave@example.org\r\nSubject: Re: one\r\nDate: Wed, 4 Mar 2026 10:00:00 +0000\r\nMessage-Id: <4@example.org>\r\nIn-Reply-To: <1@example.org>\r\n\r\nreply\r\n",
+	"From: Alice <alice@example.org>\r\nSubject: [list] Fwd: two\r\nDate: Sun, 1 Mar 2026 10:00:00 +0000\r\nMessage-Id: <5@example.org>\r\nReferences: <missing@example.org>\r\n\r\nforward\r\n",
+	"From: Eve <eve@example.org>\r\nSubject: RE: one (fwd)\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\nMessage-Id: <6@example.org>\r\nReferences: <1@example.org> <4@example.org>\r\n\r\nmore\r\n",
+}
+
+func TestSortThread(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []cstep
+	}{
+		{"capabilities", []cstep{
+			{0, "CAPABILITY", "OK", []string{" SORT", " ESORT", " THREAD=ORDEREDSUBJECT", " THREAD=REFERENCES"}, nil},
+		}},
+		{"SORT", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "SORT (SUBJECT) UTF-8 ALL", "OK", []string{"* SORT 1 4 6 3 2 5"}, nil},
+			{0, "SORT (FROM) US-ASCII ALL", "OK", []string{"* SORT 3 5 1 2 4 6"}, nil},
+			{0, "SORT (DATE) UTF-8 ALL", "OK", []string{"* SORT 5 1 2 4 6 3"}, nil},
+			{0, "SORT (REVERSE DATE) UTF-8 ALL", "OK", []string{"* SORT 3 6 4 2 1 5"}, nil},
+			{0, "SORT (TO SUBJECT) UTF-8 ALL", "OK", []string{"* SORT 4 6 3 5 1 2"}, nil},
+			{0, "SORT (ARRIVAL) UTF-8 ALL", "OK", []string{"* SORT 1 2 3 4 5 6"}, nil},
+			{0, "SORT (CC REVERSE SIZE) UTF-8 1:2", "OK", []string{"* SORT 2 1"}, nil},
+			{0, "UID SORT (SUBJECT) UTF-8 SUBJECT one", "OK", []string{"* SORT 1 4 6"}, nil},
+			{0, "SORT (SUBJECT) UTF-8 SUBJECT nothing", "OK", []string{"* SORT"}, []string{"SORT "}},
+			{0, "SORT RETURN (MIN MAX COUNT ALL) (DATE) UTF-8 ALL", "OK", []string{"* ESEARCH (TAG ", " MIN 5 MAX 3 COUNT 6 ALL 5,1:2,4,6,3"}, nil},
+			{0, "UID SORT RETURN () (SUBJECT) UTF-8 ALL", "OK", []string{" UID ALL 1,4,6,3,2,5"}, nil},
+			{0, "SORT (DISPLAYFROM) UTF-8 ALL", "BAD", nil, nil},
+			{0, "SORT (SUBJECT) KOI8-R ALL", "NO [BADCHARSET", nil, nil},
+			{0, "SORT (SUBJECT) ALL", "BAD", nil, nil},
+		}},
+		{"THREAD", []cstep{
+			{0, "SELECT INBOX", "OK", nil, nil},
+			{0, "THREAD ORDEREDSUBJECT UTF-8 ALL", "OK", []string{"* THREAD (5 2)(1 (4)(6))(3)"}, nil},
+			{0, "THREAD REFERENCES UTF-8 ALL", "OK", []string{"* THREAD (1 4 6)(2 5)(3)"}, nil},
+			{0, "UID THREAD REFERENCES US-ASCII 4:6", "OK", []string{"* THREAD (5)(4 6)"}, nil},
+			{0, "THREAD REFERENCES UTF-8 SUBJECT nothing", "OK", []string{"* THREAD"}, []string{"("}},
+			{0, "THREAD REFS UTF-8 ALL", "BAD", nil, nil},
+			{0, "THREAD REFERENCES KOI8-R ALL", "NO [BADCHARSET", nil, nil},
+		}},
+		{"not selected", []cstep{
+			{0, "SORT (SUBJECT) UTF-8 ALL", "BAD", nil, nil},
+			{0, "THREAD REFERENCES UTF-8 ALL", "BAD", nil, nil},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Limits{}, 0)
+			for _, m := range threadMessages {
+				e.deliver(t, m)
+			}
+			runScript(t, e, tc.steps)
+		})
+	}
+}
+
+func TestBaseSubject(t *testing.T) {
+	tests := []struct {
+		in, want string
+		reply    bool
+	}{
+		{"Hello", "Hello", false},
+		{"Re: Hello", "Hello", true},
+		{"RE: re: Fwd: Hello", "Hello", true},
+		{"Re [list]: Hello", "Hello", true},
+		{"[list] Re: Hello  (fwd)", "Hello", true},
+		{"[list] Hello", "Hello", false},
+		{"[list]", "[list]", false},
+		{"[Fwd: Re: Hello]", "Hello", true},
+		{"  Hello \t  world  ", "Hello world", false},
+		{"=?utf-8?q?Re=3A_caf=C3=A9?=", "café", true},
+		{"Fw: Hello", "Hello", true},
+		{"Reply: Hello", "Reply: Hello", false},
+		{"", "", false},
+	}
+	for _, tc := range tests {
+		got, reply := baseSubject(tc.in)
+		if got != tc.want || reply != tc.reply {
+			t.Errorf("baseSubject(%q) = %q, %v; want %q, %v", tc.in, got, reply, tc.want, tc.reply)
+		}
+	}
+}
