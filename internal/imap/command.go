@@ -401,7 +401,7 @@ func parseExpunge(p *parser, cmd *Command) any {
 		return nil
 	}
 	p.sp()
-	return &ExpungeArgs{UIDs: p.seqSet(false)}
+	return &ExpungeArgs{UIDs: p.seqSet(true)}
 }
 
 func parseCopy(p *parser, _ *Command) any {
