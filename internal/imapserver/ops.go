@@ -205,7 +205,7 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 		return ss.ok(cmd.Tag, cmd.Name+" completed")
 	}
 	var msgs []store.Message
-	if cmd.Name == "MOVE" && dst.ID != ss.sel.mb.ID {
+	if cmd.Name == "MOVE" {
 		msgs, err = ss.srv.store.Move(ctx, ss.sel.mb.ID, uids, dst.ID)
 	} else {
 		msgs, err = ss.srv.store.Copy(ctx, ss.sel.mb.ID, uids, dst.ID)
@@ -223,7 +223,7 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 		dstSet.AddNum(m.UID)
 	}
 	code := imap.CodeCopyUID(dst.UIDValidity, src, dstSet)
-	if cmd.Name == "MOVE" && dst.ID != ss.sel.mb.ID {
+	if cmd.Name == "MOVE" {
 		ss.changed(ss.sel.mb.ID)
 		// RFC 6851 §4.3: COPYUID goes in an untagged OK before the
 		// EXPUNGE responses.

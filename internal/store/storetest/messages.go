@@ -687,3 +687,28 @@ func denseUIDs(n int) []uint32 {
 	}
 	return uids
 }
+
+// testMoveWithinMailbox moves messages to the mailbox they are in, as IMAP
+// MOVE allows: they get new UIDs, the old ones leave tombstones, and the
+// count and size stay the same.
+func testMoveWithinMailbox(t *testing.T, s store.Store) {
+	f := newFixture(t, s)
+	for i := range 3 {
+		f.deliver(t, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i), store.Target{MailboxID: f.inbox.ID})
+	}
+	before := f.mailbox(t, f.inbox.ID)
+	moved := must(s.Move(f.ctx, f.inbox.ID, []uint32{1, 3}, f.inbox.ID)).get(t)
+	if len(moved) != 2 || moved[0].UID != 4 || moved[1].UID != 5 {
+		t.Fatalf("Move within the mailbox = %+v", moved)
+	}
+	eqUIDs(t, "after the move", f.uids(t, f.inbox.ID), []uint32{2, 4, 5})
+	gone := must(s.ExpungedSince(f.ctx, f.inbox.ID, before.HighestModSeq)).get(t)
+	if len(gone) != 2 || gone[0].UID != 1 || gone[1].UID != 3 {
+		t.Errorf("tombstones = %+v", gone)
+	}
+	after := f.mailbox(t, f.inbox.ID)
+	if after.Messages != before.Messages || after.Size != before.Size {
+		t.Errorf("mailbox before %+v, after %+v", before, after)
+	}
+	CheckConsistent(t, s)
+}

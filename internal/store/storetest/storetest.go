@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListMessages", testListMessages},
 		{"UpdateFlags", testUpdateFlags},
 		{"CopyMoveExpunge", testCopyMoveExpunge},
+		{"MoveWithinMailbox", testMoveWithinMailbox},
 		{"BodyLifetime", testBodyLifetime},
 		{"DeleteAccount", testDeleteAccount},
 		{"Queue", testQueue},
