@@ -37,7 +37,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	}
 	name, err := ss.mailboxName(args.Mailbox)
 	if err != nil {
-		return ss.bad(cmd.Tag, err.Error())
+		return ss.no(cmd.Tag, imap.CodeCannot, err.Error())
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
@@ -150,7 +150,7 @@ func (ss *session) create(cmd *imap.Command) bool {
 func (ss *session) deleteCmd(cmd *imap.Command) bool {
 	name, err := ss.mailboxName(cmd.Args.(*imap.MailboxArgs).Mailbox)
 	if err != nil {
-		return ss.bad(cmd.Tag, err.Error())
+		return ss.no(cmd.Tag, imap.CodeCannot, err.Error())
 	}
 	if name == "INBOX" {
 		return ss.no(cmd.Tag, imap.CodeCannot, "INBOX cannot be deleted")
@@ -198,7 +198,7 @@ func (ss *session) rename(cmd *imap.Command) bool {
 func (ss *session) subscribe(cmd *imap.Command) bool {
 	name, err := ss.mailboxName(cmd.Args.(*imap.MailboxArgs).Mailbox)
 	if err != nil {
-		return ss.bad(cmd.Tag, err.Error())
+		return ss.no(cmd.Tag, imap.CodeCannot, err.Error())
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
@@ -228,17 +228,15 @@ func (ss *session) list(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	// A reference or pattern that is not valid modified UTF-7 names no
+	// mailbox: it matches nothing, which is not an error.
 	ref, err := ss.mailboxName(args.Reference)
-	if err != nil {
-		return ss.bad(cmd.Tag, err.Error())
-	}
 	var pats []string
 	for _, p := range args.Patterns {
-		p, err := ss.mailboxName(p)
-		if err != nil {
-			return ss.bad(cmd.Tag, err.Error())
+		p, perr := ss.mailboxName(p)
+		if err == nil && perr == nil {
+			pats = append(pats, ref+p)
 		}
-		pats = append(pats, ref+p)
 	}
 	if args.Status != nil {
 		if slices.Contains(args.Status, "HIGHESTMODSEQ") {
@@ -347,7 +345,7 @@ func (ss *session) status(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.StatusArgs)
 	name, err := ss.mailboxName(args.Mailbox)
 	if err != nil {
-		return ss.bad(cmd.Tag, err.Error())
+		return ss.no(cmd.Tag, imap.CodeCannot, err.Error())
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
