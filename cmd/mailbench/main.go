@@ -1,8 +1,10 @@
-// Command mailbench measures how fast an SMTP server takes mail: "mailbench
-// smtp" sends a bounded load to a server on loopback and reports messages
-// per second and latency, and "mailbench count-maildir" counts (or waits
-// for) the messages delivered into a Maildir. Run "mailbench help" for the
-// flags.
+// Command mailbench measures mail servers on loopback: "mailbench smtp"
+// sends a bounded load and reports messages per second and latency,
+// "mailbench imap" runs bounded IMAP sessions and reports sessions per
+// second and each phase's rate and latency, "mailbench idle" holds IMAP
+// IDLE connections and reports the server's memory per connection, and
+// "mailbench count-maildir" and "mailbench write-maildir" count (or wait
+// for) and write messages in a Maildir. Run "mailbench help" for the flags.
 package main
 
 import (

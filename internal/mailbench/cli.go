@@ -20,7 +20,14 @@ const usage = `usage:
   mailbench smtp -n N [-addr HOST:PORT] [-c C] [-size S] [-duration D] [-tls]
                  [-auth USER:PASSWORD | -auth-file dev.json] [-from ADDR] [-to ADDR[,ADDR...]]
                  [-sender-domains K] [-source-ips K] [-pid P] [-json]
+  mailbench imap -n N [-c C] [-addr HOST:PORT] [-security tls|starttls|plain]
+                 [-auth USER:PASSWORD | -auth-file dev.json] [-bodies B] [-search CRITERIA]
+                 [-duration D] [-source-ips K] [-pid P] [-json]
+  mailbench idle -c C [-hold D] [-addr HOST:PORT] [-security tls|starttls|plain]
+                 [-auth USER:PASSWORD | -auth-file dev.json] [-parallel K]
+                 [-source-ips K] [-pid P] [-json]
   mailbench count-maildir [-until N] [-timeout D] DIR
+  mailbench write-maildir -n N [-size S] [-from ADDR] [-to ADDR[,ADDR...]] [-sender-domains K] DIR
 `
 
 // Main runs the mailbench command with args (without the program name) and
@@ -35,6 +42,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "smtp":
 		err = runSMTP(ctx, args[1:], stdout, stderr)
+	case "imap":
+		err = runIMAP(ctx, args[1:], stdout, stderr)
+	case "idle":
+		err = runIdle(ctx, args[1:], stdout, stderr)
+	case "write-maildir":
+		err = runWriteMaildir(ctx, args[1:], stdout, stderr)
 	case "count-maildir":
 		err = runCount(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
