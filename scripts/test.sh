@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs Sealpost's whole test suite with the race detector, against both
-# storage backends. PostgreSQL comes from $SEALPOST_TEST_POSTGRES if set;
-# otherwise a throwaway server is started on loopback (installed from
+# storage backends, installing the Debian packages of the real peers and
+# clients it drives if they are missing (scripts/install-test-deps.sh).
+# PostgreSQL comes from $SEALPOST_TEST_POSTGRES if set; otherwise a throwaway server is started on loopback (installed from
 # Debian's packages if missing), or reused if an earlier run left it up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The real peers and clients the interop tests drive (a no-op when present).
+./scripts/install-test-deps.sh
 
 if [ -z "${SEALPOST_TEST_POSTGRES:-}" ]; then
 	SEALPOST_TEST_POSTGRES=$(./.ci/postgres.sh | tail -n 1)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, the real peers and clients the test
+# suite drives: PostgreSQL (the second storage backend), openssl, curl,
+# Python (smtplib, imaplib, poplib), swaks, mbsync (isync), fetchmail, and
+# Postfix (unconfigured and never started; see tests/interop/install-postfix.sh).
+# Does nothing when they are all there; needs root otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(postgresql openssl curl ca-certificates python3 swaks isync fetchmail)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-test-deps.sh: missing Debian packages: ${missing[*]}; run as root, or install them" >&2
+		exit 1
+	fi
+	echo "install-test-deps.sh: installing ${missing[*]}" >&2
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+bash tests/interop/install-postfix.sh
