@@ -2,8 +2,9 @@
 # Runs Sealpost's whole test suite with the race detector, against both
 # storage backends, installing the Debian packages of the real peers and
 # clients it drives if they are missing (scripts/install-test-deps.sh).
-# PostgreSQL comes from $SEALPOST_TEST_POSTGRES if set; otherwise a throwaway server is started on loopback (installed from
-# Debian's packages if missing), or reused if an earlier run left it up.
+# PostgreSQL comes from $SEALPOST_TEST_POSTGRES if set; otherwise a
+# throwaway server is started on loopback (installed from Debian's packages
+# if missing), or reused if an earlier run left it up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
