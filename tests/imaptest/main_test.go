@@ -20,38 +20,21 @@
 package imaptest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/tests/devtest"
 )
 
 // binary is the sealpost binary built once for the package.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sealpost-imaptest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "sealpost")
-	build := exec.Command("go", "build", "-o", binary, "sealpost.dev/sealpost/cmd/sealpost")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building sealpost:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { devtest.Main(m, &binary, false) }
 
 // devConfig is what `sealpost dev` writes to dev.json.
 type devConfig struct {
@@ -93,48 +76,9 @@ func startDev(t *testing.T, dir string) (devConfig, *syncBuffer) {
 	return devConfig{}, nil
 }
 
-// freePortBase finds a port base whose dev ports are all free on loopback.
-func freePortBase(t *testing.T) int {
-	t.Helper()
-	offsets := []int{25, 587, 465, 143, 993, 110, 995, 443, 8080}
-	// Below 32768: the kernel hands out ephemeral ports above it. The
-	// offset from the interop tests' range keeps parallel packages apart.
-	for base := 11050 + os.Getpid()%100*100; base < 32768-8080; base += 137 {
-		free := true
-		var held []net.Listener
-		for _, off := range offsets {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			held = append(held, ln)
-		}
-		for _, ln := range held {
-			ln.Close()
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatal("no free port base")
-	return 0
-}
+// freePortBase finds a port base whose dev ports are all free on
+// loopback, apart from the interop tests' range.
+func freePortBase(t *testing.T) int { return devtest.FreePortBase(t, 11050) }
 
 // syncBuffer collects a child process's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = devtest.SyncBuffer
