@@ -19,28 +19,38 @@ import (
 // are returned as they are, for the caller to answer with a temporary
 // failure.
 //
+// A successful check is remembered for LoginCacheTTL, as a keyed hash of
+// address and password together with the account's stored hash: the same
+// password for the same account, while the stored hash is unchanged and
+// the account enabled, is then accepted without hashing it again. Only a
+// right password can be answered sooner, so the time taken still tells an
+// attacker nothing a failure does not. A changed password, or
+// ForgetLogins, ends it at once.
+//
 // At most MaxConcurrentChecks checks run at once, each using the Hasher's
 // memory; others wait for a turn or for ctx to end.
 func (s *Service) Authenticate(ctx context.Context, address, password string) (store.Account, error) {
+	h := s.hasher()
+	a, err := ParseAddress(address)
+	if err != nil {
+		return store.Account{}, s.failSlowly(ctx, h, password, fmt.Errorf("%w: invalid address", ErrAuthFailed))
+	}
+	acc, err := s.Store.GetAccount(ctx, a.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, s.failSlowly(ctx, h, password, fmt.Errorf("%w: no account %s", ErrAuthFailed, a))
+	}
+	if err != nil {
+		return store.Account{}, fmt.Errorf("authenticate %s: %w", a, err)
+	}
+	cache := s.loginCache()
+	if !acc.Disabled && cache.valid(acc.Address, password, acc.PasswordHash) {
+		return acc, nil
+	}
 	release, err := s.acquireCheck(ctx)
 	if err != nil {
 		return store.Account{}, fmt.Errorf("authenticate: %w", err)
 	}
 	defer release()
-	h := s.hasher()
-	a, err := ParseAddress(address)
-	if err != nil {
-		h.burn(password)
-		return store.Account{}, fmt.Errorf("%w: invalid address", ErrAuthFailed)
-	}
-	acc, err := s.Store.GetAccount(ctx, a.String())
-	if errors.Is(err, store.ErrNotFound) {
-		h.burn(password)
-		return store.Account{}, fmt.Errorf("%w: no account %s", ErrAuthFailed, a)
-	}
-	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate %s: %w", a, err)
-	}
 	ok, err := h.Verify(acc.PasswordHash, password)
 	switch {
 	case err != nil:
@@ -52,7 +62,43 @@ func (s *Service) Authenticate(ctx context.Context, address, password string) (s
 	case acc.Disabled:
 		return store.Account{}, fmt.Errorf("%w: account %s is disabled", ErrAuthFailed, a)
 	}
+	cache.remember(acc.Address, password, acc.PasswordHash)
 	return acc, nil
+}
+
+// ForgetLogins drops the remembered logins of an address, so that its next
+// login checks the password in full. Changes that do not alter the stored
+// password hash but must end cached logins (signing out, revoking a
+// credential) call it; SetPassword and DeleteAccount do so themselves.
+func (s *Service) ForgetLogins(address string) {
+	s.loginCache().forget(address)
+}
+
+func (s *Service) loginCache() *loginCache {
+	s.cacheOnce.Do(func() {
+		ttl, size := s.LoginCacheTTL, s.LoginCacheSize
+		if ttl == 0 {
+			ttl = DefaultLoginCacheTTL
+		}
+		if size == 0 {
+			size = DefaultLoginCacheSize
+		}
+		s.cache = newLoginCache(ttl, size)
+	})
+	return s.cache
+}
+
+// failSlowly returns err after the cost of one password check, so that a
+// failure for an unknown or malformed address takes as long as one for a
+// wrong password.
+func (s *Service) failSlowly(ctx context.Context, h Hasher, password string, err error) error {
+	release, aerr := s.acquireCheck(ctx)
+	if aerr != nil {
+		return fmt.Errorf("authenticate: %w", aerr)
+	}
+	defer release()
+	h.burn(password)
+	return err
 }
 
 // burn verifies pw against a hash with h's parameters, an all-zero salt and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -49,9 +50,18 @@ type Service struct {
 	// once, since each takes the Hasher's memory (64 MiB by default); 0
 	// means twice the number of CPUs.
 	MaxConcurrentChecks int
+	// LoginCacheTTL is how long a successful password check is remembered
+	// (see Authenticate); 0 means DefaultLoginCacheTTL and a negative value
+	// remembers nothing.
+	LoginCacheTTL time.Duration
+	// LoginCacheSize bounds the remembered checks; 0 means
+	// DefaultLoginCacheSize.
+	LoginCacheSize int
 
-	semOnce sync.Once
-	sem     chan struct{}
+	semOnce   sync.Once
+	sem       chan struct{}
+	cacheOnce sync.Once
+	cache     *loginCache
 }
 
 // DefaultMailboxes returns the mailboxes every new account gets: INBOX and
@@ -175,6 +185,9 @@ func (s *Service) SetPassword(ctx context.Context, address, password string) err
 	if err := s.Store.SetPasswordHash(ctx, a.String(), phc); err != nil {
 		return fmt.Errorf("set password of %s: %w", a, err)
 	}
+	// The new stored hash already stops the old password's cache entries;
+	// forgetting them frees their room at once.
+	s.ForgetLogins(a.String())
 	return nil
 }
 
@@ -210,6 +223,7 @@ func (s *Service) DeleteAccount(ctx context.Context, address string) error {
 	if err := s.Store.DeleteAccount(ctx, a.String()); err != nil {
 		return fmt.Errorf("delete account %s: %w", a, err)
 	}
+	s.ForgetLogins(a.String())
 	return nil
 }
 

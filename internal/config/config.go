@@ -121,10 +121,12 @@ type Queue struct {
 // Passwords configures the password policy and argon2id hashing. The hash
 // parameters apply to new hashes; existing hashes keep theirs.
 type Passwords struct {
-	MinLength     int  `toml:"min_length" doc:"Shortest password accepted, in characters, 8 to 128."`
-	Argon2Time    int  `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
-	Argon2Memory  Size `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
-	Argon2Threads int  `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
+	MinLength      int      `toml:"min_length" doc:"Shortest password accepted, in characters, 8 to 128."`
+	Argon2Time     int      `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
+	Argon2Memory   Size     `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
+	Argon2Threads  int      `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
+	LoginCacheTTL  Duration `toml:"login_cache_ttl" doc:"How long a successful login is remembered, so that the same account and password are accepted again without another argon2id check: 0s (never) to 24h. Only a keyed hash of address and password is kept, in memory; a password change or sign-out ends it at once, and failed logins are never remembered."`
+	LoginCacheSize int      `toml:"login_cache_size" doc:"Most logins remembered at once, 1 to 1000000."`
 }
 
 // Testing holds test-only overrides of outbound delivery. They are
@@ -187,10 +189,12 @@ func Default() *Config {
 		DNS:   DNS{Resolver: "127.0.0.1:53"},
 		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
 		Passwords: Passwords{
-			MinLength:     10,
-			Argon2Time:    3,
-			Argon2Memory:  64 * MiB,
-			Argon2Threads: 2,
+			MinLength:      10,
+			Argon2Time:     3,
+			Argon2Memory:   64 * MiB,
+			Argon2Threads:  2,
+			LoginCacheTTL:  Duration(15 * time.Minute),
+			LoginCacheSize: 10000,
 		},
 	}
 }

@@ -236,6 +236,8 @@ func (d *decoder) passwords(p *Passwords) {
 		d.fail("passwords.argon2_memory", "must be a whole number of KiB, not %v", p.Argon2Memory)
 	}
 	d.intRange("passwords.argon2_threads", p.Argon2Threads, 1, 255)
+	d.durationRange("passwords.login_cache_ttl", p.LoginCacheTTL, 0, 24*time.Hour)
+	d.intRange("passwords.login_cache_size", p.LoginCacheSize, 1, 1000000)
 }
 
 // testing refuses test-only settings unless testing.enabled says they are

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/config"
@@ -87,7 +88,18 @@ func Accounts(cfg *config.Config, st store.Store) *account.Service {
 			Threads:   uint8(p.Argon2Threads),
 		},
 		MinPasswordLength: p.MinLength,
+		LoginCacheTTL:     loginCacheTTL(p.LoginCacheTTL),
+		LoginCacheSize:    p.LoginCacheSize,
 	}
+}
+
+// loginCacheTTL maps the config's 0s (remember nothing) to the Service's
+// negative value, its zero meaning the default.
+func loginCacheTTL(d config.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return time.Duration(d)
 }
 
 // Logger builds the structured logger the [log] section asks for.
