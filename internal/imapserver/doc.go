@@ -61,7 +61,8 @@
 //     has not yet been told about, so a later QRESYNC still reports them;
 //     the UIDs leave the view as they are reported. A Hub
 //     rings the sessions of the process when a mailbox changes; IDLE also
-//     polls the store every PollInterval for writers that do not ring it.
+//     looks at the store every PollInterval, a backstop for writers that
+//     do not ring it (the server relays the store's change feed).
 //
 // Sealpost has its own server rather than github.com/emersion/go-imap/v2's
 // imapserver: that one has no CONDSTORE or QRESYNC and no way to add

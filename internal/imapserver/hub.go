@@ -6,9 +6,11 @@ import "sync"
 // change itself: the store is the truth by MODSEQ, and every session pulls
 // what happened since its own MODSEQ when rung.
 //
-// Every store writer of the process should call Changed after a commit
-// that touches a mailbox: the IMAP sessions do; SMTP delivery and POP3
-// expunges do not yet, which is why IDLE also polls the store.
+// Every store writer of the process calls Changed after a commit that
+// touches a mailbox (IMAP sessions, SMTP delivery, POP3 expunges), and the
+// server relays the store's change feed (store.ChangeFeed), which reports
+// commits by other processes and nodes too. IDLE's own look at the store
+// every PollInterval is only a backstop.
 type Hub struct {
 	mu      sync.Mutex
 	watches map[int64]map[chan struct{}]struct{}
@@ -26,6 +28,21 @@ func (h *Hub) Changed(mailboxID int64) {
 		select {
 		case ch <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// ChangedAll rings every watcher, for when changes may have been missed,
+// such as after a lost connection to a shared store.
+func (h *Hub) ChangedAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.watches {
+		for ch := range m {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

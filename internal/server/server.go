@@ -326,6 +326,7 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 			MaxAuthFailures: lim.MaxAuthFailures,
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
+			PollInterval:    s.idlePoll(),
 		},
 	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub, Logger: s.log})
 	if err != nil {
@@ -409,6 +410,9 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, len(s.listeners)+1)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.maintain(ctx) })
+	if feed, ok := s.store.(store.ChangeFeed); ok {
+		wg.Go(func() { s.relayChanges(ctx, feed) })
+	}
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)
@@ -470,6 +474,31 @@ func (s *Server) closeAll() {
 
 // maintenanceInterval is how often the store is tidied while running.
 const maintenanceInterval = 24 * time.Hour
+
+// idlePoll is how often an IDLE session looks at the store itself. A store
+// with a change feed rings the hub for every change, whoever made it, so
+// the look is only a backstop and can be rare: with thousands of idle
+// sessions, frequent looks would be thousands of queries a second.
+func (s *Server) idlePoll() time.Duration {
+	if _, ok := s.store.(store.ChangeFeed); ok {
+		return time.Minute
+	}
+	return 0 // imapserver's default
+}
+
+// relayChanges rings the hub for changes other processes commit to a
+// shared store, so that IMAP sessions here hear of them as soon as of this
+// process's own. Changes made here come back too; a session rung for
+// nothing new finds nothing and goes back to waiting.
+func (s *Server) relayChanges(ctx context.Context, feed store.ChangeFeed) {
+	_ = feed.WatchChanges(ctx, func(c store.MailboxChange) {
+		if c.MailboxID == 0 {
+			s.hub.ChangedAll()
+			return
+		}
+		s.hub.Changed(c.MailboxID)
+	})
+}
 
 // maintain tidies the store in the background: bodies orphaned by a crash
 // once at start, expired cached values at start and then daily.

@@ -86,6 +86,25 @@ type Store interface {
 	Close() error
 }
 
+// ChangeFeed is implemented by stores that several processes write, such as
+// PostgreSQL shared by several nodes: it reports the mailbox changes any of
+// them commits, so that IMAP sessions on every node learn of them.
+type ChangeFeed interface {
+	// WatchChanges calls fn for every committed change to a mailbox or its
+	// messages, from whichever process, until ctx ends; it then returns
+	// ctx's error. fn must not block. The feed may repeat a change; after
+	// its connection to the backend is lost and restored, it calls fn with
+	// the zero MailboxChange, meaning that anything may have changed.
+	WatchChanges(ctx context.Context, fn func(MailboxChange)) error
+}
+
+// MailboxChange names a mailbox whose messages, name or subscription
+// changed, or which was created or deleted.
+type MailboxChange struct {
+	MailboxID int64
+	AccountID int64
+}
+
 // Domain is a mail domain Sealpost hosts. Name is the ASCII (A-label) form,
 // lower case, as the caller gave it: the store does not normalise it.
 type Domain struct {

@@ -30,8 +30,12 @@
 // order under a PostgreSQL advisory lock, so nodes starting together do not
 // race, and refuses a database whose schema is newer than the binary.
 //
-// Not done here: LISTEN/NOTIFY for IMAP IDLE across nodes, and streaming of
-// very large bodies (a body is held in memory while it is stored or read).
+// Nodes learn of each other's mailbox changes through LISTEN/NOTIFY: a
+// trigger announces every change to a mailbox row (and every message change
+// moves its HIGHESTMODSEQ), and WatchChanges listens (store.ChangeFeed).
+//
+// Not done here: streaming of very large bodies (a body is held in memory
+// while it is stored or read).
 package postgres
 
 import (
@@ -40,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,11 +73,15 @@ type Options struct {
 	// MaxConns caps the connection pool; 0 keeps pgxpool's default (the
 	// larger of 4 and the number of CPUs) unless the DSN sets pool_max_conns.
 	MaxConns int32
+	// Logger receives what the store reports outside any call, such as a
+	// lost change-feed connection; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	log  *slog.Logger
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +100,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -43,7 +43,8 @@
 // namespace) cannot interleave; reads use a separate pool and run
 // concurrently with the writer thanks to WAL. Another process (the command
 // line tools) may open the same directory; the busy timeout makes it wait
-// for the lock instead of failing.
+// for the lock instead of failing. WatchChanges (store.ChangeFeed) reports
+// every process's commits to mailboxes, by watching PRAGMA data_version.
 //
 // Bodies are shared by the copies of a message and by queue items through a
 // reference count kept by triggers (see migrations/0001_init.sql). A body
@@ -103,12 +104,13 @@ type Options struct {
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	w     *sql.DB // one connection, BEGIN IMMEDIATE
-	r     *sql.DB // read-only pool
-	blobs *blob.Store
-	stmts stmts
-	grace time.Duration // Options.OrphanGrace
-	group committer     // group commit of Deliver and Enqueue
+	w       *sql.DB // one connection, BEGIN IMMEDIATE
+	r       *sql.DB // read-only pool
+	readDSN string  // opens a connection like those of r
+	blobs   *blob.Store
+	stmts   stmts
+	grace   time.Duration // Options.OrphanGrace
+	group   committer     // group commit of Deliver and Enqueue
 	// afterCommit, if set, runs after every successful commit and its
 	// error is reported as the commit's: tests use it to play a commit
 	// that landed but failed to say so.
@@ -193,7 +195,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout("+busy+")")
 	rq.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	s.readDSN = "file:" + path + "?" + rq.Encode()
+	r, err := sql.Open("sqlite", s.readDSN)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)

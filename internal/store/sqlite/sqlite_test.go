@@ -612,3 +612,15 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached in 10 s")
 }
+
+func TestChangeFeed(t *testing.T) {
+	storetest.ChangeFeed(t, func(t *testing.T) (store.Store, store.Store) {
+		dir := t.TempDir()
+		a, b := openTest(t, dir), openTest(t, dir)
+		t.Cleanup(func() {
+			a.Close()
+			b.Close()
+		})
+		return a, b
+	})
+}
