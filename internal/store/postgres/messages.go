@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -151,15 +150,15 @@ func insertMessages(ctx context.Context, tx pgx.Tx, rows []newRow) ([]store.Mess
 }
 
 // deliverOne allocates a UID and a MODSEQ in one mailbox and inserts the
-// message with them, in one statement. The body is the blob this session
-// inserted last.
+// message with them, in one statement. The body is $6, or when that is NULL
+// the blob this session inserted last.
 const deliverOne = `WITH mb AS (
 		UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
 			messages = messages + 1, size = size + $2
 		WHERE id = $1
 		RETURNING id, uid_next - 1 AS uid, highest_modseq AS modseq)
 	INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, save_date, size, blob_id)
-	SELECT mb.id, mb.uid, mb.modseq, $3, $4, $5, $2, currval(pg_get_serial_sequence('blobs', 'id'))
+	SELECT mb.id, mb.uid, mb.modseq, $3, $4, $5, $2, coalesce($6::bigint, currval(pg_get_serial_sequence('blobs', 'id')))
 	FROM mb
 	RETURNING id, uid, modseq, blob_id`
 
@@ -181,11 +180,11 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if len(targets) == 0 {
 		return nil, errors.New("postgres: deliver: no targets")
 	}
-	data, err := io.ReadAll(body)
+	sp, err := s.spool(ctx, body)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: deliver: read body: %w", err)
+		return nil, fmt.Errorf("postgres: deliver: %w", err)
 	}
-	size := int64(len(data))
+	size := sp.size
 	ids := make([]int64, len(targets))
 	for i, t := range targets {
 		ids[i] = t.MailboxID
@@ -195,7 +194,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		saved := now()
 		out = make([]store.Message, len(targets))
 		b := &pgx.Batch{}
-		b.Queue("INSERT INTO blobs (size, data) VALUES ($1, $2)", size, data)
+		sp.adopt(b)
 		multi := len(slices.Compact(slices.Sorted(slices.Values(ids)))) > 1
 		if multi {
 			// Lock in ID order so that deliveries to overlapping sets of
@@ -209,12 +208,12 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 			if !t.InternalDate.IsZero() {
 				m.InternalDate = dbTime(t.InternalDate)
 			}
-			b.Queue(deliverOne, t.MailboxID, size, flagsArg(m.Flags), m.InternalDate, saved)
+			b.Queue(deliverOne, t.MailboxID, size, flagsArg(m.Flags), m.InternalDate, saved, sp.blobIDArg())
 		}
 		b.Queue(deliverCharge, ids, size)
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
+		if err := sp.checkAdopted(br); err != nil {
 			return mapErr(err, "deliver", nil)
 		}
 		if multi {
@@ -243,22 +242,10 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return err
 	})
 	if err != nil {
+		s.discard(sp)
 		return nil, err
 	}
 	return out, nil
-}
-
-// OpenBody returns a message body by blob ID.
-func (s *Store) OpenBody(ctx context.Context, id string) (io.ReadCloser, error) {
-	n, err := parseBlobID(id)
-	if err != nil {
-		return nil, err
-	}
-	var data []byte
-	if err := s.pool.QueryRow(ctx, "SELECT data FROM blobs WHERE id = $1", n).Scan(&data); err != nil {
-		return nil, mapErr(err, "blob "+id, nil)
-	}
-	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
 // GetMessage returns one message by mailbox and UID.

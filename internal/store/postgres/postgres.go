@@ -5,7 +5,10 @@
 //
 // Message bodies live in a blobs table (bytea) and are written in the same
 // transaction as the rows that point to them, so a committed Deliver or
-// Enqueue is durable as a whole. Copies of a message share one blob; a
+// Enqueue is durable as a whole. Bodies over 1 MiB are kept in 1 MiB
+// chunks and streamed in both directions, never held whole in memory; they
+// are written just ahead of that transaction, which adopts them (see
+// body.go). Copies of a message share one blob; a
 // reference count kept by triggers removes a blob when the last message or
 // queue item using it goes, including through cascading deletes.
 //
@@ -33,9 +36,6 @@
 // Nodes learn of each other's mailbox changes through LISTEN/NOTIFY: a
 // trigger announces every change to a mailbox row (and every message change
 // moves its HIGHESTMODSEQ), and WatchChanges listens (store.ChangeFeed).
-//
-// Not done here: streaming of very large bodies (a body is held in memory
-// while it is stored or read).
 package postgres
 
 import (

@@ -79,29 +79,29 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 	if err := store.CheckQueueItem(item); err != nil {
 		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: %w", err)
 	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: read body: %w", err)
-	}
 	enc, err := encodeRecipients(store.QueueRecipients(item))
+	if err != nil {
+		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: %w", err)
+	}
+	sp, err := s.spool(ctx, body)
 	if err != nil {
 		return store.QueueItem{}, fmt.Errorf("postgres: enqueue: %w", err)
 	}
 	var q store.QueueItem
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		t := now()
-		var blob int64
-		err := tx.QueryRow(ctx, "INSERT INTO blobs (size, data) VALUES ($1, $2) RETURNING id", len(data), data).Scan(&blob)
+		blob, err := sp.insert(ctx, tx)
 		if err != nil {
 			return mapErr(err, "enqueue", nil)
 		}
 		q, err = scanQueueItem(tx.QueryRow(ctx, `INSERT INTO queue (sender, recipients, blob_id, size, state, next_attempt, created,
 				require_tls, smtputf8, body_type, envid, ret, submitter)
 			VALUES ($1, $2, $3, $4, 'ready', $5, $5, $6, $7, $8, $9, $10, $11) RETURNING `+queueCols,
-			item.From, enc, blob, len(data), t, item.RequireTLS, item.SMTPUTF8, item.BodyType, item.EnvID, item.Ret, item.Submitter))
+			item.From, enc, blob, sp.size, t, item.RequireTLS, item.SMTPUTF8, item.BodyType, item.EnvID, item.Ret, item.Submitter))
 		return mapErr(err, "enqueue", nil)
 	})
 	if err != nil {
+		s.discard(sp)
 		return store.QueueItem{}, err
 	}
 	return q, nil

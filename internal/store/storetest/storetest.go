@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CopyMoveExpunge", testCopyMoveExpunge},
 		{"MoveWithinMailbox", testMoveWithinMailbox},
 		{"BodyLifetime", testBodyLifetime},
+		{"BigBodies", testBigBodies},
+		{"BigBodyMemory", testBigBodyMemory},
 		{"DeleteAccount", testDeleteAccount},
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},
