@@ -115,7 +115,7 @@ func testBigBodyMemory(t *testing.T, s store.Store) {
 	const bound = 16 << 20
 	g := newGenerated(size, 1)
 	var msgs []store.Message
-	peak := heapPeak(func() {
+	peak := HeapPeak(func() {
 		msgs = must(s.Deliver(f.ctx, g, []store.Target{{MailboxID: f.inbox.ID}})).get(t)
 	})
 	t.Logf("Deliver of %d MiB: heap grew by at most %.1f MiB", size>>20, float64(peak)/(1<<20))
@@ -124,7 +124,7 @@ func testBigBodyMemory(t *testing.T, s store.Store) {
 	}
 	var sum [sha256.Size]byte
 	var n int64
-	peak = heapPeak(func() { sum, n = bodyHash(t, s, msgs[0].BlobID) })
+	peak = HeapPeak(func() { sum, n = bodyHash(t, s, msgs[0].BlobID) })
 	t.Logf("reading it: heap grew by at most %.1f MiB", float64(peak)/(1<<20))
 	if peak > bound {
 		t.Errorf("reading the %d MiB body grew the heap by %d MiB; bound %d MiB", size>>20, peak>>20, bound>>20)
@@ -134,10 +134,10 @@ func testBigBodyMemory(t *testing.T, s store.Store) {
 	}
 }
 
-// heapPeak runs fn and returns the most the heap grew meanwhile, sampled
+// HeapPeak runs fn and returns the most the heap grew meanwhile, sampled
 // every millisecond. The collector runs often meanwhile, so that the heap
 // is mostly what is live rather than garbage awaiting collection.
-func heapPeak(fn func()) uint64 {
+func HeapPeak(fn func()) uint64 {
 	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	runtime.GC()
 	var ms runtime.MemStats
