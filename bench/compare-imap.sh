@@ -20,6 +20,7 @@
 #   bench/compare-imap.sh                  # 1000 messages, 200 sessions per client count
 #   M=200 SESSIONS=50 CLIENTS="1 8" bench/compare-imap.sh
 #   SEALPOST=/path/to/sealpost bench/compare-imap.sh   # a sealpost binary built before
+#   HISTORY=50000 bench/compare-imap.sh    # first deliver and expunge 50000 messages on both
 set -euo pipefail
 
 M=${M:-1000}                    # messages in the INBOX
@@ -30,6 +31,7 @@ BODIES=${BODIES:-10}            # UID FETCH BODY.PEEK[] per session
 SEARCH=${SEARCH:-'SUBJECT "message 42"'}
 SOURCE_IPS=${SOURCE_IPS:-16}    # client addresses 127.0.0.1..127.0.0.K
 RUN_LIMIT=${RUN_LIMIT:-60s}     # mailbench -duration for each run
+HISTORY=${HISTORY:-0}           # messages delivered and expunged before the INBOX is filled
 MAX_SECONDS=${MAX_SECONDS:-1200} # the whole script
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -167,6 +169,13 @@ run_sealpost() {
 	done
 	user=$(sed -n 's/^ *"user": "\(.*\)",$/\1/p' "$dev")
 	pass=$(sed -n 's/^ *"password": "\(.*\)",$/\1/p' "$dev")
+	if [ "$HISTORY" -gt 0 ]; then
+		log "Sealpost: delivering $HISTORY messages over SMTP and expunging them"
+		timeout 900 "$bin/mailbench" smtp -addr "127.0.0.1:$((base + 25))" -n "$HISTORY" -c 8 -size "$SIZE" \
+			-source-ips "$SOURCE_IPS" -from load@senders.test -to "$user" -duration 900s -json >"$work/history.json" ||
+			{ cat "$work/history.json" >&2; die "delivering the history to Sealpost failed"; }
+		expunge_all $((base + 993)) "$user" "$pass" || die "expunging Sealpost's history failed"
+	fi
 	log "Sealpost: delivering $M messages to $user over SMTP"
 	timeout 600 "$bin/mailbench" smtp -addr "127.0.0.1:$((base + 25))" -n "$M" -c 8 -size "$SIZE" \
 		-source-ips "$SOURCE_IPS" -from load@senders.test -to "$user" -duration 300s -json >"$work/fill.json" ||
@@ -186,8 +195,12 @@ run_dovecot() {
 	local dc=$work/dovecot port user=bench@example.test pass=bench-password c i
 	port=$(free_port)
 	mkdir -p "$dc"
-	log "Dovecot: writing $M messages into a Maildir"
-	timeout 300 "$bin/mailbench" write-maildir -n "$M" -size "$SIZE" -from load@senders.test -to "$user" \
+	# With a history, the Maildir first holds only the history, expunged once
+	# Dovecot runs; the INBOX's M messages come after.
+	local first=$M
+	[ "$HISTORY" -gt 0 ] && first=$HISTORY
+	log "Dovecot: writing $first messages into a Maildir"
+	timeout 300 "$bin/mailbench" write-maildir -n "$first" -size "$SIZE" -from load@senders.test -to "$user" \
 		"$work/mail/$user/Maildir" >/dev/null
 	chown -R dovecot:dovecot "$work/mail"
 	timeout 60 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -228,6 +241,13 @@ run_dovecot() {
 	dovecot_pid=$!
 	wait_port "$port" 30 || { cat "$dc/dovecot.out" "$dc/dovecot.log" >&2 2>/dev/null; die "Dovecot did not start"; }
 	log "Dovecot: IMAPS on 127.0.0.1:$port"
+	if [ "$HISTORY" -gt 0 ]; then
+		log "Dovecot: expunging the $HISTORY messages of its history, then writing $M"
+		expunge_all "$port" "$user" "$pass" || die "expunging Dovecot's history failed"
+		timeout 300 "$bin/mailbench" write-maildir -n "$M" -size "$SIZE" -from load@senders.test -to "$user" \
+			"$work/mail/$user/Maildir" >/dev/null
+		chown -R dovecot:dovecot "$work/mail"
+	fi
 	load dovecot-warmup "$port" "$user" "$pass" 1 -n 2 >/dev/null
 	for c in $CLIENTS; do
 		log "Dovecot: $SESSIONS sessions over $c clients"
@@ -235,12 +255,32 @@ run_dovecot() {
 	done
 }
 
+# expunge_all PORT USER PASSWORD: marks every message of the INBOX \Deleted and
+# expunges it, over IMAPS with Python's imaplib.
+expunge_all() {
+	timeout 600 python3 - "$@" <<-'PY'
+		import imaplib, ssl, sys
+		port, user, password = sys.argv[1:4]
+		ctx = ssl.create_default_context()
+		ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+		c = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ctx, timeout=600)
+		c.login(user, password)
+		typ, data = c.select("INBOX")
+		if int(data[0]) > 0:
+		    c.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
+		    c.expunge()
+		typ, data = c.select("INBOX")
+		assert int(data[0]) == 0, data
+		c.logout()
+	PY
+}
+
 failures() { [ "$1" = 0 ] || echo " ($1 failed)"; }
 
 report() {
 	local c s p s_rate p_rate s_f50 p_f50 s_fail p_fail
 	echo
-	echo "IMAP over TLS, INBOX of $M messages of $SIZE bytes; a session is LOGIN, SELECT,"
+	echo "IMAP over TLS, INBOX of $M messages of $SIZE bytes (after $HISTORY delivered and expunged); a session is LOGIN, SELECT,"
 	echo "FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE), $BODIES x UID FETCH BODY.PEEK[], SEARCH $SEARCH, LOGOUT"
 	echo
 	echo "| clients | Sealpost sessions/s | Dovecot sessions/s | ratio | Sealpost FETCH 1:* p50 / p99 ms | Dovecot FETCH 1:* p50 / p99 ms | FETCH p50 ratio | Sealpost LOGIN p50 ms | Dovecot LOGIN p50 ms | Sealpost CPU ms/session |"
