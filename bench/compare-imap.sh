@@ -34,110 +34,34 @@ RUN_LIMIT=${RUN_LIMIT:-60s}     # mailbench -duration for each run
 HISTORY=${HISTORY:-0}           # messages delivered and expunged before the INBOX is filled
 MAX_SECONDS=${MAX_SECONDS:-1200} # the whole script
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root: it installs packages and runs Dovecot"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/compare-imap.XXXXXX)
 chmod 755 "$work"
 bin=$work/bin
-sealpost_pid= dovecot_pid= watchdog_pid=
+sealpost_pid= dovecot_pid=
 
 cleanup() {
-	local rc=$? p
+	local rc=$?
 	trap - EXIT INT TERM
 	set +e
-	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
-	for p in $dovecot_pid $sealpost_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $dovecot_pid $sealpost_pid; do
-		timeout 15 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
-	done
+	stop_watchdog
+	stop_pids $dovecot_pid $sealpost_pid
 	wait 2>/dev/null
 	rm -rf "$work"
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$MAX_SECONDS" &
-	s=$!
-	wait "$s"
-	log "time limit of ${MAX_SECONDS}s reached"
-	kill -TERM $$
-) &
-watchdog_pid=$!
-
-# json_get KEY FILE: the first number under KEY in mailbench's indented JSON;
-# json_phase PHASE KEY FILE: KEY within the phase PHASE.
-json_get() { sed -n "s/^ *\"$1\": *\([-0-9.e+]*\),\{0,1\}$/\1/p" "$2" | head -n1; }
-json_phase() { sed -n "/^    \"$1\": {/,/}/s/^ *\"$2\": *\([-0-9.e+]*\),\{0,1\}$/\1/p" "$3" | head -n1; }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-
-free_base() {
-	local base off ok
-	for base in $(shuf -i 20000-50000 -n 40); do
-		ok=1
-		for off in 25 110 143 443 465 587 993 995 8080; do
-			port_free $((base + off)) || { ok=; break; }
-		done
-		[ -n "$ok" ] && { echo "$base"; return; }
-	done
-	die "no free port base found"
-}
-
-free_port() {
-	local p
-	for p in $(shuf -i 20000-50000 -n 40); do
-		port_free "$p" && { echo "$p"; return; }
-	done
-	die "no free port found"
-}
-
-wait_port() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		port_free "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
+start_watchdog
 
 install_packages() {
 	if command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/imap ]; then
 		return
 	fi
-	log "installing dovecot-core and dovecot-imapd (services are not started)"
-	local policy=/usr/sbin/policy-rc.d saved= before rc=0 p
-	before=$(pgrep -x dovecot | sort || true)
-	if [ -e "$policy" ]; then saved=$work/policy-rc.d.saved; cp -p "$policy" "$saved"; fi
-	printf '#!/bin/sh\nexit 101\n' >"$policy"
-	chmod 755 "$policy"
-	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
-		dovecot-core dovecot-imapd >"$work/apt.log" 2>&1 || rc=$?
-	if [ -n "$saved" ]; then cp -p "$saved" "$policy"; else rm -f "$policy"; fi
-	for p in $(pgrep -x dovecot | sort | comm -13 <(echo "$before") -); do
-		log "stopping process $p started by the installation"
-		kill -TERM "$p"
-	done
-	[ "$rc" = 0 ] || { tail -n 20 "$work/apt.log" >&2; die "apt-get install failed"; }
-}
-
-build() {
-	mkdir -p "$bin"
-	if [ -n "${SEALPOST:-}" ]; then
-		log "using the sealpost binary $SEALPOST; building mailbench"
-		cp "$SEALPOST" "$bin/sealpost"
-	else
-		log "building sealpost and mailbench"
-		(cd "$repo" && timeout 600 go build -o "$bin/sealpost" ./cmd/sealpost)
-	fi
-	(cd "$repo" && timeout 600 go build -o "$bin/mailbench" ./cmd/mailbench)
+	install_debs dovecot dovecot-core dovecot-imapd
 }
 
 # load NAME PORT USER PASSWORD CLIENTS [EXTRA...]: one run, JSON in $work/NAME-cCLIENTS.json.
@@ -301,7 +225,7 @@ report() {
 }
 
 install_packages
-build
+build_tools
 run_sealpost
 run_dovecot
 report

@@ -30,32 +30,26 @@ RUN_LIMIT=${RUN_LIMIT:-120s}    # mailbench -duration for each run
 DELIVERY_LIMIT=${DELIVERY_LIMIT:-300s} # how long Postfix + Dovecot may take to deliver a run
 MAX_SECONDS=${MAX_SECONDS:-1800} # the whole script
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root: it installs packages and runs Postfix and Dovecot"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/compare-smtp.XXXXXX)
 chmod 755 "$work" # Postfix's lmtp client (user postfix) reaches Dovecot's socket under it
 bin=$work/bin
-sealpost_pid= dovecot_pid= watchdog_pid= cgroup= pf_conf=
+sealpost_pid= dovecot_pid= cgroup= pf_conf=
 
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
 	set +e
-	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
+	stop_watchdog
 	if [ -n "$pf_conf" ] && [ -f "$work/postfix/queue/pid/master.pid" ]; then
 		timeout 30 postfix -c "$pf_conf" stop >/dev/null 2>&1
 		p=$(tr -d ' ' <"$work/postfix/queue/pid/master.pid" 2>/dev/null)
 		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -KILL "$p"
 	fi
-	for p in $dovecot_pid $sealpost_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $dovecot_pid $sealpost_pid; do
-		timeout 15 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
-	done
+	stop_pids $dovecot_pid $sealpost_pid
 	# Whatever Postfix or Dovecot left behind is in our cgroup.
 	if [ -n "$cgroup" ] && [ -d "$cgroup" ]; then
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -73,75 +67,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$MAX_SECONDS" &
-	s=$!
-	wait "$s"
-	log "time limit of ${MAX_SECONDS}s reached"
-	kill -TERM $$
-) &
-watchdog_pid=$!
-
-# json_get KEY FILE: a number from mailbench's indented JSON.
-json_get() { sed -n "s/^ *\"$1\": *\([-0-9.e+]*\),\{0,1\}$/\1/p" "$2" | head -n1; }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-
-# free_base finds a port base for 'sealpost dev' whose ports are all free.
-free_base() {
-	local base off ok
-	for base in $(shuf -i 20000-50000 -n 40); do
-		ok=1
-		for off in 25 110 143 443 465 587 993 995 8080; do
-			port_free $((base + off)) || { ok=; break; }
-		done
-		[ -n "$ok" ] && { echo "$base"; return; }
-	done
-	die "no free port base found"
-}
-
-free_port() {
-	local p
-	for p in $(shuf -i 20000-50000 -n 40); do
-		port_free "$p" && { echo "$p"; return; }
-	done
-	die "no free port found"
-}
-
-# wait_port PORT SECONDS
-wait_port() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		port_free "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
+start_watchdog
 
 install_packages() {
 	if command -v postfix >/dev/null && command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/lmtp ]; then
 		return
 	fi
-	log "installing postfix, dovecot-core and dovecot-lmtpd (services are not started)"
-	local policy=/usr/sbin/policy-rc.d saved= before
-	before=$(pgrep -x 'master|dovecot' | sort || true)
-	if [ -e "$policy" ]; then saved=$work/policy-rc.d.saved; cp -p "$policy" "$saved"; fi
-	printf '#!/bin/sh\nexit 101\n' >"$policy"
-	chmod 755 "$policy"
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-	local rc=0
-	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
-		postfix dovecot-core dovecot-lmtpd >"$work/apt.log" 2>&1 || rc=$?
-	if [ -n "$saved" ]; then cp -p "$saved" "$policy"; else rm -f "$policy"; fi
-	# Stop anything the installation started after all.
-	local p
-	for p in $(pgrep -x 'master|dovecot' | sort | comm -13 <(echo "$before") -); do
-		log "stopping process $p started by the installation"
-		kill -TERM "$p"
-	done
-	[ "$rc" = 0 ] || { tail -n 20 "$work/apt.log" >&2; die "apt-get install failed"; }
+	install_debs 'master|dovecot' postfix dovecot-core dovecot-lmtpd
 }
 
 # A cpuacct cgroup holds Postfix and Dovecot and all their children, so their CPU time
@@ -173,13 +106,6 @@ cgroup_cpu_ms() {
 # Not a function, so that "$!" after "in_cgroup ... &" is CMD's process ID.
 enter_cgroup='[ -z "$1" ] || echo $$ >"$1/cgroup.procs" || exit 1; shift; exec "$@"'
 in_cgroup() { sh -c "$enter_cgroup" sh "$cgroup" "$@"; }
-
-build() {
-	log "building sealpost and mailbench"
-	mkdir -p "$bin"
-	(cd "$repo" && timeout 600 go build -o "$bin/sealpost" ./cmd/sealpost &&
-		timeout 600 go build -o "$bin/mailbench" ./cmd/mailbench)
-}
 
 # load NAME PORT CONNS [EXTRA...]: one mailbench run, JSON in $work/NAME-cCONNS.json.
 load() {
@@ -377,7 +303,7 @@ report() {
 }
 
 install_packages
-build
+build_tools
 run_sealpost
 run_postfix
 report
