@@ -133,6 +133,33 @@ func TestExtensions(t *testing.T) {
 			{0, "FETCH 3 (UID PREVIEW)", "OK", []string{`* 3 FETCH (UID 3 PREVIEW "short")`}, nil},
 			{0, "FETCH 1 (PREVIEW (EAGER))", "BAD", nil, nil},
 		}},
+		{"Recent goes to one session", []cstep{
+			{1, "STATUS INBOX (RECENT)", "OK", []string{"* STATUS INBOX (RECENT 0)"}, nil},
+			{1, "APPEND INBOX {6+}\r\nx: y\r\n", "OK", nil, nil},
+			{1, "APPEND INBOX {6+}\r\nx: z\r\n", "OK", nil, nil},
+			{1, "STATUS INBOX (RECENT MESSAGES)", "OK", []string{"* STATUS INBOX (RECENT 2 MESSAGES 5)"}, nil},
+			// EXAMINE shows them without taking them.
+			{1, "EXAMINE INBOX", "OK", []string{"* 5 EXISTS", "* 2 RECENT"}, nil},
+			{1, "SEARCH RECENT", "OK", []string{"* SEARCH 4 5"}, nil},
+			{0, "SELECT INBOX", "OK", []string{"* 5 EXISTS", "* 2 RECENT"}, nil},
+			{0, "FETCH 3:5 (FLAGS)", "OK", []string{"* 3 FETCH (FLAGS ())", `* 4 FETCH (FLAGS (\Recent))`}, nil},
+			{0, "SEARCH NEW", "OK", []string{"* SEARCH 4 5"}, nil},
+			{0, "SEARCH OLD", "OK", []string{"* SEARCH 1 2 3"}, nil},
+			{0, `STORE 4 +FLAGS (\Seen)`, "OK", []string{`* 4 FETCH (FLAGS (\Recent \Seen))`}, nil},
+			{0, "SEARCH NEW", "OK", []string{"* SEARCH 5"}, nil},
+			{1, "SELECT INBOX", "OK", []string{"* 5 EXISTS", "* 0 RECENT"}, nil},
+			{1, "STATUS INBOX (RECENT)", "OK", []string{"* STATUS INBOX (RECENT 0)"}, nil},
+			// A message arriving while both have it selected goes to the
+			// first that looks.
+			{1, "APPEND INBOX {6+}\r\nx: w\r\n", "OK", []string{"* 6 EXISTS", "* 1 RECENT"}, nil},
+			{0, "NOOP", "OK", []string{"* 6 EXISTS", "* 2 RECENT"}, nil},
+			{0, "FETCH 6 (FLAGS)", "OK", []string{"* 6 FETCH (FLAGS ())"}, nil},
+			{1, "FETCH 6 (FLAGS)", "OK", []string{`* 6 FETCH (FLAGS (\Recent))`}, nil},
+			// IMAP4rev2 has no RECENT response.
+			{0, "UNSELECT", "OK", nil, nil},
+			{0, "ENABLE IMAP4rev2", "OK", nil, nil},
+			{0, "SELECT INBOX", "OK", nil, []string{"RECENT"}},
+		}},
 		{"QUOTA without a limit", []cstep{
 			{0, "GETQUOTAROOT INBOX", "OK", []string{"* QUOTAROOT INBOX"}, []string{"* QUOTA "}},
 			{0, `GETQUOTA ""`, "NO [NONEXISTENT]", nil, nil},

@@ -62,12 +62,16 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	}
 	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
 	ss.sel, ss.state = v, selected
+	if _, err := ss.claimRecent(ctx, 0); err != nil {
+		ss.deselect()
+		return ss.storeError(cmd.Tag, err)
+	}
 
 	ss.w.Untagged().Atom("FLAGS ").Flags(systemFlags).End()
 	ss.w.Status("*", "OK", imap.CodePermanentFlags(append(slices.Clone(systemFlags), `\*`)), "flags permitted")
 	ss.w.Exists(uint32(len(v.uids)))
 	if !ss.rev2 {
-		ss.w.Untagged().Atom("0 RECENT").End()
+		ss.w.Untagged().Number(uint64(v.recentCount())).Atom(" RECENT").End()
 		if unseen > 0 {
 			ss.w.Status("*", "OK", imap.Code("UNSEEN "+itoa(unseen)), "first unseen")
 		}
@@ -372,6 +376,13 @@ func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []st
 			return err
 		}
 	}
+	var recent int
+	if slices.Contains(items, "RECENT") {
+		var err error
+		if recent, err = ss.countRecent(ctx, mb); err != nil {
+			return err
+		}
+	}
 	ss.w.Untagged().Atom("STATUS ").Mailbox(mb.Name).Atom(" (")
 	first := true
 	for _, item := range items {
@@ -402,8 +413,8 @@ func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []st
 			ss.w.Number(uint64(ss.srv.cfg.Limits.Wire.MaxAppend))
 		case "MAILBOXID":
 			ss.w.Atom("(" + mailboxID(mb) + ")")
-		default: // RECENT: Sealpost has no \Recent
-			ss.w.Number(0)
+		case "RECENT":
+			ss.w.Number(uint64(recent))
 		}
 	}
 	ss.w.Close()
@@ -424,4 +435,14 @@ func (ss *session) countFlags(ctx context.Context, id int64) (unseen, deleted in
 		}
 	}
 	return unseen, deleted, nil
+}
+
+// countRecent counts the messages of mb no session has claimed as \Recent.
+func (ss *session) countRecent(ctx context.Context, mb store.Mailbox) (int, error) {
+	mark, err := ss.srv.store.ClaimRecent(ctx, mb.ID, 0)
+	if err != nil || mark+1 >= mb.UIDNext {
+		return 0, err
+	}
+	msgs, err := ss.srv.store.ListMessages(ctx, mb.ID, mark+1, 0)
+	return len(msgs), err
 }

@@ -18,10 +18,8 @@ func (ss *session) storeCmd(cmd *imap.Command) bool {
 	if ss.sel.readOnly {
 		return ss.no(cmd.Tag, imap.CodeReadOnly, "mailbox is read-only")
 	}
-	for _, f := range args.Flags {
-		if strings.HasPrefix(f, `\`) && !slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
-			return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
-		}
+	if f := badFlag(args.Flags); f != "" {
+		return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
 	}
 	if args.HasUnchangedSince {
 		ss.enableCondStore()
@@ -104,17 +102,33 @@ func (ss *session) updateFlags(ctx context.Context, args *imap.StoreArgs, live [
 }
 
 // canonFlags spells system flags the way the store keeps them.
+// \Recent is left out: the server sets it, a client cannot (RFC 3501
+// §2.3.2).
 func canonFlags(flags []string) []string {
-	out := make([]string, len(flags))
-	for i, f := range flags {
-		out[i] = f
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if strings.EqualFold(f, `\Recent`) {
+			continue
+		}
 		for _, s := range systemFlags {
 			if strings.EqualFold(s, f) {
-				out[i] = s
+				f = s
 			}
 		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// badFlag returns the first system flag of flags a client may not store.
+func badFlag(flags []string) string {
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) && !strings.EqualFold(f, `\Recent`) &&
+			!slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
+			return f
+		}
+	}
+	return ""
 }
 
 // expunge answers EXPUNGE and UID EXPUNGE (RFC 4315 §2.1).
@@ -268,13 +282,11 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 		if err != nil {
 			return ss.readError(err)
 		}
-		for _, f := range msg.Flags {
-			if strings.HasPrefix(f, `\`) && !slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
-				if args.Discard() != nil {
-					return false
-				}
-				return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
+		if f := badFlag(msg.Flags); f != "" {
+			if args.Discard() != nil {
+				return false
 			}
+			return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
 		}
 		ms, err := ss.srv.store.Deliver(ctx, msg.Body, []store.Target{{MailboxID: mb.ID, Flags: canonFlags(msg.Flags), InternalDate: msg.Date}})
 		if err != nil {

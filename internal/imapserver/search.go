@@ -228,12 +228,14 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		return !slices.Contains(m.Flags, f)
 	}
 	switch k.Op {
-	case "ALL", "OLD":
+	case "ALL":
 		return true
+	case "OLD":
+		return !c.ss.sel.isRecent(m.UID)
 	case "RECENT":
-		return false
+		return c.ss.sel.isRecent(m.UID)
 	case "NEW":
-		return !slices.Contains(m.Flags, `\Seen`)
+		return c.ss.sel.isRecent(m.UID) && !slices.Contains(m.Flags, `\Seen`)
 	case "AND":
 		return matchAll(c, k.Keys)
 	case "NOT":
