@@ -285,7 +285,18 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		}
 		d, err := mail.ParseDate(p.header.get("Date"))
 		return err == nil && compareDay(d, k.Date, strings.TrimPrefix(k.Op, "SENT"))
-	case "FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER":
+	case "FROM", "TO", "CC", "BCC":
+		p, _ := c.parsed()
+		if p == nil {
+			return false
+		}
+		for _, f := range p.header {
+			if strings.EqualFold(f.name, k.Op) && addressMatches(f.value, k.Value) {
+				return true
+			}
+		}
+		return false
+	case "SUBJECT", "HEADER":
 		name := k.Field
 		if k.Op != "HEADER" {
 			name = k.Op
