@@ -178,6 +178,15 @@ func TestExtensions(t *testing.T) {
 			{0, "ENABLE IMAP4rev2", "OK", nil, nil},
 			{0, "SELECT INBOX", "OK", nil, []string{"RECENT"}},
 		}},
+		{"MULTIAPPEND", []cstep{
+			{0, "CAPABILITY", "OK", []string{" MULTIAPPEND"}, nil},
+			{0, "APPEND INBOX {6+}\r\nx: 1\r\n (\\Seen) {6+}\r\nx: 2\r\n", "OK [APPENDUID ", nil, nil},
+			{0, "STATUS INBOX (MESSAGES UIDNEXT)", "OK", []string{"* STATUS INBOX (MESSAGES 5 UIDNEXT 6)"}, nil},
+			// The second message fails: the first goes too.
+			{0, "APPEND INBOX {6+}\r\nx: 3\r\n (\\Bogus) {6+}\r\nx: 4\r\n", "BAD", nil, nil},
+			{0, "STATUS INBOX (MESSAGES)", "OK", []string{"* STATUS INBOX (MESSAGES 5)"}, nil},
+			{1, "SELECT INBOX", "OK", []string{"* 5 EXISTS"}, nil},
+		}},
 		{"QUOTA without a limit", []cstep{
 			{0, "GETQUOTAROOT INBOX", "OK", []string{"* QUOTAROOT INBOX"}, []string{"* QUOTA "}},
 			{0, `GETQUOTA ""`, "NO [NONEXISTENT]", nil, nil},

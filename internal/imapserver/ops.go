@@ -250,8 +250,10 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 	return true
 }
 
-// appendCmd answers APPEND (RFC 9051 §6.3.12, RFC 4315 APPENDUID),
-// streaming each message from the connection into the store.
+// appendCmd answers APPEND (RFC 9051 §6.3.12, RFC 4315 APPENDUID) and
+// MULTIAPPEND (RFC 3502), streaming each message from the connection
+// into the store. Of several messages either all stay or none: when one
+// fails, those before it are expunged again.
 func (ss *session) appendCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.AppendArgs)
 	name, err := ss.mailboxName(args.Mailbox)
@@ -280,9 +282,11 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 			break
 		}
 		if err != nil {
+			ss.undoAppend(mb.ID, uids)
 			return ss.readError(err)
 		}
 		if f := badFlag(msg.Flags); f != "" {
+			ss.undoAppend(mb.ID, uids)
 			if args.Discard() != nil {
 				return false
 			}
@@ -290,6 +294,7 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 		}
 		ms, err := ss.srv.store.Deliver(ctx, msg.Body, []store.Target{{MailboxID: mb.ID, Flags: canonFlags(msg.Flags), InternalDate: msg.Date}})
 		if err != nil {
+			ss.undoAppend(mb.ID, uids)
 			if args.Discard() != nil {
 				return false
 			}
@@ -301,4 +306,21 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 	ss.syncEnd(cmd, true)
 	ss.w.Status(cmd.Tag, "OK", imap.CodeAppendUID(mb.UIDValidity, uids), "APPEND completed")
 	return true
+}
+
+// undoAppend expunges the messages a failed MULTIAPPEND had stored
+// (RFC 3502 §6.3.11: none of them may stay). A store that fails here
+// too leaves them, and says so in the log.
+func (ss *session) undoAppend(mailboxID int64, uids imap.SeqSet) {
+	if uids.IsEmpty() {
+		return
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	list := slices.Collect(uids.All(^uint32(0)))
+	if _, err := ss.srv.store.Expunge(ctx, mailboxID, list); err != nil {
+		ss.srv.log.Error("undoing a failed MULTIAPPEND", "session", ss.id, "mailbox", mailboxID, "uids", uids.String(), "err", err)
+		return
+	}
+	ss.changed(mailboxID)
 }
