@@ -169,7 +169,7 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 	}
 	if seenChanged && !hasFlags {
 		sep()
-		w.Atom("FLAGS ").Flags(m.Flags)
+		w.Atom("FLAGS ").Flags(ss.flags(m))
 	}
 	for _, it := range items {
 		sep()
@@ -177,7 +177,7 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 		case "UID":
 			w.Atom("UID ").Number(uint64(m.UID))
 		case "FLAGS":
-			w.Atom("FLAGS ").Flags(m.Flags)
+			w.Atom("FLAGS ").Flags(ss.flags(m))
 		case "INTERNALDATE":
 			w.Atom("INTERNALDATE ").DateTime(m.InternalDate)
 		case "RFC822.SIZE":

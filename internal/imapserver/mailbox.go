@@ -62,12 +62,16 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	}
 	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
 	ss.sel, ss.state = v, selected
+	if _, err := ss.claimRecent(ctx, 0); err != nil {
+		ss.deselect()
+		return ss.storeError(cmd.Tag, err)
+	}
 
 	ss.w.Untagged().Atom("FLAGS ").Flags(systemFlags).End()
 	ss.w.Status("*", "OK", imap.CodePermanentFlags(append(slices.Clone(systemFlags), `\*`)), "flags permitted")
 	ss.w.Exists(uint32(len(v.uids)))
 	if !ss.rev2 {
-		ss.w.Untagged().Atom("0 RECENT").End()
+		ss.w.Untagged().Number(uint64(v.recentCount())).Atom(" RECENT").End()
 		if unseen > 0 {
 			ss.w.Status("*", "OK", imap.Code("UNSEEN "+itoa(unseen)), "first unseen")
 		}
@@ -195,21 +199,65 @@ func (ss *session) rename(cmd *imap.Command) bool {
 	return ss.ok(cmd.Tag, "RENAME completed")
 }
 
+// subscribe answers SUBSCRIBE and UNSUBSCRIBE. A name without a mailbox
+// may be subscribed too (RFC 9051 §6.3.7 lets the server accept it): it
+// is what a deleted mailbox leaves behind.
 func (ss *session) subscribe(cmd *imap.Command) bool {
 	name, err := ss.mailboxName(cmd.Args.(*imap.MailboxArgs).Mailbox)
 	if err != nil {
 		return ss.no(cmd.Tag, imap.CodeCannot, err.Error())
 	}
+	on := cmd.Name == "SUBSCRIBE"
 	ctx, cancel := ss.ctx()
 	defer cancel()
 	mb, err := ss.srv.store.GetMailbox(ctx, ss.account.ID, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if on && !validName(name) {
+			return ss.no(cmd.Tag, imap.CodeCannot, "invalid mailbox name")
+		}
+		err = ss.srv.store.SetNameSubscribed(ctx, ss.account.ID, name, on)
+	case err == nil:
+		err = ss.srv.store.SetSubscribed(ctx, mb.ID, on)
+	}
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	if err := ss.srv.store.SetSubscribed(ctx, mb.ID, cmd.Name == "SUBSCRIBE"); err != nil {
-		return ss.storeError(cmd.Tag, err)
-	}
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
+}
+
+// listEntry is one name LIST or LSUB may return: a mailbox, or a
+// subscribed name without one (mb is nil).
+type listEntry struct {
+	name       string
+	mb         *store.Mailbox
+	subscribed bool
+}
+
+// listEntries returns the account's mailboxes and subscribed names,
+// sorted by name.
+func (ss *session) listEntries(ctx context.Context) ([]listEntry, error) {
+	mbs, err := ss.srv.store.ListMailboxes(ctx, ss.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	orphans, err := ss.srv.store.SubscribedNames(ctx, ss.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]listEntry, 0, len(mbs)+len(orphans))
+	exists := make(map[string]bool, len(mbs))
+	for i := range mbs {
+		out = append(out, listEntry{name: mbs[i].Name, mb: &mbs[i], subscribed: mbs[i].Subscribed})
+		exists[mbs[i].Name] = true
+	}
+	for _, n := range orphans {
+		if !exists[n] {
+			out = append(out, listEntry{name: n, subscribed: true})
+		}
+	}
+	slices.SortFunc(out, func(a, b listEntry) int { return strings.Compare(a.name, b.name) })
+	return out, nil
 }
 
 // list answers LIST (with the RFC 5258 selection options SUBSCRIBED,
@@ -224,7 +272,7 @@ func (ss *session) list(cmd *imap.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	mbs, err := ss.srv.store.ListMailboxes(ctx, ss.account.ID)
+	entries, err := ss.listEntries(ctx)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
@@ -243,63 +291,88 @@ func (ss *session) list(cmd *imap.Command) bool {
 			ss.enableCondStore() // RFC 7162 §3.1
 		}
 	}
-	subscribedOnly := cmd.Name == "LSUB" || slices.Contains(args.Selection, "SUBSCRIBED")
+	lsub := cmd.Name == "LSUB"
+	subscribedOnly := lsub || slices.Contains(args.Selection, "SUBSCRIBED")
 	specialOnly := slices.Contains(args.Selection, "SPECIAL-USE")
-	recursive := slices.Contains(args.Selection, "RECURSIVEMATCH")
+	recursive := lsub || slices.Contains(args.Selection, "RECURSIVEMATCH")
 	showSub := subscribedOnly || slices.Contains(args.Return, "SUBSCRIBED")
-	for _, mb := range mbs {
-		if !matchAny(pats, mb.Name) || (specialOnly && mb.SpecialUse == "") {
+	for i, e := range entries {
+		if !matchAny(pats, e.name) || (specialOnly && (e.mb == nil || e.mb.SpecialUse == "")) {
 			continue
 		}
-		// RFC 5258 §3.5: with RECURSIVEMATCH a mailbox that fails the
-		// selection but has a descendant that passes is listed, with
-		// CHILDINFO naming the selection.
+		if e.mb == nil && !subscribedOnly {
+			continue // LIST shows mailboxes; a subscription alone is not one
+		}
+		// RFC 5258 §3.5: with RECURSIVEMATCH a name that fails the
+		// selection but has a descendant that passes, and that the
+		// patterns do not return, is listed with CHILDINFO; LSUB lists it
+		// as \Noselect (RFC 3501 §6.3.9).
 		childInfo := false
-		if subscribedOnly && !mb.Subscribed {
-			if !recursive || !hasChildWhere(mbs, mb.Name, func(c store.Mailbox) bool { return c.Subscribed }) {
+		if subscribedOnly && !e.subscribed {
+			if !recursive || !hiddenSubscribedChild(entries[i+1:], e.name, pats) {
 				continue
 			}
 			childInfo = true
 		}
-		attrs := []string{`\HasNoChildren`}
-		if hasChild(mbs, mb.Name) {
-			attrs[0] = `\HasChildren`
+		var attrs []string
+		switch {
+		case lsub && childInfo:
+			attrs = append(attrs, `\Noselect`)
+		case e.mb == nil:
+			attrs = append(attrs, `\NonExistent`)
+		case hasChildMailbox(entries[i+1:], e.name):
+			attrs = append(attrs, `\HasChildren`)
+		default:
+			attrs = append(attrs, `\HasNoChildren`)
 		}
-		if mb.SpecialUse != "" {
-			attrs = append(attrs, mb.SpecialUse)
+		if e.mb != nil && e.mb.SpecialUse != "" {
+			attrs = append(attrs, e.mb.SpecialUse)
 		}
-		if showSub && mb.Subscribed && cmd.Name == "LIST" {
+		if showSub && e.subscribed && !lsub {
 			attrs = append(attrs, `\Subscribed`)
 		}
-		ss.w.Untagged().Atom(cmd.Name + " ").Flags(attrs).Atom(` "/" `).Mailbox(mb.Name)
-		if childInfo && cmd.Name == "LIST" {
+		ss.w.Untagged().Atom(cmd.Name + " ").Flags(attrs).Atom(` "/" `).Mailbox(e.name)
+		if childInfo && !lsub {
 			ss.w.Atom(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		ss.w.End()
-		if args.Status != nil && cmd.Name == "LIST" {
+		if args.Status != nil && !lsub && e.mb != nil {
 			// RFC 5819 §2: a mailbox whose status cannot be read is
 			// listed without it.
-			if err := ss.writeStatus(ctx, mb, args.Status); err != nil {
-				ss.srv.log.Warn("list-status", "session", ss.id, "mailbox", mb.ID, "err", err)
+			if err := ss.writeStatus(ctx, *e.mb, args.Status); err != nil {
+				ss.srv.log.Warn("list-status", "session", ss.id, "mailbox", e.mb.ID, "err", err)
 			}
 		}
 	}
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
 }
 
-func hasChildWhere(mbs []store.Mailbox, name string, pred func(store.Mailbox) bool) bool {
-	for _, mb := range mbs {
-		if strings.HasPrefix(mb.Name, name+"/") && pred(mb) {
+// hiddenSubscribedChild reports whether a subscribed descendant of name
+// among after (the entries sorted after it) is one the patterns do not
+// return.
+func hiddenSubscribedChild(after []listEntry, name string, pats []string) bool {
+	for _, e := range after {
+		if !strings.HasPrefix(e.name, name+"/") {
+			if e.name > name+"/" {
+				break
+			}
+			continue
+		}
+		if e.subscribed && !matchAny(pats, e.name) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasChild(mbs []store.Mailbox, name string) bool {
-	for _, mb := range mbs {
-		if strings.HasPrefix(mb.Name, name+"/") {
+// hasChildMailbox reports whether a mailbox below name is among after.
+func hasChildMailbox(after []listEntry, name string) bool {
+	for _, e := range after {
+		if strings.HasPrefix(e.name, name+"/") && e.mb != nil {
 			return true
+		}
+		if e.name > name+"/" {
+			break
 		}
 	}
 	return false
@@ -372,6 +445,13 @@ func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []st
 			return err
 		}
 	}
+	var recent int
+	if slices.Contains(items, "RECENT") {
+		var err error
+		if recent, err = ss.countRecent(ctx, mb); err != nil {
+			return err
+		}
+	}
 	ss.w.Untagged().Atom("STATUS ").Mailbox(mb.Name).Atom(" (")
 	first := true
 	for _, item := range items {
@@ -402,8 +482,8 @@ func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []st
 			ss.w.Number(uint64(ss.srv.cfg.Limits.Wire.MaxAppend))
 		case "MAILBOXID":
 			ss.w.Atom("(" + mailboxID(mb) + ")")
-		default: // RECENT: Sealpost has no \Recent
-			ss.w.Number(0)
+		case "RECENT":
+			ss.w.Number(uint64(recent))
 		}
 	}
 	ss.w.Close()
@@ -424,4 +504,14 @@ func (ss *session) countFlags(ctx context.Context, id int64) (unseen, deleted in
 		}
 	}
 	return unseen, deleted, nil
+}
+
+// countRecent counts the messages of mb no session has claimed as \Recent.
+func (ss *session) countRecent(ctx context.Context, mb store.Mailbox) (int, error) {
+	mark, err := ss.srv.store.ClaimRecent(ctx, mb.ID, 0)
+	if err != nil || mark+1 >= mb.UIDNext {
+		return 0, err
+	}
+	msgs, err := ss.srv.store.ListMessages(ctx, mb.ID, mark+1, 0)
+	return len(msgs), err
 }

@@ -18,10 +18,8 @@ func (ss *session) storeCmd(cmd *imap.Command) bool {
 	if ss.sel.readOnly {
 		return ss.no(cmd.Tag, imap.CodeReadOnly, "mailbox is read-only")
 	}
-	for _, f := range args.Flags {
-		if strings.HasPrefix(f, `\`) && !slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
-			return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
-		}
+	if f := badFlag(args.Flags); f != "" {
+		return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
 	}
 	if args.HasUnchangedSince {
 		ss.enableCondStore()
@@ -104,17 +102,33 @@ func (ss *session) updateFlags(ctx context.Context, args *imap.StoreArgs, live [
 }
 
 // canonFlags spells system flags the way the store keeps them.
+// \Recent is left out: the server sets it, a client cannot (RFC 3501
+// §2.3.2).
 func canonFlags(flags []string) []string {
-	out := make([]string, len(flags))
-	for i, f := range flags {
-		out[i] = f
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if strings.EqualFold(f, `\Recent`) {
+			continue
+		}
 		for _, s := range systemFlags {
 			if strings.EqualFold(s, f) {
-				out[i] = s
+				f = s
 			}
 		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// badFlag returns the first system flag of flags a client may not store.
+func badFlag(flags []string) string {
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) && !strings.EqualFold(f, `\Recent`) &&
+			!slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
+			return f
+		}
+	}
+	return ""
 }
 
 // expunge answers EXPUNGE and UID EXPUNGE (RFC 4315 §2.1).
@@ -236,8 +250,10 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 	return true
 }
 
-// appendCmd answers APPEND (RFC 9051 §6.3.12, RFC 4315 APPENDUID),
-// streaming each message from the connection into the store.
+// appendCmd answers APPEND (RFC 9051 §6.3.12, RFC 4315 APPENDUID) and
+// MULTIAPPEND (RFC 3502), streaming each message from the connection
+// into the store. Of several messages either all stay or none: when one
+// fails, those before it are expunged again.
 func (ss *session) appendCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.AppendArgs)
 	name, err := ss.mailboxName(args.Mailbox)
@@ -266,18 +282,19 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 			break
 		}
 		if err != nil {
+			ss.undoAppend(mb.ID, uids)
 			return ss.readError(err)
 		}
-		for _, f := range msg.Flags {
-			if strings.HasPrefix(f, `\`) && !slices.ContainsFunc(systemFlags, func(s string) bool { return strings.EqualFold(s, f) }) {
-				if args.Discard() != nil {
-					return false
-				}
-				return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
+		if f := badFlag(msg.Flags); f != "" {
+			ss.undoAppend(mb.ID, uids)
+			if args.Discard() != nil {
+				return false
 			}
+			return ss.bad(cmd.Tag, "flag "+f+" cannot be stored")
 		}
 		ms, err := ss.srv.store.Deliver(ctx, msg.Body, []store.Target{{MailboxID: mb.ID, Flags: canonFlags(msg.Flags), InternalDate: msg.Date}})
 		if err != nil {
+			ss.undoAppend(mb.ID, uids)
 			if args.Discard() != nil {
 				return false
 			}
@@ -289,4 +306,21 @@ func (ss *session) appendCmd(cmd *imap.Command) bool {
 	ss.syncEnd(cmd, true)
 	ss.w.Status(cmd.Tag, "OK", imap.CodeAppendUID(mb.UIDValidity, uids), "APPEND completed")
 	return true
+}
+
+// undoAppend expunges the messages a failed MULTIAPPEND had stored
+// (RFC 3502 §6.3.11: none of them may stay). A store that fails here
+// too leaves them, and says so in the log.
+func (ss *session) undoAppend(mailboxID int64, uids imap.SeqSet) {
+	if uids.IsEmpty() {
+		return
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	list := slices.Collect(uids.All(^uint32(0)))
+	if _, err := ss.srv.store.Expunge(ctx, mailboxID, list); err != nil {
+		ss.srv.log.Error("undoing a failed MULTIAPPEND", "session", ss.id, "mailbox", mailboxID, "uids", uids.String(), "err", err)
+		return
+	}
+	ss.changed(mailboxID)
 }

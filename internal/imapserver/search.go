@@ -228,12 +228,14 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		return !slices.Contains(m.Flags, f)
 	}
 	switch k.Op {
-	case "ALL", "OLD":
+	case "ALL":
 		return true
+	case "OLD":
+		return !c.ss.sel.isRecent(m.UID)
 	case "RECENT":
-		return false
+		return c.ss.sel.isRecent(m.UID)
 	case "NEW":
-		return !slices.Contains(m.Flags, `\Seen`)
+		return c.ss.sel.isRecent(m.UID) && !slices.Contains(m.Flags, `\Seen`)
 	case "AND":
 		return matchAll(c, k.Keys)
 	case "NOT":
@@ -283,7 +285,18 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		}
 		d, err := mail.ParseDate(p.header.get("Date"))
 		return err == nil && compareDay(d, k.Date, strings.TrimPrefix(k.Op, "SENT"))
-	case "FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER":
+	case "FROM", "TO", "CC", "BCC":
+		p, _ := c.parsed()
+		if p == nil {
+			return false
+		}
+		for _, f := range p.header {
+			if strings.EqualFold(f.name, k.Op) && addressMatches(f.value, k.Value) {
+				return true
+			}
+		}
+		return false
+	case "SUBJECT", "HEADER":
 		name := k.Field
 		if k.Op != "HEADER" {
 			name = k.Op

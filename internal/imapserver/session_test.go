@@ -203,7 +203,9 @@ func TestAppend(t *testing.T) {
 		t.Errorf("no EXISTS after APPEND: %q", u)
 	}
 	got := c.expect("FETCH 4 (FLAGS BODY.PEEK[])", "OK")
-	if !strings.Contains(strings.Join(got, ""), `FLAGS (\Seen) BODY[] {`+itoa(len(msg))+"}\r\n"+msg) {
+	// Appended into the selected mailbox, the message is \Recent to
+	// this session.
+	if !strings.Contains(strings.Join(got, ""), `FLAGS (\Recent \Seen) BODY[] {`+itoa(len(msg))+"}\r\n"+msg) {
 		t.Errorf("appended message: %q", got)
 	}
 	// Non-synchronizing literal within LITERAL-.

@@ -39,15 +39,10 @@ func (ss *session) sortables(ctx context.Context, charset string, keys []imap.Se
 func sortCharsetOK(cs string) bool { return cs == "US-ASCII" || cs == "UTF-8" }
 
 // sortCmd answers SORT and UID SORT (RFC 5256 §3), with RFC 5267 ESORT
-// results when RETURN is given. DISPLAYFROM and DISPLAYTO (RFC 5957) and
-// PARTIAL are not offered.
+// results when RETURN is given and RFC 5957 DISPLAYFROM and DISPLAYTO.
+// PARTIAL is not offered.
 func (ss *session) sortCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.SortArgs)
-	for _, c := range args.Criteria {
-		if strings.HasPrefix(c.Key, "DISPLAY") {
-			return ss.bad(cmd.Tag, "sort key "+c.Key+" is not supported")
-		}
-	}
 	if slices.Contains(args.Return, "PARTIAL") {
 		return ss.bad(cmd.Tag, "RETURN PARTIAL is not supported")
 	}
@@ -117,6 +112,10 @@ func sortKeys(m *sortable, crit []imap.SortCriterion) []string {
 			out[i], _ = baseSubject(m.c.header().get("Subject"))
 		case "FROM", "TO", "CC":
 			out[i] = addrMailbox(m.c.header().get(c.Key))
+		case "DISPLAYFROM", "DISPLAYTO":
+			if a, ok := firstAddress(m.c.header().get(strings.TrimPrefix(c.Key, "DISPLAY"))); ok {
+				out[i] = a.display()
+			}
 		}
 	}
 	return out
@@ -152,17 +151,11 @@ func upperASCII(c byte) byte {
 }
 
 // addrMailbox returns the local part of the first address of a header
-// value (RFC 5256 §3: the addr-mailbox), "" if there is none.
+// value (RFC 5256 §3: the addr-mailbox; a group's name for a group), ""
+// if there is none.
 func addrMailbox(v string) string {
-	if v == "" {
-		return ""
-	}
-	list, err := mail.ParseAddressList(v)
-	if err != nil || len(list) == 0 {
-		return ""
-	}
-	local, _, _ := strings.Cut(list[0].Address, "@")
-	return local
+	a, _ := firstAddress(v)
+	return a.local
 }
 
 // writeESort writes the RFC 5267 ESEARCH answer to SORT: MIN and MAX are

@@ -151,12 +151,12 @@ func references(msgs []*sortable) []*node {
 			}
 			prev = c
 		}
-		// (1C) the last reference is the message's parent.
+		// (1C) the last reference is the message's parent. Any parent
+		// an earlier message's References gave it goes, even when the new
+		// one would make a loop and the message becomes a root.
+		unlink(n)
 		if prev != nil && prev != n && !reaches(n, prev) {
-			unlink(n)
 			link(prev, n)
-		} else if prev == nil {
-			unlink(n)
 		}
 	}
 	var roots []*node

@@ -32,6 +32,11 @@ type view struct {
 	// savedOK marks it set by the SEARCH under way.
 	saved   []uint32
 	savedOK bool
+	// recent holds the UIDs that are \Recent to this session (RFC 3501
+	// §2.3.2), as ranges: those it claimed in the store, or for a
+	// read-only view those nobody has claimed yet. Expunged UIDs stay in
+	// it; recentCount counts those still in the view.
+	recent  imap.SeqSet
 	bell    <-chan struct{}
 	unwatch func()
 }
@@ -99,6 +104,55 @@ func (v *view) resolve(set imap.SeqSet, uid bool) []uint32 {
 	return out
 }
 
+// isRecent reports whether uid is \Recent to this session.
+func (v *view) isRecent(uid uint32) bool { return v.recent.Contains(uid) }
+
+// recentCount counts the view's \Recent messages.
+func (v *view) recentCount() int {
+	n := 0
+	for _, r := range v.recent.Ranges() {
+		lo := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.Start })
+		hi := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] > r.Stop })
+		n += hi - lo
+	}
+	return n
+}
+
+// claimRecent makes the view's messages above after, up to its last UID,
+// \Recent to this session: claimed in the store by a read-write view, so
+// that no other session sees them as recent, only read by a read-only one.
+// It reports whether any became recent.
+func (ss *session) claimRecent(ctx context.Context, after uint32) (bool, error) {
+	v := ss.sel
+	last := v.lastUID()
+	if last <= after {
+		return false, nil
+	}
+	upTo := last
+	if v.readOnly {
+		upTo = 0
+	}
+	mark, err := ss.srv.store.ClaimRecent(ctx, v.mb.ID, upTo)
+	if err != nil {
+		return false, err
+	}
+	from := max(mark, after) + 1
+	if from > last {
+		return false, nil
+	}
+	v.recent.AddRange(from, last)
+	return true, nil
+}
+
+// flags returns m's flags as the client sees them: with \Recent first
+// when the message is recent to this session.
+func (ss *session) flags(m store.Message) []string {
+	if ss.sel == nil || !ss.sel.isRecent(m.UID) {
+		return m.Flags
+	}
+	return append([]string{`\Recent`}, m.Flags...)
+}
+
 // remove drops uid from the view and returns its former sequence number.
 func (v *view) remove(uid uint32) uint32 {
 	i, ok := slices.BinarySearch(v.uids, uid)
@@ -153,6 +207,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			}
 		}
 		last := v.lastUID()
+		prevLast := last
 		var flagged []store.Message
 		added := false
 		for _, m := range changed {
@@ -171,7 +226,13 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			ss.writeExpunges()
 		}
 		if added {
+			if _, err := ss.claimRecent(ctx, prevLast); err != nil {
+				return err
+			}
 			ss.w.Exists(uint32(len(v.uids)))
+			if !ss.rev2 {
+				ss.w.Untagged().Number(uint64(v.recentCount())).Atom(" RECENT").End()
+			}
 		}
 		for _, m := range flagged {
 			ss.writeFlagFetch(m, true, true)
@@ -230,7 +291,7 @@ func (ss *session) writeFlagFetch(m store.Message, uid, flags bool) {
 		sep = " "
 	}
 	if flags {
-		w.Atom(sep + "FLAGS ").Flags(m.Flags)
+		w.Atom(sep + "FLAGS ").Flags(ss.flags(m))
 		sep = " "
 	}
 	if ss.condstore {

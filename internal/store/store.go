@@ -220,8 +220,21 @@ type Mailboxes interface {
 	RenameMailbox(ctx context.Context, id int64, newName string) error
 	SetSubscribed(ctx context.Context, id int64, subscribed bool) error
 	// DeleteMailbox removes the mailbox and its messages. A mailbox created
-	// later with the same name gets a new, greater UIDVALIDITY.
+	// later with the same name gets a new, greater UIDVALIDITY. A
+	// subscribed mailbox leaves its name subscribed (RFC 9051 §6.3.9),
+	// and a mailbox created later under that name is subscribed.
 	DeleteMailbox(ctx context.Context, id int64) error
+	// ClaimRecent raises the mailbox's recent mark to upTo if it is lower
+	// and returns the mark it had. Messages with greater UIDs, up to upTo,
+	// are \Recent (RFC 3501 §2.3.2) to the one caller that claimed them;
+	// upTo 0 only reads the mark.
+	ClaimRecent(ctx context.Context, id int64, upTo uint32) (uint32, error)
+	// SubscribedNames returns, sorted, the names an account is subscribed
+	// to that are not mailboxes.
+	SubscribedNames(ctx context.Context, accountID int64) ([]string, error)
+	// SetNameSubscribed subscribes or unsubscribes a name that is not a
+	// mailbox; a mailbox created under it later takes the subscription.
+	SetNameSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 }
 
 // Message is one message in one mailbox.

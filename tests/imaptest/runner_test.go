@@ -88,13 +88,18 @@ func TestParseScript(t *testing.T) {
 		"line one",
 		"",
 		"}}}",
+		"1 ok append $mailbox {{{",
+		"a",
+		"}}} {{{",
+		"bc",
+		"}}}",
 		"",
 	}, "\n")
 	sc, err := parseScript("x", text, []byte("From a@b  Fri Feb 22 17:06:23 2008\nSubject: s\n\nbody\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.connections != 2 || sc.state != "auth" || len(sc.groups) != 4 {
+	if sc.connections != 2 || sc.state != "auth" || len(sc.groups) != 5 {
 		t.Fatalf("parsed %+v with %d groups", sc, len(sc.groups))
 	}
 	g := sc.groups
@@ -109,6 +114,9 @@ func TestParseScript(t *testing.T) {
 	}
 	if c := g[3].cmds[0]; c.text != "append $mailbox {10}\r\nline one\r\n" {
 		t.Errorf("literal: %q", c.text)
+	}
+	if c := g[4].cmds[0]; c.text != "append $mailbox {1}\r\na {2}\r\nbc" {
+		t.Errorf("two literals: %q", c.text)
 	}
 	if len(sc.mbox) != 1 || string(sc.mbox[0].data) != "Subject: s\r\n\r\nbody\r\n" || sc.mbox[0].date != "22-Feb-2008 17:06:23 +0000" {
 		t.Errorf("mbox: %+v", sc.mbox)

@@ -120,18 +120,26 @@ func preprocess(lines []string, first int) ([]string, []int) {
 			continue
 		}
 		num := first + i
-		if before, ok := strings.CutSuffix(line, "{{{"); ok {
+		// A literal may be followed by another on its closing line
+		// ("}}} {{{"), as in MULTIAPPEND.
+		var joined strings.Builder
+		for {
+			before, ok := strings.CutSuffix(line, "{{{")
+			if !ok {
+				break
+			}
 			var lit []string
 			for i++; i < len(lines) && !strings.HasPrefix(lines[i], "}}}"); i++ {
 				lit = append(lit, lines[i])
 			}
 			text := strings.Join(lit, "\r\n")
-			rest := ""
+			fmt.Fprintf(&joined, "%s{%d}\r\n%s", before, len(text), text)
+			line = ""
 			if i < len(lines) {
-				rest = strings.TrimPrefix(lines[i], "}}}")
+				line = strings.TrimPrefix(lines[i], "}}}")
 			}
-			line = fmt.Sprintf("%s{%d}\r\n%s%s", before, len(text), text, rest)
 		}
+		line = joined.String() + line
 		if skipping() || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -25,6 +25,14 @@ func scanMailbox(r pgx.Row) (store.Mailbox, error) {
 // createMailbox inserts a mailbox within tx. UIDVALIDITY comes from the
 // column default, a database-wide sequence.
 func createMailbox(ctx context.Context, tx pgx.Tx, accountID int64, nm store.NewMailbox) (store.Mailbox, error) {
+	// A subscription left by a deleted mailbox of this name comes back.
+	tag, err := tx.Exec(ctx, "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2", accountID, nm.Name)
+	if err != nil {
+		return store.Mailbox{}, mapErr(err, "create mailbox "+nm.Name, nil)
+	}
+	if tag.RowsAffected() > 0 {
+		nm.Subscribed = true
+	}
 	m, err := scanMailbox(tx.QueryRow(ctx, `INSERT INTO mailboxes (account_id, name, special_use, subscribed, created)
 		VALUES ($1, $2, $3, $4, $5) RETURNING `+mailboxCols,
 		accountID, nm.Name, nm.SpecialUse, nm.Subscribed, now()))
@@ -123,10 +131,58 @@ func (s *Store) DeleteMailbox(ctx context.Context, id int64) error {
 		if children {
 			return fmt.Errorf("delete mailbox %s: has inferiors: %w", name, store.ErrNotEmpty)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO subscriptions (account_id, name)
+			SELECT account_id, name FROM mailboxes WHERE id = $1 AND subscribed ON CONFLICT DO NOTHING`, id); err != nil {
+			return mapErr(err, "delete mailbox "+name, nil)
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM mailboxes WHERE id = $1", id); err != nil {
 			return mapErr(err, "delete mailbox "+name, nil)
 		}
 		_, err = tx.Exec(ctx, "UPDATE accounts SET used_bytes = used_bytes - $2 WHERE id = $1", accountID, size)
 		return mapErr(err, "delete mailbox "+name, nil)
 	})
+}
+
+// ClaimRecent raises the mailbox's recent mark to upTo and returns the
+// mark it had. The row lock serialises concurrent claims, so each UID is
+// claimed once.
+func (s *Store) ClaimRecent(ctx context.Context, id int64, upTo uint32) (uint32, error) {
+	var prev int64
+	if upTo == 0 {
+		err := s.pool.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1", id).Scan(&prev)
+		return uint32(prev), mapErr(err, fmt.Sprintf("recent of mailbox %d", id), nil)
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1 FOR UPDATE", id).Scan(&prev); err != nil {
+			return err
+		}
+		if int64(upTo) <= prev {
+			return nil
+		}
+		_, err := tx.Exec(ctx, "UPDATE mailboxes SET recent_uid = $2 WHERE id = $1", id, int64(upTo))
+		return err
+	})
+	return uint32(prev), mapErr(err, fmt.Sprintf("claim recent of mailbox %d", id), nil)
+}
+
+// SubscribedNames returns the subscribed names that are not mailboxes.
+func (s *Store) SubscribedNames(ctx context.Context, accountID int64) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name", accountID)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, mapErr(err, "subscribed names", nil)
+	}
+	return names, nil
+}
+
+// SetNameSubscribed subscribes or unsubscribes a name that is not a
+// mailbox.
+func (s *Store) SetNameSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error {
+	var err error
+	if subscribed {
+		_, err = s.pool.Exec(ctx, "INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", accountID, name)
+	} else {
+		_, err = s.pool.Exec(ctx, "DELETE FROM subscriptions WHERE account_id = $1 AND name = $2", accountID, name)
+	}
+	return mapErr(err, "subscribe "+name, store.ErrNotFound)
 }

@@ -35,6 +35,14 @@ func createMailbox(ctx context.Context, tx *sql.Tx, accountID int64, m store.New
 	if err != nil {
 		return store.Mailbox{}, err
 	}
+	// A subscription left by a deleted mailbox of this name comes back.
+	res, err := tx.ExecContext(ctx, "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountID, m.Name)
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		m.Subscribed = true
+	}
 	mb := store.Mailbox{
 		AccountID:   accountID,
 		Name:        m.Name,
@@ -162,6 +170,10 @@ func (s *Store) DeleteMailbox(ctx context.Context, id int64) error {
 		if children {
 			return fmt.Errorf("%q has children: %w", name, store.ErrNotEmpty)
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions(account_id, name)
+			SELECT account_id, name FROM mailboxes WHERE id = ? AND subscribed`, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM mailboxes WHERE id = ?", id); err != nil {
 			return err
 		}
@@ -172,4 +184,60 @@ func (s *Store) DeleteMailbox(ctx context.Context, id int64) error {
 		err = store.ErrNotFound
 	}
 	return wrap(fmt.Sprintf("delete mailbox %d", id), err)
+}
+
+// ClaimRecent raises the mailbox's recent mark to upTo and returns the
+// mark it had.
+func (s *Store) ClaimRecent(ctx context.Context, id int64, upTo uint32) (uint32, error) {
+	var prev uint32
+	if upTo == 0 {
+		err := s.r.QueryRowContext(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", id).Scan(&prev)
+		return prev, wrap(fmt.Sprintf("recent of mailbox %d", id), err)
+	}
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", id).Scan(&prev); err != nil {
+			return err
+		}
+		if upTo <= prev {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE mailboxes SET recent_uid = ? WHERE id = ?", upTo, id)
+		return err
+	})
+	return prev, wrap(fmt.Sprintf("claim recent of mailbox %d", id), err)
+}
+
+// SubscribedNames returns the subscribed names that are not mailboxes.
+func (s *Store) SubscribedNames(ctx context.Context, accountID int64) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", accountID)
+	if err != nil {
+		return nil, wrap("subscribed names", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, wrap("subscribed names", err)
+		}
+		names = append(names, n)
+	}
+	return names, wrap("subscribed names", rows.Err())
+}
+
+// SetNameSubscribed subscribes or unsubscribes a name that is not a
+// mailbox.
+func (s *Store) SetNameSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error {
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		if !subscribed {
+			_, err := tx.ExecContext(ctx, "DELETE FROM subscriptions WHERE account_id = ? AND name = ?", accountID, name)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO subscriptions(account_id, name) VALUES (?, ?)", accountID, name)
+		if isForeignKey(err) {
+			return fmt.Errorf("account %d: %w", accountID, store.ErrNotFound)
+		}
+		return err
+	})
+	return wrap("subscribe "+name, err)
 }

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Aliases", testAliases},
 		{"AddressNamespace", testAddressNamespace},
 		{"Mailboxes", testMailboxes},
+		{"ClaimRecent", testClaimRecent},
+		{"Subscriptions", testSubscriptions},
 		{"UIDValidity", testUIDValidity},
 		{"Deliver", testDeliver},
 		{"DeliverAtomic", testDeliverAtomic},
