@@ -6,44 +6,45 @@ import "sync"
 // change itself: the store is the truth by MODSEQ, and every session pulls
 // what happened since its own MODSEQ when rung.
 //
-// Every store writer of the process should call Changed after a commit
-// that touches a mailbox: the IMAP sessions do; SMTP delivery and POP3
-// expunges do not yet, which is why IDLE also polls the store.
+// Every store writer of the process calls Changed after a commit that
+// touches a mailbox: the IMAP sessions, SMTP delivery and POP3. IDLE also
+// polls the store, for writers in other processes (PostgreSQL).
 type Hub struct {
 	mu      sync.Mutex
-	watches map[int64]map[chan struct{}]struct{}
+	watches map[int64]map[*watcher]struct{}
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{watches: map[int64]map[chan struct{}]struct{}{}} }
+// watcher is one doorbell: a function that must not block.
+type watcher struct{ ring func() }
 
-// Changed rings every watcher of mailboxID. It never blocks: a watcher
-// that has not consumed its previous ring is already due to look.
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{watches: map[int64]map[*watcher]struct{}{}} }
+
+// Changed rings every watcher of mailboxID. It never blocks.
 func (h *Hub) Changed(mailboxID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.watches[mailboxID] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	for w := range h.watches[mailboxID] {
+		w.ring()
 	}
 }
 
-// watch returns a doorbell for mailboxID and the function that removes it.
-func (h *Hub) watch(mailboxID int64) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// watch has ring called after every change to mailboxID, until the
+// returned function is called. Calling a function rather than sending on
+// a channel spares every watching session a goroutine to receive.
+func (h *Hub) watch(mailboxID int64, ring func()) (unwatch func()) {
+	w := &watcher{ring: ring}
 	h.mu.Lock()
 	m := h.watches[mailboxID]
 	if m == nil {
-		m = map[chan struct{}]struct{}{}
+		m = map[*watcher]struct{}{}
 		h.watches[mailboxID] = m
 	}
-	m[ch] = struct{}{}
+	m[w] = struct{}{}
 	h.mu.Unlock()
-	return ch, func() {
+	return func() {
 		h.mu.Lock()
-		delete(h.watches[mailboxID], ch)
+		delete(h.watches[mailboxID], w)
 		if len(h.watches[mailboxID]) == 0 {
 			delete(h.watches, mailboxID)
 		}

@@ -60,7 +60,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 			unseen = i + 1
 		}
 	}
-	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
+	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring)
 	ss.sel, ss.state = v, selected
 
 	ss.w.Untagged().Atom("FLAGS ").Flags(systemFlags).End()

@@ -32,7 +32,6 @@ type view struct {
 	// savedOK marks it set by the SEARCH under way.
 	saved   []uint32
 	savedOK bool
-	bell    <-chan struct{}
 	unwatch func()
 }
 
