@@ -69,14 +69,16 @@ func TestIdleMemory(t *testing.T) {
 	}
 }
 
-func inUse() (uint64, int) {
-	for range 2 {
+// inUse returns the heap and stack in use after collections, which also
+// shrink the stacks of goroutines that use little of theirs.
+func inUse() (heap, stack uint64, goroutines int) {
+	for range 4 {
 		runtime.GC()
 	}
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse, runtime.NumGoroutine()
+	return ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()
 }
 
 func measureIdle(t *testing.T, e *env, how string, n int) int {
@@ -87,7 +89,7 @@ func measureIdle(t *testing.T, e *env, how string, n int) int {
 	// A first session warms the pools and caches that are shared by all.
 	e.connect(t, "imaps", true).expect("SELECT INBOX", "OK")
 	time.Sleep(100 * time.Millisecond)
-	before, gBefore := inUse()
+	heap0, stack0, gBefore := inUse()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryClient$", "-test.v")
 	cmd.Env = append(os.Environ(), idleClientAddr+"="+e.addrs[mode], idleClientHow+"="+how, idleClientN+"="+strconv.Itoa(n))
@@ -121,7 +123,7 @@ func measureIdle(t *testing.T, e *env, how string, n int) int {
 	go io.Copy(io.Discard, stdout)
 	// Let every IDLE settle into its wait.
 	time.Sleep(time.Second)
-	held, gHeld := inUse()
+	heap1, stack1, gHeld := inUse()
 	if p := os.Getenv("SEALPOST_IDLE_PROFILE"); p != "" {
 		f, err := os.Create(p + "." + how)
 		if err != nil {
@@ -129,9 +131,13 @@ func measureIdle(t *testing.T, e *env, how string, n int) int {
 		}
 		pprof.WriteHeapProfile(f)
 		f.Close()
+		if f, err = os.Create(p + "." + how + ".goroutines"); err == nil {
+			pprof.Lookup("goroutine").WriteTo(f, 1)
+			f.Close()
+		}
 	}
-	t.Logf("%s: in use %d → %d bytes, goroutines %d → %d", how, before, held, gBefore, gHeld)
-	return int(int64(held)-int64(before)) / n
+	t.Logf("%s: heap %d → %d bytes, stacks %d → %d, goroutines %d → %d", how, heap0, heap1, stack0, stack1, gBefore, gHeld)
+	return int(int64(heap1+stack1)-int64(heap0+stack0)) / n
 }
 
 // TestIdleMemoryClient is the client side of TestIdleMemory, run in a

@@ -162,6 +162,42 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, fromUID uint3
 	return ms, wrap("list messages", err)
 }
 
+// UIDRanges groups the UIDs into runs inside SQLite: within a run, UID
+// minus row number is constant.
+func (s *Store) UIDRanges(ctx context.Context, mailboxID int64) ([]store.UIDRange, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT min(uid), max(uid) FROM
+		(SELECT uid, uid - row_number() OVER (ORDER BY uid) AS run FROM messages WHERE mailbox_id = ?)
+		GROUP BY run ORDER BY 1`, mailboxID)
+	if err != nil {
+		return nil, wrap("uid ranges", err)
+	}
+	defer rows.Close()
+	var out []store.UIDRange
+	for rows.Next() {
+		var r store.UIDRange
+		if err := rows.Scan(&r.First, &r.Last); err != nil {
+			return nil, wrap("uid ranges", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("uid ranges", rows.Err())
+}
+
+// CountFlags scans the flags of the mailbox's messages once. The flags
+// column is sorted and space separated, so a flag is " name " in the
+// column padded with spaces.
+func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCounts, error) {
+	var c store.FlagCounts
+	var first sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
+			min(uid) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
+			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Deleted ') > 0)
+		FROM messages WHERE mailbox_id = ?`, mailboxID).Scan(&c.Unseen, &first, &c.Deleted)
+	c.FirstUnseen = uint32(first.Int64)
+	return c, wrap("count flags", err)
+}
+
 // ChangedSince returns the messages with MODSEQ > modseq in UID order.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {
 	ms, err := queryMessages(ctx, s.r, "SELECT "+messageCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliverAtomic", testDeliverAtomic},
 		{"Quota", testQuota},
 		{"ListMessages", testListMessages},
+		{"UIDRanges", testUIDRanges},
 		{"UpdateFlags", testUpdateFlags},
 		{"CopyMoveExpunge", testCopyMoveExpunge},
 		{"MoveWithinMailbox", testMoveWithinMailbox},
