@@ -48,19 +48,12 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	// The UIDs are read after the mailbox: a message that arrives in
 	// between is in the view and comes again, harmlessly, in the next
 	// sync; read the other way round it would be missed.
-	ranges, err := ss.srv.store.UIDRanges(ctx, mb.ID)
+	e, err := ss.srv.selects.load(ctx, ss.srv.store, mb, !ss.rev2)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq, uids: uidSetOf(ranges)}
-	var unseen uint32
-	if !ss.rev2 {
-		counts, err := ss.srv.store.CountFlags(ctx, mb.ID)
-		if err != nil {
-			return ss.storeError(cmd.Tag, err)
-		}
-		unseen = v.seq(counts.FirstUnseen)
-	}
+	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq, uids: e.uids}
+	unseen := v.seq(e.firstUnseen)
 	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring)
 	ss.sel, ss.state = v, selected
 

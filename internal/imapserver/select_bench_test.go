@@ -59,3 +59,19 @@ func BenchmarkSelect100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSelect100kCold is BenchmarkSelect100k with the select cache
+// emptied before every SELECT: the first SELECT of the mailbox since the
+// server started.
+func BenchmarkSelect100kCold(b *testing.B) {
+	e := newEnv(b, Limits{}, 0)
+	fillInbox(b, e, 100_000)
+	c := e.connect(b, "imaps", true)
+	srv := e.srvs[IMAPS]
+	for b.Loop() {
+		srv.selects.mu.Lock()
+		srv.selects.entries, srv.selects.runs = map[int64]*selectEntry{}, 0
+		srv.selects.mu.Unlock()
+		c.expect("SELECT INBOX", "OK")
+	}
+}

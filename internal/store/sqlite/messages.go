@@ -162,25 +162,51 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, fromUID uint3
 	return ms, wrap("list messages", err)
 }
 
-// UIDRanges groups the UIDs into runs inside SQLite: within a run, UID
-// minus row number is constant.
+// UIDRanges reads the UIDs in one string, in the order of the
+// (mailbox_id, uid) index, and groups them into runs here: SQLite builds
+// the string from the index alone several times faster than it returns
+// one row per UID or groups them with window functions (about 20 ms
+// against 50 and 200 for 100,000 UIDs). SQLite does not promise that
+// order to group_concat, so a list out of order is asked for again with
+// the order spelled out, which costs a sort.
 func (s *Store) UIDRanges(ctx context.Context, mailboxID int64) ([]store.UIDRange, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT min(uid), max(uid) FROM
-		(SELECT uid, uid - row_number() OVER (ORDER BY uid) AS run FROM messages WHERE mailbox_id = ?)
-		GROUP BY run ORDER BY 1`, mailboxID)
-	if err != nil {
-		return nil, wrap("uid ranges", err)
-	}
-	defer rows.Close()
-	var out []store.UIDRange
-	for rows.Next() {
-		var r store.UIDRange
-		if err := rows.Scan(&r.First, &r.Last); err != nil {
+	for _, query := range []string{
+		`SELECT group_concat(uid, ',') FROM (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid)`,
+		`SELECT group_concat(uid, ',' ORDER BY uid) FROM messages WHERE mailbox_id = ?`,
+	} {
+		var list sql.NullString
+		if err := s.r.QueryRowContext(ctx, query, mailboxID).Scan(&list); err != nil {
 			return nil, wrap("uid ranges", err)
 		}
-		out = append(out, r)
+		if out, ok := uidRuns(list.String); ok {
+			return out, nil
+		}
 	}
-	return out, wrap("uid ranges", rows.Err())
+	return nil, errors.New("uid ranges: UIDs out of order")
+}
+
+// uidRuns groups a comma-separated list of ascending UIDs into runs; ok
+// is false if the list is not ascending.
+func uidRuns(list string) (out []store.UIDRange, ok bool) {
+	for f := range strings.SplitSeq(list, ",") {
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f, 10, 32)
+		if err != nil {
+			return nil, false
+		}
+		u := uint32(n)
+		switch last := len(out) - 1; {
+		case last >= 0 && u == out[last].Last+1:
+			out[last].Last = u
+		case last >= 0 && u <= out[last].Last:
+			return nil, false
+		default:
+			out = append(out, store.UIDRange{First: u, Last: u})
+		}
+	}
+	return out, true
 }
 
 // CountFlags scans the flags of the mailbox's messages once. The flags
