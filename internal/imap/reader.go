@@ -145,6 +145,23 @@ func NewReader(br *bufio.Reader, lim Limits, literal LiteralFunc) *Reader {
 	return &Reader{br: br, lim: lim.withDefaults(), literal: literal}
 }
 
+// SetBuffer makes the Reader read from br from now on. A server that
+// lends a connection a pooled bufio.Reader only while a command is under
+// way swaps it in and out between commands (see Idle), keeping what br
+// has buffered its own business.
+func (r *Reader) SetBuffer(br *bufio.Reader) { r.br = br }
+
+// Idle reports whether the Reader is between commands: no APPEND whose
+// messages are still to be read. It also lets go of the line buffer, so
+// that a connection waiting for its client holds none.
+func (r *Reader) Idle() bool {
+	if r.pending != nil {
+		return false
+	}
+	r.buf = nil
+	return true
+}
+
 // SetLimits replaces the limits, for instance after ENABLE or
 // authentication changes what the server accepts.
 func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -21,8 +22,13 @@ const maxQuoted = 1024
 
 // Writer encodes responses. Its methods chain and remember the first
 // write error, which Err, End and Flush return.
+//
+// The buffer comes from a pool shared by all Writers when the first byte
+// is written and goes back to it at Release, so that a connection waiting
+// for its client holds none.
 type Writer struct {
-	bw *bufio.Writer
+	out io.Writer
+	bw  *bufio.Writer // nil while released
 	// UTF8 allows UTF-8 in quoted strings and mailbox names (IMAP4rev2 or
 	// ENABLE UTF8=ACCEPT, RFC 6855). Without it, 8-bit strings are sent as
 	// literals and Mailbox encodes modified UTF-7.
@@ -30,43 +36,83 @@ type Writer struct {
 	err  error
 }
 
+// writeBuffers holds the buffers of released Writers.
+var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, DefaultWriteBuffer) }}
+
 // NewWriter returns a Writer buffering DefaultWriteBuffer bytes.
-func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, DefaultWriteBuffer)}
-}
+func NewWriter(w io.Writer) *Writer { return &Writer{out: w} }
 
 // Reset points the Writer at w, dropping buffered data and any error (for
 // STARTTLS and COMPRESS, after a Flush).
 func (w *Writer) Reset(out io.Writer) {
-	w.bw.Reset(out)
+	w.out = out
+	if w.bw != nil {
+		w.bw.Reset(out)
+	}
 	w.err = nil
+}
+
+// Release returns the buffer to the pool if nothing waits in it: call it
+// after Flush, before waiting for the client. The Writer takes a buffer
+// again when next written to.
+func (w *Writer) Release() {
+	if w.bw == nil || w.bw.Buffered() > 0 {
+		return
+	}
+	w.bw.Reset(nil)
+	writeBuffers.Put(w.bw)
+	w.bw = nil
+}
+
+func (w *Writer) buf() *bufio.Writer {
+	if w.bw == nil {
+		w.bw = writeBuffers.Get().(*bufio.Writer)
+		w.bw.Reset(w.out)
+	}
+	return w.bw
 }
 
 // Err returns the first write error.
 func (w *Writer) Err() error { return w.err }
 
 // Buffered returns the number of bytes not yet flushed.
-func (w *Writer) Buffered() int { return w.bw.Buffered() }
+func (w *Writer) Buffered() int {
+	if w.bw == nil {
+		return 0
+	}
+	return w.bw.Buffered()
+}
+
+// Flusher is a destination that buffers on its own, such as a
+// compressing layer (COMPRESS=DEFLATE, RFC 4978): Flush passes the flush
+// on, so that what the client waits for is on the wire.
+type Flusher interface {
+	io.Writer
+	Flush() error
+}
 
 // Flush sends what is buffered: at the end of a command, before waiting
 // for the client (continuation requests, IDLE).
 func (w *Writer) Flush() error {
-	if w.err == nil {
+	if w.err == nil && w.bw != nil {
 		w.err = w.bw.Flush()
+	}
+	if f, ok := w.out.(Flusher); ok && w.err == nil {
+		w.err = f.Flush()
 	}
 	return w.err
 }
 
 func (w *Writer) raw(s string) *Writer {
 	if w.err == nil {
-		_, w.err = w.bw.WriteString(s)
+		_, w.err = w.buf().WriteString(s)
 	}
 	return w
 }
 
 func (w *Writer) byte(c byte) *Writer {
 	if w.err == nil {
-		w.err = w.bw.WriteByte(c)
+		w.err = w.buf().WriteByte(c)
 	}
 	return w
 }
@@ -216,7 +262,7 @@ func (w *Writer) Literal(n int64, r io.Reader, binary bool) *Writer {
 	if w.err != nil {
 		return w
 	}
-	got, err := io.CopyN(w.bw, r, n)
+	got, err := io.CopyN(w.buf(), r, n)
 	if err != nil && got < n {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF

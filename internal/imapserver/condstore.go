@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"sealpost.dev/sealpost/internal/imap"
-	"sealpost.dev/sealpost/internal/store"
 )
 
 // enableCondStore marks the session CONDSTORE-aware. The first enabling
@@ -49,7 +48,7 @@ func hasModSeqKey(keys []imap.SearchKey) bool {
 // changed since, both limited to the known UIDs when the client sent
 // them. Tombstones are kept for the life of the mailbox, so the
 // seq-match-data, meant for servers that forget them, is not needed.
-func (ss *session) qresyncSelect(ctx context.Context, q *imap.QResyncParams, msgs []store.Message) error {
+func (ss *session) qresyncSelect(ctx context.Context, q *imap.QResyncParams) error {
 	v := ss.sel
 	known := q.KnownUIDs
 	if !known.IsEmpty() {
@@ -69,8 +68,12 @@ func (ss *session) qresyncSelect(ctx context.Context, q *imap.QResyncParams, msg
 	if !van.IsEmpty() {
 		ss.w.Vanished(true, van)
 	}
-	for _, m := range msgs {
-		if m.ModSeq > q.ModSeq && inKnown(m.UID) {
+	changed, err := ss.srv.store.ChangedSince(ctx, v.mb.ID, q.ModSeq)
+	if err != nil {
+		return err
+	}
+	for _, m := range changed {
+		if v.seq(m.UID) != 0 && inKnown(m.UID) {
 			ss.writeFlagFetch(m, true, true)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,13 +39,18 @@ type session struct {
 	srv *Server
 	// raw is the accepted connection; conn is raw or the TLS connection
 	// over it. Shutdown touches only raw, which never changes.
-	raw    net.Conn
-	conn   net.Conn
-	br     *bufio.Reader
-	r      *imap.Reader
-	w      *imap.Writer
-	remote netip.Addr
-	id     string
+	raw  net.Conn
+	conn net.Conn
+	// Commands are read through lead (from the connection, or from
+	// inflate under COMPRESS) into br, which is lent only while a command
+	// is under way (see io.go).
+	lead    leadReader
+	inflate *inflater
+	br      *bufio.Reader
+	r       *imap.Reader
+	w       *imap.Writer
+	remote  netip.Addr
+	id      string
 
 	tls      bool
 	state    state
@@ -61,6 +67,14 @@ type session struct {
 
 	busy    atomic.Bool // inside a command
 	closing atomic.Bool
+
+	// While IDLE waits, idling is set and the hub's ring moves the read
+	// deadline to now; rung says it rang since the last look.
+	idleMu    sync.Mutex
+	idling    bool
+	rung      bool
+	idleUntil time.Time
+	idleCmd   *imap.Command
 }
 
 func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
@@ -68,6 +82,7 @@ func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
 	rand.Read(id[:])
 	ss := &session{srv: srv, raw: c, remote: remote, id: hex.EncodeToString(id[:])}
 	ss.w = imap.NewWriter(nil)
+	ss.r = imap.NewReader(nil, ss.srv.cfg.Limits.Wire, ss.literal)
 	ss.setConn(c)
 	return ss
 }
@@ -77,8 +92,9 @@ func newSession(srv *Server, c net.Conn, remote netip.Addr) *session {
 // (RFC 9051 §6.2.1, the STARTTLS injection class of CVE-2011-0411).
 func (ss *session) setConn(c net.Conn) {
 	ss.conn = c
-	ss.br = bufio.NewReaderSize(c, 4096)
-	ss.r = imap.NewReader(ss.br, ss.srv.cfg.Limits.Wire, ss.literal)
+	ss.dropCommandBuffer()
+	ss.lead = leadReader{src: waitReader{ss}}
+	ss.r = imap.NewReader(nil, ss.srv.cfg.Limits.Wire, ss.literal)
 	ss.w.Reset(&deadlineWriter{c: c, timeout: ss.srv.cfg.Limits.WriteTimeout})
 }
 
@@ -138,11 +154,12 @@ func (ss *session) Run() {
 		if err := ss.w.Flush(); err != nil {
 			return
 		}
+		ss.releaseBuffers()
 		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.cfg.Limits.IdleTimeout))
 		if ss.closing.Load() {
 			continue
 		}
-		cmd, err := ss.r.ReadCommand()
+		cmd, err := ss.readCommand()
 		if err != nil {
 			if !ss.readError(err) {
 				ss.w.Flush()
@@ -158,6 +175,13 @@ func (ss *session) Run() {
 			return
 		}
 	}
+}
+
+func (ss *session) readCommand() (*imap.Command, error) {
+	if err := ss.readCommandBuffer(); err != nil {
+		return nil, err
+	}
+	return ss.r.ReadCommand()
 }
 
 // readError answers a command that could not be read and reports whether
@@ -240,6 +264,7 @@ func (ss *session) capabilities() []string {
 		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
 		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
 		"MULTIAPPEND", "ESEARCH", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"COMPRESS=DEFLATE",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
 
@@ -291,6 +316,7 @@ var handlers = map[string]handler{
 	"THREAD":       {selOnly, (*session).thread},
 	"GETQUOTA":     {authed, (*session).getQuota},
 	"GETQUOTAROOT": {authed, (*session).getQuotaRoot},
+	"COMPRESS":     {authed, (*session).compress},
 }
 
 // dispatch runs one command and reports whether the session goes on.
@@ -387,6 +413,32 @@ func (ss *session) startTLS(cmd *imap.Command) bool {
 		return false
 	}
 	return ss.handshake()
+}
+
+// compress answers COMPRESS (RFC 4978): after the tagged OK, which goes
+// out uncompressed, both directions are raw deflate (RFC 1951). What the
+// client sent after the command is already compressed: it goes to the
+// inflater first.
+func (ss *session) compress(cmd *imap.Command) bool {
+	if ss.inflate != nil {
+		return ss.no(cmd.Tag, imap.CodeCompressionActive, "DEFLATE is already active")
+	}
+	if cmd.Args.(*imap.CompressArgs).Mechanism != "DEFLATE" {
+		return ss.bad(cmd.Tag, "unknown compression mechanism")
+	}
+	ss.ok(cmd.Tag, "DEFLATE active")
+	if err := ss.w.Flush(); err != nil {
+		return false
+	}
+	var ahead []byte
+	if ss.br != nil {
+		ahead, _ = ss.br.Peek(ss.br.Buffered())
+	}
+	ss.inflate = newInflater(waitReader{ss}, ahead)
+	ss.dropCommandBuffer()
+	ss.lead = leadReader{src: ss.inflate}
+	ss.w.Reset(&deflater{dst: &deadlineWriter{c: ss.conn, timeout: ss.srv.cfg.Limits.WriteTimeout}})
+	return true
 }
 
 // enable answers ENABLE (RFC 5161) for IMAP4rev2, CONDSTORE and QRESYNC

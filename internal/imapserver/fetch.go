@@ -114,7 +114,7 @@ func (ss *session) markSeen(ctx context.Context, msgs []store.Message) (map[uint
 	byUID := map[uint32]store.Message{}
 	for _, u := range res.Updated {
 		byUID[u.UID] = u
-		ss.sel.reported[u.UID] = u.ModSeq
+		ss.sel.report(u.UID, u.ModSeq)
 	}
 	for i, m := range msgs {
 		if u, ok := byUID[m.UID]; ok {

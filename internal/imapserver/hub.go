@@ -13,22 +13,21 @@ import "sync"
 // every PollInterval is only a backstop.
 type Hub struct {
 	mu      sync.Mutex
-	watches map[int64]map[chan struct{}]struct{}
+	watches map[int64]map[*watcher]struct{}
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{watches: map[int64]map[chan struct{}]struct{}{}} }
+// watcher is one doorbell: a function that must not block.
+type watcher struct{ ring func() }
 
-// Changed rings every watcher of mailboxID. It never blocks: a watcher
-// that has not consumed its previous ring is already due to look.
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{watches: map[int64]map[*watcher]struct{}{}} }
+
+// Changed rings every watcher of mailboxID. It never blocks.
 func (h *Hub) Changed(mailboxID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.watches[mailboxID] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	for w := range h.watches[mailboxID] {
+		w.ring()
 	}
 }
 
@@ -38,29 +37,28 @@ func (h *Hub) ChangedAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range h.watches {
-		for ch := range m {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
+		for w := range m {
+			w.ring()
 		}
 	}
 }
 
-// watch returns a doorbell for mailboxID and the function that removes it.
-func (h *Hub) watch(mailboxID int64) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// watch has ring called after every change to mailboxID, until the
+// returned function is called. Calling a function rather than sending on
+// a channel spares every watching session a goroutine to receive.
+func (h *Hub) watch(mailboxID int64, ring func()) (unwatch func()) {
+	w := &watcher{ring: ring}
 	h.mu.Lock()
 	m := h.watches[mailboxID]
 	if m == nil {
-		m = map[chan struct{}]struct{}{}
+		m = map[*watcher]struct{}{}
 		h.watches[mailboxID] = m
 	}
-	m[ch] = struct{}{}
+	m[w] = struct{}{}
 	h.mu.Unlock()
-	return ch, func() {
+	return func() {
 		h.mu.Lock()
-		delete(h.watches[mailboxID], ch)
+		delete(h.watches[mailboxID], w)
 		if len(h.watches[mailboxID]) == 0 {
 			delete(h.watches, mailboxID)
 		}

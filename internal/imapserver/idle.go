@@ -2,82 +2,73 @@ package imapserver
 
 import (
 	"errors"
-	"net"
-	"sync"
 	"time"
 
 	"sealpost.dev/sealpost/internal/imap"
 )
 
 // idle answers IDLE (RFC 2177, RFC 9051 §6.3.13). The session's own
-// goroutine waits: it wakes when the hub rings (a write by this process),
-// every PollInterval to look at the store for writers that do not ring the
-// hub, and when the client sends DONE.
+// goroutine waits for DONE, holding no buffer (see io.go). Its read wakes
+// when the hub rings (a write by this process moves the read deadline to
+// now) and every PollInterval, to look at the store for writers that do
+// not ring the hub; keepWaiting then brings the client up to date and the
+// read goes on.
 func (ss *session) idle(cmd *imap.Command) bool {
 	if err := ss.w.Continue("idling"); err != nil {
 		return false
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	var mu sync.Mutex
-	peeking := false
-	if ss.sel != nil {
-		bell := ss.sel.bell
-		go func() {
-			for {
-				select {
-				case <-bell:
-					mu.Lock()
-					if peeking {
-						ss.raw.SetReadDeadline(time.Now())
-					}
-					mu.Unlock()
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
 	ss.busy.Store(false)
 	defer ss.busy.Store(true)
-	deadline := time.Now().Add(ss.srv.cfg.Limits.IdleTimeout)
-	for {
-		if ss.closing.Load() {
-			return true // the loop says BYE
-		}
-		if time.Now().After(deadline) {
-			ss.w.Status("*", "BYE", "", "autologout: idle for too long")
-			return false
-		}
-		mu.Lock()
-		peeking = true
-		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.cfg.Limits.PollInterval))
-		mu.Unlock()
-		_, err := ss.br.Peek(1)
-		mu.Lock()
-		peeking = false
-		mu.Unlock()
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			ss.syncEnd(cmd, true)
-			if err := ss.w.Flush(); err != nil {
-				return false
-			}
-			continue
-		}
-		if err != nil {
-			return false
-		}
+	ss.idleUntil = time.Now().Add(ss.srv.cfg.Limits.IdleTimeout)
+	ss.idleCmd = cmd
+	ss.setIdling(true)
+	ss.releaseBuffers()
+	err := ss.readCommandBuffer()
+	ss.setIdling(false)
+	ss.idleCmd = nil
+	if err == nil {
 		ss.conn.SetReadDeadline(time.Now().Add(time.Minute))
-		if err := ss.r.ReadDone(); err != nil {
-			var se *imap.SyntaxError
-			if errors.As(err, &se) {
-				ss.w.Status(cmd.Tag, "BAD", "", "expected DONE")
-				return !ss.tooManyErrors()
-			}
-			return false
-		}
-		ss.syncEnd(cmd, true)
-		return ss.ok(cmd.Tag, "IDLE terminated")
+		err = ss.r.ReadDone()
 	}
+	var se *imap.SyntaxError
+	switch {
+	case ss.closing.Load():
+		return true // the loop says BYE
+	case errors.As(err, &se):
+		ss.w.Status(cmd.Tag, "BAD", "", "expected DONE")
+		return !ss.tooManyErrors()
+	case isTimeout(err) && !time.Now().Before(ss.idleUntil):
+		ss.w.Status("*", "BYE", "", "autologout: idle for too long")
+		return false
+	case err != nil:
+		return false
+	}
+	ss.syncEnd(cmd, true)
+	return ss.ok(cmd.Tag, "IDLE terminated")
+}
+
+// setIdling starts or ends the wait of IDLE: the first look comes after
+// PollInterval, or at once if the hub rang in between.
+func (ss *session) setIdling(on bool) {
+	ss.idleMu.Lock()
+	defer ss.idleMu.Unlock()
+	ss.idling = on
+	if !on {
+		return
+	}
+	next := time.Now().Add(ss.srv.cfg.Limits.PollInterval)
+	if ss.rung {
+		next = time.Now()
+	}
+	ss.conn.SetReadDeadline(minTime(next, ss.idleUntil))
+}
+
+// ring is the hub's doorbell for the selected mailbox. It never blocks.
+func (ss *session) ring() {
+	ss.idleMu.Lock()
+	ss.rung = true
+	if ss.idling {
+		ss.raw.SetReadDeadline(time.Now())
+	}
+	ss.idleMu.Unlock()
 }

@@ -45,22 +45,16 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	msgs, err := ss.srv.store.ListMessages(ctx, mb.ID, 1, 0)
+	// The UIDs are read after the mailbox: a message that arrives in
+	// between is in the view and comes again, harmlessly, in the next
+	// sync; read the other way round it would be missed.
+	e, err := ss.srv.selects.load(ctx, ss.srv.store, mb, !ss.rev2)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
-	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq,
-		expunged: map[uint32]uint64{}, reported: map[uint32]uint64{}}
-	v.uids = make([]uint32, len(msgs))
-	unseen := 0
-	for i, m := range msgs {
-		v.uids[i] = m.UID
-		v.modseq = max(v.modseq, m.ModSeq)
-		if unseen == 0 && !slices.Contains(m.Flags, `\Seen`) {
-			unseen = i + 1
-		}
-	}
-	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
+	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq, uids: e.uids}
+	unseen := v.seq(e.firstUnseen)
+	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring)
 	ss.sel, ss.state = v, selected
 	if _, err := ss.claimRecent(ctx, 0); err != nil {
 		ss.deselect()
@@ -69,11 +63,11 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 
 	ss.w.Untagged().Atom("FLAGS ").Flags(systemFlags).End()
 	ss.w.Status("*", "OK", imap.CodePermanentFlags(append(slices.Clone(systemFlags), `\*`)), "flags permitted")
-	ss.w.Exists(uint32(len(v.uids)))
+	ss.w.Exists(v.uids.count())
 	if !ss.rev2 {
 		ss.w.Untagged().Number(uint64(v.recentCount())).Atom(" RECENT").End()
 		if unseen > 0 {
-			ss.w.Status("*", "OK", imap.Code("UNSEEN "+itoa(unseen)), "first unseen")
+			ss.w.Status("*", "OK", imap.Code("UNSEEN "+itoa(int(unseen))), "first unseen")
 		}
 	}
 	ss.w.Status("*", "OK", imap.CodeUIDValidity(mb.UIDValidity), "UIDs valid")
@@ -86,7 +80,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 		ss.w.Untagged().Atom("LIST () \"/\" ").Mailbox(mb.Name).End()
 	}
 	if q != nil && q.UIDValidity == mb.UIDValidity {
-		if err := ss.qresyncSelect(ctx, q, msgs); err != nil {
+		if err := ss.qresyncSelect(ctx, q); err != nil {
 			ss.deselect()
 			return ss.storeError(cmd.Tag, err)
 		}
@@ -436,14 +430,15 @@ func (ss *session) status(cmd *imap.Command) bool {
 }
 
 // writeStatus writes the STATUS response of mb. UNSEEN and DELETED are
-// counted by reading the mailbox's message list.
+// counted by the store.
 func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []string) error {
 	var unseen, deleted int
 	if slices.Contains(items, "UNSEEN") || slices.Contains(items, "DELETED") {
-		var err error
-		if unseen, deleted, err = ss.countFlags(ctx, mb.ID); err != nil {
+		counts, err := ss.srv.store.CountFlags(ctx, mb.ID)
+		if err != nil {
 			return err
 		}
+		unseen, deleted = counts.Unseen, counts.Deleted
 	}
 	var recent int
 	if slices.Contains(items, "RECENT") {
@@ -488,22 +483,6 @@ func (ss *session) writeStatus(ctx context.Context, mb store.Mailbox, items []st
 	}
 	ss.w.Close()
 	return ss.w.End()
-}
-
-func (ss *session) countFlags(ctx context.Context, id int64) (unseen, deleted int, err error) {
-	msgs, err := ss.srv.store.ListMessages(ctx, id, 1, 0)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, m := range msgs {
-		if !slices.Contains(m.Flags, `\Seen`) {
-			unseen++
-		}
-		if slices.Contains(m.Flags, `\Deleted`) {
-			deleted++
-		}
-	}
-	return unseen, deleted, nil
 }
 
 // countRecent counts the messages of mb no session has claimed as \Recent.

@@ -41,7 +41,7 @@ func (ss *session) storeCmd(cmd *imap.Command) bool {
 		ss.changed(ss.sel.mb.ID)
 	}
 	for _, m := range res.Updated {
-		ss.sel.reported[m.UID] = m.ModSeq
+		ss.sel.report(m.UID, m.ModSeq)
 	}
 	switch {
 	case !args.Silent && len(live) > 0:
@@ -60,7 +60,7 @@ func (ss *session) storeCmd(cmd *imap.Command) bool {
 			return ss.storeError(cmd.Tag, err)
 		}
 		for _, m := range msgs {
-			ss.sel.reported[m.UID] = m.ModSeq
+			ss.sel.report(m.UID, m.ModSeq)
 			ss.writeFlagFetch(m, cmd.UID, true)
 		}
 	case ss.condstore:
@@ -163,7 +163,7 @@ func (ss *session) expunge(cmd *imap.Command) bool {
 func (ss *session) expungeDeleted(ctx context.Context, filter []uint32) (int, error) {
 	uids := filter
 	if uids == nil {
-		uids = ss.sel.uids
+		uids = ss.sel.uids.all()
 	}
 	msgs, err := ss.loadMessages(ctx, uids)
 	if err != nil {

@@ -123,7 +123,7 @@ func (ss *session) search(cmd *imap.Command) bool {
 // matching returns the messages of the selected mailbox that match keys,
 // in sequence order.
 func (ss *session) matching(ctx context.Context, keys []imap.SearchKey) ([]*candidate, error) {
-	msgs, err := ss.loadMessages(ctx, ss.sel.uids)
+	msgs, err := ss.loadMessages(ctx, ss.sel.uids.all())
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		if k.Op == "UID" {
 			return k.Set.Resolve(c.ss.sel.lastUID()).Contains(m.UID)
 		}
-		return k.Set.Resolve(uint32(len(c.ss.sel.uids))).Contains(c.seq)
+		return k.Set.Resolve(c.ss.sel.uids.count()).Contains(c.seq)
 	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		// A message without a save date matches none (RFC 8514 §4).
 		return !m.SaveDate.IsZero() && compareDay(m.SaveDate, k.Date, strings.TrimPrefix(k.Op, "SAVED"))

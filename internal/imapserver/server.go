@@ -114,6 +114,7 @@ type Server struct {
 	accounts *account.Service
 	conns    *connlimit.Limiter
 	hub      *Hub
+	selects  *selectCache
 	log      *slog.Logger
 	listener *listener.Server
 }
@@ -142,7 +143,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub,
-		log: log.With("listener", cfg.Mode.String()),
+		selects: newSelectCache(), log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

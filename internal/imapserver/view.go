@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
 
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/store"
@@ -17,16 +16,18 @@ import (
 type view struct {
 	mb       store.Mailbox
 	readOnly bool
-	// uids is every UID the client knows, ascending: seq n is uids[n-1].
-	// A slice costs 4 bytes a message; ranges would be smaller.
-	uids   []uint32
+	// uids is every UID the client knows, ascending, as runs: seq n is
+	// the nth.
+	uids   uidSet
 	modseq uint64
 	// expunged holds UIDs removed from the store that the client has not
 	// been told about, with the MODSEQ of their removal: FETCH, STORE and
-	// SEARCH by sequence number must not see EXPUNGE responses.
+	// SEARCH by sequence number must not see EXPUNGE responses. Nil while
+	// there are none.
 	expunged map[uint32]uint64
 	// reported holds the MODSEQ of flag changes the client saw in this
-	// command's own responses, so that the sync does not repeat them.
+	// command's own responses, so that the sync does not repeat them. Nil
+	// between commands; see report.
 	reported map[uint32]uint64
 	// saved is the SEARCHRES result "$" (RFC 5182) as UIDs, ascending;
 	// savedOK marks it set by the SEARCH under way.
@@ -37,15 +38,27 @@ type view struct {
 	// read-only view those nobody has claimed yet. Expunged UIDs stay in
 	// it; recentCount counts those still in the view.
 	recent  imap.SeqSet
-	bell    <-chan struct{}
 	unwatch func()
 }
 
-func (v *view) lastUID() uint32 {
-	if len(v.uids) == 0 {
-		return 0
+func (v *view) lastUID() uint32 { return v.uids.last() }
+
+// report notes that this command's responses told the client the flags
+// of uid as of modseq.
+func (v *view) report(uid uint32, modseq uint64) {
+	if v.reported == nil {
+		v.reported = map[uint32]uint64{}
 	}
-	return v.uids[len(v.uids)-1]
+	v.reported[uid] = modseq
+}
+
+// expungedAt notes that uid left the store at modseq, unknown to the
+// client as yet.
+func (v *view) expungedAt(uid uint32, modseq uint64) {
+	if v.expunged == nil {
+		v.expunged = map[uint32]uint64{}
+	}
+	v.expunged[uid] = modseq
 }
 
 // gone reports whether uid was expunged without the client being told.
@@ -66,13 +79,7 @@ func (v *view) highest() uint64 {
 }
 
 // seq returns the sequence number of uid, 0 if the view lacks it.
-func (v *view) seq(uid uint32) uint32 {
-	i, ok := slices.BinarySearch(v.uids, uid)
-	if !ok {
-		return 0
-	}
-	return uint32(i + 1)
-}
+func (v *view) seq(uid uint32) uint32 { return v.uids.seq(uid) }
 
 // resolve returns the UIDs a sequence set (or a UID set) names among those
 // the client knows, ascending. Numbers outside the view are skipped.
@@ -82,23 +89,21 @@ func (v *view) resolve(set imap.SeqSet, uid bool) []uint32 {
 		// RFC 5182 §2.1: "$" names the same messages in UID and sequence
 		// number commands; expunged ones drop out.
 		for _, u := range v.saved {
-			if _, ok := slices.BinarySearch(v.uids, u); ok {
+			if v.uids.contains(u) {
 				out = append(out, u)
 			}
 		}
 		return out
 	}
 	if !uid {
-		n := uint32(len(v.uids))
-		for s := range set.All(n) {
-			out = append(out, v.uids[s-1])
+		for s := range set.All(v.uids.count()) {
+			out = append(out, v.uids.uidAt(s))
 		}
 		return out
 	}
 	for _, r := range set.Resolve(v.lastUID()).Ranges() {
-		i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.Start })
-		for ; i < len(v.uids) && v.uids[i] <= r.Stop; i++ {
-			out = append(out, v.uids[i])
+		for u := range v.uids.between(r.Start, r.Stop) {
+			out = append(out, u)
 		}
 	}
 	return out
@@ -111,9 +116,7 @@ func (v *view) isRecent(uid uint32) bool { return v.recent.Contains(uid) }
 func (v *view) recentCount() int {
 	n := 0
 	for _, r := range v.recent.Ranges() {
-		lo := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.Start })
-		hi := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] > r.Stop })
-		n += hi - lo
+		n += int(v.uids.rank(r.Stop) - v.uids.rank(r.Start-1))
 	}
 	return n
 }
@@ -151,17 +154,6 @@ func (ss *session) flags(m store.Message) []string {
 		return m.Flags
 	}
 	return append([]string{`\Recent`}, m.Flags...)
-}
-
-// remove drops uid from the view and returns its former sequence number.
-func (v *view) remove(uid uint32) uint32 {
-	i, ok := slices.BinarySearch(v.uids, uid)
-	if !ok {
-		return 0
-	}
-	v.uids = slices.Delete(v.uids, i, i+1)
-	delete(v.expunged, uid)
-	return uint32(i + 1)
 }
 
 // syncEnd brings the client up to date at the end of a command. Commands
@@ -203,7 +195,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 		for _, e := range gone {
 			top = max(top, e.ModSeq)
 			if v.seq(e.UID) != 0 {
-				v.expunged[e.UID] = e.ModSeq
+				v.expungedAt(e.UID, e.ModSeq)
 			}
 		}
 		last := v.lastUID()
@@ -214,7 +206,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			top = max(top, m.ModSeq)
 			switch {
 			case m.UID > last:
-				v.uids = append(v.uids, m.UID)
+				v.uids.add(m.UID)
 				last = m.UID
 				added = true
 			case v.reported[m.UID] != m.ModSeq && v.seq(m.UID) != 0 && !v.gone(m.UID):
@@ -229,7 +221,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			if _, err := ss.claimRecent(ctx, prevLast); err != nil {
 				return err
 			}
-			ss.w.Exists(uint32(len(v.uids)))
+			ss.w.Exists(v.uids.count())
 			if !ss.rev2 {
 				ss.w.Untagged().Number(uint64(v.recentCount())).Atom(" RECENT").End()
 			}
@@ -240,7 +232,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 	} else if expunge {
 		ss.writeExpunges()
 	}
-	clear(v.reported)
+	v.reported = nil
 	return ss.w.Err()
 }
 
@@ -255,27 +247,28 @@ func (ss *session) writeExpunges() {
 	}
 	uids := make([]uint32, 0, len(v.expunged))
 	for u := range v.expunged {
-		uids = append(uids, u)
+		if v.seq(u) != 0 {
+			uids = append(uids, u)
+		}
 	}
 	slices.Sort(uids)
 	if ss.qresync {
 		var set imap.SeqSet
 		for _, u := range uids {
-			if v.remove(u) != 0 {
-				set.AddNum(u)
-			}
+			set.AddNum(u)
 		}
 		if !set.IsEmpty() {
 			ss.w.Vanished(false, set)
 		}
-		return
-	}
-	// Highest first, so that each sequence number is still valid.
-	for i := len(uids) - 1; i >= 0; i-- {
-		if s := v.remove(uids[i]); s != 0 {
-			ss.w.Expunge(s)
+	} else {
+		// Highest first: removing a message renumbers only those above
+		// it, so each sequence number is the one before any removal.
+		for i := len(uids) - 1; i >= 0; i-- {
+			ss.w.Expunge(v.seq(uids[i]))
 		}
 	}
+	v.uids.remove(uids)
+	v.expunged = nil
 }
 
 // writeFlagFetch writes an unsolicited FETCH, or one answering STORE, for

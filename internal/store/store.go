@@ -292,6 +292,16 @@ type Expunged struct {
 	ModSeq uint64
 }
 
+// UIDRange is the UIDs First to Last, both included.
+type UIDRange struct{ First, Last uint32 }
+
+// FlagCounts is what CountFlags finds.
+type FlagCounts struct {
+	Unseen      int    // messages without \Seen
+	FirstUnseen uint32 // UID of the first of them; 0 if none
+	Deleted     int    // messages with \Deleted
+}
+
 // Messages stores and retrieves messages.
 type Messages interface {
 	// Deliver stores body once and puts it into every target mailbox in one
@@ -306,6 +316,13 @@ type Messages interface {
 	// ListMessages returns the messages of a mailbox with UID >= fromUID, in
 	// UID order, at most limit (0: no limit).
 	ListMessages(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]Message, error)
+	// UIDRanges returns the UIDs of a mailbox's messages, ascending, as
+	// runs of consecutive UIDs: what SELECT needs to number the messages,
+	// without reading them. An empty mailbox has none.
+	UIDRanges(ctx context.Context, mailboxID int64) ([]UIDRange, error)
+	// CountFlags counts a mailbox's messages without \Seen and with
+	// \Deleted, and finds the first without \Seen (SELECT, STATUS).
+	CountFlags(ctx context.Context, mailboxID int64) (FlagCounts, error)
 	// ChangedSince returns the messages whose MODSEQ is greater than modseq
 	// (CONDSTORE FETCH CHANGEDSINCE).
 	ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Message, error)

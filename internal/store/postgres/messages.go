@@ -274,6 +274,49 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, fromUID uint3
 	return ms, nil
 }
 
+// UIDRanges groups the UIDs into runs in the database: within a run, UID
+// minus row number is constant.
+func (s *Store) UIDRanges(ctx context.Context, mailboxID int64) ([]store.UIDRange, error) {
+	rows, err := s.pool.Query(ctx, `SELECT min(uid), max(uid) FROM
+		(SELECT uid, uid - row_number() OVER (ORDER BY uid) AS run FROM messages WHERE mailbox_id = $1) AS r
+		GROUP BY run ORDER BY 1`, mailboxID)
+	if err != nil {
+		return nil, mapErr(err, "uid ranges", nil)
+	}
+	defer rows.Close()
+	var out []store.UIDRange
+	for rows.Next() {
+		var first, last int64
+		if err := rows.Scan(&first, &last); err != nil {
+			return nil, mapErr(err, "uid ranges", nil)
+		}
+		out = append(out, store.UIDRange{First: uint32(first), Last: uint32(last)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err, "uid ranges", nil)
+	}
+	return out, nil
+}
+
+// CountFlags scans the flags of the mailbox's messages once.
+func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCounts, error) {
+	var unseen, deleted int64
+	var first *int64
+	err := s.pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE NOT '\Seen' = ANY (flags)),
+			min(uid) FILTER (WHERE NOT '\Seen' = ANY (flags)),
+			count(*) FILTER (WHERE '\Deleted' = ANY (flags))
+		FROM messages WHERE mailbox_id = $1`, mailboxID).Scan(&unseen, &first, &deleted)
+	if err != nil {
+		return store.FlagCounts{}, mapErr(err, "count flags", nil)
+	}
+	c := store.FlagCounts{Unseen: int(unseen), Deleted: int(deleted)}
+	if first != nil {
+		c.FirstUnseen = uint32(*first)
+	}
+	return c, nil
+}
+
 // ChangedSince returns the messages with MODSEQ greater than modseq, in UID
 // order.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {

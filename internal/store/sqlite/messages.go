@@ -162,6 +162,68 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, fromUID uint3
 	return ms, wrap("list messages", err)
 }
 
+// UIDRanges reads the UIDs in one string, in the order of the
+// (mailbox_id, uid) index, and groups them into runs here: SQLite builds
+// the string from the index alone several times faster than it returns
+// one row per UID or groups them with window functions (about 20 ms
+// against 50 and 200 for 100,000 UIDs). SQLite does not promise that
+// order to group_concat, so a list out of order is asked for again with
+// the order spelled out, which costs a sort.
+func (s *Store) UIDRanges(ctx context.Context, mailboxID int64) ([]store.UIDRange, error) {
+	for _, query := range []string{
+		`SELECT group_concat(uid, ',') FROM (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid)`,
+		`SELECT group_concat(uid, ',' ORDER BY uid) FROM messages WHERE mailbox_id = ?`,
+	} {
+		var list sql.NullString
+		if err := s.r.QueryRowContext(ctx, query, mailboxID).Scan(&list); err != nil {
+			return nil, wrap("uid ranges", err)
+		}
+		if out, ok := uidRuns(list.String); ok {
+			return out, nil
+		}
+	}
+	return nil, errors.New("uid ranges: UIDs out of order")
+}
+
+// uidRuns groups a comma-separated list of ascending UIDs into runs; ok
+// is false if the list is not ascending.
+func uidRuns(list string) (out []store.UIDRange, ok bool) {
+	for f := range strings.SplitSeq(list, ",") {
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f, 10, 32)
+		if err != nil {
+			return nil, false
+		}
+		u := uint32(n)
+		switch last := len(out) - 1; {
+		case last >= 0 && u == out[last].Last+1:
+			out[last].Last = u
+		case last >= 0 && u <= out[last].Last:
+			return nil, false
+		default:
+			out = append(out, store.UIDRange{First: u, Last: u})
+		}
+	}
+	return out, true
+}
+
+// CountFlags scans the flags of the mailbox's messages once. The flags
+// column is sorted and space separated, so a flag is " name " in the
+// column padded with spaces.
+func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCounts, error) {
+	var c store.FlagCounts
+	var first sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
+			min(uid) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
+			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Deleted ') > 0)
+		FROM messages WHERE mailbox_id = ?`, mailboxID).Scan(&c.Unseen, &first, &c.Deleted)
+	c.FirstUnseen = uint32(first.Int64)
+	return c, wrap("count flags", err)
+}
+
 // ChangedSince returns the messages with MODSEQ > modseq in UID order.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {
 	ms, err := queryMessages(ctx, s.r, "SELECT "+messageCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliverAtomic", testDeliverAtomic},
 		{"Quota", testQuota},
 		{"ListMessages", testListMessages},
+		{"UIDRanges", testUIDRanges},
 		{"UpdateFlags", testUpdateFlags},
 		{"CopyMoveExpunge", testCopyMoveExpunge},
 		{"MoveWithinMailbox", testMoveWithinMailbox},

@@ -1,4 +1,4 @@
--- Sealpost schema, version 5.
+-- Sealpost schema, version 7.
 
 -- recent_uid is the highest UID some session has been told is \Recent
 -- (RFC 3501 §2.3.2): greater UIDs are recent to the next session that

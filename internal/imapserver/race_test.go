@@ -1,0 +1,5 @@
+//go:build race
+
+package imapserver
+
+const raceEnabled = true
