@@ -266,8 +266,19 @@ type Messages interface {
 	// transaction: either every target has the message or none has. When it
 	// returns nil, the message is durable. The returned messages are in the
 	// order of targets. Quota is checked per account; ErrQuota fails the
-	// whole delivery.
+	// whole delivery. The body's summary (package mimeinfo) is computed as
+	// it is read and stored with it.
 	Deliver(ctx context.Context, body io.Reader, targets []Target) ([]Message, error)
+	// Summaries returns the stored summaries of bodies by blob ID, in
+	// package mimeinfo's encoding, as opaque bytes; bodies without one, or
+	// unknown, are left out. It reads them all in one query, so FETCH
+	// calls it once per batch of messages.
+	Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error)
+	// PutSummaries stores summaries of bodies by blob ID, replacing those
+	// they had: for bodies stored before summaries existed, or summarised
+	// by an older encoding. Unknown blobs (a body removed meanwhile) are
+	// skipped. All go in one transaction.
+	PutSummaries(ctx context.Context, summaries map[string][]byte) error
 	// OpenBody returns the body of a message by blob ID.
 	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
 	GetMessage(ctx context.Context, mailboxID int64, uid uint32) (Message, error)

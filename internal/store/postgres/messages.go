@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -186,6 +187,9 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, fmt.Errorf("postgres: deliver: read body: %w", err)
 	}
 	size := int64(len(data))
+	sum := mimeinfo.NewSummarizer()
+	sum.Write(data)
+	summary := sum.Summary().Encode()
 	ids := make([]int64, len(targets))
 	for i, t := range targets {
 		ids[i] = t.MailboxID
@@ -195,7 +199,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		saved := now()
 		out = make([]store.Message, len(targets))
 		b := &pgx.Batch{}
-		b.Queue("INSERT INTO blobs (size, data) VALUES ($1, $2)", size, data)
+		b.Queue("INSERT INTO blobs (size, data, summary) VALUES ($1, $2, $3)", size, data, summary)
 		multi := len(slices.Compact(slices.Sorted(slices.Values(ids)))) > 1
 		if multi {
 			// Lock in ID order so that deliveries to overlapping sets of
@@ -246,6 +250,46 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, err
 	}
 	return out, nil
+}
+
+// Summaries returns the stored summaries of the given bodies.
+func (s *Store) Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(blobIDs))
+	ids := make([]int64, 0, len(blobIDs))
+	for _, id := range blobIDs {
+		if n, err := parseBlobID(id); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, summary FROM blobs WHERE id = ANY($1) AND summary IS NOT NULL", ids)
+	if err != nil {
+		return nil, mapErr(err, "summaries", nil)
+	}
+	var id int64
+	var sum []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &sum}, func() error {
+		out[blobID(id)] = sum
+		sum = nil
+		return nil
+	})
+	return out, mapErr(err, "summaries", nil)
+}
+
+// PutSummaries stores summaries of bodies, skipping unknown ones.
+func (s *Store) PutSummaries(ctx context.Context, summaries map[string][]byte) error {
+	b := &pgx.Batch{}
+	for id, sum := range summaries {
+		if n, err := parseBlobID(id); err == nil {
+			b.Queue("UPDATE blobs SET summary = $2 WHERE id = $1", n, sum)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return mapErr(s.pool.SendBatch(ctx, b).Close(), "put summaries", nil)
 }
 
 // OpenBody returns a message body by blob ID.

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CopyMoveExpunge", testCopyMoveExpunge},
 		{"MoveWithinMailbox", testMoveWithinMailbox},
 		{"BodyLifetime", testBodyLifetime},
+		{"Summaries", testSummaries},
 		{"DeleteAccount", testDeleteAccount},
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},
