@@ -238,7 +238,7 @@ func (ss *session) capabilities() []string {
 	}
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
-		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
+		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "BINARY", "QUOTA", "QUOTA=RES-STORAGE",
 		"SORT", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }

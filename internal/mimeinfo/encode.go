@@ -109,56 +109,72 @@ func Decode(b []byte) (*Summary, error) {
 	if b[0] != Version {
 		return nil, ErrVersion
 	}
-	d := decoder{buf: b[1:]}
+	d := decoder{s: string(b[1:])}
 	s := &Summary{}
 	s.Size = int64(d.uint())
 	s.HeaderOnly = d.bool()
 	s.Preview = d.str()
 	s.Root = d.part(0)
-	if d.err != nil || len(d.buf) != 0 {
+	if d.err != nil || d.pos != len(d.s) {
 		return nil, errCorrupt
 	}
 	return s, nil
 }
 
+// decoder reads an encoded summary. The strings it returns share the
+// memory of one copy of the input, so that a summary takes few
+// allocations to decode.
 type decoder struct {
-	buf    []byte
+	s      string
+	pos    int
 	err    error
 	nparts int
 }
 
 func (d *decoder) fail() {
 	d.err = errCorrupt
-	d.buf = nil
+	d.pos = len(d.s)
 }
 
+func (d *decoder) left() int { return len(d.s) - d.pos }
+
+// uint reads a uvarint, as binary.Uvarint does.
 func (d *decoder) uint() uint64 {
-	n, k := binary.Uvarint(d.buf)
-	if k <= 0 || n > 1<<62 {
-		d.fail()
-		return 0
+	var n uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if d.pos >= len(d.s) {
+			break
+		}
+		b := d.s[d.pos]
+		d.pos++
+		n |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			if n > 1<<62 || (shift == 63 && b > 1) {
+				break
+			}
+			return n
+		}
 	}
-	d.buf = d.buf[k:]
-	return n
+	d.fail()
+	return 0
 }
 
 func (d *decoder) int() int64 {
-	n, k := binary.Varint(d.buf)
-	if k <= 0 || n > 1<<62 || n < -(1<<62) {
-		d.fail()
-		return 0
+	u := d.uint()
+	n := int64(u >> 1)
+	if u&1 != 0 {
+		n = ^n
 	}
-	d.buf = d.buf[k:]
 	return n
 }
 
 func (d *decoder) bool() bool {
-	if len(d.buf) == 0 {
+	if d.pos >= len(d.s) {
 		d.fail()
 		return false
 	}
-	b := d.buf[0]
-	d.buf = d.buf[1:]
+	b := d.s[d.pos]
+	d.pos++
 	if b > 1 {
 		d.fail()
 	}
@@ -167,19 +183,19 @@ func (d *decoder) bool() bool {
 
 func (d *decoder) str() string {
 	n := d.uint()
-	if n > uint64(len(d.buf)) {
+	if n > uint64(d.left()) {
 		d.fail()
 		return ""
 	}
-	s := string(d.buf[:n])
-	d.buf = d.buf[n:]
+	s := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
 	return s
 }
 
 // count reads a count of items each taking at least min bytes.
 func (d *decoder) count(min int) int {
 	n := d.uint()
-	if n > uint64(len(d.buf)/min) {
+	if n > uint64(d.left()/min) {
 		d.fail()
 		return 0
 	}

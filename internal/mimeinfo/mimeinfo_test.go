@@ -247,3 +247,25 @@ func TestEncodeRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestPreview(t *testing.T) {
+	long := strings.Repeat("word ", 100)
+	tests := []struct {
+		name, msg, want string
+	}{
+		{"quoted-printable latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9   au\r\n\r\n\tlait=\r\n !\r\n", "Café au lait !"},
+		{"base64", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8s\r\nIHdvcmxk\r\n", "Hello, world"},
+		{"html only", "Content-Type: text/html\r\n\r\n<html><head><style>p {color: red}</style></head><body><p>Hi&nbsp;there</p><p>you</p></body></html>\r\n", "Hi there you"},
+		{"plain preferred to html", "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n", "plain"},
+		{"attachment only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n--b--\r\n", ""},
+		{"cut", "\r\n" + long, strings.TrimSpace(long[:PreviewLen])},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := Parse(strings.NewReader(tc.msg))
+			if got := s.Preview; got != tc.want {
+				t.Errorf("preview = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -218,6 +218,13 @@ type Message struct {
 	BlobID       string // shared by copies of the same body
 }
 
+// Summarized is a message with its body's stored summary (package
+// mimeinfo's encoding, opaque to the store), nil when it has none.
+type Summarized struct {
+	Message
+	Summary []byte
+}
+
 // Target is one mailbox a delivery puts a message into.
 type Target struct {
 	MailboxID    int64
@@ -269,6 +276,9 @@ type Messages interface {
 	// whole delivery. The body's summary (package mimeinfo) is computed as
 	// it is read and stored with it.
 	Deliver(ctx context.Context, body io.Reader, targets []Target) ([]Message, error)
+	// ListSummarized is ListMessages with each message's body summary,
+	// read in the same query: FETCH reads a mailbox in batches with it.
+	ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]Summarized, error)
 	// Summaries returns the stored summaries of bodies by blob ID, in
 	// package mimeinfo's encoding, as opaque bytes; bodies without one, or
 	// unknown, are left out. It reads them all in one query, so FETCH

@@ -252,6 +252,33 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	return out, nil
 }
 
+// ListSummarized returns messages with UID >= fromUID in UID order, with
+// their bodies' summaries.
+func (s *Store) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	q := `SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.save_date, m.size, m.blob_id, b.summary
+		FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = $1 AND m.uid >= $2 ORDER BY m.uid`
+	args := []any{mailboxID, int64(fromUID)}
+	if limit > 0 {
+		q += " LIMIT $3"
+		args = append(args, limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err, "list summarized", nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Summarized, error) {
+		var sm store.Summarized
+		var uid, modseq, blob int64
+		m := &sm.Message
+		err := r.Scan(&m.ID, &m.MailboxID, &uid, &modseq, &m.Flags, &m.InternalDate, &m.SaveDate, &m.Size, &blob, &sm.Summary)
+		m.UID, m.ModSeq, m.BlobID = uint32(uid), uint64(modseq), blobID(blob)
+		m.InternalDate, m.SaveDate = m.InternalDate.UTC(), m.SaveDate.UTC()
+		m.Flags = store.NormFlags(m.Flags)
+		return sm, err
+	})
+	return out, mapErr(err, "list summarized", nil)
+}
+
 // Summaries returns the stored summaries of the given bodies.
 func (s *Store) Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(blobIDs))

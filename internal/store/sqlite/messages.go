@@ -118,6 +118,36 @@ func (s *Store) OpenBody(ctx context.Context, blobID string) (io.ReadCloser, err
 	return f, err
 }
 
+// ListSummarized returns messages with UID >= fromUID in UID order, with
+// their bodies' summaries.
+func (s *Store) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.save_date, m.size, m.blob_id, b.summary"+
+		" FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid LIMIT ?",
+		mailboxID, fromUID, limit)
+	if err != nil {
+		return nil, wrap("list summarized", err)
+	}
+	defer rows.Close()
+	var out []store.Summarized
+	for rows.Next() {
+		var sm store.Summarized
+		var flags string
+		var idate, sdate int64
+		m := &sm.Message
+		if err := rows.Scan(&m.ID, &m.MailboxID, &m.UID, &m.ModSeq, &flags, &idate, &sdate, &m.Size, &m.BlobID, &sm.Summary); err != nil {
+			return nil, wrap("list summarized", err)
+		}
+		m.Flags = parseFlags(flags)
+		m.InternalDate = fromMicros(idate)
+		m.SaveDate = fromMicros(sdate)
+		out = append(out, sm)
+	}
+	return out, wrap("list summarized", rows.Err())
+}
+
 // Summaries returns the stored summaries of the given bodies.
 func (s *Store) Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(blobIDs))

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,8 +11,9 @@ import (
 )
 
 // testSummaries checks that Deliver stores each body's summary, that
-// copies share it through the blob, that Summaries reads many at once and
-// that PutSummaries replaces them, skipping unknown blobs.
+// copies share it through the blob, that ListSummarized and Summaries
+// read many at once and that PutSummaries replaces them, skipping unknown
+// blobs.
 func testSummaries(t *testing.T, s store.Store) {
 	f := newFixture(t, s)
 	bodies := []string{
@@ -40,6 +42,23 @@ func testSummaries(t *testing.T, s store.Store) {
 	}
 	if sum := must(mimeinfo.Decode(got[msgs[1].BlobID])).get(t); len(sum.Root.Parts) != 1 || sum.Root.Envelope.Subject != "two" {
 		t.Errorf("summary of body 1: %+v", sum.Root)
+	}
+
+	listed := must(s.ListSummarized(f.ctx, f.inbox.ID, msgs[1].UID, 5)).get(t)
+	if len(listed) != 1 || listed[0].UID != msgs[1].UID || listed[0].BlobID != msgs[1].BlobID ||
+		!bytes.Equal(listed[0].Summary, got[msgs[1].BlobID]) {
+		t.Errorf("ListSummarized from UID %d = %+v", msgs[1].UID, listed)
+	}
+	plain := must(s.ListMessages(f.ctx, f.inbox.ID, 1, 0)).get(t)
+	listed = must(s.ListSummarized(f.ctx, f.inbox.ID, 1, 0)).get(t)
+	if len(listed) != len(plain) {
+		t.Fatalf("ListSummarized listed %d messages, ListMessages %d", len(listed), len(plain))
+	}
+	for i := range plain {
+		if m := listed[i].Message; m.ID != plain[i].ID || m.UID != plain[i].UID || m.ModSeq != plain[i].ModSeq ||
+			!slices.Equal(m.Flags, plain[i].Flags) || !sameTime(m.InternalDate, plain[i].InternalDate) || m.Size != plain[i].Size {
+			t.Errorf("ListSummarized message %d = %+v, ListMessages %+v", i, m, plain[i])
+		}
 	}
 
 	replaced := []byte{mimeinfo.Version + 1, 'x'}
