@@ -23,7 +23,13 @@
 //     OBJECTID (MAILBOXID in SELECT, CREATE and STATUS, EMAILID; THREADID
 //     is always NIL), RFC 8970 PREVIEW (the first 200 characters of the
 //     first text part, plain text preferred, decoded and with white space
-//     collapsed; computed at once, so (LAZY) changes nothing);
+//     collapsed; computed when the message is stored, so (LAZY) changes
+//     nothing);
+//   - RFC 3516 BINARY: BINARY[section]<partial>, BINARY.PEEK and
+//     BINARY.SIZE decode base64 and quoted-printable (a part in another
+//     encoding gets NO [UNKNOWN-CTE]), send a literal8 when the data
+//     holds NUL, and APPEND takes literal8; BODY[section] of a part
+//     declared binary is sent in base64, as a literal cannot carry NUL;
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
 //     base subjects; i;ascii-casemap) and THREAD=ORDEREDSUBJECT and
 //     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT);
@@ -49,9 +55,18 @@
 //     imap), BAD answers, authentication failures, the idle timer (never
 //     below the 30 minutes of RFC 9051 §5.4), sessions per listener and
 //     connections per source; shutdown says BYE;
-//   - BODY[] and RFC822 are streamed from the store; other sections,
-//     ENVELOPE and BODYSTRUCTURE read messages up to 32 MiB to find their
-//     MIME structure, and describe larger ones from their header alone;
+//   - FETCH never parses a message: package mimeinfo describes each body
+//     once, in one bounded streaming pass when it is stored (MIME tree
+//     with byte offsets, envelope, preview), and the store keeps that
+//     summary with the body. ENVELOPE, BODYSTRUCTURE, BODY and PREVIEW
+//     come from it without opening the body; BODY[section] and BINARY
+//     open the body and read only the section's bytes, streamed. A body
+//     without a summary of the current version (stored by an older
+//     Sealpost) is summarised at its first FETCH and the summary stored.
+//     Messages over 32 MiB are described from their header alone;
+//   - FETCH works through the messages in batches of 256, each read with
+//     its summaries in one query and answered before the next is read, so
+//     FETCH 1:* holds a batch in memory whatever the mailbox's size;
 //   - each session keeps a view of its selected mailbox (UIDs in sequence
 //     order and the MODSEQ it has seen). At the end of a command, and
 //     while idling, it pulls the store's changes since that MODSEQ and
@@ -69,8 +84,8 @@
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be
 // imported. See package imap.
 //
-// Left out for now: NOTIFY (RFC 5465), COMPRESS (RFC 4978), BINARY
-// (RFC 3516), SORT=DISPLAY (RFC 5957), PARTIAL (RFC 9394), CONTEXT and
+// Left out for now: NOTIFY (RFC 5465), COMPRESS (RFC 4978), URLAUTH=BINARY
+// (RFC 5524), SORT=DISPLAY (RFC 5957), PARTIAL (RFC 9394), CONTEXT and
 // UPDATE (RFC 5267), thread ids, MULTIAPPEND beyond what the parser reads,
 // renaming INBOX, \Recent (always 0), and SASL LOGIN. SEARCH reads every
 // message (no index) and matches text as stored, without decoding transfer

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,18 +11,21 @@ import (
 	"strings"
 
 	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// maxParse is the largest message FETCH reads into memory to find its
-// MIME structure (ENVELOPE, BODYSTRUCTURE, sections other than BODY[]).
-// Larger messages are described from their top-level header alone.
-// BODY[] and RFC822 are streamed from the store whatever the size.
-const maxParse = 32 << 20
+// fetchBatch is how many messages FETCH loads, with their summaries, at a
+// time: memory stays bounded whatever the size of the mailbox, and the
+// responses go out as each batch is ready.
+const fetchBatch = 256
 
-// maxHeader bounds the header read for BODY[HEADER] of messages too large
-// to parse.
+// maxHeader bounds the header read for BODY[HEADER.FIELDS ...].
 const maxHeader = 1 << 20
+
+// errUnknownCTE fails a BINARY fetch of a part whose transfer encoding
+// Sealpost cannot decode (RFC 3516).
+var errUnknownCTE = errors.New("unknown content transfer encoding")
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -41,10 +43,7 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 		return ss.bad(cmd.Tag, "VANISHED needs ENABLE QRESYNC first")
 	}
 	for _, it := range args.Items {
-		switch it.Name {
-		case "BINARY", "BINARY.SIZE":
-			return ss.bad(cmd.Tag, it.Name+" is not supported")
-		case "MODSEQ":
+		if it.Name == "MODSEQ" {
 			ss.enableCondStore() // RFC 7162 §3.1
 		}
 	}
@@ -59,35 +58,174 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 		}
 	}
 	uids := ss.sel.resolve(args.Set, cmd.UID)
-	msgs, err := ss.loadMessages(ctx, uids)
-	if err != nil {
-		return ss.storeError(cmd.Tag, err)
-	}
-	if args.HasChangedSince {
-		// RFC 7162 §3.1.4.1: only messages changed since.
-		msgs = slices.DeleteFunc(msgs, func(m store.Message) bool { return m.ModSeq <= args.ChangedSince })
-	}
-	seen := map[uint32]bool{}
-	if !ss.sel.readOnly && setsSeen(args.Items) {
-		if seen, err = ss.markSeen(ctx, msgs); err != nil {
+	needSummary := summaryNeeded(args.Items)
+	for len(uids) > 0 {
+		batch := uids[:min(fetchBatch, len(uids))]
+		uids = uids[len(batch):]
+		msgs, stored, err := ss.loadBatch(ctx, batch, needSummary)
+		if err != nil {
 			return ss.storeError(cmd.Tag, err)
 		}
-	}
-	for _, m := range msgs {
-		if err := ss.fetchOne(ctx, cmd, args, m, seen[m.UID]); err != nil {
-			ss.srv.log.Warn("fetch", "session", ss.id, "uid", m.UID, "err", err)
-			ss.w.Status("*", "BYE", imap.CodeServerBug, "cannot send a message")
-			return false
+		if args.HasChangedSince {
+			// RFC 7162 §3.1.4.1: only messages changed since.
+			msgs = slices.DeleteFunc(msgs, func(m store.Message) bool { return m.ModSeq <= args.ChangedSince })
+		}
+		seen := map[uint32]bool{}
+		if !ss.sel.readOnly && setsSeen(args.Items) {
+			if seen, err = ss.markSeen(ctx, msgs); err != nil {
+				return ss.storeError(cmd.Tag, err)
+			}
+		}
+		var sums map[string]*mimeinfo.Summary
+		if needSummary {
+			if sums, err = ss.summaries(ctx, msgs, stored); err != nil {
+				return ss.storeError(cmd.Tag, err)
+			}
+		}
+		for _, m := range msgs {
+			err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], seen[m.UID])
+			if errors.Is(err, errUnknownCTE) {
+				return ss.no(cmd.Tag, imap.CodeUnknownCTE, "cannot decode the part's transfer encoding")
+			}
+			if err != nil {
+				ss.srv.log.Warn("fetch", "session", ss.id, "uid", m.UID, "err", err)
+				ss.w.Status("*", "BYE", imap.CodeServerBug, "cannot send a message")
+				return false
+			}
 		}
 	}
 	ss.syncEnd(cmd, cmd.UID)
 	return ss.ok(cmd.Tag, "FETCH completed")
 }
 
+// summaryNeeded reports whether any item needs the message's summary.
+func summaryNeeded(items []imap.FetchItem) bool {
+	for _, it := range items {
+		switch it.Name {
+		case "ENVELOPE", "BODYSTRUCTURE", "PREVIEW", "RFC822.HEADER", "RFC822.TEXT", "BINARY", "BINARY.SIZE":
+			return true
+		case "BODY":
+			if it.Section == nil || len(it.Section.Part) > 0 || it.Section.Specifier != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loadBatch returns the store's messages for uids (ascending, from the
+// view), leaving out those no longer in the store, and with withSummaries
+// their stored summaries by blob ID. UIDs close together are read with one
+// query; scattered ones one by one, so that a batch never reads much more
+// than its size.
+func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries bool) ([]store.Message, map[string][]byte, error) {
+	id := ss.sel.mb.ID
+	first := ss.sel.uids.seq(uids[0])
+	last := ss.sel.uids.seq(uids[len(uids)-1])
+	span := int(last) - int(first) + 1
+	out := make([]store.Message, 0, len(uids))
+	if span > 2*len(uids)+16 {
+		for _, u := range uids {
+			m, err := ss.srv.store.GetMessage(ctx, id, u)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, m)
+		}
+		if !withSummaries {
+			return out, nil, nil
+		}
+		ids := make([]string, len(out))
+		for i, m := range out {
+			ids[i] = m.BlobID
+		}
+		raw, err := ss.srv.store.Summaries(ctx, ids)
+		return out, raw, err
+	}
+	// The store has no UIDs in the range that the view lacks: newer
+	// messages have greater UIDs.
+	var all []store.Summarized
+	if withSummaries {
+		var err error
+		if all, err = ss.srv.store.ListSummarized(ctx, id, uids[0], span); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		ms, err := ss.srv.store.ListMessages(ctx, id, uids[0], span)
+		if err != nil {
+			return nil, nil, err
+		}
+		all = make([]store.Summarized, len(ms))
+		for i, m := range ms {
+			all[i].Message = m
+		}
+	}
+	raw := map[string][]byte{}
+	i := 0
+	for _, m := range all {
+		for i < len(uids) && uids[i] < m.UID {
+			i++
+		}
+		if i < len(uids) && uids[i] == m.UID {
+			out = append(out, m.Message)
+			if m.Summary != nil {
+				raw[m.BlobID] = m.Summary
+			}
+		}
+	}
+	return out, raw, nil
+}
+
+// summaries decodes the summaries of msgs by blob ID. A body without one,
+// or with one of another version, is summarised now and the summary
+// stored for next time.
+func (ss *session) summaries(ctx context.Context, msgs []store.Message, stored map[string][]byte) (map[string]*mimeinfo.Summary, error) {
+	out := make(map[string]*mimeinfo.Summary, len(msgs))
+	fresh := map[string][]byte{}
+	for _, m := range msgs {
+		if out[m.BlobID] != nil {
+			continue
+		}
+		if sum, err := mimeinfo.Decode(stored[m.BlobID]); err == nil {
+			out[m.BlobID] = sum
+			continue
+		}
+		sum, err := ss.summarize(ctx, m.BlobID)
+		if err != nil {
+			return nil, err
+		}
+		out[m.BlobID] = sum
+		fresh[m.BlobID] = sum.Encode()
+	}
+	if err := ss.srv.store.PutSummaries(ctx, fresh); err != nil {
+		// The summaries are computed again next time: not worth failing
+		// the FETCH for.
+		ss.srv.log.Warn("storing summaries", "session", ss.id, "err", err)
+	}
+	return out, nil
+}
+
+// summarize reads a body through the parser.
+func (ss *session) summarize(ctx context.Context, blobID string) (*mimeinfo.Summary, error) {
+	body, err := ss.srv.store.OpenBody(ctx, blobID)
+	if err != nil {
+		return nil, fmt.Errorf("opening the body: %w", err)
+	}
+	defer body.Close()
+	sum, err := mimeinfo.Parse(body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return sum, nil
+}
+
 // setsSeen reports whether the items include a body fetch that sets \Seen.
 func setsSeen(items []imap.FetchItem) bool {
 	for _, it := range items {
-		if (it.Name == "BODY" && it.Section != nil && !it.Peek) || it.Name == "RFC822" || it.Name == "RFC822.TEXT" {
+		if ((it.Name == "BODY" && it.Section != nil) || it.Name == "BINARY") && !it.Peek || it.Name == "RFC822" || it.Name == "RFC822.TEXT" {
 			return true
 		}
 	}
@@ -126,28 +264,21 @@ func (ss *session) markSeen(ctx context.Context, msgs []store.Message) (map[uint
 }
 
 // fetchOne writes one FETCH response. An error means the response is
-// broken mid-way and the connection must be closed.
+// broken mid-way and the connection must be closed, except errUnknownCTE,
+// returned before anything is written.
 //
 // Once CONDSTORE is enabled, a response carrying flags also carries MODSEQ,
 // and one whose \Seen this FETCH set also carries UID (RFC 7162 §3.1);
 // CHANGEDSINCE implies MODSEQ (§3.1.4.1).
-func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.FetchArgs, m store.Message, seenChanged bool) error {
+func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.FetchArgs, m store.Message, sum *mimeinfo.Summary, seenChanged bool) error {
 	items := args.Items
 	w := ss.w
 	seq := ss.sel.seq(m.UID)
 	if seq == 0 {
 		return nil
 	}
-	var parsed *part
-	var raw []byte
-	parse := func() (*part, []byte, error) {
-		if parsed == nil {
-			var err error
-			if raw, parsed, err = ss.parseMessage(ctx, m); err != nil {
-				return nil, nil, err
-			}
-		}
-		return parsed, raw, nil
+	if err := checkBinary(items, sum); err != nil {
+		return err
 	}
 	w.Untagged().Number(uint64(seq)).Atom(" FETCH (")
 	first := true
@@ -173,76 +304,8 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 	}
 	for _, it := range items {
 		sep()
-		switch it.Name {
-		case "UID":
-			w.Atom("UID ").Number(uint64(m.UID))
-		case "FLAGS":
-			w.Atom("FLAGS ").Flags(ss.flags(m))
-		case "INTERNALDATE":
-			w.Atom("INTERNALDATE ").DateTime(m.InternalDate)
-		case "RFC822.SIZE":
-			w.Atom("RFC822.SIZE ").Number(uint64(m.Size))
-		case "MODSEQ":
-			w.Atom("MODSEQ (").Number(m.ModSeq).Close()
-		case "EMAILID":
-			w.Atom("EMAILID (" + emailID(m) + ")")
-		case "THREADID":
-			w.Atom("THREADID NIL") // RFC 8474 §5.2: threads are not tracked
-		case "SAVEDATE":
-			w.Atom("SAVEDATE ")
-			if m.SaveDate.IsZero() {
-				w.NIL()
-			} else {
-				w.DateTime(m.SaveDate)
-			}
-		case "PREVIEW":
-			// Computed at once, so (LAZY) changes nothing (RFC 8970 §3).
-			p, raw, err := parse()
-			if err != nil {
-				return err
-			}
-			w.Atom("PREVIEW ")
-			w.String(preview(p, raw))
-		case "ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER", "RFC822.TEXT", "RFC822":
-			if it.Name == "RFC822" || (it.Name == "BODY" && it.Section != nil && it.Section.Specifier == "" && len(it.Section.Part) == 0) {
-				if err := ss.fetchWhole(ctx, it, m); err != nil {
-					return err
-				}
-				continue
-			}
-			p, raw, err := parse()
-			if err != nil {
-				return err
-			}
-			switch it.Name {
-			case "ENVELOPE":
-				w.Atom("ENVELOPE ")
-				writeEnvelope(w, p.header)
-			case "BODYSTRUCTURE":
-				w.Atom("BODYSTRUCTURE ")
-				writeBodyStructure(w, p, raw, true)
-			case "RFC822.HEADER":
-				w.Atom("RFC822.HEADER ")
-				writeBytes(w, raw[p.start:p.bodyStart])
-			case "RFC822.TEXT":
-				w.Atom("RFC822.TEXT ")
-				writeBytes(w, raw[p.bodyStart:p.end])
-			case "BODY":
-				if it.Section == nil {
-					w.Atom("BODY ")
-					writeBodyStructure(w, p, raw, false)
-					continue
-				}
-				data, ok := sectionData(p, raw, it.Section)
-				w.Atom("BODY[" + sectionString(it.Section) + "]")
-				data = partial(data, it.Partial, w)
-				w.SP()
-				if !ok {
-					w.NIL()
-				} else {
-					writeBytes(w, data)
-				}
-			}
+		if err := ss.fetchItem(ctx, it, m, sum); err != nil {
+			return err
 		}
 	}
 	if !hasModSeq && (args.HasChangedSince || (ss.condstore && (hasFlags || seenChanged))) {
@@ -253,42 +316,195 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 	return w.End()
 }
 
-// fetchWhole streams BODY[] (or RFC822) from the store, cut to the
-// partial range if one was asked.
-func (ss *session) fetchWhole(ctx context.Context, it imap.FetchItem, m store.Message) error {
+// fetchItem writes one item of a FETCH response.
+func (ss *session) fetchItem(ctx context.Context, it imap.FetchItem, m store.Message, sum *mimeinfo.Summary) error {
 	w := ss.w
-	if it.Name == "RFC822" {
-		w.Atom("RFC822")
-	} else {
-		w.Atom("BODY[]")
-	}
-	off, n := int64(0), m.Size
-	if it.Partial != nil {
-		w.Atom("<" + strconv.FormatUint(uint64(it.Partial.Offset), 10) + ">")
-		off = min(int64(it.Partial.Offset), m.Size)
-		n = min(int64(it.Partial.Count), m.Size-off)
-	}
-	w.SP()
-	body, err := ss.srv.store.OpenBody(ctx, m.BlobID)
-	if err != nil {
-		return fmt.Errorf("opening the body: %w", err)
-	}
-	defer body.Close()
-	if off > 0 {
-		if _, err := io.CopyN(io.Discard, body, off); err != nil {
-			return fmt.Errorf("skipping to the offset: %w", err)
+	switch it.Name {
+	case "UID":
+		w.Atom("UID ").Number(uint64(m.UID))
+	case "FLAGS":
+		w.Atom("FLAGS ").Flags(ss.flags(m))
+	case "INTERNALDATE":
+		w.Atom("INTERNALDATE ").DateTime(m.InternalDate)
+	case "RFC822.SIZE":
+		w.Atom("RFC822.SIZE ").Number(uint64(m.Size))
+	case "MODSEQ":
+		w.Atom("MODSEQ (").Number(m.ModSeq).Close()
+	case "EMAILID":
+		w.Atom("EMAILID (" + emailID(m) + ")")
+	case "THREADID":
+		w.Atom("THREADID NIL") // RFC 8474 §5.2: threads are not tracked
+	case "SAVEDATE":
+		w.Atom("SAVEDATE ")
+		if m.SaveDate.IsZero() {
+			w.NIL()
+		} else {
+			w.DateTime(m.SaveDate)
 		}
+	case "PREVIEW":
+		// Computed when the message was stored, so (LAZY) changes nothing
+		// (RFC 8970 §3).
+		w.Atom("PREVIEW ").String(sum.Preview)
+	case "ENVELOPE":
+		w.Atom("ENVELOPE ")
+		writeEnvelope(w, sum.Root.Envelope)
+	case "BODYSTRUCTURE":
+		w.Atom("BODYSTRUCTURE ")
+		writeBodyStructure(w, sum.Root, true)
+	case "RFC822":
+		w.Atom("RFC822")
+		return ss.writeRange(ctx, m, 0, m.Size, nil)
+	case "RFC822.HEADER":
+		w.Atom("RFC822.HEADER")
+		return ss.writeRange(ctx, m, 0, sum.Root.BodyStart, nil)
+	case "RFC822.TEXT":
+		w.Atom("RFC822.TEXT")
+		return ss.writeRange(ctx, m, sum.Root.BodyStart, m.Size, nil)
+	case "BODY":
+		if it.Section == nil {
+			w.Atom("BODY ")
+			writeBodyStructure(w, sum.Root, false)
+			return nil
+		}
+		return ss.fetchSection(ctx, it, m, sum)
+	case "BINARY", "BINARY.SIZE":
+		return ss.fetchBinary(ctx, it, m, sum)
 	}
-	w.Literal(n, io.LimitReader(body, n), false)
 	return w.Err()
 }
 
-// partial cuts data to the <offset.count> range and writes the origin.
-func partial(data []byte, p *imap.Partial, w *imap.Writer) []byte {
+// fetchSection writes BODY[section]<partial>, reading only the section's
+// bytes from the store.
+func (ss *session) fetchSection(ctx context.Context, it imap.FetchItem, m store.Message, sum *mimeinfo.Summary) error {
+	w := ss.w
+	s := it.Section
+	w.Atom("BODY[" + sectionString(s) + "]")
+	if len(s.Part) == 0 && s.Specifier == "" {
+		// BODY[] needs no summary: the whole message.
+		return ss.writeRange(ctx, m, 0, m.Size, it.Partial)
+	}
+	p := sum.Find(s.Part)
+	if p == nil {
+		writeOrigin(w, it.Partial)
+		w.SP().NIL()
+		return w.Err()
+	}
+	msg := p // HEADER and TEXT of a message/rfc822 part are its message's
+	if len(s.Part) > 0 && p.Message != nil && s.Specifier != "MIME" && s.Specifier != "" {
+		msg = p.Message
+	}
+	switch s.Specifier {
+	case "":
+		if isBinaryCTE(p) {
+			return ss.writeBase64(ctx, m, p, it.Partial)
+		}
+		return ss.writeRange(ctx, m, p.BodyStart, max(p.BodyStart, p.End), it.Partial)
+	case "MIME":
+		return ss.writeRange(ctx, m, p.Start, p.BodyStart, it.Partial)
+	case "HEADER":
+		return ss.writeRange(ctx, m, msg.Start, msg.BodyStart, it.Partial)
+	case "TEXT":
+		return ss.writeRange(ctx, m, msg.BodyStart, max(msg.BodyStart, msg.End), it.Partial)
+	}
+	hdr, err := ss.readRange(ctx, m, msg.Start, min(msg.BodyStart, msg.Start+maxHeader))
+	if err != nil {
+		return err
+	}
+	data := filterHeader(hdr, s.Fields, s.Specifier == "HEADER.FIELDS.NOT")
+	writeBytes(w, cut(data, it.Partial, w))
+	return w.Err()
+}
+
+// isBinaryCTE reports whether a leaf part is declared binary: BODY sends
+// it in base64, as a literal must not carry NUL.
+func isBinaryCTE(p *mimeinfo.Part) bool {
+	return !p.Multipart() && p.Message == nil && strings.EqualFold(strings.TrimSpace(p.Encoding), "binary")
+}
+
+// writeBase64 writes a binary part's body in base64, in lines of 76.
+func (ss *session) writeBase64(ctx context.Context, m store.Message, p *mimeinfo.Part, pa *imap.Partial) error {
+	raw, err := ss.readRange(ctx, m, p.BodyStart, max(p.BodyStart, p.End))
+	if err != nil {
+		return err
+	}
+	enc := base64Lines(raw)
+	writeBytes(ss.w, cut(enc, pa, ss.w))
+	return ss.w.Err()
+}
+
+// writeRange streams bytes [start, end) of the message as a literal, cut
+// to the partial range if one was asked (writing its origin first).
+func (ss *session) writeRange(ctx context.Context, m store.Message, start, end int64, pa *imap.Partial) error {
+	w := ss.w
+	start, end = min(max(start, 0), m.Size), min(max(end, start), m.Size)
+	if pa != nil {
+		writeOrigin(w, pa)
+		start = min(start+int64(pa.Offset), end)
+		end = min(start+int64(pa.Count), end)
+	}
+	w.SP()
+	r, err := ss.openRange(ctx, m, start, end)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w.Literal(end-start, r, false)
+	return w.Err()
+}
+
+// readRange reads bytes [start, end) of the message into memory; callers
+// bound the range.
+func (ss *session) readRange(ctx context.Context, m store.Message, start, end int64) ([]byte, error) {
+	start, end = min(max(start, 0), m.Size), min(max(end, start), m.Size)
+	r, err := ss.openRange(ctx, m, start, end)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return b, nil
+}
+
+// openRange opens the message's body at start, limited to end.
+func (ss *session) openRange(ctx context.Context, m store.Message, start, end int64) (io.ReadCloser, error) {
+	body, err := ss.srv.store.OpenBody(ctx, m.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("opening the body: %w", err)
+	}
+	if start > 0 {
+		if sk, ok := body.(io.Seeker); ok {
+			_, err = sk.Seek(start, io.SeekStart)
+		} else {
+			_, err = io.CopyN(io.Discard, body, start)
+		}
+		if err != nil {
+			body.Close()
+			return nil, fmt.Errorf("skipping to the section: %w", err)
+		}
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(body, end-start), body}, nil
+}
+
+// writeOrigin writes the <origin> of a partial fetch.
+func writeOrigin(w *imap.Writer, p *imap.Partial) {
+	if p != nil {
+		w.Atom("<" + strconv.FormatUint(uint64(p.Offset), 10) + ">")
+	}
+}
+
+// cut cuts data to the <offset.count> range and writes the origin.
+func cut(data []byte, p *imap.Partial, w *imap.Writer) []byte {
+	writeOrigin(w, p)
+	w.SP()
 	if p == nil {
 		return data
 	}
-	w.Atom("<" + strconv.FormatUint(uint64(p.Offset), 10) + ">")
 	off := min(int(p.Offset), len(data))
 	n := min(int(p.Count), len(data)-off)
 	return data[off : off+n]
@@ -323,44 +539,4 @@ func sectionString(s *imap.Section) string {
 		b.WriteByte(')')
 	}
 	return b.String()
-}
-
-// parseMessage reads a message (up to maxParse bytes) and parses its MIME
-// structure. Larger messages get a structure from the header alone.
-func (ss *session) parseMessage(ctx context.Context, m store.Message) ([]byte, *part, error) {
-	body, err := ss.srv.store.OpenBody(ctx, m.BlobID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the body: %w", err)
-	}
-	defer body.Close()
-	if m.Size > maxParse {
-		hdr, err := readHeader(bufio.NewReader(body))
-		if err != nil {
-			return nil, nil, err
-		}
-		p := parsePart(hdr, 0, len(hdr), 0, "text/plain")
-		p.end, p.oversize = len(hdr), m.Size-int64(len(hdr))
-		return hdr, p, nil
-	}
-	raw, err := io.ReadAll(io.LimitReader(body, maxParse+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the body: %w", err)
-	}
-	return raw, parsePart(raw, 0, len(raw), 0, "text/plain"), nil
-}
-
-// readHeader reads a header up to its blank line, at most maxHeader bytes.
-func readHeader(br *bufio.Reader) ([]byte, error) {
-	var hdr []byte
-	for len(hdr) < maxHeader {
-		line, err := br.ReadSlice('\n')
-		hdr = append(hdr, line...)
-		if errors.Is(err, io.EOF) || string(line) == "\r\n" || string(line) == "\n" {
-			return hdr, nil
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, fmt.Errorf("reading the header: %w", err)
-		}
-	}
-	return hdr, nil
 }

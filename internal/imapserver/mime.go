@@ -1,15 +1,26 @@
 package imapserver
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"mime"
-	"net/mail"
-	"slices"
 	"strings"
-	"unicode/utf8"
 
-	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/store"
 )
+
+// This parser reads whole messages into memory for SEARCH, which matches
+// every message until Sealpost has a search index. FETCH reads the
+// summary package mimeinfo made when the message was stored.
+
+// maxParse is the largest message SEARCH reads into memory; larger ones
+// are searched by their top-level header alone.
+const maxParse = mimeinfo.MaxParse
 
 // maxPartDepth bounds MIME nesting; deeper parts are taken as opaque.
 const maxPartDepth = 20
@@ -146,245 +157,42 @@ func splitMultipart(raw []byte, start, end int, boundary string) [][2]int {
 	return out
 }
 
-// findPart follows a section-part path (RFC 9051 §6.4.5).
-func findPart(p *part, path []uint32) *part {
-	for _, n := range path {
-		if p.message != nil {
-			p = p.message
-		}
-		switch {
-		case len(p.children) > 0:
-			if n == 0 || int(n) > len(p.children) {
-				return nil
-			}
-			p = p.children[n-1]
-		case n == 1:
-			// Part 1 of a non-multipart message is its body.
-		default:
-			return nil
-		}
+// parseMessage reads a message (up to maxParse bytes) and parses its MIME
+// structure. Larger messages get a structure from the header alone.
+func (ss *session) parseMessage(ctx context.Context, m store.Message) ([]byte, *part, error) {
+	body, err := ss.srv.store.OpenBody(ctx, m.BlobID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the body: %w", err)
 	}
-	return p
+	defer body.Close()
+	if m.Size > maxParse {
+		hdr, err := readHeader(bufio.NewReader(body))
+		if err != nil {
+			return nil, nil, err
+		}
+		p := parsePart(hdr, 0, len(hdr), 0, "text/plain")
+		p.end, p.oversize = len(hdr), m.Size-int64(len(hdr))
+		return hdr, p, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, maxParse+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the body: %w", err)
+	}
+	return raw, parsePart(raw, 0, len(raw), 0, "text/plain"), nil
 }
 
-// sectionData returns the bytes of a section; false if it does not exist.
-func sectionData(top *part, raw []byte, s *imap.Section) ([]byte, bool) {
-	p := findPart(top, s.Part)
-	if p == nil {
-		return nil, false
-	}
-	// HEADER and TEXT of a message/rfc822 part address the inner message.
-	msg := p
-	if len(s.Part) > 0 && p.message != nil && s.Specifier != "MIME" && s.Specifier != "" {
-		msg = p.message
-	}
-	switch s.Specifier {
-	case "":
-		if len(s.Part) == 0 {
-			return raw[p.start:p.end], true
+// readHeader reads a header up to its blank line, at most maxHeader bytes.
+func readHeader(br *bufio.Reader) ([]byte, error) {
+	var hdr []byte
+	for len(hdr) < maxHeader {
+		line, err := br.ReadSlice('\n')
+		hdr = append(hdr, line...)
+		if errors.Is(err, io.EOF) || string(line) == "\r\n" || string(line) == "\n" {
+			return hdr, nil
 		}
-		return raw[p.bodyStart:p.end], true
-	case "MIME":
-		if len(s.Part) == 0 {
-			return nil, false
-		}
-		return raw[p.start:p.bodyStart], true
-	case "HEADER":
-		return raw[msg.start:msg.bodyStart], true
-	case "TEXT":
-		return raw[msg.bodyStart:msg.end], true
-	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
-		return filterHeader(raw[msg.start:msg.bodyStart], s.Fields, s.Specifier == "HEADER.FIELDS.NOT"), true
-	}
-	return nil, false
-}
-
-// filterHeader keeps (or, with not, drops) the named fields, with their
-// continuation lines, and ends with the blank line.
-func filterHeader(hdr []byte, names []string, not bool) []byte {
-	var out []byte
-	keep := false
-	for len(hdr) > 0 {
-		nl := bytes.IndexByte(hdr, '\n')
-		line := hdr
-		if nl >= 0 {
-			line = hdr[:nl+1]
-		}
-		hdr = hdr[len(line):]
-		t := bytes.TrimRight(line, "\r\n")
-		if len(t) == 0 {
-			break
-		}
-		if t[0] != ' ' && t[0] != '\t' {
-			name, _, _ := bytes.Cut(t, []byte(":"))
-			in := false
-			for _, n := range names {
-				if strings.EqualFold(strings.TrimSpace(string(name)), n) {
-					in = true
-				}
-			}
-			keep = in != not
-		}
-		if keep {
-			out = append(out, line...)
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("reading the header: %w", err)
 		}
 	}
-	return append(out, "\r\n"...)
-}
-
-// nstring writes a header value or NIL when empty.
-func nstring(w *imap.Writer, s string) {
-	w.NString(s, s != "")
-}
-
-// writeEnvelope writes an ENVELOPE (RFC 9051 §7.5.2). Strings are sent
-// as they are in the header, encoded words included.
-func writeEnvelope(w *imap.Writer, h header) {
-	w.Open()
-	nstring(w, h.get("Date"))
-	w.SP()
-	nstring(w, h.get("Subject"))
-	from := h.get("From")
-	for _, name := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc"} {
-		w.SP()
-		v := h.get(name)
-		if v == "" && (name == "Sender" || name == "Reply-To") {
-			v = from
-		}
-		writeAddresses(w, v)
-	}
-	w.SP()
-	nstring(w, h.get("In-Reply-To"))
-	w.SP()
-	nstring(w, h.get("Message-Id"))
-	w.Close()
-}
-
-func writeAddresses(w *imap.Writer, v string) {
-	if v == "" {
-		w.NIL()
-		return
-	}
-	addrs, err := mail.ParseAddressList(v)
-	if err != nil || len(addrs) == 0 {
-		w.NIL()
-		return
-	}
-	w.Open()
-	for _, a := range addrs {
-		local, domain, _ := strings.Cut(a.Address, "@")
-		name := a.Name
-		if !isASCII(name) {
-			name = mime.QEncoding.Encode("utf-8", name)
-		}
-		w.Open()
-		nstring(w, name)
-		w.Atom(" NIL ")
-		nstring(w, local)
-		w.SP()
-		nstring(w, domain)
-		w.Close()
-	}
-	w.Close()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// writeBodyStructure writes BODYSTRUCTURE (ext) or BODY (RFC 9051 §7.5.2).
-func writeBodyStructure(w *imap.Writer, p *part, raw []byte, ext bool) {
-	w.Open()
-	if len(p.children) > 0 {
-		for _, c := range p.children {
-			writeBodyStructure(w, c, raw, ext)
-		}
-		w.SP().String(p.subType)
-		if ext {
-			w.SP()
-			writeParams(w, p.params)
-			w.SP()
-			writeDisposition(w, p.header)
-			w.Atom(" NIL NIL")
-		}
-		w.Close()
-		return
-	}
-	w.String(p.mediaType).SP().String(p.subType).SP()
-	writeParams(w, p.params)
-	w.SP()
-	nstring(w, p.header.get("Content-Id"))
-	w.SP()
-	nstring(w, p.header.get("Content-Description"))
-	w.SP()
-	enc := strings.ToUpper(p.header.get("Content-Transfer-Encoding"))
-	if enc == "" {
-		enc = "7BIT"
-	}
-	w.String(enc)
-	body := raw[min(p.bodyStart, p.end):p.end]
-	w.SP().Number(uint64(int64(len(body)) + p.oversize))
-	switch {
-	case p.message != nil:
-		w.SP()
-		writeEnvelope(w, p.message.header)
-		w.SP()
-		writeBodyStructure(w, p.message, raw, ext)
-		w.SP().Number(lines(body))
-	case p.mediaType == "text":
-		w.SP().Number(lines(body))
-	}
-	if ext {
-		w.Atom(" NIL ")
-		writeDisposition(w, p.header)
-		w.Atom(" NIL NIL")
-	}
-	w.Close()
-}
-
-func writeParams(w *imap.Writer, params map[string]string) {
-	if len(params) == 0 {
-		w.NIL()
-		return
-	}
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	w.Open()
-	for i, k := range keys {
-		if i > 0 {
-			w.SP()
-		}
-		w.String(k).SP().String(params[k])
-	}
-	w.Close()
-}
-
-func writeDisposition(w *imap.Writer, h header) {
-	v := h.get("Content-Disposition")
-	d, params, err := mime.ParseMediaType(v)
-	if v == "" || err != nil {
-		w.NIL()
-		return
-	}
-	w.Open().String(d).SP()
-	writeParams(w, params)
-	w.Close()
-}
-
-// lines counts body lines, an unterminated last line included (a part's
-// final line end belongs to the boundary that follows it).
-func lines(b []byte) uint64 {
-	n := bytes.Count(b, []byte("\n"))
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		n++
-	}
-	return uint64(n)
+	return hdr, nil
 }

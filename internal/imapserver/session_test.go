@@ -112,8 +112,11 @@ func TestSession(t *testing.T) {
 			{"UID FETCH 2:* (FLAGS)", "OK", []string{"* 2 FETCH (UID 2 FLAGS ())", "* 3 FETCH (UID 3 FLAGS ())"}, nil},
 			{"UID FETCH 99 (FLAGS)", "OK", nil, []string{"FETCH"}},
 			{"FETCH 2 RFC822.TEXT", "OK", []string{"RFC822.TEXT {", "FLAGS (\\Seen)"}, nil},
-			{"FETCH 1 (BINARY[])", "BAD", nil, nil},
-			{"FETCH 3 FAST", "OK", []string{"* 3 FETCH (FLAGS () INTERNALDATE"}, nil},
+			{"FETCH 2 (BINARY.SIZE[2] BINARY.PEEK[2])", "OK", []string{"BINARY.SIZE[2] 3 BINARY[2] ~{3}\r\n\x00\x01\x02"}, nil},
+			{"FETCH 2 BINARY.PEEK[1]<6.10>", "OK", []string{"BINARY[1]<6> {4}\r\npart"}, nil},
+			{"FETCH 2 BINARY.PEEK[4]", "OK", []string{"BINARY[4] NIL"}, nil},
+			{"FETCH 3 (BINARY[])", "OK", []string{"BINARY[] {", "FLAGS (\\Seen)"}, nil},
+			{"FETCH 3 FAST", "OK", []string{"* 3 FETCH (FLAGS (\\Seen) INTERNALDATE"}, nil},
 		}},
 		{"store, search, copy, move, expunge", "imaps", true, []step{
 			{"SELECT INBOX", "OK", nil, nil},

@@ -250,6 +250,13 @@ type Message struct {
 	BlobID       string // shared by copies of the same body
 }
 
+// Summarized is a message with its body's stored summary (package
+// mimeinfo's encoding, opaque to the store), nil when it has none.
+type Summarized struct {
+	Message
+	Summary []byte
+}
+
 // Target is one mailbox a delivery puts a message into.
 type Target struct {
 	MailboxID    int64
@@ -308,8 +315,22 @@ type Messages interface {
 	// transaction: either every target has the message or none has. When it
 	// returns nil, the message is durable. The returned messages are in the
 	// order of targets. Quota is checked per account; ErrQuota fails the
-	// whole delivery.
+	// whole delivery. The body's summary (package mimeinfo) is computed as
+	// it is read and stored with it.
 	Deliver(ctx context.Context, body io.Reader, targets []Target) ([]Message, error)
+	// ListSummarized is ListMessages with each message's body summary,
+	// read in the same query: FETCH reads a mailbox in batches with it.
+	ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]Summarized, error)
+	// Summaries returns the stored summaries of bodies by blob ID, in
+	// package mimeinfo's encoding, as opaque bytes; bodies without one, or
+	// unknown, are left out. It reads them all in one query, so FETCH
+	// calls it once per batch of messages.
+	Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error)
+	// PutSummaries stores summaries of bodies by blob ID, replacing those
+	// they had: for bodies stored before summaries existed, or summarised
+	// by an older encoding. Unknown blobs (a body removed meanwhile) are
+	// skipped. All go in one transaction.
+	PutSummaries(ctx context.Context, summaries map[string][]byte) error
 	// OpenBody returns the body of a message by blob ID.
 	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
 	GetMessage(ctx context.Context, mailboxID int64, uid uint32) (Message, error)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // token is one IMAP value: an atom, a string (quoted or literal) or a
@@ -13,6 +14,16 @@ type token struct {
 	kind byte // 'a' atom, 's' string, '(' list, '[' list
 	s    string
 	list []token
+	// anyCR marks a literal an expectation gives as ~{{{...}}}, the text
+	// as it is in the script: it is compared by looseLineEnds.
+	anyCR bool
+}
+
+// looseLineEnds drops CRs and the line ends at the end, for comparing a
+// ~{{{ literal: the script spells its line ends as they are in the file,
+// and cannot spell a last line end that the server sends.
+func looseLineEnds(s string) string {
+	return strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n")
 }
 
 func (t token) String() string {
@@ -82,8 +93,11 @@ func tokenList(s string, i int) ([]token, int, error) {
 				i++
 			}
 			end := strings.Index(s[i:], "}\r\n")
-			n, err := strconv.Atoi(strings.TrimSuffix(s[i+1:i+max(end, 0)], "+"))
-			if end < 0 || err != nil || i+end+3+n > len(s) {
+			n, err := -1, error(nil)
+			if end > 0 {
+				n, err = strconv.Atoi(strings.TrimSuffix(s[i+1:i+end], "+"))
+			}
+			if end <= 0 || err != nil || n < 0 || i+end+3+n > len(s) {
 				// Not a literal: an atom that happens to start with a brace.
 				j := atomEnd(s, start)
 				toks = append(toks, token{kind: 'a', s: s[start:j]})
@@ -91,7 +105,7 @@ func tokenList(s string, i int) ([]token, int, error) {
 				continue
 			}
 			i += end + 3
-			toks = append(toks, token{kind: 's', s: s[i : i+n]})
+			toks = append(toks, token{kind: 's', s: s[i : i+n], anyCR: c == '~'})
 			i += n
 		default:
 			j := atomEnd(s, i)
@@ -211,6 +225,9 @@ func (m *matcher) match(exp, got token, ctx string) bool {
 		if got.kind != 'a' && got.kind != 's' {
 			return false
 		}
+		if exp.anyCR {
+			return m.matchText(looseLineEnds(exp.s), looseLineEnds(got.s))
+		}
 		return m.matchText(exp.s, got.s)
 	}
 	if exp.kind != got.kind {
@@ -234,6 +251,11 @@ func (m *matcher) bindWhole(v, got string) bool {
 
 // matchText matches a string with $variables against a received string.
 func (m *matcher) matchText(exp, got string) bool {
+	if !strings.Contains(exp, "$") {
+		// No variables: compared without a regexp, which could not hold
+		// the invalid UTF-8 that binary data is.
+		return exp == got || utf8.ValidString(exp) && utf8.ValidString(got) && strings.EqualFold(exp, got)
+	}
 	var re strings.Builder
 	re.WriteString(`^`)
 	var binds []string

@@ -34,6 +34,11 @@ func TestMatchReply(t *testing.T) {
 		{"$n of an expunged message", nil, []int{3}, "$3 fetch (flags ())", "3 FETCH (FLAGS ())", false, nil},
 		{"case-sensitive text", nil, nil, `list () "/" ${case:INBOX}`, `LIST () "/" inbox`, false, nil},
 		{"escaped dollar", nil, nil, "1 fetch (flags ($$hello))", "1 FETCH (FLAGS ($hello))", true, nil},
+		{"~ literal ignores CR", nil, nil, "1 fetch (body[text]<5> ~{1}\r\n3)", "1 FETCH (BODY[TEXT]<5> {2}\r\n3\r)", true, nil},
+		{"~ literal ignores the last line end", nil, nil, "1 fetch (binary[1] ~{4}\r\n\x00\xe4\n\n)", "1 FETCH (BINARY[1] ~{5}\r\n\x00\xe4\r\n\n)", true, nil},
+		{"~ literal still compares the text", nil, nil, "1 fetch (body[text]<5> ~{1}\r\n3)", "1 FETCH (BODY[TEXT]<5> {2}\r\n4\r)", false, nil},
+		{"binary text compared exactly", nil, nil, "1 fetch (binary[1] {2}\r\n\x00\xe4)", "1 FETCH (BINARY[1] ~{2}\r\n\x00\xe5)", false, nil},
+		{"brace without a literal", nil, nil, "1 fetch (x {abc)", "1 FETCH (X {abc)", true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +93,13 @@ func TestParseScript(t *testing.T) {
 		"line one",
 		"",
 		"}}}",
+		"1 ok append $mailbox ~{{{",
+		"raw\r",
+		"\x00",
+		"}}} (x) {{{",
+		"two",
+		"}}}",
+		"",
 		"1 ok append $mailbox {{{",
 		"a",
 		"}}} {{{",
@@ -99,7 +111,7 @@ func TestParseScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.connections != 2 || sc.state != "auth" || len(sc.groups) != 5 {
+	if sc.connections != 2 || sc.state != "auth" || len(sc.groups) != 6 {
 		t.Fatalf("parsed %+v with %d groups", sc, len(sc.groups))
 	}
 	g := sc.groups
@@ -115,7 +127,10 @@ func TestParseScript(t *testing.T) {
 	if c := g[3].cmds[0]; c.text != "append $mailbox {10}\r\nline one\r\n" {
 		t.Errorf("literal: %q", c.text)
 	}
-	if c := g[4].cmds[0]; c.text != "append $mailbox {1}\r\na {2}\r\nbc" {
+	if c := g[4].cmds[0]; c.text != "append $mailbox ~{6}\r\nraw\r\n\x00 (x) {3}\r\ntwo" {
+		t.Errorf("~ literal as in the file, then a second literal: %q", c.text)
+	}
+	if c := g[5].cmds[0]; c.text != "append $mailbox {1}\r\na {2}\r\nbc" {
 		t.Errorf("two literals: %q", c.text)
 	}
 	if len(sc.mbox) != 1 || string(sc.mbox[0].data) != "Subject: s\r\n\r\nbody\r\n" || sc.mbox[0].date != "22-Feb-2008 17:06:23 +0000" {

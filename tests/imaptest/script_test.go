@@ -46,9 +46,11 @@ var statuses = map[string]bool{"ok": true, "no": true, "bad": true, `""`: true}
 // parseScript reads a script and the mbox its messages come from.
 func parseScript(name, text string, mbox []byte) (*script, error) {
 	s := &script{name: name, state: "selected", connections: 1, messages: -1, ignoreExtra: true}
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	// Lines keep their CR: a ~{{{ literal takes the text as it is.
+	lines := strings.Split(text, "\n")
 	i := 0
 	for ; i < len(lines); i++ {
+		lines[i] = strings.TrimSuffix(lines[i], "\r")
 		key, value, ok := strings.Cut(lines[i], ":")
 		if lines[i] == "" || !ok {
 			break
@@ -87,7 +89,10 @@ func parseScript(name, text string, mbox []byte) (*script, error) {
 }
 
 // preprocess drops comments and resolves !ifenv blocks, joining {{{...}}}
-// literals into the line that opens them as "{n}\r\n" plus the text.
+// literals into the line that opens them as "{n}\r\n" plus the text: its
+// lines joined by CRLF, or for a ~{{{ literal (a literal8) the bytes as
+// they are in the script, as imaptest has it; either without the line end
+// before the closing }}}.
 func preprocess(lines []string, first int) ([]string, []int) {
 	var out []string
 	var nums []int
@@ -101,7 +106,7 @@ func preprocess(lines []string, first int) ([]string, []int) {
 		return false
 	}
 	for i := 0; i < len(lines); i++ {
-		line := lines[i]
+		line := strings.TrimSuffix(lines[i], "\r")
 		fields := strings.Fields(line)
 		switch {
 		case len(fields) == 2 && fields[0] == "!ifenv":
@@ -120,26 +125,37 @@ func preprocess(lines []string, first int) ([]string, []int) {
 			continue
 		}
 		num := first + i
-		// A literal may be followed by another on its closing line
-		// ("}}} {{{"), as in MULTIAPPEND.
-		var joined strings.Builder
-		for {
-			before, ok := strings.CutSuffix(line, "{{{")
-			if !ok {
+		if before, ok := strings.CutSuffix(line, "{{{"); ok {
+			var b strings.Builder
+			// "}}} more {{{" ends one literal and opens the next.
+			for {
+				binary := strings.HasSuffix(before, "~")
+				var lit []string
+				for i++; i < len(lines) && !strings.HasPrefix(lines[i], "}}}"); i++ {
+					if binary {
+						lit = append(lit, lines[i])
+					} else {
+						lit = append(lit, strings.TrimSuffix(lines[i], "\r"))
+					}
+				}
+				text := strings.Join(lit, "\r\n")
+				if binary {
+					text = strings.Join(lit, "\n")
+				}
+				fmt.Fprintf(&b, "%s{%d}\r\n%s", before, len(text), text)
+				rest := ""
+				if i < len(lines) {
+					rest = strings.TrimSuffix(strings.TrimPrefix(lines[i], "}}}"), "\r")
+				}
+				if next, ok := strings.CutSuffix(rest, "{{{"); ok && i < len(lines) {
+					before = next
+					continue
+				}
+				b.WriteString(rest)
 				break
 			}
-			var lit []string
-			for i++; i < len(lines) && !strings.HasPrefix(lines[i], "}}}"); i++ {
-				lit = append(lit, lines[i])
-			}
-			text := strings.Join(lit, "\r\n")
-			fmt.Fprintf(&joined, "%s{%d}\r\n%s", before, len(text), text)
-			line = ""
-			if i < len(lines) {
-				line = strings.TrimPrefix(lines[i], "}}}")
-			}
+			line = b.String()
 		}
-		line = joined.String() + line
 		if skipping() || strings.HasPrefix(line, "#") {
 			continue
 		}

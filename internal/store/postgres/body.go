@@ -28,6 +28,9 @@ type spooled struct {
 	data []byte // the whole body, when blob is 0
 	blob int64  // the pending blob of a large body
 	size int64
+	// summary is stored with the body when set (package mimeinfo's
+	// encoding); the caller makes it while spool reads.
+	summary []byte
 }
 
 // spool reads body. Up to chunkSize bytes it keeps the body in memory, as
@@ -91,10 +94,10 @@ func (s *Store) spool(ctx context.Context, body io.Reader) (spooled, error) {
 // state.
 func (sp spooled) adopt(b *pgx.Batch) {
 	if sp.blob == 0 {
-		b.Queue("INSERT INTO blobs (size, data) VALUES ($1, $2)", sp.size, sp.data)
+		b.Queue("INSERT INTO blobs (size, data, summary) VALUES ($1, $2, $3)", sp.size, sp.data, sp.summary)
 		return
 	}
-	b.Queue("UPDATE blobs SET pending = NULL WHERE id = $1 AND pending IS NOT NULL", sp.blob)
+	b.Queue("UPDATE blobs SET pending = NULL, summary = $2 WHERE id = $1 AND pending IS NOT NULL", sp.blob, sp.summary)
 }
 
 // checkAdopted checks the result of adopt's statement: a pending body
@@ -114,10 +117,12 @@ func (sp spooled) checkAdopted(br pgx.BatchResults) error {
 func (sp spooled) insert(ctx context.Context, tx pgx.Tx) (int64, error) {
 	if sp.blob == 0 {
 		var id int64
-		err := tx.QueryRow(ctx, "INSERT INTO blobs (size, data) VALUES ($1, $2) RETURNING id", sp.size, sp.data).Scan(&id)
+		err := tx.QueryRow(ctx, "INSERT INTO blobs (size, data, summary) VALUES ($1, $2, $3) RETURNING id",
+			sp.size, sp.data, sp.summary).Scan(&id)
 		return id, err
 	}
-	tag, err := tx.Exec(ctx, "UPDATE blobs SET pending = NULL WHERE id = $1 AND pending IS NOT NULL", sp.blob)
+	tag, err := tx.Exec(ctx, "UPDATE blobs SET pending = NULL, summary = $2 WHERE id = $1 AND pending IS NOT NULL",
+		sp.blob, sp.summary)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = fmt.Errorf("pending body %d is gone", sp.blob)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -180,10 +181,13 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if len(targets) == 0 {
 		return nil, errors.New("postgres: deliver: no targets")
 	}
-	sp, err := s.spool(ctx, body)
+	// The summary is made as the body streams past, whatever its size.
+	sum := mimeinfo.NewSummarizer()
+	sp, err := s.spool(ctx, io.TeeReader(body, sum))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: deliver: %w", err)
 	}
+	sp.summary = sum.Summary().Encode()
 	size := sp.size
 	ids := make([]int64, len(targets))
 	for i, t := range targets {
@@ -246,6 +250,73 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, err
 	}
 	return out, nil
+}
+
+// ListSummarized returns messages with UID >= fromUID in UID order, with
+// their bodies' summaries.
+func (s *Store) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	q := `SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.save_date, m.size, m.blob_id, b.summary
+		FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = $1 AND m.uid >= $2 ORDER BY m.uid`
+	args := []any{mailboxID, int64(fromUID)}
+	if limit > 0 {
+		q += " LIMIT $3"
+		args = append(args, limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err, "list summarized", nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Summarized, error) {
+		var sm store.Summarized
+		var uid, modseq, blob int64
+		m := &sm.Message
+		err := r.Scan(&m.ID, &m.MailboxID, &uid, &modseq, &m.Flags, &m.InternalDate, &m.SaveDate, &m.Size, &blob, &sm.Summary)
+		m.UID, m.ModSeq, m.BlobID = uint32(uid), uint64(modseq), blobID(blob)
+		m.InternalDate, m.SaveDate = m.InternalDate.UTC(), m.SaveDate.UTC()
+		m.Flags = store.NormFlags(m.Flags)
+		return sm, err
+	})
+	return out, mapErr(err, "list summarized", nil)
+}
+
+// Summaries returns the stored summaries of the given bodies.
+func (s *Store) Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(blobIDs))
+	ids := make([]int64, 0, len(blobIDs))
+	for _, id := range blobIDs {
+		if n, err := parseBlobID(id); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, summary FROM blobs WHERE id = ANY($1) AND summary IS NOT NULL", ids)
+	if err != nil {
+		return nil, mapErr(err, "summaries", nil)
+	}
+	var id int64
+	var sum []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &sum}, func() error {
+		out[blobID(id)] = sum
+		sum = nil
+		return nil
+	})
+	return out, mapErr(err, "summaries", nil)
+}
+
+// PutSummaries stores summaries of bodies, skipping unknown ones.
+func (s *Store) PutSummaries(ctx context.Context, summaries map[string][]byte) error {
+	b := &pgx.Batch{}
+	for id, sum := range summaries {
+		if n, err := parseBlobID(id); err == nil {
+			b.Queue("UPDATE blobs SET summary = $2 WHERE id = $1", n, sum)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return mapErr(s.pool.SendBatch(ctx, b).Close(), "put summaries", nil)
 }
 
 // GetMessage returns one message by mailbox and UID.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/blob"
+	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -27,14 +29,16 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if len(targets) == 0 {
 		return nil, errors.New("sqlite: deliver: no targets")
 	}
-	blobID, size, err := s.blobs.Put(ctx, body)
+	sum := mimeinfo.NewSummarizer()
+	blobID, size, err := s.blobs.Put(ctx, io.TeeReader(body, sum))
 	if err != nil {
 		return nil, err
 	}
+	summary := sum.Summary().Encode()
 	now := time.Now()
 	msgs := make([]store.Message, len(targets))
 	err = s.commitGrouped(ctx, &grouped{apply: func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, blobID, size); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, blobID, size, summary); err != nil {
 			return err
 		}
 		added := map[int64]int64{}
@@ -112,6 +116,83 @@ func (s *Store) OpenBody(ctx context.Context, blobID string) (io.ReadCloser, err
 		return nil, fmt.Errorf("body %s: %w", blobID, store.ErrNotFound)
 	}
 	return f, err
+}
+
+// ListSummarized returns messages with UID >= fromUID in UID order, with
+// their bodies' summaries.
+func (s *Store) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT m.id, m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.save_date, m.size, m.blob_id, b.summary"+
+		" FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid LIMIT ?",
+		mailboxID, fromUID, limit)
+	if err != nil {
+		return nil, wrap("list summarized", err)
+	}
+	defer rows.Close()
+	var out []store.Summarized
+	for rows.Next() {
+		var sm store.Summarized
+		var flags string
+		var idate, sdate int64
+		m := &sm.Message
+		if err := rows.Scan(&m.ID, &m.MailboxID, &m.UID, &m.ModSeq, &flags, &idate, &sdate, &m.Size, &m.BlobID, &sm.Summary); err != nil {
+			return nil, wrap("list summarized", err)
+		}
+		m.Flags = parseFlags(flags)
+		m.InternalDate = fromMicros(idate)
+		m.SaveDate = fromMicros(sdate)
+		out = append(out, sm)
+	}
+	return out, wrap("list summarized", rows.Err())
+}
+
+// Summaries returns the stored summaries of the given bodies.
+func (s *Store) Summaries(ctx context.Context, blobIDs []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(blobIDs))
+	if len(blobIDs) == 0 {
+		return out, nil
+	}
+	ids, err := json.Marshal(blobIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT id, summary FROM blobs WHERE id IN (SELECT value FROM json_each(?)) AND summary IS NOT NULL", string(ids))
+	if err != nil {
+		return nil, wrap("summaries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var sum []byte
+		if err := rows.Scan(&id, &sum); err != nil {
+			return nil, wrap("summaries", err)
+		}
+		out[id] = sum
+	}
+	return out, wrap("summaries", rows.Err())
+}
+
+// PutSummaries stores summaries of bodies, skipping unknown ones.
+func (s *Store) PutSummaries(ctx context.Context, summaries map[string][]byte) error {
+	if len(summaries) == 0 {
+		return nil
+	}
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, "UPDATE blobs SET summary = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for id, sum := range summaries {
+			if _, err := st.ExecContext(ctx, sum, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("put summaries", err)
 }
 
 const messageCols = "id, mailbox_id, uid, modseq, flags, internal_date, save_date, size, blob_id"

@@ -40,7 +40,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 	now := fromMicros(time.Now().UnixMicro())
 	it.NextAttempt, it.Created = now, now
 	err = s.commitGrouped(ctx, &grouped{apply: func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, it.BlobID, it.Size); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.insertBlob).ExecContext(ctx, it.BlobID, it.Size, nil); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO queue(sender, recipients, blob_id, size, state, next_attempt, created,

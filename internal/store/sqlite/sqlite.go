@@ -128,7 +128,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.stmts.insertBlob, "INSERT INTO blobs(id, size) VALUES (?, ?)"},
+		{&s.stmts.insertBlob, "INSERT INTO blobs(id, size, summary) VALUES (?, ?, ?)"},
 		{&s.stmts.bumpMailbox, `UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1,
 			messages = messages + 1, size = size + ? WHERE id = ? RETURNING account_id, uidnext - 1, highest_modseq`},
 		{&s.stmts.insertMessage, `INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, save_date, size, blob_id)

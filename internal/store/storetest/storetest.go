@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BodyLifetime", testBodyLifetime},
 		{"BigBodies", testBigBodies},
 		{"BigBodyMemory", testBigBodyMemory},
+		{"Summaries", testSummaries},
 		{"DeleteAccount", testDeleteAccount},
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},

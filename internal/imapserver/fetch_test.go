@@ -1,0 +1,105 @@
+package imapserver
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"sealpost.dev/sealpost/internal/mimeinfo"
+)
+
+// benchMessage is a message of about 4 KiB with a plain and an HTML part,
+// as mail clients send.
+func benchMessage(i int) string {
+	text := strings.Repeat(fmt.Sprintf("Line %d of message %d, which says little. ", i, i), 20)
+	return fmt.Sprintf("From: Sender %d <sender%d@example.net>\r\nTo: ann@example.org\r\nCc: Team <team@example.org>, \"Other, Person\" <other@example.com>\r\n"+
+		"Subject: Message number %d\r\nDate: Mon, 2 Mar 2026 10:%02d:00 +0000\r\nMessage-ID: <%d@example.net>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: multipart/alternative; boundary=\"b%d\"\r\n\r\n"+
+		"--b%d\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n%s\r\n"+
+		"--b%d\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>%s</p></body></html>\r\n--b%d--\r\n",
+		i, i, i, i%60, i, i, i, text, i, text, i)
+}
+
+// TestFetchBatches checks FETCH over more messages than a batch holds, in
+// one range and scattered, and the sequence numbers it gives.
+func TestFetchBatches(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	const n = 2*fetchBatch + 50
+	for i := range n {
+		e.deliver(t, benchMessage(i))
+	}
+	total := n + len(testMessages)
+	c := e.connect(t, "imaps", true)
+	c.expect("EXAMINE INBOX", "OK")
+	u := c.expect("FETCH 1:* (UID ENVELOPE)", "OK")
+	if len(u) != total {
+		t.Fatalf("FETCH 1:* gave %d responses, want %d", len(u), total)
+	}
+	for i, r := range u {
+		want := fmt.Sprintf("* %d FETCH (UID %d ENVELOPE (", i+1, i+1)
+		if !strings.HasPrefix(r, want) {
+			t.Fatalf("response %d = %.80q, want %q...", i, r, want)
+		}
+	}
+	if r := u[total-1]; !strings.Contains(r, fmt.Sprintf(`"Message number %d"`, n-1)) ||
+		!strings.Contains(r, `(("Team" NIL "team" "example.org")("Other, Person" NIL "other" "example.com"))`) {
+		t.Errorf("last envelope: %q", r)
+	}
+	u = c.expect(fmt.Sprintf("FETCH 2,%d,%d BODY.PEEK[1.MIME]", fetchBatch+1, total), "OK")
+	if len(u) != 3 || !strings.HasPrefix(u[1], fmt.Sprintf("* %d FETCH (BODY[1.MIME] {", fetchBatch+1)) ||
+		!strings.HasSuffix(u[2], "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n)") {
+		t.Errorf("scattered FETCH: %q", u)
+	}
+	u = c.expect(fmt.Sprintf("UID FETCH %d:* (BODY.PEEK[HEADER.FIELDS (Subject)]<9.6>)", total-1), "OK")
+	if len(u) != 2 || !strings.HasSuffix(u[1], "BODY[HEADER.FIELDS (SUBJECT)]<9> {6}\r\nMessag)") {
+		t.Errorf("partial header fields: %q", u)
+	}
+}
+
+// TestFetchSummaryLater checks that a message stored without a usable
+// summary (stored before summaries, or by another version) is described
+// all the same, and its summary stored for next time.
+func TestFetchSummaryLater(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	m := e.deliver(t, "From: x@y.test\r\nSubject: old\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n")
+	old := map[string][]byte{m.BlobID: {mimeinfo.Version + 1}}
+	if err := e.st.PutSummaries(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	c := e.connect(t, "imaps", true)
+	c.expect("EXAMINE INBOX", "OK")
+	u := c.expect("FETCH 4 (ENVELOPE BODY.PEEK[1] BODY.PEEK[1.1] BODY.PEEK[1.HEADER])", "OK")
+	all := strings.Join(u, "\n")
+	if !strings.Contains(all, `* 4 FETCH (ENVELOPE (NIL "old" ((NIL NIL "x" "y.test"))`) ||
+		!strings.Contains(all, "BODY[1] {24}\r\nSubject: inner\r\n\r\nbody\r\n") ||
+		!strings.Contains(all, "BODY[1.1] {6}\r\nbody\r\n") ||
+		!strings.Contains(all, "BODY[1.HEADER] {18}\r\nSubject: inner\r\n\r\n") {
+		t.Errorf("FETCH of a message without a summary:\n%s", all)
+	}
+	got, err := e.st.Summaries(t.Context(), []string{m.BlobID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := mimeinfo.Decode(got[m.BlobID]); err != nil || s.Root.Envelope.Subject != "old" {
+		t.Errorf("summary stored by FETCH: %v", err)
+	}
+}
+
+// BenchmarkFetchAll measures FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)
+// over 1,000 messages of 4 KiB, the request a mail client makes when it
+// opens a mailbox, over TLS on loopback.
+func BenchmarkFetchAll(b *testing.B) {
+	e := newEnv(b, Limits{}, 0)
+	for i := range 1000 - len(testMessages) {
+		e.deliver(b, benchMessage(i))
+	}
+	c := e.connect(b, "imaps", true)
+	c.expect("EXAMINE INBOX", "OK")
+	c.expect("FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)", "OK") // warm up
+	b.ResetTimer()
+	for range b.N {
+		if u := c.expect("FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)", "OK"); len(u) != 1000 {
+			b.Fatalf("%d responses", len(u))
+		}
+	}
+}
