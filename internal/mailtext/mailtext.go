@@ -89,7 +89,7 @@ func ExtractBytes(raw []byte) Text {
 	var hb strings.Builder
 	for _, f := range h {
 		v := e.decodeWords(f.value)
-		line := f.name + ": " + v + "\n"
+		line := clean(f.name) + ": " + v + "\n"
 		if !e.take(len(line)) {
 			break
 		}

@@ -64,7 +64,7 @@ func TestExtract(t *testing.T) {
 		},
 		{
 			name: "attached message",
-			msg: "Content-Type: message/rfc822\n\nSubject: =?utf-8?q?inner_s=C3=BCbject?=\nContent-Type: text/plain\n\ninner body\n",
+			msg:  "Content-Type: message/rfc822\n\nSubject: =?utf-8?q?inner_s=C3=BCbject?=\nContent-Type: text/plain\n\ninner body\n",
 			want: []string{"subject: inner sübject", "inner body"},
 		},
 		{
