@@ -205,6 +205,10 @@ func (e *extractor) decodeWords(v string) string {
 			v = s
 		}
 	}
+	// A decoded word may carry line breaks: a value stays on its line.
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
 	return clean(v)
 }
 
@@ -290,7 +294,9 @@ func cutUTF8(s string, n int) string {
 }
 
 // htmlText reduces HTML to its text: markup, comments, and the contents
-// of script, style and head elements go; entities are decoded.
+// of script, style and head elements go; entities are decoded; runs of
+// white space become one space, as a browser shows them. Inline elements
+// join the text around them ("wor<b>ld</b>" is "world"); others separate.
 func htmlText(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
@@ -309,24 +315,42 @@ func htmlText(s string) string {
 			s = s[end+3:]
 			continue
 		}
-		lower := strings.ToLower(s[:min(len(s), 8)])
-		for _, el := range []string{"<script", "<style", "<head"} {
-			if strings.HasPrefix(lower, el) && (len(lower) == len(el) || !isNameByte(lower[len(el)])) {
-				end := indexFold(s, "</"+el[1:])
-				if end < 0 {
-					return b.String() // never closed: the rest is not text
-				}
-				s = s[end:]
+		name := tagName(s)
+		if name == "script" || name == "style" || name == "head" {
+			end := indexFold(s, "</"+name)
+			if end < 0 {
+				break // never closed: the rest is not text
 			}
+			s = s[end:]
 		}
 		j := strings.IndexByte(s, '>')
 		if j < 0 {
 			break
 		}
-		b.WriteByte(' ')
+		if !inline[tagName(s)] {
+			b.WriteByte(' ')
+		}
 		s = s[j+1:]
 	}
-	return b.String()
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// inline are the elements that do not break words.
+var inline = map[string]bool{
+	"a": true, "abbr": true, "b": true, "big": true, "code": true, "em": true, "font": true, "i": true,
+	"mark": true, "s": true, "small": true, "span": true, "strike": true, "strong": true, "sub": true,
+	"sup": true, "u": true, "wbr": true,
+}
+
+// tagName returns the lower-case element name of the tag s starts with,
+// opening or closing.
+func tagName(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "<"), "/")
+	n := 0
+	for n < len(s) && n < 16 && isNameByte(s[n]|0x20) {
+		n++
+	}
+	return strings.ToLower(s[:n])
 }
 
 func isNameByte(c byte) bool {
@@ -341,4 +365,17 @@ func indexFold(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// Values returns the values of the header fields called name (ASCII case
+// ignored), from t.Header, in order.
+func (t Text) Values(name string) []string {
+	var out []string
+	for line := range strings.Lines(t.Header) {
+		n, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
+		if ok && strings.EqualFold(n, name) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

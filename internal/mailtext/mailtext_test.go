@@ -1,6 +1,7 @@
 package mailtext
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -51,7 +52,7 @@ func TestExtract(t *testing.T) {
 			name: "html",
 			msg: "Content-Type: text/html; charset=utf-8\n\n<html><head><title>t1tle</title><style>p{color:red}</style></head>" +
 				"<body><p>Hello&nbsp;<b>wor</b>ld &amp; friends</p><script>var hidden=1</script><!-- secret --></body></html>\n",
-			want: []string{"hello\u00a0 wor ld & friends"},
+			want: []string{"hello world & friends"},
 			not:  []string{"color", "hidden", "secret", "t1tle", "<p>"},
 		},
 		{
@@ -105,6 +106,17 @@ func TestFields(t *testing.T) {
 	got.Header, got.Body = "", ""
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestValues(t *testing.T) {
+	got := ExtractBytes([]byte(crlf("X-Tag: one\nx-tag: =?utf-8?q?two=0Athree?=\nOther: no\n\nbody\n")))
+	want := []string{"one", "two three"}
+	if v := got.Values("X-TAG"); !slices.Equal(v, want) {
+		t.Errorf("Values = %q, want %q", v, want)
+	}
+	if v := got.Values("Missing"); v != nil {
+		t.Errorf("Values(Missing) = %q", v)
 	}
 }
 
