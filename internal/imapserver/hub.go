@@ -10,8 +10,17 @@ import "sync"
 // that touches a mailbox: the IMAP sessions do; SMTP delivery and POP3
 // expunges do not yet, which is why IDLE also polls the store.
 type Hub struct {
-	mu      sync.Mutex
-	watches map[int64]map[chan struct{}]struct{}
+	mu        sync.Mutex
+	watches   map[int64]map[chan struct{}]struct{}
+	listeners []func(mailboxID int64)
+}
+
+// OnChange adds f to the functions Changed calls, for the process's other
+// followers of mailbox changes (the text indexer). f must not block.
+func (h *Hub) OnChange(f func(mailboxID int64)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listeners = append(h.listeners, f)
 }
 
 // NewHub returns an empty hub.
@@ -27,6 +36,9 @@ func (h *Hub) Changed(mailboxID int64) {
 		case ch <- struct{}{}:
 		default:
 		}
+	}
+	for _, f := range h.listeners {
+		f(mailboxID)
 	}
 }
 
