@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bytes"
 	"mime"
 	"strings"
 )
@@ -264,4 +265,10 @@ func addressMatches(v, sub string) bool {
 		}
 	}
 	return false
+}
+
+// containsFold reports whether sub is in s, ignoring ASCII and Unicode
+// simple case.
+func containsFold(s []byte, sub string) bool {
+	return bytes.Contains(bytes.ToLower(s), bytes.ToLower([]byte(sub)))
 }

@@ -12,8 +12,18 @@ import "sync"
 // commits by other processes and nodes too. IDLE's own look at the store
 // every PollInterval is only a backstop.
 type Hub struct {
-	mu      sync.Mutex
-	watches map[int64]map[*watcher]struct{}
+	mu        sync.Mutex
+	watches   map[int64]map[*watcher]struct{}
+	listeners []func(mailboxID int64)
+}
+
+// OnChange adds f to the functions Changed calls, for the process's other
+// followers of mailbox changes (the text indexer); ChangedAll calls it
+// with 0. f must not block.
+func (h *Hub) OnChange(f func(mailboxID int64)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listeners = append(h.listeners, f)
 }
 
 // watcher is one doorbell: a function that must not block.
@@ -29,6 +39,9 @@ func (h *Hub) Changed(mailboxID int64) {
 	for w := range h.watches[mailboxID] {
 		w.ring()
 	}
+	for _, f := range h.listeners {
+		f(mailboxID)
+	}
 }
 
 // ChangedAll rings every watcher, for when changes may have been missed,
@@ -40,6 +53,9 @@ func (h *Hub) ChangedAll() {
 		for w := range m {
 			w.ring()
 		}
+	}
+	for _, f := range h.listeners {
+		f(0)
 	}
 }
 

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"bytes"
 	"context"
 	"net/mail"
 	"slices"
@@ -22,6 +21,8 @@ type candidate struct {
 	p   *part
 	hdr header // kept once the match is done
 	err error
+	// texts holds the answers of the search's text keys.
+	texts textHits
 }
 
 // header returns the message's header, reading it if need be; nil if it
@@ -45,9 +46,11 @@ func (c *candidate) parsed() (*part, []byte) {
 // search answers SEARCH and UID SEARCH (RFC 9051 §6.4.4), with the
 // RFC 4731 ESEARCH form when RETURN is given or IMAP4rev2 is enabled.
 //
-// Every message is read and matched in turn: a slow path until Sealpost
-// has a search index. Header and body text is matched as stored, without
-// decoding quoted-printable, base64 or encoded words.
+// The text keys (TEXT, BODY, HEADER, SUBJECT) are answered first, for the
+// whole mailbox, by package textindex: decoded text, case-insensitive
+// (i;unicode-casemap-like folding). The other keys, FROM, TO, CC and BCC
+// among them (matched as address lists), are then matched message by
+// message, combined with those answers.
 func (ss *session) search(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.SearchArgs)
 	save := slices.Contains(args.Return, "SAVE")
@@ -60,10 +63,11 @@ func (ss *session) search(cmd *imap.Command) bool {
 			v.savedOK = false
 		}(ss.sel)
 	}
-	switch args.Charset {
-	case "", "US-ASCII", "UTF-8":
-	default:
+	if !searchCharsetOK(args.Charset) {
 		return ss.no(cmd.Tag, imap.CodeBadCharset([]string{"US-ASCII", "UTF-8"}), "unsupported charset")
+	}
+	if err := decodeSearchStrings(args.Keys, args.Charset); err != nil {
+		return ss.bad(cmd.Tag, err.Error())
 	}
 	if bad := unsupportedKey(args.Keys); bad != "" {
 		return ss.bad(cmd.Tag, "search key "+bad+" is not supported")
@@ -123,13 +127,17 @@ func (ss *session) search(cmd *imap.Command) bool {
 // matching returns the messages of the selected mailbox that match keys,
 // in sequence order.
 func (ss *session) matching(ctx context.Context, keys []imap.SearchKey) ([]*candidate, error) {
+	texts, err := ss.textMatches(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
 	msgs, err := ss.loadMessages(ctx, ss.sel.uids.all())
 	if err != nil {
 		return nil, err
 	}
 	var found []*candidate
 	for _, m := range msgs {
-		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID)}
+		c := &candidate{ss: ss, ctx: ctx, m: m, seq: ss.sel.seq(m.UID), texts: texts}
 		if c.seq != 0 && matchAll(c, keys) {
 			found = append(found, c)
 		}
@@ -286,6 +294,9 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		d, err := mail.ParseDate(p.header.get("Date"))
 		return err == nil && compareDay(d, k.Date, strings.TrimPrefix(k.Op, "SENT"))
 	case "FROM", "TO", "CC", "BCC":
+		// Addresses are matched as addresses, which text cannot do: a
+		// name or an address given in parts (comments, routes, groups,
+		// encoded words) still matches.
 		p, _ := c.parsed()
 		if p == nil {
 			return false
@@ -296,30 +307,20 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 			}
 		}
 		return false
-	case "SUBJECT", "HEADER":
+	case "HEADER", "SUBJECT":
+		if k.Value != "" {
+			return c.texts.has(k, m.UID)
+		}
+		// An empty string matches every message with the field (RFC 9051
+		// §6.4.4), whatever its text.
 		name := k.Field
-		if k.Op != "HEADER" {
-			name = k.Op
+		if k.Op == "SUBJECT" {
+			name = "Subject"
 		}
 		p, _ := c.parsed()
-		if p == nil {
-			return false
-		}
-		for _, f := range p.header {
-			if strings.EqualFold(f.name, name) && containsFold([]byte(f.value), k.Value) {
-				return true
-			}
-		}
-		return false
+		return p != nil && slices.ContainsFunc(p.header, func(f field) bool { return strings.EqualFold(f.name, name) })
 	case "BODY", "TEXT":
-		p, raw := c.parsed()
-		if p == nil {
-			return false
-		}
-		if k.Op == "TEXT" {
-			return containsFold(raw[p.start:p.end], k.Value)
-		}
-		return containsFold(raw[p.bodyStart:p.end], k.Value)
+		return c.texts.has(k, m.UID)
 	}
 	return false
 }
@@ -354,10 +355,4 @@ func compareDay(t, day time.Time, op string) bool {
 		return td.Equal(day)
 	}
 	return !td.Before(day)
-}
-
-// containsFold reports whether s holds sub, ignoring ASCII and simple
-// Unicode case.
-func containsFold(s []byte, sub string) bool {
-	return bytes.Contains(bytes.ToLower(s), bytes.ToLower([]byte(sub)))
 }

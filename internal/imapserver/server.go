@@ -14,6 +14,7 @@ import (
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/listener"
 	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/textindex"
 )
 
 // Mode is what a listener is for.
@@ -103,8 +104,11 @@ type Deps struct {
 	// Hub carries change notifications between sessions; share one between
 	// the IMAP listeners (and other writers) of a process. Nil makes a new
 	// one.
-	Hub    *Hub
-	Logger *slog.Logger
+	Hub *Hub
+	// Indexer, if set, is told of the messages a search finds without
+	// indexed text; SEARCH is correct without it, reading them each time.
+	Indexer *textindex.Indexer
+	Logger  *slog.Logger
 }
 
 // Server serves one IMAP listener.
@@ -115,6 +119,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	hub      *Hub
 	selects  *selectCache
+	indexer  *textindex.Indexer
 	log      *slog.Logger
 	listener *listener.Server
 }
@@ -142,7 +147,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub,
+		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub, indexer: deps.Indexer,
 		selects: newSelectCache(), log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{

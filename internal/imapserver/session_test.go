@@ -142,7 +142,7 @@ func TestSession(t *testing.T) {
 			{"UID SEARCH 2:3 UNDELETED", "OK", []string{"* SEARCH 2"}, nil},
 			{"SEARCH 1,3", "OK", []string{"* SEARCH 1 3"}, nil},
 			{"SEARCH RETURN (MIN MAX COUNT) ALL", "OK", []string{`* ESEARCH (TAG "t`, `MIN 1 MAX 3 COUNT 3`}, nil},
-			{"SEARCH CHARSET KOI8-R ALL", "NO [BADCHARSET", nil, nil},
+			{"SEARCH CHARSET X-UNKNOWN ALL", "NO [BADCHARSET", nil, nil},
 			{"SEARCH RETURN (UPDATE) ALL", "BAD", nil, nil},
 			{"COPY 1:2 Archive", "OK [COPYUID ", nil, nil},
 			{"COPY 1 Nowhere", "NO [TRYCREATE]", nil, nil},

@@ -35,6 +35,7 @@ import (
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/textindex"
 	"sealpost.dev/sealpost/internal/tlsconf"
 	"sealpost.dev/sealpost/internal/web"
 )
@@ -64,6 +65,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	queue    *queue.Queue
 	hub      *imapserver.Hub
+	indexer  *textindex.Indexer // fills the text index SEARCH uses
 
 	listeners []*listener
 }
@@ -125,6 +127,9 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
+	// Every change the hub hears of may bring text to index.
+	s.indexer = textindex.New(s.store, s.log)
+	s.hub.OnChange(func(int64) { s.indexer.Poke() })
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
 		Changed: s.hub.Changed, Logger: s.log}
 	if s.queue, err = s.newQueue(); err != nil {
@@ -328,7 +333,8 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 			PollInterval:    s.idlePoll(),
 		},
-	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub, Logger: s.log})
+	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub,
+		Indexer: s.indexer, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -413,6 +419,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if feed, ok := s.store.(store.ChangeFeed); ok {
 		wg.Go(func() { s.relayChanges(ctx, feed) })
 	}
+	wg.Go(func() { s.indexer.Run(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 func testConfig(t *testing.T) *config.Config {
@@ -121,5 +122,36 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 func TestNewRequiresResolver(t *testing.T) {
 	if _, err := New(context.Background(), Options{Config: testConfig(t)}); err == nil {
 		t.Fatal("New without a resolver succeeded")
+	}
+}
+
+// TestTextIndexer checks the wiring of the text indexer: a delivery that
+// rings the hub gets its text indexed while the server runs.
+func TestTextIndexer(t *testing.T) {
+	srv, _, _ := startServer(t, testConfig(t))
+	ctx := context.Background()
+	a, err := srv.Accounts().AddAccount(ctx, "ann@example.org", "a long enough password", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := srv.Store().GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Store().Deliver(ctx, strings.NewReader("Subject: hello\r\n\r\nindexed text\r\n"), []store.Target{{MailboxID: inbox.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.hub.Changed(inbox.ID)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		hits, err := srv.Store().SearchText(ctx, inbox.ID, store.TextBody, "indexed text")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits.UIDs) == 1 && len(hits.Unindexed) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not indexed after 10 s: %+v", hits)
+		}
 	}
 }

@@ -75,6 +75,7 @@ type Store interface {
 	Aliases
 	Mailboxes
 	Messages
+	TextIndex
 	Queue
 	Log
 	KV
@@ -360,6 +361,65 @@ type Messages interface {
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]Expunged, error)
 	// ExpungedSince returns tombstones with MODSEQ greater than modseq.
 	ExpungedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]Expunged, error)
+}
+
+// TextDoc is the searchable text of one body, as package mailtext
+// extracts it, folded by the caller (mailtext.Fold): the store matches
+// bytes and folds nothing. The text is kept by body, so the copies of a
+// message share it and a COPY or MOVE costs the index nothing; it goes
+// when the last message using the body goes.
+type TextDoc struct {
+	BlobID                           string
+	Header                           string // every header field, "name: value" lines
+	Subject, From, To, Cc, Bcc, Body string
+}
+
+// TextField says where SearchText looks for its string.
+type TextField int
+
+// The places SearchText looks in, for the IMAP search keys (RFC 9051
+// §6.4.4): TEXT, BODY, HEADER and the named fields.
+const (
+	TextAll     TextField = iota // header and body
+	TextBody                     // the body alone
+	TextHeader                   // any header field
+	TextSubject                  // the first Subject field
+	TextFrom
+	TextTo
+	TextCc
+	TextBcc
+)
+
+// TextHits is what SearchText found.
+type TextHits struct {
+	// UIDs are the messages whose indexed text holds the string, in UID
+	// order.
+	UIDs []uint32
+	// Unindexed are the mailbox's messages whose body has no text in the
+	// index yet, in UID order: the caller looks at them itself.
+	Unindexed []Message
+}
+
+// TextIndex keeps the decoded text of message bodies for SEARCH. An
+// indexer outside the store fills it: it takes the backlog after its
+// cursor, extracts the text and stores it with IndexText; SearchText
+// answers from the index and names the messages it could not answer for.
+type TextIndex interface {
+	// TextBacklog returns up to limit messages with ID greater than after,
+	// in ID order, whose bodies have no text indexed; one message per
+	// body.
+	TextBacklog(ctx context.Context, after int64, limit int) ([]Message, error)
+	// IndexText stores the text of bodies, skipping those already indexed
+	// and those no message uses any more (expunged meanwhile), and moves
+	// the indexer's cursor forward to cursor (never back).
+	IndexText(ctx context.Context, docs []TextDoc, cursor int64) error
+	// TextCursor returns the cursor IndexText keeps; 0 at first.
+	TextCursor(ctx context.Context) (int64, error)
+	// SearchText returns the messages of a mailbox whose indexed text holds
+	// needle (bytewise; the empty string is in every text) in field, and
+	// those whose text is not indexed. The two lists come from one
+	// snapshot. It fails with ErrInvalid for an unknown field.
+	SearchText(ctx context.Context, mailboxID int64, field TextField, needle string) (TextHits, error)
 }
 
 // QueueState is the state of a queued message.

@@ -656,3 +656,35 @@ func TestQueueUpgradeDefaults(t *testing.T) {
 		t.Errorf("upgraded recipients = %+v, want %+v", it.Recipients, want)
 	}
 }
+
+// TestTrigramIndexes checks that the migration installed pg_trgm and the
+// text index's GIN indexes, and that a search of a long string can use
+// them rather than read every text.
+func TestTrigramIndexes(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes
+		WHERE tablename = 'text_docs' AND indexname IN ('text_docs_header', 'text_docs_body')`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("trigram indexes: %d of 2 (%v)", n, err)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN SELECT blob_id FROM text_docs d WHERE $1::bigint > 0 AND "+textColumns[store.TextAll], int64(1), "%budget%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "text_docs_body") {
+		t.Errorf("plan does not use the trigram index:\n%s", strings.Join(plan, "\n"))
+	}
+}

@@ -47,7 +47,8 @@ func TestStore(t *testing.T) {
 
 // checkBlobs checks the bodies against the metadata: every blobs row's
 // refs equals the messages and queue items using it, every blobs row has its
-// file with its size, nothing waits in blob_trash, and, unless orphansOK
+// file with its size, no text is indexed for a body that went, nothing waits
+// in blob_trash, and, unless orphansOK
 // (after a crash), there is no body file or temporary file without a row.
 func checkBlobs(t testing.TB, s *Store, orphansOK bool) {
 	t.Helper()
@@ -79,6 +80,13 @@ func checkBlobs(t testing.TB, s *Store, orphansOK bool) {
 		WHERE blob_id NOT IN (SELECT id FROM blobs)`).Scan(&users)
 	if err != nil || users != 0 {
 		t.Errorf("%d rows use a body with no blobs row (%v)", users, err)
+	}
+	// A body's text leaves with it.
+	var strays, docs, fts int
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM text_docs WHERE blob_id NOT IN (SELECT id FROM blobs)),
+		(SELECT COUNT(*) FROM text_docs), (SELECT COUNT(*) FROM text_fts)`).Scan(&strays, &docs, &fts)
+	if err != nil || strays != 0 || docs != fts {
+		t.Errorf("text index: %d texts of gone bodies, %d text_docs rows, %d text_fts rows (%v)", strays, docs, fts, err)
 	}
 	var trash int
 	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM blob_trash").Scan(&trash); err != nil || trash != 0 {

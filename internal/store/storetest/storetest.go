@@ -18,7 +18,8 @@
 // decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota,
 // ErrInvalid), queue claim tokens and delivery parameters, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
-// tombstones), the expiring values of store.KV and concurrent writers.
+// tombstones), the text index of SEARCH, the expiring values of store.KV
+// and concurrent writers.
 // After every subtest it checks the store with CheckConsistent.
 //
 // Crash re-runs the test binary as a child process that delivers in a loop,
@@ -67,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BigBodyMemory", testBigBodyMemory},
 		{"Summaries", testSummaries},
 		{"DeleteAccount", testDeleteAccount},
+		{"TextIndex", testTextIndex},
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},
 		{"QueueExpiredClaim", testQueueExpiredClaim},

@@ -1,0 +1,381 @@
+// Package mailtext extracts the searchable text of a message (RFC 5322,
+// MIME: RFC 2045, RFC 2046, RFC 2047, RFC 2231): header fields with their
+// encoded words decoded, and the bodies of text parts decoded from their
+// transfer encoding (base64, quoted-printable) and converted from their
+// charset to UTF-8, HTML reduced to its text. IMAP SEARCH (RFC 9051
+// §6.4.4) matches against it, through the text index or directly.
+//
+// Charsets are those golang.org/x/text's htmlindex knows (the WHATWG
+// Encoding Standard: ISO-8859-*, windows-125x, KOI8, Shift_JIS, EUC-*,
+// GB18030, Big5, UTF-16 ...). Text in an unknown charset is kept as far as
+// it is valid UTF-8.
+//
+// Parts that are not text (images, archives, PDF) are skipped; their
+// file names are kept. A message/rfc822 part contributes its header and
+// text to the body. Everything is bounded: the input read (MaxInput), the
+// text kept (MaxText), the parts visited (MaxParts) and their nesting
+// (MaxDepth); what lies beyond is not searched.
+//
+// Fold maps text to the form matching compares: Unicode case folding and
+// NFKC normalisation, in the spirit of the i;unicode-casemap collation
+// (RFC 5051). Matching is a substring test on folded text.
+package mailtext
+
+import (
+	"bytes"
+	"encoding/base64"
+	"html"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/unicode/norm"
+)
+
+// The bounds on extraction.
+const (
+	MaxInput = 16 << 20 // bytes of the message read
+	MaxText  = 1 << 20  // bytes of text kept, header and body together
+	MaxParts = 500      // MIME parts visited
+	MaxDepth = 20       // MIME nesting
+)
+
+// Text is the searchable text of a message, in UTF-8.
+type Text struct {
+	// Header holds every top-level header field as "name: value" lines,
+	// the value unfolded and its encoded words decoded.
+	Header string
+	// The decoded values of these fields (the first of each).
+	Subject, From, To, Cc, Bcc string
+	// Body is the decoded text of the text parts, the header and text of
+	// attached messages, and attachments' file names.
+	Body string
+}
+
+// Fold returns t with every field folded (see Fold).
+func (t Text) Fold() Text {
+	return Text{
+		Header: Fold(t.Header), Subject: Fold(t.Subject), From: Fold(t.From), To: Fold(t.To),
+		Cc: Fold(t.Cc), Bcc: Fold(t.Bcc), Body: Fold(t.Body),
+	}
+}
+
+// Fold maps s to its matching form: Unicode full case folding, then NFKC.
+// A string contains another, ignoring case, when Fold of the first
+// contains Fold of the second.
+func Fold(s string) string {
+	return norm.NFKC.String(cases.Fold().String(s))
+}
+
+// Extract reads a message from r, at most MaxInput bytes, and returns its
+// text. Only a read error is an error; any content gives some text.
+func Extract(r io.Reader) (Text, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxInput))
+	if err != nil {
+		return Text{}, err
+	}
+	return ExtractBytes(raw), nil
+}
+
+// ExtractBytes returns the text of the message in raw.
+func ExtractBytes(raw []byte) Text {
+	e := &extractor{budget: MaxText}
+	bodyStart, h := parseHeader(raw)
+	var t Text
+	var hb strings.Builder
+	for _, f := range h {
+		v := e.decodeWords(f.value)
+		line := clean(f.name) + ": " + v + "\n"
+		if !e.take(len(line)) {
+			break
+		}
+		hb.WriteString(line)
+		for _, x := range []struct {
+			name string
+			dst  *string
+		}{{"Subject", &t.Subject}, {"From", &t.From}, {"To", &t.To}, {"Cc", &t.Cc}, {"Bcc", &t.Bcc}} {
+			if *x.dst == "" && strings.EqualFold(f.name, x.name) {
+				*x.dst = v
+			}
+		}
+	}
+	t.Header = hb.String()
+	e.entity(h, raw[bodyStart:], 0, "text/plain")
+	t.Body = e.body.String()
+	return t
+}
+
+// extractor gathers body text within the bounds.
+type extractor struct {
+	body   strings.Builder
+	budget int // bytes of text still allowed
+	parts  int
+}
+
+// take spends n bytes of the budget, if there are that many left.
+func (e *extractor) take(n int) bool {
+	if n > e.budget {
+		return false
+	}
+	e.budget -= n
+	return true
+}
+
+// add appends s to the body text, cut to the budget.
+func (e *extractor) add(s string) {
+	s = clean(s)
+	if s == "" || e.budget <= 0 {
+		return
+	}
+	if len(s)+1 > e.budget {
+		s = cutUTF8(s, e.budget-1)
+	}
+	e.budget -= len(s) + 1
+	e.body.WriteString(s)
+	e.body.WriteByte('\n')
+}
+
+// entity adds the text of one MIME entity whose header is h and body
+// body; defaultType applies when it has no valid Content-Type.
+func (e *extractor) entity(h header, body []byte, depth int, defaultType string) {
+	e.parts++
+	if e.parts > MaxParts || e.budget <= 0 {
+		return
+	}
+	mt, params, err := mime.ParseMediaType(h.get("Content-Type"))
+	if err != nil || !strings.Contains(mt, "/") {
+		mt, params = defaultType, map[string]string{}
+	}
+	if name := e.fileName(h, params); name != "" {
+		e.add(name)
+	}
+	typ, sub, _ := strings.Cut(mt, "/")
+	switch {
+	case typ == "multipart":
+		if depth >= MaxDepth || params["boundary"] == "" {
+			return
+		}
+		child := "text/plain"
+		if sub == "digest" {
+			child = "message/rfc822"
+		}
+		for _, p := range splitMultipart(body, params["boundary"]) {
+			start, ph := parseHeader(p)
+			e.entity(ph, p[start:], depth+1, child)
+		}
+	case typ == "message" && (sub == "rfc822" || sub == "global"):
+		if depth >= MaxDepth {
+			return
+		}
+		inner := decodeTransfer(h.get("Content-Transfer-Encoding"), body)
+		start, ih := parseHeader(inner)
+		for _, f := range ih {
+			e.add(f.name + ": " + e.decodeWords(f.value))
+		}
+		e.entity(ih, inner[start:], depth+1, "text/plain")
+	case typ == "text":
+		text := toUTF8(params["charset"], decodeTransfer(h.get("Content-Transfer-Encoding"), body))
+		if sub == "html" {
+			text = htmlText(text)
+		}
+		e.add(text)
+	}
+}
+
+// fileName returns an attachment's decoded file name, from
+// Content-Disposition or the older Content-Type name parameter.
+func (e *extractor) fileName(h header, ctParams map[string]string) string {
+	name := ctParams["name"]
+	if _, p, err := mime.ParseMediaType(h.get("Content-Disposition")); err == nil && p["filename"] != "" {
+		name = p["filename"]
+	}
+	return e.decodeWords(name)
+}
+
+// decodeWords decodes the RFC 2047 encoded words of a header value; a
+// value that does not decode is kept as it is.
+func (e *extractor) decodeWords(v string) string {
+	if strings.Contains(v, "=?") {
+		d := mime.WordDecoder{CharsetReader: charsetReader}
+		if s, err := d.DecodeHeader(v); err == nil {
+			v = s
+		}
+	}
+	// A decoded word may carry line breaks: a value stays on its line.
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	return clean(v)
+}
+
+func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+	enc, err := htmlindex.Get(charset)
+	if err != nil {
+		return nil, err
+	}
+	return enc.NewDecoder().Reader(input), nil
+}
+
+// decodeTransfer undoes a Content-Transfer-Encoding. Damaged input
+// decodes as far as it can.
+func decodeTransfer(cte string, body []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		return decodeBase64(body)
+	case "quoted-printable":
+		out, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		return out
+	}
+	return body
+}
+
+// decodeBase64 decodes base64, skipping line breaks and any character
+// outside the alphabet, and stopping at the padding.
+func decodeBase64(body []byte) []byte {
+	clean := make([]byte, 0, len(body))
+	for _, b := range body {
+		switch {
+		case b == '=':
+			goto done
+		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '+', b == '/':
+			clean = append(clean, b)
+		}
+	}
+done:
+	if len(clean)%4 == 1 {
+		clean = clean[:len(clean)-1]
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	n, _ := base64.RawStdEncoding.Decode(out, clean)
+	return out[:n]
+}
+
+// toUTF8 converts text from charset to UTF-8. US-ASCII, UTF-8, no
+// charset and unknown charsets are taken as UTF-8: raw 8-bit text is
+// UTF-8 more often than not.
+func toUTF8(charset string, b []byte) string {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	if cs != "" && cs != "utf-8" && cs != "us-ascii" && cs != "utf8" {
+		if enc, err := htmlindex.Get(cs); err == nil {
+			if d, err := enc.NewDecoder().Bytes(b); err == nil {
+				return string(d)
+			}
+		}
+	}
+	return string(b)
+}
+
+// clean makes s valid UTF-8 without NUL: PostgreSQL text holds neither
+// invalid UTF-8 nor NUL.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// cutUTF8 cuts s to at most n bytes without splitting a character.
+func cutUTF8(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// htmlText reduces HTML to its text: markup, comments, and the contents
+// of script, style and head elements go; entities are decoded; runs of
+// white space become one space, as a browser shows them. Inline elements
+// join the text around them ("wor<b>ld</b>" is "world"); others separate.
+func htmlText(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(html.UnescapeString(s))
+			break
+		}
+		b.WriteString(html.UnescapeString(s[:i]))
+		s = s[i:]
+		if strings.HasPrefix(s, "<!--") {
+			end := strings.Index(s, "-->")
+			if end < 0 {
+				break
+			}
+			s = s[end+3:]
+			continue
+		}
+		name := tagName(s)
+		if name == "script" || name == "style" || name == "head" {
+			end := indexFold(s, "</"+name)
+			if end < 0 {
+				break // never closed: the rest is not text
+			}
+			s = s[end:]
+		}
+		j := strings.IndexByte(s, '>')
+		if j < 0 {
+			break
+		}
+		if !inline[tagName(s)] {
+			b.WriteByte(' ')
+		}
+		s = s[j+1:]
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// inline are the elements that do not break words.
+var inline = map[string]bool{
+	"a": true, "abbr": true, "b": true, "big": true, "code": true, "em": true, "font": true, "i": true,
+	"mark": true, "s": true, "small": true, "span": true, "strike": true, "strong": true, "sub": true,
+	"sup": true, "u": true, "wbr": true,
+}
+
+// tagName returns the lower-case element name of the tag s starts with,
+// opening or closing.
+func tagName(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "<"), "/")
+	n := 0
+	for n < len(s) && n < 16 && isNameByte(s[n]|0x20) {
+		n++
+	}
+	return strings.ToLower(s[:n])
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+}
+
+// indexFold is strings.Index ignoring ASCII case; sub is lower case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Values returns the values of the header fields called name (ASCII case
+// ignored), from t.Header, in order.
+func (t Text) Values(name string) []string {
+	var out []string
+	for line := range strings.Lines(t.Header) {
+		n, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ": ")
+		if ok && strings.EqualFold(n, name) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
