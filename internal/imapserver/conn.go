@@ -58,6 +58,7 @@ type session struct {
 
 	account store.Account
 	sel     *view
+	notify  *notifier // NOTIFY SET in force, nil if none
 
 	busy    atomic.Bool // inside a command
 	closing atomic.Bool
@@ -122,7 +123,11 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 func (ss *session) Close() { ss.raw.Close() }
 
 func (ss *session) Run() {
-	defer func() { ss.conn.Close() }()
+	defer func() {
+		ss.deselect()
+		ss.stopNotify()
+		ss.conn.Close()
+	}()
 	if ss.srv.cfg.Mode == IMAPS {
 		if !ss.handshake() {
 			return
@@ -141,6 +146,12 @@ func (ss *session) Run() {
 		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.cfg.Limits.IdleTimeout))
 		if ss.closing.Load() {
 			continue
+		}
+		if ss.notify != nil {
+			ss.waitNotify()
+			if ss.closing.Load() {
+				continue
+			}
 		}
 		cmd, err := ss.r.ReadCommand()
 		if err != nil {
@@ -239,7 +250,7 @@ func (ss *session) capabilities() []string {
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
 		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
-		"MULTIAPPEND", "ESEARCH", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"MULTIAPPEND", "ESEARCH", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "NOTIFY",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
 
@@ -290,6 +301,7 @@ var handlers = map[string]handler{
 	"SORT":         {selOnly, (*session).sortCmd},
 	"THREAD":       {selOnly, (*session).thread},
 	"GETQUOTA":     {authed, (*session).getQuota},
+	"NOTIFY":       {authed, (*session).notifyCmd},
 	"GETQUOTAROOT": {authed, (*session).getQuotaRoot},
 }
 

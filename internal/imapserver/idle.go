@@ -20,21 +20,32 @@ func (ss *session) idle(cmd *imap.Command) bool {
 	stop := make(chan struct{})
 	defer close(stop)
 	var mu sync.Mutex
-	peeking := false
+	// A ring while the session is not peeking (it is writing what it
+	// found) is kept in rung, so that it looks again at once.
+	peeking, rung := false, false
+	var bell, notifyBell <-chan struct{}
 	if ss.sel != nil {
-		bell := ss.sel.bell
+		bell = ss.sel.bell
+	}
+	if ss.notify != nil {
+		notifyBell = ss.notify.bell
+	}
+	if bell != nil || notifyBell != nil {
 		go func() {
 			for {
 				select {
 				case <-bell:
-					mu.Lock()
-					if peeking {
-						ss.raw.SetReadDeadline(time.Now())
-					}
-					mu.Unlock()
+				case <-notifyBell:
 				case <-stop:
 					return
 				}
+				mu.Lock()
+				if peeking {
+					ss.raw.SetReadDeadline(time.Now())
+				} else {
+					rung = true
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -51,7 +62,11 @@ func (ss *session) idle(cmd *imap.Command) bool {
 		}
 		mu.Lock()
 		peeking = true
-		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.cfg.Limits.PollInterval))
+		wait := ss.srv.cfg.Limits.PollInterval
+		if rung {
+			rung, wait = false, 0
+		}
+		ss.conn.SetReadDeadline(time.Now().Add(wait))
 		mu.Unlock()
 		_, err := ss.br.Peek(1)
 		mu.Lock()
@@ -60,6 +75,9 @@ func (ss *session) idle(cmd *imap.Command) bool {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			ss.syncEnd(cmd, true)
+			if ss.notify != nil && !ss.announceNow() {
+				return false
+			}
 			if err := ss.w.Flush(); err != nil {
 				return false
 			}

@@ -147,6 +147,7 @@ func (ss *session) create(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	ss.accountChanged()
 	ss.w.Status(cmd.Tag, "OK", imap.Code("MAILBOXID ("+mailboxID(mb)+")"), "CREATE completed")
 	return true
 }
@@ -169,6 +170,7 @@ func (ss *session) deleteCmd(cmd *imap.Command) bool {
 		return ss.storeError(cmd.Tag, err)
 	}
 	ss.changed(mb.ID)
+	ss.accountChanged()
 	return ss.ok(cmd.Tag, "DELETE completed")
 }
 
@@ -196,6 +198,7 @@ func (ss *session) rename(cmd *imap.Command) bool {
 	if ss.sel != nil && ss.sel.mb.ID == mb.ID {
 		ss.sel.mb.Name = to
 	}
+	ss.accountChanged()
 	return ss.ok(cmd.Tag, "RENAME completed")
 }
 
@@ -223,6 +226,7 @@ func (ss *session) subscribe(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	ss.accountChanged()
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
 }
 

@@ -311,9 +311,11 @@ func (ss *session) deselect() {
 	}
 }
 
-// changed rings the hub for a mailbox this session wrote to.
+// changed rings the hub for a mailbox this session wrote to, and for
+// its account (NOTIFY).
 func (ss *session) changed(mailboxID int64) {
 	ss.srv.hub.Changed(mailboxID)
+	ss.srv.hub.AccountChanged(ss.account.ID)
 }
 
 // loadMessages returns the store's messages for uids (ascending), leaving
