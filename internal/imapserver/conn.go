@@ -250,7 +250,7 @@ func (ss *session) capabilities() []string {
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
 		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE",
-		"MULTIAPPEND", "ESEARCH", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "NOTIFY",
+		"MULTIAPPEND", "ESEARCH", "CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "NOTIFY",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
 
@@ -302,6 +302,7 @@ var handlers = map[string]handler{
 	"THREAD":       {selOnly, (*session).thread},
 	"GETQUOTA":     {authed, (*session).getQuota},
 	"NOTIFY":       {authed, (*session).notifyCmd},
+	"CANCELUPDATE": {selOnly, (*session).cancelUpdate},
 	"GETQUOTAROOT": {authed, (*session).getQuotaRoot},
 }
 

@@ -51,6 +51,12 @@
 //     is always NIL), RFC 8970 PREVIEW (the first 200 characters of the
 //     first text part, plain text preferred, decoded and with white space
 //     collapsed; computed at once, so (LAZY) changes nothing);
+//   - RFC 9394 PARTIAL for SEARCH and SORT, and RFC 5267 CONTEXT=SEARCH
+//     and CONTEXT=SORT: RETURN (UPDATE) keeps up to 10 searches per
+//     session up to date, searching again whenever the mailbox changed
+//     and sending ESEARCH ADDTO and REMOVEFROM (one position and set for
+//     SEARCH, a position per message for SORT) before the EXPUNGE
+//     responses of the same change; CANCELUPDATE; NOUPDATE beyond 10;
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
 //     base subjects; i;ascii-casemap), RFC 5957 SORT=DISPLAY
 //     (DISPLAYFROM, DISPLAYTO) and THREAD=ORDEREDSUBJECT and
@@ -96,9 +102,8 @@
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be
 // imported. See package imap.
 //
-// Left out for now: COMPRESS (RFC 4978), BINARY (RFC 3516), PARTIAL
-// (RFC 9394), CONTEXT and UPDATE (RFC 5267), thread ids, renaming INBOX,
-// and SASL LOGIN. NOTIFY leaves out the annotation and metadata events
+// Left out for now: COMPRESS (RFC 4978), BINARY (RFC 3516), thread ids,
+// renaming INBOX, and SASL LOGIN. NOTIFY leaves out the annotation and metadata events
 // (there are none: NO [BADEVENT]) and does not hold back a session's own
 // changes. MULTIAPPEND is undone by expunging, so a crash in the middle
 // of one may leave the messages already stored. SEARCH reads every

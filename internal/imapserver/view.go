@@ -36,9 +36,13 @@ type view struct {
 	// §2.3.2), as ranges: those it claimed in the store, or for a
 	// read-only view those nobody has claimed yet. Expunged UIDs stay in
 	// it; recentCount counts those still in the view.
-	recent  imap.SeqSet
-	bell    <-chan struct{}
-	unwatch func()
+	recent imap.SeqSet
+	// updates are the searches kept up to date (RFC 5267 UPDATE), last
+	// run when the view was at MODSEQ updatedAt.
+	updates   []*liveSearch
+	updatedAt uint64
+	bell      <-chan struct{}
+	unwatch   func()
 }
 
 func (v *view) lastUID() uint32 {
@@ -222,6 +226,9 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			}
 		}
 		v.modseq = top
+		if err := ss.refreshUpdates(ctx); err != nil {
+			return err
+		}
 		if expunge {
 			ss.writeExpunges()
 		}
