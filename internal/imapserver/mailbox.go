@@ -62,7 +62,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	}
 	v.bell, v.unwatch = ss.srv.hub.watch(mb.ID)
 	ss.sel, ss.state = v, selected
-	if _, err := ss.claimRecent(ctx, 0); err != nil {
+	if err := ss.claimRecent(ctx, 0); err != nil {
 		ss.deselect()
 		return ss.storeError(cmd.Tag, err)
 	}
@@ -170,7 +170,6 @@ func (ss *session) deleteCmd(cmd *imap.Command) bool {
 		return ss.storeError(cmd.Tag, err)
 	}
 	ss.changed(mb.ID)
-	ss.accountChanged()
 	return ss.ok(cmd.Tag, "DELETE completed")
 }
 

@@ -125,12 +125,11 @@ func (v *view) recentCount() int {
 // claimRecent makes the view's messages above after, up to its last UID,
 // \Recent to this session: claimed in the store by a read-write view, so
 // that no other session sees them as recent, only read by a read-only one.
-// It reports whether any became recent.
-func (ss *session) claimRecent(ctx context.Context, after uint32) (bool, error) {
+func (ss *session) claimRecent(ctx context.Context, after uint32) error {
 	v := ss.sel
 	last := v.lastUID()
 	if last <= after {
-		return false, nil
+		return nil
 	}
 	upTo := last
 	if v.readOnly {
@@ -138,14 +137,12 @@ func (ss *session) claimRecent(ctx context.Context, after uint32) (bool, error) 
 	}
 	mark, err := ss.srv.store.ClaimRecent(ctx, v.mb.ID, upTo)
 	if err != nil {
-		return false, err
+		return err
 	}
-	from := max(mark, after) + 1
-	if from > last {
-		return false, nil
+	if from := max(mark, after) + 1; from <= last {
+		v.recent.AddRange(from, last)
 	}
-	v.recent.AddRange(from, last)
-	return true, nil
+	return nil
 }
 
 // flags returns m's flags as the client sees them: with \Recent first
@@ -233,7 +230,7 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			ss.writeExpunges()
 		}
 		if added {
-			if _, err := ss.claimRecent(ctx, prevLast); err != nil {
+			if err := ss.claimRecent(ctx, prevLast); err != nil {
 				return err
 			}
 			ss.w.Exists(uint32(len(v.uids)))
