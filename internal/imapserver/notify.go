@@ -3,6 +3,7 @@ package imapserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -341,76 +342,86 @@ func (ss *session) announceSelected(ctx context.Context, n *notifier) error {
 // the last snapshot and returns the announcements due.
 func (ss *session) accountChanges(n *notifier, mbs map[int64]store.Mailbox, orphans map[string]bool) []notifyResponse {
 	var out []notifyResponse
-	w := ss.w
-	list := func(attrs []string, name, oldName string) notifyResponse {
-		return func() {
-			w.Untagged().Atom("LIST ").Flags(attrs).Atom(` "/" `).Mailbox(name)
-			if oldName != "" {
-				w.Atom(` ("OLDNAME" (`).Mailbox(oldName).Atom("))")
-			}
-			w.End()
-		}
-	}
 	for _, mb := range sortedMailboxes(mbs) {
-		old, existed := n.mbs[mb.ID]
-		ev, ok := ss.notifyEventsFor(mb.Name, mb.Subscribed)
-		if !ok {
-			if existed {
-				ev, ok = ss.notifyEventsFor(old.Name, old.Subscribed)
-			}
-			if !ok {
-				continue
-			}
-		}
-		sub := subscribedAttr(mb.Subscribed)
-		switch {
-		case !existed && ev.mailboxName:
-			out = append(out, list(sub, mb.Name, ""))
-		case existed && old.Name != mb.Name && ev.mailboxName:
-			out = append(out, list(sub, mb.Name, old.Name))
-		case existed && old.Subscribed != mb.Subscribed && ev.subscriptionChange:
-			out = append(out, list(sub, mb.Name, ""))
-		}
-		// The selected mailbox's messages are the SELECTED group's
-		// business, or the base rules'.
-		if ss.isSelected(mb.ID) {
-			continue
-		}
-		if !existed {
-			old = store.Mailbox{UIDNext: 1, HighestModSeq: mb.HighestModSeq}
-		}
-		mb := mb
-		switch {
-		case (old.UIDNext != mb.UIDNext && ev.messageNew) || (old.Messages != mb.Messages && (ev.messageNew || ev.messageExpunge)):
-			out = append(out, func() { ss.writeNotifyStatus(mb, ev) })
-		case old.HighestModSeq != mb.HighestModSeq && ev.flagChange:
-			out = append(out, func() { ss.writeNotifyStatus(mb, notifyEvents{flagChange: true}) })
-		}
+		out = append(out, ss.mailboxChanges(n, mb)...)
 	}
 	for _, old := range sortedMailboxes(n.mbs) {
 		if _, ok := mbs[old.ID]; ok {
 			continue
 		}
 		if ev, ok := ss.notifyEventsFor(old.Name, old.Subscribed); ok && ev.mailboxName {
-			out = append(out, list(append([]string{`\NonExistent`}, subscribedAttr(orphans[old.Name])...), old.Name, ""))
+			out = append(out, ss.listResponse(append([]string{`\NonExistent`}, subscribedAttr(orphans[old.Name])...), old.Name, ""))
 		}
 	}
-	// Subscriptions of names without a mailbox.
-	for name := range orphans {
+	// Subscriptions of names without a mailbox; those a deletion or a
+	// creation moved are announced with it.
+	for _, name := range slices.Sorted(maps.Keys(orphans)) {
 		if !n.orphans[name] && !deletedName(n.mbs, mbs, name) {
 			if ev, ok := ss.notifyEventsFor(name, true); ok && ev.subscriptionChange {
-				out = append(out, list([]string{`\NonExistent`, `\Subscribed`}, name, ""))
+				out = append(out, ss.listResponse([]string{`\NonExistent`, `\Subscribed`}, name, ""))
 			}
 		}
 	}
-	for name := range n.orphans {
+	for _, name := range slices.Sorted(maps.Keys(n.orphans)) {
 		if !orphans[name] && !createdName(mbs, name) {
 			if ev, ok := ss.notifyEventsFor(name, false); ok && ev.subscriptionChange {
-				out = append(out, list([]string{`\NonExistent`}, name, ""))
+				out = append(out, ss.listResponse([]string{`\NonExistent`}, name, ""))
 			}
 		}
 	}
 	return out
+}
+
+// mailboxChanges returns the announcements about one mailbox that exists
+// now: its creation, renaming or change of subscription as LIST, its
+// message and flag changes as STATUS.
+func (ss *session) mailboxChanges(n *notifier, mb store.Mailbox) []notifyResponse {
+	old, existed := n.mbs[mb.ID]
+	ev, ok := ss.notifyEventsFor(mb.Name, mb.Subscribed)
+	if !ok && existed {
+		ev, ok = ss.notifyEventsFor(old.Name, old.Subscribed)
+	}
+	if !ok {
+		return nil
+	}
+	var out []notifyResponse
+	sub := subscribedAttr(mb.Subscribed)
+	switch {
+	case !existed && ev.mailboxName:
+		out = append(out, ss.listResponse(sub, mb.Name, ""))
+	case existed && old.Name != mb.Name && ev.mailboxName:
+		out = append(out, ss.listResponse(sub, mb.Name, old.Name))
+	case existed && old.Subscribed != mb.Subscribed && ev.subscriptionChange:
+		out = append(out, ss.listResponse(sub, mb.Name, ""))
+	}
+	// The selected mailbox's messages are the SELECTED group's
+	// business, or the base rules'.
+	if ss.isSelected(mb.ID) {
+		return out
+	}
+	if !existed {
+		old = store.Mailbox{UIDNext: 1, HighestModSeq: mb.HighestModSeq}
+	}
+	switch {
+	case (old.UIDNext != mb.UIDNext && ev.messageNew) || (old.Messages != mb.Messages && (ev.messageNew || ev.messageExpunge)):
+		out = append(out, func() { ss.writeNotifyStatus(mb, ev) })
+	case old.HighestModSeq != mb.HighestModSeq && ev.flagChange:
+		out = append(out, func() { ss.writeNotifyStatus(mb, notifyEvents{flagChange: true}) })
+	}
+	return out
+}
+
+// listResponse is a LIST announcing a mailbox name event, with OLDNAME
+// for a rename (RFC 5465 §5.4).
+func (ss *session) listResponse(attrs []string, name, oldName string) notifyResponse {
+	return func() {
+		w := ss.w
+		w.Untagged().Atom("LIST ").Flags(attrs).Atom(` "/" `).Mailbox(name)
+		if oldName != "" {
+			w.Atom(` ("OLDNAME" (`).Mailbox(oldName).Atom("))")
+		}
+		w.End()
+	}
 }
 
 func subscribedAttr(on bool) []string {
