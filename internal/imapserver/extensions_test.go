@@ -96,7 +96,7 @@ func TestExtensions(t *testing.T) {
 			{1, "UNSUBSCRIBE Lists/Go", "OK", nil, nil},
 			{1, "SUBSCRIBE Lists/Future", "OK", nil, nil},
 			{1, "SUBSCRIBE Lists//Bad", "NO", nil, nil},
-			{1, `LSUB "" "Lists/*"`, "OK", []string{`"/" Lists/Future`}, []string{"Lists/Go"}},
+			{1, `LSUB "" "Lists/*"`, "OK", []string{`* LSUB (\Noselect) "/" Lists/Future`}, []string{"Lists/Go"}},
 			{1, "UNSUBSCRIBE Lists/Future", "OK", nil, nil},
 			{1, `LSUB "" "*"`, "OK", nil, []string{"Lists"}},
 		}},

@@ -319,8 +319,8 @@ func (ss *session) list(cmd *imap.Command) bool {
 		}
 		var attrs []string
 		switch {
-		case lsub && childInfo:
-			attrs = append(attrs, `\Noselect`)
+		case lsub && (childInfo || e.mb == nil):
+			attrs = append(attrs, `\Noselect`) // LSUB predates \NonExistent
 		case e.mb == nil:
 			attrs = append(attrs, `\NonExistent`)
 		case hasChildMailbox(entries[i+1:], e.name):
