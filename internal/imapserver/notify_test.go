@@ -160,3 +160,16 @@ func TestNotifyErrors(t *testing.T) {
 		{1, "LOGOUT", "OK", nil, nil},
 	})
 }
+
+// BenchmarkNotify measures an APPEND in one session until the other,
+// under NOTIFY, has read the STATUS announcing it.
+func BenchmarkNotify(b *testing.B) {
+	e := newEnv(b, Limits{PollInterval: 5 * time.Second}, 0)
+	watcher, other := e.connect(b, "imaps", true), e.connect(b, "imaps", true)
+	watcher.expect("NOTIFY SET (PERSONAL (MessageNew MessageExpunge))", "OK")
+	for b.Loop() {
+		other.expect("APPEND Archive {6+}\r\nx: y\r\n", "OK")
+		for !strings.HasPrefix(watcher.readLine(), "* STATUS Archive") {
+		}
+	}
+}
