@@ -52,6 +52,9 @@ var notifyBadEvents = map[string]bool{
 func (ss *session) notifyCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.NotifyArgs)
 	ss.stopNotify()
+	// Changes held back until now (SELECTED-DELAYED, or the base rules)
+	// are reported before the new rules apply (RFC 5465 §3).
+	ss.syncEnd(cmd, true)
 	if args.None {
 		return ss.ok(cmd.Tag, "NOTIFY completed")
 	}
