@@ -103,9 +103,11 @@
 // imported. See package imap.
 //
 // Left out for now: COMPRESS (RFC 4978), BINARY (RFC 3516), thread ids,
-// renaming INBOX, and SASL LOGIN. NOTIFY leaves out the annotation and metadata events
-// (there are none: NO [BADEVENT]) and does not hold back a session's own
-// changes. MULTIAPPEND is undone by expunging, so a crash in the middle
+// renaming INBOX, and SASL LOGIN. NOTIFY leaves out the annotation and
+// metadata events (there are none: NO [BADEVENT]), does not hold back a
+// session's own changes, and, like Dovecot, accepts MessageNew,
+// MessageExpunge and FlagChange one without the others (RFC 5465 §5 asks
+// for them together). MULTIAPPEND is undone by expunging, so a crash in the middle
 // of one may leave the messages already stored. SEARCH reads every
 // message (no index) and matches text as stored, without decoding transfer
 // encodings or charsets.
