@@ -107,8 +107,8 @@
 // metadata events (there are none: NO [BADEVENT]), does not hold back a
 // session's own changes, and, like Dovecot, accepts MessageNew,
 // MessageExpunge and FlagChange one without the others (RFC 5465 §5 asks
-// for them together). MULTIAPPEND is undone by expunging, so a crash in the middle
-// of one may leave the messages already stored. SEARCH reads every
-// message (no index) and matches text as stored, without decoding transfer
-// encodings or charsets.
+// for them together). MULTIAPPEND is undone by expunging, so a crash in
+// the middle of one may leave the messages already stored. SEARCH reads
+// every message (no index) and matches text as stored, without decoding
+// transfer encodings or charsets.
 package imapserver
