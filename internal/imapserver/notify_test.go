@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // TestNotify runs two sessions of ann on loopback: the watcher sets
@@ -141,6 +143,25 @@ func TestNotifyOverflow(t *testing.T) {
 	e.srvs[IMAPS].hub.Changed(e.inbox.ID)
 	if got := readFor(c, 700*time.Millisecond, nil); len(got) > 0 {
 		t.Errorf("after the overflow: %q", got)
+	}
+	c.expect("NOOP", "OK")
+}
+
+// TestNotifyOverflowAccount has more mailbox events in one round than
+// the batch allows.
+func TestNotifyOverflowAccount(t *testing.T) {
+	e := newEnv(t, Limits{PollInterval: 5 * time.Second, NotifyBatch: 2}, 0)
+	c := e.connect(t, "imaps", true)
+	c.expect("NOTIFY SET (PERSONAL (MailboxName))", "OK")
+	for _, name := range []string{"One", "Two", "Three"} {
+		if _, err := e.st.CreateMailbox(t.Context(), e.inbox.AccountID, store.NewMailbox{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srvs[IMAPS].hub.AccountChanged(e.inbox.AccountID)
+	got := strings.Join(readFor(c, time.Second, []string{"NOTIFICATIONOVERFLOW"}), "\n")
+	if !strings.Contains(got, "* OK [NOTIFICATIONOVERFLOW]") || strings.Contains(got, "LIST") {
+		t.Fatalf("after 3 new mailboxes with a batch of 2:\n%s", got)
 	}
 	c.expect("NOOP", "OK")
 }
