@@ -206,7 +206,7 @@ func (p *parser) searchDate() time.Time {
 // SortArgs is SORT / UID SORT (RFC 5256, RFC 5267 ESORT, RFC 5957
 // DISPLAY sort keys).
 type SortArgs struct {
-	Return    []string // MIN, MAX, ALL, COUNT, PARTIAL
+	Return    []string // MIN, MAX, ALL, COUNT, PARTIAL, UPDATE, CONTEXT
 	HasReturn bool
 	Partial   *PartialRange
 	Criteria  []SortCriterion
@@ -227,6 +227,7 @@ var sortKeys = map[string]bool{
 
 var sortReturnOpts = map[string]bool{
 	"MIN": true, "MAX": true, "ALL": true, "COUNT": true, "PARTIAL": true,
+	"UPDATE": true, "CONTEXT": true,
 }
 
 func parseSort(p *parser, _ *Command) any {

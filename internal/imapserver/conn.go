@@ -64,6 +64,7 @@ type session struct {
 
 	account store.Account
 	sel     *view
+	notify  *notifier // NOTIFY SET in force, nil if none
 
 	busy    atomic.Bool // inside a command
 	closing atomic.Bool
@@ -138,7 +139,11 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 func (ss *session) Close() { ss.raw.Close() }
 
 func (ss *session) Run() {
-	defer func() { ss.conn.Close() }()
+	defer func() {
+		ss.deselect()
+		ss.stopNotify()
+		ss.conn.Close()
+	}()
 	if ss.srv.cfg.Mode == IMAPS {
 		if !ss.handshake() {
 			return
@@ -158,6 +163,19 @@ func (ss *session) Run() {
 		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.cfg.Limits.IdleTimeout))
 		if ss.closing.Load() {
 			continue
+		}
+		if ss.notify != nil {
+			err := ss.waitNotify()
+			if ss.closing.Load() {
+				continue
+			}
+			if err != nil {
+				if !ss.readError(err) {
+					ss.w.Flush()
+					return
+				}
+				continue
+			}
 		}
 		cmd, err := ss.readCommand()
 		if err != nil {
@@ -263,7 +281,8 @@ func (ss *session) capabilities() []string {
 	return append(caps, "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC",
 		"SEARCHRES", "SAVEDATE", "OBJECTID", "PREVIEW", "BINARY", "QUOTA", "QUOTA=RES-STORAGE",
-		"MULTIAPPEND", "ESEARCH", "SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"MULTIAPPEND", "ESEARCH", "CONTEXT=SEARCH", "CONTEXT=SORT", "PARTIAL", "NOTIFY",
+		"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"COMPRESS=DEFLATE",
 		"APPENDLIMIT="+strconv.FormatInt(ss.srv.cfg.Limits.Wire.MaxAppend, 10))
 }
@@ -315,6 +334,8 @@ var handlers = map[string]handler{
 	"SORT":         {selOnly, (*session).sortCmd},
 	"THREAD":       {selOnly, (*session).thread},
 	"GETQUOTA":     {authed, (*session).getQuota},
+	"NOTIFY":       {authed, (*session).notifyCmd},
+	"CANCELUPDATE": {selOnly, (*session).cancelUpdate},
 	"GETQUOTAROOT": {authed, (*session).getQuotaRoot},
 	"COMPRESS":     {authed, (*session).compress},
 }

@@ -16,9 +16,36 @@
 //     attributes, CREATE USE), RFC 3348 CHILDREN, RFC 5258 LIST-EXTENDED
 //     (selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH with
 //     CHILDINFO and SPECIAL-USE; return options SUBSCRIBED, CHILDREN and
-//     SPECIAL-USE), RFC 5819 LIST-STATUS, RFC 4731 ESEARCH results (MIN,
-//     MAX, ALL, COUNT), RFC 5182 SEARCHRES (RETURN (SAVE) and "$" in
-//     FETCH, STORE, COPY, MOVE and SEARCH), RFC 7888 LITERAL-;
+//     SPECIAL-USE), RFC 5819 LIST-STATUS, RFC 4731 ESEARCH (MIN, MAX,
+//     ALL, COUNT), RFC 5182 SEARCHRES (RETURN (SAVE) and "$" in FETCH,
+//     STORE, COPY, MOVE and SEARCH), RFC 7888 LITERAL-, RFC 3502
+//     MULTIAPPEND (a failed message expunges those stored before it);
+//   - \Recent (RFC 3501 §2.3.2): a message is recent to the one session
+//     that first selects its mailbox read-write after it arrived, or that
+//     has the mailbox selected when it arrives; the store keeps a "recent
+//     up to UID" mark per mailbox that such a session raises atomically.
+//     EXAMINE shows the unclaimed ones without taking them. IMAP4rev2
+//     sessions get no RECENT responses;
+//   - subscriptions outlive their mailbox (RFC 9051 §6.3.9): LSUB lists
+//     an unsubscribed parent of a subscribed name as \Noselect, LIST
+//     (SUBSCRIBED) lists a deleted subscribed mailbox as \NonExistent,
+//     and RECURSIVEMATCH gives CHILDINFO when a subscribed descendant is
+//     not itself returned;
+//   - SEARCH FROM, TO, CC and BCC and SORT read address lists leniently
+//     (comments, groups, source routes, encoded words) and match names,
+//     addresses and group names rather than the raw field;
+//   - RFC 5465 NOTIFY: SET with STATUS and the filters SELECTED,
+//     SELECTED-DELAYED, INBOXES (INBOX), PERSONAL, SUBSCRIBED, SUBTREE and
+//     MAILBOXES; the events MessageNew (with fetch attributes for the
+//     selected mailbox), MessageExpunge, FlagChange, MailboxName (LIST,
+//     with OLDNAME or \NonExistent) and SubscriptionChange; NOTIFY NONE.
+//     Other mailboxes are announced with STATUS. A session under NOTIFY
+//     watches its account in the Hub and, when rung or every
+//     PollInterval, compares the account's mailbox list with the one it
+//     saw last, so nothing queues up; a round with more than
+//     Limits.NotifyBatch announcements ends NOTIFY with
+//     [NOTIFICATIONOVERFLOW]. Announcements are sent between commands and
+//     during IDLE, never inside a command's responses;
 //   - RFC 8514 SAVEDATE (fetch item and SAVED* search keys), RFC 8474
 //     OBJECTID (MAILBOXID in SELECT, CREATE and STATUS, EMAILID; THREADID
 //     is always NIL), RFC 8970 PREVIEW (the first 200 characters of the
@@ -30,8 +57,20 @@
 //     encoding gets NO [UNKNOWN-CTE]), send a literal8 when the data
 //     holds NUL, and APPEND takes literal8; BODY[section] of a part
 //     declared binary is sent in base64, as a literal cannot carry NUL;
+//   - RFC 9394 PARTIAL for SEARCH and SORT, and RFC 5267 CONTEXT=SEARCH
+//     and CONTEXT=SORT: RETURN (UPDATE) keeps up to 10 searches per
+//     session up to date, searching again whenever the mailbox changed
+//     and sending ESEARCH ADDTO and REMOVEFROM (one position and set for
+//     SEARCH, a position per message for SORT) before the EXPUNGE
+//     responses of the same change; CANCELUPDATE; NOUPDATE beyond 10;
+//   - RFC 4978 COMPRESS=DEFLATE, after STARTTLS or on port 993 alike;
+//   - SEARCH text keys (TEXT, BODY, HEADER, SUBJECT) answered from a text
+//     index of each body's decoded text (package textindex: transfer
+//     encodings and charsets decoded, HTML reduced to text), search
+//     strings in any charset of the WHATWG Encoding Standard;
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
-//     base subjects; i;ascii-casemap) and THREAD=ORDEREDSUBJECT and
+//     base subjects; i;ascii-casemap), RFC 5957 SORT=DISPLAY
+//     (DISPLAYFROM, DISPLAYTO) and THREAD=ORDEREDSUBJECT and
 //     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT);
 //   - RFC 9208 QUOTA: GETQUOTA and GETQUOTAROOT with one root, "", per
 //     account that has a limit, and the STORAGE resource (SETQUOTA is not
@@ -84,10 +123,11 @@
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be
 // imported. See package imap.
 //
-// Left out for now: NOTIFY (RFC 5465), COMPRESS (RFC 4978), URLAUTH=BINARY
-// (RFC 5524), SORT=DISPLAY (RFC 5957), PARTIAL (RFC 9394), CONTEXT and
-// UPDATE (RFC 5267), thread ids, MULTIAPPEND beyond what the parser reads,
-// renaming INBOX, \Recent (always 0), and SASL LOGIN. SEARCH reads every
-// message (no index) and matches text as stored, without decoding transfer
-// encodings or charsets.
+// Left out for now: CATENATE (RFC 4469), URLAUTH (RFC 4467, RFC 5524),
+// thread ids, renaming INBOX, and SASL LOGIN. NOTIFY leaves out the
+// annotation and metadata events (there are none: NO [BADEVENT]), does not
+// hold back a session's own changes, and, like Dovecot, accepts
+// MessageNew, MessageExpunge and FlagChange one without the others (RFC
+// 5465 §5 asks for them together). MULTIAPPEND is undone by expunging, so
+// a crash in the middle of one may leave the messages already stored.
 package imapserver

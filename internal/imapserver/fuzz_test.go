@@ -21,6 +21,9 @@ func FuzzSession(f *testing.F) {
 		"a LIST \"\" *\r\nb CREATE a/b\r\nc RENAME a b\r\nd DELETE b/b\r\n",
 		"a SELECT INBOX\r\nb FETCH 2 (BODY[1.MIME] BODY[2.HEADER] BODY[]<1.3>)\r\n",
 		"a AUTHENTICATE PLAIN\r\n*\r\n",
+		"a SELECT INBOX\r\nb NOTIFY SET STATUS (SELECTED (MessageNew (UID BODY.PEEK[]) MessageExpunge)) (PERSONAL (MailboxName))\r\nc NOOP\r\nd NOTIFY NONE\r\n",
+		"a SELECT INBOX\r\nb SEARCH RETURN (UPDATE PARTIAL -1:-2) FROM x\r\nc STORE 1 +FLAGS (\\Seen)\r\nd CANCELUPDATE \"b\"\r\n",
+		"a LSUB \"\" %\r\nb LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *\r\nc SUBSCRIBE x/y\r\n",
 		"\r\n\r\n)(*&^%\r\n",
 	} {
 		f.Add(s)

@@ -270,8 +270,9 @@ func (b *byteSource) Read(p []byte) (int, error) {
 }
 
 // keepWaiting is asked by a read that timed out whether to wait on: yes
-// while IDLE goes on (after bringing the client up to date when the hub
-// rang or the poll interval passed), no otherwise.
+// while IDLE goes on, or NOTIFY waits for a command (after bringing the
+// client up to date when the hub rang or the poll interval passed), no
+// otherwise.
 func (ss *session) keepWaiting() bool {
 	ss.idleMu.Lock()
 	idling := ss.idling
@@ -280,7 +281,12 @@ func (ss *session) keepWaiting() bool {
 	if !idling || ss.closing.Load() || !time.Now().Before(ss.idleUntil) {
 		return false
 	}
-	ss.syncEnd(ss.idleCmd, true)
+	if ss.idleCmd != nil {
+		ss.syncEnd(ss.idleCmd, true)
+	}
+	if ss.notify != nil && !ss.announceNow() {
+		return false
+	}
 	if err := ss.w.Flush(); err != nil || ss.closing.Load() {
 		return false
 	}

@@ -56,7 +56,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	unseen := v.seq(e.firstUnseen)
 	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring)
 	ss.sel, ss.state = v, selected
-	if _, err := ss.claimRecent(ctx, 0); err != nil {
+	if err := ss.claimRecent(ctx, 0); err != nil {
 		ss.deselect()
 		return ss.storeError(cmd.Tag, err)
 	}
@@ -141,6 +141,7 @@ func (ss *session) create(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	ss.accountChanged()
 	ss.w.Status(cmd.Tag, "OK", imap.Code("MAILBOXID ("+mailboxID(mb)+")"), "CREATE completed")
 	return true
 }
@@ -190,6 +191,7 @@ func (ss *session) rename(cmd *imap.Command) bool {
 	if ss.sel != nil && ss.sel.mb.ID == mb.ID {
 		ss.sel.mb.Name = to
 	}
+	ss.accountChanged()
 	return ss.ok(cmd.Tag, "RENAME completed")
 }
 
@@ -217,6 +219,7 @@ func (ss *session) subscribe(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	ss.accountChanged()
 	return ss.ok(cmd.Tag, cmd.Name+" completed")
 }
 
@@ -310,8 +313,8 @@ func (ss *session) list(cmd *imap.Command) bool {
 		}
 		var attrs []string
 		switch {
-		case lsub && childInfo:
-			attrs = append(attrs, `\Noselect`)
+		case lsub && (childInfo || e.mb == nil):
+			attrs = append(attrs, `\Noselect`) // LSUB predates \NonExistent
 		case e.mb == nil:
 			attrs = append(attrs, `\NonExistent`)
 		case hasChildMailbox(entries[i+1:], e.name):

@@ -72,10 +72,8 @@ func (ss *session) search(cmd *imap.Command) bool {
 	if bad := unsupportedKey(args.Keys); bad != "" {
 		return ss.bad(cmd.Tag, "search key "+bad+" is not supported")
 	}
-	for _, r := range args.Return {
-		if r != "MIN" && r != "MAX" && r != "ALL" && r != "COUNT" && r != "SAVE" {
-			return ss.bad(cmd.Tag, "RETURN "+r+" is not supported")
-		}
+	if slices.Contains(args.Return, "PARTIAL") && slices.Contains(args.Return, "ALL") {
+		return ss.bad(cmd.Tag, "RETURN PARTIAL and ALL exclude each other") // RFC 9394 §3.1
 	}
 	withModSeq := hasModSeqKey(args.Keys)
 	if withModSeq {
@@ -103,6 +101,10 @@ func (ss *session) search(cmd *imap.Command) bool {
 	}
 	if save {
 		ss.sel.saved, ss.sel.savedOK = savedResult(args.Return, hitUIDs), true
+	}
+	update := slices.Contains(args.Return, "UPDATE")
+	if update && !ss.addUpdate(&liveSearch{tag: cmd.Tag, uid: cmd.UID, keys: args.Keys, result: hitUIDs}) {
+		ss.w.Status("*", "NO", imap.Code("NOUPDATE "+quoteTag(cmd.Tag)), "too many searches kept up to date")
 	}
 	switch {
 	case save && !slices.ContainsFunc(args.Return, func(r string) bool { return r != "SAVE" }):
@@ -158,8 +160,10 @@ func (ss *session) matching(ctx context.Context, keys []imap.SearchKey) ([]*cand
 // the highest MODSEQ of the messages it returns (RFC 7162 §3.1.5), only
 // those of MIN and MAX when nothing else is asked.
 func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits []uint32, modseqs []uint64) {
-	ret := slices.DeleteFunc(slices.Clone(args.Return), func(r string) bool { return r == "SAVE" })
-	if len(ret) == 0 {
+	ret := slices.DeleteFunc(slices.Clone(args.Return), func(r string) bool {
+		return r == "SAVE" || r == "UPDATE" || r == "CONTEXT"
+	})
+	if len(ret) == 0 && !slices.Contains(args.Return, "UPDATE") {
 		ret = []string{"ALL"}
 	}
 	var top uint64
@@ -185,6 +189,8 @@ func (ss *session) writeESearch(cmd *imap.Command, args *imap.SearchArgs, hits [
 		switch {
 		case r == "COUNT":
 			w.Atom(" COUNT ").Number(uint64(len(hits)))
+		case r == "PARTIAL":
+			writePartial(w, hits, args.Partial, false)
 		case len(hits) == 0:
 		case r == "MIN":
 			w.Atom(" MIN ").Number(uint64(hits[0]))

@@ -55,6 +55,10 @@ type Limits struct {
 	// PollInterval is how often IDLE looks at the store for changes made
 	// by writers that do not ring the Hub; default 500 ms.
 	PollInterval time.Duration
+	// NotifyBatch bounds the announcements one look at the store may
+	// send a client under NOTIFY; beyond it NOTIFY ends with
+	// [NOTIFICATIONOVERFLOW] (RFC 5465 §5.8). Default 1000.
+	NotifyBatch int
 }
 
 // minIdleTimeout is the autologout timer's floor, RFC 9051 §5.4.
@@ -69,6 +73,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxErrors, 20)
 	def(&l.MaxAuthFailures, 5)
 	def(&l.MaxSessions, 1000)
+	def(&l.NotifyBatch, 1000)
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = minIdleTimeout
 	}

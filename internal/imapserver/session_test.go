@@ -143,7 +143,7 @@ func TestSession(t *testing.T) {
 			{"SEARCH 1,3", "OK", []string{"* SEARCH 1 3"}, nil},
 			{"SEARCH RETURN (MIN MAX COUNT) ALL", "OK", []string{`* ESEARCH (TAG "t`, `MIN 1 MAX 3 COUNT 3`}, nil},
 			{"SEARCH CHARSET X-UNKNOWN ALL", "NO [BADCHARSET", nil, nil},
-			{"SEARCH RETURN (UPDATE) ALL", "BAD", nil, nil},
+			{"SEARCH RETURN (UPDATE) ALL", "OK", []string{"* ESEARCH (TAG "}, []string{" ALL "}},
 			{"COPY 1:2 Archive", "OK [COPYUID ", nil, nil},
 			{"COPY 1 Nowhere", "NO [TRYCREATE]", nil, nil},
 			{"UID MOVE 2 Trash", "OK", []string{"[COPYUID ", "* 2 EXPUNGE"}, nil},

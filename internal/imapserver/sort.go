@@ -39,12 +39,12 @@ func (ss *session) sortables(ctx context.Context, charset string, keys []imap.Se
 func sortCharsetOK(cs string) bool { return cs == "US-ASCII" || cs == "UTF-8" }
 
 // sortCmd answers SORT and UID SORT (RFC 5256 §3), with RFC 5267 ESORT
-// results when RETURN is given and RFC 5957 DISPLAYFROM and DISPLAYTO.
-// PARTIAL is not offered.
+// results when RETURN is given, RFC 9394 PARTIAL, RFC 5267 UPDATE and
+// RFC 5957 DISPLAYFROM and DISPLAYTO.
 func (ss *session) sortCmd(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.SortArgs)
-	if slices.Contains(args.Return, "PARTIAL") {
-		return ss.bad(cmd.Tag, "RETURN PARTIAL is not supported")
+	if slices.Contains(args.Return, "PARTIAL") && slices.Contains(args.Return, "ALL") {
+		return ss.bad(cmd.Tag, "RETURN PARTIAL and ALL exclude each other") // RFC 9394 §3.1
 	}
 	if !sortCharsetOK(args.Charset) {
 		return ss.no(cmd.Tag, imap.CodeBadCharset([]string{"US-ASCII", "UTF-8"}), "unsupported charset")
@@ -61,17 +61,45 @@ func (ss *session) sortCmd(cmd *imap.Command) bool {
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
+	order := sortOrder(msgs, args.Criteria)
+	nums := make([]uint32, len(order))
+	uids := make([]uint32, len(order))
+	for i, j := range order {
+		nums[i], uids[i] = msgs[j].c.seq, msgs[j].c.m.UID
+		if cmd.UID {
+			nums[i] = uids[i]
+		}
+	}
+	if slices.Contains(args.Return, "UPDATE") &&
+		!ss.addUpdate(&liveSearch{tag: cmd.Tag, uid: cmd.UID, keys: args.Keys, criteria: args.Criteria, result: uids}) {
+		ss.w.Status("*", "NO", imap.Code("NOUPDATE "+quoteTag(cmd.Tag)), "too many searches kept up to date")
+	}
+	if args.HasReturn {
+		ss.writeESort(cmd, args, nums)
+	} else {
+		ss.w.Untagged().Atom("SORT")
+		for _, n := range nums {
+			ss.w.SP().Number(uint64(n))
+		}
+		ss.w.End()
+	}
+	ss.syncEnd(cmd, cmd.UID)
+	return ss.ok(cmd.Tag, "SORT completed")
+}
+
+// sortOrder returns the indexes of msgs in the order of the criteria.
+// Ties fall back to sequence order, which msgs is in (RFC 5256 §3).
+func sortOrder(msgs []*sortable, criteria []imap.SortCriterion) []int {
 	keys := make([][]string, len(msgs))
 	for i, m := range msgs {
-		keys[i] = sortKeys(m, args.Criteria)
+		keys[i] = sortKeys(m, criteria)
 	}
 	order := make([]int, len(msgs))
 	for i := range order {
 		order[i] = i
 	}
-	// Ties fall back to sequence order, which msgs is in (RFC 5256 §3).
 	slices.SortStableFunc(order, func(a, b int) int {
-		for k, c := range args.Criteria {
+		for k, c := range criteria {
 			r := compareKey(c.Key, msgs[a], msgs[b], keys[a][k], keys[b][k])
 			if c.Reverse {
 				r = -r
@@ -82,24 +110,7 @@ func (ss *session) sortCmd(cmd *imap.Command) bool {
 		}
 		return 0
 	})
-	nums := make([]uint32, len(order))
-	for i, j := range order {
-		nums[i] = msgs[j].c.seq
-		if cmd.UID {
-			nums[i] = msgs[j].c.m.UID
-		}
-	}
-	if args.HasReturn {
-		ss.writeESort(cmd, args.Return, nums)
-	} else {
-		ss.w.Untagged().Atom("SORT")
-		for _, n := range nums {
-			ss.w.SP().Number(uint64(n))
-		}
-		ss.w.End()
-	}
-	ss.syncEnd(cmd, cmd.UID)
-	return ss.ok(cmd.Tag, "SORT completed")
+	return order
 }
 
 // sortKeys computes the string keys of the criteria; numeric and date
@@ -160,8 +171,9 @@ func addrMailbox(v string) string {
 
 // writeESort writes the RFC 5267 ESEARCH answer to SORT: MIN and MAX are
 // the first and last in sort order, ALL keeps that order.
-func (ss *session) writeESort(cmd *imap.Command, ret []string, nums []uint32) {
-	if len(ret) == 0 {
+func (ss *session) writeESort(cmd *imap.Command, args *imap.SortArgs, nums []uint32) {
+	ret := slices.DeleteFunc(slices.Clone(args.Return), func(r string) bool { return r == "UPDATE" || r == "CONTEXT" })
+	if len(ret) == 0 && !slices.Contains(args.Return, "UPDATE") {
 		ret = []string{"ALL"}
 	}
 	w := ss.w
@@ -173,6 +185,8 @@ func (ss *session) writeESort(cmd *imap.Command, ret []string, nums []uint32) {
 		switch {
 		case r == "COUNT":
 			w.Atom(" COUNT ").Number(uint64(len(nums)))
+		case r == "PARTIAL":
+			writePartial(w, nums, args.Partial, true)
 		case len(nums) == 0:
 		case r == "MIN":
 			w.Atom(" MIN ").Number(uint64(nums[0]))

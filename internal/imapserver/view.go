@@ -37,8 +37,12 @@ type view struct {
 	// §2.3.2), as ranges: those it claimed in the store, or for a
 	// read-only view those nobody has claimed yet. Expunged UIDs stay in
 	// it; recentCount counts those still in the view.
-	recent  imap.SeqSet
-	unwatch func()
+	recent imap.SeqSet
+	// updates are the searches kept up to date (RFC 5267 UPDATE), last
+	// run when the view was at MODSEQ updatedAt.
+	updates   []*liveSearch
+	updatedAt uint64
+	unwatch   func()
 }
 
 func (v *view) lastUID() uint32 { return v.uids.last() }
@@ -124,12 +128,11 @@ func (v *view) recentCount() int {
 // claimRecent makes the view's messages above after, up to its last UID,
 // \Recent to this session: claimed in the store by a read-write view, so
 // that no other session sees them as recent, only read by a read-only one.
-// It reports whether any became recent.
-func (ss *session) claimRecent(ctx context.Context, after uint32) (bool, error) {
+func (ss *session) claimRecent(ctx context.Context, after uint32) error {
 	v := ss.sel
 	last := v.lastUID()
 	if last <= after {
-		return false, nil
+		return nil
 	}
 	upTo := last
 	if v.readOnly {
@@ -137,14 +140,12 @@ func (ss *session) claimRecent(ctx context.Context, after uint32) (bool, error) 
 	}
 	mark, err := ss.srv.store.ClaimRecent(ctx, v.mb.ID, upTo)
 	if err != nil {
-		return false, err
+		return err
 	}
-	from := max(mark, after) + 1
-	if from > last {
-		return false, nil
+	if from := max(mark, after) + 1; from <= last {
+		v.recent.AddRange(from, last)
 	}
-	v.recent.AddRange(from, last)
-	return true, nil
+	return nil
 }
 
 // flags returns m's flags as the client sees them: with \Recent first
@@ -214,11 +215,14 @@ func (ss *session) sync(ctx context.Context, expunge bool) error {
 			}
 		}
 		v.modseq = top
+		if err := ss.refreshUpdates(ctx); err != nil {
+			return err
+		}
 		if expunge {
 			ss.writeExpunges()
 		}
 		if added {
-			if _, err := ss.claimRecent(ctx, prevLast); err != nil {
+			if err := ss.claimRecent(ctx, prevLast); err != nil {
 				return err
 			}
 			ss.w.Exists(v.uids.count())
@@ -304,9 +308,11 @@ func (ss *session) deselect() {
 	}
 }
 
-// changed rings the hub for a mailbox this session wrote to.
+// changed rings the hub for a mailbox this session wrote to, and for
+// its account (NOTIFY).
 func (ss *session) changed(mailboxID int64) {
 	ss.srv.hub.Changed(mailboxID)
+	ss.srv.hub.AccountChanged(ss.account.ID)
 }
 
 // loadMessages returns the store's messages for uids (ascending), leaving

@@ -148,11 +148,12 @@ func (s *Store) DeleteMailbox(ctx context.Context, id int64) error {
 // claimed once.
 func (s *Store) ClaimRecent(ctx context.Context, id int64, upTo uint32) (uint32, error) {
 	var prev int64
-	if upTo == 0 {
-		err := s.pool.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1", id).Scan(&prev)
+	err := s.pool.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1", id).Scan(&prev)
+	if err != nil || int64(upTo) <= prev {
+		// Nothing to claim: the common SELECT takes no row lock.
 		return uint32(prev), mapErr(err, fmt.Sprintf("recent of mailbox %d", id), nil)
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1 FOR UPDATE", id).Scan(&prev); err != nil {
 			return err
 		}

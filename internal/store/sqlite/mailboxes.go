@@ -190,11 +190,12 @@ func (s *Store) DeleteMailbox(ctx context.Context, id int64) error {
 // mark it had.
 func (s *Store) ClaimRecent(ctx context.Context, id int64, upTo uint32) (uint32, error) {
 	var prev uint32
-	if upTo == 0 {
-		err := s.r.QueryRowContext(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", id).Scan(&prev)
+	err := s.r.QueryRowContext(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", id).Scan(&prev)
+	if err != nil || upTo <= prev {
+		// Nothing to claim: the common SELECT takes no write lock.
 		return prev, wrap(fmt.Sprintf("recent of mailbox %d", id), err)
 	}
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err = s.write(ctx, false, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", id).Scan(&prev); err != nil {
 			return err
 		}
