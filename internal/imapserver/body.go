@@ -203,12 +203,12 @@ func knownCTE(enc string) bool {
 
 // checkBinary fails with errUnknownCTE if a BINARY item names a part whose
 // encoding cannot be undone, before any of the response is written.
-func checkBinary(items []imap.FetchItem, sum *mimeinfo.Summary) error {
+func checkBinary(items []imap.FetchItem, sum *fetchSummary) error {
 	for _, it := range items {
 		if it.Name != "BINARY" && it.Name != "BINARY.SIZE" {
 			continue
 		}
-		if _, _, enc, ok := binarySection(sum, it.Section, sum.Size); ok && !knownCTE(enc) {
+		if _, _, enc, ok := binarySection(sum.Summary, it.Section, sum.Size); ok && !knownCTE(enc) {
 			return errUnknownCTE
 		}
 	}

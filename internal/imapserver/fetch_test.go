@@ -103,3 +103,52 @@ func BenchmarkFetchAll(b *testing.B) {
 		}
 	}
 }
+
+// TestSummaryCacheBound checks that the cache stays within its bound,
+// keeps what fits and replaces an entry in place.
+func TestSummaryCacheBound(t *testing.T) {
+	c := newSummaryCache(10 << 10)
+	sum := &fetchSummary{Summary: &mimeinfo.Summary{}}
+	for i := range 100 {
+		c.put(fmt.Sprint("blob", i), sum, 500)
+		if c.size > c.max {
+			t.Fatalf("after %d puts: size %d of %d with %d entries", i+1, c.size, c.max, len(c.m))
+		}
+	}
+	if c.get("blob99") != sum || len(c.m) != 5 {
+		t.Errorf("the last put is gone, or the cache holds %d entries, want 5", len(c.m))
+	}
+	size := c.size
+	c.put("blob99", sum, 500)
+	if c.size != size || len(c.m) != 5 {
+		t.Errorf("putting an entry again: size %d, was %d; %d entries", c.size, size, len(c.m))
+	}
+	c.put("huge", sum, 1<<20)
+	if c.get("huge") != nil {
+		t.Error("an entry larger than the cache was kept")
+	}
+}
+
+// TestFetchEnvelopeUTF8 checks that the ENVELOPE rendered once for
+// clients without UTF-8 is not what an IMAP4rev2 client gets.
+func TestFetchEnvelopeUTF8(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	e.deliver(t, "Subject: Grüße\r\nFrom: Jörg <j@example.org>\r\n\r\nhi\r\n")
+	for _, tc := range []struct {
+		enable, want string
+	}{
+		{"", `ENVELOPE (NIL {7}` + "\r\nGrüße (({5}\r\nJörg NIL \"j\" \"example.org\"))"},
+		{"ENABLE IMAP4rev2", `ENVELOPE (NIL "Grüße" (("Jörg" NIL "j" "example.org"))`},
+		{"", `ENVELOPE (NIL {7}` + "\r\nGrüße (({5}\r\nJörg NIL \"j\" \"example.org\"))"},
+	} {
+		c := e.connect(t, "imaps", true)
+		if tc.enable != "" {
+			c.expect(tc.enable, "OK")
+		}
+		c.expect("EXAMINE INBOX", "OK")
+		u := c.expect("FETCH 4 (ENVELOPE BODYSTRUCTURE)", "OK")
+		if len(u) != 1 || !strings.Contains(u[0], tc.want) {
+			t.Errorf("%q: %q, want %q", tc.enable, u, tc.want)
+		}
+	}
+}

@@ -116,6 +116,8 @@ type Server struct {
 	hub      *Hub
 	log      *slog.Logger
 	listener *listener.Server
+	// summaries keeps decoded message summaries for FETCH.
+	summaries *summaryCache
 }
 
 // New returns a server for one listener.
@@ -142,7 +144,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub,
-		log: log.With("listener", cfg.Mode.String()),
+		log: log.With("listener", cfg.Mode.String()), summaries: newSummaryCache(summaryCacheBytes),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,
