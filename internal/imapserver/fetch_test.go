@@ -1,11 +1,13 @@
 package imapserver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // benchMessage is a message of about 4 KiB with a plain and an HTML part,
@@ -149,6 +151,80 @@ func TestFetchEnvelopeUTF8(t *testing.T) {
 		u := c.expect("FETCH 4 (ENVELOPE BODYSTRUCTURE)", "OK")
 		if len(u) != 1 || !strings.Contains(u[0], tc.want) {
 			t.Errorf("%q: %q, want %q", tc.enable, u, tc.want)
+		}
+	}
+}
+
+// bigStore is a mailbox of many messages made up on the fly, recording
+// the largest read made of it.
+type bigStore struct {
+	store.Store
+	n     uint32
+	most  int
+	reads int
+}
+
+func (b *bigStore) msg(uid uint32) store.Message {
+	return store.Message{ID: int64(uid), MailboxID: 1, UID: uid, BlobID: fmt.Sprint("b", uid)}
+}
+
+func (b *bigStore) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	b.reads++
+	var out []store.Summarized
+	for u := fromUID; u <= b.n && (limit <= 0 || len(out) < limit); u++ {
+		out = append(out, store.Summarized{Message: b.msg(u)})
+	}
+	b.most = max(b.most, len(out))
+	return out, nil
+}
+
+func (b *bigStore) GetMessage(ctx context.Context, mailboxID int64, uid uint32) (store.Message, error) {
+	b.reads++
+	b.most = max(b.most, 1)
+	return b.msg(uid), nil
+}
+
+// TestFetchBatchBound checks that FETCH reads a 100,000-message mailbox a
+// batch at a time, never the whole of it, whether the set is a range or
+// scattered over the mailbox.
+func TestFetchBatchBound(t *testing.T) {
+	const n = 100000
+	st := &bigStore{n: n}
+	v := &view{mb: store.Mailbox{ID: 1}}
+	for u := uint32(1); u <= n; u++ {
+		v.uids = append(v.uids, u)
+	}
+	ss := &session{srv: &Server{store: st}, sel: v}
+	for _, tc := range []struct {
+		name string
+		uids []uint32
+	}{
+		{"1:*", v.uids},
+		{"every 1000th", func() (u []uint32) {
+			for i := uint32(1); i <= n; i += 1000 {
+				u = append(u, i)
+			}
+			return u
+		}()},
+	} {
+		st.most, st.reads = 0, 0
+		got := 0
+		for uids := tc.uids; len(uids) > 0; {
+			batch := uids[:min(fetchBatch, len(uids))]
+			uids = uids[len(batch):]
+			msgs, _, err := ss.loadBatch(t.Context(), batch, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range msgs {
+				if m.UID != batch[i] {
+					t.Fatalf("%s: message %d of a batch is UID %d, want %d", tc.name, i, m.UID, batch[i])
+				}
+			}
+			got += len(msgs)
+		}
+		if got != len(tc.uids) || st.most > 2*fetchBatch+16 {
+			t.Errorf("%s: %d messages in %d reads, the largest of %d messages", tc.name, got, st.reads, st.most)
 		}
 	}
 }
