@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -201,8 +202,12 @@ func knownCTE(enc string) bool {
 	return false
 }
 
+// errUnknownCTE fails a BINARY fetch of a part whose transfer encoding
+// Sealpost cannot decode (RFC 3516).
+var errUnknownCTE = errors.New("unknown content transfer encoding")
+
 // checkBinary fails with errUnknownCTE if a BINARY item names a part whose
-// encoding cannot be undone, before any of the response is written.
+// encoding cannot be undone.
 func checkBinary(items []imap.FetchItem, sum *fetchSummary) error {
 	for _, it := range items {
 		if it.Name != "BINARY" && it.Name != "BINARY.SIZE" {

@@ -23,10 +23,6 @@ const fetchBatch = 256
 // maxHeader bounds the header read for BODY[HEADER.FIELDS ...].
 const maxHeader = 1 << 20
 
-// errUnknownCTE fails a BINARY fetch of a part whose transfer encoding
-// Sealpost cannot decode (RFC 3516).
-var errUnknownCTE = errors.New("unknown content transfer encoding")
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // emailID is a message's RFC 8474 EMAILID: its store id, which copies do
@@ -73,12 +69,6 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 			// RFC 7162 §3.1.4.1: only messages changed since.
 			msgs = slices.DeleteFunc(msgs, func(m store.Message) bool { return m.ModSeq <= args.ChangedSince })
 		}
-		seen := map[uint32]bool{}
-		if !ss.sel.readOnly && setsSeen(args.Items) {
-			if seen, err = ss.markSeen(ctx, msgs); err != nil {
-				return ss.storeError(cmd.Tag, err)
-			}
-		}
 		var sums map[string]*fetchSummary
 		if needSummary {
 			var misses int
@@ -86,16 +76,24 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 				return ss.storeError(cmd.Tag, err)
 			}
 			readSummaries = 2*misses > len(msgs)
+			// Refused before anything of the batch is sent or marked seen.
+			for _, m := range msgs {
+				if sum := sums[m.BlobID]; sum != nil && checkBinary(args.Items, sum) != nil {
+					return ss.no(cmd.Tag, imap.CodeUnknownCTE, "cannot decode the part's transfer encoding")
+				}
+			}
+		}
+		seen := map[uint32]bool{}
+		if !ss.sel.readOnly && setsSeen(args.Items) {
+			if seen, err = ss.markSeen(ctx, msgs); err != nil {
+				return ss.storeError(cmd.Tag, err)
+			}
 		}
 		for _, m := range msgs {
 			if needSummary && sums[m.BlobID] == nil {
 				continue
 			}
-			err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], seen[m.UID])
-			if errors.Is(err, errUnknownCTE) {
-				return ss.no(cmd.Tag, imap.CodeUnknownCTE, "cannot decode the part's transfer encoding")
-			}
-			if err != nil {
+			if err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], seen[m.UID]); err != nil {
 				ss.srv.log.Warn("fetch", "session", ss.id, "uid", m.UID, "err", err)
 				ss.w.Status("*", "BYE", imap.CodeServerBug, "cannot send a message")
 				return false
@@ -291,8 +289,7 @@ func (ss *session) markSeen(ctx context.Context, msgs []store.Message) (map[uint
 }
 
 // fetchOne writes one FETCH response. An error means the response is
-// broken mid-way and the connection must be closed, except errUnknownCTE,
-// returned before anything is written.
+// broken mid-way and the connection must be closed.
 //
 // Once CONDSTORE is enabled, a response carrying flags also carries MODSEQ,
 // and one whose \Seen this FETCH set also carries UID (RFC 7162 §3.1);
@@ -303,9 +300,6 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 	seq := ss.sel.seq(m.UID)
 	if seq == 0 {
 		return nil
-	}
-	if err := checkBinary(items, sum); err != nil { // sum is nil only without BINARY
-		return err
 	}
 	w.Untagged().Number(uint64(seq)).Atom(" FETCH (")
 	first := true
