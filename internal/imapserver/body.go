@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -201,14 +202,18 @@ func knownCTE(enc string) bool {
 	return false
 }
 
+// errUnknownCTE fails a BINARY fetch of a part whose transfer encoding
+// Sealpost cannot decode (RFC 3516).
+var errUnknownCTE = errors.New("unknown content transfer encoding")
+
 // checkBinary fails with errUnknownCTE if a BINARY item names a part whose
-// encoding cannot be undone, before any of the response is written.
-func checkBinary(items []imap.FetchItem, sum *mimeinfo.Summary) error {
+// encoding cannot be undone.
+func checkBinary(items []imap.FetchItem, sum *fetchSummary) error {
 	for _, it := range items {
 		if it.Name != "BINARY" && it.Name != "BINARY.SIZE" {
 			continue
 		}
-		if _, _, enc, ok := binarySection(sum, it.Section, sum.Size); ok && !knownCTE(enc) {
+		if _, _, enc, ok := binarySection(sum.Summary, it.Section, sum.Size); ok && !knownCTE(enc) {
 			return errUnknownCTE
 		}
 	}

@@ -105,7 +105,9 @@
 //     Messages over 32 MiB are described from their header alone;
 //   - FETCH works through the messages in batches of 256, each read with
 //     its summaries in one query and answered before the next is read, so
-//     FETCH 1:* holds a batch in memory whatever the mailbox's size;
+//     FETCH 1:* holds a batch in memory whatever the mailbox's size. Each
+//     listener keeps up to 16 MiB of decoded summaries, with ENVELOPE and
+//     BODYSTRUCTURE rendered, for mailboxes fetched again;
 //   - each session keeps a view of its selected mailbox (UIDs in sequence
 //     order and the MODSEQ it has seen). At the end of a command, and
 //     while idling, it pulls the store's changes since that MODSEQ and

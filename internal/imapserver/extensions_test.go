@@ -160,6 +160,7 @@ func TestExtensions(t *testing.T) {
 			{0, "FETCH 4 BINARY.PEEK[3]<3.2>", "OK", []string{"BINARY[3]<3> {2}\r\nye"}, nil},
 			{0, "FETCH 4 BINARY.PEEK[2]", "NO [UNKNOWN-CTE]", nil, nil},
 			{0, "FETCH 4 BINARY.SIZE[2]", "NO [UNKNOWN-CTE]", nil, nil},
+			{0, "FETCH 4 BINARY[2]", "NO [UNKNOWN-CTE]", nil, []string{"FETCH"}},
 			{0, "FETCH 4 BINARY.PEEK[9]", "OK", []string{"BINARY[9] NIL"}, nil},
 			{0, "FETCH 4 FLAGS", "OK", []string{`FLAGS (\Recent)`}, nil},
 			{0, "FETCH 4 BINARY[3]", "OK", []string{`FLAGS (\Recent \Seen)`}, nil},

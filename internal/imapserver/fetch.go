@@ -23,10 +23,6 @@ const fetchBatch = 256
 // maxHeader bounds the header read for BODY[HEADER.FIELDS ...].
 const maxHeader = 1 << 20
 
-// errUnknownCTE fails a BINARY fetch of a part whose transfer encoding
-// Sealpost cannot decode (RFC 3516).
-var errUnknownCTE = errors.New("unknown content transfer encoding")
-
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // emailID is a message's RFC 8474 EMAILID: its store id, which copies do
@@ -59,10 +55,13 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 	}
 	uids := ss.sel.resolve(args.Set, cmd.UID)
 	needSummary := summaryNeeded(args.Items)
+	// Summaries come from the server's cache; once a batch finds most of
+	// them missing, the next batches read them with the messages.
+	readSummaries := false
 	for len(uids) > 0 {
 		batch := uids[:min(fetchBatch, len(uids))]
 		uids = uids[len(batch):]
-		msgs, stored, err := ss.loadBatch(ctx, batch, needSummary)
+		msgs, stored, err := ss.loadBatch(ctx, batch, needSummary && readSummaries)
 		if err != nil {
 			return ss.storeError(cmd.Tag, err)
 		}
@@ -70,24 +69,31 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 			// RFC 7162 §3.1.4.1: only messages changed since.
 			msgs = slices.DeleteFunc(msgs, func(m store.Message) bool { return m.ModSeq <= args.ChangedSince })
 		}
+		var sums map[string]*fetchSummary
+		if needSummary {
+			var misses int
+			if sums, misses, err = ss.summaries(ctx, msgs, stored); err != nil {
+				return ss.storeError(cmd.Tag, err)
+			}
+			readSummaries = 2*misses > len(msgs)
+			// Refused before anything of the batch is sent or marked seen.
+			for _, m := range msgs {
+				if sum := sums[m.BlobID]; sum != nil && checkBinary(args.Items, sum) != nil {
+					return ss.no(cmd.Tag, imap.CodeUnknownCTE, "cannot decode the part's transfer encoding")
+				}
+			}
+		}
 		seen := map[uint32]bool{}
 		if !ss.sel.readOnly && setsSeen(args.Items) {
 			if seen, err = ss.markSeen(ctx, msgs); err != nil {
 				return ss.storeError(cmd.Tag, err)
 			}
 		}
-		var sums map[string]*mimeinfo.Summary
-		if needSummary {
-			if sums, err = ss.summaries(ctx, msgs, stored); err != nil {
-				return ss.storeError(cmd.Tag, err)
-			}
-		}
 		for _, m := range msgs {
-			err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], seen[m.UID])
-			if errors.Is(err, errUnknownCTE) {
-				return ss.no(cmd.Tag, imap.CodeUnknownCTE, "cannot decode the part's transfer encoding")
+			if needSummary && sums[m.BlobID] == nil {
+				continue
 			}
-			if err != nil {
+			if err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], seen[m.UID]); err != nil {
 				ss.srv.log.Warn("fetch", "session", ss.id, "uid", m.UID, "err", err)
 				ss.w.Status("*", "BYE", imap.CodeServerBug, "cannot send a message")
 				return false
@@ -115,9 +121,9 @@ func summaryNeeded(items []imap.FetchItem) bool {
 
 // loadBatch returns the store's messages for uids (ascending, from the
 // view), leaving out those no longer in the store, and with withSummaries
-// their stored summaries by blob ID. UIDs close together are read with one
-// query; scattered ones one by one, so that a batch never reads much more
-// than its size.
+// their stored summaries by blob ID if it read them. UIDs close together
+// are read with one query; scattered ones one by one, so that a batch
+// never reads much more than its size.
 func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries bool) ([]store.Message, map[string][]byte, error) {
 	id := ss.sel.mb.ID
 	first := ss.sel.uids.seq(uids[0])
@@ -135,15 +141,7 @@ func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries b
 			}
 			out = append(out, m)
 		}
-		if !withSummaries {
-			return out, nil, nil
-		}
-		ids := make([]string, len(out))
-		for i, m := range out {
-			ids[i] = m.BlobID
-		}
-		raw, err := ss.srv.store.Summaries(ctx, ids)
-		return out, raw, err
+		return out, nil, nil
 	}
 	// The store has no UIDs in the range that the view lacks: newer
 	// messages have greater UIDs.
@@ -163,7 +161,10 @@ func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries b
 			all[i].Message = m
 		}
 	}
-	raw := map[string][]byte{}
+	var raw map[string][]byte
+	if withSummaries {
+		raw = make(map[string][]byte, len(all))
+	}
 	i := 0
 	for _, m := range all {
 		for i < len(uids) && uids[i] < m.UID {
@@ -179,33 +180,57 @@ func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries b
 	return out, raw, nil
 }
 
-// summaries decodes the summaries of msgs by blob ID. A body without one,
-// or with one of another version, is summarised now and the summary
-// stored for next time.
-func (ss *session) summaries(ctx context.Context, msgs []store.Message, stored map[string][]byte) (map[string]*mimeinfo.Summary, error) {
-	out := make(map[string]*mimeinfo.Summary, len(msgs))
-	fresh := map[string][]byte{}
+// summaries returns the summaries of msgs by blob ID and how many were
+// not in the server's cache. Those are decoded from stored (read here if
+// nil); a body without a summary, or with one of another version, is
+// summarised now and the summary stored for next time. A message whose
+// body is gone (expunged meanwhile) maps to nil.
+func (ss *session) summaries(ctx context.Context, msgs []store.Message, stored map[string][]byte) (map[string]*fetchSummary, int, error) {
+	out := make(map[string]*fetchSummary, len(msgs))
+	var missing []string
 	for _, m := range msgs {
-		if out[m.BlobID] != nil {
+		if _, ok := out[m.BlobID]; ok {
 			continue
 		}
-		if sum, err := mimeinfo.Decode(stored[m.BlobID]); err == nil {
-			out[m.BlobID] = sum
-			continue
+		out[m.BlobID] = ss.srv.summaries.get(m.BlobID)
+		if out[m.BlobID] == nil {
+			missing = append(missing, m.BlobID)
 		}
-		sum, err := ss.summarize(ctx, m.BlobID)
+	}
+	if len(missing) == 0 {
+		return out, 0, nil
+	}
+	if stored == nil {
+		var err error
+		if stored, err = ss.srv.store.Summaries(ctx, missing); err != nil {
+			return nil, 0, err
+		}
+	}
+	fresh := map[string][]byte{}
+	for _, id := range missing {
+		raw := stored[id]
+		sum, err := mimeinfo.Decode(raw)
 		if err != nil {
-			return nil, err
+			sum, err = ss.summarize(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			raw = sum.Encode()
+			fresh[id] = raw
 		}
-		out[m.BlobID] = sum
-		fresh[m.BlobID] = sum.Encode()
+		fs := newFetchSummary(sum)
+		out[id] = fs
+		ss.srv.summaries.put(id, fs, len(raw))
 	}
 	if err := ss.srv.store.PutSummaries(ctx, fresh); err != nil {
 		// The summaries are computed again next time: not worth failing
 		// the FETCH for.
 		ss.srv.log.Warn("storing summaries", "session", ss.id, "err", err)
 	}
-	return out, nil
+	return out, len(missing), nil
 }
 
 // summarize reads a body through the parser.
@@ -264,21 +289,17 @@ func (ss *session) markSeen(ctx context.Context, msgs []store.Message) (map[uint
 }
 
 // fetchOne writes one FETCH response. An error means the response is
-// broken mid-way and the connection must be closed, except errUnknownCTE,
-// returned before anything is written.
+// broken mid-way and the connection must be closed.
 //
 // Once CONDSTORE is enabled, a response carrying flags also carries MODSEQ,
 // and one whose \Seen this FETCH set also carries UID (RFC 7162 §3.1);
 // CHANGEDSINCE implies MODSEQ (§3.1.4.1).
-func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.FetchArgs, m store.Message, sum *mimeinfo.Summary, seenChanged bool) error {
+func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.FetchArgs, m store.Message, sum *fetchSummary, seenChanged bool) error {
 	items := args.Items
 	w := ss.w
 	seq := ss.sel.seq(m.UID)
 	if seq == 0 {
 		return nil
-	}
-	if err := checkBinary(items, sum); err != nil {
-		return err
 	}
 	w.Untagged().Number(uint64(seq)).Atom(" FETCH (")
 	first := true
@@ -317,7 +338,7 @@ func (ss *session) fetchOne(ctx context.Context, cmd *imap.Command, args *imap.F
 }
 
 // fetchItem writes one item of a FETCH response.
-func (ss *session) fetchItem(ctx context.Context, it imap.FetchItem, m store.Message, sum *mimeinfo.Summary) error {
+func (ss *session) fetchItem(ctx context.Context, it imap.FetchItem, m store.Message, sum *fetchSummary) error {
 	w := ss.w
 	switch it.Name {
 	case "UID":
@@ -347,10 +368,18 @@ func (ss *session) fetchItem(ctx context.Context, it imap.FetchItem, m store.Mes
 		w.Atom("PREVIEW ").String(sum.Preview)
 	case "ENVELOPE":
 		w.Atom("ENVELOPE ")
-		writeEnvelope(w, sum.Root.Envelope)
+		if w.UTF8 {
+			writeEnvelope(w, sum.Root.Envelope)
+		} else {
+			w.Atom(sum.envelope)
+		}
 	case "BODYSTRUCTURE":
 		w.Atom("BODYSTRUCTURE ")
-		writeBodyStructure(w, sum.Root, true)
+		if w.UTF8 {
+			writeBodyStructure(w, sum.Root, true)
+		} else {
+			w.Atom(sum.bodyStructure)
+		}
 	case "RFC822":
 		w.Atom("RFC822")
 		return ss.writeRange(ctx, m, 0, m.Size, nil)
@@ -366,9 +395,9 @@ func (ss *session) fetchItem(ctx context.Context, it imap.FetchItem, m store.Mes
 			writeBodyStructure(w, sum.Root, false)
 			return nil
 		}
-		return ss.fetchSection(ctx, it, m, sum)
+		return ss.fetchSection(ctx, it, m, sum.summary())
 	case "BINARY", "BINARY.SIZE":
-		return ss.fetchBinary(ctx, it, m, sum)
+		return ss.fetchBinary(ctx, it, m, sum.summary())
 	}
 	return w.Err()
 }

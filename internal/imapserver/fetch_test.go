@@ -1,11 +1,13 @@
 package imapserver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // benchMessage is a message of about 4 KiB with a plain and an HTML part,
@@ -100,6 +102,127 @@ func BenchmarkFetchAll(b *testing.B) {
 	for range b.N {
 		if u := c.expect("FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)", "OK"); len(u) != 1000 {
 			b.Fatalf("%d responses", len(u))
+		}
+	}
+}
+
+// TestSummaryCacheBound checks that the cache stays within its bound,
+// keeps what fits and replaces an entry in place.
+func TestSummaryCacheBound(t *testing.T) {
+	c := newSummaryCache(10 << 10)
+	sum := &fetchSummary{Summary: &mimeinfo.Summary{}}
+	for i := range 100 {
+		c.put(fmt.Sprint("blob", i), sum, 500)
+		if c.size > c.max {
+			t.Fatalf("after %d puts: size %d of %d with %d entries", i+1, c.size, c.max, len(c.m))
+		}
+	}
+	if c.get("blob99") != sum || len(c.m) != 5 {
+		t.Errorf("the last put is gone, or the cache holds %d entries, want 5", len(c.m))
+	}
+	size := c.size
+	c.put("blob99", sum, 500)
+	if c.size != size || len(c.m) != 5 {
+		t.Errorf("putting an entry again: size %d, was %d; %d entries", c.size, size, len(c.m))
+	}
+	c.put("huge", sum, 1<<20)
+	if c.get("huge") != nil {
+		t.Error("an entry larger than the cache was kept")
+	}
+}
+
+// TestFetchEnvelopeUTF8 checks that the ENVELOPE rendered once for
+// clients without UTF-8 is not what an IMAP4rev2 client gets.
+func TestFetchEnvelopeUTF8(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	e.deliver(t, "Subject: Grüße\r\nFrom: Jörg <j@example.org>\r\n\r\nhi\r\n")
+	for _, tc := range []struct {
+		enable, want string
+	}{
+		{"", `ENVELOPE (NIL {7}` + "\r\nGrüße (({5}\r\nJörg NIL \"j\" \"example.org\"))"},
+		{"ENABLE IMAP4rev2", `ENVELOPE (NIL "Grüße" (("Jörg" NIL "j" "example.org"))`},
+		{"", `ENVELOPE (NIL {7}` + "\r\nGrüße (({5}\r\nJörg NIL \"j\" \"example.org\"))"},
+	} {
+		c := e.connect(t, "imaps", true)
+		if tc.enable != "" {
+			c.expect(tc.enable, "OK")
+		}
+		c.expect("EXAMINE INBOX", "OK")
+		u := c.expect("FETCH 4 (ENVELOPE BODYSTRUCTURE)", "OK")
+		if len(u) != 1 || !strings.Contains(u[0], tc.want) {
+			t.Errorf("%q: %q, want %q", tc.enable, u, tc.want)
+		}
+	}
+}
+
+// bigStore is a mailbox of many messages made up on the fly, recording
+// the largest read made of it.
+type bigStore struct {
+	store.Store
+	n     uint32
+	most  int
+	reads int
+}
+
+func (b *bigStore) msg(uid uint32) store.Message {
+	return store.Message{ID: int64(uid), MailboxID: 1, UID: uid, BlobID: fmt.Sprint("b", uid)}
+}
+
+func (b *bigStore) ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error) {
+	b.reads++
+	var out []store.Summarized
+	for u := fromUID; u <= b.n && (limit <= 0 || len(out) < limit); u++ {
+		out = append(out, store.Summarized{Message: b.msg(u)})
+	}
+	b.most = max(b.most, len(out))
+	return out, nil
+}
+
+func (b *bigStore) GetMessage(ctx context.Context, mailboxID int64, uid uint32) (store.Message, error) {
+	b.reads++
+	b.most = max(b.most, 1)
+	return b.msg(uid), nil
+}
+
+// TestFetchBatchBound checks that FETCH reads a 100,000-message mailbox a
+// batch at a time, never the whole of it, whether the set is a range or
+// scattered over the mailbox.
+func TestFetchBatchBound(t *testing.T) {
+	const n = 100000
+	st := &bigStore{n: n}
+	v := &view{mb: store.Mailbox{ID: 1}}
+	v.uids.appendRun(1, n)
+	ss := &session{srv: &Server{store: st}, sel: v}
+	for _, tc := range []struct {
+		name string
+		uids []uint32
+	}{
+		{"1:*", v.uids.all()},
+		{"every 1000th", func() (u []uint32) {
+			for i := uint32(1); i <= n; i += 1000 {
+				u = append(u, i)
+			}
+			return u
+		}()},
+	} {
+		st.most, st.reads = 0, 0
+		got := 0
+		for uids := tc.uids; len(uids) > 0; {
+			batch := uids[:min(fetchBatch, len(uids))]
+			uids = uids[len(batch):]
+			msgs, _, err := ss.loadBatch(t.Context(), batch, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range msgs {
+				if m.UID != batch[i] {
+					t.Fatalf("%s: message %d of a batch is UID %d, want %d", tc.name, i, m.UID, batch[i])
+				}
+			}
+			got += len(msgs)
+		}
+		if got != len(tc.uids) || st.most > 2*fetchBatch+16 {
+			t.Errorf("%s: %d messages in %d reads, the largest of %d messages", tc.name, got, st.reads, st.most)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/imap"
-	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -331,13 +330,16 @@ func (ss *session) announceSelected(ctx context.Context, n *notifier) error {
 	if err != nil {
 		return err
 	}
-	var sums map[string]*mimeinfo.Summary
+	var sums map[string]*fetchSummary
 	if need {
-		if sums, err = ss.summaries(ctx, msgs, stored); err != nil {
+		if sums, _, err = ss.summaries(ctx, msgs, stored); err != nil {
 			return err
 		}
 	}
 	for _, m := range msgs {
+		if need && sums[m.BlobID] == nil {
+			continue // its body is gone
+		}
 		if err := ss.fetchOne(ctx, cmd, args, m, sums[m.BlobID], false); err != nil {
 			return err
 		}

@@ -127,6 +127,8 @@ type Server struct {
 	indexer  *textindex.Indexer
 	log      *slog.Logger
 	listener *listener.Server
+	// summaries keeps decoded message summaries for FETCH.
+	summaries *summaryCache
 }
 
 // New returns a server for one listener.
@@ -153,7 +155,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub, indexer: deps.Indexer,
-		selects: newSelectCache(), log: log.With("listener", cfg.Mode.String()),
+		selects: newSelectCache(), summaries: newSummaryCache(summaryCacheBytes),
+		log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

@@ -59,6 +59,9 @@ func (p *addrParser) item(out []Address, groups bool) []Address {
 		if !groups {
 			return out
 		}
+		if phrase == "" {
+			phrase = MissingMailbox // else the start would read as an end
+		}
 		out = append(out, Address{Mailbox: phrase, Group: true})
 		for {
 			p.skipCFWS()

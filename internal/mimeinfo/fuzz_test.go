@@ -55,3 +55,28 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzAddressList(f *testing.F) {
+	for _, s := range []string{"a@b", `"x, y" <a@b>, g: c@d, <@r,@s:e@f>;`, "(c (d)) e@f (g)", "<>", "a@[1.2.3.4]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		depth := 0
+		for _, a := range ParseAddressList(s) {
+			switch {
+			case a.Group && a.Host == "" && a.Mailbox != "":
+				depth++
+			case a.Group:
+				if a.Name != "" || a.Route != "" || a.Mailbox != "" || a.Host != "" {
+					t.Fatalf("group marker with fields: %+v", a)
+				}
+				depth--
+			case a.Mailbox == "" || a.Host == "":
+				t.Fatalf("address without mailbox or host: %+v", a)
+			}
+			if depth < 0 || depth > 1 {
+				t.Fatalf("groups unbalanced in %q", s)
+			}
+		}
+	})
+}

@@ -269,3 +269,18 @@ func TestPreview(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSummarize measures what Deliver spends describing a 4 KiB
+// multipart message as it is stored.
+func BenchmarkSummarize(b *testing.B) {
+	text := strings.Repeat("A line of text that says little, as lines do. ", 40)
+	msg := []byte(crlf("From: A <a@b.test>\nTo: c@d.test\nSubject: hello\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\n" +
+		text + "\n--b\nContent-Type: text/html\n\n<p>" + text + "</p>\n--b--\n"))
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for range b.N {
+		s := NewSummarizer()
+		s.Write(msg)
+		s.Summary().Encode()
+	}
+}

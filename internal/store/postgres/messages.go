@@ -316,7 +316,8 @@ func (s *Store) PutSummaries(ctx context.Context, summaries map[string][]byte) e
 	if b.Len() == 0 {
 		return nil
 	}
-	return mapErr(s.pool.SendBatch(ctx, b).Close(), "put summaries", nil)
+	err := s.tx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+	return mapErr(err, "put summaries", nil)
 }
 
 // GetMessage returns one message by mailbox and UID.
