@@ -24,6 +24,18 @@
 //     is always NIL), RFC 8970 PREVIEW (the first 200 characters of the
 //     first text part, plain text preferred, decoded and with white space
 //     collapsed; computed at once, so (LAZY) changes nothing);
+//   - SEARCH over decoded text (RFC 9051 §6.4.4): TEXT, BODY, HEADER,
+//     SUBJECT, FROM, TO, CC and BCC look at header fields with their
+//     encoded words decoded and at text parts decoded from base64 and
+//     quoted-printable and converted from their charset, HTML reduced to
+//     text, non-text attachments skipped but for their file names
+//     (package mailtext); case is ignored by Unicode case folding and
+//     NFKC, close to i;unicode-casemap (RFC 5051). The keys are answered
+//     for the whole mailbox from a trigram index of that text (package
+//     textindex; the messages not yet indexed are read), then combined
+//     with the other keys message by message; SORT, THREAD and ESEARCH
+//     use the same search. Search strings may come in UTF-8, US-ASCII or
+//     any charset of the WHATWG Encoding Standard;
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
 //     base subjects; i;ascii-casemap) and THREAD=ORDEREDSUBJECT and
 //     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT);
@@ -71,7 +83,10 @@
 // Left out for now: NOTIFY (RFC 5465), COMPRESS (RFC 4978), BINARY
 // (RFC 3516), SORT=DISPLAY (RFC 5957), PARTIAL (RFC 9394), CONTEXT and
 // UPDATE (RFC 5267), thread ids, MULTIAPPEND beyond what the parser reads,
-// renaming INBOX, \Recent (always 0), and SASL LOGIN. SEARCH reads every
-// message (no index) and matches text as stored, without decoding transfer
-// encodings or charsets.
+// renaming INBOX, \Recent (always 0), and SASL LOGIN. SEARCH does not see
+// text past a message's first 16 MiB or its first 1 MiB of text, nor the
+// text inside non-text attachments (PDF, office documents); search strings
+// with 8-bit bytes in a charset other than UTF-8 are refused by package
+// imap, which takes UTF-8 strings only (7-bit charsets such as ISO-2022-JP
+// work).
 package imapserver
