@@ -20,10 +20,10 @@ const benchMessages = 100_000
 // INBOX of 100,000 small generated messages (about 600 bytes, words drawn
 // from 5,000 made-up ones), indexed, on SQLite: a rare word, a common one
 // (in about 2 % of the messages), a string too short for the trigram
-// index, and a text key combined with a flag. Building the mailbox takes
-// a few minutes; it is reported as setup-s.
+// index, and a text key combined with a flag. Building and indexing the
+// mailbox take a few minutes, logged with -v.
 //
-//	go test -run '^$' -bench SearchText -benchtime 20x ./internal/imapserver
+//	go test -run '^$' -bench SearchText -benchtime 10x -v ./internal/imapserver
 func BenchmarkSearchText(b *testing.B) {
 	e := newEnv(b, Limits{}, 0)
 	start := time.Now()
