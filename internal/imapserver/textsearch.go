@@ -139,7 +139,8 @@ func uidOnly(keys []imap.SearchKey) bool {
 		switch k.Op {
 		case "ALL", "UID", "SEQSET", "AND", "OR", "NOT":
 		default:
-			if _, ok := textFields[k.Op]; !ok {
+			// Only a key the text index answers needs no message.
+			if _, ok := textQuery(k); !ok {
 				return false
 			}
 		}

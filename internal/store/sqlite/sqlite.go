@@ -55,7 +55,8 @@
 //
 // The text index of IMAP SEARCH (store.TextIndex) is an FTS5 table with the
 // trigram tokenizer over a table of the folded text, one row per body,
-// removed by a trigger when the body goes (see migrations/0006). Writes
+// removed by a trigger when the body goes (see migrations/0006 and 0007,
+// which moved the text out of the FTS5 table into text_content). Writes
 // commit in message ID order, so the messages without text are those after
 // the indexer's cursor, and a search finds them without walking the
 // mailbox.
