@@ -64,10 +64,17 @@
 //     SEARCH, a position per message for SORT) before the EXPUNGE
 //     responses of the same change; CANCELUPDATE; NOUPDATE beyond 10;
 //   - RFC 4978 COMPRESS=DEFLATE, after STARTTLS or on port 993 alike;
-//   - SEARCH text keys (TEXT, BODY, HEADER, SUBJECT) answered from a text
-//     index of each body's decoded text (package textindex: transfer
-//     encodings and charsets decoded, HTML reduced to text), search
-//     strings in any charset of the WHATWG Encoding Standard;
+//   - SEARCH over decoded text (RFC 9051 §6.4.4): TEXT, BODY, HEADER and
+//     SUBJECT look at header fields with their encoded words decoded and
+//     at text parts decoded from base64 and quoted-printable and
+//     converted from their charset, HTML reduced to text, non-text attachments skipped but for their file names
+//     (package mailtext); case is ignored by Unicode case folding and
+//     NFKC, close to i;unicode-casemap (RFC 5051). The keys are answered
+//     for the whole mailbox from a trigram index of that text (package
+//     textindex; the messages not yet indexed are read), then combined
+//     with the other keys message by message; SORT, THREAD and ESEARCH
+//     use the same search. Search strings may come in UTF-8, US-ASCII or
+//     any charset of the WHATWG Encoding Standard;
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
 //     base subjects; i;ascii-casemap), RFC 5957 SORT=DISPLAY
 //     (DISPLAYFROM, DISPLAYTO) and THREAD=ORDEREDSUBJECT and
@@ -132,4 +139,9 @@
 // MessageNew, MessageExpunge and FlagChange one without the others (RFC
 // 5465 §5 asks for them together). MULTIAPPEND is undone by expunging, so
 // a crash in the middle of one may leave the messages already stored.
+// SEARCH does not see text past a message's first 16 MiB or its first 1 MiB
+// of text, nor the text inside non-text attachments (PDF, office
+// documents); search strings with 8-bit bytes in a charset other than
+// UTF-8 are refused by package imap, which takes UTF-8 strings only (7-bit
+// charsets such as ISO-2022-JP work).
 package imapserver

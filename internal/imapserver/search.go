@@ -81,7 +81,7 @@ func (ss *session) search(cmd *imap.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	found, err := ss.matching(ctx, args.Keys)
+	found, err := ss.match(ctx, args.Keys, withModSeq)
 	if err != nil {
 		return ss.storeError(cmd.Tag, err)
 	}
@@ -129,11 +129,31 @@ func (ss *session) search(cmd *imap.Command) bool {
 // matching returns the messages of the selected mailbox that match keys,
 // in sequence order.
 func (ss *session) matching(ctx context.Context, keys []imap.SearchKey) ([]*candidate, error) {
+	return ss.match(ctx, keys, true)
+}
+
+// match is matching; without full, the candidates may carry nothing of
+// their message but the UID, when that is all keys need.
+func (ss *session) match(ctx context.Context, keys []imap.SearchKey, full bool) ([]*candidate, error) {
 	texts, err := ss.textMatches(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := ss.loadMessages(ctx, ss.sel.uids.all())
+	// A text key at the top level leaves only its hits to look at.
+	var msgs []store.Message
+	uids, narrowed := texts.narrow(keys)
+	switch {
+	case narrowed && !full && uidOnly(keys):
+		// The index found them just now: no need to read them.
+		msgs = make([]store.Message, len(uids))
+		for i, u := range uids {
+			msgs[i].UID = u
+		}
+	case narrowed:
+		msgs, err = ss.loadFew(ctx, uids)
+	default:
+		msgs, err = ss.loadMessages(ctx, ss.sel.uids.all())
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package imapserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/encoding/htmlindex"
@@ -111,4 +113,71 @@ func decodeSearchStrings(keys []imap.SearchKey, cs string) error {
 		}
 	}
 	return nil
+}
+
+// narrow returns the UIDs that match every text key at the top level of
+// keys (which are ANDed), in ascending order: only those can match the
+// search. It returns false if there is no such key.
+func (h textHits) narrow(keys []imap.SearchKey) ([]uint32, bool) {
+	var sets []map[uint32]bool
+	for _, k := range keys {
+		if q, ok := textQuery(k); ok {
+			sets = append(sets, h[q])
+		}
+	}
+	if len(sets) == 0 {
+		return nil, false
+	}
+	slices.SortFunc(sets, func(a, b map[uint32]bool) int { return len(a) - len(b) })
+	var out []uint32
+	for uid := range sets[0] {
+		if !slices.ContainsFunc(sets[1:], func(s map[uint32]bool) bool { return !s[uid] }) {
+			out = append(out, uid)
+		}
+	}
+	slices.Sort(out)
+	return out, true
+}
+
+// uidOnly reports whether keys need nothing of a message but its UID,
+// sequence number and text.
+func uidOnly(keys []imap.SearchKey) bool {
+	for _, k := range keys {
+		switch k.Op {
+		case "ALL", "UID", "SEQSET", "AND", "OR", "NOT":
+		default:
+			// Only a key the text index answers needs no message.
+			if _, ok := textQuery(k); !ok {
+				return false
+			}
+		}
+		if !uidOnly(k.Keys) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPointLoads is how many messages loadFew reads one by one; past it,
+// listing the mailbox costs less.
+const maxPointLoads = 256
+
+// loadFew returns the store's messages for uids (ascending), leaving out
+// those no longer there: one by one when they are few.
+func (ss *session) loadFew(ctx context.Context, uids []uint32) ([]store.Message, error) {
+	if len(uids) > maxPointLoads {
+		return ss.loadMessages(ctx, uids)
+	}
+	out := make([]store.Message, 0, len(uids))
+	for _, u := range uids {
+		m, err := ss.srv.store.GetMessage(ctx, ss.sel.mb.ID, u)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

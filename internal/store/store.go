@@ -411,7 +411,10 @@ type TextIndex interface {
 	TextBacklog(ctx context.Context, after int64, limit int) ([]Message, error)
 	// IndexText stores the text of bodies, skipping those already indexed
 	// and those no message uses any more (expunged meanwhile), and moves
-	// the indexer's cursor forward to cursor (never back).
+	// the indexer's cursor forward to cursor (never back); 0 leaves it.
+	// By moving it the caller vouches that the body of every message with
+	// an ID up to cursor has its text stored or is gone: a store may take
+	// only messages after the cursor for unindexed.
 	IndexText(ctx context.Context, docs []TextDoc, cursor int64) error
 	// TextCursor returns the cursor IndexText keeps; 0 at first.
 	TextCursor(ctx context.Context) (int64, error)

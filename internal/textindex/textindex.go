@@ -26,6 +26,7 @@ package textindex
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -51,8 +52,6 @@ type Indexer struct {
 	log   *slog.Logger
 	poke  chan struct{}
 	want  chan []store.Message
-	// indexed, if set, is called after each batch is stored (tests).
-	indexed func()
 }
 
 // New returns an indexer over st. A nil logger discards.
@@ -139,24 +138,22 @@ func (ix *Indexer) catchUp(ctx context.Context) error {
 
 // index extracts and stores the text of the bodies of ms, in
 // transactions of at most batchText bytes, moving the cursor to cursor
-// with the last. A body that cannot be read is left out: it stays without
-// text, searches read it, and a later Want retries it.
+// with the last. A body that is gone gets empty text (the store drops it
+// if its messages went); any other read error stops the batch before the
+// cursor moves, to be tried again.
 func (ix *Indexer) index(ctx context.Context, ms []store.Message, cursor int64) error {
 	var docs []store.TextDoc
 	size := 0
 	for i, m := range ms {
 		doc, err := ix.doc(ctx, m)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			ix.log.Warn("text index: reading a body", "message", m.ID, "err", err)
-		default:
-			docs = append(docs, doc)
-			size += len(doc.Header) + len(doc.Body)
+		if errors.Is(err, store.ErrNotFound) {
+			doc, err = store.TextDoc{BlobID: m.BlobID}, nil
 		}
+		if err != nil {
+			return fmt.Errorf("message %d: %w", m.ID, err)
+		}
+		docs = append(docs, doc)
+		size += len(doc.Header) + len(doc.Body)
 		if size >= batchText || i == len(ms)-1 {
 			c := int64(0)
 			if i == len(ms)-1 {
@@ -166,9 +163,6 @@ func (ix *Indexer) index(ctx context.Context, ms []store.Message, cursor int64) 
 				return err
 			}
 			docs, size = docs[:0], 0
-			if ix.indexed != nil {
-				ix.indexed()
-			}
 		}
 	}
 	return nil

@@ -25,6 +25,14 @@
 // so two nodes never claim the same item; an expired claim is claimable
 // again, under a new claim token.
 //
+// The text index of IMAP SEARCH (store.TextIndex) is a table of the folded
+// text, one row per body, deleted with the body by a cascade, with GIN
+// trigram indexes from the pg_trgm extension, which the migration creates
+// (a trusted extension since PostgreSQL 13: the database owner may). Where
+// it cannot, searches still work, without the index. IDs are taken before
+// commit here, so a message may commit behind the indexer's cursor:
+// searches look for messages without text across the whole mailbox.
+//
 // Names (domains, addresses, mailboxes) are stored as given and their
 // columns use the "C" collation, so they compare and sort bytewise, like
 // SQLite's, whatever the cluster's locale.

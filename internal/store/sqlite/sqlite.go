@@ -54,6 +54,14 @@
 // for SweepOrphans, which a server runs in the background: walking every
 // body file is too slow for each Open of a command-line tool.
 //
+// The text index of IMAP SEARCH (store.TextIndex) is an FTS5 table with the
+// trigram tokenizer over a table of the folded text, one row per body,
+// removed by a trigger when the body goes (see migrations/0006 and 0007,
+// which moved the text out of the FTS5 table into text_content). Writes
+// commit in message ID order, so the messages without text are those after
+// the indexer's cursor, and a search finds them without walking the
+// mailbox.
+//
 // The schema is versioned: numbered SQL files under migrations/ are applied
 // in one transaction at Open, and a database whose version is newer than
 // this binary knows is refused.

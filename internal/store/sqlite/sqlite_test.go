@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,12 +82,14 @@ func checkBlobs(t testing.TB, s *Store, orphansOK bool) {
 	if err != nil || users != 0 {
 		t.Errorf("%d rows use a body with no blobs row (%v)", users, err)
 	}
-	// A body's text leaves with it.
-	var strays, docs, fts int
-	err = s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM text_docs WHERE blob_id NOT IN (SELECT id FROM blobs)),
-		(SELECT COUNT(*) FROM text_docs), (SELECT COUNT(*) FROM text_fts)`).Scan(&strays, &docs, &fts)
-	if err != nil || strays != 0 || docs != fts {
-		t.Errorf("text index: %d texts of gone bodies, %d text_docs rows, %d text_fts rows (%v)", strays, docs, fts, err)
+	// A body's text leaves with it, from the content and the index.
+	var strays int
+	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM text_content WHERE blob_id NOT IN (SELECT id FROM blobs)").Scan(&strays)
+	if err != nil || strays != 0 {
+		t.Errorf("text index: %d texts of gone bodies (%v)", strays, err)
+	}
+	if _, err := s.w.ExecContext(ctx, "INSERT INTO text_fts(text_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+		t.Errorf("text index: %v", err)
 	}
 	var trash int
 	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM blob_trash").Scan(&trash); err != nil || trash != 0 {
@@ -631,4 +634,71 @@ func TestChangeFeed(t *testing.T) {
 		})
 		return a, b
 	})
+}
+
+// TestTextContentUpgrade: text indexed under the first layout of the text
+// index (text_docs and an FTS5 table holding the text) is still found
+// after the upgrade to text_content, by trigram and by a short string, and
+// still leaves with its body.
+func TestTextContentUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "sealpost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgrade := slices.IndexFunc(ms, func(m migration) bool { return strings.Contains(m.name, "text_content") })
+	if upgrade < 1 {
+		t.Fatalf("no text_content migration in %+v", ms)
+	}
+	stmts := []string{"CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"}
+	for _, m := range ms[:upgrade] {
+		text, err := migrationFiles.ReadFile(m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(text), fmt.Sprintf("INSERT INTO schema_version VALUES (%d, 0)", m.version))
+	}
+	stmts = append(stmts,
+		"INSERT INTO domains(id, name, created) VALUES (1, 'example.test', 0)",
+		"INSERT INTO accounts(id, domain_id, address, password_hash, created) VALUES (1, 1, 'a@example.test', '', 0)",
+		"INSERT INTO mailboxes(id, account_id, name, uidvalidity, uidnext, highest_modseq, messages, size, created) VALUES (1, 1, 'INBOX', 1, 2, 1, 1, 4, 0)",
+		"INSERT INTO blobs(id, size) VALUES ('b1', 4)",
+		"INSERT INTO messages(mailbox_id, uid, modseq, internal_date, save_date, size, blob_id) VALUES (1, 1, 1, 0, 0, 4, 'b1')",
+		"INSERT INTO text_docs(id, blob_id) VALUES (7, 'b1')",
+		`INSERT INTO text_fts(rowid, header, subject, from_addr, to_addr, cc_addr, bcc_addr, body)
+			VALUES (7, 'subject: old\n', 'old', '', '', '', '', 'migrated text\n')`,
+		"UPDATE meta SET value = 1 WHERE key = 'text_cursor'")
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openTest(t, dir)
+	defer s.Close()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		field  store.TextField
+		needle string
+	}{{store.TextBody, "migrated"}, {store.TextBody, "mi"}, {store.TextSubject, "old"}} {
+		hits, err := s.SearchText(ctx, 1, tc.field, tc.needle)
+		if err != nil || !slices.Equal(hits.UIDs, []uint32{1}) || len(hits.Unindexed) != 0 {
+			t.Errorf("SearchText(%q) after the upgrade = %+v, %v", tc.needle, hits, err)
+		}
+	}
+	if _, err := s.Expunge(ctx, 1, []uint32{1}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.r.QueryRow("SELECT COUNT(*) FROM text_content").Scan(&n); err != nil || n != 0 {
+		t.Errorf("text_content after the expunge: %d rows (%v)", n, err)
+	}
+	if _, err := s.w.Exec("INSERT INTO text_fts(text_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+		t.Errorf("text index after the expunge: %v", err)
+	}
 }

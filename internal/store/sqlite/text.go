@@ -25,7 +25,7 @@ var textColumns = map[store.TextField][]string{
 // TextBacklog returns messages after the cursor whose bodies have no text.
 func (s *Store) TextBacklog(ctx context.Context, after int64, limit int) ([]store.Message, error) {
 	ms, err := queryMessages(ctx, s.r, "SELECT "+messageCols+` FROM messages m
-		WHERE m.id > ? AND NOT EXISTS (SELECT 1 FROM text_docs d WHERE d.blob_id = m.blob_id)
+		WHERE m.id > ? AND NOT EXISTS (SELECT 1 FROM text_content c WHERE c.blob_id = m.blob_id)
 		ORDER BY m.id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, wrap("text backlog", err)
@@ -52,8 +52,10 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc, cursor int6
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
 		for _, d := range docs {
 			var id int64
-			err := tx.QueryRowContext(ctx, `INSERT INTO text_docs(blob_id) SELECT ? WHERE EXISTS (SELECT 1 FROM blobs WHERE id = ?)
-				ON CONFLICT(blob_id) DO NOTHING RETURNING id`, d.BlobID, d.BlobID).Scan(&id)
+			err := tx.QueryRowContext(ctx, `INSERT INTO text_content(blob_id, header, subject, from_addr, to_addr, cc_addr, bcc_addr, body)
+				SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM blobs WHERE id = ?)
+				ON CONFLICT(blob_id) DO NOTHING RETURNING id`,
+				d.BlobID, d.Header, d.Subject, d.From, d.To, d.Cc, d.Bcc, d.Body, d.BlobID).Scan(&id)
 			if err == sql.ErrNoRows {
 				continue // gone, or indexed already
 			}
@@ -97,8 +99,12 @@ func (s *Store) SearchText(ctx context.Context, mailboxID int64, field store.Tex
 	if hits.UIDs, err = queryUIDs(ctx, tx, query, args...); err != nil {
 		return hits, wrap("search text", err)
 	}
+	// Only messages after the cursor can lack text (see the migration):
+	// a scan of the IDs after it, not of the whole mailbox.
 	hits.Unindexed, err = queryMessages(ctx, tx, "SELECT "+messageCols+` FROM messages m
-		WHERE m.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM text_docs d WHERE d.blob_id = m.blob_id) ORDER BY m.uid`, mailboxID)
+		WHERE m.id > (SELECT value FROM meta WHERE key = 'text_cursor') AND +m.mailbox_id = ?
+			AND NOT EXISTS (SELECT 1 FROM text_content c WHERE c.blob_id = m.blob_id)
+		ORDER BY m.uid`, mailboxID)
 	return hits, wrap("search text", err)
 }
 
@@ -110,10 +116,10 @@ func textQuery(mailboxID int64, cols []string, needle string) (string, []any) {
 	if utf8.RuneCountInString(needle) < 3 {
 		// Too short for a trigram: read the text of each message.
 		for _, c := range cols {
-			conds = append(conds, "instr(f."+c+", ?) > 0")
+			conds = append(conds, "instr(c."+c+", ?) > 0")
 			args = append(args, needle)
 		}
-		return `SELECT m.uid FROM messages m JOIN text_docs d ON d.blob_id = m.blob_id JOIN text_fts f ON f.rowid = d.id
+		return `SELECT m.uid FROM messages m JOIN text_content c ON c.blob_id = m.blob_id
 			WHERE m.mailbox_id = ? AND (` + strings.Join(conds, " OR ") + `) ORDER BY m.uid`, args
 	}
 	pattern := "*" + globEscape(needle) + "*"
@@ -121,8 +127,10 @@ func textQuery(mailboxID int64, cols []string, needle string) (string, []any) {
 		conds = append(conds, "SELECT rowid FROM text_fts WHERE "+c+" GLOB ?")
 		args = append(args, pattern)
 	}
-	return `SELECT m.uid FROM messages m JOIN text_docs d ON d.blob_id = m.blob_id
-		WHERE m.mailbox_id = ? AND d.id IN (` + strings.Join(conds, " UNION ") + `) ORDER BY m.uid`, args
+	// From the bodies the index finds to their messages in this mailbox:
+	// the unary + keeps the planner from walking the whole mailbox instead.
+	return `SELECT m.uid FROM messages m JOIN text_content c ON c.blob_id = m.blob_id
+		WHERE +m.mailbox_id = ? AND c.id IN (` + strings.Join(conds, " UNION ") + `) ORDER BY m.uid`, args
 }
 
 // globEscape makes s match itself in a GLOB pattern: the wildcards go
