@@ -138,7 +138,11 @@ func (ss *session) ctx() (context.Context, context.CancelFunc) {
 func (ss *session) Close() { ss.raw.Close() }
 
 func (ss *session) Run() {
-	defer func() { ss.conn.Close() }()
+	defer func() {
+		// The hub must let go of the session, or it would keep it all.
+		ss.deselect()
+		ss.conn.Close()
+	}()
 	if ss.srv.cfg.Mode == IMAPS {
 		if !ss.handshake() {
 			return

@@ -269,35 +269,30 @@ func (b *byteSource) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// keepWaiting is asked by a read that timed out whether to wait on: yes
-// while IDLE goes on (after bringing the client up to date when the hub
-// rang or the poll interval passed), no otherwise.
+// keepWaiting is asked by a read that timed out whether to go on: yes
+// while IDLE goes on (after bringing the client up to date if the hub
+// rang), no otherwise.
 func (ss *session) keepWaiting() bool {
 	ss.idleMu.Lock()
-	idling := ss.idling
+	idling, rung := ss.idling, ss.rung
 	ss.rung = false
 	ss.idleMu.Unlock()
 	if !idling || ss.closing.Load() || !time.Now().Before(ss.idleUntil) {
 		return false
 	}
-	ss.syncEnd(ss.idleCmd, true)
-	if err := ss.w.Flush(); err != nil || ss.closing.Load() {
-		return false
+	if rung {
+		ss.syncEnd(ss.idleCmd, true)
+		if err := ss.w.Flush(); err != nil || ss.closing.Load() {
+			return false
+		}
+		ss.w.Release()
 	}
-	ss.w.Release()
 	ss.idleMu.Lock()
-	next := time.Now().Add(ss.srv.cfg.Limits.PollInterval)
+	next := ss.idleUntil
 	if ss.rung {
 		next = time.Now()
 	}
-	ss.conn.SetReadDeadline(minTime(next, ss.idleUntil))
+	ss.conn.SetReadDeadline(next)
 	ss.idleMu.Unlock()
 	return true
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
