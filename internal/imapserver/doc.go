@@ -41,17 +41,21 @@
 //     MODSEQ uses whatever entry name is given; seq-match-data is checked
 //     but not needed, as expunge tombstones are never forgotten;
 //   - RFC 4978 COMPRESS=DEFLATE in the authenticated and selected states,
-//     NO [COMPRESSIONACTIVE] when already on, with the standard library's
-//     compress/flate (no cgo, no dependency, and raw deflate is all the
-//     RFC asks). Every burst of responses ends with a sync flush, so a
-//     client never waits for bytes held in the compressor. Outgoing
-//     bursts are compressed by flate.Writers shared through a pool (one
-//     costs about 800 KiB at any level from 2 to 9): a burst starts a
-//     fresh compressor after the previous burst's sync flush, which the
-//     client's inflater reads as the same stream, so an idle session
-//     holds none and the ratio loses only what one burst could have
-//     taken from the one before. The inflater must keep the client's
-//     32 KiB window: COMPRESS adds about 45 KiB to an idle session.
+//     NO [COMPRESSIONACTIVE] when already on. Responses are compressed
+//     with the standard library's compress/flate; every burst of them
+//     ends with a sync flush, so a client never waits for bytes held in
+//     the compressor. The bursts are compressed by flate.Writers shared
+//     through a pool (one costs about 800 KiB at any level from 2 to 9):
+//     a burst starts a fresh compressor after the previous burst's sync
+//     flush, which the client's inflater reads as the same stream, so an
+//     idle session holds none and the ratio loses only what one burst
+//     could have taken from the one before. Commands are decompressed by
+//     Sealpost's own inflater (inflate.go): compress/flate's reader gives
+//     out a block only once a stored block follows it, so a client that
+//     ends its commands with zlib's partial flush, as isync (mbsync)
+//     does, would wait for an answer forever. The inflater keeps the
+//     client's 32 KiB window: COMPRESS adds about 40 KiB to an idle
+//     session.
 //
 // What the tests hold it to:
 //   - before TLS on port 143 the capabilities carry LOGINDISABLED and no

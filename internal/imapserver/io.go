@@ -127,9 +127,9 @@ func (ss *session) dropCommandBuffer() {
 // compressor costs about 800 KiB at every level, so an idle session holds
 // none; the price is that a burst cannot refer to the ones before it.
 //
-// Incoming, the inflater must keep the client's 32 KiB window for the
-// whole session (about 43 KiB in all): that is the memory COMPRESS adds
-// to an idle session.
+// Incoming, the inflater (inflate.go, not compress/flate's: see there)
+// must keep the client's 32 KiB window for the whole session: that is the
+// memory COMPRESS adds to an idle session.
 
 // deflateLevel trades CPU for ratio; the memory is the same at every
 // level from 2 to 9 (level 1 takes more).
@@ -169,12 +169,6 @@ func (d *deflater) Flush() error {
 	return err
 }
 
-// inflater is the decompressing side.
-type inflater struct {
-	fr  io.ReadCloser
-	src *byteSource
-}
-
 // newInflater reads compressed bytes from ahead (what the client sent
 // right after COMPRESS, already compressed), then from src.
 func newInflater(src io.Reader, ahead []byte) *inflater {
@@ -185,16 +179,12 @@ func newInflater(src io.Reader, ahead []byte) *inflater {
 		bs.buf = make([]byte, len(ahead))
 	}
 	bs.w = copy(bs.buf, ahead)
-	return &inflater{fr: flate.NewReader(bs), src: bs}
+	return newInflaterOver(bs)
 }
 
-func (i *inflater) Read(p []byte) (int, error) { return i.fr.Read(p) }
-
-// byteSource feeds the inflater. Given an io.ByteReader, compress/flate
-// reads no further than it needs and keeps no buffer of its own; this one
-// lends its buffer like the command buffer, keeping the few bytes (the
-// end of a sync flush) that may wait in it between commands in a small
-// array.
+// byteSource feeds the inflater. It lends its buffer like the command
+// buffer, keeping the few bytes that may wait in it between commands (a
+// flush's last bits) in a small array.
 type byteSource struct {
 	src   io.Reader
 	buf   []byte // buf[r:w] waits to be read; buf is small[:], a lent buffer or nil
@@ -244,29 +234,20 @@ func (b *byteSource) release() {
 	b.lent, b.buf, b.r, b.w = nil, b.small[:], 0, n
 }
 
-func (b *byteSource) ReadByte() (byte, error) {
+// take returns the next byte. Without wait it returns only a byte that
+// has arrived, and false if none has.
+func (b *byteSource) take(wait bool) (byte, bool, error) {
 	if b.r == b.w {
+		if !wait {
+			return 0, false, nil
+		}
 		if err := b.fill(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	c := b.buf[b.r]
 	b.r++
-	return c, nil
-}
-
-func (b *byteSource) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if b.r == b.w {
-		if err := b.fill(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, b.buf[b.r:b.w])
-	b.r += n
-	return n, nil
+	return c, true, nil
 }
 
 // keepWaiting is asked by a read that timed out whether to go on: yes
