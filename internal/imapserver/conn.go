@@ -140,6 +140,7 @@ func (ss *session) Close() { ss.raw.Close() }
 
 func (ss *session) Run() {
 	defer func() {
+		// The hub must let go of the session, or it would keep it all.
 		ss.deselect()
 		ss.stopNotify()
 		ss.conn.Close()

@@ -1,6 +1,14 @@
 package imapserver
 
-import "sync"
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"sealpost.dev/sealpost/internal/store"
+)
 
 // Hub tells sessions of this process that a mailbox, or an account's set
 // of mailboxes, changed. It carries no change itself: the store is the
@@ -13,11 +21,15 @@ import "sync"
 // AccountChanged after one that touches an account's mailboxes or
 // subscriptions; the server relays the store's change feed
 // (store.ChangeFeed), which reports commits by other processes and nodes
-// too. IDLE's and NOTIFY's own looks at the store every PollInterval are
-// only a backstop.
+// too. As a backstop for writers that reach it by neither way, the hub
+// polls: while sessions watch, one goroutine reads the HIGHESTMODSEQ of
+// each watched mailbox every poll interval and rings its watchers when it
+// moved. Idle sessions thus sleep until something changed, however many
+// watch one mailbox, instead of each reading the store on a timer.
 type Hub struct {
 	mu      sync.Mutex
-	watches map[hubKey]map[*watcher]struct{}
+	watches map[hubKey]*hubWatch
+	polling bool
 	// owners maps the mailboxes of watched accounts to their account, so
 	// that Changed, which writers call knowing only the mailbox, also
 	// rings the account's watchers.
@@ -31,6 +43,15 @@ type hubKey struct {
 	id      int64
 }
 
+// hubWatch is the watchers of one mailbox or account and, for a mailbox,
+// the HIGHESTMODSEQ the poller last saw (seen is false until it has
+// looked once).
+type hubWatch struct {
+	watchers map[*watcher]struct{}
+	modseq   uint64
+	seen     bool
+}
+
 // watcher is one doorbell: a function that must not block. Calling a
 // function rather than sending on a channel spares every watching session
 // a goroutine to receive.
@@ -38,7 +59,7 @@ type watcher struct{ ring func() }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{watches: map[hubKey]map[*watcher]struct{}{}, owners: map[int64]int64{}}
+	return &Hub{watches: map[hubKey]*hubWatch{}, owners: map[int64]int64{}}
 }
 
 // OnChange adds f to the functions Changed calls, for the process's other
@@ -77,8 +98,8 @@ func (h *Hub) AccountChanged(accountID int64) {
 func (h *Hub) ChangedAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, m := range h.watches {
-		for w := range m {
+	for _, hw := range h.watches {
+		for w := range hw.watchers {
 			w.ring()
 		}
 	}
@@ -88,15 +109,25 @@ func (h *Hub) ChangedAll() {
 }
 
 func (h *Hub) ringLocked(k hubKey) {
-	for w := range h.watches[k] {
-		w.ring()
+	if hw := h.watches[k]; hw != nil {
+		for w := range hw.watchers {
+			w.ring()
+		}
 	}
 }
 
 // watch has ring called after every change to mailboxID, until the
-// returned function is called.
-func (h *Hub) watch(mailboxID int64, ring func()) (unwatch func()) {
-	return h.add(hubKey{id: mailboxID}, ring)
+// returned function is called. The first watch starts the poller, which
+// reads st every interval and ends when nobody watches.
+func (h *Hub) watch(mailboxID int64, ring func(), st store.Store, interval time.Duration, log *slog.Logger) (unwatch func()) {
+	unwatch = h.add(hubKey{id: mailboxID}, ring)
+	h.mu.Lock()
+	if !h.polling {
+		h.polling = true
+		go h.poll(st, interval, log)
+	}
+	h.mu.Unlock()
+	return unwatch
 }
 
 // watchAccount has ring called after every change to the account, until
@@ -110,7 +141,7 @@ func (h *Hub) watchAccount(accountID int64, ring func()) (unwatch func()) {
 func (h *Hub) own(accountID int64, mailboxIDs []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.watches[hubKey{account: true, id: accountID}]) == 0 {
+	if h.watches[hubKey{account: true, id: accountID}] == nil {
 		return
 	}
 	for _, id := range mailboxIDs {
@@ -121,26 +152,75 @@ func (h *Hub) own(accountID int64, mailboxIDs []int64) {
 func (h *Hub) add(k hubKey, ring func()) func() {
 	w := &watcher{ring: ring}
 	h.mu.Lock()
-	m := h.watches[k]
-	if m == nil {
-		m = map[*watcher]struct{}{}
-		h.watches[k] = m
+	hw := h.watches[k]
+	if hw == nil {
+		hw = &hubWatch{watchers: map[*watcher]struct{}{}}
+		h.watches[k] = hw
 	}
-	m[w] = struct{}{}
+	hw.watchers[w] = struct{}{}
 	h.mu.Unlock()
 	return func() {
 		h.mu.Lock()
-		delete(h.watches[k], w)
-		if len(h.watches[k]) == 0 {
-			delete(h.watches, k)
-			if k.account {
-				for mb, acc := range h.owners {
-					if acc == k.id {
-						delete(h.owners, mb)
-					}
+		defer h.mu.Unlock()
+		delete(hw.watchers, w)
+		if len(hw.watchers) > 0 || h.watches[k] != hw {
+			return
+		}
+		delete(h.watches, k)
+		if k.account {
+			for mb, acc := range h.owners {
+				if acc == k.id {
+					delete(h.owners, mb)
 				}
 			}
 		}
+	}
+}
+
+// poll looks at the watched mailboxes every interval, until none is
+// watched. A mailbox's first look rings its watchers too: a change made
+// between a session's last look and the watch must not go unheard.
+func (h *Hub) poll(st store.Store, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for range t.C {
+		h.mu.Lock()
+		var ids []int64
+		for k := range h.watches {
+			if !k.account {
+				ids = append(ids, k.id)
+			}
+		}
+		if len(ids) == 0 {
+			h.polling = false
+			h.mu.Unlock()
+			return
+		}
 		h.mu.Unlock()
+		for _, id := range ids {
+			h.look(st, id, interval, log)
+		}
+	}
+}
+
+// look reads one mailbox's HIGHESTMODSEQ and rings its watchers if it
+// moved, or if the mailbox is gone (they find out when they look).
+func (h *Hub) look(st store.Store, id int64, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, 5*time.Second))
+	defer cancel()
+	mb, err := st.GetMailboxByID(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Warn("hub poll", "mailbox", id, "err", err)
+		return
+	}
+	h.mu.Lock()
+	hw := h.watches[hubKey{id: id}]
+	moved := hw != nil && (err != nil || !hw.seen || mb.HighestModSeq != hw.modseq)
+	if moved {
+		hw.modseq, hw.seen = mb.HighestModSeq, true
+	}
+	h.mu.Unlock()
+	if moved {
+		h.Changed(id)
 	}
 }

@@ -9,10 +9,9 @@ import (
 
 // idle answers IDLE (RFC 2177, RFC 9051 §6.3.13). The session's own
 // goroutine waits for DONE, holding no buffer (see io.go). Its read wakes
-// when the hub rings (a write by this process moves the read deadline to
-// now) and every PollInterval, to look at the store for writers that do
-// not ring the hub; keepWaiting then brings the client up to date and the
-// read goes on.
+// when the hub rings (a write by this process, or one the hub's poller
+// saw, moves the read deadline to now); keepWaiting then brings the
+// client up to date and the read goes on.
 func (ss *session) idle(cmd *imap.Command) bool {
 	if err := ss.w.Continue("idling"); err != nil {
 		return false
@@ -47,8 +46,8 @@ func (ss *session) idle(cmd *imap.Command) bool {
 	return ss.ok(cmd.Tag, "IDLE terminated")
 }
 
-// setIdling starts or ends the wait of IDLE: the first look comes after
-// PollInterval, or at once if the hub rang in between.
+// setIdling starts or ends the wait of IDLE, which looks at the store at
+// once if the hub rang since the last command.
 func (ss *session) setIdling(on bool) {
 	ss.idleMu.Lock()
 	defer ss.idleMu.Unlock()
@@ -56,11 +55,11 @@ func (ss *session) setIdling(on bool) {
 	if !on {
 		return
 	}
-	next := time.Now().Add(ss.srv.cfg.Limits.PollInterval)
+	next := ss.idleUntil
 	if ss.rung {
 		next = time.Now()
 	}
-	ss.conn.SetReadDeadline(minTime(next, ss.idleUntil))
+	ss.conn.SetReadDeadline(next)
 }
 
 // ring is the hub's doorbell for the selected mailbox. It never blocks.

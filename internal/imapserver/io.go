@@ -127,9 +127,9 @@ func (ss *session) dropCommandBuffer() {
 // compressor costs about 800 KiB at every level, so an idle session holds
 // none; the price is that a burst cannot refer to the ones before it.
 //
-// Incoming, the inflater must keep the client's 32 KiB window for the
-// whole session (about 43 KiB in all): that is the memory COMPRESS adds
-// to an idle session.
+// Incoming, the inflater (inflate.go, not compress/flate's: see there)
+// must keep the client's 32 KiB window for the whole session: that is the
+// memory COMPRESS adds to an idle session.
 
 // deflateLevel trades CPU for ratio; the memory is the same at every
 // level from 2 to 9 (level 1 takes more).
@@ -169,12 +169,6 @@ func (d *deflater) Flush() error {
 	return err
 }
 
-// inflater is the decompressing side.
-type inflater struct {
-	fr  io.ReadCloser
-	src *byteSource
-}
-
 // newInflater reads compressed bytes from ahead (what the client sent
 // right after COMPRESS, already compressed), then from src.
 func newInflater(src io.Reader, ahead []byte) *inflater {
@@ -185,16 +179,12 @@ func newInflater(src io.Reader, ahead []byte) *inflater {
 		bs.buf = make([]byte, len(ahead))
 	}
 	bs.w = copy(bs.buf, ahead)
-	return &inflater{fr: flate.NewReader(bs), src: bs}
+	return newInflaterOver(bs)
 }
 
-func (i *inflater) Read(p []byte) (int, error) { return i.fr.Read(p) }
-
-// byteSource feeds the inflater. Given an io.ByteReader, compress/flate
-// reads no further than it needs and keeps no buffer of its own; this one
-// lends its buffer like the command buffer, keeping the few bytes (the
-// end of a sync flush) that may wait in it between commands in a small
-// array.
+// byteSource feeds the inflater. It lends its buffer like the command
+// buffer, keeping the few bytes that may wait in it between commands (a
+// flush's last bits) in a small array.
 type byteSource struct {
 	src   io.Reader
 	buf   []byte // buf[r:w] waits to be read; buf is small[:], a lent buffer or nil
@@ -244,66 +234,51 @@ func (b *byteSource) release() {
 	b.lent, b.buf, b.r, b.w = nil, b.small[:], 0, n
 }
 
-func (b *byteSource) ReadByte() (byte, error) {
+// take returns the next byte. Without wait it returns only a byte that
+// has arrived, and false if none has.
+func (b *byteSource) take(wait bool) (byte, bool, error) {
 	if b.r == b.w {
+		if !wait {
+			return 0, false, nil
+		}
 		if err := b.fill(); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	c := b.buf[b.r]
 	b.r++
-	return c, nil
+	return c, true, nil
 }
 
-func (b *byteSource) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if b.r == b.w {
-		if err := b.fill(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, b.buf[b.r:b.w])
-	b.r += n
-	return n, nil
-}
-
-// keepWaiting is asked by a read that timed out whether to wait on: yes
+// keepWaiting is asked by a read that timed out whether to go on: yes
 // while IDLE goes on, or NOTIFY waits for a command (after bringing the
-// client up to date when the hub rang or the poll interval passed), no
-// otherwise.
+// client up to date if the hub rang), no otherwise.
 func (ss *session) keepWaiting() bool {
 	ss.idleMu.Lock()
-	idling := ss.idling
+	idling, rung := ss.idling, ss.rung
 	ss.rung = false
 	ss.idleMu.Unlock()
 	if !idling || ss.closing.Load() || !time.Now().Before(ss.idleUntil) {
 		return false
 	}
-	if ss.idleCmd != nil {
-		ss.syncEnd(ss.idleCmd, true)
+	if rung {
+		if ss.idleCmd != nil {
+			ss.syncEnd(ss.idleCmd, true)
+		}
+		if ss.notify != nil && !ss.announceNow() {
+			return false
+		}
+		if err := ss.w.Flush(); err != nil || ss.closing.Load() {
+			return false
+		}
+		ss.w.Release()
 	}
-	if ss.notify != nil && !ss.announceNow() {
-		return false
-	}
-	if err := ss.w.Flush(); err != nil || ss.closing.Load() {
-		return false
-	}
-	ss.w.Release()
 	ss.idleMu.Lock()
-	next := time.Now().Add(ss.srv.cfg.Limits.PollInterval)
+	next := ss.idleUntil
 	if ss.rung {
 		next = time.Now()
 	}
-	ss.conn.SetReadDeadline(minTime(next, ss.idleUntil))
+	ss.conn.SetReadDeadline(next)
 	ss.idleMu.Unlock()
 	return true
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

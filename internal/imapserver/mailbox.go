@@ -54,7 +54,7 @@ func (ss *session) selectCmd(cmd *imap.Command) bool {
 	}
 	v := &view{mb: mb, readOnly: cmd.Name == "EXAMINE", modseq: mb.HighestModSeq, uids: e.uids}
 	unseen := v.seq(e.firstUnseen)
-	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring)
+	v.unwatch = ss.srv.hub.watch(mb.ID, ss.ring, ss.srv.store, ss.srv.cfg.Limits.PollInterval, ss.srv.log)
 	ss.sel, ss.state = v, selected
 	if err := ss.claimRecent(ctx, 0); err != nil {
 		ss.deselect()

@@ -34,7 +34,7 @@ var idleMemoryBounds = map[string]int{
 	"plain":          25 << 10,
 	"starttls":       40 << 10,
 	"imaps":          40 << 10,
-	"imaps-compress": 80 << 10, // the inflater's 32 KiB window and tables come on top
+	"imaps-compress": 70 << 10, // the inflater's 32 KiB window comes on top
 }
 
 // TestIdleMemory holds many sessions, each logged in with INBOX selected

@@ -461,7 +461,7 @@ func createdName(now map[int64]store.Mailbox, name string) bool {
 }
 
 // waitNotify waits for the first byte of the next command while NOTIFY is
-// on, announcing changes as the hub rings or every PollInterval (RFC 5465
+// on, announcing changes whenever the hub rings (RFC 5465
 // §4: a client under NOTIFY hears of them without asking). The waiting is
 // IDLE's (keepWaiting), without an IDLE command. It leaves the read
 // deadline at the idle timer for the command read.

@@ -52,8 +52,10 @@ type Limits struct {
 	// WriteTimeout bounds each write to a client that stops reading;
 	// default 1 minute.
 	WriteTimeout time.Duration
-	// PollInterval is how often IDLE looks at the store for changes made
-	// by writers that do not ring the Hub; default 500 ms.
+	// PollInterval is how often the Hub looks at the store for changes
+	// to watched mailboxes made by writers that do not ring it (other
+	// processes); default 500 ms. Listeners sharing a Hub share the
+	// first one's.
 	PollInterval time.Duration
 	// NotifyBatch bounds the announcements one look at the store may
 	// send a client under NOTIFY; beyond it NOTIFY ends with

@@ -504,6 +504,9 @@ func (s *Server) relayChanges(ctx context.Context, feed store.ChangeFeed) {
 			return
 		}
 		s.hub.Changed(c.MailboxID)
+		// A mailbox created or renamed elsewhere concerns the account's
+		// NOTIFY sessions, which may not know the mailbox yet.
+		s.hub.AccountChanged(c.AccountID)
 	})
 }
 
