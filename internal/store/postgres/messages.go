@@ -374,11 +374,7 @@ func (s *Store) UIDRanges(ctx context.Context, mailboxID int64) ([]store.UIDRang
 func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCounts, error) {
 	var unseen, deleted int64
 	var first *int64
-	err := s.pool.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE NOT '\Seen' = ANY (flags)),
-			min(uid) FILTER (WHERE NOT '\Seen' = ANY (flags)),
-			count(*) FILTER (WHERE '\Deleted' = ANY (flags))
-		FROM messages WHERE mailbox_id = $1`, mailboxID).Scan(&unseen, &first, &deleted)
+	err := s.pool.QueryRow(ctx, countFlagsQuery, mailboxID).Scan(&unseen, &first, &deleted)
 	if err != nil {
 		return store.FlagCounts{}, mapErr(err, "count flags", nil)
 	}
@@ -388,6 +384,14 @@ func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCoun
 	}
 	return c, nil
 }
+
+// countFlagsQuery takes each figure from its own partial index (migration
+// 0010), so that its cost follows the unseen and deleted messages, not the
+// mailbox.
+const countFlagsQuery = `SELECT
+	(SELECT count(*) FROM messages WHERE mailbox_id = $1 AND NOT ('\Seen' = ANY (flags))),
+	(SELECT min(uid) FROM messages WHERE mailbox_id = $1 AND NOT ('\Seen' = ANY (flags))),
+	(SELECT count(*) FROM messages WHERE mailbox_id = $1 AND '\Deleted' = ANY (flags))`
 
 // ChangedSince returns the messages with MODSEQ greater than modseq, in UID
 // order.

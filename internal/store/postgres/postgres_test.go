@@ -688,3 +688,32 @@ func TestTrigramIndexes(t *testing.T) {
 		t.Errorf("plan does not use the trigram index:\n%s", strings.Join(plan, "\n"))
 	}
 }
+
+// TestCountFlagsUsesIndexes: the unseen and deleted counts can come from
+// the partial indexes rather than from every message of the mailbox.
+func TestCountFlagsUsesIndexes(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+countFlagsQuery, int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(plan, "\n")
+	for _, idx := range []string{"messages_unseen", "messages_deleted"} {
+		if !strings.Contains(all, idx) {
+			t.Errorf("the plan does not use %s:\n%s", idx, all)
+		}
+	}
+}

@@ -296,14 +296,18 @@ func uidRuns(list string) (out []store.UIDRange, ok bool) {
 func (s *Store) CountFlags(ctx context.Context, mailboxID int64) (store.FlagCounts, error) {
 	var c store.FlagCounts
 	var first sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT
-			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
-			min(uid) FILTER (WHERE instr(' ' || flags || ' ', ' \Seen ') = 0),
-			count(*) FILTER (WHERE instr(' ' || flags || ' ', ' \Deleted ') > 0)
-		FROM messages WHERE mailbox_id = ?`, mailboxID).Scan(&c.Unseen, &first, &c.Deleted)
+	err := s.r.QueryRowContext(ctx, countFlagsQuery, mailboxID).Scan(&c.Unseen, &first, &c.Deleted)
 	c.FirstUnseen = uint32(first.Int64)
 	return c, wrap("count flags", err)
 }
+
+// countFlagsQuery takes each figure from its own partial index (migration
+// 0009), so that its cost follows the unseen and deleted messages, not the
+// mailbox.
+const countFlagsQuery = `SELECT
+	(SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND instr(' ' || flags || ' ', ' \Seen ') = 0),
+	(SELECT min(uid) FROM messages WHERE mailbox_id = ?1 AND instr(' ' || flags || ' ', ' \Seen ') = 0),
+	(SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND instr(' ' || flags || ' ', ' \Deleted ') > 0)`
 
 // ChangedSince returns the messages with MODSEQ > modseq in UID order.
 func (s *Store) ChangedSince(ctx context.Context, mailboxID int64, modseq uint64) ([]store.Message, error) {

@@ -702,3 +702,33 @@ func TestTextContentUpgrade(t *testing.T) {
 		t.Errorf("text index after the expunge: %v", err)
 	}
 }
+
+// TestCountFlagsUsesIndexes: the unseen and deleted counts come from the
+// partial indexes, not from a scan of the mailbox.
+func TestCountFlagsUsesIndexes(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+countFlagsQuery, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	all := strings.Join(plan, "\n")
+	for _, idx := range []string{"messages_unseen", "messages_deleted"} {
+		if strings.Count(all, idx) == 0 {
+			t.Errorf("the plan does not use %s:\n%s", idx, all)
+		}
+	}
+	if strings.Contains(all, "SCAN messages") {
+		t.Errorf("the plan scans messages:\n%s", all)
+	}
+}
