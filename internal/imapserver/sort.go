@@ -3,13 +3,13 @@ package imapserver
 import (
 	"cmp"
 	"context"
-	"mime"
 	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/mimeutil"
 )
 
 // sortable is one message under SORT or THREAD, with what its keys need.
@@ -224,11 +224,7 @@ func orderedSet(nums []uint32) string {
 // baseSubject extracts the base subject (RFC 5256 §2.1) and reports
 // whether the subject marked a reply or forward.
 func baseSubject(s string) (string, bool) {
-	dec := mime.WordDecoder{CharsetReader: charsetReader}
-	if d, err := dec.DecodeHeader(s); err == nil {
-		s = d
-	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(mimeutil.DecodeWords(s)), " ")
 	reply := false
 	for range 100 {
 		// (2) trailing "(fwd)" and white space.

@@ -2,13 +2,11 @@ package mimeinfo
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
-	"mime/quotedprintable"
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/encoding/htmlindex"
+	"sealpost.dev/sealpost/internal/mimeutil"
 )
 
 // preview returns the RFC 8970 preview of a message from the start of
@@ -26,39 +24,10 @@ func preview(p *Part, raw []byte) string {
 // decodeText undoes a part's transfer encoding and charset. Bytes that do
 // not decode are dropped rather than failing the preview.
 func decodeText(p *Part, body []byte) string {
-	var r io.Reader = bytes.NewReader(body)
-	switch strings.ToLower(strings.TrimSpace(p.Encoding)) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
-	}
+	r := mimeutil.TransferReader(p.Encoding, bytes.NewReader(body))
 	// A preview needs only the start of the text.
 	data, _ := io.ReadAll(io.LimitReader(r, 16*PreviewLen))
-	cs := strings.ToLower(p.Param("charset"))
-	if cs != "" && cs != "utf-8" && cs != "us-ascii" {
-		if enc, err := htmlindex.Get(cs); err == nil {
-			if d, err := enc.NewDecoder().Bytes(data); err == nil {
-				data = d
-			}
-		}
-	}
-	return strings.ToValidUTF8(string(data), "")
-}
-
-// base64Cleaner drops the line breaks and white space base64 bodies carry.
-type base64Cleaner struct{ r io.Reader }
-
-func (c *base64Cleaner) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	j := 0
-	for _, b := range p[:n] {
-		if b != '\r' && b != '\n' && b != ' ' && b != '\t' {
-			p[j] = b
-			j++
-		}
-	}
-	return j, err
+	return strings.ToValidUTF8(string(mimeutil.ToUTF8(p.Param("charset"), data)), "")
 }
 
 // stripTags drops HTML markup, and the contents of style and script
