@@ -125,7 +125,7 @@ func sortKeys(m *sortable, crit []imap.SortCriterion) []string {
 			out[i] = addrMailbox(m.c.header().get(c.Key))
 		case "DISPLAYFROM", "DISPLAYTO":
 			if a, ok := firstAddress(m.c.header().get(strings.TrimPrefix(c.Key, "DISPLAY"))); ok {
-				out[i] = a.display()
+				out[i] = a.Display()
 			}
 		}
 	}
@@ -166,7 +166,7 @@ func upperASCII(c byte) byte {
 // if there is none.
 func addrMailbox(v string) string {
 	a, _ := firstAddress(v)
-	return a.local
+	return a.LocalPart()
 }
 
 // writeESort writes the RFC 5267 ESEARCH answer to SORT: MIN and MAX are

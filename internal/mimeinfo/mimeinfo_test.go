@@ -284,3 +284,61 @@ func BenchmarkSummarize(b *testing.B) {
 		s.Summary().Encode()
 	}
 }
+
+// TestAddressListLenient reads address lists as mail clients write them,
+// broken or not, through what SEARCH and SORT use of an address: its
+// decoded name and its spec, without placeholders.
+func TestAddressListLenient(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string // "name <spec>", "group:" for a group's start, ";" for its end
+	}{
+		{"user@domain.org", []string{" <user@domain.org>"}},
+		{"Real Name <user@domain.org>", []string{"Real Name <user@domain.org>"}},
+		{`"Last, First" <u@d>`, []string{"Last, First <u@d>"}},
+		{"user@domain.org (Real Name)", []string{"Real Name <user@domain.org>"}},
+		{"<user (c)@ (c) domain.org>", []string{"c <user@domain.org>"}},
+		{"<@route,@other:user@domain>", []string{" <user@domain>"}},
+		{"d", []string{" <d>"}},
+		{"<>", []string{" <>"}},
+		{"a@b, c@d", []string{" <a@b>", " <c@d>"}},
+		{"=?iso-8859-1?q?foo_b=E4r?= <e@f.g>", []string{"foo bär <e@f.g>"}},
+		{"group: a@b, c@d;, x@y", []string{"group:", " <a@b>", " <c@d>", ";", " <x@y>"}},
+		{"empty:;", []string{"empty:", ";"}},
+		{":;", nil},
+		{"open: a@b", []string{"open:", " <a@b>", ";"}},
+		{"not an address at all:", []string{"not an address at all:", ";"}},
+		{"first.last@example.org", []string{" <first.last@example.org>"}},
+		{`"unterminated <a@b>`, []string{" <unterminated<a@b>>"}},
+		{"", nil},
+		{" , ,", nil},
+	} {
+		var got []string
+		for _, a := range ParseAddressList(c.in) {
+			switch {
+			case a.GroupStart():
+				got = append(got, a.LocalPart()+":")
+			case a.GroupEnd():
+				got = append(got, ";")
+			default:
+				got = append(got, a.DisplayName()+" <"+a.Spec()+">")
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ParseAddressList(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAddressDisplay(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"=?utf-8?q?J=C3=B6rg?= <j@x>", "Jörg"},
+		{"j@x", "j@x"},
+		{"undisclosed", "undisclosed"},
+		{"team: a@b;", "team"},
+	} {
+		if got := ParseAddressList(c.in)[0].Display(); got != c.want {
+			t.Errorf("Display of %q = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
