@@ -6,16 +6,6 @@ import (
 	"sealpost.dev/sealpost/internal/mimeinfo"
 )
 
-// firstAddress returns the first entry of a header value's address list,
-// read by mimeinfo's parser as for ENVELOPE.
-func firstAddress(v string) (mimeinfo.Address, bool) {
-	list := mimeinfo.ParseAddressList(v)
-	if len(list) == 0 {
-		return mimeinfo.Address{}, false
-	}
-	return list[0], true
-}
-
 // addressMatches reports whether a SEARCH FROM, TO, CC or BCC string is
 // in a header value (RFC 9051 §6.4.4): in a name, an address, or a group
 // name. A value without any address is matched as text.
