@@ -77,12 +77,7 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 		if ext {
 			w.SP()
 			writeParams(w, p.Params)
-			w.SP()
-			writeDisposition(w, p)
-			w.SP()
-			writeLanguage(w, p.Language)
-			w.SP()
-			nstring(w, p.Location)
+			writeExtTail(w, p)
 		}
 		w.Close()
 		return
@@ -101,7 +96,7 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 	w.String(enc)
 	w.SP().Number(uint64(p.BodySize()))
 	switch {
-	case p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global"):
+	case p.IsMessage():
 		msg := p.Message
 		if msg == nil {
 			msg = emptyMessage
@@ -117,14 +112,20 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 	if ext {
 		w.SP()
 		nstring(w, p.MD5)
-		w.SP()
-		writeDisposition(w, p)
-		w.SP()
-		writeLanguage(w, p.Language)
-		w.SP()
-		nstring(w, p.Location)
+		writeExtTail(w, p)
 	}
 	w.Close()
+}
+
+// writeExtTail writes the extension data every kind of part ends with:
+// disposition, language and location, each after a space.
+func writeExtTail(w *imap.Writer, p *mimeinfo.Part) {
+	w.SP()
+	writeDisposition(w, p)
+	w.SP()
+	writeLanguage(w, p.Language)
+	w.SP()
+	nstring(w, p.Location)
 }
 
 func writeParams(w *imap.Writer, params []mimeinfo.Param) {

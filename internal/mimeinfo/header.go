@@ -55,8 +55,9 @@ func (p *Part) Param(name string) string {
 	return ""
 }
 
-// isMessage reports whether the part holds a message of its own.
-func (p *Part) isMessage() bool {
+// IsMessage reports whether the part holds a message of its own: a
+// message/rfc822 part, or message/global (RFC 6532 §3.5).
+func (p *Part) IsMessage() bool {
 	return p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global")
 }
 

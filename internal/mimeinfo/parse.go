@@ -250,7 +250,7 @@ func (s *Summarizer) endHeader(f *frame, bodyStart int64, open bool) {
 		if p.Subtype == "digest" {
 			f.childType = "message/rfc822"
 		}
-	case p.isMessage() && s.nparts < MaxParts:
+	case p.IsMessage() && s.nparts < MaxParts:
 		s.nparts++
 		m := &Part{Start: bodyStart}
 		p.Message = m
