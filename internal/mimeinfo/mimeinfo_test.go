@@ -256,6 +256,7 @@ func TestPreview(t *testing.T) {
 		{"quoted-printable latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9   au\r\n\r\n\tlait=\r\n !\r\n", "Café au lait !"},
 		{"base64", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8s\r\nIHdvcmxk\r\n", "Hello, world"},
 		{"html only", "Content-Type: text/html\r\n\r\n<html><head><style>p {color: red}</style></head><body><p>Hi&nbsp;there</p><p>you</p></body></html>\r\n", "Hi there you"},
+		{"html as search reads it", "Content-Type: text/html\r\n\r\n<!-- <p>no</p> --><p>caf&eacute; <b>au</b> <i>lait</i></p><style>p {\r\n", "café au lait"},
 		{"plain preferred to html", "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n", "plain"},
 		{"attachment only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n--b--\r\n", ""},
 		{"cut", "\r\n" + long, strings.TrimSpace(long[:PreviewLen])},

@@ -12,11 +12,11 @@ import (
 // preview returns the RFC 8970 preview of a message from the start of
 // its first text part (plain text preferred to HTML, chosen by the
 // parser), decoded from its transfer encoding and charset, with markup
-// dropped and white space collapsed.
+// dropped (as the search text drops it) and white space collapsed.
 func preview(p *Part, raw []byte) string {
 	text := decodeText(p, raw)
 	if p.Subtype == "html" {
-		text = stripTags(text)
+		text = mimeutil.HTMLText(text)
 	}
 	return collapse(text, PreviewLen)
 }
@@ -28,37 +28,6 @@ func decodeText(p *Part, body []byte) string {
 	// A preview needs only the start of the text.
 	data, _ := io.ReadAll(io.LimitReader(r, 16*PreviewLen))
 	return strings.ToValidUTF8(string(mimeutil.ToUTF8(p.Param("charset"), data)), "")
-}
-
-// stripTags drops HTML markup, and the contents of style and script
-// elements, keeping text. Entities other than the commonest stay as they
-// are: a preview need not be exact.
-func stripTags(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			b.WriteString(s)
-			break
-		}
-		b.WriteString(s[:i])
-		s = s[i:]
-		lower := strings.ToLower(s[:min(len(s), 8)])
-		for _, el := range []string{"<style", "<script"} {
-			if strings.HasPrefix(lower, el) {
-				if end := strings.Index(strings.ToLower(s), "</"+el[1:]); end >= 0 {
-					s = s[end+1:]
-				}
-			}
-		}
-		j := strings.IndexByte(s, '>')
-		if j < 0 {
-			break
-		}
-		b.WriteByte(' ')
-		s = s[j+1:]
-	}
-	return strings.NewReplacer("&nbsp;", " ", "&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'").Replace(b.String())
 }
 
 // collapse turns runs of white space and control characters into single

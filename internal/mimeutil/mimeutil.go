@@ -2,7 +2,8 @@
 // summariser (mimeinfo), the text extractor (mailtext) and the IMAP
 // server share, so that each is done one way: header fields split and
 // unfolded (RFC 5322 §2.2, §2.2.3), encoded words decoded (RFC 2047),
-// transfer encodings undone (RFC 2045 §6) and text converted to UTF-8.
+// transfer encodings undone (RFC 2045 §6), text converted to UTF-8 and
+// HTML reduced to its text.
 //
 // Charsets are those golang.org/x/text's htmlindex knows (the WHATWG
 // Encoding Standard's names and labels). Everything here is lenient:
