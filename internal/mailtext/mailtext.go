@@ -23,7 +23,6 @@ package mailtext
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
 	"mime"
 	"strings"
@@ -209,35 +208,13 @@ func (e *extractor) decodeWords(v string) string {
 // decodeTransfer undoes a Content-Transfer-Encoding. Damaged input
 // decodes as far as it can.
 func decodeTransfer(cte string, body []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		return decodeBase64(body)
-	case "quoted-printable":
-		out, _ := io.ReadAll(mimeutil.TransferReader(cte, bytes.NewReader(body)))
-		return out
+	br := bytes.NewReader(body)
+	r := mimeutil.TransferReader(cte, br)
+	if r == io.Reader(br) {
+		return body // nothing to undo
 	}
-	return body
-}
-
-// decodeBase64 decodes base64, skipping line breaks and any character
-// outside the alphabet, and stopping at the padding.
-func decodeBase64(body []byte) []byte {
-	clean := make([]byte, 0, len(body))
-	for _, b := range body {
-		switch {
-		case b == '=':
-			goto done
-		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '+', b == '/':
-			clean = append(clean, b)
-		}
-	}
-done:
-	if len(clean)%4 == 1 {
-		clean = clean[:len(clean)-1]
-	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
-	n, _ := base64.RawStdEncoding.Decode(out, clean)
-	return out[:n]
+	out, _ := io.ReadAll(r)
+	return out
 }
 
 // clean makes s valid UTF-8 without NUL: PostgreSQL text holds neither

@@ -141,9 +141,11 @@ func ToUTF8(charset string, b []byte) []byte {
 }
 
 // TransferReader undoes a Content-Transfer-Encoding (RFC 2045 §6) as r is
-// read: base64, line breaks and white space skipped, and
-// quoted-printable. Other encodings (7bit, 8bit, binary, unknown ones)
-// are read as they are. Reading fails where the data does not decode.
+// read: base64, ignoring every character outside its alphabet as RFC
+// 2045 §6.8 asks, and quoted-printable. Other encodings (7bit, 8bit,
+// binary, unknown ones) are read as they are. Reading fails where the
+// data does not decode (data after base64 padding, a cut quantum), after
+// returning what came before.
 func TransferReader(cte string, r io.Reader) io.Reader {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
@@ -154,17 +156,22 @@ func TransferReader(cte string, r io.Reader) io.Reader {
 	return r
 }
 
-// base64Cleaner drops the line breaks and white space base64 bodies carry.
+// base64Cleaner drops what is not base64: line breaks, white space and
+// any other character outside the alphabet and padding.
 type base64Cleaner struct{ r io.Reader }
 
 func (c *base64Cleaner) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	j := 0
 	for _, b := range p[:n] {
-		if b != '\r' && b != '\n' && b != ' ' && b != '\t' {
+		if isBase64(b) {
 			p[j] = b
 			j++
 		}
 	}
 	return j, err
+}
+
+func isBase64(b byte) bool {
+	return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '='
 }

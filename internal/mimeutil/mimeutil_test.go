@@ -90,7 +90,10 @@ func TestTransferReader(t *testing.T) {
 		{"quoted-printable", "caf=C3=A9 =\r\nau lait", "café au lait", false},
 		{"7bit", "as =3D is", "as =3D is", false},
 		{"x-unknown", "raw", "raw", false},
-		{"base64", "aGVs!!bG8=", "hel", true},
+		{"base64", "aGVs!!bG8*=", "hello", false},
+		{"base64", "aGVsbG8=\r\nZm9v\r\n", "hello", true},
+		{"base64", "aGVsbG8", "hel", true}, // a cut quantum is lost
+		{"base64", "aGVsbG8gd29ybGQ", "hello wor", true},
 	}
 	for _, tc := range tests {
 		got, err := io.ReadAll(TransferReader(tc.cte, strings.NewReader(tc.in)))
