@@ -6,11 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"mime/quotedprintable"
 	"strings"
 
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -77,12 +77,7 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 		if ext {
 			w.SP()
 			writeParams(w, p.Params)
-			w.SP()
-			writeDisposition(w, p)
-			w.SP()
-			writeLanguage(w, p.Language)
-			w.SP()
-			nstring(w, p.Location)
+			writeExtTail(w, p)
 		}
 		w.Close()
 		return
@@ -101,7 +96,7 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 	w.String(enc)
 	w.SP().Number(uint64(p.BodySize()))
 	switch {
-	case p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global"):
+	case p.IsMessage():
 		msg := p.Message
 		if msg == nil {
 			msg = emptyMessage
@@ -117,14 +112,20 @@ func writeBodyStructure(w *imap.Writer, p *mimeinfo.Part, ext bool) {
 	if ext {
 		w.SP()
 		nstring(w, p.MD5)
-		w.SP()
-		writeDisposition(w, p)
-		w.SP()
-		writeLanguage(w, p.Language)
-		w.SP()
-		nstring(w, p.Location)
+		writeExtTail(w, p)
 	}
 	w.Close()
+}
+
+// writeExtTail writes the extension data every kind of part ends with:
+// disposition, language and location, each after a space.
+func writeExtTail(w *imap.Writer, p *mimeinfo.Part) {
+	w.SP()
+	writeDisposition(w, p)
+	w.SP()
+	writeLanguage(w, p.Language)
+	w.SP()
+	nstring(w, p.Location)
 }
 
 func writeParams(w *imap.Writer, params []mimeinfo.Param) {
@@ -220,33 +221,6 @@ func checkBinary(items []imap.FetchItem, sum *fetchSummary) error {
 	return nil
 }
 
-// decoder undoes a transfer encoding; errors end the data where they
-// occur, the same way every time it is read.
-func decoder(enc string, r io.Reader) io.Reader {
-	switch enc {
-	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
-	case "quoted-printable":
-		return quotedprintable.NewReader(r)
-	}
-	return r
-}
-
-// base64Cleaner drops the line breaks and white space base64 bodies carry.
-type base64Cleaner struct{ r io.Reader }
-
-func (c *base64Cleaner) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	j := 0
-	for _, b := range p[:n] {
-		if b != '\r' && b != '\n' && b != ' ' && b != '\t' {
-			p[j] = b
-			j++
-		}
-	}
-	return j, err
-}
-
 // sizer counts bytes and notes whether any is NUL.
 type sizer struct {
 	n   int64
@@ -294,7 +268,7 @@ func (ss *session) fetchBinary(ctx context.Context, it imap.FetchItem, m store.M
 		return err
 	}
 	defer r.Close()
-	d := decoder(enc, r)
+	d := mimeutil.TransferReader(enc, r)
 	if _, err := io.CopyN(io.Discard, d, off); err != nil && n > 0 {
 		return err
 	}
@@ -309,7 +283,7 @@ func (ss *session) decodeRange(ctx context.Context, m store.Message, start, end 
 		return err
 	}
 	defer r.Close()
-	_, err = io.Copy(dst, decoder(enc, r))
+	_, err = io.Copy(dst, mimeutil.TransferReader(enc, r))
 	if err != nil && enc != "" && enc != "7bit" && enc != "8bit" && enc != "binary" {
 		return nil // undecodable data ends the part, here as when sent
 	}

@@ -32,8 +32,10 @@
 //     and RECURSIVEMATCH gives CHILDINFO when a subscribed descendant is
 //     not itself returned;
 //   - SEARCH FROM, TO, CC and BCC and SORT read address lists leniently
-//     (comments, groups, source routes, encoded words) and match names,
-//     addresses and group names rather than the raw field;
+//     (comments, groups, source routes, encoded words) with the parser
+//     that ENVELOPE uses (package mimeinfo) and match names, addresses
+//     and group names rather than the raw field; the other non-text
+//     SEARCH keys read only a message's top-level header;
 //   - RFC 5465 NOTIFY: SET with STATUS and the filters SELECTED,
 //     SELECTED-DELAYED, INBOXES (INBOX), PERSONAL, SUBSCRIBED, SUBTREE and
 //     MAILBOXES; the events MessageNew (with fetch attributes for the
@@ -78,7 +80,9 @@
 //   - RFC 5256 SORT (ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, REVERSE;
 //     base subjects; i;ascii-casemap), RFC 5957 SORT=DISPLAY
 //     (DISPLAYFROM, DISPLAYTO) and THREAD=ORDEREDSUBJECT and
-//     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT);
+//     THREAD=REFERENCES, RFC 5267 ESORT (MIN, MAX, ALL, COUNT); SORT and
+//     THREAD read the date, subject, addresses and message IDs from the
+//     envelope of the summary stored with each message, not the message;
 //   - RFC 9208 QUOTA: GETQUOTA and GETQUOTAROOT with one root, "", per
 //     account that has a limit, and the STORAGE resource (SETQUOTA is not
 //     offered: quotas are set by the administrator);

@@ -1,46 +1,66 @@
 package imapserver
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// candidate is one message under a search, parsed on demand.
+// candidate is one message under a search, its header read on demand.
 type candidate struct {
-	ss  *session
-	ctx context.Context
-	m   store.Message
-	seq uint32
-	raw []byte
-	p   *part
-	hdr header // kept once the match is done
-	err error
+	ss     *session
+	ctx    context.Context
+	m      store.Message
+	seq    uint32
+	hdr    mimeutil.Header
+	hdrErr error
+	read   bool // hdr and hdrErr are set
 	// texts holds the answers of the search's text keys.
 	texts textHits
 }
 
-// header returns the message's header, reading it if need be; nil if it
-// cannot be read.
-func (c *candidate) header() header {
-	if c.hdr == nil {
-		if p, _ := c.parsed(); p != nil {
-			c.hdr = p.header
-		}
+// header returns the message's top-level header, reading it the first
+// time; nil if it cannot be read.
+func (c *candidate) header() mimeutil.Header {
+	if !c.read {
+		c.read = true
+		c.hdr, c.hdrErr = c.ss.readHeader(c.ctx, c.m)
 	}
 	return c.hdr
 }
 
-func (c *candidate) parsed() (*part, []byte) {
-	if c.p == nil && c.err == nil {
-		c.raw, c.p, c.err = c.ss.parseMessage(c.ctx, c.m)
+// readHeader reads a message's top-level header, at most maxHeader bytes:
+// the non-text keys of SEARCH need nothing else of the message.
+func (ss *session) readHeader(ctx context.Context, m store.Message) (mimeutil.Header, error) {
+	body, err := ss.srv.store.OpenBody(ctx, m.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("opening the body: %w", err)
 	}
-	return c.p, c.raw
+	defer body.Close()
+	br := bufio.NewReader(body)
+	var raw []byte
+	for len(raw) < maxHeader {
+		line, err := br.ReadSlice('\n')
+		raw = append(raw, line...)
+		if errors.Is(err, io.EOF) || string(line) == "\r\n" || string(line) == "\n" {
+			break
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("reading the header: %w", err)
+		}
+	}
+	_, h := mimeutil.ParseHeader(raw)
+	return h, nil
 }
 
 // search answers SEARCH and UID SEARCH (RFC 9051 §6.4.4), with the
@@ -163,13 +183,8 @@ func (ss *session) match(ctx context.Context, keys []imap.SearchKey, full bool) 
 		if c.seq != 0 && matchAll(c, keys) {
 			found = append(found, c)
 		}
-		if c.err != nil {
-			return nil, c.err
-		}
-		// Keep the header only, so that memory does not grow with the
-		// mailbox's bodies.
-		if c.p != nil {
-			c.hdr, c.p, c.raw = c.p.header, nil, nil
+		if c.hdrErr != nil {
+			return nil, c.hdrErr
 		}
 	}
 	return found, nil
@@ -313,22 +328,14 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 	case "YOUNGER":
 		return time.Since(m.InternalDate) < time.Duration(k.Num)*time.Second
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
-		p, _ := c.parsed()
-		if p == nil {
-			return false
-		}
-		d, err := mail.ParseDate(p.header.get("Date"))
+		d, err := mail.ParseDate(c.header().Get("Date"))
 		return err == nil && compareDay(d, k.Date, strings.TrimPrefix(k.Op, "SENT"))
 	case "FROM", "TO", "CC", "BCC":
 		// Addresses are matched as addresses, which text cannot do: a
 		// name or an address given in parts (comments, routes, groups,
 		// encoded words) still matches.
-		p, _ := c.parsed()
-		if p == nil {
-			return false
-		}
-		for _, f := range p.header {
-			if strings.EqualFold(f.name, k.Op) && addressMatches(f.value, k.Value) {
+		for _, f := range c.header() {
+			if strings.EqualFold(f.Name, k.Op) && addressMatches(f.Value, k.Value) {
 				return true
 			}
 		}
@@ -343,8 +350,7 @@ func matchKey(c *candidate, k imap.SearchKey) bool {
 		if k.Op == "SUBJECT" {
 			name = "Subject"
 		}
-		p, _ := c.parsed()
-		return p != nil && slices.ContainsFunc(p.header, func(f field) bool { return strings.EqualFold(f.name, name) })
+		return c.header().Has(name)
 	case "BODY", "TEXT":
 		return c.texts.has(k, m.UID)
 	}

@@ -3,33 +3,52 @@ package imapserver
 import (
 	"cmp"
 	"context"
-	"mime"
 	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/mimeutil"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // sortable is one message under SORT or THREAD, with what its keys need.
 type sortable struct {
 	c    *candidate
-	sent time.Time // the Date field in UTC, else the internal date
+	env  *mimeinfo.Envelope // from the stored summary; empty if it has none
+	sent time.Time          // the Date field in UTC, else the internal date
 }
 
+// sortables returns the messages that match keys, in sequence order, with
+// the envelopes of their summaries: SORT and THREAD read the date,
+// subject, addresses and message IDs there, never the message itself.
 func (ss *session) sortables(ctx context.Context, charset string, keys []imap.SearchKey) ([]*sortable, error) {
 	found, err := ss.matching(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*sortable, len(found))
-	for i, c := range found {
-		s := &sortable{c: c, sent: c.m.InternalDate.UTC()}
-		if d, err := mail.ParseDate(c.header().get("Date")); err == nil {
-			s.sent = d.UTC()
+	out := make([]*sortable, 0, len(found))
+	for batch := range slices.Chunk(found, fetchBatch) {
+		msgs := make([]store.Message, len(batch))
+		for i, c := range batch {
+			msgs[i] = c.m
 		}
-		out[i] = s
+		sums, _, err := ss.summaries(ctx, msgs, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range batch {
+			s := &sortable{c: c, env: &mimeinfo.Envelope{}, sent: c.m.InternalDate.UTC()}
+			if sum := sums[c.m.BlobID].summary(); sum != nil && sum.Root.Envelope != nil {
+				s.env = sum.Root.Envelope
+			}
+			if d, err := mail.ParseDate(s.env.Date); err == nil {
+				s.sent = d.UTC()
+			}
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }
@@ -120,13 +139,17 @@ func sortKeys(m *sortable, crit []imap.SortCriterion) []string {
 	for i, c := range crit {
 		switch c.Key {
 		case "SUBJECT":
-			out[i], _ = baseSubject(m.c.header().get("Subject"))
-		case "FROM", "TO", "CC":
-			out[i] = addrMailbox(m.c.header().get(c.Key))
-		case "DISPLAYFROM", "DISPLAYTO":
-			if a, ok := firstAddress(m.c.header().get(strings.TrimPrefix(c.Key, "DISPLAY"))); ok {
-				out[i] = a.display()
-			}
+			out[i], _ = baseSubject(m.env.Subject)
+		case "FROM":
+			out[i] = addrMailbox(m.env.From)
+		case "TO":
+			out[i] = addrMailbox(m.env.To)
+		case "CC":
+			out[i] = addrMailbox(m.env.Cc)
+		case "DISPLAYFROM":
+			out[i] = display(m.env.From)
+		case "DISPLAYTO":
+			out[i] = display(m.env.To)
 		}
 	}
 	return out
@@ -161,12 +184,23 @@ func upperASCII(c byte) byte {
 	return c
 }
 
-// addrMailbox returns the local part of the first address of a header
-// value (RFC 5256 §3: the addr-mailbox; a group's name for a group), ""
-// if there is none.
-func addrMailbox(v string) string {
-	a, _ := firstAddress(v)
-	return a.local
+// addrMailbox returns the local part of the first address of a list
+// (RFC 5256 §3: the addr-mailbox; a group's name for a group), "" if
+// there is none.
+func addrMailbox(list []mimeinfo.Address) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0].LocalPart()
+}
+
+// display returns what RFC 5957 §3 sorts on for an address list: the
+// display name of its first address, else the address.
+func display(list []mimeinfo.Address) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0].Display()
 }
 
 // writeESort writes the RFC 5267 ESEARCH answer to SORT: MIN and MAX are
@@ -224,11 +258,7 @@ func orderedSet(nums []uint32) string {
 // baseSubject extracts the base subject (RFC 5256 §2.1) and reports
 // whether the subject marked a reply or forward.
 func baseSubject(s string) (string, bool) {
-	dec := mime.WordDecoder{CharsetReader: charsetReader}
-	if d, err := dec.DecodeHeader(s); err == nil {
-		s = d
-	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(mimeutil.DecodeWords(s)), " ")
 	reply := false
 	for range 100 {
 		// (2) trailing "(fwd)" and white space.

@@ -1,6 +1,16 @@
 package imapserver
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"sealpost.dev/sealpost/internal/imap"
+	"sealpost.dev/sealpost/internal/store"
+)
 
 // threadMessages follow the three of testMessages as UIDs 4 to 6.
 var threadMessages = []string{
@@ -84,5 +94,44 @@ func TestBaseSubject(t *testing.T) {
 		if got != tc.want || reply != tc.reply {
 			t.Errorf("baseSubject(%q) = %q, %v; want %q, %v", tc.in, got, reply, tc.want, tc.reply)
 		}
+	}
+}
+
+// bodyCounter counts the message bodies opened through it.
+type bodyCounter struct {
+	store.Store
+	opens atomic.Int64
+}
+
+func (b *bodyCounter) OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error) {
+	b.opens.Add(1)
+	return b.Store.OpenBody(ctx, blobID)
+}
+
+// TestSortReadsSummaries checks that SORT and THREAD take what they need
+// from the summaries stored at delivery, opening no message.
+func TestSortReadsSummaries(t *testing.T) {
+	e := newEnv(t, Limits{}, 0)
+	for _, m := range threadMessages {
+		e.deliver(t, m)
+	}
+	st := &bodyCounter{Store: e.st}
+	v := &view{mb: e.inbox}
+	v.uids.appendRun(1, 6)
+	ss := &session{srv: &Server{store: st, summaries: newSummaryCache(summaryCacheBytes), log: slog.New(slog.DiscardHandler)}, sel: v}
+	msgs, err := ss.sortables(t.Context(), "UTF-8", []imap.SearchKey{{Op: "ALL"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 6 || msgs[3].env.MessageID != "<4@example.org>" || msgs[3].env.InReplyTo != "<1@example.org>" ||
+		msgs[5].env.References != "<1@example.org> <4@example.org>" || display(msgs[4].env.From) != "Alice" {
+		t.Fatalf("envelopes not read from the summaries: %d messages, %+v", len(msgs), msgs[min(3, len(msgs)-1)].env)
+	}
+	order := sortOrder(msgs, []imap.SortCriterion{{Key: "DATE"}})
+	if got := fmt.Sprint(order); got != "[4 0 1 3 5 2]" {
+		t.Errorf("by date: %s", got)
+	}
+	if n := st.opens.Load(); n != 0 {
+		t.Errorf("SORT opened %d messages", n)
 	}
 }

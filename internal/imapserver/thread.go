@@ -84,7 +84,7 @@ func orderedSubject(msgs []*sortable) []*node {
 	sorted := slices.Clone(msgs)
 	subj := map[*sortable]string{}
 	for _, m := range msgs {
-		subj[m], _ = baseSubject(m.c.header().get("Subject"))
+		subj[m], _ = baseSubject(m.env.Subject)
 	}
 	slices.SortStableFunc(sorted, func(a, b *sortable) int {
 		if c := compareCasemap(subj[a], subj[b]); c != 0 {
@@ -123,8 +123,7 @@ func references(msgs []*sortable) []*node {
 		return n
 	}
 	for i, m := range msgs {
-		h := m.c.header()
-		id := msgIDPattern.FindString(h.get("Message-ID"))
+		id := msgIDPattern.FindString(m.env.MessageID)
 		n := table[id]
 		// A missing or repeated Message-ID gets one of its own.
 		if id == "" || (n != nil && n.msg != nil) {
@@ -135,9 +134,9 @@ func references(msgs []*sortable) []*node {
 			n = get(id)
 		}
 		n.msg = m
-		refs := msgIDPattern.FindAllString(h.get("References"), -1)
+		refs := msgIDPattern.FindAllString(m.env.References, -1)
 		if len(refs) == 0 {
-			if r := msgIDPattern.FindString(h.get("In-Reply-To")); r != "" {
+			if r := msgIDPattern.FindString(m.env.InReplyTo); r != "" {
 				refs = []string{r}
 			}
 		}
@@ -248,7 +247,7 @@ func groupBySubject(roots []*node) []*node {
 		if m.msg == nil {
 			m = n.children[0]
 		}
-		return baseSubject(m.msg.c.header().get("Subject"))
+		return baseSubject(m.msg.env.Subject)
 	}
 	table := map[string]entry{}
 	for _, n := range roots {

@@ -23,17 +23,15 @@ package mailtext
 
 import (
 	"bytes"
-	"encoding/base64"
-	"html"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
-	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/unicode/norm"
+
+	"sealpost.dev/sealpost/internal/mimeutil"
 )
 
 // The bounds on extraction.
@@ -84,12 +82,12 @@ func Extract(r io.Reader) (Text, error) {
 // ExtractBytes returns the text of the message in raw.
 func ExtractBytes(raw []byte) Text {
 	e := &extractor{budget: MaxText}
-	bodyStart, h := parseHeader(raw)
+	bodyStart, h := mimeutil.ParseHeader(raw)
 	var t Text
 	var hb strings.Builder
 	for _, f := range h {
-		v := e.decodeWords(f.value)
-		line := clean(f.name) + ": " + v + "\n"
+		v := e.decodeWords(f.Value)
+		line := clean(f.Name) + ": " + v + "\n"
 		if !e.take(len(line)) {
 			break
 		}
@@ -98,7 +96,7 @@ func ExtractBytes(raw []byte) Text {
 			name string
 			dst  *string
 		}{{"Subject", &t.Subject}, {"From", &t.From}, {"To", &t.To}, {"Cc", &t.Cc}, {"Bcc", &t.Bcc}} {
-			if *x.dst == "" && strings.EqualFold(f.name, x.name) {
+			if *x.dst == "" && strings.EqualFold(f.Name, x.name) {
 				*x.dst = v
 			}
 		}
@@ -141,12 +139,12 @@ func (e *extractor) add(s string) {
 
 // entity adds the text of one MIME entity whose header is h and body
 // body; defaultType applies when it has no valid Content-Type.
-func (e *extractor) entity(h header, body []byte, depth int, defaultType string) {
+func (e *extractor) entity(h mimeutil.Header, body []byte, depth int, defaultType string) {
 	e.parts++
 	if e.parts > MaxParts || e.budget <= 0 {
 		return
 	}
-	mt, params, err := mime.ParseMediaType(h.get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if err != nil || !strings.Contains(mt, "/") {
 		mt, params = defaultType, map[string]string{}
 	}
@@ -164,23 +162,23 @@ func (e *extractor) entity(h header, body []byte, depth int, defaultType string)
 			child = "message/rfc822"
 		}
 		for _, p := range splitMultipart(body, params["boundary"]) {
-			start, ph := parseHeader(p)
+			start, ph := mimeutil.ParseHeader(p)
 			e.entity(ph, p[start:], depth+1, child)
 		}
 	case typ == "message" && (sub == "rfc822" || sub == "global"):
 		if depth >= MaxDepth {
 			return
 		}
-		inner := decodeTransfer(h.get("Content-Transfer-Encoding"), body)
-		start, ih := parseHeader(inner)
+		inner := decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+		start, ih := mimeutil.ParseHeader(inner)
 		for _, f := range ih {
-			e.add(f.name + ": " + e.decodeWords(f.value))
+			e.add(f.Name + ": " + e.decodeWords(f.Value))
 		}
 		e.entity(ih, inner[start:], depth+1, "text/plain")
 	case typ == "text":
-		text := toUTF8(params["charset"], decodeTransfer(h.get("Content-Transfer-Encoding"), body))
+		text := string(mimeutil.ToUTF8(params["charset"], decodeTransfer(h.Get("Content-Transfer-Encoding"), body)))
 		if sub == "html" {
-			text = htmlText(text)
+			text = mimeutil.HTMLText(text)
 		}
 		e.add(text)
 	}
@@ -188,9 +186,9 @@ func (e *extractor) entity(h header, body []byte, depth int, defaultType string)
 
 // fileName returns an attachment's decoded file name, from
 // Content-Disposition or the older Content-Type name parameter.
-func (e *extractor) fileName(h header, ctParams map[string]string) string {
+func (e *extractor) fileName(h mimeutil.Header, ctParams map[string]string) string {
 	name := ctParams["name"]
-	if _, p, err := mime.ParseMediaType(h.get("Content-Disposition")); err == nil && p["filename"] != "" {
+	if _, p, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && p["filename"] != "" {
 		name = p["filename"]
 	}
 	return e.decodeWords(name)
@@ -199,12 +197,7 @@ func (e *extractor) fileName(h header, ctParams map[string]string) string {
 // decodeWords decodes the RFC 2047 encoded words of a header value; a
 // value that does not decode is kept as it is.
 func (e *extractor) decodeWords(v string) string {
-	if strings.Contains(v, "=?") {
-		d := mime.WordDecoder{CharsetReader: charsetReader}
-		if s, err := d.DecodeHeader(v); err == nil {
-			v = s
-		}
-	}
+	v = mimeutil.DecodeWords(v)
 	// A decoded word may carry line breaks: a value stays on its line.
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
@@ -212,61 +205,16 @@ func (e *extractor) decodeWords(v string) string {
 	return clean(v)
 }
 
-func charsetReader(charset string, input io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, err
-	}
-	return enc.NewDecoder().Reader(input), nil
-}
-
 // decodeTransfer undoes a Content-Transfer-Encoding. Damaged input
 // decodes as far as it can.
 func decodeTransfer(cte string, body []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		return decodeBase64(body)
-	case "quoted-printable":
-		out, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
-		return out
+	br := bytes.NewReader(body)
+	r := mimeutil.TransferReader(cte, br)
+	if r == io.Reader(br) {
+		return body // nothing to undo
 	}
-	return body
-}
-
-// decodeBase64 decodes base64, skipping line breaks and any character
-// outside the alphabet, and stopping at the padding.
-func decodeBase64(body []byte) []byte {
-	clean := make([]byte, 0, len(body))
-	for _, b := range body {
-		switch {
-		case b == '=':
-			goto done
-		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '+', b == '/':
-			clean = append(clean, b)
-		}
-	}
-done:
-	if len(clean)%4 == 1 {
-		clean = clean[:len(clean)-1]
-	}
-	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
-	n, _ := base64.RawStdEncoding.Decode(out, clean)
-	return out[:n]
-}
-
-// toUTF8 converts text from charset to UTF-8. US-ASCII, UTF-8, no
-// charset and unknown charsets are taken as UTF-8: raw 8-bit text is
-// UTF-8 more often than not.
-func toUTF8(charset string, b []byte) string {
-	cs := strings.ToLower(strings.TrimSpace(charset))
-	if cs != "" && cs != "utf-8" && cs != "us-ascii" && cs != "utf8" {
-		if enc, err := htmlindex.Get(cs); err == nil {
-			if d, err := enc.NewDecoder().Bytes(b); err == nil {
-				return string(d)
-			}
-		}
-	}
-	return string(b)
+	out, _ := io.ReadAll(r)
+	return out
 }
 
 // clean makes s valid UTF-8 without NUL: PostgreSQL text holds neither
@@ -291,80 +239,6 @@ func cutUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// htmlText reduces HTML to its text: markup, comments, and the contents
-// of script, style and head elements go; entities are decoded; runs of
-// white space become one space, as a browser shows them. Inline elements
-// join the text around them ("wor<b>ld</b>" is "world"); others separate.
-func htmlText(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			b.WriteString(html.UnescapeString(s))
-			break
-		}
-		b.WriteString(html.UnescapeString(s[:i]))
-		s = s[i:]
-		if strings.HasPrefix(s, "<!--") {
-			end := strings.Index(s, "-->")
-			if end < 0 {
-				break
-			}
-			s = s[end+3:]
-			continue
-		}
-		name := tagName(s)
-		if name == "script" || name == "style" || name == "head" {
-			end := indexFold(s, "</"+name)
-			if end < 0 {
-				break // never closed: the rest is not text
-			}
-			s = s[end:]
-		}
-		j := strings.IndexByte(s, '>')
-		if j < 0 {
-			break
-		}
-		if !inline[tagName(s)] {
-			b.WriteByte(' ')
-		}
-		s = s[j+1:]
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
-// inline are the elements that do not break words.
-var inline = map[string]bool{
-	"a": true, "abbr": true, "b": true, "big": true, "code": true, "em": true, "font": true, "i": true,
-	"mark": true, "s": true, "small": true, "span": true, "strike": true, "strong": true, "sub": true,
-	"sup": true, "u": true, "wbr": true,
-}
-
-// tagName returns the lower-case element name of the tag s starts with,
-// opening or closing.
-func tagName(s string) string {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "<"), "/")
-	n := 0
-	for n < len(s) && n < 16 && isNameByte(s[n]|0x20) {
-		n++
-	}
-	return strings.ToLower(s[:n])
-}
-
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
-}
-
-// indexFold is strings.Index ignoring ASCII case; sub is lower case.
-func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
 }
 
 // Values returns the values of the header fields called name (ASCII case

@@ -1,6 +1,10 @@
 package mimeinfo
 
-import "strings"
+import (
+	"strings"
+
+	"sealpost.dev/sealpost/internal/mimeutil"
+)
 
 // The placeholders for the parts of an address that are missing, so that
 // an address is never taken for a group marker.
@@ -29,6 +33,43 @@ func ParseAddressList(s string) []Address {
 		}
 		out = p.item(out, true)
 	}
+}
+
+// GroupStart reports whether a is the start marker of a group; Mailbox
+// is then the group's name.
+func (a Address) GroupStart() bool { return a.Group && a.Mailbox != "" }
+
+// GroupEnd reports whether a is the end marker of a group.
+func (a Address) GroupEnd() bool { return a.Group && a.Mailbox == "" }
+
+// LocalPart is the mailbox, "" for a missing one; a group's name for a
+// group's start.
+func (a Address) LocalPart() string {
+	if a.Mailbox == MissingMailbox {
+		return ""
+	}
+	return a.Mailbox
+}
+
+// Spec is the address as "mailbox@host", without the placeholders for
+// missing parts: the mailbox alone when there is no host.
+func (a Address) Spec() string {
+	if a.Host == "" || a.Host == MissingDomain {
+		return a.LocalPart()
+	}
+	return a.LocalPart() + "@" + a.Host
+}
+
+// DisplayName is the name with its RFC 2047 encoded words decoded.
+func (a Address) DisplayName() string { return mimeutil.DecodeWords(a.Name) }
+
+// Display is what RFC 5957 §3 sorts on: the display name if there is
+// one, else the address; a group's start shows the group's name.
+func (a Address) Display() string {
+	if n := a.DisplayName(); n != "" {
+		return n
+	}
+	return a.Spec()
 }
 
 type addrParser struct {

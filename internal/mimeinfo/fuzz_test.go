@@ -57,12 +57,17 @@ func FuzzDecode(f *testing.F) {
 }
 
 func FuzzAddressList(f *testing.F) {
-	for _, s := range []string{"a@b", `"x, y" <a@b>, g: c@d, <@r,@s:e@f>;`, "(c (d)) e@f (g)", "<>", "a@[1.2.3.4]"} {
+	for _, s := range []string{"a@b", `"x, y" <a@b>, g: c@d, <@r,@s:e@f>;`, "(c (d)) e@f (g)", "<>", "a@[1.2.3.4]",
+		"Name <a@b>", "g: a@b, (c) d@e;", `"x\" <y>`, "((a)", "<@r:a@b>", "=?utf-8?q?x?= <a@b>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		depth := 0
 		for _, a := range ParseAddressList(s) {
+			if a.GroupStart() == a.GroupEnd() && a.Group {
+				t.Fatalf("group marker neither start nor end: %+v", a)
+			}
+			a.Display()
 			switch {
 			case a.Group && a.Host == "" && a.Mailbox != "":
 				depth++

@@ -16,7 +16,10 @@
 // MaxHeader bytes per part, nesting stops at MaxDepth (deeper parts are
 // opaque), and a message over MaxParse bytes is described from its header
 // alone. Header values are kept as they are in the message: encoded words
-// are not decoded, as IMAP sends them undecoded.
+// are not decoded, as IMAP sends them undecoded. ParseAddressList is the
+// one address-list parser of Sealpost: IMAP SEARCH and SORT read address
+// fields with it too, through Address's DisplayName (decoded), Spec and
+// Display.
 //
 // Left out: Content-MD5 is reported as given, never checked; RFC 2231
 // parameter continuations are joined by mime.ParseMediaType.

@@ -256,6 +256,7 @@ func TestPreview(t *testing.T) {
 		{"quoted-printable latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9   au\r\n\r\n\tlait=\r\n !\r\n", "Café au lait !"},
 		{"base64", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8s\r\nIHdvcmxk\r\n", "Hello, world"},
 		{"html only", "Content-Type: text/html\r\n\r\n<html><head><style>p {color: red}</style></head><body><p>Hi&nbsp;there</p><p>you</p></body></html>\r\n", "Hi there you"},
+		{"html as search reads it", "Content-Type: text/html\r\n\r\n<!-- <p>no</p> --><p>caf&eacute; <b>au</b> <i>lait</i></p><style>p {\r\n", "café au lait"},
 		{"plain preferred to html", "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<b>html</b>\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n", "plain"},
 		{"attachment only", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nfile\r\n--b--\r\n", ""},
 		{"cut", "\r\n" + long, strings.TrimSpace(long[:PreviewLen])},
@@ -282,5 +283,63 @@ func BenchmarkSummarize(b *testing.B) {
 		s := NewSummarizer()
 		s.Write(msg)
 		s.Summary().Encode()
+	}
+}
+
+// TestAddressListLenient reads address lists as mail clients write them,
+// broken or not, through what SEARCH and SORT use of an address: its
+// decoded name and its spec, without placeholders.
+func TestAddressListLenient(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string // "name <spec>", "group:" for a group's start, ";" for its end
+	}{
+		{"user@domain.org", []string{" <user@domain.org>"}},
+		{"Real Name <user@domain.org>", []string{"Real Name <user@domain.org>"}},
+		{`"Last, First" <u@d>`, []string{"Last, First <u@d>"}},
+		{"user@domain.org (Real Name)", []string{"Real Name <user@domain.org>"}},
+		{"<user (c)@ (c) domain.org>", []string{"c <user@domain.org>"}},
+		{"<@route,@other:user@domain>", []string{" <user@domain>"}},
+		{"d", []string{" <d>"}},
+		{"<>", []string{" <>"}},
+		{"a@b, c@d", []string{" <a@b>", " <c@d>"}},
+		{"=?iso-8859-1?q?foo_b=E4r?= <e@f.g>", []string{"foo bär <e@f.g>"}},
+		{"group: a@b, c@d;, x@y", []string{"group:", " <a@b>", " <c@d>", ";", " <x@y>"}},
+		{"empty:;", []string{"empty:", ";"}},
+		{":;", nil},
+		{"open: a@b", []string{"open:", " <a@b>", ";"}},
+		{"not an address at all:", []string{"not an address at all:", ";"}},
+		{"first.last@example.org", []string{" <first.last@example.org>"}},
+		{`"unterminated <a@b>`, []string{" <unterminated<a@b>>"}},
+		{"", nil},
+		{" , ,", nil},
+	} {
+		var got []string
+		for _, a := range ParseAddressList(c.in) {
+			switch {
+			case a.GroupStart():
+				got = append(got, a.LocalPart()+":")
+			case a.GroupEnd():
+				got = append(got, ";")
+			default:
+				got = append(got, a.DisplayName()+" <"+a.Spec()+">")
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ParseAddressList(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAddressDisplay(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"=?utf-8?q?J=C3=B6rg?= <j@x>", "Jörg"},
+		{"j@x", "j@x"},
+		{"undisclosed", "undisclosed"},
+		{"team: a@b;", "team"},
+	} {
+		if got := ParseAddressList(c.in)[0].Display(); got != c.want {
+			t.Errorf("Display of %q = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package mimeinfo
 import (
 	"bytes"
 	"io"
+
+	"sealpost.dev/sealpost/internal/mimeutil"
 )
 
 // maxLine is the longest line the parser looks at whole; longer lines are
@@ -228,7 +230,7 @@ func (s *Summarizer) endHeader(f *frame, bodyStart int64, open bool) {
 	p := f.part
 	f.inHeader = false
 	p.BodyStart = bodyStart
-	h := parseFields(f.hdr)
+	_, h := mimeutil.ParseHeader(f.hdr)
 	f.hdr = nil
 	p.describe(h, f.defaultType)
 	if f.message {
@@ -248,7 +250,7 @@ func (s *Summarizer) endHeader(f *frame, bodyStart int64, open bool) {
 		if p.Subtype == "digest" {
 			f.childType = "message/rfc822"
 		}
-	case p.isMessage() && s.nparts < MaxParts:
+	case p.IsMessage() && s.nparts < MaxParts:
 		s.nparts++
 		m := &Part{Start: bodyStart}
 		p.Message = m
