@@ -101,6 +101,8 @@ type Limits struct {
 	MaxLineLength       int      `toml:"max_line_length" doc:"Longest command line accepted, in octets including CRLF, 1000 to 1048576 (RFC 5321 section 4.5.3.1.6 requires at least 1000 for text lines). Lines of a message may be up to 1 MiB; longer ones get the message refused."`
 	MaxConnectionsPerIP int      `toml:"max_connections_per_ip" doc:"Simultaneous connections from one IP address (IPv6: one /64) across all protocols, 1 to 10000."`
 	MaxAuthFailures     int      `toml:"max_auth_failures" doc:"Failed authentications allowed in one connection before it is closed, 1 to 100."`
+	MaxSessions         int      `toml:"max_sessions" doc:"Simultaneous sessions on each SMTP and POP3 listener, 1 to 100000; more connections are refused with a temporary error."`
+	MaxIMAPSessions     int      `toml:"max_imap_sessions" doc:"Simultaneous sessions on each IMAP listener, 1 to 1000000. IMAP clients keep connections open (IDLE), several per user; an idle session costs about 16 KiB over TLS."`
 	SessionTimeout      Duration `toml:"session_timeout" doc:"How long a connection may sit idle between commands before it is closed, 1s to 24h."`
 	CommandTimeout      Duration `toml:"command_timeout" doc:"How long one command, including a whole message transfer, may take, 1s to 24h."`
 	ShutdownTimeout     Duration `toml:"shutdown_timeout" doc:"How long a graceful shutdown waits for work in progress before closing connections, 1s to 10m."`
@@ -182,6 +184,8 @@ func Default() *Config {
 			MaxLineLength:       4096,
 			MaxConnectionsPerIP: 20,
 			MaxAuthFailures:     5,
+			MaxSessions:         1000,
+			MaxIMAPSessions:     10000,
 			SessionTimeout:      Duration(10 * time.Minute),
 			CommandTimeout:      Duration(5 * time.Minute),
 			ShutdownTimeout:     Duration(10 * time.Second),

@@ -216,6 +216,8 @@ func (d *decoder) limits(l *Limits) {
 	d.intRange("limits.max_line_length", l.MaxLineLength, 1000, 1<<20)
 	d.intRange("limits.max_connections_per_ip", l.MaxConnectionsPerIP, 1, 10000)
 	d.intRange("limits.max_auth_failures", l.MaxAuthFailures, 1, 100)
+	d.intRange("limits.max_sessions", l.MaxSessions, 1, 100000)
+	d.intRange("limits.max_imap_sessions", l.MaxIMAPSessions, 1, 1000000)
 	d.durationRange("limits.session_timeout", l.SessionTimeout, time.Second, 24*time.Hour)
 	d.durationRange("limits.command_timeout", l.CommandTimeout, time.Second, 24*time.Hour)
 	d.durationRange("limits.shutdown_timeout", l.ShutdownTimeout, time.Second, 10*time.Minute)

@@ -275,6 +275,7 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 			MaxRecipients:   lim.MaxRecipients,
 			MaxLineLength:   lim.MaxLineLength,
 			MaxAuthFailures: lim.MaxAuthFailures,
+			MaxSessions:     lim.MaxSessions,
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			DataTimeout:     time.Duration(lim.CommandTimeout),
 		},
@@ -303,6 +304,7 @@ func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
 		Limits: pop3.Limits{
 			MaxLineLength:   lim.MaxLineLength,
 			MaxAuthFailures: lim.MaxAuthFailures,
+			MaxSessions:     lim.MaxSessions,
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 		},
@@ -329,6 +331,7 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 		Limits: imapserver.Limits{
 			Wire:            imap.Limits{MaxAppend: int64(lim.MaxMessageSize)},
 			MaxAuthFailures: lim.MaxAuthFailures,
+			MaxSessions:     lim.MaxIMAPSessions,
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 			PollInterval:    s.idlePoll(),
