@@ -272,7 +272,7 @@ func (ss *session) handshake() bool {
 // capabilities lists what the session may use now (RFC 9051 §7.2.2): no
 // AUTH= before TLS on port 143, and LOGINDISABLED instead.
 func (ss *session) capabilities() []string {
-	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL-", "ID", "ENABLE"}
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL+", "ID", "ENABLE"}
 	if !ss.tls {
 		return append(caps, "STARTTLS", "LOGINDISABLED")
 	}

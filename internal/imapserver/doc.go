@@ -18,7 +18,8 @@
 //     CHILDINFO and SPECIAL-USE; return options SUBSCRIBED, CHILDREN and
 //     SPECIAL-USE), RFC 5819 LIST-STATUS, RFC 4731 ESEARCH (MIN, MAX,
 //     ALL, COUNT), RFC 5182 SEARCHRES (RETURN (SAVE) and "$" in FETCH,
-//     STORE, COPY, MOVE and SEARCH), RFC 7888 LITERAL-, RFC 3502
+//     STORE, COPY, MOVE and SEARCH), RFC 7888 LITERAL+ (which covers
+//     IMAP4rev2's LITERAL-), RFC 3502
 //     MULTIAPPEND (a failed message expunges those stored before it);
 //   - \Recent (RFC 3501 §2.3.2): a message is recent to the one session
 //     that first selects its mailbox read-write after it arrived, or that

@@ -88,6 +88,10 @@ func (l Limits) withDefaults() Limits {
 	if l.Wire.MaxAppend <= 0 {
 		l.Wire.MaxAppend = imap.DefaultMaxAppend
 	}
+	// LITERAL+ (RFC 7888): a non-synchronizing literal may be as large as
+	// a synchronizing one; the literal, command and APPEND limits still
+	// bound it, and one over them ends the connection.
+	l.Wire.MaxNonSync = -1
 	return l
 }
 

@@ -211,10 +211,15 @@ func TestAppend(t *testing.T) {
 	if !strings.Contains(strings.Join(got, ""), `FLAGS (\Recent \Seen) BODY[] {`+itoa(len(msg))+"}\r\n"+msg) {
 		t.Errorf("appended message: %q", got)
 	}
-	// Non-synchronizing literal within LITERAL-.
+	// Non-synchronizing literals (LITERAL+), over LITERAL-'s 4096 bytes
+	// too.
 	c.send("a2 APPEND Archive {5+}\r\nx: y\n\r\n")
 	if _, st := c.collect("a2"); !strings.HasPrefix(st, "OK [APPENDUID") {
-		t.Errorf("APPEND LITERAL-: %q", st)
+		t.Errorf("APPEND LITERAL+: %q", st)
+	}
+	c.send("a2b UID SEARCH SUBJECT {5000+}\r\n" + strings.Repeat("x", 5000) + "\r\n")
+	if _, st := c.collect("a2b"); !strings.HasPrefix(st, "OK") {
+		t.Errorf("SEARCH with a 5000-byte LITERAL+ string: %q", st)
 	}
 	// Too big: refused before the continuation.
 	c.send("a3 APPEND INBOX {2000}\r\n")
@@ -231,7 +236,7 @@ func TestAppend(t *testing.T) {
 		}
 	}
 	c.expect("NOOP", "OK")
-	// Non-synchronizing literal over the LITERAL- cap: the connection ends.
+	// Non-synchronizing literal over the APPEND limit: the connection ends.
 	c.send("a5 APPEND INBOX {5000+}\r\n")
 	if l := c.readLine(); !strings.HasPrefix(l, "a5 BAD [TOOBIG]") {
 		t.Errorf("non-synchronizing literal too big: %q", l)
