@@ -112,9 +112,9 @@ type Options struct {
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	w       *sql.DB // one connection, BEGIN IMMEDIATE
-	r       *sql.DB // read-only pool
-	readDSN string  // opens a connection like those of r
+	w       *sql.DB   // one connection, BEGIN IMMEDIATE
+	r       *readPool // read-only pool, statements kept
+	readDSN string    // opens a connection like those of r
 	blobs   *blob.Store
 	stmts   stmts
 	grace   time.Duration // Options.OrphanGrace
@@ -211,7 +211,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	s.r = r
+	s.r = newReadPool(r)
 	if err := s.emptyTrash(ctx); err != nil {
 		s.Close()
 		return nil, err
