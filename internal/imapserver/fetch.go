@@ -129,20 +129,11 @@ func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries b
 	first := ss.sel.uids.seq(uids[0])
 	last := ss.sel.uids.seq(uids[len(uids)-1])
 	span := int(last) - int(first) + 1
-	out := make([]store.Message, 0, len(uids))
 	if span > 2*len(uids)+16 {
-		for _, u := range uids {
-			m, err := ss.srv.store.GetMessage(ctx, id, u)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-			out = append(out, m)
-		}
-		return out, nil, nil
+		out, err := ss.getMessages(ctx, uids)
+		return out, nil, err
 	}
+	out := make([]store.Message, 0, len(uids))
 	// The store has no UIDs in the range that the view lacks: newer
 	// messages have greater UIDs.
 	var all []store.Summarized

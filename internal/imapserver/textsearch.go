@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -168,16 +167,5 @@ func (ss *session) loadFew(ctx context.Context, uids []uint32) ([]store.Message,
 	if len(uids) > maxPointLoads {
 		return ss.loadMessages(ctx, uids)
 	}
-	out := make([]store.Message, 0, len(uids))
-	for _, u := range uids {
-		m, err := ss.srv.store.GetMessage(ctx, ss.sel.mb.ID, u)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return ss.getMessages(ctx, uids)
 }

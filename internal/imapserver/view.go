@@ -315,6 +315,23 @@ func (ss *session) changed(mailboxID int64) {
 	ss.srv.hub.AccountChanged(ss.account.ID)
 }
 
+// getMessages reads the messages of the selected mailbox with the given
+// UIDs one by one, leaving out those no longer in the store.
+func (ss *session) getMessages(ctx context.Context, uids []uint32) ([]store.Message, error) {
+	out := make([]store.Message, 0, len(uids))
+	for _, u := range uids {
+		m, err := ss.srv.store.GetMessage(ctx, ss.sel.mb.ID, u)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // loadMessages returns the store's messages for uids (ascending), leaving
 // out those no longer in the store.
 func (ss *session) loadMessages(ctx context.Context, uids []uint32) ([]store.Message, error) {
@@ -323,18 +340,7 @@ func (ss *session) loadMessages(ctx context.Context, uids []uint32) ([]store.Mes
 	}
 	id := ss.sel.mb.ID
 	if len(uids) <= 20 {
-		out := make([]store.Message, 0, len(uids))
-		for _, u := range uids {
-			m, err := ss.srv.store.GetMessage(ctx, id, u)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		}
-		return out, nil
+		return ss.getMessages(ctx, uids)
 	}
 	all, err := ss.srv.store.ListMessages(ctx, id, uids[0], 0)
 	if err != nil {
