@@ -423,6 +423,11 @@ type TextIndex interface {
 	// those whose text is not indexed. The two lists come from one
 	// snapshot. It fails with ErrInvalid for an unknown field.
 	SearchText(ctx context.Context, mailboxID int64, field TextField, needle string) (TextHits, error)
+	// CompactText does one bounded step of tidying the index after
+	// deletions have left enough dead entries in it to slow searches down,
+	// and reports whether another step is due. A store whose index tidies
+	// itself returns false.
+	CompactText(ctx context.Context) (more bool, err error)
 }
 
 // QueueState is the state of a queued message.

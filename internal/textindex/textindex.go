@@ -8,7 +8,8 @@
 // OnChange) and looks again every RecheckInterval for writers of other
 // processes. It reads each new body once, extracts its text with package
 // mailtext, folds it and stores it; copies of a message share their body
-// and so their text.
+// and so their text. With nothing to index, it has the store compact the
+// index after deletions (CompactText), one bounded step at a time.
 //
 // Search answers from the index and reads the few messages the index has
 // no text for yet (delivered a moment ago), so its answer never depends
@@ -93,6 +94,7 @@ func (ix *Indexer) Run(ctx context.Context) {
 			}
 			continue
 		}
+		ix.compact(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -102,6 +104,23 @@ func (ix *Indexer) Run(ctx context.Context) {
 				ix.log.Warn("text index: indexing searched messages", "err", err)
 			}
 		case <-time.After(RecheckInterval):
+		}
+	}
+}
+
+// compact tidies the index step by step while there is nothing to
+// index: new mail comes first, and compaction goes on after it.
+func (ix *Indexer) compact(ctx context.Context) {
+	for ctx.Err() == nil && len(ix.poke) == 0 && len(ix.want) == 0 {
+		more, err := ix.store.CompactText(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				ix.log.Warn("text index: compacting", "err", err)
+			}
+			return
+		}
+		if !more {
+			return
 		}
 	}
 }

@@ -75,6 +75,12 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc, cursor int6
 	return mapErr(err, "index text", nil)
 }
 
+// CompactText has nothing to do: the rows of deleted text leave the
+// GIN index when autovacuum reclaims them.
+func (s *Store) CompactText(ctx context.Context) (bool, error) {
+	return false, nil
+}
+
 // TextCursor returns the indexer's cursor.
 func (s *Store) TextCursor(ctx context.Context) (int64, error) {
 	var c int64

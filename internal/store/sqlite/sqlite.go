@@ -80,6 +80,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -119,6 +120,8 @@ type Store struct {
 	stmts   stmts
 	grace   time.Duration // Options.OrphanGrace
 	group   committer     // group commit of Deliver and Enqueue
+	// compacting is set while CompactText has steps to go.
+	compacting atomic.Bool
 	// afterCommit, if set, runs after every successful commit and its
 	// error is reported as the commit's: tests use it to play a commit
 	// that landed but failed to say so.

@@ -732,3 +732,111 @@ func TestCountFlagsUsesIndexes(t *testing.T) {
 		t.Errorf("the plan scans messages:\n%s", all)
 	}
 }
+
+// TestTextCompaction: after many texts are deleted, CompactText merges
+// the FTS5 index until the dead entries are gone, and searches still find
+// exactly the live texts. Below the threshold it does nothing.
+func TestTextCompaction(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total, kept = 1600, 200
+	var uids []uint32
+	var docs []store.TextDoc
+	for i := range total {
+		ms, err := s.Deliver(ctx, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)), []store.Target{{MailboxID: inbox.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, ms[0].UID)
+		words := strings.Repeat(fmt.Sprintf("word%05d text of message %d ", i*7919%100000, i), 40)
+		docs = append(docs, store.TextDoc{BlobID: ms[0].BlobID, Header: fmt.Sprintf("subject: message %d\n", i),
+			Subject: fmt.Sprintf("message %d", i), Body: words})
+		if len(docs) == 100 {
+			if err := s.IndexText(ctx, docs, ms[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			docs = docs[:0]
+		}
+	}
+	indexSize := func() (bytes int64) {
+		t.Helper()
+		if err := s.r.QueryRowContext(ctx, "SELECT sum(length(block)) FROM text_fts_data").Scan(&bytes); err != nil {
+			t.Fatal(err)
+		}
+		return bytes
+	}
+	steps := func() int {
+		t.Helper()
+		for n := 0; n < 10000; n++ {
+			more, err := s.CompactText(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !more {
+				return n
+			}
+		}
+		t.Fatal("CompactText still has work after 10000 steps")
+		return 0
+	}
+
+	// Under the threshold: nothing to do.
+	if _, err := s.Expunge(ctx, inbox.ID, uids[:compactMinDeleted-1]); err != nil {
+		t.Fatal(err)
+	}
+	before := indexSize()
+	if n := steps(); n != 0 || indexSize() != before {
+		t.Errorf("with %d deletions CompactText took %d steps, index %d -> %d bytes", compactMinDeleted-1, n, before, indexSize())
+	}
+
+	if _, err := s.Expunge(ctx, inbox.ID, uids[compactMinDeleted-1:total-kept]); err != nil {
+		t.Fatal(err)
+	}
+	bloated := indexSize()
+	if n := steps(); n == 0 {
+		t.Errorf("with %d deletions CompactText did nothing", total-kept)
+	}
+	compacted := indexSize()
+	// Done in steps, the compaction leaves the index as one optimize does.
+	if _, err := s.w.Exec("INSERT INTO text_fts(text_fts) VALUES ('optimize')"); err != nil {
+		t.Fatal(err)
+	}
+	if optimized := indexSize(); compacted >= bloated || compacted != optimized {
+		t.Errorf("index of %d bytes after %d deletions: %d bytes after compaction, %d after optimize", bloated, total-kept, compacted, optimized)
+	}
+	var deleted int64
+	if err := s.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'text_deleted'").Scan(&deleted); err != nil || deleted != 0 {
+		t.Errorf("text_deleted after compaction = %d (%v)", deleted, err)
+	}
+	if _, err := s.w.Exec("INSERT INTO text_fts(text_fts, rank) VALUES ('integrity-check', 1)"); err != nil {
+		t.Errorf("text index after compaction: %v", err)
+	}
+	for _, tc := range []struct {
+		needle string
+		want   []uint32
+	}{
+		{"message 1599", uids[1599:]},
+		{"message 1400", uids[1400:1401]},
+		{"message 1399", nil},
+		{"message 5", nil},
+		{"text of message 14", uids[1400:1500]},
+	} {
+		hits, err := s.SearchText(ctx, inbox.ID, store.TextAll, tc.needle)
+		if err != nil || !slices.Equal(hits.UIDs, tc.want) || len(hits.Unindexed) != 0 {
+			t.Errorf("SearchText(%q) = %v, %d unindexed (%v); want %v", tc.needle, hits.UIDs, len(hits.Unindexed), err, tc.want)
+		}
+	}
+	t.Logf("index: %d bytes, %d after %d of %d texts were deleted, %d after compaction", before, bloated, total-kept, total, compacted)
+}

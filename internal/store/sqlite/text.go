@@ -80,6 +80,73 @@ func (s *Store) TextCursor(ctx context.Context) (int64, error) {
 	return c, wrap("text cursor", err)
 }
 
+// Compaction of the FTS5 index. Deleting a body's text adds delete
+// markers to the index; the entries they cancel, and the markers, stay
+// until a merge takes in the oldest segment, which automerge seldom does
+// on a large index, and every search walks them: after 50,000 messages
+// delivered and expunged, the index of 1,000 live messages held 60 MB
+// (1.2 MB compacted) and a search spent most of its time seeking through
+// it. The blobs_text_gone trigger counts deletions in meta
+// 'text_deleted'; once they pass compactMinDeleted and a quarter of the
+// live texts, CompactText merges the whole index into one segment, which
+// drops them, compactPages pages written per write transaction so that a
+// delivery waits for at most one step: a step reads more than it writes
+// when most of its input is dead, and took at most 290 ms on that index
+// (256 pages: 2.1 s in one step; the total is the same).
+const (
+	compactMinDeleted = 1000
+	compactPages      = 8
+)
+
+// CompactText does one step of merging the text index once enough
+// deletions have piled up, and reports whether another step is due.
+func (s *Store) CompactText(ctx context.Context) (bool, error) {
+	if !s.compacting.Load() {
+		due, err := s.compactionDue(ctx)
+		if err != nil || !due {
+			return false, wrap("compact text", err)
+		}
+	}
+	more := false
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		var before, after int64
+		if err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
+			return err
+		}
+		// A negative page count merges every segment, not only those of
+		// a crowded level: an optimize done in steps.
+		if _, err := tx.ExecContext(ctx, "INSERT INTO text_fts(text_fts, rank) VALUES ('merge', ?)", -compactPages); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT total_changes()").Scan(&after); err != nil {
+			return err
+		}
+		// FTS5 changes fewer than two rows when the index is one segment
+		// already: every deletion so far has been merged away.
+		if more = after-before >= 2; !more {
+			_, err := tx.ExecContext(ctx, "UPDATE meta SET value = 0 WHERE key = 'text_deleted'")
+			return err
+		}
+		return nil
+	})
+	s.compacting.Store(more && err == nil)
+	return more, wrap("compact text", err)
+}
+
+// compactionDue reports whether the deletions counted since the last
+// compaction call for one.
+func (s *Store) compactionDue(ctx context.Context) (bool, error) {
+	var deleted, live int64
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'text_deleted'").Scan(&deleted)
+	if err != nil || deleted < compactMinDeleted {
+		return false, err
+	}
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM text_content").Scan(&live); err != nil {
+		return false, err
+	}
+	return deleted*4 >= live, nil
+}
+
 // SearchText finds needle in the indexed text of a mailbox's messages.
 // A needle of three characters or more goes through the trigram index;
 // a shorter one is looked for in the stored text of the mailbox's
