@@ -58,10 +58,11 @@ func (ss *session) fetch(cmd *imap.Command) bool {
 	// Summaries come from the server's cache; once a batch finds most of
 	// them missing, the next batches read them with the messages.
 	readSummaries := false
+	var cur store.Mailbox
 	for len(uids) > 0 {
 		batch := uids[:min(fetchBatch, len(uids))]
 		uids = uids[len(batch):]
-		msgs, stored, err := ss.loadBatch(ctx, batch, needSummary && readSummaries)
+		msgs, stored, err := ss.loadBatch(ctx, batch, needSummary && readSummaries, &cur)
 		if err != nil {
 			return ss.storeError(cmd.Tag, err)
 		}
@@ -121,10 +122,14 @@ func summaryNeeded(items []imap.FetchItem) bool {
 
 // loadBatch returns the store's messages for uids (ascending, from the
 // view), leaving out those no longer in the store, and with withSummaries
-// their stored summaries by blob ID if it read them. UIDs close together
-// are read with one query; scattered ones one by one, so that a batch
-// never reads much more than its size.
-func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries bool) ([]store.Message, map[string][]byte, error) {
+// their stored summaries by blob ID if it read them. The message cache
+// serves them when it can; otherwise UIDs close together are read with
+// one query and scattered ones one by one, so that a batch never reads
+// much more than its size. cur is as for cachedMessages.
+func (ss *session) loadBatch(ctx context.Context, uids []uint32, withSummaries bool, cur *store.Mailbox) ([]store.Message, map[string][]byte, error) {
+	if out, ok, err := ss.cachedMessages(ctx, uids, cur); ok || err != nil {
+		return out, nil, err
+	}
 	id := ss.sel.mb.ID
 	first := ss.sel.uids.seq(uids[0])
 	last := ss.sel.uids.seq(uids[len(uids)-1])

@@ -210,7 +210,7 @@ func TestFetchBatchBound(t *testing.T) {
 		for uids := tc.uids; len(uids) > 0; {
 			batch := uids[:min(fetchBatch, len(uids))]
 			uids = uids[len(batch):]
-			msgs, _, err := ss.loadBatch(t.Context(), batch, true)
+			msgs, _, err := ss.loadBatch(t.Context(), batch, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

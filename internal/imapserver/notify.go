@@ -326,7 +326,7 @@ func (ss *session) announceSelected(ctx context.Context, n *notifier) error {
 	cmd := &imap.Command{Name: "FETCH"}
 	args := &imap.FetchArgs{Items: n.selected.fetch}
 	need := summaryNeeded(args.Items)
-	msgs, stored, err := ss.loadBatch(ctx, fresh, need)
+	msgs, stored, err := ss.loadBatch(ctx, fresh, need, nil)
 	if err != nil {
 		return err
 	}

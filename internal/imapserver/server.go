@@ -130,6 +130,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	hub      *Hub
 	selects  *selectCache
+	messages *messageCache // nil: every read goes to the store
 	indexer  *textindex.Indexer
 	log      *slog.Logger
 	listener *listener.Server
@@ -161,7 +162,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub, indexer: deps.Indexer,
-		selects: newSelectCache(), summaries: newSummaryCache(summaryCacheBytes),
+		selects: newSelectCache(), messages: newMessageCache(maxCachedMessages, maxEntryMessages), summaries: newSummaryCache(summaryCacheBytes),
 		log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{

@@ -332,6 +332,39 @@ func (ss *session) getMessages(ctx context.Context, uids []uint32) ([]store.Mess
 	return out, nil
 }
 
+// maxGets is the most messages read one by one rather than through the
+// message cache or a listing.
+const maxGets = 20
+
+// cachedMessages returns the messages of the selected mailbox with the
+// given UIDs (ascending) from the server's message cache, leaving out
+// those no longer in the store. It reports false when the cache cannot
+// serve them: none, a mailbox too big to keep, or a few UIDs, which
+// getMessages reads for less than loading a whole mailbox would cost.
+//
+// The cache is brought up to the mailbox's current state, read from the
+// store into *cur unless cur already holds it: the batches of one command
+// read it once.
+func (ss *session) cachedMessages(ctx context.Context, uids []uint32, cur *store.Mailbox) ([]store.Message, bool, error) {
+	if ss.srv.messages == nil || len(uids) <= maxGets {
+		return nil, false, nil
+	}
+	if cur == nil {
+		cur = new(store.Mailbox)
+	}
+	if cur.ID == 0 {
+		mb, err := ss.srv.store.GetMailboxByID(ctx, ss.sel.mb.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, true, nil // deleted: none of its messages is left
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		*cur = mb
+	}
+	return ss.srv.messages.messages(ctx, ss.srv.store, *cur, uids)
+}
+
 // loadMessages returns the store's messages for uids (ascending), leaving
 // out those no longer in the store.
 func (ss *session) loadMessages(ctx context.Context, uids []uint32) ([]store.Message, error) {
@@ -339,8 +372,11 @@ func (ss *session) loadMessages(ctx context.Context, uids []uint32) ([]store.Mes
 		return nil, nil
 	}
 	id := ss.sel.mb.ID
-	if len(uids) <= 20 {
+	if len(uids) <= maxGets {
 		return ss.getMessages(ctx, uids)
+	}
+	if out, ok, err := ss.cachedMessages(ctx, uids, nil); ok || err != nil {
+		return out, err
 	}
 	all, err := ss.srv.store.ListMessages(ctx, id, uids[0], 0)
 	if err != nil {
