@@ -153,6 +153,13 @@
 //     and counts flags, and a per-server cache (selcache.go) keeps both
 //     for recently selected mailboxes as of a MODSEQ, brought up to date
 //     by the changes since;
+//   - FETCH, SEARCH and STORE over more than a few messages read the rows
+//     from a per-server message cache (msgcache.go) of recently read
+//     mailboxes of up to 32,768 messages (131,072 in all), brought up to
+//     the store's HIGHESTMODSEQ by the changes since before every use, so
+//     that they are as fresh as the store's rows without reading them all
+//     again; the FETCH items come from the body summaries stored at
+//     delivery, decoded in a per-server cache (summarycache.go);
 //   - an idle session holds no buffer and one goroutine (io.go): it waits
 //     for the first byte of the next command in a one-byte array, borrows
 //     a pooled command buffer and response buffer for the command, and

@@ -24,7 +24,7 @@ const usage = `usage:
                  [-auth USER:PASSWORD | -auth-file dev.json] [-bodies B] [-search CRITERIA]
                  [-duration D] [-source-ips K] [-pid P] [-json]
   mailbench idle -c C [-hold D] [-addr HOST:PORT] [-security tls|starttls|plain]
-                 [-auth USER:PASSWORD | -auth-file dev.json] [-parallel K]
+                 [-auth USER:PASSWORD | -auth-file dev.json] [-parallel K] [-no-login]
                  [-source-ips K] [-pid P] [-json]
   mailbench count-maildir [-until N] [-timeout D] DIR
   mailbench write-maildir -n N [-size S] [-from ADDR] [-to ADDR[,ADDR...]] [-sender-domains K] DIR

@@ -28,6 +28,10 @@ type IdleConfig struct {
 
 	User, Password string
 	Mailbox        string // default "INBOX"
+	// NoLogin holds each connection before login instead, after the
+	// greeting and a NOOP: how connections wait where the server refuses
+	// logins, as in IMAP in the clear. User and Mailbox are not used.
+	NoLogin bool
 
 	Connections int           // connections to open and hold
 	Parallel    int           // connections being set up at once; default 16
@@ -63,7 +67,7 @@ func (cfg IdleConfig) withDefaults() (IdleConfig, error) {
 	if cfg.Connections <= 0 {
 		return cfg, errors.New("mailbench: the number of connections must be positive")
 	}
-	if cfg.User == "" {
+	if cfg.User == "" && !cfg.NoLogin {
 		return cfg, errors.New("mailbench: no user")
 	}
 	if err := checkTarget(cfg.Addr, cfg.SourceIPs, cfg.AllowRemote); err != nil {
@@ -91,8 +95,9 @@ func (cfg IdleConfig) withDefaults() (IdleConfig, error) {
 }
 
 // RunIdle opens cfg.Connections connections, cfg.Parallel at a time, each
-// doing LOGIN, SELECT and IDLE (RFC 2177); holds them all for cfg.Hold;
-// samples cfg.RSS; then ends each with DONE and LOGOUT and closes it. It
+// doing LOGIN, SELECT and IDLE (RFC 2177), or with cfg.NoLogin a NOOP;
+// holds them all for cfg.Hold; samples cfg.RSS; then ends each with DONE
+// (after IDLE) and LOGOUT and closes it. It
 // returns an error when the configuration is invalid, when no connection
 // reached IDLE, or when RSS could not be read.
 func RunIdle(ctx context.Context, cfg IdleConfig) (IdleResult, error) {
@@ -149,7 +154,7 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleResult, error) {
 			sem <- struct{}{}
 			end.Go(func() {
 				defer func() { <-sem }()
-				if h.c.done(h.tag) == nil {
+				if h.tag == "" || h.c.done(h.tag) == nil {
 					h.c.logout()
 				}
 				h.c.conn.Close()
@@ -164,7 +169,7 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleResult, error) {
 	}
 	res.Failed, res.Errors, res.ErrorSamples = rec.failed, rec.errors, rec.samples
 	if res.Held == 0 {
-		return res, fmt.Errorf("mailbench: no connection to %s reached IDLE (%d failed)", cfg.Addr, res.Failed)
+		return res, fmt.Errorf("mailbench: no connection to %s was held (%d failed)", cfg.Addr, res.Failed)
 	}
 	select {
 	case <-time.After(cfg.Hold):
@@ -180,11 +185,18 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleResult, error) {
 }
 
 // openIdle sets up one connection as far as IDLE and returns it with the
-// IDLE command's tag.
+// IDLE command's tag; with cfg.NoLogin, as far as a NOOP, and no tag.
 func openIdle(ctx context.Context, cfg *IdleConfig, local net.Addr) (*imapConn, string, error) {
 	c, err := dialIMAP(ctx, cfg.Addr, local, cfg.Security, cfg.Timeout)
 	if err != nil {
 		return nil, "", err
+	}
+	if cfg.NoLogin {
+		if _, err := c.command("NOOP"); err != nil {
+			c.conn.Close()
+			return nil, "", &stepError{"noop", err}
+		}
+		return c, "", nil
 	}
 	mbox, err := quote(cfg.Mailbox)
 	if err == nil {

@@ -78,6 +78,13 @@ func startFakeIMAP(t *testing.T, f *fakeIMAP) *fakeIMAP {
 
 func (f *fakeIMAP) addr() string { return f.ln.Addr().String() }
 
+// count returns how many commands named verb the server received.
+func (f *fakeIMAP) count(verb string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cmds[verb]
+}
+
 func (f *fakeIMAP) get(v *int) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -159,6 +166,8 @@ func (f *fakeIMAP) serve(conn net.Conn) {
 			}
 			say("* SEARCH 1 3")
 			say("%s OK done", tag)
+		case "NOOP":
+			say("%s OK nothing", tag)
 		case "IDLE":
 			f.idle(tag, r, say)
 		case "LOGOUT":
@@ -358,6 +367,22 @@ func TestRunIdle(t *testing.T) {
 				t.Errorf("connections came from %v, want %d addresses", srv.sources, tt.sources)
 			}
 		})
+	}
+}
+
+// TestRunIdleNoLogin holds connections before login: no LOGIN, SELECT or
+// IDLE reaches the server, a NOOP each does, and each ends with LOGOUT.
+func TestRunIdleNoLogin(t *testing.T) {
+	srv := startFakeIMAP(t, &fakeIMAP{sec: Plain})
+	res, err := RunIdle(t.Context(), IdleConfig{Addr: srv.addr(), Security: Plain, NoLogin: true,
+		Connections: 4, Parallel: 4, Hold: 50 * time.Millisecond, Timeout: 5 * time.Second})
+	if err != nil || res.Held != 4 || res.Failed != 0 {
+		t.Fatalf("held %d failed %d (%v), %v; want 4 held", res.Held, res.Failed, res.ErrorSamples, err)
+	}
+	for verb, want := range map[string]int{"NOOP": 4, "LOGOUT": 4, "LOGIN": 0, "SELECT": 0, "IDLE": 0} {
+		if n := srv.count(verb); n != want {
+			t.Errorf("%s: %d, want %d", verb, n, want)
+		}
 	}
 }
 

@@ -38,8 +38,9 @@ func (f *imapFlags) register(fs *flag.FlagSet, pidHelp string) {
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 }
 
-// resolve turns the shared flags into address, credentials and sources.
-func (f *imapFlags) resolve() (addr, user, pass string, sec Security, sources []net.IP, err error) {
+// resolve turns the shared flags into address, credentials and sources;
+// credentials are required with needUser.
+func (f *imapFlags) resolve(needUser bool) (addr, user, pass string, sec Security, sources []net.IP, err error) {
 	sec = Security(f.security)
 	if !sec.valid() {
 		return "", "", "", "", nil, usageError{fmt.Sprintf("-security: want tls, starttls or plain, not %q", f.security)}
@@ -73,7 +74,7 @@ func (f *imapFlags) resolve() (addr, user, pass string, sec Security, sources []
 	if addr == "" {
 		return "", "", "", "", nil, usageError{"-addr is required without -auth-file"}
 	}
-	if user == "" {
+	if user == "" && needUser {
 		return "", "", "", "", nil, usageError{"-auth or -auth-file is required"}
 	}
 	if f.sourceIPs > 254 {
@@ -119,7 +120,7 @@ func runIMAP(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.Bodies = -1
 	}
 	var err error
-	if cfg.Addr, cfg.User, cfg.Password, cfg.Security, cfg.SourceIPs, err = f.resolve(); err != nil {
+	if cfg.Addr, cfg.User, cfg.Password, cfg.Security, cfg.SourceIPs, err = f.resolve(true); err != nil {
 		return err
 	}
 	cfg.AllowRemote, cfg.Mailbox, cfg.Timeout = f.allowRemote, f.mailbox, f.timeout
@@ -225,6 +226,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&cfg.Connections, "c", 0, "connections to hold (required)")
 	fs.IntVar(&cfg.Parallel, "parallel", 16, "connections set up at once")
 	fs.DurationVar(&cfg.Hold, "hold", 10*time.Second, "hold every connection in IDLE this long")
+	fs.BoolVar(&cfg.NoLogin, "no-login", false, "hold connections before login, after a NOOP, as IMAP in the clear (-security plain) must")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -232,7 +234,7 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{"-c: the number of connections is required and must be positive"}
 	}
 	var err error
-	if cfg.Addr, cfg.User, cfg.Password, cfg.Security, cfg.SourceIPs, err = f.resolve(); err != nil {
+	if cfg.Addr, cfg.User, cfg.Password, cfg.Security, cfg.SourceIPs, err = f.resolve(!cfg.NoLogin); err != nil {
 		return err
 	}
 	cfg.AllowRemote, cfg.Mailbox, cfg.Timeout = f.allowRemote, f.mailbox, f.timeout
@@ -280,8 +282,12 @@ func printIdle(w io.Writer, cfg IdleConfig, res IdleResult, withRSS, asJSON bool
 		enc.Encode(r)
 		return
 	}
-	fmt.Fprintf(w, "%s (%s): %d of %d connections held in IDLE for %s (set up in %.3f s), %d failed\n",
-		cfg.Addr, cfg.Security, res.Held, cfg.Connections, cfg.Hold, res.Setup.Seconds(), res.Failed)
+	where := "in IDLE"
+	if cfg.NoLogin {
+		where = "before login"
+	}
+	fmt.Fprintf(w, "%s (%s): %d of %d connections held %s for %s (set up in %.3f s), %d failed\n",
+		cfg.Addr, cfg.Security, res.Held, cfg.Connections, where, cfg.Hold, res.Setup.Seconds(), res.Failed)
 	if withRSS {
 		fmt.Fprintf(w, "server RSS: %.0f KiB before, %.0f KiB held: %.1f KiB per connection\n",
 			float64(res.RSSBefore)/1024, float64(res.RSSHeld)/1024, res.RSSPerConnection()/1024)
