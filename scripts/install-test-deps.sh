@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real peers and clients the test
 # suite drives: PostgreSQL (the second storage backend), openssl, curl,
-# Python (smtplib, imaplib, poplib), swaks, mbsync (isync), fetchmail, and
+# Python (smtplib, imaplib, poplib), swaks, mbsync (isync), fetchmail, pyspf,
+# dkimpy and OpenDKIM (independent SPF and DKIM implementations; the daemon is
+# never started, tests run `opendkim -t`), and
 # Postfix (unconfigured and never started; see tests/interop/install-postfix.sh).
 # Does nothing when they are all there; needs root otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(postgresql openssl curl ca-certificates python3 swaks isync fetchmail)
+packages=(postgresql openssl curl ca-certificates python3 swaks isync fetchmail
+	python3-spf python3-dkim python3-nacl opendkim opendkim-tools)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
@@ -20,6 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	echo "install-test-deps.sh: installing ${missing[*]}" >&2
 	apt-get update -qq
+	# Start no system service (OpenDKIM's daemon): tests run their own.
+	added_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# Installing test packages: start no services.\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		added_policy=1
+	fi
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	if [ -n "$added_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 bash tests/interop/install-postfix.sh
