@@ -57,6 +57,12 @@ type Service struct {
 	// LoginCacheSize bounds the remembered checks; 0 means
 	// DefaultLoginCacheSize.
 	LoginCacheSize int
+	// DKIMKeyGen makes DKIM keys (GenerateDKIMKeys). AddDomain gives each
+	// new domain a pair only when it is set, since generating an RSA key
+	// takes a while; RotateDKIM uses GenerateDKIMKeys when it is not.
+	DKIMKeyGen func(now time.Time, state store.DKIMKeyState, taken []string) ([]store.DKIMKey, error)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 
 	semOnce   sync.Once
 	sem       chan struct{}
@@ -85,7 +91,9 @@ func (s *Service) hasher() Hasher {
 }
 
 // AddDomain starts hosting a domain, given in any form NormalizeDomain
-// accepts.
+// accepts, with its first pair of DKIM keys when DKIMKeyGen is set. If the
+// keys cannot be made or stored, the domain is hosted all the same and the
+// error says so.
 func (s *Service) AddDomain(ctx context.Context, name string) (store.Domain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
@@ -95,7 +103,7 @@ func (s *Service) AddDomain(ctx context.Context, name string) (store.Domain, err
 	if err != nil {
 		return store.Domain{}, fmt.Errorf("add domain %s: %w", d, err)
 	}
-	return dom, nil
+	return dom, s.addDomainKeys(ctx, d)
 }
 
 // ListDomains lists the hosted domains.

@@ -82,6 +82,8 @@ func commands() []command {
 		{"account", "manage accounts: add|passwd|list|del", runAccount},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
+		{"dkim", "DKIM keys: keys|rotate|activate DOMAIN", runDKIM},
+		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"version", "print the version", runVersion},
 	}
 }

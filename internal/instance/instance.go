@@ -90,6 +90,7 @@ func Accounts(cfg *config.Config, st store.Store) *account.Service {
 		MinPasswordLength: p.MinLength,
 		LoginCacheTTL:     loginCacheTTL(p.LoginCacheTTL),
 		LoginCacheSize:    p.LoginCacheSize,
+		DKIMKeyGen:        account.GenerateDKIMKeys,
 	}
 }
 

@@ -71,6 +71,7 @@ var (
 // concurrent use by many goroutines, and (for PostgreSQL) by many processes.
 type Store interface {
 	Domains
+	DKIMKeys
 	Accounts
 	Aliases
 	Mailboxes
@@ -112,6 +113,49 @@ type Domain struct {
 	ID      int64
 	Name    string
 	Created time.Time
+}
+
+// DKIMKey is one of a domain's DKIM signing keys (RFC 6376), published
+// at Selector._domainkey.<domain>.
+type DKIMKey struct {
+	Selector  string
+	Algorithm string // "ed25519" or "rsa"
+	// PrivateKey is the key in PKCS #8 DER form.
+	PrivateKey []byte
+	State      DKIMKeyState
+	Created    time.Time
+	// RetireAt, for a retiring key, is when it stops being published.
+	RetireAt time.Time
+}
+
+// DKIMKeyState is where a key is in its rotation: a new key is published
+// before it signs, and an old one stays published a while after it stops,
+// so that mail signed with it in transit still verifies.
+type DKIMKeyState string
+
+// The states of a DKIM key.
+const (
+	DKIMPending  DKIMKeyState = "pending"  // to be published; signs nothing yet
+	DKIMActive   DKIMKeyState = "active"   // signs outgoing mail
+	DKIMRetiring DKIMKeyState = "retiring" // published until RetireAt; signs nothing
+)
+
+// DKIMKeys keeps the domains' DKIM keys. Keys leave with their domain.
+type DKIMKeys interface {
+	// AddDKIMKeys adds keys to a domain in one transaction. It fails with
+	// ErrNotFound for an unknown domain, ErrExists if a selector is taken
+	// and ErrInvalid for a key without selector, algorithm or key, or in
+	// another state than pending or active.
+	AddDKIMKeys(ctx context.Context, domain string, keys []DKIMKey) error
+	// ListDKIMKeys returns a domain's keys by creation, then selector.
+	ListDKIMKeys(ctx context.Context, domain string) ([]DKIMKey, error)
+	// ActivateDKIMKeys makes the domain's pending keys active and its
+	// active keys retiring until retireAt, in one transaction. It fails
+	// with ErrNotFound when the domain has no pending key.
+	ActivateDKIMKeys(ctx context.Context, domain string, retireAt time.Time) error
+	// DeleteDKIMKeys removes the domain's retiring keys whose RetireAt is
+	// before now, and returns how many.
+	DeleteDKIMKeys(ctx context.Context, domain string, now time.Time) (int, error)
 }
 
 // Domains manages hosted domains.

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BigBodyMemory", testBigBodyMemory},
 		{"Summaries", testSummaries},
 		{"DeleteAccount", testDeleteAccount},
+		{"DKIMKeys", testDKIMKeys},
 		{"TextIndex", testTextIndex},
 		{"Queue", testQueue},
 		{"QueueClaimConcurrent", testQueueClaimConcurrent},

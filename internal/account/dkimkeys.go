@@ -1,0 +1,183 @@
+package account
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// Every domain signs with two DKIM keys at once, Ed25519 (RFC 8463) and
+// RSA: receivers that do not know Ed25519 yet verify the RSA signature.
+const dkimRSABits = 2048
+
+// DefaultDKIMOverlap is how long a replaced key stays published after the
+// new one starts signing: mail signed with it may still be in queues, and
+// some receivers verify late.
+const DefaultDKIMOverlap = 7 * 24 * time.Hour
+
+// GenerateDKIMKeys makes a domain's pair of DKIM keys in the given state,
+// with selectors of the form spYYYYMMDDe and spYYYYMMDDr (e for Ed25519, r
+// for RSA) that none of taken already uses. It is the usual
+// Service.DKIMKeyGen.
+func GenerateDKIMKeys(now time.Time, state store.DKIMKeyState, taken []string) ([]store.DKIMKey, error) {
+	used := map[string]bool{}
+	for _, s := range taken {
+		used[s] = true
+	}
+	base := "sp" + now.UTC().Format("20060102")
+	for i := 2; used[base+"e"] || used[base+"r"]; i++ {
+		base = fmt.Sprintf("sp%sn%d", now.UTC().Format("20060102"), i)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate Ed25519 DKIM key: %w", err)
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, dkimRSABits)
+	if err != nil {
+		return nil, fmt.Errorf("generate RSA DKIM key: %w", err)
+	}
+	var keys []store.DKIMKey
+	for _, k := range []struct {
+		suffix, alg string
+		key         crypto.Signer
+	}{{"e", "ed25519", edKey}, {"r", "rsa", rsaKey}} {
+		der, err := x509.MarshalPKCS8PrivateKey(k.key)
+		if err != nil {
+			return nil, fmt.Errorf("encode DKIM key: %w", err)
+		}
+		keys = append(keys, store.DKIMKey{Selector: base + k.suffix, Algorithm: k.alg, PrivateKey: der, State: state, Created: now.UTC()})
+	}
+	return keys, nil
+}
+
+// DKIMRecord returns the TXT record that publishes k's public key at
+// k.Selector._domainkey.<domain> (RFC 6376 section 3.6.1, RFC 8463).
+func DKIMRecord(k store.DKIMKey) (string, error) {
+	priv, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
+	if err != nil {
+		return "", fmt.Errorf("DKIM key %s: %w", k.Selector, err)
+	}
+	switch key := priv.(type) {
+	case ed25519.PrivateKey:
+		// RFC 8463 section 4: the raw 32-byte public key.
+		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)), nil
+	case *rsa.PrivateKey:
+		der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		if err != nil {
+			return "", fmt.Errorf("DKIM key %s: %w", k.Selector, err)
+		}
+		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der), nil
+	}
+	return "", fmt.Errorf("DKIM key %s: unexpected key type %T", k.Selector, priv)
+}
+
+// DKIMKeys returns a domain's keys, after removing those whose retirement
+// time has passed.
+func (s *Service) DKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
+	d, err := s.hostedDomain(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	return s.currentDKIMKeys(ctx, d)
+}
+
+func (s *Service) currentDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
+	if _, err := s.Store.DeleteDKIMKeys(ctx, domain, s.now()); err != nil {
+		return nil, fmt.Errorf("DKIM keys of %s: %w", domain, err)
+	}
+	keys, err := s.Store.ListDKIMKeys(ctx, domain)
+	if err != nil {
+		return nil, fmt.Errorf("DKIM keys of %s: %w", domain, err)
+	}
+	return keys, nil
+}
+
+// RotateDKIM starts a rotation of a domain's DKIM keys: it makes a new pair
+// under new selectors, pending (to be published in DNS) while the current
+// pair goes on signing; ActivateDKIM completes it. A domain without keys
+// gets an active pair at once. It fails with store.ErrExists while an
+// earlier rotation waits for activation.
+func (s *Service) RotateDKIM(ctx context.Context, domain string) ([]store.DKIMKey, error) {
+	d, err := s.hostedDomain(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.currentDKIMKeys(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	state := store.DKIMPending
+	if len(keys) == 0 {
+		state = store.DKIMActive
+	}
+	var taken []string
+	for _, k := range keys {
+		if k.State == store.DKIMPending {
+			return nil, fmt.Errorf("rotate DKIM keys of %s: selector %s is pending, activate it first: %w", d, k.Selector, store.ErrExists)
+		}
+		taken = append(taken, k.Selector)
+	}
+	fresh, err := s.dkimKeyGen()(s.now(), state, taken)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.AddDKIMKeys(ctx, d, fresh); err != nil {
+		return nil, fmt.Errorf("rotate DKIM keys of %s: %w", d, err)
+	}
+	return fresh, nil
+}
+
+// ActivateDKIM completes a rotation: the pending keys start signing and
+// the keys they replace stay published for overlap (0 means
+// DefaultDKIMOverlap), then go. It fails with store.ErrNotFound when no
+// rotation is pending.
+func (s *Service) ActivateDKIM(ctx context.Context, domain string, overlap time.Duration) error {
+	d, err := s.hostedDomain(ctx, domain)
+	if err != nil {
+		return err
+	}
+	if overlap <= 0 {
+		overlap = DefaultDKIMOverlap
+	}
+	if err := s.Store.ActivateDKIMKeys(ctx, d, s.now().Add(overlap)); err != nil {
+		return fmt.Errorf("activate DKIM keys of %s: %w", d, err)
+	}
+	return nil
+}
+
+// addDomainKeys gives a new domain its first, active pair of keys.
+func (s *Service) addDomainKeys(ctx context.Context, domain string) error {
+	if s.DKIMKeyGen == nil {
+		return nil
+	}
+	keys, err := s.DKIMKeyGen(s.now(), store.DKIMActive, nil)
+	if err == nil {
+		err = s.Store.AddDKIMKeys(ctx, domain, keys)
+	}
+	if err != nil {
+		return fmt.Errorf("domain %s added without DKIM keys (run 'sealpost dkim rotate %s'): %w", domain, domain, err)
+	}
+	return nil
+}
+
+func (s *Service) dkimKeyGen() func(time.Time, store.DKIMKeyState, []string) ([]store.DKIMKey, error) {
+	if s.DKIMKeyGen != nil {
+		return s.DKIMKeyGen
+	}
+	return GenerateDKIMKeys
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// runDKIMKeys runs the key subcommands of "sealpost dkim": keys, rotate
+// and activate.
+func runDKIMKeys(ctx context.Context, env *Env, verb string, args []string) error {
+	var f instanceFlags
+	usage := map[string]string{
+		"keys":     "dkim keys [-config FILE | --data DIR] [--json] DOMAIN",
+		"rotate":   "dkim rotate [-config FILE | --data DIR] [--json] DOMAIN",
+		"activate": "dkim activate [-config FILE | --data DIR] [--overlap DURATION] DOMAIN",
+	}[verb]
+	fs := newFlagSet(env, "dkim "+verb, usage)
+	f.register(fs, verb != "activate")
+	overlap := fs.Duration("overlap", account.DefaultDKIMOverlap, "with activate: how long the replaced keys stay published")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("dkim %s: expected a DOMAIN", verb)
+	}
+	if err := checkDomains(pos); err != nil {
+		return err
+	}
+	svc, done, err := openAccounts(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer done()
+	domain := pos[0]
+	switch verb {
+	case "keys":
+		keys, err := svc.DKIMKeys(ctx, domain)
+		if err != nil {
+			return err
+		}
+		return printDKIMKeys(env.Stdout, domain, keys, f.json)
+	case "rotate":
+		keys, err := svc.RotateDKIM(ctx, domain)
+		if err != nil {
+			return err
+		}
+		if !f.json && keys[0].State == store.DKIMPending {
+			fmt.Fprintf(env.Stdout, "new keys for %s, pending: publish these records, then run 'sealpost dkim activate %s'\n", domain, domain)
+		}
+		return printDKIMKeys(env.Stdout, domain, keys, f.json)
+	default: // activate
+		if err := svc.ActivateDKIM(ctx, domain, *overlap); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "the pending keys of %s sign from now on; the keys they replace stay published for %s\n", domain, *overlap)
+		return nil
+	}
+}
+
+// dkimKeyView is what the CLI shows of a key: never the private key.
+type dkimKeyView struct {
+	Selector  string     `json:"selector"`
+	Algorithm string     `json:"algorithm"`
+	State     string     `json:"state"`
+	Created   time.Time  `json:"created"`
+	RetireAt  *time.Time `json:"retire_at,omitempty"`
+	Name      string     `json:"name"`
+	Record    string     `json:"record"`
+}
+
+func dkimKeyViews(domain string, keys []store.DKIMKey) ([]dkimKeyView, error) {
+	views := make([]dkimKeyView, 0, len(keys))
+	for _, k := range keys {
+		rec, err := account.DKIMRecord(k)
+		if err != nil {
+			return nil, err
+		}
+		v := dkimKeyView{Selector: k.Selector, Algorithm: k.Algorithm, State: string(k.State), Created: k.Created.UTC(),
+			Name: k.Selector + "._domainkey." + domain + ".", Record: rec}
+		if !k.RetireAt.IsZero() {
+			t := k.RetireAt.UTC()
+			v.RetireAt = &t
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}
+
+func printDKIMKeys(w io.Writer, domain string, keys []store.DKIMKey, asJSON bool) error {
+	views, err := dkimKeyViews(domain, keys)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, views)
+	}
+	for _, v := range views {
+		state := v.State
+		if v.RetireAt != nil {
+			state += " until " + v.RetireAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%s %s (%s, created %s)\n  %s TXT %s\n", v.Selector, v.Algorithm, state, v.Created.Format(time.RFC3339),
+			v.Name, quoteTXT(v.Record))
+	}
+	return nil
+}
+
+// quoteTXT writes a TXT record's text as zone-file strings of at most 255
+// octets each (RFC 1035 section 3.3.14): an RSA key's record is longer.
+func quoteTXT(text string) string {
+	var out string
+	for len(text) > 0 {
+		n := min(len(text), 255)
+		if out != "" {
+			out += " "
+		}
+		out += `"` + text[:n] + `"`
+		text = text[n:]
+	}
+	return out
+}

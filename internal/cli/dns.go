@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/instance"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// dnsRecord is one record "sealpost dns" asks the administrator to
+// publish.
+type dnsRecord struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	// Why says what the record is for.
+	Why string `json:"why"`
+}
+
+// runDNS prints the DNS records a hosted domain needs.
+func runDNS(ctx context.Context, env *Env, args []string) error {
+	var f instanceFlags
+	fs := newFlagSet(env, "dns", "dns [-config FILE | --data DIR] [--json] DOMAIN")
+	f.register(fs, true)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("dns: expected a DOMAIN")
+	}
+	if err := checkDomains(pos); err != nil {
+		return err
+	}
+	cfg, err := loadInstanceConfig(f)
+	if err != nil {
+		return err
+	}
+	st, err := instance.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := instance.Accounts(cfg, st)
+	keys, err := svc.DKIMKeys(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	recs, err := domainRecords(cfg, pos[0], keys)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(env.Stdout, recs)
+	}
+	for _, r := range recs {
+		value := r.Value
+		if r.Type == "TXT" {
+			value = quoteTXT(value)
+		}
+		fmt.Fprintf(env.Stdout, "; %s\n%s 3600 IN %s %s\n", r.Why, r.Name, r.Type, value)
+	}
+	return nil
+}
+
+// domainRecords lists what domain needs in DNS for mail to reach Sealpost
+// and for Sealpost's mail to be trusted: MX, SPF for the domain and for
+// the host's HELO name, every published DKIM key, DMARC, TLS-RPT, and the
+// service records clients use to find the server (RFC 6186, RFC 8314).
+func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]dnsRecord, error) {
+	host := cfg.Hostname + "."
+	d := domain + "."
+	recs := []dnsRecord{
+		{d, "MX", "10 " + host, "mail for " + domain + " goes to this server"},
+		{d, "TXT", "v=spf1 mx -all", "SPF: only the domain's MX hosts send its mail (RFC 7208)"},
+		{host, "TXT", "v=spf1 a -all", "SPF for the server's HELO name (RFC 7208 section 2.3)"},
+	}
+	views, err := dkimKeyViews(domain, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		why := "DKIM key " + v.Selector + " (" + v.Algorithm + ", " + v.State + ")"
+		switch v.State {
+		case string(store.DKIMPending):
+			why += ": publish it now, it signs once activated"
+		case string(store.DKIMRetiring):
+			why += ": remove it after " + v.RetireAt.Format("2006-01-02 15:04 MST")
+		}
+		recs = append(recs, dnsRecord{v.Name, "TXT", v.Record, why})
+	}
+	recs = append(recs,
+		dnsRecord{"_dmarc." + d, "TXT", "v=DMARC1; p=reject; rua=mailto:postmaster@" + domain,
+			"DMARC: receivers reject mail that fails SPF and DKIM alignment, and report to postmaster@" + domain + " (RFC 7489)"},
+		dnsRecord{"_smtp._tls." + d, "TXT", "v=TLSRPTv1; rua=mailto:postmaster@" + domain,
+			"TLS-RPT: senders report TLS failures to postmaster@" + domain + " (RFC 8460)"},
+	)
+	for _, srv := range []struct {
+		name, addr string
+		prio       int
+	}{
+		{"_submissions._tcp.", cfg.Listeners.Submissions, 0},
+		{"_submission._tcp.", cfg.Listeners.Submission, 10},
+		{"_imaps._tcp.", cfg.Listeners.IMAPS, 0},
+		{"_imap._tcp.", cfg.Listeners.IMAP, 10},
+		{"_pop3s._tcp.", cfg.Listeners.POP3S, 0},
+		{"_pop3._tcp.", cfg.Listeners.POP3, 10},
+	} {
+		if srv.addr == "" {
+			continue
+		}
+		_, port, err := net.SplitHostPort(srv.addr)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", srv.addr, err)
+		}
+		if _, err := strconv.Atoi(port); err != nil {
+			return nil, fmt.Errorf("listener %s: port %q", srv.addr, port)
+		}
+		recs = append(recs, dnsRecord{srv.name + d, "SRV", fmt.Sprintf("%d 1 %s %s", srv.prio, port, host),
+			"where mail clients find the service (RFC 6186; implicit TLS first, RFC 8314)"})
+	}
+	return recs, nil
+}

@@ -1,0 +1,86 @@
+package storetest
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// testDKIMKeys covers store.DKIMKeys: adding keys in one transaction,
+// refusing bad or duplicate ones, the rotation from pending to active to
+// retiring, the removal of retired keys, and keys leaving with their
+// domain.
+func testDKIMKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(s.CreateDomain(ctx, "keys.test")).get(t)
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	key := func(sel, alg string, state store.DKIMKeyState, created time.Time) store.DKIMKey {
+		return store.DKIMKey{Selector: sel, Algorithm: alg, PrivateKey: []byte("der of " + sel), State: state, Created: created}
+	}
+	noErr(t, s.AddDKIMKeys(ctx, "keys.test", []store.DKIMKey{key("a-e", "ed25519", store.DKIMActive, t0), key("a-r", "rsa", store.DKIMActive, t0)}))
+
+	wantErr(t, "unknown domain", s.AddDKIMKeys(ctx, "nowhere.test", []store.DKIMKey{key("x", "rsa", store.DKIMActive, t0)}), store.ErrNotFound)
+	wantErr(t, "taken selector", s.AddDKIMKeys(ctx, "keys.test", []store.DKIMKey{key("b-e", "ed25519", store.DKIMPending, t0), key("a-r", "rsa", store.DKIMPending, t0)}), store.ErrExists)
+	for _, bad := range []store.DKIMKey{key("", "rsa", store.DKIMActive, t0), key("c", "dsa", store.DKIMActive, t0),
+		key("c", "rsa", store.DKIMRetiring, t0), {Selector: "c", Algorithm: "rsa", State: store.DKIMActive}} {
+		wantErr(t, "bad key "+bad.Selector+" "+bad.Algorithm, s.AddDKIMKeys(ctx, "keys.test", []store.DKIMKey{bad}), store.ErrInvalid)
+	}
+	list := func() []store.DKIMKey { return must(s.ListDKIMKeys(ctx, "keys.test")).get(t) }
+	states := func() map[string]store.DKIMKeyState {
+		m := map[string]store.DKIMKeyState{}
+		for _, k := range list() {
+			m[k.Selector] = k.State
+		}
+		return m
+	}
+	got := list()
+	if len(got) != 2 || got[0].Selector != "a-e" || got[1].Selector != "a-r" || string(got[0].PrivateKey) != "der of a-e" ||
+		!got[0].Created.Equal(t0) || got[0].Algorithm != "ed25519" || !got[0].RetireAt.IsZero() {
+		t.Fatalf("keys after adding two: %+v", got)
+	}
+	wantErr(t, "activate without pending", s.ActivateDKIMKeys(ctx, "keys.test", t0), store.ErrNotFound)
+
+	t1 := t0.Add(24 * time.Hour)
+	noErr(t, s.AddDKIMKeys(ctx, "keys.test", []store.DKIMKey{key("b-e", "ed25519", store.DKIMPending, t1), key("b-r", "rsa", store.DKIMPending, t1)}))
+	if sel := slices.Collect(func(yield func(string) bool) {
+		for _, k := range list() {
+			if !yield(k.Selector) {
+				return
+			}
+		}
+	}); !slices.Equal(sel, []string{"a-e", "a-r", "b-e", "b-r"}) {
+		t.Errorf("keys by creation: %v", sel)
+	}
+	retire := t1.Add(7 * 24 * time.Hour)
+	noErr(t, s.ActivateDKIMKeys(ctx, "keys.test", retire))
+	want := map[string]store.DKIMKeyState{"a-e": store.DKIMRetiring, "a-r": store.DKIMRetiring, "b-e": store.DKIMActive, "b-r": store.DKIMActive}
+	if got := states(); !maps.Equal(got, want) {
+		t.Errorf("after activation: %v, want %v", got, want)
+	}
+	for _, k := range list() {
+		if k.State == store.DKIMRetiring && !k.RetireAt.Equal(retire) {
+			t.Errorf("%s retires at %v, want %v", k.Selector, k.RetireAt, retire)
+		}
+	}
+	if n := must(s.DeleteDKIMKeys(ctx, "keys.test", retire)).get(t); n != 0 {
+		t.Errorf("deleted %d keys at their retirement time, want 0", n)
+	}
+	if n := must(s.DeleteDKIMKeys(ctx, "keys.test", retire.Add(time.Second))).get(t); n != 2 {
+		t.Errorf("deleted %d keys after retirement, want 2", n)
+	}
+	want = map[string]store.DKIMKeyState{"b-e": store.DKIMActive, "b-r": store.DKIMActive}
+	if got := states(); !maps.Equal(got, want) {
+		t.Errorf("after deletion: %v, want %v", got, want)
+	}
+
+	noErr(t, s.DeleteDomain(ctx, "keys.test"))
+	_, err := s.ListDKIMKeys(ctx, "keys.test")
+	wantErr(t, "keys of a deleted domain", err, store.ErrNotFound)
+	must(s.CreateDomain(ctx, "keys.test")).get(t)
+	if got := list(); len(got) != 0 {
+		t.Errorf("a domain created again has the old keys: %+v", got)
+	}
+}
