@@ -1,6 +1,7 @@
 // Package delivery is Sealpost's inbound pipeline: what happens to a
 // message between the end of DATA and the reply. Checks run first (hooks:
 // authentication results and filtering plug in here, and may reject, defer,
+// leave out header fields (those that falsely claim our checks),
 // add header fields or file the message into another folder); then each
 // recipient is resolved through accounts, aliases and catch-alls, trace
 // fields are added, and the message is stored durably in the mailboxes of
@@ -41,6 +42,8 @@ type Envelope struct {
 	MailFrom   string // reverse path; "" is the null sender
 	Recipients []Recipient
 	RemoteIP   netip.Addr
+	// Helo is the name the client gave in HELO or EHLO.
+	Helo string
 	// Received is the complete Received field the session composed,
 	// without the trailing CRLF (RFC 5321 §4.4).
 	Received string
@@ -90,6 +93,10 @@ type Verdict struct {
 	// Headers are header fields to add at the top, each "Name: value"
 	// without CRLF.
 	Headers []string
+	// Drop lists header fields of the message, by position (0 for the
+	// first), to leave out when it is stored or forwarded: fields that
+	// claim to come from us but arrived from outside.
+	Drop []int
 	// Reason says why, for the log.
 	Reason string
 }
@@ -168,7 +175,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 	var retry []string
 	var lastErr error
 	for _, acct := range local {
-		if err := p.deliverLocal(ctx, env, msg, acct, v.Folder, trace); err != nil {
+		if err := p.deliverLocal(ctx, env, msg, acct, v, trace); err != nil {
 			log.Warn("local delivery failed", "account", acct, "err", err)
 			retry, lastErr = append(retry, acct), err
 			continue
@@ -184,7 +191,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 		return out, fmt.Errorf("delivering to %v: %w", retry, lastErr)
 	}
 	if queued := append(external, retry...); len(queued) > 0 {
-		id, err := p.forward(ctx, env, msg, queued, trace)
+		id, err := p.forward(ctx, env, msg, v.Drop, queued, trace)
 		if err != nil {
 			return out, fmt.Errorf("queueing for %v: %w", queued, err)
 		}
@@ -215,6 +222,7 @@ func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdi
 			return hv, nil
 		}
 		v.Headers = append(v.Headers, hv.Headers...)
+		v.Drop = append(v.Drop, hv.Drop...)
 		if hv.Folder != "" {
 			v.Folder, v.Reason = hv.Folder, hv.Reason
 		}
@@ -249,12 +257,12 @@ func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []
 
 // deliverLocal stores one copy in the account's mailbox, with the fields
 // that differ per account: Return-Path and Delivered-To.
-func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message, addr, folder, trace string) error {
+func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message, addr string, v Verdict, trace string) error {
 	acct, err := p.Store.GetAccount(ctx, addr)
 	if err != nil {
 		return err
 	}
-	mbox, err := p.mailbox(ctx, acct.ID, folder)
+	mbox, err := p.mailbox(ctx, acct.ID, v.Folder)
 	if err != nil {
 		return err
 	}
@@ -264,7 +272,7 @@ func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message,
 	}
 	defer body.Close()
 	prefix := "Return-Path: <" + env.MailFrom + ">\r\nDelivered-To: " + addr + "\r\n" + trace
-	if _, err := p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), body), []store.Target{{MailboxID: mbox.ID}}); err != nil {
+	if _, err := p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), dropFields(body, v.Drop)), []store.Target{{MailboxID: mbox.ID}}); err != nil {
 		return err
 	}
 	if p.Changed != nil {
@@ -291,7 +299,7 @@ func (p *Pipeline) mailbox(ctx context.Context, accountID int64, specialUse stri
 }
 
 // forward queues the message for the outside targets of aliases.
-func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, targets []string, trace string) (int64, error) {
+func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, drop []int, targets []string, trace string) (int64, error) {
 	body, err := msg.Open()
 	if err != nil {
 		return 0, err
@@ -302,7 +310,7 @@ func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, targ
 	for _, t := range targets {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: t})
 	}
-	it, err := p.Store.Enqueue(ctx, io.MultiReader(strings.NewReader(trace), body), item)
+	it, err := p.Store.Enqueue(ctx, io.MultiReader(strings.NewReader(trace), dropFields(body, drop)), item)
 	if err != nil {
 		return 0, err
 	}

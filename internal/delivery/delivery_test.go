@@ -234,3 +234,40 @@ func TestPartialFailureIsQueued(t *testing.T) {
 		t.Errorf("ann has %d messages", n)
 	}
 }
+
+// TestHookDropsFields: fields a hook names are left out of the stored copies
+// and of the forwarded one, and the fields the hooks add are kept.
+func TestHookDropsFields(t *testing.T) {
+	f := newFixture(t)
+	const forged = "Authentication-Results: mail.example.org; dkim=pass\r\n"
+	msg := "From: sender@far.example\r\n" + forged + "Subject: hi\r\n" + strings.Replace(forged, "mail", "\tmail", 1) +
+		"\r\nbody says\r\n" + forged
+	f.p.Hooks = []Hook{hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+		return Verdict{Headers: []string{"Authentication-Results: mail.example.org; spf=fail"}, Drop: []int{1}}, nil
+	}), hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+		return Verdict{Drop: []int{3}}, nil
+	})}
+	out, err := f.p.Deliver(t.Context(), envelope("team@example.org"), Spool(msg))
+	if err != nil || out.Verdict.Action != Accept || len(out.Forwarded) != 1 {
+		t.Fatalf("deliver: %+v, %v", out, err)
+	}
+	want := "Authentication-Results: mail.example.org; spf=fail\r\nFrom: sender@far.example\r\nSubject: hi\r\n\r\nbody says\r\n" + forged
+	for _, got := range f.messages(t, "ann@example.org", "INBOX") {
+		if !strings.HasSuffix(got, want) {
+			t.Errorf("stored:\n%s\nwant it to end with\n%s", got, want)
+		}
+	}
+	items, err := f.st.ListQueue(t.Context())
+	if err != nil || len(items) != 1 {
+		t.Fatalf("queue: %v, %v", items, err)
+	}
+	r, err := f.st.OpenBody(t.Context(), items[0].BlobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := io.ReadAll(r)
+	if !strings.HasSuffix(string(b), want) {
+		t.Errorf("forwarded:\n%s\nwant it to end with\n%s", b, want)
+	}
+}

@@ -117,7 +117,7 @@ func (ss *session) received(err error) bool {
 func (ss *session) envelope(rcpts []recipient) *delivery.Envelope {
 	tx := ss.tx
 	env := &delivery.Envelope{
-		ID: ss.id, MailFrom: tx.from.String(), RemoteIP: ss.remote,
+		ID: ss.id, MailFrom: tx.from.String(), RemoteIP: ss.remote, Helo: ss.helo,
 		SMTPUTF8: tx.utf8, RequireTLS: tx.requireTLS, BodyType: tx.bodyType, EnvID: tx.envID, Ret: tx.ret,
 	}
 	if ss.authed {
