@@ -55,6 +55,7 @@ type Config struct {
 	DNS       DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
 	Queue     Queue     `toml:"queue" doc:"Outbound mail queue."`
 	Passwords Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
+	Auth      Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
 	Testing   Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
 
@@ -131,6 +132,15 @@ type Passwords struct {
 	LoginCacheSize int      `toml:"login_cache_size" doc:"Most logins remembered at once, 1 to 1000000."`
 }
 
+// Auth configures the checks of inbound mail and what their results do.
+type Auth struct {
+	AuthservID        string   `toml:"authserv_id" example:"mail.example.com" doc:"The name that Sealpost's Authentication-Results fields carry (RFC 8601 section 2.5); \"\" means the hostname. Fields that arrive from outside with this name are removed."`
+	DMARCEnforce      bool     `toml:"dmarc_enforce" doc:"Apply the sender domain's DMARC policy: p=reject refuses the message at DATA (550 5.7.1) and p=quarantine files it in Junk. When false the result is only recorded."`
+	DMARCExempt       []string `toml:"dmarc_exempt" example:"lists.example.org" doc:"Domains whose mail is exempt from DMARC enforcement: a message is delivered normally when its From domain, or a domain that passed SPF or DKIM for it, is listed or below one listed. For mailing lists and forwarders that break DMARC. Every exemption applied is logged."`
+	ARCTrustedSealers []string `toml:"arc_trusted_sealers" example:"google.com" doc:"Forwarders whose ARC seal (RFC 8617) is trusted: a valid ARC chain whose latest seal is by one of these domains, and that says the message passed DMARC on its arrival there, overrides a DMARC failure here."`
+	CheckTimeout      Duration `toml:"check_timeout" doc:"Time allowed for the DNS lookups of all checks of one message together, 1s to 2m; checks that run out report a temporary error."`
+}
+
 // Testing holds test-only overrides of outbound delivery. They are
 // accepted only with Enabled set, so that none is switched on by a stray key.
 type Testing struct {
@@ -192,6 +202,7 @@ func Default() *Config {
 		},
 		DNS:   DNS{Resolver: "127.0.0.1:53"},
 		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
+		Auth:  Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
 		Passwords: Passwords{
 			MinLength:      10,
 			Argon2Time:     3,

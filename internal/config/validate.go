@@ -36,7 +36,31 @@ func (d *decoder) validate(c *Config) {
 	}
 	d.queue(&c.Queue)
 	d.passwords(&c.Passwords)
+	d.auth(&c.Auth)
 	d.testing(&c.Testing)
+}
+
+func (d *decoder) auth(a *Auth) {
+	if a.AuthservID != "" {
+		if err := checkDomain(a.AuthservID); err != nil {
+			d.fail("auth.authserv_id", "invalid name %q: %v", a.AuthservID, err)
+		}
+		a.AuthservID = strings.ToLower(a.AuthservID)
+	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"auth.dmarc_exempt", a.DMARCExempt}, {"auth.arc_trusted_sealers", a.ARCTrustedSealers}} {
+		key, list := l.key, l.list
+		for i, dom := range list {
+			if err := checkDomain(dom); err != nil {
+				d.fail(key, "invalid domain %q: %v", dom, err)
+				continue
+			}
+			list[i] = strings.ToLower(dom)
+		}
+	}
+	d.durationRange("auth.check_timeout", a.CheckTimeout, time.Second, 2*time.Minute)
 }
 
 // required reports empty fields tagged required:"true".
