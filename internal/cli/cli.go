@@ -84,6 +84,7 @@ func commands() []command {
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
 		{"dkim", "DKIM keys: keys|rotate|activate DOMAIN", runDKIM},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
+		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnstest"
 )
 
 // TestDKIMKeyCommands walks a domain's keys through a rotation with the
@@ -87,5 +89,74 @@ func TestDKIMKeyCommands(t *testing.T) {
 		if code, _, _ := run(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestCheckCommand publishes some of a domain's records right, some wrong
+// and some not at all in a test DNS server, and checks what "sealpost
+// check" says of each.
+func TestCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("domain add: %s", stderr)
+	}
+	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
+	var recs []dnsRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	var zone strings.Builder
+	var mxHost string
+	for _, r := range recs {
+		switch {
+		case r.Type == "MX":
+			mxHost = strings.Fields(r.Value)[1]
+			zone.WriteString(r.Name + " MX " + r.Value + "\n")
+		case strings.HasPrefix(r.Value, "v=DKIM1; k=ed25519"):
+			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n")
+		case strings.HasPrefix(r.Value, "v=DKIM1; k=rsa"):
+			zone.WriteString(r.Name + ` TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong"` + "\n")
+		case strings.HasPrefix(r.Name, "_dmarc."):
+			zone.WriteString(r.Name + ` TXT "v=DMARC1; p=none"` + "\n")
+		case strings.HasPrefix(r.Name, "_smtp._tls."):
+			zone.WriteString(r.Name + ` TXT "v=TLSRPTv1; rua=mailto:a@example.org"` + "\n" + r.Name + ` TXT "v=TLSRPTv1; rua=mailto:b@example.org"` + "\n")
+		case r.Name == "example.org." && r.Type == "TXT":
+			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
+		}
+	}
+	srv := dnstest.Start(t, zone.String())
+	code, out, stderr := run(t, "check", "--json", "--resolver", srv.Addr(), "example.org", "--data", dir)
+	var checks []recordCheck
+	if err := json.Unmarshal([]byte(out), &checks); err != nil {
+		t.Fatalf("check: %d %s %s", code, out, stderr)
+	}
+	if code != 1 || !strings.Contains(stderr, "missing or wrong") {
+		t.Errorf("check with missing records: exit %d, %s", code, stderr)
+	}
+	status := map[string]string{}
+	for _, c := range checks {
+		key := c.Name + " " + c.Type
+		if strings.Contains(c.Name, "._domainkey.") {
+			key = "dkim " + tagValue(c.Value, "k")
+		}
+		status[key] = c.Status
+	}
+	want := map[string]string{
+		"example.org. MX":              "ok",
+		"example.org. TXT":             "ok",
+		mxHost + " TXT":                "missing",
+		"dkim ed25519":                 "ok",
+		"dkim rsa":                     "error",
+		"_dmarc.example.org. TXT":      "differs",
+		"_smtp._tls.example.org. TXT":  "error",
+		"_imaps._tcp.example.org. SRV": "unchecked",
+	}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, status[k], v, status)
+		}
+	}
+	if code, _, _ := run(t, "check", "--resolver", "not-an-address", "example.org", "--data", dir); code != 2 {
+		t.Errorf("a bad resolver address: exit %d, want 2", code)
 	}
 }
