@@ -1,0 +1,38 @@
+package dmarc
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics, and that any record it accepts
+// formats to a record that parses back to the same form.
+func FuzzParse(f *testing.F) {
+	if fh, err := os.Open("testdata/records.txt"); err == nil {
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+				f.Add(line)
+			}
+		}
+		fh.Close()
+	}
+	f.Fuzz(func(t *testing.T, txt string) {
+		r, err := Parse(txt)
+		if err != nil {
+			return
+		}
+		if r.Policy == "" || r.Percent < 0 || r.Percent > 100 {
+			t.Fatalf("accepted %q as %+v", txt, r)
+		}
+		again, err := Parse(r.String())
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v, from %q", r.String(), err, txt)
+		}
+		if again.String() != r.String() {
+			t.Fatalf("round trip %q -> %q", r.String(), again.String())
+		}
+	})
+}
