@@ -214,6 +214,23 @@ func TestHeaderRoundTrip(t *testing.T) {
 	}
 }
 
+func TestConstructors(t *testing.T) {
+	got := []Result{
+		SPF("pass", "", "bounce@example.com", "mail.example.com"),
+		SPF("none", "", "", "mail.example.com"),
+		DKIM("pass", "", "example.com", "2026a", "ed25519-sha256", "Lq/8w+3a\r\n\tXYZ=="),
+		DMARC("pass", "p=reject dis=none", "example.com", "none"),
+		ARC("pass", "", "192.0.2.1"),
+		IPRev("fail", "no PTR", "192.0.2.1"),
+	}
+	h, err := Header("mx.sealpost.example", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "constructors.golden", strings.ReplaceAll(h, "\r\n", "\n"))
+	checkField(t, h, len(got))
+}
+
 func TestHeaderRefusesBadKeywords(t *testing.T) {
 	for _, r := range []Result{
 		{Method: "sp f", Value: "pass"},

@@ -32,6 +32,8 @@
 //     kept (section 6.6.1 leaves the choice; see Evaluator.Evaluate). No
 //     From domain: permerror.
 //   - External destination verification for report URIs (section 7.1).
+//   - The dmarc result of an Authentication-Results field (section 11.2),
+//     through package authres: Verdict.AuthResult.
 //
 // # Left out
 //

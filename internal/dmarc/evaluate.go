@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"sealpost.dev/sealpost/internal/authres"
 	"sealpost.dev/sealpost/internal/dnsx"
 )
 
@@ -272,4 +273,19 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// AuthResult returns the verdict as an Authentication-Results dmarc
+// result (RFC 7489 section 11.2): header.from, a comment with the
+// requested policy and the disposition in opendmarc's words ("p=reject
+// dis=quarantine"), and policy.dmarc set to the disposition. A caller that
+// overrides the disposition (a local policy for a mailing list, a trusted
+// ARC chain) changes policy.dmarc and says why in Reason.
+func (v Verdict) AuthResult() authres.Result {
+	comment, policy := "", ""
+	if v.Requested != "" {
+		comment = "p=" + string(v.Requested) + " dis=" + string(v.Disposition)
+		policy = string(v.Disposition)
+	}
+	return authres.DMARC(string(v.Result), comment, v.FromDomain, policy)
 }

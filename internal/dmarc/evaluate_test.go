@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/authres"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
 )
@@ -241,6 +242,25 @@ $SERVFAIL example.com._report._dmarc.broken.example.
 		err = VerifyDestination(t.Context(), client, tt.policy, u)
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("VerifyDestination(%s, %s) = %v, want %v", tt.policy, tt.uri, err, tt.want)
+		}
+	}
+}
+
+func TestAuthResult(t *testing.T) {
+	ev := &Evaluator{Resolver: testZone(), Sample: func() int { return 99 }}
+	for _, tt := range []struct {
+		from, want string
+	}{
+		{"half.example", "dmarc=fail (p=reject dis=quarantine) header.from=half.example\r\n\tpolicy.dmarc=quarantine"},
+		{"nothing.example", "dmarc=none header.from=nothing.example"},
+	} {
+		v := ev.Evaluate(t.Context(), Input{FromDomains: []string{tt.from}})
+		h, err := authres.Header("mx.example", []authres.Result{v.AuthResult()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "Authentication-Results: mx.example;\r\n\t" + tt.want + "\r\n"; h != want {
+			t.Errorf("got %q, want %q", h, want)
 		}
 	}
 }
