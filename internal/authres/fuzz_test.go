@@ -54,3 +54,25 @@ func FuzzHeader(f *testing.F) {
 		checkField(t, h, len(results))
 	})
 }
+
+// FuzzClaiming checks that Fields covers the header block without gaps and
+// that after Remove no field claims the id any more.
+func FuzzClaiming(f *testing.F) {
+	f.Add("Authentication-Results: mx.example; none\r\nSubject: x\r\n\r\nbody")
+	f.Add("authentication-results : (c) \"MX.EXAMPLE\" 1;\n spf=pass\nA: b\n")
+	f.Add("Authentication-Results: mx.example\r\n\t; dkim=pass\r\nX:\r\n")
+	f.Fuzz(func(t *testing.T, header string) {
+		fields := Fields([]byte(header))
+		pos := 0
+		for _, fl := range fields {
+			if fl.Start != pos || fl.End <= fl.Start {
+				t.Fatalf("field %+v after offset %d", fl, pos)
+			}
+			pos = fl.End
+		}
+		rest := Remove([]byte(header), Claiming([]byte(header), "mx.example"))
+		if again := Claiming(rest, "mx.example"); len(again) != 0 {
+			t.Fatalf("after Remove, still claiming: %+v in %q", again, rest)
+		}
+	})
+}

@@ -181,10 +181,10 @@ func (e *Evaluator) evaluateDomain(ctx context.Context, from string, in Input) V
 	}
 	rec := found.Record
 	v.Requested = e.requested(ctx, from, found)
-	v.SPFAligned = in.SPF.Result == "pass" && Aligned(rec.SPF, from, spfDomain(in.SPF.Domain))
+	v.SPFAligned = isPass(in.SPF.Result) && Aligned(rec.SPF, from, spfDomain(in.SPF.Domain))
 	for _, d := range in.DKIM {
 		dd, err := NormalizeDomain(d.Domain)
-		if err == nil && d.Result == "pass" && Aligned(rec.DKIM, from, dd) {
+		if err == nil && isPass(d.Result) && Aligned(rec.DKIM, from, dd) {
 			v.DKIMAligned, v.DKIMDomain = true, dd
 			break
 		}
@@ -246,14 +246,14 @@ func passReason(v Verdict, rec *Record) string {
 func failReason(in Input, rec *Record, v Verdict) string {
 	var parts []string
 	switch {
-	case in.SPF.Result != "pass":
+	case !isPass(in.SPF.Result):
 		parts = append(parts, fmt.Sprintf("SPF %s", orNone(in.SPF.Result)))
 	default:
 		parts = append(parts, fmt.Sprintf("SPF domain %s not aligned (%s)", spfDomain(in.SPF.Domain), rec.SPF))
 	}
 	passing := 0
 	for _, d := range in.DKIM {
-		if d.Result == "pass" {
+		if isPass(d.Result) {
 			passing++
 			parts = append(parts, fmt.Sprintf("DKIM d=%s not aligned (%s)", d.Domain, rec.DKIM))
 		}
@@ -267,6 +267,9 @@ func failReason(in Input, rec *Record, v Verdict) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// isPass reports whether an SPF or DKIM result is "pass", in any case.
+func isPass(result string) bool { return strings.EqualFold(result, "pass") }
 
 func orNone(s string) string {
 	if s == "" {

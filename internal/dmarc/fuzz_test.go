@@ -36,3 +36,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEvaluate checks that no From, SPF or DKIM domain, however malformed,
+// makes Evaluate panic or return a verdict outside the RFC's words.
+func FuzzEvaluate(f *testing.F) {
+	f.Add("example.com", "bounce@example.com", "mail.example.com")
+	f.Add("co.uk", "", "..")
+	f.Add("bücher.example", "@", "xn--")
+	f.Add("a..b", "x@y@z", strings.Repeat("a.", 200))
+	ev := &Evaluator{Resolver: testZone(), Sample: func() int { return 50 }}
+	f.Fuzz(func(t *testing.T, from, spfDomain, dkimDomain string) {
+		v := ev.Evaluate(t.Context(), Input{
+			FromDomains: []string{from, dkimDomain},
+			SPF:         SPF{Result: "pass", Domain: spfDomain},
+			DKIM:        []DKIM{{Result: "pass", Domain: dkimDomain}},
+		})
+		switch v.Result {
+		case ResultPass, ResultFail, ResultNone, ResultTempError, ResultPermError:
+		default:
+			t.Fatalf("result %q", v.Result)
+		}
+		if v.Disposition == "" || v.Reason == "" {
+			t.Fatalf("verdict %+v", v)
+		}
+	})
+}
