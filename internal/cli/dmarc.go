@@ -41,6 +41,7 @@ type dmarcCheckOutput struct {
 	PolicyDomain string   `json:"policy_domain,omitempty"`
 	Record       string   `json:"record,omitempty"`
 	Requested    string   `json:"requested_policy,omitempty"`
+	RequestedBy  string   `json:"requested_by,omitempty"`
 	Disposition  string   `json:"disposition"`
 	Sampled      bool     `json:"sampled"`
 	SPFAlignment string   `json:"spf_alignment,omitempty"`
@@ -107,7 +108,7 @@ func runDMARCCheck(ctx context.Context, env *Env, args []string) error {
 func newDMARCCheckOutput(v dmarc.Verdict) dmarcCheckOutput {
 	out := dmarcCheckOutput{
 		FromDomain: v.FromDomain, Result: string(v.Result), PolicyDomain: v.PolicyDomain, Record: v.TXT,
-		Requested: string(v.Requested), Disposition: string(v.Disposition), Sampled: v.Sampled,
+		Requested: string(v.Requested), RequestedBy: v.RequestedBy, Disposition: string(v.Disposition), Sampled: v.Sampled,
 		SPFAligned: v.SPFAligned, DKIMAligned: v.DKIMAligned, DKIMDomain: v.DKIMDomain, Reason: v.Reason,
 	}
 	if v.Record != nil {
@@ -143,7 +144,7 @@ func printDMARCCheck(w io.Writer, out dmarcCheckOutput, in dmarc.Input) {
 	}
 	fmt.Fprintf(w, "Result:              dmarc=%s\n", out.Result)
 	if out.Requested != "" {
-		fmt.Fprintf(w, "Requested policy:    %s\n", out.Requested)
+		fmt.Fprintf(w, "Requested policy:    %s (%s=)\n", out.Requested, out.RequestedBy)
 	}
 	sampled := ""
 	if !out.Sampled && out.Result == "fail" {

@@ -27,7 +27,7 @@ _dmarc.none.example. TXT "v=DMARC1; p=none"
 		"DKIM:                pass for d=mail.example.com, strict alignment: not aligned",
 		"DKIM:                fail for d=example.com, strict alignment: not aligned",
 		"Result:              dmarc=pass",
-		"Requested policy:    reject",
+		"Requested policy:    reject (p=)",
 		"Policy to apply:     none",
 	} {
 		if !strings.Contains(out, want) {
@@ -41,7 +41,7 @@ _dmarc.none.example. TXT "v=DMARC1; p=none"
 	if code != 0 || json.Unmarshal([]byte(out), &got) != nil {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
-	if got.Result != "fail" || got.PolicyDomain != "example.com" || got.Requested != "quarantine" ||
+	if got.Result != "fail" || got.PolicyDomain != "example.com" || got.Requested != "quarantine" || got.RequestedBy != "sp" ||
 		got.Disposition != "quarantine" || got.DKIMAlign != "strict" || got.DKIMAligned {
 		t.Errorf("json = %+v", got)
 	}

@@ -92,6 +92,8 @@ type Verdict struct {
 	// sp or np (RFC 7489 section 6.6.3, DMARCbis). Empty without a usable
 	// record.
 	Requested Policy
+	// RequestedBy names the tag Requested came from: "p", "sp" or "np".
+	RequestedBy string
 	// Disposition is the policy to apply: none when the result is not
 	// fail, else Requested, or the next lower policy when the message was
 	// not sampled by pct (RFC 7489 section 6.6.4). A temperror keeps
@@ -180,7 +182,7 @@ func (e *Evaluator) evaluateDomain(ctx context.Context, from string, in Input) V
 		return v
 	}
 	rec := found.Record
-	v.Requested = e.requested(ctx, from, found)
+	v.Requested, v.RequestedBy = e.requested(ctx, from, found)
 	v.SPFAligned = isPass(in.SPF.Result) && Aligned(rec.SPF, from, spfDomain(in.SPF.Domain))
 	for _, d := range in.DKIM {
 		dd, err := NormalizeDomain(d.Domain)
@@ -205,18 +207,18 @@ func (e *Evaluator) evaluateDomain(ctx context.Context, from string, in Input) V
 
 // requested picks p, sp or np (RFC 7489 section 6.6.3 step 6 and the
 // DMARCbis np tag).
-func (e *Evaluator) requested(ctx context.Context, from string, found Found) Policy {
+func (e *Evaluator) requested(ctx context.Context, from string, found Found) (Policy, string) {
 	rec := found.Record
 	if found.Domain == from {
-		return rec.Policy
+		return rec.Policy, "p"
 	}
 	if rec.NonexistentPolicy != "" && !domainExists(ctx, e.Resolver, from) {
-		return rec.NonexistentPolicy
+		return rec.NonexistentPolicy, "np"
 	}
 	if rec.SubdomainPolicy != "" {
-		return rec.SubdomainPolicy
+		return rec.SubdomainPolicy, "sp"
 	}
-	return rec.Policy
+	return rec.Policy, "p"
 }
 
 // spfDomain returns the domain of an SPF identity given as a domain or an

@@ -48,6 +48,7 @@ func TestEvaluate(t *testing.T) {
 		result      Result
 		disposition Policy
 		requested   Policy
+		by          string
 		policyDom   string
 		spfAl, dkAl bool
 	}{
@@ -71,13 +72,13 @@ func TestEvaluate(t *testing.T) {
 		{name: "strict exact", from: []string{"STRICT.example"}, spf: SPF{"pass", "strict.example"},
 			result: ResultPass, disposition: PolicyNone, requested: PolicyQuarantine, policyDom: "strict.example", spfAl: true},
 		{name: "sp for existing subdomain", from: []string{"www.subs.example"},
-			result: ResultFail, disposition: PolicyQuarantine, requested: PolicyQuarantine, policyDom: "subs.example"},
+			result: ResultFail, disposition: PolicyQuarantine, requested: PolicyQuarantine, by: "sp", policyDom: "subs.example"},
 		{name: "np for nonexistent subdomain", from: []string{"ghost.subs.example"},
-			result: ResultFail, disposition: PolicyReject, requested: PolicyReject, policyDom: "subs.example"},
+			result: ResultFail, disposition: PolicyReject, requested: PolicyReject, by: "np", policyDom: "subs.example"},
 		{name: "np without sp", from: []string{"ghost.npnone.example"},
-			result: ResultFail, disposition: PolicyReject, requested: PolicyReject, policyDom: "npnone.example"},
+			result: ResultFail, disposition: PolicyReject, requested: PolicyReject, by: "np", policyDom: "npnone.example"},
 		{name: "p for existing subdomain without sp", from: []string{"www.npnone.example"},
-			result: ResultFail, disposition: PolicyNone, requested: PolicyNone, policyDom: "npnone.example"},
+			result: ResultFail, disposition: PolicyNone, requested: PolicyNone, by: "p", policyDom: "npnone.example"},
 		{name: "p when no sp", from: []string{"x.nosp.example"},
 			result: ResultFail, disposition: PolicyQuarantine, requested: PolicyQuarantine, policyDom: "nosp.example"},
 		{name: "pct sampled", from: []string{"half.example"}, sample: 49,
@@ -126,6 +127,9 @@ func TestEvaluate(t *testing.T) {
 			}
 			if v.Reason == "" {
 				t.Error("no reason")
+			}
+			if tt.by != "" && v.RequestedBy != tt.by {
+				t.Errorf("requested by %q, want %q", v.RequestedBy, tt.by)
 			}
 		})
 	}
