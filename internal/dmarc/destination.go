@@ -51,7 +51,7 @@ func VerifyDestination(ctx context.Context, r dnsx.Resolver, policyDomain string
 	case errors.Is(err, dnsx.ErrNotFound):
 		return fmt.Errorf("%w: no record at %s", ErrDestinationRefused, name)
 	case err != nil:
-		return fmt.Errorf("%w: %s TXT: %v", ErrTemporary, name, err)
+		return fmt.Errorf("%w: %v", ErrTemporary, err)
 	}
 	for _, t := range txts {
 		if _, err := splitTags(t); err == nil {

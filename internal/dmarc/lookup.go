@@ -132,7 +132,7 @@ func lookupAt(ctx context.Context, r dnsx.Resolver, domain string) (Found, error
 	case errors.Is(err, dnsx.ErrNotFound):
 		return Found{}, errNoneHere
 	case err != nil:
-		return Found{}, fmt.Errorf("%w: %s TXT: %v", ErrTemporary, name, err)
+		return Found{}, fmt.Errorf("%w: %v", ErrTemporary, err)
 	}
 	var found []string
 	for _, t := range txts {
