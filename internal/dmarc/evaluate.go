@@ -99,7 +99,9 @@ type Verdict struct {
 	// not sampled by pct (RFC 7489 section 6.6.4). A temperror keeps
 	// Disposition none; the caller may defer the message instead.
 	Disposition Policy
-	// Sampled is false when pct (or t=y) lowered the disposition.
+	// Sampled reports that a policy applied in full: true for pass and
+	// for a fail that pct selected, false for a fail that pct (or t=y)
+	// lowered and for results without a usable record.
 	Sampled bool
 	// Reason explains the result in one line.
 	Reason string
