@@ -81,6 +81,7 @@ func commands() []command {
 		{"domain", "manage domains: add|list|del", runDomain},
 		{"account", "manage accounts: add|passwd|list|del", runAccount},
 		{"alias", "manage aliases: add|list|del", runAlias},
+		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
 		{"dkim", "DKIM keys: keys|rotate|activate DOMAIN", runDKIM},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},

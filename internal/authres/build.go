@@ -1,0 +1,235 @@
+package authres
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FieldName is the header field name this package writes.
+const FieldName = "Authentication-Results"
+
+// Result is one method's result (resinfo, RFC 8601 section 2.2).
+type Result struct {
+	// Method is the authentication method ("spf", "dkim", "dmarc",
+	// "arc", "iprev", "auth"), lower case.
+	Method string
+	// Version is the method version; "" for the default, 1.
+	Version string
+	// Value is the result keyword ("pass", "fail", ...), lower case.
+	Value string
+	// Comment is written as a comment after the result, e.g.
+	// "p=reject dis=none" for DMARC.
+	Comment string
+	// Reason is the reason text, written as reason="..."; "" for none.
+	Reason string
+	// Props are the properties, in order.
+	Props []Prop
+}
+
+// Prop is one property (propspec): Type.Name=Value, e.g.
+// header.d=example.com or smtp.mailfrom=user@example.com.
+type Prop struct {
+	Type, Name, Value string
+}
+
+// Prop returns the value of the first property type.name, or "".
+func (r Result) Prop(ptype, name string) string {
+	for _, p := range r.Props {
+		if strings.EqualFold(p.Type, ptype) && strings.EqualFold(p.Name, name) {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// Limits on text from outside, so that a hostile domain or reason cannot
+// make the header field unreasonably long.
+const (
+	maxValueLen   = 255
+	maxReasonLen  = 200
+	maxCommentLen = 200
+	foldAt        = 78
+)
+
+// Header returns one Authentication-Results header field for authservID
+// with the given results, folded at 78 columns (RFC 5322 section 2.2.3)
+// and ending in CRLF. With no results it says "none" (RFC 8601 section
+// 2.2).
+//
+// Every result starts on its own line. Method, result, property type and
+// property names must be keywords; a result with any other is an error,
+// as it can only come from a bug. Values, reasons and comments may come
+// from outside (domains, addresses, DNS text): they are written as tokens
+// when they can be and as quoted-strings otherwise, with control
+// characters (including CR and LF), invalid UTF-8 and unprintable runes
+// replaced by "?", and cut to a bounded length, so they can neither end
+// the field, nor start another result or property.
+func Header(authservID string, results []Result) (string, error) {
+	id := clean(authservID, maxValueLen)
+	if id == "" {
+		return "", fmt.Errorf("authres: invalid authserv-id %q", authservID)
+	}
+	if !isToken(id) {
+		id = quote(id)
+	}
+	lines := []string{FieldName + ": " + id + ";"}
+	if len(results) == 0 {
+		lines[0] += " none"
+	}
+	for i, r := range results {
+		words, err := resultWords(r)
+		if err != nil {
+			return "", err
+		}
+		if i < len(results)-1 {
+			words[len(words)-1] += ";"
+		}
+		lines = append(lines, fold(words)...)
+	}
+	return strings.Join(lines, "\r\n\t") + "\r\n", nil
+}
+
+// resultWords returns the words of one resinfo; folding happens only
+// between them.
+func resultWords(r Result) ([]string, error) {
+	for _, k := range []string{r.Method, r.Value} {
+		if !isKeyword(k) {
+			return nil, fmt.Errorf("authres: %q is not a keyword", k)
+		}
+	}
+	method := strings.ToLower(r.Method)
+	if r.Version != "" {
+		if strings.Trim(r.Version, "0123456789") != "" {
+			return nil, fmt.Errorf("authres: invalid method version %q", r.Version)
+		}
+		method += "/" + r.Version
+	}
+	words := []string{method + "=" + strings.ToLower(r.Value)}
+	if r.Comment != "" {
+		words = append(words, "("+commentText(r.Comment)+")")
+	}
+	if r.Reason != "" {
+		words = append(words, "reason="+quote(clean(r.Reason, maxReasonLen)))
+	}
+	for _, p := range r.Props {
+		if !isKeyword(p.Type) || !isKeyword(p.Name) {
+			return nil, fmt.Errorf("authres: property %q.%q is not made of keywords", p.Type, p.Name)
+		}
+		words = append(words, strings.ToLower(p.Type)+"."+strings.ToLower(p.Name)+"="+formatValue(p.Value, maxValueLen))
+	}
+	return words, nil
+}
+
+// fold joins words into lines of at most foldAt columns where it can; a
+// single word longer than that stays on its own line.
+func fold(words []string) []string {
+	var lines []string
+	cur := ""
+	for _, w := range words {
+		switch {
+		case cur == "":
+			cur = w
+		case 1+len(cur)+1+len(w) > foldAt:
+			lines = append(lines, cur)
+			cur = w
+		default:
+			cur += " " + w
+		}
+	}
+	return append(lines, cur)
+}
+
+// formatValue writes a property value (pvalue) as a token, as
+// local-part@domain when it is an address whose domain is a token, or else
+// as a quoted-string.
+func formatValue(s string, max int) string {
+	s = clean(s, max)
+	if isToken(s) {
+		return s
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 && isToken(s[at+1:]) {
+		local := s[:at]
+		if local == "" || isDotAtom(local) {
+			return s
+		}
+		return quote(local) + s[at:]
+	}
+	return quote(s)
+}
+
+// clean replaces what must never reach a header field and cuts s to at
+// most max bytes on a rune boundary.
+func clean(s string, max int) string {
+	var b strings.Builder
+	for i, r := range s {
+		if b.Len() >= max {
+			break
+		}
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				b.WriteByte('?')
+				continue
+			}
+		}
+		switch {
+		case r == '\t':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || r >= 0x80 && !unicode.IsPrint(r):
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func commentText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`).Replace(clean(s, maxCommentLen))
+}
+
+func isKeyword(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isKeywordChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDotAtom reports whether s is a dot-atom (RFC 5322 section 3.2.3),
+// which an address's local-part may be written as without quotes.
+func isDotAtom(s string) bool {
+	for part := range strings.SplitSeq(s, ".") {
+		if part == "" {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c <= ' ' || c == 0x7f || strings.ContainsRune(`()<>[]:;@\,."`, rune(c)) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,78 @@
+package authres
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that Parse, ParseARC and ClaimsID never panic, that an
+// authserv-id Parse reads is one ClaimsID recognizes, and that what Parse
+// reads, Header writes back into a value that parses to the same results.
+func FuzzParse(f *testing.F) {
+	for _, v := range readValues(f) {
+		f.Add(strings.TrimPrefix(v, "ARC "))
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		ParseARC(v)
+		p, err := Parse(v)
+		if p.AuthservID != "" && !ClaimsID(v, p.AuthservID) {
+			t.Fatalf("ClaimsID(%q, %q) = false", v, p.AuthservID)
+		}
+		if err != nil || p.AuthservID == "" {
+			return
+		}
+		h, err := Header(p.AuthservID, p.Results)
+		if err != nil {
+			return // a keyword Header refuses, such as "_" in a method
+		}
+		again, err := Parse(Fields([]byte(h))[0].Value)
+		if err != nil {
+			t.Fatalf("Parse(Header(%q)) = %v\n%s", v, err, h)
+		}
+		if len(again.Results) != len(p.Results) {
+			t.Fatalf("results %d, after Header %d\n%s", len(p.Results), len(again.Results), h)
+		}
+	})
+}
+
+// FuzzHeader checks that no outside text given to Header can break the
+// field: it stays one field, folded with CRLF TAB only, and parses back to
+// the results it was given.
+func FuzzHeader(f *testing.F) {
+	f.Add("example.com", "user@example.com", "good signature", "p=reject")
+	f.Add("a\r\nX: y", "\"q\"@x", "bad; dkim=pass", "(x")
+	f.Fuzz(func(t *testing.T, domain, addr, reason, comment string) {
+		results := []Result{
+			{Method: "spf", Value: "pass", Reason: reason, Props: []Prop{{"smtp", "mailfrom", addr}}},
+			{Method: "dkim", Value: "fail", Comment: comment, Props: []Prop{{"header", "d", domain}, {"header", "b", reason}}},
+			{Method: "dmarc", Value: "pass", Props: []Prop{{"header", "from", domain}}},
+		}
+		h, err := Header("mx.sealpost.example", results)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkField(t, h, len(results))
+	})
+}
+
+// FuzzClaiming checks that Fields covers the header block without gaps and
+// that after Remove no field claims the id any more.
+func FuzzClaiming(f *testing.F) {
+	f.Add("Authentication-Results: mx.example; none\r\nSubject: x\r\n\r\nbody")
+	f.Add("authentication-results : (c) \"MX.EXAMPLE\" 1;\n spf=pass\nA: b\n")
+	f.Add("Authentication-Results: mx.example\r\n\t; dkim=pass\r\nX:\r\n")
+	f.Fuzz(func(t *testing.T, header string) {
+		fields := Fields([]byte(header))
+		pos := 0
+		for _, fl := range fields {
+			if fl.Start != pos || fl.End <= fl.Start {
+				t.Fatalf("field %+v after offset %d", fl, pos)
+			}
+			pos = fl.End
+		}
+		rest := Remove([]byte(header), Claiming([]byte(header), "mx.example"))
+		if again := Claiming(rest, "mx.example"); len(again) != 0 {
+			t.Fatalf("after Remove, still claiming: %+v in %q", again, rest)
+		}
+	})
+}

@@ -1,0 +1,78 @@
+package authres
+
+import "strings"
+
+// The constructors below give the properties RFC 8601 section 2.7 and the
+// methods' registrations (RFC 7489 section 11.2 for dmarc, RFC 6008 for
+// header.b, RFC 8617 section 10.1 for arc) name. Empty arguments are left
+// out.
+
+// SPF returns an spf result for the MAIL FROM identity, or for the HELO
+// identity when mailFrom is empty (RFC 7208 section 2.4).
+func SPF(result, reason, mailFrom, helo string) Result {
+	r := Result{Method: "spf", Value: result, Reason: reason}
+	switch {
+	case mailFrom != "":
+		r.Props = append(r.Props, Prop{"smtp", "mailfrom", mailFrom})
+	case helo != "":
+		r.Props = append(r.Props, Prop{"smtp", "helo", helo})
+	}
+	return r
+}
+
+// SignaturePrefix is how many characters of a DKIM signature header.b
+// keeps: enough to tell apart several signatures of one domain (RFC 6008
+// section 4).
+const SignaturePrefix = 8
+
+// DKIM returns a dkim result for one signature: domain (d=), selector
+// (s=), algorithm (a=) and the start of the signature (b=, white space
+// removed, cut to SignaturePrefix characters).
+func DKIM(result, reason, domain, selector, algorithm, signature string) Result {
+	r := Result{Method: "dkim", Value: result, Reason: reason}
+	b := strings.Join(strings.Fields(signature), "")
+	if len(b) > SignaturePrefix {
+		b = b[:SignaturePrefix]
+	}
+	for _, p := range []Prop{{"header", "d", domain}, {"header", "s", selector}, {"header", "a", algorithm}, {"header", "b", b}} {
+		if p.Value != "" {
+			r.Props = append(r.Props, p)
+		}
+	}
+	return r
+}
+
+// DMARC returns a dmarc result for the RFC5322.From domain. policy, when
+// not empty, is written as policy.dmarc: the disposition applied.
+// comment carries the rest, e.g. "p=reject dis=quarantine".
+func DMARC(result, comment, fromDomain, policy string) Result {
+	r := Result{Method: "dmarc", Value: result, Comment: comment}
+	if fromDomain != "" {
+		r.Props = append(r.Props, Prop{"header", "from", fromDomain})
+	}
+	if policy != "" {
+		r.Props = append(r.Props, Prop{"policy", "dmarc", policy})
+	}
+	return r
+}
+
+// ARC returns an arc result with the chain's outcome and, when known, the
+// remote IP the sealer saw (RFC 8617 section 10.1 registers
+// smtp.remote-ip).
+func ARC(result, reason, remoteIP string) Result {
+	r := Result{Method: "arc", Value: result, Reason: reason}
+	if remoteIP != "" {
+		r.Props = append(r.Props, Prop{"smtp", "remote-ip", remoteIP})
+	}
+	return r
+}
+
+// IPRev returns an iprev result for the client's IP address (RFC 8601
+// section 3).
+func IPRev(result, reason, ip string) Result {
+	r := Result{Method: "iprev", Value: result, Reason: reason}
+	if ip != "" {
+		r.Props = append(r.Props, Prop{"policy", "iprev", ip})
+	}
+	return r
+}

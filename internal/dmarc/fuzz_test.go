@@ -1,0 +1,63 @@
+package dmarc
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics, and that any record it accepts
+// formats to a record that parses back to the same form.
+func FuzzParse(f *testing.F) {
+	if fh, err := os.Open("testdata/records.txt"); err == nil {
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+				f.Add(line)
+			}
+		}
+		fh.Close()
+	}
+	f.Fuzz(func(t *testing.T, txt string) {
+		r, err := Parse(txt)
+		if err != nil {
+			return
+		}
+		if r.Policy == "" || r.Percent < 0 || r.Percent > 100 {
+			t.Fatalf("accepted %q as %+v", txt, r)
+		}
+		again, err := Parse(r.String())
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v, from %q", r.String(), err, txt)
+		}
+		if again.String() != r.String() {
+			t.Fatalf("round trip %q -> %q", r.String(), again.String())
+		}
+	})
+}
+
+// FuzzEvaluate checks that no From, SPF or DKIM domain, however malformed,
+// makes Evaluate panic or return a verdict outside the RFC's words.
+func FuzzEvaluate(f *testing.F) {
+	f.Add("example.com", "bounce@example.com", "mail.example.com")
+	f.Add("co.uk", "", "..")
+	f.Add("bücher.example", "@", "xn--")
+	f.Add("a..b", "x@y@z", strings.Repeat("a.", 200))
+	ev := &Evaluator{Resolver: testZone(), Sample: func() int { return 50 }}
+	f.Fuzz(func(t *testing.T, from, spfDomain, dkimDomain string) {
+		v := ev.Evaluate(t.Context(), Input{
+			FromDomains: []string{from, dkimDomain},
+			SPF:         SPF{Result: "pass", Domain: spfDomain},
+			DKIM:        []DKIM{{Result: "pass", Domain: dkimDomain}},
+		})
+		switch v.Result {
+		case ResultPass, ResultFail, ResultNone, ResultTempError, ResultPermError:
+		default:
+			t.Fatalf("result %q", v.Result)
+		}
+		if v.Disposition == "" || v.Reason == "" {
+			t.Fatalf("verdict %+v", v)
+		}
+	})
+}
