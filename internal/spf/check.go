@@ -63,8 +63,9 @@ type checker struct {
 	terms int // DNS-querying terms evaluated
 	voids int
 
-	validated     []string // validated PTR names, for %{p}
-	validatedDone bool
+	validated      []string // validated PTR names, for ptr and %{p}
+	validatedDone  bool
+	validatedVoids int // void lookups met finding them
 }
 
 // outcome is what evaluating one record gives.
@@ -274,6 +275,10 @@ func (c *checker) matchMX(ctx context.Context, name string, d directive) (bool, 
 	if len(mxs) > MaxNames {
 		return false, permErrorf("%s has more than %d MX records", name, MaxNames)
 	}
+	// Every name is looked up before any is compared, as section 5.4
+	// describes, so the result does not depend on the order of the MX
+	// records (pyspf does the same).
+	var all []netip.Addr
 	for _, mx := range mxs {
 		if mx.Host == "." {
 			continue // null MX (RFC 7505): no host
@@ -282,11 +287,9 @@ func (c *checker) matchMX(ctx context.Context, name string, d directive) (bool, 
 		if err != nil {
 			return false, err
 		}
-		if c.inNetwork(addrs, d) {
-			return true, nil
-		}
+		all = append(all, addrs...)
 	}
-	return false, nil
+	return c.inNetwork(all, d), nil
 }
 
 func (c *checker) exists(ctx context.Context, name string) (bool, error) {
@@ -308,9 +311,20 @@ func (c *checker) exists(ctx context.Context, name string) (bool, error) {
 }
 
 func (c *checker) matchPTR(ctx context.Context, target string) (bool, error) {
+	// Each ptr term counts the void lookups its queries had, even when
+	// the answers are known from an earlier term (section 4.6.4 counts
+	// terms).
+	cached := c.validatedDone
 	names, err := c.validatedNames(ctx)
 	if err != nil {
 		return false, err
+	}
+	if cached {
+		for range c.validatedVoids {
+			if err := c.void(); err != nil {
+				return false, err
+			}
+		}
 	}
 	for _, n := range names {
 		if isSubdomain(n, target) {
@@ -337,11 +351,14 @@ func (c *checker) validatedNames(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	if len(names) == 0 {
+		c.validatedVoids++
 		return nil, c.void()
 	}
 	for _, n := range names[:min(len(names), MaxNames)] {
 		n = strings.TrimSuffix(n, ".")
+		before := c.voids
 		addrs, err := c.addresses(ctx, n)
+		c.validatedVoids += c.voids - before
 		var ce *checkError
 		if errors.As(err, &ce) && ce.status == Permerror {
 			return nil, err
