@@ -224,18 +224,30 @@ func (c *checker) addresses(ctx context.Context, name string) ([]netip.Addr, err
 	if !validDomain(name) {
 		return nil, c.void() // an invalid name cannot exist
 	}
-	addrs, _, err := c.r.LookupIP(ctx, name)
-	if err != nil && !errors.Is(err, dnsx.ErrNotFound) {
-		return nil, tempError("address lookup of "+name, err)
+	addrs, err := c.lookupFamily(ctx, name, c.args.IP.Is4())
+	if err != nil {
+		return nil, err
 	}
+	if len(addrs) == 0 {
+		return nil, c.void()
+	}
+	return addrs, nil
+}
+
+// lookupFamily returns the IPv4 or the IPv6 addresses of name. dnsx asks
+// for both together; when one half failed, the addresses of the asked
+// family are used if the other half brought some, as it then did not
+// fail. Without any, the failure is a temperror.
+func (c *checker) lookupFamily(ctx context.Context, name string, v4 bool) ([]netip.Addr, error) {
+	addrs, _, err := c.r.LookupIP(ctx, name)
 	var same []netip.Addr
 	for _, a := range addrs {
-		if a.Unmap().Is4() == c.args.IP.Is4() {
+		if a.Unmap().Is4() == v4 {
 			same = append(same, a.Unmap())
 		}
 	}
-	if len(same) == 0 {
-		return nil, c.void()
+	if err != nil && !errors.Is(err, dnsx.ErrNotFound) && len(same) == 0 {
+		return nil, tempError("address lookup of "+name, err)
 	}
 	return same, nil
 }
@@ -298,14 +310,12 @@ func (c *checker) exists(ctx context.Context, name string) (bool, error) {
 	}
 	// exists always asks for A records, whatever the client's family
 	// (RFC 7208 section 5.7).
-	addrs, _, err := c.r.LookupIP(ctx, name)
-	if err != nil && !errors.Is(err, dnsx.ErrNotFound) {
-		return false, tempError("A lookup of "+name, err)
+	addrs, err := c.lookupFamily(ctx, name, true)
+	if err != nil {
+		return false, err
 	}
-	for _, a := range addrs {
-		if a.Unmap().Is4() {
-			return true, nil
-		}
+	if len(addrs) > 0 {
+		return true, nil
 	}
 	return false, c.void()
 }

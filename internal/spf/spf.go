@@ -115,9 +115,6 @@ func verify(ctx context.Context, r dnsx.Resolver, args Args, id Identity, sender
 		Receiver: args.Receiver,
 	}
 	out, err := c.checkHost(ctx, c.senderDomain)
-	if err == nil && ctx.Err() != nil {
-		err = tempError("check", ctx.Err())
-	}
 	if err != nil {
 		var ce *checkError
 		rcv.Result = Permerror

@@ -283,3 +283,41 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// halfFailing fails the AAAA half of every address lookup, as dnsx
+// reports it: the A addresses with an error wrapping ErrTemporary.
+type halfFailing struct{ *zone }
+
+func (h halfFailing) LookupIP(ctx context.Context, name string) ([]netip.Addr, dnsx.Result, error) {
+	addrs, _, _ := h.zone.LookupIP(ctx, name)
+	var v4 []netip.Addr
+	for _, a := range addrs {
+		if a.Is4() {
+			v4 = append(v4, a)
+		}
+	}
+	return v4, dnsx.Result{}, fmt.Errorf("%w: AAAA timed out", dnsx.ErrTemporary)
+}
+
+func TestHalfFailedAddressLookup(t *testing.T) {
+	z := newZone()
+	z.add("a.example", "TXT", "v=spf1 a:h.example -all")
+	z.add("e.example", "TXT", "v=spf1 exists:e.h.example -all")
+	z.add("e.h.example", "A", "127.0.0.2")
+	z.add("h.example", "A", "192.0.2.1")
+	for _, tt := range []struct {
+		ip, from string
+		want     Status
+	}{
+		{"192.0.2.1", "x@a.example", Pass},
+		{"192.0.2.2", "x@a.example", Fail},
+		{"2001:db8::1", "x@e.example", Pass},
+		// No IPv6 address was had: the failed half may have held it.
+		{"2001:db8::1", "x@a.example", Temperror},
+	} {
+		rcv, _ := verifyIn(t, halfFailing{z}, tt.ip, tt.from)
+		if rcv.Result != tt.want {
+			t.Errorf("%s from %s: %s %s, want %s", tt.from, tt.ip, rcv.Result, rcv.Problem, tt.want)
+		}
+	}
+}
