@@ -31,7 +31,8 @@
 // does not return the exp= explanation, which the RFC 7208 test suite
 // checks. The package passes the whole suite (see conformance_test.go for
 // the cases where the suite allows several results) and agrees with pyspf
-// on the suite and on generated records.
+// on the suite and on generated records, except where pyspf departs from
+// the RFC (listed at generateCases in differential_test.go).
 //
 // Known limits and choices:
 //   - dnsx.Resolver asks for A and AAAA together. When one half fails
@@ -39,7 +40,11 @@
 //     used; without any, the term is a temperror even if only the half not
 //     needed failed.
 //   - Void lookups are counted per query (each MX host's address lookup
-//     too), as pyspf does; the RFC speaks of terms.
+//     too), as pyspf does; the RFC speaks of terms. The PTR answers of the
+//     client are fetched once per check, but every ptr term counts the
+//     void lookups they had.
+//   - %{p} and ptr share one PTR lookup and at most MaxNames address
+//     lookups per check; they do not count as extra terms.
 //   - The obsolete SPF RR type (99), the default= modifier of old drafts,
 //     local policies, best-guess records and trusted forwarders are not
 //     implemented. %{i} of IPv6 addresses uses upper-case nibbles, as the
