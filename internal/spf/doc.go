@@ -43,6 +43,9 @@
 //     too), as pyspf does; the RFC speaks of terms. The PTR answers of the
 //     client are fetched once per check, but every ptr term counts the
 //     void lookups they had.
+//   - A macro-string that expands to more than 8192 octets is an error
+//     (a permerror in a domain-spec, no explanation in exp=) rather than
+//     a name shortened from the left: no real record comes near.
 //   - %{p} and ptr share one PTR lookup and at most MaxNames address
 //     lookups per check; they do not count as extra terms.
 //   - The obsolete SPF RR type (99), the default= modifier of old drafts,

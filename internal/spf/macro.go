@@ -13,6 +13,11 @@ import (
 
 const delimiters = ".-+,/_="
 
+// maxExpansion bounds the text a macro-string expands to. A domain name
+// needs at most 253 octets and an explanation a line; a record full of
+// %{s} would otherwise grow to megabytes.
+const maxExpansion = 8192
+
 // checkMacroString checks the syntax of a macro-string (RFC 7208 section
 // 7.1); explain allows the letters c, r and t, which only an explanation
 // string may use.
@@ -56,6 +61,9 @@ func expandMacros(s string, explain bool, value func(letter byte) (string, error
 			}
 			b.WriteString(out)
 			i += end
+			if b.Len() > maxExpansion {
+				return "", fmt.Errorf("macro expansion longer than %d octets", maxExpansion)
+			}
 		default:
 			return "", fmt.Errorf("invalid macro %%%c", s[i])
 		}

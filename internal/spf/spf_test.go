@@ -196,6 +196,14 @@ func TestHostileDNS(t *testing.T) {
 			t.Fatalf("%s %s after %d queries", rcv.Result, rcv.Problem, z.queries.Load())
 		}
 	})
+	t.Run("huge macro expansion", func(t *testing.T) {
+		z := newZone()
+		z.add("x.example", "TXT", "v=spf1 a:"+strings.Repeat("%{s}", 5000)+".x.example -all")
+		rcv, _ := verifyIn(t, z, "192.0.2.1", strings.Repeat("l", 64)+"@x.example")
+		if rcv.Result != Permerror || !strings.Contains(rcv.Problem, "longer than") {
+			t.Fatalf("%s %s", rcv.Result, rcv.Problem)
+		}
+	})
 	t.Run("timeout", func(t *testing.T) {
 		z := newZone()
 		z.add("t.example", "TXT", "v=spf1 include:slow.example -all")
