@@ -46,10 +46,13 @@ func FuzzExpandMacros(f *testing.F) {
 		c.domain = c.senderDomain
 		checkErr := checkMacroString(spec, explain)
 		out, err := expandMacros(spec, explain, c.macroValue(t.Context()))
+		if err != nil && checkErr == nil && strings.Contains(err.Error(), "longer than") {
+			return
+		}
 		if (checkErr == nil) != (err == nil) {
 			t.Fatalf("%q: check says %v, expansion %v", spec, checkErr, err)
 		}
-		if err == nil && len(out) > 16*len(spec)+100 {
+		if err == nil && len(out) > maxExpansion+1024 {
 			t.Fatalf("%q expanded to %d bytes", spec, len(out))
 		}
 		if err == nil && !explain {
