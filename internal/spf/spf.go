@@ -153,29 +153,49 @@ func cutLast(s, sep string) (before, after string, found bool) {
 }
 
 // Header returns the Received-SPF header field (RFC 7208 section 9.1),
-// with its CRLF, unfolded.
+// folded before key-value pairs to keep lines near 78 characters, with its
+// final CRLF.
 func (r Received) Header() string {
-	var b strings.Builder
 	receiver := r.Receiver
 	if receiver == "" {
 		receiver = "unknown"
 	}
-	fmt.Fprintf(&b, "Received-SPF: %s (%s: %s)", r.Result, commentText(receiver), commentText(r.comment()))
-	addKey := func(key, value string) { fmt.Fprintf(&b, " %s=%s;", key, headerValue(value)) }
-	addKey("client-ip", r.ClientIP.String())
-	addKey("envelope-from", r.Sender)
+	parts := []string{fmt.Sprintf("Received-SPF: %s (%s: %s)", r.Result, commentText(receiver), commentText(r.comment()))}
+	add := func(key, value string) { parts = append(parts, key+"="+headerValue(value)) }
+	add("client-ip", r.ClientIP.String())
+	add("envelope-from", r.Sender)
 	if r.HELO != "" {
-		addKey("helo", r.HELO)
+		add("helo", r.HELO)
 	}
-	addKey("identity", string(r.Identity))
+	add("identity", string(r.Identity))
 	if r.Mechanism != "" {
-		addKey("mechanism", r.Mechanism)
+		add("mechanism", r.Mechanism)
 	}
 	if r.Problem != "" {
-		addKey("problem", r.Problem)
+		add("problem", r.Problem)
 	}
-	addKey("receiver", receiver)
-	return strings.TrimSuffix(b.String(), ";") + "\r\n"
+	add("receiver", receiver)
+	var b strings.Builder
+	line := 0
+	for i, p := range parts {
+		if i > 1 {
+			b.WriteByte(';')
+			line++
+		}
+		if i > 0 {
+			if line+1+len(p) > 78 {
+				b.WriteString("\r\n\t")
+				line = 1
+			} else {
+				b.WriteByte(' ')
+				line++
+			}
+		}
+		b.WriteString(p)
+		line += len(p)
+	}
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // comment is the human text of the Received-SPF comment, after the
