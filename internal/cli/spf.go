@@ -99,4 +99,3 @@ func printSPF(env *Env, rcv spf.Received, asJSON bool) error {
 	fmt.Fprintf(w, "Authentication-Results: %s\n", rcv.AuthResult())
 	return nil
 }
-
