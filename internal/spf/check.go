@@ -75,7 +75,8 @@ type outcome struct {
 	explanation string
 }
 
-// checkHost is check_host() of RFC 7208 section 4, for c.domain.
+// checkHost is check_host() of RFC 7208 section 4 for domain; the
+// lookup counts of c carry across include and redirect.
 func (c *checker) checkHost(ctx context.Context, domain string) (outcome, error) {
 	if !validDomain(domain) {
 		return outcome{status: None}, nil
