@@ -86,6 +86,7 @@ func commands() []command {
 		{"dkim", "DKIM keys: keys|rotate|activate DOMAIN", runDKIM},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
+		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},
 		{"version", "print the version", runVersion},
 	}
 }
