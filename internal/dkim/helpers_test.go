@@ -3,6 +3,7 @@ package dkim
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
 )
@@ -116,3 +118,22 @@ func statuses(res []Result) []Status {
 }
 
 func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func newDNSClient(t testing.TB, addr string) *dnsx.Client {
+	t.Helper()
+	c, err := dnsx.NewClient(addr, dnsx.ClientConfig{Timeout: time.Second, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// crypto2 picks the RSA key for selector "rsa", the Ed25519 key otherwise.
+func crypto2(ed ed25519.PrivateKey, r *rsa.PrivateKey, selector string) crypto.Signer {
+	if selector == "rsa" {
+		return r
+	}
+	return ed
+}
