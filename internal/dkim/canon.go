@@ -102,12 +102,13 @@ type BodyCanonicalizer struct {
 	wroteAny   bool // any output at all
 }
 
-const canonBufSize = 16 << 10
+// canonBufSize is the most pending output kept before writing it out.
+const canonBufSize = 4 << 10
 
 // NewBodyCanonicalizer returns a BodyCanonicalizer writing the c form of
 // the body to out.
 func NewBodyCanonicalizer(c Canon, out io.Writer) *BodyCanonicalizer {
-	return &BodyCanonicalizer{canon: c, out: out, buf: make([]byte, 0, canonBufSize)}
+	return &BodyCanonicalizer{canon: c, out: out}
 }
 
 // Write canonicalizes p. It never returns an error of its own; errors of the
@@ -143,20 +144,28 @@ func (bc *BodyCanonicalizer) atLineStart() bool {
 	return bc.lineLen == 0 && !bc.cr && !bc.space
 }
 
-// cleanLines returns the length of the longest prefix of p made of whole
-// lines that canonicalize to themselves: CRLF-terminated, not empty, and for
-// relaxed without tabs, double spaces or trailing spaces. Held-back empty
-// lines are written first when the run is not empty. This is the common case
-// and costs a few vectorized scans per line instead of a step per byte.
+// cleanLines returns the length of the longest prefix of p, at most about
+// cleanBlock bytes, made of whole lines that canonicalize to themselves:
+// CRLF-terminated, not empty, and for relaxed without tabs, double spaces or
+// a space before the line end. Held-back empty lines are written first when
+// the prefix is not empty. This is the common case, and it is made cheap:
+// tabs and double spaces are looked for once per block with vectorized
+// scans, and each line costs one IndexByte and two byte comparisons.
 func (bc *BodyCanonicalizer) cleanLines(p []byte) int {
+	block := p[:min(len(p), cleanBlock)]
+	perLine := false // relaxed: check each line for tabs and double spaces
+	if bc.canon == Relaxed {
+		perLine = bytes.IndexByte(block, '\t') >= 0 || bytes.Contains(block, []byte("  "))
+	}
 	run := 0
 	for {
-		i := bytes.IndexByte(p[run:], '\n')
-		if i < 2 || p[run+i-1] != '\r' {
+		i := bytes.IndexByte(block[run:], '\n')
+		// i < 2: an empty line, or a bare LF; a bare LF too when no CR
+		// precedes it.
+		if i < 2 || block[run+i-1] != '\r' {
 			break
 		}
-		content := p[run : run+i-1]
-		if bc.canon == Relaxed && !relaxedClean(content) {
+		if bc.canon == Relaxed && (block[run+i-2] == ' ' || perLine && !relaxedClean(block[run:run+i-1])) {
 			break
 		}
 		run += i + 1
@@ -168,11 +177,9 @@ func (bc *BodyCanonicalizer) cleanLines(p []byte) int {
 	return run
 }
 
-func relaxedClean(line []byte) bool {
-	return line[len(line)-1] != ' ' &&
-		bytes.IndexByte(line, '\t') < 0 &&
-		!bytes.Contains(line, []byte("  "))
-}
+// cleanBlock is how much cleanLines looks at once: a tab or double space
+// anywhere in a block sends its lines through the per-line checks.
+const cleanBlock = 8 << 10
 
 // byte1 advances the state machine by one byte.
 func (bc *BodyCanonicalizer) byte1(c byte) {
@@ -223,9 +230,9 @@ func (bc *BodyCanonicalizer) flushEmpty() {
 }
 
 func (bc *BodyCanonicalizer) emit(p []byte) {
-	if len(bc.buf)+len(p) > cap(bc.buf) {
+	if len(bc.buf)+len(p) > canonBufSize {
 		bc.flush()
-		if len(p) >= cap(bc.buf) {
+		if len(p) >= canonBufSize {
 			if bc.err == nil {
 				_, bc.err = bc.out.Write(p)
 			}
@@ -263,4 +270,11 @@ func (bc *BodyCanonicalizer) Close() error {
 	bc.emptyLines = 0
 	bc.flush()
 	return bc.err
+}
+
+// relaxedClean reports whether a line's content is its own relaxed form.
+func relaxedClean(line []byte) bool {
+	return line[len(line)-1] != ' ' &&
+		bytes.IndexByte(line, '\t') < 0 &&
+		!bytes.Contains(line, []byte("  "))
 }

@@ -103,7 +103,7 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 			return nil, err
 		}
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, 4<<10)
 	h, err := ReadHeader(br, 0)
 	if err != nil {
 		return nil, err

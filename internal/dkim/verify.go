@@ -81,7 +81,7 @@ type Verifier struct {
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+		br = bufio.NewReaderSize(r, 4<<10)
 	}
 	h, err := ReadHeader(br, v.MaxHeaderSize)
 	if err != nil {
