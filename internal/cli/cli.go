@@ -82,6 +82,7 @@ func commands() []command {
 		{"account", "manage accounts: add|passwd|list|del", runAccount},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
+		{"dkim", "check DKIM signatures: dkim verify < message", runDKIM},
 		{"version", "print the version", runVersion},
 	}
 }
