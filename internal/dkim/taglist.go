@@ -82,7 +82,13 @@ func isFWSOnly(s string) bool {
 }
 
 func trimFWS(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isFWS(byte(r)) })
+	for len(s) > 0 && isFWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isFWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // validTagName checks tag-name = ALPHA *ALNUMPUNC, ALNUMPUNC being ALPHA,

@@ -149,13 +149,14 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 // nor the body. It returns nil when res already holds the final status.
 func (v *Verifier) precheck(f Field, res *Result) *Signature {
 	value := f.Value()
-	res.fillFromTags(value)
 	sig, err := ParseSignature(value)
 	if err != nil {
+		res.fillFromTags(value)
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return nil
 	}
 	res.Signature = sig
+	res.HeaderB = headerB(sig.Tags.Get("b"))
 	res.Domain, res.Selector, res.Identity = sig.Domain, sig.Selector, sig.Identity
 	res.Algorithm, res.BodyLength = sig.Algorithm, sig.Length
 	switch {
@@ -181,8 +182,13 @@ func (res *Result) fillFromTags(value string) {
 	}
 	res.Domain, res.Selector, res.Identity = tags.Get("d"), tags.Get("s"), tags.Get("i")
 	res.Algorithm = Algorithm(tags.Get("a"))
-	b := removeFWS(tags.Get("b"))
-	res.HeaderB = b[:min(len(b), 8)]
+	res.HeaderB = headerB(tags.Get("b"))
+}
+
+// headerB returns the first 8 characters of a b= value (RFC 6008).
+func headerB(b string) string {
+	b = removeFWS(b)
+	return b[:min(len(b), 8)]
 }
 
 func (v *Verifier) now() time.Time {
