@@ -171,21 +171,21 @@ func (s *Signer) headerList(h Header) []string {
 	if names == nil {
 		names = DefaultHeaders
 	}
-	var list []string
-	seen := map[string]bool{}
-	add := func(name string) {
+	count := make(map[string]int, len(h))
+	for _, f := range h {
+		count[strings.ToLower(f.Name)]++
+	}
+	list := make([]string, 0, 2*len(names))
+	done := make(map[string]bool, len(names))
+	for _, name := range append([]string{"From"}, names...) {
 		lower := strings.ToLower(name)
-		if seen[lower] {
-			return
+		if done[lower] {
+			continue
 		}
-		seen[lower] = true
-		for range h.Count(name) + 1 {
+		done[lower] = true
+		for range count[lower] + 1 {
 			list = append(list, name)
 		}
-	}
-	add("From")
-	for _, n := range names {
-		add(n)
 	}
 	return list
 }
