@@ -185,3 +185,24 @@ func BenchmarkSignSimple(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSignAll is what Sealpost does for each outgoing message: one
+// Ed25519 and one RSA-2048 signature over one pass of the body.
+func BenchmarkSignAll(b *testing.B) {
+	keys := benchKeys(b)
+	signers := []*Signer{
+		{Domain: "example.org", Selector: "ed", Key: keys[0].key},
+		{Domain: "example.org", Selector: "rsa", Key: keys[1].key},
+	}
+	for _, sz := range benchSizes {
+		msg := benchMessage(sz.size)
+		b.Run(sz.name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				if _, err := SignAll(bytes.NewReader(msg), signers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -36,11 +36,13 @@
 // the TXT record to publish.
 //
 // For ARC (RFC 8617), which reuses DKIM's pieces, the package exports the
-// tag-list parser (ParseTagList), header and body canonicalization
-// (CanonHeader, BodyCanonicalizer), header selection for h=
-// (Header.SelectFields), removal of the b= value (StripSignatureValue), the
-// header hash (HeaderHash), signing and checking a hash (SignHash,
-// VerifyHash) and key lookup (LookupKey).
+// tag-list parser (ParseTagList), the tag value helpers (ParseCanon,
+// ParseHeaderNames, DecodeBase64, ValidDomain, ValidSelector), header and
+// body canonicalization (CanonHeader, BodyCanonicalizer), header reading
+// and selection for h= (ReadHeader, Header.SelectFields), removal of the b=
+// value (StripSignatureValue), the header hash (HeaderHash), signing and
+// checking a hash (SignHash, VerifyHash), and key lookup and its RFC 8301
+// checks (LookupKey, Key.CheckAlgorithm).
 //
 // Why not github.com/emersion/go-msgauth, which the design names: its
 // verifier takes no resolver of ours (key lookup is its own TXT function,
@@ -52,7 +54,8 @@
 // support reports the length but not how much of the body is unsigned.
 //
 // Left out: the z= tag (copied header fields) is parsed as a tag but not
-// used; signing with l= (Sealpost never signs a partial body); query
+// used; a t= in the future is not refused (RFC 6376 allows ignoring such
+// signatures, Sealpost does not); signing with l= (Sealpost never signs a partial body); query
 // methods other than dns/txt; the g= granularity of the obsolete RFC 4871
 // key records (ignored, as RFC 6376 says); internationalised (U-label)
 // domains in d=, which must be given as A-labels.

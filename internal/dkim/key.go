@@ -27,6 +27,11 @@ var (
 	ErrNoKey = errors.New("dkim: no key record")
 	// ErrKeyRevoked: the record has an empty p= (RFC 6376 section 3.6.1).
 	ErrKeyRevoked = errors.New("dkim: key revoked")
+	// ErrKeyTooShort: an RSA key under MinRSABits (RFC 8301 section 3.2).
+	ErrKeyTooShort = errors.New("dkim: RSA key too short")
+	// ErrKeyMismatch: the key cannot check the signature's algorithm (its
+	// type differs, or its h= leaves the hash out).
+	ErrKeyMismatch = errors.New("dkim: key does not fit the algorithm")
 )
 
 // Key is a parsed DKIM key record (RFC 6376 section 3.6.1).
@@ -85,7 +90,7 @@ func ParseKeyRecord(txt string) (*Key, error) {
 	if removeFWS(p) == "" {
 		return nil, ErrKeyRevoked
 	}
-	raw, err := decodeBase64(p)
+	raw, err := DecodeBase64(p)
 	if err != nil {
 		return nil, syntaxErr("key record p= is not base64")
 	}
@@ -138,9 +143,20 @@ func parseRSAPublicKey(der []byte) (*rsa.PublicKey, error) {
 	return pub, nil
 }
 
-// allowsHash reports whether the key's h= permits hash ("sha256").
-func (k *Key) allowsHash(hash string) bool {
-	return k.Hashes == nil || slices.Contains(k.Hashes, hash)
+// CheckAlgorithm reports whether the key may check signatures made with
+// alg: the key type must match, the key's h= must allow alg's hash, and an
+// RSA key must have at least MinRSABits. The errors wrap ErrKeyMismatch or
+// ErrKeyTooShort.
+func (k *Key) CheckAlgorithm(alg Algorithm) error {
+	switch {
+	case k.Type != alg.KeyType():
+		return fmt.Errorf("%w: key type %s, a=%s", ErrKeyMismatch, k.Type, alg)
+	case k.Hashes != nil && !slices.Contains(k.Hashes, alg.HashName()):
+		return fmt.Errorf("%w: key record h= does not allow %s", ErrKeyMismatch, alg.HashName())
+	case k.Type == "rsa" && k.Bits < MinRSABits:
+		return fmt.Errorf("%w: %d bits (RFC 8301)", ErrKeyTooShort, k.Bits)
+	}
+	return nil
 }
 
 // KeyName returns the DNS name of a key: selector._domainkey.domain.

@@ -64,7 +64,7 @@ func (s *Signer) check() error {
 	switch {
 	case !ValidDomain(s.Domain):
 		return fmt.Errorf("dkim: invalid signing domain %q", s.Domain)
-	case !validSelector(s.Selector):
+	case !ValidSelector(s.Selector):
 		return fmt.Errorf("dkim: invalid selector %q", s.Selector)
 	case s.Key == nil:
 		return errors.New("dkim: no signing key")

@@ -3,6 +3,7 @@ package dkim
 import (
 	"crypto"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,10 +94,10 @@ func ParseSignature(value string) (*Signature, error) {
 	}
 	s := &Signature{Tags: tags, Length: -1}
 	s.Algorithm = Algorithm(strings.ToLower(tags.Get("a")))
-	if s.Sig, err = decodeBase64(tags.Get("b")); err != nil || len(s.Sig) == 0 {
+	if s.Sig, err = DecodeBase64(tags.Get("b")); err != nil || len(s.Sig) == 0 {
 		return nil, syntaxErr("invalid b= value")
 	}
-	if s.BodyHash, err = decodeBase64(tags.Get("bh")); err != nil || len(s.BodyHash) == 0 {
+	if s.BodyHash, err = DecodeBase64(tags.Get("bh")); err != nil || len(s.BodyHash) == 0 {
 		return nil, syntaxErr("invalid bh= value")
 	}
 	if s.HeaderCanon, s.BodyCanon, err = ParseCanon(tags.Get("c")); err != nil {
@@ -106,11 +107,14 @@ func ParseSignature(value string) (*Signature, error) {
 	if !ValidDomain(s.Domain) {
 		return nil, syntaxErr("invalid domain d=%s", tags.Get("d"))
 	}
-	if s.Headers, err = parseHeaderList(tags.Get("h")); err != nil {
+	if s.Headers, err = ParseHeaderNames(tags.Get("h")); err != nil {
 		return nil, err
 	}
+	if !slices.ContainsFunc(s.Headers, func(n string) bool { return strings.EqualFold(n, "From") }) {
+		return nil, syntaxErr("h= does not include From")
+	}
 	s.Selector = tags.Get("s")
-	if !validSelector(s.Selector) {
+	if !ValidSelector(s.Selector) {
 		return nil, syntaxErr("invalid selector s=%s", s.Selector)
 	}
 	if err := s.parseIdentity(); err != nil {
@@ -204,24 +208,36 @@ func parseDigits(s string, max int) (int64, error) {
 // header/simple (RFC 6376 section 3.5). An empty value is simple/simple.
 func ParseCanon(s string) (header, body Canon, err error) { return parseCanon(s) }
 
-// parseHeaderList parses h=; it must name From (RFC 6376 section 5.4).
-func parseHeaderList(s string) ([]string, error) {
+// ParseHeaderNames parses an h= list: header names separated by colons,
+// folding whitespace allowed around them (RFC 6376 section 3.5). It does not
+// require From; ParseSignature does.
+func ParseHeaderNames(s string) ([]string, error) {
 	names := splitColonList(s)
-	from := false
 	for _, n := range names {
-		if n == "" || strings.ContainsAny(n, " \t\r\n") {
+		if !validFieldName(n) {
 			return nil, syntaxErr("invalid h= list %q", s)
 		}
-		from = from || strings.EqualFold(n, "from")
-	}
-	if !from {
-		return nil, syntaxErr("h= does not include From")
 	}
 	return names, nil
 }
 
-// decodeBase64 decodes a base64 value that may hold folding whitespace.
-func decodeBase64(s string) ([]byte, error) {
+// validFieldName checks a header field name: printable ASCII except colon
+// (RFC 5322 section 3.6.8).
+func validFieldName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < 0x21 || n[i] > 0x7e || n[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// DecodeBase64 decodes a base64 tag value (b=, bh=, p=) that may hold
+// folding whitespace.
+func DecodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(removeFWS(s))
 }
 
@@ -243,9 +259,9 @@ func ValidDomain(d string) bool {
 	return true
 }
 
-// validSelector checks s= : dot-separated labels (section 3.1). Underscores
-// are let through, as some providers use them.
-func validSelector(s string) bool {
+// ValidSelector checks an s= value: dot-separated labels (RFC 6376
+// section 3.1). Underscores are let through, as some providers use them.
+func ValidSelector(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}

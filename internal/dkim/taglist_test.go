@@ -53,3 +53,28 @@ func TestParseKeyRecord(t *testing.T) {
 		t.Errorf("flags: %+v, %v", k, err)
 	}
 }
+
+func TestParseHeaderNames(t *testing.T) {
+	got, err := ParseHeaderNames("From : to:\r\n\tSubject")
+	if err != nil || len(got) != 3 || got[0] != "From" || got[1] != "to" || got[2] != "Subject" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "from::to", "from:t o", "from:\x7f"} {
+		if _, err := ParseHeaderNames(bad); !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseHeaderNames(%q): %v", bad, err)
+		}
+	}
+}
+
+func TestCheckAlgorithm(t *testing.T) {
+	ed, err := ParseKeyRecord("k=ed25519; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ed.CheckAlgorithm(Ed25519SHA256); err != nil {
+		t.Error(err)
+	}
+	if err := ed.CheckAlgorithm(RSASHA256); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("rsa-sha256 with an Ed25519 key: %v", err)
+	}
+}

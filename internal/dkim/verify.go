@@ -101,6 +101,9 @@ type pending struct {
 // VerifyHeader is Verify for a message whose header was already read; body
 // is the rest of the message.
 func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) ([]Result, error) {
+	if v.Resolver == nil {
+		return nil, errors.New("dkim: Verifier without a Resolver")
+	}
 	limit := v.MaxSignatures
 	if limit <= 0 {
 		limit = DefaultMaxSignatures
@@ -269,14 +272,13 @@ func keyErrorStatus(err error) Status {
 
 // keyFits applies the key record's restrictions and RFC 8301 to sig.
 func keyFits(key *Key, sig *Signature) (Status, string) {
-	switch {
-	case key.Type != sig.Algorithm.KeyType():
-		return StatusPermError, fmt.Sprintf("key type %s does not match a=%s", key.Type, sig.Algorithm)
-	case !key.allowsHash(sig.Algorithm.HashName()):
-		return StatusPermError, "key record h= does not allow " + sig.Algorithm.HashName()
-	case key.Type == "rsa" && key.Bits < MinRSABits:
-		return StatusPolicy, fmt.Sprintf("RSA key of %d bits is too short (RFC 8301)", key.Bits)
-	case key.Strict && !strings.EqualFold(identityDomain(sig.Identity), sig.Domain):
+	if err := key.CheckAlgorithm(sig.Algorithm); err != nil {
+		if errors.Is(err, ErrKeyTooShort) {
+			return StatusPolicy, err.Error()
+		}
+		return StatusPermError, err.Error()
+	}
+	if key.Strict && !strings.EqualFold(identityDomain(sig.Identity), sig.Domain) {
 		return StatusPermError, "key record t=s: i= must be in d= exactly"
 	}
 	return "", ""

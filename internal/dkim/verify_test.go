@@ -82,7 +82,7 @@ func TestVerifyCases(t *testing.T) {
 		{"no key", ed, nil, "", StatusPermError, "no key"},
 		{"dns failure", ed, nil, "SERVFAIL", StatusTempError, "temporary"},
 		{"revoked", ed, nil, "v=DKIM1; k=ed25519; p=", StatusPermError, "revoked"},
-		{"key type mismatch", ed, nil, rsaText, StatusPermError, "does not match"},
+		{"key type mismatch", ed, nil, rsaText, StatusPermError, "key type rsa"},
 		{"key h= excludes sha256", rs, nil, strings.Replace(rsaText, "k=rsa", "k=rsa; h=sha1", 1), StatusPermError, "h="},
 		{"key not for email", rs, nil, strings.Replace(rsaText, "k=rsa", "k=rsa; s=tlsrpt", 1), StatusPermError, "not for email"},
 		{"testing key", ed, nil, edText + "; t=y", StatusPass, ""},
