@@ -94,9 +94,9 @@ type genCase struct {
 	name, readme string
 	// edit changes the unsigned field before signing (nil: none);
 	// after changes the signed message.
-	edit   func(string) string
-	after  func(string) string
-	dns    string // "" means the key at sel._domainkey.example.com
+	edit  func(string) string
+	after func(string) string
+	dns   string // "" means the key at sel._domainkey.example.com
 }
 
 func generateCases(t *testing.T) {
@@ -126,7 +126,9 @@ func generateCases(t *testing.T) {
 		{name: "10-rsa-sha1", readme: "a=rsa-sha1 is refused by RFC 8301: policy, before any lookup.",
 			edit: func(f string) string { return strings.Replace(f, "a=ed25519-sha256", "a=rsa-sha1", 1) }},
 		{name: "11-added-subject", readme: "Subject is oversigned, so a second Subject added after signing breaks the signature: fails.",
-			after: func(m string) string { return strings.Replace(m, "Subject: dinner\r\n", "Subject: dinner\r\nSubject: urgent\r\n", 1) }},
+			after: func(m string) string {
+				return strings.Replace(m, "Subject: dinner\r\n", "Subject: dinner\r\nSubject: urgent\r\n", 1)
+			}},
 		{name: "12-body-changed", readme: "One word of the body changed after signing: body hash mismatch, fails.",
 			after: func(m string) string { return strings.Replace(m, "hungry", "hangry", 1) }},
 		{name: "13-too-many-signatures", readme: "Eleven copies of a good signature: the first ten are checked and pass, the eleventh is not checked (neutral).",
