@@ -70,14 +70,30 @@ func (s *Signer) check() error {
 		return errors.New("dkim: no signing key")
 	case !h.valid() || !b.valid():
 		return fmt.Errorf("dkim: invalid canonicalization %s/%s", h, b)
-	case s.Identity != "" && !IsSubdomain(identityDomain(s.Identity), s.Domain):
-		return fmt.Errorf("dkim: identity %q is not in %s", s.Identity, s.Domain)
+	case s.Identity != "" && !validIdentity(s.Identity, s.Domain):
+		return fmt.Errorf("dkim: identity %q is not an address in %s without ';', '=' or spaces", s.Identity, s.Domain)
+	}
+	for _, name := range s.Headers {
+		if !validFieldName(name) {
+			return fmt.Errorf("dkim: invalid header name %q", name)
+		}
 	}
 	if pub, ok := s.Key.Public().(*rsa.PublicKey); ok && pub.N.BitLen() < MinRSABits {
 		return fmt.Errorf("dkim: RSA key of %d bits is too short (RFC 8301)", pub.N.BitLen())
 	}
 	_, err := algorithmFor(s.Key)
 	return err
+}
+
+// validIdentity checks i= for signing: "[local]@domain" in d=, with no
+// character that would need dkim-quoted-printable (RFC 6376 section 2.11).
+func validIdentity(i, domain string) bool {
+	for j := 0; j < len(i); j++ {
+		if i[j] < 0x21 || i[j] > 0x7e || i[j] == ';' || i[j] == '=' {
+			return false
+		}
+	}
+	return strings.Contains(i, "@") && IsSubdomain(identityDomain(i), domain)
 }
 
 // Sign reads the message from r and returns a DKIM-Signature header field,

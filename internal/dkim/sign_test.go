@@ -114,13 +114,16 @@ func TestSignRefuses(t *testing.T) {
 		s   Signer
 		msg string
 	}{
-		"bad domain":   {Signer{Domain: "-x", Selector: "s", Key: edKey}, testMessage},
-		"no key":       {Signer{Domain: "example.org", Selector: "s"}, testMessage},
-		"no From":      {Signer{Domain: "example.org", Selector: "s", Key: edKey}, "To: x\r\n\r\nbody\r\n"},
-		"two From":     {Signer{Domain: "example.org", Selector: "s", Key: edKey}, "From: x\r\nFrom: y\r\n\r\nbody\r\n"},
-		"identity":     {Signer{Domain: "example.org", Selector: "s", Key: edKey, Identity: "@other.org"}, testMessage},
-		"bad canon":    {Signer{Domain: "example.org", Selector: "s", Key: edKey, BodyCanon: "loose"}, testMessage},
-		"bad selector": {Signer{Domain: "example.org", Selector: "a b", Key: edKey}, testMessage},
+		"bad domain":      {Signer{Domain: "-x", Selector: "s", Key: edKey}, testMessage},
+		"no key":          {Signer{Domain: "example.org", Selector: "s"}, testMessage},
+		"no From":         {Signer{Domain: "example.org", Selector: "s", Key: edKey}, "To: x\r\n\r\nbody\r\n"},
+		"two From":        {Signer{Domain: "example.org", Selector: "s", Key: edKey}, "From: x\r\nFrom: y\r\n\r\nbody\r\n"},
+		"identity":        {Signer{Domain: "example.org", Selector: "s", Key: edKey, Identity: "@other.org"}, testMessage},
+		"identity with ;": {Signer{Domain: "example.org", Selector: "s", Key: edKey, Identity: "a;x=1@example.org"}, testMessage},
+		"identity no @":   {Signer{Domain: "example.org", Selector: "s", Key: edKey, Identity: "example.org"}, testMessage},
+		"header name":     {Signer{Domain: "example.org", Selector: "s", Key: edKey, Headers: []string{"Sub ject"}}, testMessage},
+		"bad canon":       {Signer{Domain: "example.org", Selector: "s", Key: edKey, BodyCanon: "loose"}, testMessage},
+		"bad selector":    {Signer{Domain: "example.org", Selector: "a b", Key: edKey}, testMessage},
 	} {
 		if _, err := tc.s.Sign(strings.NewReader(tc.msg)); err == nil {
 			t.Errorf("%s: no error", name)
