@@ -28,7 +28,7 @@
 // (UnsignedBodyBytes), so callers can treat that content as untrusted.
 //
 // Signing: Signer makes one DKIM-Signature field, relaxed/relaxed unless
-// asked otherwise, over DefaultHeaders, each oversigned: a name is listed
+// asked otherwise, over DefaultHeaders(), each oversigned: a name is listed
 // in h= once more than the message has it, so a field of that name added in
 // transit breaks the signature. SignAll signs with several keys (Sealpost
 // signs each message with an Ed25519 and an RSA-2048 key) in one pass over

@@ -26,8 +26,7 @@ type Field struct {
 	Raw []byte
 }
 
-// Value returns the field's value: what follows the colon, unfolded is left
-// to the caller.
+// Value returns what follows the colon, line breaks and all.
 func (f Field) Value() string {
 	_, v, _ := bytes.Cut(f.Raw, []byte(":"))
 	return string(v)

@@ -8,15 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// DefaultHeaders are the fields a Signer signs when Signer.Headers is nil:
-// the ones a reader sees or that change how the message is shown, threaded
-// or unsubscribed from. Each is oversigned.
-var DefaultHeaders = []string{
+// DefaultHeaders returns the fields a Signer signs when Signer.Headers is
+// nil: the ones a reader sees or that change how the message is shown,
+// threaded or unsubscribed from. Each is oversigned.
+func DefaultHeaders() []string { return slices.Clone(defaultHeaders) }
+
+var defaultHeaders = []string{
 	"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID",
 	"In-Reply-To", "References", "MIME-Version", "Content-Type",
 	"Content-Transfer-Encoding", "Content-Language", "Content-Disposition",
@@ -39,7 +42,7 @@ type Signer struct {
 	Identity string
 	// HeaderCanon and BodyCanon default to relaxed.
 	HeaderCanon, BodyCanon Canon
-	// Headers are the names to sign; nil means DefaultHeaders. From is
+	// Headers are the names to sign; nil means DefaultHeaders(). From is
 	// always signed.
 	Headers []string
 	// Expiration, when not zero, sets x= that long after t=.
@@ -185,7 +188,7 @@ func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 func (s *Signer) headerList(h Header) []string {
 	names := s.Headers
 	if names == nil {
-		names = DefaultHeaders
+		names = defaultHeaders
 	}
 	count := make(map[string]int, len(h))
 	for _, f := range h {
