@@ -1,9 +1,12 @@
 package dkim
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -203,5 +206,33 @@ $SERVFAIL broken._domainkey.example.org.
 		if res[0].Status != want {
 			t.Errorf("%s: got %v, want %s", selector, res[0], want)
 		}
+	}
+}
+
+// TestVerifyStreamsBody verifies a 4 MiB message and checks that the
+// memory allocated stays far below the message size: the body goes through
+// the hashes as it is read, never held.
+func TestVerifyStreamsBody(t *testing.T) {
+	edKey, _ := testKeys(t)
+	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
+	dns := newFakeDNS()
+	publish(t, dns, s)
+	msg := benchMessage(4 << 20)
+	field, err := s.Sign(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Resolver: dns}
+	// A reader without WriteTo, like a network connection.
+	r := io.MultiReader(strings.NewReader(field), bytes.NewReader(msg))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := v.Verify(t.Context(), r)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(res) != 1 || res[0].Status != StatusPass {
+		t.Fatalf("got %v, %v", res, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 512<<10 {
+		t.Errorf("verifying a 4 MiB message allocated %d bytes", alloc)
 	}
 }
