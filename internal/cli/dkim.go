@@ -1,12 +1,106 @@
 package cli
 
-import "context"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
 
-// runDKIM runs "sealpost dkim": the domains' signing keys.
+	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dnsx"
+)
+
+// defaultResolver is the resolver the mail authentication commands ask
+// when --resolver is not given: the same default as the config's
+// dns.resolver, a validating resolver on this host.
+const defaultResolver = "127.0.0.1:53"
+
+// runDKIM runs "sealpost dkim": verifying signatures, and the domains'
+// signing keys.
 func runDKIM(ctx context.Context, env *Env, args []string) error {
-	verb, args, err := subcommand(args, "keys", "rotate", "activate")
+	verb, rest, err := subcommand(args, "verify", "keys", "rotate", "activate")
 	if err != nil {
 		return err
 	}
-	return runDKIMKeys(ctx, env, verb, args)
+	if verb == "verify" {
+		return runDKIMVerify(ctx, env, rest)
+	}
+	return runDKIMKeys(ctx, env, verb, rest)
+}
+
+// dkimResultJSON is one signature's result in `dkim verify --json`.
+type dkimResultJSON struct {
+	Result            string `json:"result"`
+	Reason            string `json:"reason,omitempty"`
+	Domain            string `json:"domain,omitempty"`
+	Selector          string `json:"selector,omitempty"`
+	Identity          string `json:"identity,omitempty"`
+	Algorithm         string `json:"algorithm,omitempty"`
+	HeaderB           string `json:"header_b,omitempty"`
+	KeyBits           int    `json:"key_bits,omitempty"`
+	Testing           bool   `json:"testing,omitempty"`
+	BodyLength        *int64 `json:"body_length,omitempty"`
+	UnsignedBodyBytes int64  `json:"unsigned_body_bytes,omitempty"`
+}
+
+func runDKIMVerify(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "dkim verify", "dkim verify [--resolver host:port] [--json] < message")
+	resolver := fs.String("resolver", defaultResolver, "the DNS resolver to ask, `host:port`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("dkim verify takes the message on standard input, not arguments")
+	}
+	client, err := dnsx.NewClient(*resolver, dnsx.ClientConfig{})
+	if err != nil {
+		return usagef("--resolver: %v", err)
+	}
+	v := &dkim.Verifier{Resolver: client}
+	results, err := v.Verify(ctx, bufio.NewReader(env.Stdin))
+	if errors.Is(err, dkim.ErrHeaderTooLarge) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the message: %w", err)
+	}
+	if *asJSON {
+		out := make([]dkimResultJSON, 0, len(results))
+		for _, r := range results {
+			out = append(out, resultJSON(r))
+		}
+		if len(out) == 0 {
+			out = append(out, dkimResultJSON{Result: string(dkim.StatusNone), Reason: "no DKIM-Signature"})
+		}
+		if err := writeJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		if len(results) == 0 {
+			fmt.Fprintln(env.Stdout, "dkim=none (no DKIM-Signature)")
+		}
+		for _, r := range results {
+			fmt.Fprintf(env.Stdout, "dkim=%s\n", r)
+		}
+	}
+	for _, r := range results {
+		if r.Status == dkim.StatusPass {
+			return nil
+		}
+	}
+	return errors.New("no DKIM signature passed")
+}
+
+func resultJSON(r dkim.Result) dkimResultJSON {
+	j := dkimResultJSON{
+		Result: string(r.Status), Reason: r.Reason, Domain: r.Domain, Selector: r.Selector,
+		Identity: r.Identity, Algorithm: string(r.Algorithm), HeaderB: r.HeaderB,
+		KeyBits: r.KeyBits, Testing: r.Testing, UnsignedBodyBytes: r.UnsignedBodyBytes,
+	}
+	if r.BodyLength >= 0 {
+		j.BodyLength = &r.BodyLength
+	}
+	return j
 }

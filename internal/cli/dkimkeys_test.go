@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+)
+
+// TestDKIMKeyCommands walks a domain's keys through a rotation with the
+// CLI: keys made at "domain add", "dkim rotate" adding pending keys,
+// "dkim activate" swapping them, and "dns" listing what to publish.
+func TestDKIMKeyCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("domain add: %s", stderr)
+	}
+	keys := func() []dkimKeyView {
+		t.Helper()
+		code, out, stderr := run(t, "dkim", "keys", "--json", "example.org", "--data", dir)
+		var views []dkimKeyView
+		if code != 0 || json.Unmarshal([]byte(out), &views) != nil {
+			t.Fatalf("dkim keys: %d %s %s", code, out, stderr)
+		}
+		return views
+	}
+	first := keys()
+	if len(first) != 2 || first[0].Algorithm != "ed25519" || first[1].Algorithm != "rsa" ||
+		first[0].State != "active" || first[1].State != "active" ||
+		!strings.HasPrefix(first[0].Record, "v=DKIM1; k=ed25519; p=") || !strings.HasPrefix(first[1].Record, "v=DKIM1; k=rsa; p=") ||
+		first[0].Name != first[0].Selector+"._domainkey.example.org." {
+		t.Fatalf("keys of a new domain: %+v", first)
+	}
+
+	code, out, stderr := run(t, "dkim", "rotate", "example.org", "--data", dir)
+	if code != 0 || !strings.Contains(out, "pending") || strings.Count(out, "._domainkey.example.org. TXT") != 2 {
+		t.Fatalf("dkim rotate: %d %s %s", code, out, stderr)
+	}
+	// An RSA-2048 record is longer than one TXT string may be.
+	for _, s := range regexp.MustCompile(`"[^"]*"`).FindAllString(out, -1) {
+		if len(s) > 257 {
+			t.Errorf("a TXT string of %d octets: %s", len(s)-2, s)
+		}
+	}
+	if code, _, _ := run(t, "dkim", "rotate", "example.org", "--data", dir); code != 2 {
+		t.Errorf("a second rotation before activation: exit %d, want 2", code)
+	}
+	code, out, _ = run(t, "dns", "--json", "example.org", "--data", dir)
+	var recs []dnsRecord
+	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
+		t.Fatalf("dns: %d %s", code, out)
+	}
+	byType := map[string]int{}
+	for _, r := range recs {
+		byType[r.Type]++
+	}
+	if byType["MX"] != 1 || byType["TXT"] != 2+4+2 || byType["SRV"] != 6 {
+		t.Errorf("dns during a rotation: %v records by type: %+v", byType, recs)
+	}
+	if code, _, stderr := run(t, "dkim", "activate", "--overlap", "1h", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("dkim activate: %s", stderr)
+	}
+	states := map[string]string{}
+	for _, k := range keys() {
+		states[k.Selector] = k.State
+		if k.State == "retiring" && k.RetireAt == nil {
+			t.Errorf("%s retires at no time", k.Selector)
+		}
+	}
+	if states[first[0].Selector] != "retiring" || states[first[1].Selector] != "retiring" || len(states) != 4 {
+		t.Errorf("after activation: %v", states)
+	}
+
+	code, out, _ = run(t, "dns", "example.org", "--data", dir)
+	for _, want := range []string{"example.org. 3600 IN MX 10 ", `"v=spf1 mx -all"`, "_dmarc.example.org. 3600 IN TXT", "_submissions._tcp.example.org. 3600 IN SRV 0 1 "} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("dns: %d, no %q in\n%s", code, want, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"dkim", "keys", "--data", dir},
+		{"dkim", "keys", "nowhere.example", "--data", dir},
+		{"dkim", "activate", "example.org", "--data", dir},
+		{"dkim", "shred", "example.org", "--data", dir},
+		{"dns", "bad..domain", "--data", dir},
+	} {
+		if code, _, _ := run(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestCheckCommand publishes some of a domain's records right, some wrong
+// and some not at all in a test DNS server, and checks what "sealpost
+// check" says of each.
+func TestCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("domain add: %s", stderr)
+	}
+	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
+	var recs []dnsRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	var zone strings.Builder
+	var mxHost string
+	for _, r := range recs {
+		switch {
+		case r.Type == "MX":
+			mxHost = strings.Fields(r.Value)[1]
+			zone.WriteString(r.Name + " MX " + r.Value + "\n")
+		case strings.HasPrefix(r.Value, "v=DKIM1; k=ed25519"):
+			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n")
+		case strings.HasPrefix(r.Value, "v=DKIM1; k=rsa"):
+			zone.WriteString(r.Name + ` TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong"` + "\n")
+		case strings.HasPrefix(r.Name, "_dmarc."):
+			zone.WriteString(r.Name + ` TXT "v=DMARC1; p=none"` + "\n")
+		case strings.HasPrefix(r.Name, "_smtp._tls."):
+			zone.WriteString(r.Name + ` TXT "v=TLSRPTv1; rua=mailto:a@example.org"` + "\n" + r.Name + ` TXT "v=TLSRPTv1; rua=mailto:b@example.org"` + "\n")
+		case r.Name == "example.org." && r.Type == "TXT":
+			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
+		}
+	}
+	srv := dnstest.Start(t, zone.String())
+	code, out, stderr := run(t, "check", "--json", "--resolver", srv.Addr(), "example.org", "--data", dir)
+	var checks []recordCheck
+	if err := json.Unmarshal([]byte(out), &checks); err != nil {
+		t.Fatalf("check: %d %s %s", code, out, stderr)
+	}
+	if code != 1 || !strings.Contains(stderr, "missing or wrong") {
+		t.Errorf("check with missing records: exit %d, %s", code, stderr)
+	}
+	status := map[string]string{}
+	for _, c := range checks {
+		key := c.Name + " " + c.Type
+		if strings.Contains(c.Name, "._domainkey.") {
+			key = "dkim " + tagValue(c.Value, "k")
+		}
+		status[key] = c.Status
+	}
+	want := map[string]string{
+		"example.org. MX":              "ok",
+		"example.org. TXT":             "ok",
+		mxHost + " TXT":                "missing",
+		"dkim ed25519":                 "ok",
+		"dkim rsa":                     "error",
+		"_dmarc.example.org. TXT":      "differs",
+		"_smtp._tls.example.org. TXT":  "error",
+		"_imaps._tcp.example.org. SRV": "unchecked",
+	}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("%s: %q, want %q (all: %v)", k, status[k], v, status)
+		}
+	}
+	if code, _, _ := run(t, "check", "--resolver", "not-an-address", "example.org", "--data", dir); code != 2 {
+		t.Errorf("a bad resolver address: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,280 @@
+package dkim
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// Canon is a canonicalization algorithm (RFC 6376 section 3.4).
+type Canon string
+
+// The two canonicalization algorithms.
+const (
+	Simple  Canon = "simple"
+	Relaxed Canon = "relaxed"
+)
+
+// parseCanon parses a c= value: "header/body", or "header" alone meaning
+// header/simple (section 3.5, c=). The default is simple/simple.
+func parseCanon(s string) (header, body Canon, err error) {
+	if s == "" {
+		return Simple, Simple, nil
+	}
+	h, b, found := strings.Cut(s, "/")
+	if !found {
+		b = string(Simple)
+	}
+	header, body = Canon(strings.ToLower(h)), Canon(strings.ToLower(b))
+	if !header.valid() || !body.valid() {
+		return "", "", syntaxErr("unknown canonicalization %q", s)
+	}
+	return header, body, nil
+}
+
+func (c Canon) valid() bool { return c == Simple || c == Relaxed }
+
+// CanonHeader appends to dst the canonical form of field, one whole header
+// field as it appears in the message ("Name: value\r\n", folded lines
+// included; see Field.Raw). Simple returns it unchanged (section 3.4.1);
+// relaxed lower-cases the name, unfolds, reduces whitespace runs to one
+// space and removes whitespace at the ends of the value and around the
+// colon (section 3.4.2). The result ends in CRLF when field does.
+func CanonHeader(dst []byte, c Canon, field []byte) []byte {
+	if c == Simple {
+		return append(dst, field...)
+	}
+	name, value, ok := bytes.Cut(field, []byte(":"))
+	if !ok {
+		// Not a header field; it is never selected by name, but keep
+		// the output well defined.
+		return append(dst, field...)
+	}
+	for _, ch := range bytes.TrimRight(name, " \t") {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	dst = append(dst, ':')
+	crlf := bytes.HasSuffix(value, []byte("\r\n"))
+	space := false // whitespace seen since the last written character
+	wrote := false
+	for _, ch := range value {
+		switch ch {
+		case '\r', '\n':
+			// Unfolding: line breaks vanish, the whitespace after
+			// them counts as whitespace.
+		case ' ', '\t':
+			space = true
+		default:
+			if space && wrote {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, ch)
+			space, wrote = false, true
+		}
+	}
+	if crlf {
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
+// as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result
+// to an underlying writer, usually a hash. It keeps only a count of pending
+// empty lines and a few bytes of state, so the body is never held in
+// memory. A line feed without a carriage return before it counts as CRLF,
+// so a message read from a Unix file is canonicalized as if it came over
+// SMTP. Close must be called at the end of the body; it writes what the
+// end-of-body rules add.
+type BodyCanonicalizer struct {
+	canon Canon
+	out   io.Writer
+	buf   []byte // pending output, flushed when large and on Close
+	err   error
+
+	emptyLines int  // empty lines held back: dropped if nothing follows
+	lineLen    int  // bytes of content written for the current line
+	cr         bool // a CR was seen and not yet classified
+	space      bool // relaxed: whitespace seen and not yet written
+	wroteAny   bool // any output at all
+}
+
+// canonBufSize is the most pending output kept before writing it out.
+const canonBufSize = 4 << 10
+
+// NewBodyCanonicalizer returns a BodyCanonicalizer writing the c form of
+// the body to out.
+func NewBodyCanonicalizer(c Canon, out io.Writer) *BodyCanonicalizer {
+	return &BodyCanonicalizer{canon: c, out: out}
+}
+
+// Write canonicalizes p. It never returns an error of its own; errors of the
+// underlying writer are returned.
+func (bc *BodyCanonicalizer) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 && bc.err == nil {
+		if bc.atLineStart() {
+			run := bc.cleanLines(p)
+			if run > 0 {
+				bc.emit(p[:run])
+				p = p[run:]
+				continue
+			}
+		}
+		// Slow path: one line, or the rest of p, byte by byte.
+		end := bytes.IndexByte(p, '\n') + 1
+		if end == 0 {
+			end = len(p)
+		}
+		for _, c := range p[:end] {
+			bc.byte1(c)
+		}
+		p = p[end:]
+	}
+	if bc.err != nil {
+		return 0, bc.err
+	}
+	return n, nil
+}
+
+func (bc *BodyCanonicalizer) atLineStart() bool {
+	return bc.lineLen == 0 && !bc.cr && !bc.space
+}
+
+// cleanLines returns the length of the longest prefix of p, at most about
+// cleanBlock bytes, made of whole lines that canonicalize to themselves:
+// CRLF-terminated, not empty, and for relaxed without tabs, double spaces or
+// a space before the line end. Held-back empty lines are written first when
+// the prefix is not empty. This is the common case, and it is made cheap:
+// tabs and double spaces are looked for once per block with vectorized
+// scans, and each line costs one IndexByte and two byte comparisons.
+func (bc *BodyCanonicalizer) cleanLines(p []byte) int {
+	block := p[:min(len(p), cleanBlock)]
+	perLine := false // relaxed: check each line for tabs and double spaces
+	if bc.canon == Relaxed {
+		perLine = bytes.IndexByte(block, '\t') >= 0 || bytes.Contains(block, []byte("  "))
+	}
+	run := 0
+	for {
+		i := bytes.IndexByte(block[run:], '\n')
+		// i < 2: an empty line, or a bare LF; a bare LF too when no CR
+		// precedes it.
+		if i < 2 || block[run+i-1] != '\r' {
+			break
+		}
+		if bc.canon == Relaxed && (block[run+i-2] == ' ' || perLine && !relaxedClean(block[run:run+i-1])) {
+			break
+		}
+		run += i + 1
+	}
+	if run > 0 {
+		bc.flushEmpty()
+		bc.wroteAny = true
+	}
+	return run
+}
+
+// cleanBlock is how much cleanLines looks at once: a tab or double space
+// anywhere in a block sends its lines through the per-line checks.
+const cleanBlock = 8 << 10
+
+// byte1 advances the state machine by one byte.
+func (bc *BodyCanonicalizer) byte1(c byte) {
+	switch {
+	case c == '\n':
+		bc.cr = false
+		bc.space = false
+		if bc.lineLen == 0 {
+			bc.emptyLines++
+			return
+		}
+		bc.emit([]byte("\r\n"))
+		bc.lineLen = 0
+		return
+	case bc.cr:
+		// The CR held back was not part of a line end: content.
+		bc.cr = false
+		bc.content('\r')
+	}
+	switch {
+	case c == '\r':
+		bc.cr = true
+	case bc.canon == Relaxed && (c == ' ' || c == '\t'):
+		bc.space = true
+	default:
+		bc.content(c)
+	}
+}
+
+func (bc *BodyCanonicalizer) content(c byte) {
+	if bc.lineLen == 0 {
+		bc.flushEmpty()
+	}
+	if bc.space {
+		bc.emit([]byte{' '})
+		bc.space = false
+		bc.lineLen++
+	}
+	bc.emit([]byte{c})
+	bc.lineLen++
+	bc.wroteAny = true
+}
+
+func (bc *BodyCanonicalizer) flushEmpty() {
+	for ; bc.emptyLines > 0; bc.emptyLines-- {
+		bc.emit([]byte("\r\n"))
+	}
+}
+
+func (bc *BodyCanonicalizer) emit(p []byte) {
+	if len(bc.buf)+len(p) > canonBufSize {
+		bc.flush()
+		if len(p) >= canonBufSize {
+			if bc.err == nil {
+				_, bc.err = bc.out.Write(p)
+			}
+			return
+		}
+	}
+	bc.buf = append(bc.buf, p...)
+}
+
+func (bc *BodyCanonicalizer) flush() {
+	if len(bc.buf) > 0 && bc.err == nil {
+		_, bc.err = bc.out.Write(bc.buf)
+	}
+	bc.buf = bc.buf[:0]
+}
+
+// Close applies the end-of-body rules: trailing empty lines are dropped, an
+// unterminated last line gets its CRLF, and simple turns an empty body into
+// a single CRLF (sections 3.4.3 and 3.4.4).
+func (bc *BodyCanonicalizer) Close() error {
+	if bc.cr {
+		bc.cr = false
+		bc.content('\r')
+	}
+	// Whitespace at the very end of the last line is trailing: dropped.
+	bc.space = false
+	if bc.lineLen > 0 {
+		bc.emit([]byte("\r\n"))
+		bc.lineLen = 0
+	}
+	if bc.canon == Simple && !bc.wroteAny {
+		bc.emit([]byte("\r\n"))
+		bc.wroteAny = true
+	}
+	bc.emptyLines = 0
+	bc.flush()
+	return bc.err
+}
+
+// relaxedClean reports whether a line's content is its own relaxed form.
+func relaxedClean(line []byte) bool {
+	return line[len(line)-1] != ' ' &&
+		bytes.IndexByte(line, '\t') < 0 &&
+		!bytes.Contains(line, []byte("  "))
+}

@@ -1,0 +1,184 @@
+package dkim
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func canonBody(t testing.TB, c Canon, body string, chunks []int) string {
+	t.Helper()
+	var out bytes.Buffer
+	bc := NewBodyCanonicalizer(c, &out)
+	p := []byte(body)
+	for _, n := range chunks {
+		n = min(n, len(p))
+		bc.Write(p[:n])
+		p = p[n:]
+	}
+	bc.Write(p)
+	if err := bc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func TestBodyCanon(t *testing.T) {
+	for _, tc := range []struct {
+		in, simple, relaxed string
+	}{
+		{"", "\r\n", ""},
+		{"\r\n", "\r\n", ""},
+		{"\r\n\r\n\r\n", "\r\n", ""},
+		{"a", "a\r\n", "a\r\n"},
+		{"a\r\n", "a\r\n", "a\r\n"},
+		{"a\r\n\r\n", "a\r\n", "a\r\n"},
+		{"a\n\nb\n", "a\r\n\r\nb\r\n", "a\r\n\r\nb\r\n"},
+		{" C \r\nD \t E\r\n\r\n\r\n", " C \r\nD \t E\r\n", " C\r\nD E\r\n"},
+		{"a  \t b\t\r\n \t\r\nc", "a  \t b\t\r\n \t\r\nc\r\n", "a b\r\n\r\nc\r\n"},
+		{"x\r\n \r\n\t\r\n", "x\r\n \r\n\t\r\n", "x\r\n"},
+		{"bare\rcr\r\n", "bare\rcr\r\n", "bare\rcr\r\n"},
+		{"end cr\r", "end cr\r\r\n", "end cr\r\r\n"},
+		{"trail   ", "trail   \r\n", "trail\r\n"},
+		{"a\r\n\r\nb\r\n\r\n", "a\r\n\r\nb\r\n", "a\r\n\r\nb\r\n"},
+	} {
+		if got := canonBody(t, Simple, tc.in, nil); got != tc.simple {
+			t.Errorf("simple(%q) = %q, want %q", tc.in, got, tc.simple)
+		}
+		if got := canonBody(t, Relaxed, tc.in, nil); got != tc.relaxed {
+			t.Errorf("relaxed(%q) = %q, want %q", tc.in, got, tc.relaxed)
+		}
+	}
+}
+
+// referenceBody is RFC 6376 sections 3.4.3 and 3.4.4 done the obvious way
+// on a whole string, to check the streaming canonicalizer against.
+func referenceBody(c Canon, body string) string {
+	body = regexp.MustCompile(`\r?\n`).ReplaceAllString(body, "\r\n")
+	if c == Relaxed {
+		lines := strings.Split(body, "\r\n")
+		for i, l := range lines {
+			l = regexp.MustCompile(`[ \t]+`).ReplaceAllString(l, " ")
+			lines[i] = strings.TrimRight(l, " ")
+		}
+		body = strings.Join(lines, "\r\n")
+	}
+	body = strings.TrimRight(body, "\r\n")
+	// TrimRight may have eaten a bare CR that ended the last line.
+	for strings.HasSuffix(body, "\r") {
+		body = strings.TrimSuffix(body, "\r")
+	}
+	if body == "" {
+		if c == Simple {
+			return "\r\n"
+		}
+		return ""
+	}
+	return body + "\r\n"
+}
+
+// TestBodyCanonStreaming compares random bodies, written in random chunks,
+// with the reference.
+func TestBodyCanonStreaming(t *testing.T) {
+	alphabet := []string{"a", "b", " ", "  ", "\t", "\r\n", "\n", "xyz", "\r\n\r\n"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		body := b.String()
+		var chunks []int
+		for range rng.IntN(6) {
+			chunks = append(chunks, rng.IntN(8))
+		}
+		for _, c := range []Canon{Simple, Relaxed} {
+			if got, want := canonBody(t, c, body, chunks), referenceBody(c, body); got != want {
+				t.Fatalf("%s(%q) in chunks %v = %q, want %q", c, body, chunks, got, want)
+			}
+		}
+	}
+}
+
+func TestCanonHeader(t *testing.T) {
+	for _, tc := range []struct{ in, relaxed string }{
+		{"Subject: Hello\r\n", "subject:Hello\r\n"},
+		{"SubJect  :   Hello  World \t\r\n", "subject:Hello World\r\n"},
+		{"To: a,\r\n\tb ,\r\n c\r\n", "to:a, b , c\r\n"},
+		{"X-Empty:\r\n", "x-empty:\r\n"},
+		{"X-Folded:\r\n value\r\n", "x-folded:value\r\n"},
+	} {
+		if got := string(CanonHeader(nil, Relaxed, []byte(tc.in))); got != tc.relaxed {
+			t.Errorf("relaxed(%q) = %q, want %q", tc.in, got, tc.relaxed)
+		}
+		if got := string(CanonHeader(nil, Simple, []byte(tc.in))); got != tc.in {
+			t.Errorf("simple(%q) = %q", tc.in, got)
+		}
+	}
+}
+
+func TestParseCanon(t *testing.T) {
+	for in, want := range map[string][2]Canon{
+		"": {Simple, Simple}, "relaxed": {Relaxed, Simple}, "relaxed/relaxed": {Relaxed, Relaxed},
+		"simple/relaxed": {Simple, Relaxed}, "Relaxed/Simple": {Relaxed, Simple},
+	} {
+		h, b, err := ParseCanon(in)
+		if err != nil || h != want[0] || b != want[1] {
+			t.Errorf("ParseCanon(%q) = %s, %s, %v", in, h, b, err)
+		}
+	}
+	for _, bad := range []string{"loose", "relaxed/", "simple/simple/simple", "/relaxed"} {
+		if _, _, err := ParseCanon(bad); err == nil {
+			t.Errorf("ParseCanon(%q): no error", bad)
+		}
+	}
+}
+
+func TestSelectFields(t *testing.T) {
+	h, err := ReadHeader(bufioReader("From: a\r\nTo: 1\r\nSubject: s\r\nto: 2\r\nX: folded\r\n more\r\n\r\nbody"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.SelectFields([]string{"to", "To", "TO", "x", "from", "missing"})
+	want := []string{"to: 2\r\n", "To: 1\r\n", "", "X: folded\r\n more\r\n", "From: a\r\n", ""}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("field %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestReadHeader(t *testing.T) {
+	h, err := ReadHeader(bufioReader("A: 1\nB: 2\n  cont\nnot a field\n\nbody\n"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 || string(h[1].Raw) != "B: 2\r\n  cont\r\n" || h[2].Name != "" {
+		t.Errorf("got %q", h)
+	}
+	if _, err := ReadHeader(bufioReader("A: "+strings.Repeat("x", 2000)+"\r\n\r\n"), 1000); err != ErrHeaderTooLarge {
+		t.Errorf("large header: got %v", err)
+	}
+	h, err = ReadHeader(bufioReader("A: 1"), 0)
+	if err != nil || len(h) != 1 || string(h[0].Raw) != "A: 1\r\n" {
+		t.Errorf("header without line end: %q, %v", h, err)
+	}
+}
+
+func TestStripSignatureValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"DKIM-Signature: v=1; b=abc\r\n def; bh=x\r\n":     "DKIM-Signature: v=1; b=; bh=x\r\n",
+		"DKIM-Signature: v=1; bh=x;\r\n b=abc\r\n def\r\n": "DKIM-Signature: v=1; bh=x;\r\n b=\r\n",
+		"DKIM-Signature: v=1; b = abc ;x=1\r\n":            "DKIM-Signature: v=1; b =;x=1\r\n",
+	} {
+		got, err := StripSignatureValue([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("StripSignatureValue(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := StripSignatureValue([]byte("DKIM-Signature: v=1; bh=x\r\n")); err == nil {
+		t.Error("no b=: no error")
+	}
+}

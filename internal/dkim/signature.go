@@ -1,0 +1,294 @@
+package dkim
+
+import (
+	"crypto"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Algorithm is a signing algorithm, the a= tag (RFC 6376 section 3.3,
+// RFC 8463 section 3).
+type Algorithm string
+
+// The algorithms Sealpost knows. RSASHA1 is recognised only to be refused
+// (RFC 8301 section 3.1).
+const (
+	RSASHA256     Algorithm = "rsa-sha256"
+	Ed25519SHA256 Algorithm = "ed25519-sha256"
+	RSASHA1       Algorithm = "rsa-sha1"
+)
+
+// KeyType returns the key type the algorithm needs, "rsa" or "ed25519", or
+// "" for an unknown algorithm.
+func (a Algorithm) KeyType() string {
+	switch a {
+	case RSASHA256, RSASHA1:
+		return "rsa"
+	case Ed25519SHA256:
+		return "ed25519"
+	}
+	return ""
+}
+
+// Hash returns the hash function of the algorithm (0 when unknown).
+func (a Algorithm) Hash() crypto.Hash {
+	switch a {
+	case RSASHA256, Ed25519SHA256:
+		return crypto.SHA256
+	case RSASHA1:
+		return crypto.SHA1
+	}
+	return 0
+}
+
+// HashName returns the name used in key records' h= tag: "sha256", "sha1".
+func (a Algorithm) HashName() string {
+	_, h, _ := strings.Cut(string(a), "-")
+	return h
+}
+
+// Signature is a parsed DKIM-Signature header field (RFC 6376 section 3.5).
+type Signature struct {
+	Algorithm   Algorithm // a=, lower case
+	Sig         []byte    // b=, decoded
+	BodyHash    []byte    // bh=, decoded
+	HeaderCanon Canon     // c=, header part
+	BodyCanon   Canon     // c=, body part
+	Domain      string    // d=, lower case
+	Headers     []string  // h=, as written
+	Identity    string    // i=, "@" + d= when absent
+	// Length is l=, the number of canonical body bytes signed, or -1 when
+	// the whole body is.
+	Length     int64
+	Selector   string    // s=
+	Timestamp  time.Time // t=, zero when absent
+	Expiration time.Time // x=, zero when absent
+	Tags       TagList   // every tag, for the ones not broken out above
+}
+
+// maxTimeDigits bounds t= and x=: 12 digits reach year 33658, and keep the
+// value inside int64 (RFC 6376 section 3.5 asks for at least 40 bits).
+const maxTimeDigits = 12
+
+// ParseSignature parses the value of a DKIM-Signature header field and
+// checks what can be checked without DNS and the message: required tags,
+// v=1, known canonicalization, a valid d=, i= inside d=, From in h=, x=
+// not before t=, q=dns/txt. An unknown a= is not an error here: the
+// verifier reports it (section 3.5 says to ignore what is not understood
+// only for tags, not for algorithms, so it is permerror there).
+func ParseSignature(value string) (*Signature, error) {
+	tags, err := ParseTagList(value)
+	if err != nil {
+		return nil, err
+	}
+	for _, req := range []string{"v", "a", "b", "bh", "d", "h", "s"} {
+		if _, ok := tags.Lookup(req); !ok {
+			return nil, syntaxErr("missing required tag %s=", req)
+		}
+	}
+	if v := tags.Get("v"); v != "1" {
+		return nil, syntaxErr("unsupported version v=%s", v)
+	}
+	s := &Signature{Tags: tags, Length: -1}
+	s.Algorithm = Algorithm(strings.ToLower(tags.Get("a")))
+	if s.Sig, err = DecodeBase64(tags.Get("b")); err != nil || len(s.Sig) == 0 {
+		return nil, syntaxErr("invalid b= value")
+	}
+	if s.BodyHash, err = DecodeBase64(tags.Get("bh")); err != nil || len(s.BodyHash) == 0 {
+		return nil, syntaxErr("invalid bh= value")
+	}
+	if s.HeaderCanon, s.BodyCanon, err = ParseCanon(tags.Get("c")); err != nil {
+		return nil, err
+	}
+	s.Domain = strings.ToLower(tags.Get("d"))
+	if !ValidDomain(s.Domain) {
+		return nil, syntaxErr("invalid domain d=%s", tags.Get("d"))
+	}
+	if s.Headers, err = ParseHeaderNames(tags.Get("h")); err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(s.Headers, func(n string) bool { return strings.EqualFold(n, "From") }) {
+		return nil, syntaxErr("h= does not include From")
+	}
+	s.Selector = tags.Get("s")
+	if !ValidSelector(s.Selector) {
+		return nil, syntaxErr("invalid selector s=%s", s.Selector)
+	}
+	if err := s.parseIdentity(); err != nil {
+		return nil, err
+	}
+	if err := s.parseOptional(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Signature) parseIdentity() error {
+	i, ok := s.Tags.Lookup("i")
+	if !ok {
+		s.Identity = "@" + s.Domain
+		return nil
+	}
+	at := strings.LastIndexByte(i, '@')
+	if at < 0 {
+		return syntaxErr("i=%s has no @", i)
+	}
+	if !IsSubdomain(strings.ToLower(i[at+1:]), s.Domain) {
+		return syntaxErr("i=%s is not in d=%s", i, s.Domain)
+	}
+	s.Identity = i
+	return nil
+}
+
+func (s *Signature) parseOptional() error {
+	if l, ok := s.Tags.Lookup("l"); ok {
+		n, err := parseDigits(l, 76)
+		if err != nil {
+			return syntaxErr("invalid l=%s", l)
+		}
+		s.Length = n
+	}
+	if q, ok := s.Tags.Lookup("q"); ok {
+		found := false
+		for _, m := range splitColonList(q) {
+			found = found || strings.EqualFold(m, "dns/txt")
+		}
+		if !found {
+			return syntaxErr("q=%s has no dns/txt", q)
+		}
+	}
+	var err error
+	if s.Timestamp, err = parseTime(s.Tags, "t"); err != nil {
+		return err
+	}
+	if s.Expiration, err = parseTime(s.Tags, "x"); err != nil {
+		return err
+	}
+	if !s.Timestamp.IsZero() && !s.Expiration.IsZero() && s.Expiration.Before(s.Timestamp) {
+		return syntaxErr("x= is before t=")
+	}
+	return nil
+}
+
+func parseTime(tags TagList, name string) (time.Time, error) {
+	v, ok := tags.Lookup(name)
+	if !ok {
+		return time.Time{}, nil
+	}
+	n, err := parseDigits(v, maxTimeDigits)
+	if err != nil {
+		return time.Time{}, syntaxErr("invalid %s=%s", name, v)
+	}
+	return time.Unix(n, 0), nil
+}
+
+// parseDigits parses a decimal number of at most max digits. Numbers too
+// large for int64 (allowed by l='s 76 digits) become MaxInt64: no body is
+// that long, so such an l= fails like any l= past the end.
+func parseDigits(s string, max int) (int64, error) {
+	if s == "" || len(s) > max {
+		return 0, syntaxErr("bad number")
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, syntaxErr("bad number")
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 1<<63 - 1, nil
+	}
+	return n, nil
+}
+
+// ParseCanon parses a c= value: "header/body", or "header" alone meaning
+// header/simple (RFC 6376 section 3.5). An empty value is simple/simple.
+func ParseCanon(s string) (header, body Canon, err error) { return parseCanon(s) }
+
+// ParseHeaderNames parses an h= list: header names separated by colons,
+// folding whitespace allowed around them (RFC 6376 section 3.5). It does not
+// require From; ParseSignature does.
+func ParseHeaderNames(s string) ([]string, error) {
+	names := splitColonList(s)
+	for _, n := range names {
+		if !validFieldName(n) {
+			return nil, syntaxErr("invalid h= list %q", s)
+		}
+	}
+	return names, nil
+}
+
+// validFieldName checks a header field name: printable ASCII except colon
+// (RFC 5322 section 3.6.8).
+func validFieldName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < 0x21 || n[i] > 0x7e || n[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// DecodeBase64 decodes a base64 tag value (b=, bh=, p=) that may hold
+// folding whitespace.
+func DecodeBase64(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(removeFWS(s))
+}
+
+// ValidDomain reports whether d is a syntactically valid domain name for d=:
+// labels of letters, digits and hyphens (RFC 6376 section 3.5, which points
+// to RFC 5321 Domain), at least two labels, none empty or over 63 bytes,
+// none starting or ending with a hyphen. Internationalised names are given
+// as A-labels.
+func ValidDomain(d string) bool {
+	d = strings.TrimSuffix(d, ".")
+	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if !validLabel(label, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidSelector checks an s= value: dot-separated labels (RFC 6376
+// section 3.1). Underscores are let through, as some providers use them.
+func ValidSelector(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !validLabel(label, true) {
+			return false
+		}
+	}
+	return true
+}
+
+func validLabel(l string, underscore bool) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !isAlpha(c) && !isDigit(c) && c != '-' && !(underscore && c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// IsSubdomain reports whether sub is parent or a name below it; both are
+// compared without case.
+func IsSubdomain(sub, parent string) bool {
+	sub, parent = strings.ToLower(sub), strings.ToLower(parent)
+	return sub == parent || strings.HasSuffix(sub, "."+parent)
+}

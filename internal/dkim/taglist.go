@@ -1,0 +1,147 @@
+package dkim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Tag is one tag=value pair of a tag list (RFC 6376 section 3.2).
+type Tag struct {
+	Name  string
+	Value string // folding whitespace at both ends removed, inner kept
+}
+
+// TagList is a parsed tag list in the order the tags appeared. DKIM-Signature
+// fields, DKIM key records and the ARC header fields (RFC 8617) use it.
+type TagList []Tag
+
+// ErrSyntax is wrapped by every error about malformed signatures, key
+// records and tag lists.
+var ErrSyntax = errors.New("dkim: syntax error")
+
+func syntaxErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrSyntax, fmt.Sprintf(format, args...))
+}
+
+// ParseTagList parses s, a tag list such as "v=1; a=rsa-sha256; ...". Tag
+// names are case-sensitive (section 3.2); a name given twice is an error, as
+// is a character outside the grammar. Empty tag specifications (";;" or a
+// trailing ";") are ignored.
+func ParseTagList(s string) (TagList, error) {
+	var list TagList
+	for spec := range strings.SplitSeq(s, ";") {
+		if isFWSOnly(spec) {
+			continue
+		}
+		name, value, ok := strings.Cut(spec, "=")
+		if !ok {
+			return nil, syntaxErr("tag %q has no '='", trimFWS(spec))
+		}
+		name = trimFWS(name)
+		if !validTagName(name) {
+			return nil, syntaxErr("invalid tag name %q", name)
+		}
+		value = trimFWS(value)
+		if err := checkTagValue(value); err != nil {
+			return nil, fmt.Errorf("tag %s: %w", name, err)
+		}
+		if _, dup := list.Lookup(name); dup {
+			return nil, syntaxErr("tag %s given twice", name)
+		}
+		list = append(list, Tag{Name: name, Value: value})
+	}
+	return list, nil
+}
+
+// Lookup returns the value of the tag named name and whether it is present.
+func (l TagList) Lookup(name string) (string, bool) {
+	for _, t := range l {
+		if t.Name == name {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// Get returns the value of the tag named name, or "" when it is absent.
+func (l TagList) Get(name string) string {
+	v, _ := l.Lookup(name)
+	return v
+}
+
+func isFWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func isFWSOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isFWS(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func trimFWS(s string) string {
+	for len(s) > 0 && isFWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isFWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// validTagName checks tag-name = ALPHA *ALNUMPUNC, ALNUMPUNC being ALPHA,
+// DIGIT or "_".
+func validTagName(s string) bool {
+	if s == "" || !isAlpha(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isAlpha(c) && !isDigit(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTagValue refuses control characters other than folding whitespace.
+// Bytes above 0x7e are let through: the grammar has no room for them, but
+// refusing them would only make notes (n=) in key records fail.
+func checkTagValue(s string) error {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x21 && !isFWS(c)) || c == 0x7f {
+			return syntaxErr("control character %#02x in value", c)
+		}
+	}
+	return nil
+}
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// removeFWS deletes all folding whitespace, for base64 values (b=, bh=, p=).
+func removeFWS(s string) string {
+	if !strings.ContainsAny(s, " \t\r\n") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if !isFWS(s[i]) {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// splitColonList splits a colon-separated list such as h= or q=, trimming
+// folding whitespace around each element.
+func splitColonList(s string) []string {
+	parts := strings.Split(s, ":")
+	for i, p := range parts {
+		parts[i] = trimFWS(p)
+	}
+	return parts
+}

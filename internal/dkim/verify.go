@@ -1,0 +1,313 @@
+package dkim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/dnsx"
+)
+
+// Status is a DKIM result in the words of RFC 8601 section 2.7.1.
+type Status string
+
+// The results. A message without any DKIM-Signature is StatusNone; Verify
+// then returns no Result at all.
+const (
+	StatusNone      Status = "none"
+	StatusPass      Status = "pass"
+	StatusFail      Status = "fail"
+	StatusNeutral   Status = "neutral"
+	StatusPolicy    Status = "policy"
+	StatusTempError Status = "temperror"
+	StatusPermError Status = "permerror"
+)
+
+// DefaultMaxSignatures is how many DKIM-Signature fields Verify checks
+// when Verifier.MaxSignatures is 0. Each costs a DNS lookup and a public key
+// operation, so a message cannot make us do unbounded work.
+const DefaultMaxSignatures = 10
+
+// Result is the outcome for one DKIM-Signature field.
+type Result struct {
+	Status Status
+	// Reason says why, in a few words ("body hash did not verify").
+	Reason string
+	// Signature is the parsed field, nil when it did not parse.
+	Signature *Signature
+	// The signature's d=, s=, i= and a=, as far as they could be read,
+	// for Authentication-Results (header.d, header.s, header.i).
+	Domain, Selector, Identity string
+	Algorithm                  Algorithm
+	// HeaderB is the first 8 characters of b=, to tell apart several
+	// signatures of one domain (RFC 6008, header.b).
+	HeaderB string
+	// KeyBits is the size of the key used, once it was fetched.
+	KeyBits int
+	// Testing is set when the key record says t=y: the result must not
+	// make the message fare worse than an unsigned one.
+	Testing bool
+	// BodyLength is l=, or -1. When it is set, only that many bytes of
+	// the canonical body are covered: UnsignedBodyBytes more follow, which
+	// anyone could have added. Callers should not trust that content (or
+	// treat a pass with UnsignedBodyBytes > 0 as weaker).
+	BodyLength        int64
+	UnsignedBodyBytes int64
+}
+
+// Verifier verifies DKIM signatures. The zero value is not usable: Resolver
+// is required.
+type Verifier struct {
+	Resolver dnsx.Resolver
+	// MaxSignatures bounds the signatures checked; further ones get
+	// StatusNeutral without a lookup. 0 means DefaultMaxSignatures.
+	MaxSignatures int
+	// MaxHeaderSize bounds the header section; 0 means MaxHeaderSize.
+	MaxHeaderSize int
+	// Now returns the time for x= (expiry); nil means time.Now.
+	Now func() time.Time
+}
+
+// Verify reads a message from r and checks each of its DKIM-Signature
+// fields (RFC 6376 section 6), top to bottom. The header is held in memory
+// (bounded), the body streams through the body hashes once. The error is
+// only for reading the message (or a header section too large); DKIM
+// outcomes, DNS failures included, are in the results.
+func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 4<<10)
+	}
+	h, err := ReadHeader(br, v.MaxHeaderSize)
+	if err != nil {
+		return nil, err
+	}
+	return v.VerifyHeader(ctx, h, br)
+}
+
+// pending is a signature that passed the checks before the body.
+type pending struct {
+	field  []byte
+	sig    *Signature
+	result *Result
+	body   *bodyHasher
+}
+
+// VerifyHeader is Verify for a message whose header was already read; body
+// is the rest of the message.
+func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) ([]Result, error) {
+	if v.Resolver == nil {
+		return nil, errors.New("dkim: Verifier without a Resolver")
+	}
+	limit := v.MaxSignatures
+	if limit <= 0 {
+		limit = DefaultMaxSignatures
+	}
+	var results []Result
+	var todo []pending
+	hashers := map[bodyHashKey]*bodyHasher{}
+	for _, f := range h {
+		if !strings.EqualFold(f.Name, "DKIM-Signature") {
+			continue
+		}
+		results = append(results, Result{BodyLength: -1})
+		res := &results[len(results)-1]
+		if len(results) > limit {
+			res.Status, res.Reason = StatusNeutral, fmt.Sprintf("not checked: more than %d signatures", limit)
+			continue
+		}
+		sig := v.precheck(f, res)
+		if sig == nil {
+			continue
+		}
+		k := bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length}
+		if hashers[k] == nil {
+			hashers[k] = newBodyHasher(k)
+		}
+		todo = append(todo, pending{field: f.Raw, sig: sig, body: hashers[k]})
+	}
+	// results does not grow any more: pointers into it are stable.
+	j := 0
+	for i := range results {
+		if j < len(todo) && results[i].Status == "" {
+			todo[j].result = &results[i]
+			j++
+		}
+	}
+	if err := hashBody(body, hashers); err != nil {
+		return nil, err
+	}
+	for _, p := range todo {
+		v.check(ctx, h, p)
+	}
+	return results, nil
+}
+
+// precheck parses the field and applies the checks that need neither DNS
+// nor the body. It returns nil when res already holds the final status.
+func (v *Verifier) precheck(f Field, res *Result) *Signature {
+	value := f.Value()
+	sig, err := ParseSignature(value)
+	if err != nil {
+		res.fillFromTags(value)
+		res.Status, res.Reason = StatusPermError, err.Error()
+		return nil
+	}
+	res.Signature = sig
+	res.HeaderB = headerB(sig.Tags.Get("b"))
+	res.Domain, res.Selector, res.Identity = sig.Domain, sig.Selector, sig.Identity
+	res.Algorithm, res.BodyLength = sig.Algorithm, sig.Length
+	switch {
+	case sig.Algorithm == RSASHA1:
+		res.Status, res.Reason = StatusPolicy, "rsa-sha1 is not accepted (RFC 8301)"
+		return nil
+	case sig.Algorithm.KeyType() == "":
+		res.Status, res.Reason = StatusPermError, "unknown algorithm "+string(sig.Algorithm)
+		return nil
+	case !sig.Expiration.IsZero() && v.now().After(sig.Expiration):
+		res.Status, res.Reason = StatusFail, "signature expired"
+		return nil
+	}
+	return sig
+}
+
+// fillFromTags records d=, s=, i=, a= and b= as written, so that even a
+// signature that does not parse can be reported.
+func (res *Result) fillFromTags(value string) {
+	tags, err := ParseTagList(value)
+	if err != nil {
+		return
+	}
+	res.Domain, res.Selector, res.Identity = tags.Get("d"), tags.Get("s"), tags.Get("i")
+	res.Algorithm = Algorithm(tags.Get("a"))
+	res.HeaderB = headerB(tags.Get("b"))
+}
+
+// headerB returns the first 8 characters of a b= value (RFC 6008).
+func headerB(b string) string {
+	b = removeFWS(b)
+	return b[:min(len(b), 8)]
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// hashBody streams body through every body hash once.
+func hashBody(body io.Reader, hashers map[bodyHashKey]*bodyHasher) error {
+	if len(hashers) == 0 {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	}
+	ws := make([]io.Writer, 0, len(hashers))
+	for _, bh := range hashers {
+		ws = append(ws, bh.canon)
+	}
+	if _, err := io.Copy(io.MultiWriter(ws...), body); err != nil {
+		return err
+	}
+	for _, bh := range hashers {
+		if err := bh.canon.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check fetches the key and verifies the body hash and the signature.
+func (v *Verifier) check(ctx context.Context, h Header, p pending) {
+	res, sig := p.result, p.sig
+	key, err := LookupKey(ctx, v.Resolver, sig.Selector, sig.Domain)
+	if err != nil {
+		res.Status, res.Reason = keyErrorStatus(err), err.Error()
+		return
+	}
+	res.KeyBits, res.Testing = key.Bits, key.Testing
+	if status, reason := keyFits(key, sig); status != "" {
+		res.Status, res.Reason = status, reason
+		return
+	}
+	if sig.Length >= 0 {
+		total := p.body.count.n
+		if sig.Length > total {
+			res.Status, res.Reason = StatusFail, fmt.Sprintf("l=%d is longer than the body (%d bytes)", sig.Length, total)
+			return
+		}
+		res.UnsignedBodyBytes = total - sig.Length
+	}
+	if !bytes.Equal(p.body.count.h.Sum(nil), sig.BodyHash) {
+		res.Status, res.Reason = StatusFail, "body hash did not verify"
+		return
+	}
+	stripped, err := StripSignatureValue(p.field)
+	if err != nil {
+		res.Status, res.Reason = StatusPermError, err.Error()
+		return
+	}
+	digest := HeaderHash(sig.Algorithm.Hash().New(), sig.HeaderCanon, h.SelectFields(sig.Headers), stripped)
+	if err := VerifyHash(key, sig.Algorithm, digest, sig.Sig); err != nil {
+		res.Status, res.Reason = StatusFail, "signature did not verify"
+		return
+	}
+	res.Status, res.Reason = StatusPass, "signature verified"
+	if sig.Length >= 0 {
+		res.Reason = fmt.Sprintf("signature verified for the first %d body bytes (l=), %d unsigned bytes follow", sig.Length, res.UnsignedBodyBytes)
+	}
+}
+
+func keyErrorStatus(err error) Status {
+	if errors.Is(err, dnsx.ErrTemporary) {
+		return StatusTempError
+	}
+	return StatusPermError
+}
+
+// keyFits applies the key record's restrictions and RFC 8301 to sig.
+func keyFits(key *Key, sig *Signature) (Status, string) {
+	if err := key.CheckAlgorithm(sig.Algorithm); err != nil {
+		if errors.Is(err, ErrKeyTooShort) {
+			return StatusPolicy, err.Error()
+		}
+		return StatusPermError, err.Error()
+	}
+	if key.Strict && !strings.EqualFold(identityDomain(sig.Identity), sig.Domain) {
+		return StatusPermError, "key record t=s: i= must be in d= exactly"
+	}
+	return "", ""
+}
+
+func identityDomain(i string) string {
+	at := strings.LastIndexByte(i, '@')
+	return i[at+1:]
+}
+
+// String formats a result in the manner of an Authentication-Results
+// method: "pass header.d=example.com header.s=sel (reason)".
+func (r Result) String() string {
+	var b strings.Builder
+	b.WriteString(string(r.Status))
+	if r.Domain != "" {
+		fmt.Fprintf(&b, " header.d=%s", r.Domain)
+	}
+	if r.Selector != "" {
+		fmt.Fprintf(&b, " header.s=%s", r.Selector)
+	}
+	if r.Identity != "" {
+		fmt.Fprintf(&b, " header.i=%s", r.Identity)
+	}
+	if r.HeaderB != "" {
+		fmt.Fprintf(&b, " header.b=%s", r.HeaderB)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", r.Reason)
+	}
+	return b.String()
+}
