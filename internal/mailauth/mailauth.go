@@ -1,0 +1,304 @@
+// Package mailauth authenticates inbound mail for the delivery pipeline
+// (a delivery.Hook): SPF of MAIL FROM and of HELO (RFC 7208, package spf),
+// every DKIM signature (RFC 6376, package dkim) and DMARC (RFC 7489,
+// package dmarc) of the RFC5322.From domain. The results go into one
+// Authentication-Results field (RFC 8601, package authres) with our
+// authserv-id, and fields from outside that claim that id are removed
+// (RFC 8601 section 5).
+//
+// DMARC's policy is applied when Enforce is set: p=reject refuses the
+// message at DATA with 550 5.7.1, p=quarantine files it in Junk. A message
+// is exempt when its From domain, or a domain that passed SPF or DKIM for
+// it, is one of Exempt or below one (mailing lists and forwarders that
+// break DMARC); every exemption is logged with the verdict.
+//
+// A DKIM signature with l= whose body goes on past l= passes, and is
+// reported so, but does not count towards DMARC: anyone may have added
+// the unsigned part, which is where a phishing text would go.
+//
+// Mail submitted by our own users (an authenticated session) and mail the
+// outbound queue delivers locally (no client address) is not checked; only
+// the fields claiming our id are removed from it.
+//
+// Left out for now: ARC (RFC 8617), both validating chains to override a
+// DMARC failure from a trusted forwarder and sealing what we forward.
+package mailauth
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/authres"
+	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dmarc"
+	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/mimeutil"
+	"sealpost.dev/sealpost/internal/spf"
+)
+
+// DefaultTimeout bounds the DNS work of all checks of one message.
+const DefaultTimeout = 20 * time.Second
+
+// maxHeader bounds the header block read for From and the claimed fields.
+const maxHeader = 1 << 20
+
+// Checker checks inbound messages. Resolver and AuthservID are required.
+type Checker struct {
+	Resolver dnsx.Resolver
+	// AuthservID names us in Authentication-Results.
+	AuthservID string
+	// Hostname is our host name, for SPF's %{r}; "" means AuthservID.
+	Hostname string
+	// Enforce applies DMARC's reject and quarantine.
+	Enforce bool
+	// Exempt are domains whose mail DMARC enforcement spares.
+	Exempt []string
+	// Timeout bounds the checks of one message; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Sample is DMARC's pct sampling (dmarc.Evaluator.Sample); nil is
+	// random.
+	Sample func() int
+	Logger *slog.Logger
+}
+
+// Results are what the checks of one message found.
+type Results struct {
+	SPF, HELO spf.Received
+	DKIM      []dkim.Result
+	DMARC     dmarc.Verdict
+	// Exempted names the Exempt entry that spared the message, if one did.
+	Exempted string
+}
+
+// Check implements delivery.Hook.
+func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg delivery.Message) (delivery.Verdict, error) {
+	header, err := readHeader(msg)
+	if err != nil {
+		return delivery.Verdict{}, err
+	}
+	var v delivery.Verdict
+	for _, f := range authres.Claiming(header, c.AuthservID) {
+		v.Drop = append(v.Drop, f.Index)
+	}
+	if env.Account != 0 || !env.RemoteIP.IsValid() {
+		// Our own user's mail, authenticated by the session, or mail the
+		// queue hands back for local delivery (reports, forwards).
+		return v, nil
+	}
+	res, err := c.Authenticate(ctx, env, msg, header)
+	if err != nil {
+		return delivery.Verdict{}, err
+	}
+	ar, err := authres.Header(c.AuthservID, c.authResults(res))
+	if err != nil {
+		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
+	}
+	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
+	c.decide(&v, res)
+	c.log().Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
+		"dkim", dkimSummary(res.DKIM), "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
+		"policy", res.DMARC.Disposition, "exempt", res.Exempted, "action", v.Action, "folder", v.Folder, "reason", v.Reason)
+	return v, nil
+}
+
+// Authenticate runs SPF, DKIM and DMARC on a message whose header block
+// (header) has been read. DNS failures are results (temperror), not
+// errors; an error means the message could not be read.
+func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg delivery.Message, header []byte) (Results, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var res Results
+	args := spf.Args{IP: env.RemoteIP, MailFrom: env.MailFrom, HELO: env.Helo, Receiver: c.hostname()}
+	// The errors repeat the result (temperror, permerror) already in it.
+	res.SPF, _ = spf.Verify(ctx, c.Resolver, args)
+	if env.MailFrom != "" && env.Helo != "" {
+		res.HELO, _ = spf.VerifyHELO(ctx, c.Resolver, args)
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return res, err
+	}
+	defer body.Close()
+	res.DKIM, err = (&dkim.Verifier{Resolver: c.Resolver}).Verify(ctx, body)
+	if err != nil && !errors.Is(err, dkim.ErrHeaderTooLarge) && !errors.Is(err, dkim.ErrSyntax) {
+		return res, fmt.Errorf("mailauth: reading the message for DKIM: %w", err)
+	}
+	in := dmarc.Input{FromDomains: fromDomains(header), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
+	for _, d := range res.DKIM {
+		result := string(d.Status)
+		if d.UnsignedBodyBytes > 0 && d.Status == dkim.StatusPass {
+			result = "policy" // see the package doc: l= with more body after it
+		}
+		in.DKIM = append(in.DKIM, dmarc.DKIM{Result: result, Domain: d.Domain, Selector: d.Selector})
+	}
+	res.DMARC = (&dmarc.Evaluator{Resolver: c.Resolver, Sample: c.Sample}).Evaluate(ctx, in)
+	res.Exempted = c.exemption(res)
+	return res, nil
+}
+
+// decide applies the DMARC disposition to v.
+func (c *Checker) decide(v *delivery.Verdict, res Results) {
+	if res.DMARC.Result != dmarc.ResultFail || !c.Enforce || res.Exempted != "" {
+		return
+	}
+	switch res.DMARC.Disposition {
+	case dmarc.PolicyReject:
+		v.Action, v.Code, v.Enhanced = delivery.Reject, 550, "5.7.1"
+		v.Text = "message refused: it fails the DMARC policy of " + res.DMARC.PolicyDomain
+		v.Reason = "dmarc: p=reject for " + res.DMARC.FromDomain
+	case dmarc.PolicyQuarantine:
+		v.Folder = `\Junk`
+		v.Reason = "dmarc: p=quarantine for " + res.DMARC.FromDomain
+	}
+}
+
+// exemption returns the Exempt entry that covers the From domain or a
+// domain that passed SPF or DKIM, or "".
+func (c *Checker) exemption(res Results) string {
+	if res.DMARC.Result != dmarc.ResultFail {
+		return ""
+	}
+	candidates := []string{res.DMARC.FromDomain}
+	if res.SPF.Result == spf.Pass {
+		candidates = append(candidates, res.SPF.Domain)
+	}
+	for _, d := range res.DKIM {
+		if d.Status == dkim.StatusPass {
+			candidates = append(candidates, d.Domain)
+		}
+	}
+	for _, e := range c.Exempt {
+		for _, d := range candidates {
+			if d != "" && dkim.IsSubdomain(strings.TrimSuffix(strings.ToLower(d), "."), e) {
+				return e
+			}
+		}
+	}
+	return ""
+}
+
+// authResults are the method results of the Authentication-Results field.
+func (c *Checker) authResults(res Results) []authres.Result {
+	rs := []authres.Result{spfResult(res.SPF)}
+	if res.HELO.Result != "" {
+		rs = append(rs, spfResult(res.HELO))
+	}
+	if len(res.DKIM) == 0 {
+		rs = append(rs, authres.Result{Method: "dkim", Value: "none"})
+	}
+	for _, d := range res.DKIM {
+		reason := d.Reason
+		if d.UnsignedBodyBytes > 0 {
+			reason = strings.TrimSpace(reason + fmt.Sprintf(" l= leaves %d body bytes unsigned", d.UnsignedBodyBytes))
+		}
+		b := ""
+		if d.Signature != nil {
+			b = d.HeaderB
+		}
+		rs = append(rs, authres.DKIM(string(d.Status), reason, d.Domain, d.Selector, string(d.Algorithm), b))
+	}
+	dm := res.DMARC.AuthResult()
+	if res.Exempted != "" {
+		dm.Reason = "exempt by local policy: " + res.Exempted
+		for i, p := range dm.Props {
+			if p.Type == "policy" && p.Name == "dmarc" {
+				dm.Props[i].Value = "none"
+			}
+		}
+	}
+	return append(rs, dm)
+}
+
+func spfResult(r spf.Received) authres.Result {
+	mailFrom, helo := r.Sender, ""
+	if r.Identity == spf.IdentityHELO {
+		mailFrom, helo = "", r.HELO
+	}
+	reason := r.Problem
+	if reason == "" && r.Mechanism != "" {
+		reason = "matched " + r.Mechanism
+	}
+	return authres.SPF(string(r.Result), reason, mailFrom, helo)
+}
+
+func (c *Checker) hostname() string {
+	if c.Hostname != "" {
+		return c.Hostname
+	}
+	return c.AuthservID
+}
+
+func (c *Checker) log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+func dkimSummary(rs []dkim.Result) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = string(r.Status) + ":" + r.Domain
+	}
+	return strings.Join(parts, ",")
+}
+
+// readHeader returns the message's header block, blank line included, at
+// most maxHeader bytes of it.
+func readHeader(msg delivery.Message) ([]byte, error) {
+	body, err := msg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	r := bufio.NewReader(io.LimitReader(body, maxHeader))
+	var header []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		header = append(header, line...)
+		if len(line) == 0 || line[0] == '\n' || (line[0] == '\r' && len(line) == 2) {
+			return header, nil
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF {
+			return header, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fromDomains returns the domains of the addresses of the From fields.
+func fromDomains(header []byte) []string {
+	_, h := mimeutil.ParseHeader(header)
+	var out []string
+	for _, f := range h {
+		if !strings.EqualFold(f.Name, "From") {
+			continue
+		}
+		for _, a := range mimeinfo.ParseAddressList(f.Value) {
+			if !a.Group && a.Host != "" && a.Host != mimeinfo.MissingDomain {
+				out = append(out, a.Host)
+			}
+		}
+	}
+	return out
+}

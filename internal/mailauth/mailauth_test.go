@@ -1,0 +1,137 @@
+package mailauth
+
+import (
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+)
+
+// The DNS world of the tests. example.com's key signed the messages in
+// testdata (made with package dkim's test key); the other domains only
+// publish SPF and DMARC.
+const zone = `
+sel._domainkey.example.com. TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+example.com. TXT "v=spf1 ip4:192.0.2.10 -all"
+_dmarc.example.com. TXT "v=DMARC1; p=reject"
+quar.example. TXT "v=spf1 -all"
+_dmarc.quar.example. TXT "v=DMARC1; p=quarantine"
+lists.example. TXT "v=spf1 ip4:192.0.2.20 -all"
+elsewhere.example. TXT "v=spf1 -all"
+$TIMEOUT _dmarc.slow.example.
+`
+
+const ourID = "mx.sealpost.test"
+
+func testChecker(t *testing.T) *Checker {
+	t.Helper()
+	srv := dnstest.Start(t, zone)
+	client, err := dnsx.NewClient(srv.Addr(), dnsx.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Checker{Resolver: client, AuthservID: ourID, Enforce: true, Exempt: []string{"lists.example"},
+		Timeout: 2 * time.Second, Sample: func() int { return 0 }}
+}
+
+func testdata(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestCheck(t *testing.T) {
+	signed := testdata(t, "signed.msg")
+	appended := testdata(t, "length-appended.msg")
+	plain := func(from string) string {
+		return "From: Boss <" + from + ">\r\nTo: ann@example.org\r\nSubject: pay this\r\n\r\nNow.\r\n"
+	}
+	tests := []struct {
+		name     string
+		ip       string
+		mailFrom string
+		msg      string
+		account  int64
+		enforce  bool
+		action   delivery.Action
+		folder   string
+		want     []string // in the Authentication-Results field
+		drop     []int
+	}{
+		{name: "aligned SPF and DKIM", ip: "192.0.2.10", mailFrom: "joe@example.com", msg: signed, enforce: true,
+			want: []string{"spf=pass", "smtp.mailfrom=joe@example.com", "smtp.helo=mta.elsewhere.example", "dkim=pass", "header.d=example.com", "dmarc=pass", "header.from=example.com"}},
+		{name: "DKIM alone from elsewhere", ip: "198.51.100.7", mailFrom: "bounce@elsewhere.example", msg: signed, enforce: true,
+			want: []string{"spf=fail", "dkim=pass", "dmarc=pass"}},
+		{name: "spoofed p=reject", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", msg: plain("ceo@example.com"), enforce: true,
+			action: delivery.Reject, want: []string{"dkim=none", "dmarc=fail"}},
+		{name: "spoofed p=quarantine", ip: "198.51.100.7", mailFrom: "x@quar.example", msg: plain("ceo@quar.example"), enforce: true,
+			folder: `\Junk`, want: []string{"spf=fail", "dmarc=fail", "policy.dmarc=quarantine"}},
+		{name: "not enforced", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", msg: plain("ceo@example.com"), enforce: false,
+			want: []string{"dmarc=fail"}},
+		{name: "exempt mailing list", ip: "192.0.2.20", mailFrom: "bounce@lists.example", msg: plain("ceo@example.com"), enforce: true,
+			want: []string{"spf=pass", "dmarc=fail", "policy.dmarc=none", "exempt by local policy: lists.example"}},
+		{name: "l= with text appended", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", msg: appended, enforce: true,
+			action: delivery.Reject, want: []string{"dkim=pass", "34 body bytes unsigned", "dmarc=fail"}},
+		{name: "DMARC lookup times out", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", msg: plain("ceo@slow.example"), enforce: true,
+			want: []string{"dmarc=temperror"}},
+		{name: "forged results removed", ip: "192.0.2.10", mailFrom: "joe@example.com",
+			msg:     "Received: from x\r\nAuthentication-Results: " + ourID + "; dmarc=pass\r\nAuthentication-Results: other.example; spf=pass\r\n" + signed,
+			enforce: true, drop: []int{1}, want: []string{"dmarc=pass"}},
+		{name: "our user's submission", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", account: 5, enforce: true,
+			msg: "authentication-results: " + strings.ToUpper(ourID) + "; dkim=pass\r\n" + plain("ceo@example.com"), drop: []int{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := testChecker(t)
+			c.Enforce = tt.enforce
+			env := &delivery.Envelope{ID: "t", MailFrom: tt.mailFrom, Helo: "mta.elsewhere.example",
+				RemoteIP: netip.MustParseAddr(tt.ip), Account: tt.account}
+			v, err := c.Check(t.Context(), env, delivery.Spool(tt.msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Action != tt.action || v.Folder != tt.folder {
+				t.Errorf("action %v folder %q (%s), want %v %q", v.Action, v.Folder, v.Reason, tt.action, tt.folder)
+			}
+			if v.Action == delivery.Reject && (v.Code != 550 || v.Enhanced != "5.7.1") {
+				t.Errorf("reject with %d %s", v.Code, v.Enhanced)
+			}
+			if !slices.Equal(v.Drop, tt.drop) {
+				t.Errorf("drop %v, want %v", v.Drop, tt.drop)
+			}
+			if tt.account != 0 {
+				if len(v.Headers) != 0 {
+					t.Errorf("a submission got %q", v.Headers)
+				}
+				return
+			}
+			if len(v.Headers) != 1 || !strings.HasPrefix(v.Headers[0], "Authentication-Results: "+ourID+";") {
+				t.Fatalf("headers %q", v.Headers)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(v.Headers[0], w) {
+					t.Errorf("no %q in\n%s", w, v.Headers[0])
+				}
+			}
+		})
+	}
+}
+
+// TestQueuedMailIsNotChecked: mail the queue delivers locally has no
+// client address and gets no checks.
+func TestQueuedMailIsNotChecked(t *testing.T) {
+	c := testChecker(t)
+	v, err := c.Check(t.Context(), &delivery.Envelope{ID: "q1", MailFrom: ""}, delivery.Spool("From: a@example.com\r\n\r\nx\r\n"))
+	if err != nil || len(v.Headers) != 0 || v.Action != delivery.Accept {
+		t.Errorf("verdict %+v, %v", v, err)
+	}
+}
