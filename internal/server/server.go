@@ -28,6 +28,7 @@ import (
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/imapserver"
+	"sealpost.dev/sealpost/internal/mailauth"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/metrics"
 	"sealpost.dev/sealpost/internal/mtasts"
@@ -131,7 +132,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.indexer = textindex.New(s.store, s.log)
 	s.hub.OnChange(func(int64) { s.indexer.Poke() })
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
-		Changed: s.hub.Changed, Logger: s.log}
+		Changed: s.hub.Changed, Logger: s.log, Hooks: []delivery.Hook{s.mailAuth()}}
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
 	}
@@ -139,6 +140,17 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// mailAuth is the inbound check of SPF, DKIM and DMARC.
+func (s *Server) mailAuth() *mailauth.Checker {
+	a := s.cfg.Auth
+	id := a.AuthservID
+	if id == "" {
+		id = s.cfg.Hostname
+	}
+	return &mailauth.Checker{Resolver: s.resolver, AuthservID: id, Hostname: s.cfg.Hostname, Enforce: a.DMARCEnforce,
+		Exempt: a.DMARCExempt, Timeout: time.Duration(a.CheckTimeout), Logger: s.log}
 }
 
 // pokeQueue wakes the outbound queue.

@@ -31,13 +31,14 @@ type devJSON struct {
 	User     string         `json:"user"`
 	Password string         `json:"password"`
 	Host     string         `json:"host"`
+	Hostname string         `json:"hostname"`
 	Ports    map[string]int `json:"ports"`
 	Admin    int            `json:"admin"`
 }
 
 // startDev starts `sealpost dev` and waits for it to write dev.json,
 // failing if that takes more than limit.
-func startDev(t *testing.T, dir string, base int, limit time.Duration) *devInstance {
+func startDev(t *testing.T, dir string, base int, limit time.Duration, extra ...string) *devInstance {
 	t.Helper()
 	jsonPath := filepath.Join(dir, "dev.json")
 	var before time.Time
@@ -45,7 +46,7 @@ func startDev(t *testing.T, dir string, base int, limit time.Duration) *devInsta
 		before = fi.ModTime()
 	}
 	d := &devInstance{dir: dir, out: new(syncBuffer), done: make(chan error, 1)}
-	d.cmd = exec.Command(binary, "dev", "--data", dir, "--port-base", fmt.Sprint(base))
+	d.cmd = exec.Command(binary, append([]string{"dev", "--data", dir, "--port-base", fmt.Sprint(base)}, extra...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	start := time.Now()
 	if err := d.cmd.Start(); err != nil {

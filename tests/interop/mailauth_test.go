@@ -1,0 +1,93 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+)
+
+// TestInboundAuthentication sends mail to `sealpost dev`'s MX port with
+// Python's smtplib, as other servers do, with DNS from a test server:
+// a message forging the From of a domain with DMARC p=reject is refused
+// at DATA with 550 5.7.1; one from a domain without DMARC is stored with
+// Sealpost's Authentication-Results field, and the field it carried that
+// claimed to be Sealpost's is gone.
+func TestInboundAuthentication(t *testing.T) {
+	dns := dnstest.Start(t, `
+bank.example. TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc.bank.example. TXT "v=DMARC1; p=reject"
+friends.example. TXT "v=spf1 ip4:127.0.0.0/8 -all"
+`)
+	dir := filepath.Join(t.TempDir(), "data")
+	d := startDev(t, dir, freePortBase(t), 10*time.Second, "--resolver", dns.Addr())
+	hostname := d.config.Hostname
+	send := func(name, from, msg string) (code int, text string) {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), name+".eml")
+		if err := os.WriteFile(path, []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "python3", "testdata/mx_send.py", d.config.Host, fmt.Sprint(d.config.Ports["smtp"]),
+			from, d.config.User, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mx_send.py: %v\n%s\n%s", err, out, d.out)
+		}
+		var got struct {
+			Code int    `json:"code"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return got.Code, got.Text
+	}
+
+	code, text := send("forged", "ceo@bank.example",
+		"From: Bank <ceo@bank.example>\r\nTo: "+d.config.User+"\r\nSubject: forged bank\r\n\r\nPay now.\r\n")
+	if code != 550 || !strings.Contains(text, "DMARC") {
+		t.Errorf("a forged p=reject From: %d %s, want 550 naming DMARC", code, text)
+	}
+	code, text = send("friend", "ann@friends.example",
+		"Authentication-Results: "+hostname+"; dmarc=pass header.from=bank.example\r\n"+
+			"From: Ann <ann@friends.example>\r\nTo: "+d.config.User+"\r\nSubject: from a friend\r\n\r\nHello.\r\n")
+	if code != 250 {
+		t.Fatalf("an honest message: %d %s", code, text)
+	}
+	d.stop(t, 10*time.Second)
+
+	bodies := inboxBodies(t, dir, d.config.User)
+	var friend string
+	for _, b := range bodies {
+		if strings.Contains(b, "Subject: from a friend") {
+			friend = b
+		}
+		if strings.Contains(b, "Subject: forged bank") {
+			t.Error("the forged message was stored")
+		}
+	}
+	if friend == "" {
+		t.Fatalf("the honest message is not in the INBOX: %d messages", len(bodies))
+	}
+	header, _, _ := strings.Cut(friend, "\r\n\r\n")
+	if n := strings.Count(header, "Authentication-Results: "+hostname+";"); n != 1 {
+		t.Errorf("%d Authentication-Results fields of %s, want 1 (ours):\n%s", n, hostname, header)
+	}
+	for _, want := range []string{"spf=pass", "smtp.mailfrom=ann@friends.example", "dkim=none", "dmarc=none"} {
+		if !strings.Contains(header, want) {
+			t.Errorf("no %q in the header:\n%s", want, header)
+		}
+	}
+	if strings.Contains(header, "header.from=bank.example") {
+		t.Errorf("the forged field survived:\n%s", header)
+	}
+}
