@@ -7,10 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"time"
 
+	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -65,18 +65,15 @@ func DKIMRecord(k store.DKIMKey) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("DKIM key %s: %w", k.Selector, err)
 	}
-	switch key := priv.(type) {
-	case ed25519.PrivateKey:
-		// RFC 8463 section 4: the raw 32-byte public key.
-		return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)), nil
-	case *rsa.PrivateKey:
-		der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		if err != nil {
-			return "", fmt.Errorf("DKIM key %s: %w", k.Selector, err)
-		}
-		return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der), nil
+	signer, ok := priv.(crypto.Signer)
+	if !ok {
+		return "", fmt.Errorf("DKIM key %s: unexpected key type %T", k.Selector, priv)
 	}
-	return "", fmt.Errorf("DKIM key %s: unexpected key type %T", k.Selector, priv)
+	rec, err := dkim.KeyRecordText(signer.Public())
+	if err != nil {
+		return "", fmt.Errorf("DKIM key %s: %w", k.Selector, err)
+	}
+	return rec, nil
 }
 
 // DKIMKeys returns a domain's keys, after removing those whose retirement
@@ -180,4 +177,61 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// signerCacheTTL is how long a domain's parsed signing keys are reused: a
+// key activated from the command line (another process) signs within it.
+const signerCacheTTL = time.Minute
+
+type cachedSigners struct {
+	signers []*dkim.Signer
+	loaded  time.Time
+}
+
+// DKIMSigners returns signers for a hosted domain's active keys, RSA
+// first (every receiver verifies RSA; Ed25519 is the stronger second
+// signature), or none when the domain has no active key. Parsed keys are
+// kept for signerCacheTTL.
+func (s *Service) DKIMSigners(ctx context.Context, domain string) ([]*dkim.Signer, error) {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return nil, err
+	}
+	s.signersMu.Lock()
+	c, ok := s.signers[d]
+	s.signersMu.Unlock()
+	if ok && s.now().Sub(c.loaded) < signerCacheTTL {
+		return c.signers, nil
+	}
+	keys, err := s.Store.ListDKIMKeys(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("DKIM keys of %s: %w", d, err)
+	}
+	var signers []*dkim.Signer
+	for _, k := range keys {
+		if k.State != store.DKIMActive {
+			continue
+		}
+		priv, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("DKIM key %s of %s: %w", k.Selector, d, err)
+		}
+		signer, ok := priv.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("DKIM key %s of %s: a %T cannot sign", k.Selector, d, priv)
+		}
+		sg := &dkim.Signer{Domain: d, Selector: k.Selector, Key: signer}
+		if k.Algorithm == "rsa" {
+			signers = append([]*dkim.Signer{sg}, signers...)
+		} else {
+			signers = append(signers, sg)
+		}
+	}
+	s.signersMu.Lock()
+	if s.signers == nil {
+		s.signers = map[string]cachedSigners{}
+	}
+	s.signers[d] = cachedSigners{signers, s.now()}
+	s.signersMu.Unlock()
+	return signers, nil
 }

@@ -64,6 +64,9 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	signersMu sync.Mutex
+	signers   map[string]cachedSigners // by domain
+
 	semOnce   sync.Once
 	sem       chan struct{}
 	cacheOnce sync.Once

@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/mail"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/smtp"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -44,8 +46,14 @@ func (ss *session) submit() {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
+	sigs, err := ss.signDKIM(ctx, h, joinFields(add))
+	if err != nil {
+		ss.srv.log.Error("DKIM signing a submission", "session", ss.id, "err", err)
+		ss.reply(451, "4.3.0", "temporary failure signing the message, try again")
+		return
+	}
 	env := ss.envelope(ss.tx.rcpts)
-	msg := &prefixed{prefix: env.Received + "\r\n" + joinFields(add), Message: ss.tx.spool}
+	msg := &prefixed{prefix: env.Received + "\r\n" + sigs + joinFields(add), Message: ss.tx.spool}
 	allLocal := true
 	for _, rc := range ss.tx.rcpts {
 		allLocal = allLocal && rc.local
@@ -72,6 +80,35 @@ func (ss *session) submit() {
 	ss.srv.log.Info("submitted", "session", ss.id, "account", ss.account.Address,
 		"recipients", len(ss.tx.rcpts), "queued", !allLocal, "size", ss.tx.spool.Size())
 	ss.reply(250, "2.0.0", "OK: queued as "+ss.id)
+}
+
+// signDKIM signs the message (the added fields, then what the client
+// sent) with the active keys of its From domain and returns the
+// DKIM-Signature fields. A domain without active keys signs nothing.
+func (ss *session) signDKIM(ctx context.Context, h mail.Header, added string) (string, error) {
+	from, err := mail.ParseAddressList(h.Get("From"))
+	if err != nil || len(from) == 0 {
+		return "", fmt.Errorf("no From address: %v", err)
+	}
+	_, domain, _ := strings.Cut(from[0].Address, "@")
+	signers, err := ss.srv.accounts.DKIMSigners(ctx, domain)
+	if err != nil {
+		return "", err
+	}
+	if len(signers) == 0 {
+		ss.srv.log.Warn("no active DKIM key: the message goes unsigned", "session", ss.id, "domain", domain)
+		return "", nil
+	}
+	body, err := ss.tx.spool.Open()
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	fields, err := dkim.SignAll(io.MultiReader(strings.NewReader(added), body), signers)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(fields, ""), nil
 }
 
 // checkAuthorFields requires exactly one From field (RFC 5322 §3.6) whose
