@@ -214,11 +214,11 @@ func (bc *BodyCanonicalizer) content(c byte) {
 		bc.flushEmpty()
 	}
 	if bc.space {
-		bc.emit([]byte{' '})
+		bc.emitByte(' ')
 		bc.space = false
 		bc.lineLen++
 	}
-	bc.emit([]byte{c})
+	bc.emitByte(c)
 	bc.lineLen++
 	bc.wroteAny = true
 }
@@ -240,6 +240,13 @@ func (bc *BodyCanonicalizer) emit(p []byte) {
 		}
 	}
 	bc.buf = append(bc.buf, p...)
+}
+
+func (bc *BodyCanonicalizer) emitByte(c byte) {
+	if len(bc.buf) >= canonBufSize {
+		bc.flush()
+	}
+	bc.buf = append(bc.buf, c)
 }
 
 func (bc *BodyCanonicalizer) flush() {

@@ -21,8 +21,9 @@
 // a large message is never copied. At most MaxSignatures signatures (10 by
 // default) are checked; further ones are reported as "neutral" without a
 // DNS lookup. A signature whose h= lacks From is a permerror. Keys are
-// looked up through dnsx.Resolver at selector._domainkey.domain: NXDOMAIN
-// or no key record is a permerror, a DNS failure a temperror. A signature
+// looked up through dnsx.Resolver at selector._domainkey.domain, while the
+// body is being hashed: NXDOMAIN or no key record is a permerror, a DNS
+// failure a temperror. A signature
 // with l= is verified over the first l bytes of the canonical body only;
 // its Result says so and counts the unsigned bytes that follow
 // (UnsignedBodyBytes), so callers can treat that content as untrusted.

@@ -42,53 +42,67 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 	if max <= 0 {
 		max = MaxHeaderSize
 	}
-	var h Header
-	total := 0
+	// All lines go into one buffer; fields are ranges of it, made into
+	// slices at the end, when the buffer no longer moves.
+	var buf []byte
+	var starts []int // start of each field in buf
 	for {
-		line, err := readLine(r, max-total)
+		lineStart := len(buf)
+		var err error
+		buf, err = readLine(r, buf, max)
 		if err != nil {
 			return nil, err
 		}
-		if line == nil || len(line) == 2 { // end of input, or "\r\n"
-			return h, nil
+		line := buf[lineStart:]
+		if len(line) == 0 || len(line) == 2 { // end of input, or "\r\n"
+			buf = buf[:lineStart]
+			break
 		}
-		total += len(line)
-		if (line[0] == ' ' || line[0] == '\t') && len(h) > 0 {
-			h[len(h)-1].Raw = append(h[len(h)-1].Raw, line...)
-		} else {
-			h = append(h, Field{Name: fieldName(line), Raw: line})
+		if (line[0] != ' ' && line[0] != '\t') || len(starts) == 0 {
+			starts = append(starts, lineStart)
 		}
 	}
+	h := make(Header, len(starts))
+	for i, start := range starts {
+		end := len(buf)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		raw := buf[start:end:end]
+		h[i] = Field{Name: fieldName(raw), Raw: raw}
+	}
+	return h, nil
 }
 
-// readLine reads one line and returns it ending in CRLF (a last line
-// without a line end gets one), or nil at the end of input.
-func readLine(r *bufio.Reader, room int) ([]byte, error) {
-	var line []byte
+// readLine appends one line to buf, ending in CRLF (a last line without a
+// line end gets one); at the end of input it appends nothing. The line may
+// not take buf past max bytes.
+func readLine(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
+	start := len(buf)
 	for {
 		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > room {
+		if len(buf)+len(frag) > max {
 			return nil, ErrHeaderTooLarge
 		}
-		line = append(line, frag...)
+		buf = append(buf, frag...)
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if errors.Is(err, io.EOF) {
-			if len(line) == 0 {
-				return nil, nil
+			if len(buf) == start {
+				return buf, nil
 			}
-			return append(line, '\r', '\n'), nil
+			return append(buf, '\r', '\n'), nil
 		}
 		if err != nil {
 			return nil, err
 		}
 		break
 	}
-	if len(line) < 2 || line[len(line)-2] != '\r' {
-		line = append(line[:len(line)-1], '\r', '\n')
+	if n := len(buf); n-start < 2 || buf[n-2] != '\r' {
+		buf = append(buf[:n-1], '\r', '\n')
 	}
-	return line, nil
+	return buf, nil
 }
 
 func fieldName(line []byte) string {

@@ -29,7 +29,7 @@ func syntaxErr(format string, args ...any) error {
 // is a character outside the grammar. Empty tag specifications (";;" or a
 // trailing ";") are ignored.
 func ParseTagList(s string) (TagList, error) {
-	var list TagList
+	list := make(TagList, 0, 16)
 	for spec := range strings.SplitSeq(s, ";") {
 		if isFWSOnly(spec) {
 			continue
@@ -128,6 +128,7 @@ func removeFWS(s string) string {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		if !isFWS(s[i]) {
 			b.WriteByte(s[i])

@@ -139,13 +139,46 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			j++
 		}
 	}
+	// The keys are looked up while the body is hashed, so DNS latency and
+	// hashing overlap.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	keys := v.lookupKeys(ctx, todo)
 	if err := hashBody(body, hashers); err != nil {
 		return nil, err
 	}
 	for _, p := range todo {
-		v.check(ctx, h, p)
+		k := keys[KeyName(p.sig.Selector, p.sig.Domain)]
+		<-k.done
+		v.check(h, p, k.key, k.err)
 	}
 	return results, nil
+}
+
+// keyLookup is one key lookup running in the background.
+type keyLookup struct {
+	done chan struct{}
+	key  *Key
+	err  error
+}
+
+// lookupKeys starts one lookup per distinct key name in todo. Cancelling ctx
+// ends them.
+func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) map[string]*keyLookup {
+	keys := make(map[string]*keyLookup, len(todo))
+	for _, p := range todo {
+		name := KeyName(p.sig.Selector, p.sig.Domain)
+		if keys[name] != nil {
+			continue
+		}
+		k := &keyLookup{done: make(chan struct{})}
+		keys[name] = k
+		go func() {
+			defer close(k.done)
+			k.key, k.err = LookupKey(ctx, v.Resolver, p.sig.Selector, p.sig.Domain)
+		}()
+	}
+	return keys
 }
 
 // precheck parses the field and applies the checks that need neither DNS
@@ -222,10 +255,10 @@ func hashBody(body io.Reader, hashers map[bodyHashKey]*bodyHasher) error {
 	return nil
 }
 
-// check fetches the key and verifies the body hash and the signature.
-func (v *Verifier) check(ctx context.Context, h Header, p pending) {
+// check verifies the body hash and the signature with the key looked up
+// (or the error of the lookup).
+func (v *Verifier) check(h Header, p pending, key *Key, err error) {
 	res, sig := p.result, p.sig
-	key, err := LookupKey(ctx, v.Resolver, sig.Selector, sig.Domain)
 	if err != nil {
 		res.Status, res.Reason = keyErrorStatus(err), err.Error()
 		return

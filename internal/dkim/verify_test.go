@@ -2,14 +2,19 @@ package dkim
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
 )
 
@@ -234,5 +239,53 @@ func TestVerifyStreamsBody(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 512<<10 {
 		t.Errorf("verifying a 4 MiB message allocated %d bytes", alloc)
+	}
+}
+
+// signalDNS closes started when the first lookup begins.
+type signalDNS struct {
+	*fakeDNS
+	once    sync.Once
+	started chan struct{}
+}
+
+func (s *signalDNS) LookupTXT(ctx context.Context, name string) ([]string, dnsx.Result, error) {
+	s.once.Do(func() { close(s.started) })
+	return s.fakeDNS.LookupTXT(ctx, name)
+}
+
+// waitingReader gives its data only once the key lookup has started.
+type waitingReader struct {
+	r       io.Reader
+	started chan struct{}
+}
+
+func (w *waitingReader) Read(p []byte) (int, error) {
+	select {
+	case <-w.started:
+		return w.r.Read(p)
+	case <-time.After(5 * time.Second):
+		return 0, errors.New("key lookup did not start while the body was read")
+	}
+}
+
+// TestVerifyLooksUpWhileHashing: the key lookup runs while the body is
+// still being read, so DNS latency and hashing overlap.
+func TestVerifyLooksUpWhileHashing(t *testing.T) {
+	edKey, _ := testKeys(t)
+	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
+	dns := &signalDNS{fakeDNS: newFakeDNS(), started: make(chan struct{})}
+	publish(t, dns.fakeDNS, s)
+	field, err := s.Sign(strings.NewReader(testMessage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := strings.Index(testMessage, "\r\n\r\n") + 4
+	msg := io.MultiReader(strings.NewReader(field+testMessage[:split]),
+		&waitingReader{r: strings.NewReader(testMessage[split:]), started: dns.started})
+	v := &Verifier{Resolver: dns}
+	res, err := v.Verify(t.Context(), msg)
+	if err != nil || len(res) != 1 || res[0].Status != StatusPass {
+		t.Fatalf("got %v, %v", res, err)
 	}
 }
