@@ -1,0 +1,32 @@
+// Package reports makes, sends, receives and shows the reports of mail
+// authentication: DMARC aggregate reports (RFC 7489 section 7.2) and SMTP
+// TLS reports (RFC 8460).
+//
+// # Implemented
+//
+//   - Recording: DMARCRecorder.Record counts each inbound DMARC evaluation
+//     (policy domain, rua, policy published, source IP, identifiers,
+//     disposition, aligned results, DKIM and SPF results) in the store,
+//     identical rows of a UTC day counted together (store.Reports).
+//   - Sending: Scheduler.SendDue makes, for each complete UTC day and
+//     policy domain, the aggregate report of RFC 7489 Appendix C, gzipped
+//     and named receiver!policy-domain!begin!end.xml.gz (section 7.2.1.1),
+//     and enqueues a mail with the Subject "Report Domain: ... Submitter:
+//     ... Report-ID: ..." and the report attached, from a configured
+//     reporting address. Destinations outside the policy domain's
+//     Organizational Domain must agree (section 7.1, dmarc.VerifyDestination);
+//     a DNS failure postpones the report to the next call. A destination
+//     whose size limit (rua=...!10m) the message exceeds is skipped. What
+//     was sent is remembered in store.KV, so that a restart sends nothing
+//     twice; report IDs depend only on the day and domain, so a report sent
+//     again has the same ID.
+//
+// # Left out
+//
+//   - Failure reports (ruf, RFC 7489 section 7.3).
+//   - The short "report too large" notice of section 7.2.1.1: a destination
+//     whose limit the report exceeds gets nothing, and the skip is logged.
+//   - Report intervals other than a day (ri): every report covers one UTC
+//     day, as section 7.2 allows.
+//   - https destinations of DMARC reports (DMARCbis drops them).
+package reports
