@@ -20,6 +20,18 @@
 //     was sent is remembered in store.KV, so that a restart sends nothing
 //     twice; report IDs depend only on the day and domain, so a report sent
 //     again has the same ID.
+//   - Receiving: Ingest reads a mail sent to a report address, finds the
+//     report in it (XML as the body or an attachment, raw, gzip or zip,
+//     in nested multiparts), and stores it; a report received again is
+//     recognized by its org_name and report_id. The message is read up to
+//     MaxMessageSize and the document expanded up to MaxDocumentSize:
+//     past either, ErrTooLarge, so that a zip or gzip bomb costs at most
+//     that. ParseFeedback reads RFC 7489 reports and the DMARCbis
+//     namespace alike.
+//   - Showing: SummarizeDMARC adds up the received reports per policy
+//     domain, source IP and From domain, and says in one line what to fix
+//     (add the source to SPF, sign with DKIM, align the MAIL FROM or the
+//     d= domain); `sealpost report dmarc` prints it.
 //
 // # Left out
 //
