@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +23,7 @@ type reportDMARCOutput struct {
 }
 
 func runReport(ctx context.Context, env *Env, args []string) error {
-	verb, args, err := subcommand(args, "dmarc", "import")
+	verb, args, err := subcommand(args, "dmarc", "tls", "import")
 	if err != nil {
 		return err
 	}
@@ -29,11 +32,12 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	var days int
 	usage := map[string]string{
 		"dmarc":  "report dmarc [-config FILE | --data DIR] [--domain D] [--days N] [--json]",
+		"tls":    "report tls [-config FILE | --data DIR] [--domain D] [--days N] [--json]",
 		"import": "report import [-config FILE | --data DIR] [--json] < MESSAGE",
 	}[verb]
 	fs := newFlagSet(env, "report "+verb, usage)
 	f.register(fs, true)
-	if verb == "dmarc" {
+	if verb != "import" {
 		fs.StringVar(&domain, "domain", "", "show the reports about `DOMAIN` only")
 		fs.IntVar(&days, "days", 30, "show the reports of the last `N` days")
 	}
@@ -45,8 +49,8 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("report %s: no arguments expected", verb)
 	}
-	if days <= 0 && verb == "dmarc" {
-		return usagef("report dmarc: --days must be above 0")
+	if days <= 0 && verb != "import" {
+		return usagef("report %s: --days must be above 0", verb)
 	}
 	st, done, err := openStore(ctx, f)
 	if err != nil {
@@ -70,6 +74,9 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	since := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	if verb == "tls" {
+		return reportTLS(ctx, env, st, domain, since, f.json)
+	}
 	list, err := st.ListReceivedReports(ctx, store.ReportDMARC, domain, since)
 	if err != nil {
 		return err
@@ -115,4 +122,47 @@ func printDMARCSummary(w io.Writer, out reportDMARCOutput) {
 	for _, a := range fixes {
 		fmt.Fprintln(w, "  "+a)
 	}
+}
+
+// reportTLSOutput is what `report tls --json` prints.
+type reportTLSOutput struct {
+	Since    time.Time               `json:"since"`
+	Reports  int                     `json:"reports"`
+	Skipped  int                     `json:"skipped,omitempty"`
+	Policies []reports.TLSSummaryRow `json:"policies"`
+}
+
+func reportTLS(ctx context.Context, env *Env, st store.Store, domain string, since time.Time, asJSON bool) error {
+	list, err := st.ListReceivedReports(ctx, store.ReportTLS, domain, since)
+	if err != nil {
+		return err
+	}
+	sums, skipped := reports.SummarizeTLS(list)
+	out := reportTLSOutput{Since: since.UTC().Truncate(time.Second), Reports: len(list), Skipped: skipped, Policies: sums}
+	if out.Policies == nil {
+		out.Policies = []reports.TLSSummaryRow{}
+	}
+	if asJSON {
+		return writeJSON(env.Stdout, out)
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "%d TLS reports received since %s", out.Reports, out.Since.Format(time.DateOnly))
+	if out.Skipped > 0 {
+		fmt.Fprintf(w, " (%d unreadable, skipped)", out.Skipped)
+	}
+	fmt.Fprintln(w)
+	if len(sums) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DOMAIN\tPOLICY\tSUCCESSFUL\tFAILED\tFAILURES\tREPORTERS")
+	for _, s := range sums {
+		var fails []string
+		for _, t := range slices.Sorted(maps.Keys(s.Failures)) {
+			fails = append(fails, fmt.Sprintf("%s: %d", t, s.Failures[t]))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", s.Domain, s.PolicyType, s.Successful, s.Failed,
+			strings.Join(fails, ", "), strings.Join(s.Reporters, ", "))
+	}
+	return tw.Flush()
 }

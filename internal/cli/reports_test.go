@@ -94,3 +94,27 @@ func TestReportCommands(t *testing.T) {
 		t.Errorf("--days 0: exit %d, want 2", code)
 	}
 }
+
+func TestReportTLS(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
+	doc := fmt.Sprintf(`{"organization-name":"google.com","report-id":"t1","contact-info":"smtp-tls@google.com",
+"date-range":{"start-datetime":%q,"end-datetime":%q},
+"policies":[{"policy":{"policy-type":"sts","policy-domain":"example.org","mx-host":["mx.example.org"]},
+"summary":{"total-successful-session-count":40,"total-failure-session-count":2},
+"failure-details":[{"result-type":"certificate-expired","receiving-mx-hostname":"mx.example.org","failed-session-count":2}]}]}`,
+		start.Format(time.RFC3339), start.Add(24*time.Hour-time.Second).Format(time.RFC3339))
+	msg := "From: smtp-tls@google.com\r\nContent-Type: application/tlsrpt+json\r\n\r\n" + doc
+	if code, out, stderr := runWithStdin(t, msg, "report", "import", "--data", dir, "--json"); code != 0 || !strings.Contains(out, `"kind": "tls"`) {
+		t.Fatalf("report import: %d %s %s", code, out, stderr)
+	}
+	code, out, stderr := run(t, "report", "tls", "--data", dir)
+	if code != 0 || !strings.Contains(out, "1 TLS reports") || !strings.Contains(out, "certificate-expired: 2") || !strings.Contains(out, "example.org") {
+		t.Errorf("report tls: %d %s %s", code, out, stderr)
+	}
+	code, out, _ = run(t, "report", "tls", "--data", dir, "--domain", "other.example", "--json")
+	var got reportTLSOutput
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.Reports != 0 || len(got.Policies) != 0 {
+		t.Errorf("report tls for another domain: %d %s", code, out)
+	}
+}

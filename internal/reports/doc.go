@@ -32,6 +32,15 @@
 //     domain, source IP and From domain, and says in one line what to fix
 //     (add the source to SPF, sign with DKIM, align the MAIL FROM or the
 //     d= domain); `sealpost report dmarc` prints it.
+//   - TLS reports (RFC 8460): TLSRecorder.Record counts each outbound
+//     session's TLS outcome per policy (sts, tlsa, no-policy-found),
+//     successes and failures by result type and detail; SendDue sends,
+//     per recipient domain and day, the JSON report gzipped as
+//     application/tlsrpt+gzip in a multipart/report mail with the
+//     TLS-Report-Domain and TLS-Report-Submitter fields (section 5.3), to
+//     the mailto URIs of the domain's single v=TLSRPTv1 record at
+//     _smtp._tls (LookupTLSRPT); Ingest reads received TLS reports (JSON,
+//     raw or gzip), and SummarizeTLS adds them up for `sealpost report tls`.
 //
 // # Left out
 //
@@ -40,5 +49,12 @@
 //     whose limit the report exceeds gets nothing, and the skip is logged.
 //   - Report intervals other than a day (ri): every report covers one UTC
 //     day, as section 7.2 allows.
-//   - https destinations of DMARC reports (DMARCbis drops them).
+//   - https destinations of DMARC reports (DMARCbis drops them), and the
+//     https POST of TLS reports (RFC 8460 section 3): only mailto URIs get
+//     reports; others are logged and skipped.
+//   - DKIM signing of the report mail, which RFC 8460 section 3 requires
+//     for TLS reports: the mail is enqueued as Sealpost generates it, and
+//     is signed only if the queue's delivery signs generated mail.
+//   - Checking that a received report is about one of our domains: Ingest
+//     stores what arrives at the report address.
 package reports

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -71,6 +72,36 @@ func FuzzIngest(f *testing.F) {
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("Ingest took %v", d)
+		}
+	})
+}
+
+// FuzzParseTLSReport: any input parses or fails with ErrMalformed or
+// ErrTooLarge, and a report that parses survives a round trip.
+func FuzzParseTLSReport(f *testing.F) {
+	if golden, err := os.ReadFile("testdata/tls.example.json"); err == nil {
+		f.Add(golden)
+	}
+	f.Add([]byte(`{"organization-name":"o","report-id":"1","date-range":{"start-datetime":"2026-01-01T00:00:00Z","end-datetime":"2026-01-01T23:59:59Z"},"policies":[{"policy":{"policy-type":"sts","policy-domain":"d"}}]}`))
+	f.Add([]byte(`{"policies":[{"failure-details":[{"failed-session-count":-1}]}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		rep, err := ParseTLSReport(doc)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error %v is neither ErrMalformed nor ErrTooLarge", err)
+			}
+			return
+		}
+		out, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseTLSReport(out)
+		if err != nil {
+			t.Fatalf("a parsed report does not parse once written: %v\n%s", err, out)
+		}
+		if again.ReportID != rep.ReportID || len(again.Policies) != len(rep.Policies) {
+			t.Fatalf("round trip changed the report")
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/dmarc"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -159,3 +160,6 @@ func evaluation(ip string) DMARCEvaluation {
 		SPF:  SPFAuthResult{Domain: "example.com", Scope: "mfrom", Result: "pass"},
 	}
 }
+
+// dnsxTemporary is the error a DNS failure wraps.
+var dnsxTemporary = dnsx.ErrTemporary
