@@ -52,8 +52,8 @@
 //   - https destinations of DMARC reports (DMARCbis drops them), and the
 //     https POST of TLS reports (RFC 8460 section 3): only mailto URIs get
 //     reports; others are logged and skipped.
-//   - DKIM signing of the report mail, which RFC 8460 section 3 requires
-//     for TLS reports: the mail is enqueued as Sealpost generates it, and
+//   - DKIM signing of the report mail, which RFC 8460 asks of TLS
+//     reports: the mail is enqueued as Sealpost generates it, and
 //     is signed only if the queue's delivery signs generated mail.
 //   - Checking that a received report is about one of our domains: Ingest
 //     stores what arrives at the report address.

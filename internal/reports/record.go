@@ -136,14 +136,32 @@ func (r *DMARCRecorder) Record(ctx context.Context, ev DMARCEvaluation) error {
 	return r.Store.CountReportRow(ctx, store.ReportDMARC, at, strings.ToLower(ev.PolicyDomain), data, 1)
 }
 
+// Bounds on what a row keeps of an evaluation, so that a message with a
+// pile of signatures or absurd names still makes a row the store takes.
+const (
+	maxRowSignatures = 10
+	maxRowField      = 255
+)
+
+func clip(s string) string {
+	if len(s) > maxRowField {
+		s = strings.ToValidUTF8(s[:maxRowField], "")
+	}
+	return s
+}
+
 func newDMARCRow(ev DMARCEvaluation) dmarcRow {
 	row := dmarcRow{
 		Policy: ev.Policy, SourceIP: ev.SourceIP.Unmap().String(),
 		HeaderFrom: strings.ToLower(ev.HeaderFrom), EnvelopeFrom: strings.ToLower(ev.EnvelopeFrom),
 		EnvelopeTo: strings.ToLower(ev.EnvelopeTo), Disposition: ev.Disposition,
 		DKIMAligned: ev.DKIMAligned, SPFAligned: ev.SPFAligned,
-		Reasons: ev.Reasons, DKIM: ev.DKIM, SPF: ev.SPF,
+		Reasons: ev.Reasons, SPF: SPFAuthResult{Domain: clip(ev.SPF.Domain), Scope: ev.SPF.Scope, Result: ev.SPF.Result},
 	}
+	for _, d := range ev.DKIM[:min(len(ev.DKIM), maxRowSignatures)] {
+		row.DKIM = append(row.DKIM, DKIMAuthResult{Domain: clip(d.Domain), Selector: clip(d.Selector), Result: d.Result, HumanResult: clip(d.HumanResult)})
+	}
+	row.HeaderFrom, row.EnvelopeFrom, row.EnvelopeTo = clip(row.HeaderFrom), clip(row.EnvelopeFrom), clip(row.EnvelopeTo)
 	for _, u := range ev.RUA {
 		row.RUA = append(row.RUA, u.String())
 	}

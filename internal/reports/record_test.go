@@ -2,7 +2,9 @@ package reports
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +96,44 @@ func TestRecordCounts(t *testing.T) {
 	}
 	if len(rows) != 3 {
 		t.Errorf("%d rows, want 3", len(rows))
+	}
+}
+
+func TestRecordBoundsRows(t *testing.T) {
+	st := openStore(t)
+	ev := evaluation("192.0.2.1")
+	ev.HeaderFrom, ev.DKIM = strings.Repeat("a", 5000), nil
+	for i := range 5000 {
+		ev.DKIM = append(ev.DKIM, DKIMAuthResult{Domain: fmt.Sprintf("d%d.example", i), Selector: strings.Repeat("s", 300), Result: "fail"})
+	}
+	if err := (&DMARCRecorder{Store: st}).Record(t.Context(), ev); err != nil {
+		t.Fatalf("an evaluation with 5000 signatures: %v", err)
+	}
+	rows, _ := st.ReportRows(t.Context(), store.ReportDMARC, day)
+	var row dmarcRow
+	if len(rows) != 1 || json.Unmarshal(rows[0].Data, &row) != nil || len(row.DKIM) != maxRowSignatures ||
+		len(row.HeaderFrom) != maxRowField || len(row.DKIM[0].Selector) != maxRowField {
+		t.Errorf("row kept %d signatures, From of %d bytes", len(row.DKIM), len(row.HeaderFrom))
+	}
+}
+
+func TestFeedbackDefaults(t *testing.T) {
+	st := openStore(t)
+	ev := evaluation("192.0.2.1")
+	ev.Policy = PolicyPublished{}
+	if err := (&DMARCRecorder{Store: st}).Record(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := st.ReportRows(t.Context(), store.ReportDMARC, day)
+	fb, _, err := scheduler(st, nil).Feedback("example.com", day, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := MarshalFeedback(fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFeedbackSchema(doc); err != nil {
+		t.Errorf("a report from rows without the policy: %v\n%s", err, doc)
 	}
 }

@@ -136,6 +136,10 @@ func (s *Scheduler) sendDay(ctx context.Context, kind store.ReportKind, day, now
 		case store.ReportTLS:
 			rep, err = s.tlsReport(ctx, domain, day, domainRows, now)
 		}
+		if errors.Is(err, dnsx.ErrTemporary) {
+			s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
+			continue
+		}
 		if err != nil {
 			s.logger().Warn("report not made", "kind", kind, "domain", domain, "day", day.Format(time.DateOnly), "err", err)
 			continue
@@ -290,7 +294,25 @@ func (s *Scheduler) Feedback(domain string, day time.Time, rows []store.ReportRo
 	if len(fb.Records) == 0 {
 		return fb, nil, fmt.Errorf("reports: no rows for %s", domain)
 	}
+	fillPolicyDefaults(&fb.PolicyPublished, domain)
 	return fb, rua, nil
+}
+
+// fillPolicyDefaults gives the elements the schema requires the values a
+// record without them means (RFC 7489 section 6.3).
+func fillPolicyDefaults(p *PolicyPublished, domain string) {
+	if p.Domain == "" {
+		p.Domain = domain
+	}
+	if p.P == "" {
+		p.P = "none"
+	}
+	if p.SP == "" {
+		p.SP = p.P
+	}
+	if p.FO == "" {
+		p.FO = "0"
+	}
 }
 
 func passFail(ok bool) string {
