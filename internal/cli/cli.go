@@ -87,6 +87,7 @@ func commands() []command {
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
 		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},
+		{"report", "show received DMARC and TLS reports, import one: report dmarc|tls|import", runReport},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -29,8 +29,12 @@
 // ordered by name are in bytewise order, whatever the database's locale.
 //
 // KV keeps small expiring values by namespace and key, for caches that must
-// outlive a restart: MTA-STS policies (RFC 8461 section 5.1), and later
-// DMARC and TLS reporting state.
+// outlive a restart: MTA-STS policies (RFC 8461 section 5.1), and which
+// DMARC and TLS reports were sent.
+//
+// Reports counts the rows of the DMARC aggregate reports (RFC 7489 section
+// 7.2) and TLS reports (RFC 8460) Sealpost sends, per UTC day, and keeps
+// the reports it receives about its domains.
 //
 // Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
 // SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
@@ -80,6 +84,7 @@ type Store interface {
 	Queue
 	Log
 	KV
+	Reports
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

@@ -85,6 +85,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KVNamespaces", testKVNamespaces},
 		{"KVLimits", testKVLimits},
 		{"KVConcurrent", testKVConcurrent},
+		{"ReportRows", testReportRows},
+		{"ReceivedReports", testReceivedReports},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentDeliverFailures", testConcurrentDeliverFailures},
 		{"Ping", testPing},
