@@ -1,0 +1,36 @@
+// Package arc validates and seals Authenticated Received Chains (RFC 8617).
+//
+// Implemented:
+//   - Validation (RFC 8617 section 5.2): the ARC sets are collected (at
+//     most MaxInstances, 50; a missing, duplicate or malformed field, or a
+//     gap in i=1..N, fails the chain), the cv= rules are applied (i=1 must
+//     say none, later sets pass; a seal saying fail ends the chain as
+//     fail), the latest ARC-Message-Signature is verified like a DKIM
+//     signature over header and body, then every ARC-Seal from N down to
+//     1 over the sets up to its own, and, for a passing chain, the older
+//     AMS from N-1 down to find the oldest pass. The result is none, pass
+//     or fail, with a reason and each set's verdicts.
+//   - Field parsing: ARC-Seal (i, a, b, cv, d, s, t; h= is an error),
+//     ARC-Message-Signature (DKIM's tags, i= being the instance; h= may
+//     not name ARC-Seal; a missing c= is relaxed/relaxed, as the ValiMail
+//     test suite and dkimpy read it), ARC-Authentication-Results (i=
+//     first, the authserv-id, each result's method and result word). Tag
+//     lists follow RFC 6376 section 3.2 strictly: ";;" is an error.
+//   - Keys are DKIM key records (selector._domainkey.domain) fetched
+//     through dnsx.Resolver, with RFC 8301's rules: rsa-sha256 with keys
+//     of 1024 bits or more, and ed25519-sha256 (RFC 8463); rsa-sha1 fails.
+//   - Trust (RFC 8617 section 7.2.1): Result.Trust tells whether a passing
+//     chain's latest seal is by a trusted forwarder whose
+//     ARC-Authentication-Results says dmarc=pass, so that a local DMARC
+//     failure can be overridden.
+//   - Sealing (section 5.1): Sealer makes the next set (AAR, AMS, AS) for a
+//     message Sealpost forwards, with cv= from the validation of the
+//     chain it arrived with; an arriving chain whose latest seal says
+//     cv=fail is not sealed again, and a failed chain is sealed with
+//     cv=fail over the new set only (section 5.1.2).
+//
+// Left out: x= in ARC-Message-Signature is not checked (ARC signatures are
+// evaluated once, on arrival); z= is ignored; l= is honoured when
+// verifying (the unsigned bytes are counted in SetResult) but never
+// written.
+package arc
