@@ -1,14 +1,20 @@
 package arc
 
 import (
+	"bufio"
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sealpost.dev/sealpost/internal/dkim"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -153,4 +159,137 @@ func TestConformanceValidation(t *testing.T) {
 		t.Errorf("read %d validation cases, the suite has 175 (171 names, four given twice)", total)
 	}
 	t.Logf("%d of %d validation cases run", ran, total)
+}
+
+// signingSkips lists the signing cases not run, with the reason. None is
+// skipped.
+var signingSkips = map[string]string{}
+
+func TestConformanceSigning(t *testing.T) {
+	scenarios := readScenarios(t, "arc-draft-sign-tests.yml")
+	total := 0
+	for _, s := range scenarios {
+		dns := scenarioDNS(s)
+		key := parsePEMKey(t, s.PrivateKey)
+		for _, tc := range s.cases(t) {
+			total++
+			t.Run(tc.name, func(t *testing.T) {
+				if why, ok := signingSkips[tc.name]; ok {
+					t.Skip(why)
+				}
+				msg := crlf(tc.Message)
+				v := &Validator{Resolver: dns}
+				chain, err := v.Validate(context.Background(), strings.NewReader(msg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sealer := &Sealer{
+					Domain: s.Domain, Selector: s.Selector, Key: key,
+					Headers: strings.Split(tc.SigHeaders, ":"),
+					Now:     func() time.Time { return time.Unix(tc.T, 0) },
+				}
+				set, err := sealer.Seal(strings.NewReader(msg), tc.SrvID, mergedResults(t, msg, tc.SrvID), chain)
+				if strings.TrimSpace(tc.AS) == "" {
+					if !errors.Is(err, ErrChainEnded) {
+						t.Fatalf("sealed a chain that ended (err %v)", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareTags(t, "ARC-Seal", tc.AS, fieldValue([]byte(set.Seal)))
+				compareTags(t, "ARC-Message-Signature", tc.AMS, fieldValue([]byte(set.MessageSig)))
+				if got, want := unfold(fieldValue([]byte(set.AuthResults))), unfold(tc.AAR); got != want {
+					t.Errorf("ARC-Authentication-Results:\n got %s\nwant %s", got, want)
+				}
+				// What we made validates.
+				res, err := v.Validate(context.Background(), strings.NewReader(set.String()+msg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := StatusPass
+				if set.CV == StatusFail {
+					want = StatusFail // a chain sealed cv=fail stays failed
+				}
+				if res.Status != want {
+					t.Errorf("sealed message validates %s (%s), want %s", res.Status, res.Reason, want)
+				}
+			})
+		}
+	}
+	if total != 17 {
+		t.Errorf("read %d signing cases, the suite has 17", total)
+	}
+}
+
+// mergedResults joins the results of the Authentication-Results fields
+// with authserv-id id, in message order, as the suite's README specifies.
+func mergedResults(t *testing.T, msg, id string) string {
+	h, err := dkim.ReadHeader(bufio.NewReader(strings.NewReader(msg)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, f := range h {
+		if !strings.EqualFold(f.Name, "Authentication-Results") {
+			continue
+		}
+		p := splitResults(f.Value())
+		if len(p) == 0 || strings.TrimSpace(p[0]) != id {
+			continue
+		}
+		for _, r := range p[1:] {
+			parts = append(parts, unfold(r))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// compareTags compares two tag lists tag by tag, folding whitespace
+// removed from the values.
+func compareTags(t *testing.T, what, want, got string) {
+	t.Helper()
+	wt, err := dkim.ParseTagList(want)
+	if err != nil {
+		t.Fatalf("%s: expected value: %v", what, err)
+	}
+	gt, err := dkim.ParseTagList(got)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	norm := func(l dkim.TagList) map[string]string {
+		m := map[string]string{}
+		for _, tag := range l {
+			m[tag.Name] = strings.Join(strings.Fields(tag.Value), "")
+		}
+		return m
+	}
+	w, g := norm(wt), norm(gt)
+	for name, wv := range w {
+		if g[name] != wv {
+			t.Errorf("%s %s=\n got %s\nwant %s", what, name, g[name], wv)
+		}
+	}
+	for name := range g {
+		if _, ok := w[name]; !ok {
+			t.Errorf("%s: unexpected tag %s=", what, name)
+		}
+	}
+}
+
+func parsePEMKey(t *testing.T, text string) crypto.Signer {
+	t.Helper()
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		t.Fatal("no PEM block in privatekey")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.(crypto.Signer)
 }
