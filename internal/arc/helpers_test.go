@@ -1,6 +1,7 @@
 package arc
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/netip"
@@ -75,3 +76,5 @@ func conformanceDir(t testing.TB) string {
 	}
 	return dir
 }
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
