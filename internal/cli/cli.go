@@ -83,6 +83,7 @@ func commands() []command {
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
 		{"dkim", "check DKIM signatures: dkim verify < message", runDKIM},
+		{"arc", "check an ARC chain: arc verify < message", runARC},
 		{"version", "print the version", runVersion},
 	}
 }
