@@ -117,35 +117,34 @@ type arcSet struct {
 	aar, ams, as []byte // raw fields
 }
 
+// parsedSet holds the parsed fields of one instance. An AMS that does not
+// parse is kept with its error: only the latest AMS must verify.
+type parsedSet struct {
+	raw    arcSet
+	aar    *AuthResults
+	seal   *Seal
+	ams    *MessageSignature
+	amsErr error
+}
+
 // collect finds the ARC sets and checks the chain's structure (section 5.2
-// steps 1 to 3). It returns a Result with a Status when that settles it,
-// else one with Sets filled and the parsed sets, index i-1 for instance i.
+// steps 1 to 3), parsing each field once. It returns a Result with a
+// Status when that settles it, else one with Sets filled and the raw sets,
+// index i-1 for instance i.
 func collect(h dkim.Header) (*Result, []arcSet) {
 	res := &Result{}
-	byInstance := map[int]*arcSet{}
+	byInstance := map[int]*parsedSet{}
 	var bad error
 	for _, f := range h {
-		slot, kind := fieldSlot(f.Name)
-		if kind == "" {
+		p, i, err := parseField(f, byInstance)
+		switch {
+		case p == nil:
 			continue
-		}
-		i, err := fieldInstance(kind, f.Value())
-		if err != nil {
-			bad = cmp(bad, fmt.Errorf("%s: %w", kind, err))
+		case err != nil:
+			bad = cmp(bad, err)
 			continue
 		}
 		res.Instances = max(res.Instances, i)
-		s := byInstance[i]
-		if s == nil {
-			s = &arcSet{}
-			byInstance[i] = s
-		}
-		p := slot(s)
-		if *p != nil {
-			bad = cmp(bad, fmt.Errorf("two %s fields with i=%d", kind, i))
-			continue
-		}
-		*p = f.Raw
 	}
 	switch {
 	case len(byInstance) == 0 && bad == nil:
@@ -156,15 +155,20 @@ func collect(h dkim.Header) (*Result, []arcSet) {
 		return res, nil
 	}
 	sets := make([]arcSet, res.Instances)
+	res.Sets = make([]SetResult, res.Instances)
 	for i := 1; i <= res.Instances; i++ {
-		s := byInstance[i]
-		if s == nil || s.aar == nil || s.ams == nil || s.as == nil {
-			res.Status, res.Reason = StatusFail, fmt.Sprintf("ARC set %d is incomplete", i)
+		p := byInstance[i]
+		if p == nil || p.raw.aar == nil || p.raw.ams == nil || p.raw.as == nil {
+			res.Status, res.Reason, res.Sets = StatusFail, fmt.Sprintf("ARC set %d is incomplete", i), nil
 			return res, nil
 		}
-		sets[i-1] = *s
+		sets[i-1] = p.raw
+		res.Sets[i-1] = SetResult{Instance: i, AuthResults: p.aar, Seal: p.seal, MessageSig: p.ams, AMS: StatusNone, AS: StatusNone}
+		if p.amsErr != nil {
+			res.Sets[i-1].AMS, res.Sets[i-1].AMSReason = StatusFail, p.amsErr.Error()
+		}
 	}
-	if err := parseSets(res, sets); err != nil {
+	if err := checkStructure(res); err != nil {
 		res.Status, res.Reason = StatusFail, err.Error()
 		return res, nil
 	}
@@ -178,62 +182,90 @@ func cmp(first, err error) error {
 	return err
 }
 
-// fieldSlot tells whether name is an ARC field, and which.
-func fieldSlot(name string) (func(*arcSet) *[]byte, string) {
-	switch {
-	case strings.EqualFold(name, AuthResultsField):
-		return func(s *arcSet) *[]byte { return &s.aar }, "ARC-Authentication-Results"
-	case strings.EqualFold(name, MessageSigField):
-		return func(s *arcSet) *[]byte { return &s.ams }, "ARC-Message-Signature"
-	case strings.EqualFold(name, SealField):
-		return func(s *arcSet) *[]byte { return &s.as }, "ARC-Seal"
+// parseField parses f when it is an ARC field and files it under its
+// instance. It returns nil for other fields, and an error for a field whose
+// instance cannot be read, or that is malformed (except an AMS), or that
+// repeats one already seen.
+func parseField(f dkim.Field, byInstance map[int]*parsedSet) (*parsedSet, int, error) {
+	var kind string
+	var i int
+	var err error
+	var aar *AuthResults
+	var seal *Seal
+	var ams *MessageSignature
+	switch value := f.Value(); {
+	case strings.EqualFold(f.Name, AuthResultsField):
+		kind = AuthResultsField
+		if aar, err = ParseAuthResults(value); err == nil {
+			i = aar.Instance
+		}
+	case strings.EqualFold(f.Name, SealField):
+		kind = SealField
+		if seal, err = ParseSeal(value); err == nil {
+			i = seal.Instance
+		}
+	case strings.EqualFold(f.Name, MessageSigField):
+		kind = MessageSigField
+		if ams, err = ParseMessageSignature(value); err == nil {
+			i = ams.Instance
+		} else if i, _ = tagInstance(value); i > 0 {
+			// Malformed but placed: judged later, when verifying.
+			p := setFor(byInstance, i)
+			if p.raw.ams != nil {
+				return p, i, fmt.Errorf("two %s fields with i=%d", kind, i)
+			}
+			p.raw.ams, p.amsErr = f.Raw, err
+			return p, i, nil
+		}
+	default:
+		return nil, 0, nil
 	}
-	return nil, ""
+	if err != nil {
+		return &parsedSet{}, 0, fmt.Errorf("%s: %w", kind, err)
+	}
+	p := setFor(byInstance, i)
+	var slot *[]byte
+	switch kind {
+	case AuthResultsField:
+		slot, p.aar = &p.raw.aar, aar
+	case SealField:
+		slot, p.seal = &p.raw.as, seal
+	default:
+		slot, p.ams = &p.raw.ams, ams
+	}
+	if *slot != nil {
+		return p, i, fmt.Errorf("two %s fields with i=%d", kind, i)
+	}
+	*slot = f.Raw
+	return p, i, nil
 }
 
-// fieldInstance reads the i= of an ARC field.
-func fieldInstance(kind, value string) (int, error) {
-	if kind == AuthResultsField {
-		a, err := ParseAuthResults(value)
-		if err != nil {
-			return 0, err
-		}
-		return a.Instance, nil
+func setFor(byInstance map[int]*parsedSet, i int) *parsedSet {
+	p := byInstance[i]
+	if p == nil {
+		p = &parsedSet{}
+		byInstance[i] = p
 	}
+	return p
+}
+
+// tagInstance reads the i= of a tag list that may be otherwise malformed.
+func tagInstance(value string) (int, error) {
 	tags, err := parseTags(value)
 	if err != nil {
 		return 0, err
 	}
-	i, ok := tags.Lookup("i")
-	if !ok {
-		return 0, syntaxErr("no i= tag")
-	}
-	return parseInstance(i)
+	return parseInstance(tags.Get("i"))
 }
 
-// parseSets parses every field and applies the cv= rules of step 2 and 3.
-// A malformed AMS other than the latest does not break the chain (only the
-// latest AMS is required to verify); it only bounds the oldest pass.
-func parseSets(res *Result, sets []arcSet) error {
-	res.Sets = make([]SetResult, len(sets))
-	n := len(sets)
-	for i, s := range sets {
-		sr := &res.Sets[i]
-		sr.Instance, sr.AMS, sr.AS = i+1, StatusNone, StatusNone
-		var err error
-		if sr.AuthResults, err = ParseAuthResults(fieldValue(s.aar)); err != nil {
-			return fmt.Errorf("ARC-Authentication-Results(%d): %w", i+1, err)
-		}
-		if sr.Seal, err = ParseSeal(fieldValue(s.as)); err != nil {
-			return fmt.Errorf("ARC-Seal(%d): %w", i+1, err)
-		}
-		sr.MessageSig, err = ParseMessageSignature(fieldValue(s.ams))
-		if err != nil {
-			sr.AMS, sr.AMSReason = StatusFail, err.Error()
-			if i == n-1 {
-				return fmt.Errorf("ARC-Message-Signature(%d): %w", i+1, err)
-			}
-		}
+// checkStructure applies the rules of steps 2 and 3 that need the parsed
+// fields: the latest AMS must parse, the latest seal must not say
+// cv=fail, and the cv= of each seal must fit its place (none for i=1, pass
+// after).
+func checkStructure(res *Result) error {
+	n := len(res.Sets)
+	if latest := res.Sets[n-1]; latest.MessageSig == nil {
+		return fmt.Errorf("ARC-Message-Signature(%d): %s", n, latest.AMSReason)
 	}
 	if res.Sets[n-1].Seal.CV == StatusFail {
 		return fmt.Errorf("ARC-Seal(%d) says cv=fail", n)
