@@ -8,6 +8,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -319,5 +321,50 @@ func TestFiftySets(t *testing.T) {
 	}
 	if _, err := h.sealer.Seal(strings.NewReader(msg), h.authID, "", res); !errors.Is(err, ErrTooManySets) {
 		t.Fatalf("51st set: %v, want ErrTooManySets", err)
+	}
+}
+
+// TestLengthTag: an AMS with l= verifies over the first l bytes of the
+// canonical body; what follows is counted, and such a chain is not trusted
+// to override DMARC.
+func TestLengthTag(t *testing.T) {
+	dns := newFakeDNS()
+	h := newHop(t, dns, "fwd.example", testEd25519Key())
+	body := "Hello,\r\nthis is the body.\r\n"
+	const appended = "Click here!\r\n"
+	build := func(length int) string {
+		alg := dkim.Ed25519SHA256
+		bh := sha256.Sum256([]byte(body))
+		tags := []string{
+			"bh=" + base64.StdEncoding.EncodeToString(bh[:]), "c=relaxed/relaxed", "d=fwd.example",
+			"h=from:subject", "i=1", fmt.Sprintf("l=%d", length), "s=arc", "t=1",
+		}
+		hdr, err := dkim.ReadHeader(bufioReader(testMessage), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest := dkim.HeaderHash(alg.Hash().New(), dkim.Relaxed, hdr.SelectFields([]string{"from", "subject"}), []byte(sigField(MessageSigField, alg, tags, "")))
+		sig, err := dkim.SignHash(h.sealer.Key, alg, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ams := sigField(MessageSigField, alg, tags, base64.StdEncoding.EncodeToString(sig))
+		aar := aarField(1, h.authID, "dmarc=pass")
+		seal, err := h.sealer.seal([]arcSet{{aar: []byte(aar), ams: []byte(ams)}}, alg, 1, StatusNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seal + ams + aar + testMessage + appended
+	}
+	res := validate(t, dns, build(len(body)))
+	if res.Status != StatusPass || res.Sets[0].UnsignedBodyBytes != int64(len(appended)) {
+		t.Fatalf("l=%d: %s (%s), %d unsigned bytes", len(body), res.Status, res.Reason, res.Sets[0].UnsignedBodyBytes)
+	}
+	if tr := res.Trust([]string{"fwd.example"}); tr.Trusted || tr.OverridesDMARC() || tr.UnsignedBodyBytes != int64(len(appended)) {
+		t.Fatalf("trust with unsigned bytes: %+v", tr)
+	}
+	res = validate(t, dns, build(10_000))
+	if res.Status != StatusFail || !strings.Contains(res.Reason, "longer than the body") {
+		t.Fatalf("l= past the end: %s (%s)", res.Status, res.Reason)
 	}
 }

@@ -22,15 +22,34 @@
 //   - Trust (RFC 8617 section 7.2.1): Result.Trust tells whether a passing
 //     chain's latest seal is by a trusted forwarder whose
 //     ARC-Authentication-Results says dmarc=pass, so that a local DMARC
-//     failure can be overridden.
+//     failure can be overridden. A latest AMS with l= that leaves body
+//     bytes unsigned is never trusted: nobody vouches for that content.
+//   - Result.AuthResult and AuthResultProps give the arc resinfo of our
+//     Authentication-Results (RFC 8617 section 10.1): arc=none|pass|fail,
+//     smtp.remote-ip, and header.oldest-pass for a passing chain.
 //   - Sealing (section 5.1): Sealer makes the next set (AAR, AMS, AS) for a
 //     message Sealpost forwards, with cv= from the validation of the
 //     chain it arrived with; an arriving chain whose latest seal says
 //     cv=fail is not sealed again, and a failed chain is sealed with
-//     cv=fail over the new set only (section 5.1.2).
+//     cv=fail over the new set only (section 5.1.2). Fields are written
+//     with their tags in alphabetical order and b= unfolded on a line of
+//     its own, the form the ValiMail signing suite's expected fields use;
+//     the AMS is relaxed/relaxed. Receivers expect rsa-sha256 (dkimpy's
+//     ARC refuses ed25519-sha256), so Sealpost should seal with its
+//     RSA-2048 key; Ed25519 sealing works but only for validators that
+//     accept RFC 8463 keys in ARC.
+//
+// RFC 8617 gives the AMS DKIM's syntax and semantics, l= included: an
+// AMS with l= is verified over the first l bytes of the canonical body and
+// the bytes after are counted in SetResult.UnsignedBodyBytes. Sealpost
+// never writes l=.
+//
+// Where Sealpost departs from the ValiMail suite: a chain in which a seal
+// says cv=fail is "fail" (RFC 8617 section 5.2 steps 2 and 3), where the
+// suite expects an empty answer (dkimpy: "the chain is terminated").
 //
 // Left out: x= in ARC-Message-Signature is not checked (ARC signatures are
-// evaluated once, on arrival); z= is ignored; l= is honoured when
-// verifying (the unsigned bytes are counted in SetResult) but never
-// written.
+// evaluated once, on arrival); z= is ignored; a temporary DNS failure makes
+// the chain fail with Result.Temporary set, there being no temperror in
+// RFC 8617's results; trusted sealers are matched by exact domain.
 package arc

@@ -14,8 +14,13 @@ type Trust struct {
 	// Sealer is d= of the latest ARC-Seal (highest instance), when the
 	// chain passed.
 	Sealer string
-	// Trusted: the chain passed and Sealer is one of the trusted domains.
+	// Trusted: the chain passed, Sealer is one of the trusted domains, and
+	// the latest AMS covers the whole body.
 	Trusted bool
+	// UnsignedBodyBytes counts the body bytes past the latest AMS's l=:
+	// content added after the seal, which no forwarder vouches for. A
+	// chain with such bytes is never trusted.
+	UnsignedBodyBytes int64
 	// AuthservID is the authserv-id of the latest
 	// ARC-Authentication-Results.
 	AuthservID string
@@ -40,7 +45,8 @@ func (r *Result) Trust(trusted []string) Trust {
 	}
 	t.Pass = true
 	t.Sealer = latest.Seal.Domain
-	t.Trusted = slices.ContainsFunc(trusted, func(d string) bool {
+	t.UnsignedBodyBytes = latest.UnsignedBodyBytes
+	t.Trusted = t.UnsignedBodyBytes == 0 && slices.ContainsFunc(trusted, func(d string) bool {
 		return strings.EqualFold(strings.TrimSuffix(d, "."), t.Sealer)
 	})
 	t.AuthservID = latest.AuthResults.AuthservID
