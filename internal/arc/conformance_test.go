@@ -109,6 +109,10 @@ func (s scenario) cases(t *testing.T) []namedCase {
 	return out
 }
 
+// Not run: unused_tests.yml in the suite's directory. Upstream keeps those
+// seven signing cases on hold ("until a better way to approach them is
+// found", test_manifest.txt) and its harness does not run them.
+
 // validationSkips lists the validation cases not run, with the reason.
 // None is skipped.
 var validationSkips = map[string]string{}
