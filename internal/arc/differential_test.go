@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -191,5 +192,53 @@ func TestDifferential(t *testing.T) {
 				t.Errorf("changed body: sealpost %s (%s), dkimpy %s (%s)", res.Status, res.Reason, py, reason)
 			}
 		})
+	}
+}
+
+// TestDifferentialSuite validates every message of the ValiMail validation
+// suite with dkimpy and with Sealpost: the two agree on all of them, except
+// that dkimpy answers "ended" (no status) where a seal says cv=fail and
+// Sealpost, following RFC 8617 section 5.2, answers fail.
+func TestDifferentialSuite(t *testing.T) {
+	needDkimpy(t)
+	scenarios := readScenarios(t, "arc-draft-validation-tests.yml")
+	compared := 0
+	for si, s := range scenarios {
+		w := newWorld(t)
+		for name, txt := range s.TXTRecords {
+			fmt.Fprintf(&w.keys, "%s %s\n", name, strings.Join(strings.Fields(txt), " "))
+		}
+		w.write("keys.txt", w.keys.String())
+		cases := s.cases(t)
+		msgs := make([]string, len(cases))
+		for i, c := range cases {
+			msgs[i] = crlf(c.Message)
+		}
+		list, err := json.Marshal(msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(python, "testdata/dkimpy_arc.py", "verify-many", w.write("msgs.json", string(list)), filepath.Join(w.dir, "keys.txt")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("scenario %d: dkimpy: %v\n%s", si, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != len(cases) {
+			t.Fatalf("scenario %d: %d answers for %d messages:\n%s", si, len(lines), len(cases), out)
+		}
+		for i, c := range cases {
+			py, reason, _ := strings.Cut(lines[i], " ")
+			if py == "ended" {
+				py = string(StatusFail)
+			}
+			res := validate(t, scenarioDNS(s), msgs[i])
+			if Status(py) != res.Status {
+				t.Errorf("%s: dkimpy %s (%s), sealpost %s (%s)", c.name, py, reason, res.Status, res.Reason)
+			}
+			compared++
+		}
+	}
+	if compared != 175 {
+		t.Errorf("compared %d messages, want 175", compared)
 	}
 }

@@ -6,9 +6,12 @@
   dkimpy_arc.py verify MSG KEYS
       prints the chain validation status (pass, fail, none, or "ended" when
       dkimpy reports a terminated chain) and the reason.
+  dkimpy_arc.py verify-many JSON KEYS
+      JSON is a list of messages; prints one status and reason a line.
 
 KEYS holds one "NAME TXT" line per key record; DNS is never asked.
 """
+import json
 import sys
 
 import dkim
@@ -23,10 +26,23 @@ def load_keys(path):
     return keys
 
 
+def verify(msg, keys):
+    def dnsfunc(name, timeout=5):
+        return keys.get(name.decode().lower().rstrip("."))
+
+    cv, _, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+    return (cv or b"ended").decode() + " " + " ".join(str(reason).split())
+
+
 def main():
     cmd = sys.argv[1]
     with open(sys.argv[2], "rb") as f:
         msg = f.read()
+    if cmd == "verify-many":
+        keys = load_keys(sys.argv[3])
+        for m in json.loads(msg):
+            print(verify(m.encode(), keys))
+        return
     if cmd == "sign":
         with open(sys.argv[3], "rb") as f:
             key = f.read()
@@ -34,13 +50,7 @@ def main():
                                sys.argv[6].encode(), timestamp=sys.argv[7])
         sys.stdout.buffer.write(b"".join(fields))
     elif cmd == "verify":
-        keys = load_keys(sys.argv[3])
-
-        def dnsfunc(name, timeout=5):
-            return keys.get(name.decode().lower().rstrip("."))
-
-        cv, _, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
-        print((cv or b"ended").decode(), reason)
+        print(verify(msg, load_keys(sys.argv[3])))
     else:
         sys.exit("unknown command " + cmd)
 
