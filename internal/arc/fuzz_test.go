@@ -90,6 +90,8 @@ func FuzzValidate(f *testing.F) {
 		if err != nil {
 			return
 		}
+		res.Trust([]string{"fwd1.example", "fwd2.example"})
+		res.AuthResult("192.0.2.1")
 		switch res.Status {
 		case StatusNone, StatusFail:
 		case StatusPass:

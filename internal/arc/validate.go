@@ -44,8 +44,8 @@ type Result struct {
 	// Temporary is set when a key lookup failed temporarily: the fail
 	// might become a pass later.
 	Temporary bool
-	// Sets holds one entry per instance 1..N when the chain's structure
-	// is sound; nil otherwise.
+	// Sets holds one entry per instance 1..N when every set is complete
+	// and its fields parse (an older AMS excepted); nil otherwise.
 	Sets []SetResult
 }
 
