@@ -48,6 +48,11 @@
 // says cv=fail is "fail" (RFC 8617 section 5.2 steps 2 and 3), where the
 // suite expects an empty answer (dkimpy: "the chain is terminated").
 //
+// Tests run the ValiMail ARC test suite (../shared/conformance/arc), read
+// with go.yaml.in/yaml/v3, a test-only dependency here: the suite is YAML
+// with a few names given twice in one mapping, which the yaml.Node API lets
+// the tests keep.
+//
 // Left out: x= in ARC-Message-Signature is not checked (ARC signatures are
 // evaluated once, on arrival); z= is ignored; a temporary DNS failure makes
 // the chain fail with Result.Temporary set, there being no temperror in
