@@ -41,8 +41,8 @@ type Result struct {
 	// verifies, or 0 when they all do (section 5.2 step 5). It is set only
 	// when Status is pass.
 	OldestPass int
-	// Temporary is set when a key lookup failed temporarily: the fail
-	// might become a pass later.
+	// Temporary is set, with StatusFail, when a key lookup failed
+	// temporarily: the fail might become a pass later.
 	Temporary bool
 	// Sets holds one entry per instance 1..N when every set is complete
 	// and its fields parse (an older AMS excepted); nil otherwise.
@@ -365,9 +365,12 @@ func (c *checker) run() {
 	for i := n - 1; i >= 1; i-- {
 		if !c.checkAMS(i) {
 			res.OldestPass = i + 1
-			return
+			break
 		}
 	}
+	// A key of an older AMS that could not be fetched only makes the
+	// oldest pass later; the chain's pass stands.
+	res.Temporary = false
 }
 
 // checkAMS verifies the AMS of instance i, like a DKIM signature.
