@@ -87,7 +87,7 @@ func (s *Sealer) Seal(r io.Reader, authservID, results string, chain *Result) (*
 	if cv == StatusPass && found.Status != "" {
 		return nil, fmt.Errorf("arc: chain reported pass but the message's ARC sets are %s (%s)", found.Status, found.Reason)
 	}
-	if cv == StatusNone && n != 1 {
+	if cv == StatusNone && found.Status != StatusNone {
 		return nil, errors.New("arc: chain reported none but the message has ARC fields")
 	}
 	alg := algorithmOf(s.Key)
