@@ -88,6 +88,7 @@ func commands() []command {
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
 		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},
 		{"report", "show received DMARC and TLS reports, import one: report dmarc|tls|import", runReport},
+		{"arc", "check an ARC chain: arc verify < message", runARC},
 		{"version", "print the version", runVersion},
 	}
 }
