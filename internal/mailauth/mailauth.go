@@ -6,11 +6,15 @@
 // authserv-id, and fields from outside that claim that id are removed
 // (RFC 8601 section 5).
 //
-// DMARC's policy is applied when Enforce is set: p=reject refuses the
-// message at DATA with 550 5.7.1, p=quarantine files it in Junk. A message
-// is exempt when its From domain, or a domain that passed SPF or DKIM for
-// it, is one of Exempt or below one (mailing lists and forwarders that
-// break DMARC); every exemption is logged with the verdict.
+// The ARC chain (RFC 8617, package arc) is validated too. DMARC's policy is
+// applied when Enforce is set: p=reject refuses the message at DATA with
+// 550 5.7.1, p=quarantine files it in Junk. A message is spared when its
+// From domain, or a domain that passed SPF or DKIM for it, is one of
+// Exempt or below one (mailing lists and forwarders that break DMARC), or
+// when a valid ARC chain whose latest seal is by one of TrustedSealers
+// says it passed DMARC there (RFC 8617 section 7.2.1); every such override
+// is logged with the verdict and reported. Each evaluation of a domain
+// that asks for aggregate reports is counted for them (package reports).
 //
 // A DKIM signature with l= whose body goes on past l= passes, and is
 // reported so, but does not count towards DMARC: anyone may have added
@@ -20,8 +24,8 @@
 // outbound queue delivers locally (no client address) is not checked; only
 // the fields claiming our id are removed from it.
 //
-// Left out for now: ARC (RFC 8617), both validating chains to override a
-// DMARC failure from a trusted forwarder and sealing what we forward.
+// Left out for now: sealing what Sealpost forwards with ARC, and sender
+// rewriting (SRS) of forwarded mail.
 package mailauth
 
 import (
@@ -34,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"sealpost.dev/sealpost/internal/arc"
 	"sealpost.dev/sealpost/internal/authres"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/dkim"
@@ -41,6 +46,7 @@ import (
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/mimeutil"
+	"sealpost.dev/sealpost/internal/reports"
 	"sealpost.dev/sealpost/internal/spf"
 )
 
@@ -61,6 +67,13 @@ type Checker struct {
 	Enforce bool
 	// Exempt are domains whose mail DMARC enforcement spares.
 	Exempt []string
+	// TrustedSealers are the forwarders whose ARC chains may override a
+	// DMARC failure.
+	TrustedSealers []string
+	// Reports, when set, counts DMARC evaluations for aggregate reports.
+	Reports *reports.DMARCRecorder
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// Timeout bounds the checks of one message; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Sample is DMARC's pct sampling (dmarc.Evaluator.Sample); nil is
@@ -73,9 +86,13 @@ type Checker struct {
 type Results struct {
 	SPF, HELO spf.Received
 	DKIM      []dkim.Result
+	ARC       *arc.Result
 	DMARC     dmarc.Verdict
-	// Exempted names the Exempt entry that spared the message, if one did.
-	Exempted string
+	// Input is what DMARC was given.
+	Input dmarc.Input
+	// Exempted names the Exempt entry that spared the message, if one did;
+	// TrustedARC the trusted sealer whose chain did.
+	Exempted, TrustedARC string
 }
 
 // Check implements delivery.Hook.
@@ -104,8 +121,10 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
 	c.decide(&v, res)
 	c.log().Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
-		"dkim", dkimSummary(res.DKIM), "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
-		"policy", res.DMARC.Disposition, "exempt", res.Exempted, "action", v.Action, "folder", v.Folder, "reason", v.Reason)
+		"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Status, "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
+		"policy", res.DMARC.Disposition, "exempt", res.Exempted, "trusted_arc", res.TrustedARC,
+		"action", v.Action, "folder", v.Folder, "reason", v.Reason)
+	c.record(ctx, env, res)
 	return v, nil
 }
 
@@ -135,6 +154,9 @@ func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	if err != nil && !errors.Is(err, dkim.ErrHeaderTooLarge) && !errors.Is(err, dkim.ErrSyntax) {
 		return res, fmt.Errorf("mailauth: reading the message for DKIM: %w", err)
 	}
+	if res.ARC, err = c.validateARC(ctx, msg); err != nil {
+		return res, err
+	}
 	in := dmarc.Input{FromDomains: fromDomains(header), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
 	for _, d := range res.DKIM {
 		result := string(d.Status)
@@ -144,13 +166,71 @@ func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg 
 		in.DKIM = append(in.DKIM, dmarc.DKIM{Result: result, Domain: d.Domain, Selector: d.Selector})
 	}
 	res.DMARC = (&dmarc.Evaluator{Resolver: c.Resolver, Sample: c.Sample}).Evaluate(ctx, in)
+	res.Input = in
 	res.Exempted = c.exemption(res)
+	if res.DMARC.Result == dmarc.ResultFail && res.Exempted == "" {
+		if t := res.ARC.Trust(c.TrustedSealers); t.OverridesDMARC() {
+			res.TrustedARC = t.Sealer
+		}
+	}
 	return res, nil
+}
+
+// validateARC validates the message's ARC chain; a message that cannot
+// be parsed has none.
+func (c *Checker) validateARC(ctx context.Context, msg delivery.Message) (*arc.Result, error) {
+	body, err := msg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	res, err := (&arc.Validator{Resolver: c.Resolver}).Validate(ctx, body)
+	if err != nil || res == nil {
+		return &arc.Result{Status: arc.StatusNone, Reason: fmt.Sprint(err)}, nil
+	}
+	return res, nil
+}
+
+// record counts the DMARC evaluation for the policy domain's aggregate
+// reports; a failure is logged, never the message's.
+func (c *Checker) record(ctx context.Context, env *delivery.Envelope, res Results) {
+	if c.Reports == nil || res.DMARC.Record == nil || len(res.DMARC.Record.Aggregate) == 0 {
+		return
+	}
+	ev := reports.FromVerdict(res.DMARC, res.Input)
+	ev.Time, ev.SourceIP = c.now(), env.RemoteIP
+	if len(env.Recipients) > 0 {
+		_, ev.EnvelopeTo, _ = strings.Cut(env.Recipients[0].Address, "@")
+	}
+	if res.SPF.Identity == spf.IdentityHELO {
+		ev.SPF.Scope = "helo"
+	}
+	switch {
+	case res.Exempted != "":
+		ev.Disposition = string(dmarc.PolicyNone)
+		ev.Reasons = append(ev.Reasons, reports.PolicyReason{Type: "local_policy", Comment: "exempt: " + res.Exempted})
+	case res.TrustedARC != "":
+		ev.Disposition = string(dmarc.PolicyNone)
+		ev.Reasons = append(ev.Reasons, reports.PolicyReason{Type: "trusted_forwarder", Comment: "ARC sealed by " + res.TrustedARC})
+	case !c.Enforce && res.DMARC.Result == dmarc.ResultFail:
+		ev.Disposition = string(dmarc.PolicyNone)
+		ev.Reasons = append(ev.Reasons, reports.PolicyReason{Type: "local_policy", Comment: "not enforced"})
+	}
+	if err := c.Reports.Record(ctx, ev); err != nil {
+		c.log().Warn("counting a DMARC evaluation for reports", "id", env.ID, "err", err)
+	}
+}
+
+func (c *Checker) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // decide applies the DMARC disposition to v.
 func (c *Checker) decide(v *delivery.Verdict, res Results) {
-	if res.DMARC.Result != dmarc.ResultFail || !c.Enforce || res.Exempted != "" {
+	if res.DMARC.Result != dmarc.ResultFail || !c.Enforce || res.Exempted != "" || res.TrustedARC != "" {
 		return
 	}
 	switch res.DMARC.Disposition {
@@ -209,9 +289,19 @@ func (c *Checker) authResults(res Results) []authres.Result {
 		}
 		rs = append(rs, authres.DKIM(string(d.Status), reason, d.Domain, d.Selector, string(d.Algorithm), b))
 	}
+	arcRes := authres.ARC(string(res.ARC.Status), res.ARC.Reason, "")
+	for _, p := range res.ARC.AuthResultProps("") {
+		if p.Name != "remote-ip" {
+			arcRes.Props = append(arcRes.Props, authres.Prop{Type: p.Type, Name: p.Name, Value: p.Value})
+		}
+	}
+	rs = append(rs, arcRes)
 	dm := res.DMARC.AuthResult()
-	if res.Exempted != "" {
+	if res.Exempted != "" || res.TrustedARC != "" {
 		dm.Reason = "exempt by local policy: " + res.Exempted
+		if res.TrustedARC != "" {
+			dm.Reason = "ARC chain sealed by trusted " + res.TrustedARC
+		}
 		for i, p := range dm.Props {
 			if p.Type == "policy" && p.Name == "dmarc" {
 				dm.Props[i].Value = "none"

@@ -1,6 +1,8 @@
 package mailauth
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"net/netip"
 	"os"
 	"slices"
@@ -8,9 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/arc"
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/store/sqlite"
 )
 
 // The DNS world of the tests. example.com's key signed the messages in
@@ -19,12 +26,13 @@ import (
 const zone = `
 sel._domainkey.example.com. TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 example.com. TXT "v=spf1 ip4:192.0.2.10 -all"
-_dmarc.example.com. TXT "v=DMARC1; p=reject"
+_dmarc.example.com. TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
 quar.example. TXT "v=spf1 -all"
 _dmarc.quar.example. TXT "v=DMARC1; p=quarantine"
 lists.example. TXT "v=spf1 ip4:192.0.2.20 -all"
 elsewhere.example. TXT "v=spf1 -all"
 $TIMEOUT _dmarc.slow.example.
+forwarder.example. TXT "v=spf1 ip4:192.0.2.30 -all"
 `
 
 const ourID = "mx.sealpost.test"
@@ -68,7 +76,7 @@ func TestCheck(t *testing.T) {
 		drop     []int
 	}{
 		{name: "aligned SPF and DKIM", ip: "192.0.2.10", mailFrom: "joe@example.com", msg: signed, enforce: true,
-			want: []string{"spf=pass", "smtp.mailfrom=joe@example.com", "smtp.helo=mta.elsewhere.example", "dkim=pass", "header.d=example.com", "dmarc=pass", "header.from=example.com"}},
+			want: []string{"spf=pass", "smtp.mailfrom=joe@example.com", "smtp.helo=mta.elsewhere.example", "arc=none", "dkim=pass", "header.d=example.com", "dmarc=pass", "header.from=example.com"}},
 		{name: "DKIM alone from elsewhere", ip: "198.51.100.7", mailFrom: "bounce@elsewhere.example", msg: signed, enforce: true,
 			want: []string{"spf=fail", "dkim=pass", "dmarc=pass"}},
 		{name: "spoofed p=reject", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", msg: plain("ceo@example.com"), enforce: true,
@@ -133,5 +141,73 @@ func TestQueuedMailIsNotChecked(t *testing.T) {
 	v, err := c.Check(t.Context(), &delivery.Envelope{ID: "q1", MailFrom: ""}, delivery.Spool("From: a@example.com\r\n\r\nx\r\n"))
 	if err != nil || len(v.Headers) != 0 || v.Action != delivery.Accept {
 		t.Errorf("verdict %+v, %v", v, err)
+	}
+}
+
+// TestTrustedARCOverridesDMARC: a forwarder changed a message so that it
+// fails DMARC here, but sealed it with ARC saying it passed DMARC there.
+// Sealed by a trusted forwarder, it is delivered (and reported so);
+// sealed by any other, the policy applies.
+func TestTrustedARCOverridesDMARC(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := dkim.KeyRecordText(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dnstest.Start(t, zone+"arc._domainkey.forwarder.example. TXT \""+rec+"\"\n")
+	client, err := dnsx.NewClient(srv.Addr(), dnsx.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	original := "From: Boss <ceo@example.com>\r\nTo: list@forwarder.example\r\nSubject: [list] budget\r\n\r\nNumbers.\r\n"
+	set, err := (&arc.Sealer{Domain: "forwarder.example", Selector: "arc", Key: key}).Seal(strings.NewReader(original),
+		"mx.forwarder.example", "spf=pass smtp.mailfrom=example.com; dkim=pass header.d=example.com; dmarc=pass header.from=example.com",
+		&arc.Result{Status: arc.StatusNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := set.String() + original
+	env := &delivery.Envelope{ID: "t", MailFrom: "bounce@forwarder.example", Helo: "mx.forwarder.example",
+		RemoteIP: netip.MustParseAddr("192.0.2.30"), Recipients: []delivery.Recipient{{Address: "ann@example.org"}}}
+
+	st, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		trusted []string
+		action  delivery.Action
+		want    string
+	}{
+		{[]string{"forwarder.example"}, delivery.Accept, "ARC chain sealed by trusted forwarder.example"},
+		{[]string{"other.example"}, delivery.Reject, "dmarc=fail"},
+	} {
+		c := &Checker{Resolver: client, AuthservID: ourID, Enforce: true, TrustedSealers: tc.trusted,
+			Sample: func() int { return 0 }, Reports: &reports.DMARCRecorder{Store: st}, Now: func() time.Time { return now }}
+		v, err := c.Check(t.Context(), env, delivery.Spool(sealed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Action != tc.action || len(v.Headers) != 1 || !strings.Contains(v.Headers[0], tc.want) || !strings.Contains(v.Headers[0], "arc=pass") {
+			t.Errorf("trusting %v: action %v, headers %q; want %v and %q", tc.trusted, v.Action, v.Headers, tc.action, tc.want)
+		}
+	}
+	rows, err := st.ReportRows(t.Context(), store.ReportDMARC, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Domain != "example.com" {
+		t.Fatalf("report rows %+v, want two rows of example.com", rows)
+	}
+	all := string(rows[0].Data) + string(rows[1].Data)
+	for _, want := range []string{"trusted_forwarder", "forwarder.example", "192.0.2.30"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the report rows lack %q: %s", want, all)
+		}
 	}
 }

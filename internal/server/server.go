@@ -30,6 +30,7 @@ import (
 	"sealpost.dev/sealpost/internal/imapserver"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/mailauth"
+	"sealpost.dev/sealpost/internal/reports"
 	"sealpost.dev/sealpost/internal/metrics"
 	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/pop3"
@@ -132,7 +133,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.indexer = textindex.New(s.store, s.log)
 	s.hub.OnChange(func(int64) { s.indexer.Poke() })
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
-		Changed: s.hub.Changed, Logger: s.log, Hooks: []delivery.Hook{s.mailAuth()}}
+		Changed: s.hub.Changed, Logger: s.log, Hooks: []delivery.Hook{s.mailAuth(), reportIngest{s}}}
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
 	}
@@ -150,7 +151,8 @@ func (s *Server) mailAuth() *mailauth.Checker {
 		id = s.cfg.Hostname
 	}
 	return &mailauth.Checker{Resolver: s.resolver, AuthservID: id, Hostname: s.cfg.Hostname, Enforce: a.DMARCEnforce,
-		Exempt: a.DMARCExempt, Timeout: time.Duration(a.CheckTimeout), Logger: s.log}
+		Exempt: a.DMARCExempt, TrustedSealers: a.ARCTrustedSealers, Timeout: time.Duration(a.CheckTimeout),
+		Reports: &reports.DMARCRecorder{Store: s.store}, Logger: s.log}
 }
 
 // pokeQueue wakes the outbound queue.
@@ -435,6 +437,7 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Go(func() { s.relayChanges(ctx, feed) })
 	}
 	wg.Go(func() { s.indexer.Run(ctx) })
+	wg.Go(func() { s.sendReports(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

@@ -63,7 +63,32 @@ friends.example. TXT "v=spf1 ip4:127.0.0.0/8 -all"
 	if code != 250 {
 		t.Fatalf("an honest message: %d %s", code, text)
 	}
+	// A DMARC aggregate report from another receiver, to the postmaster
+	// address our DMARC record names, is read and kept.
+	if r := sealpost(t, "", "alias", "add", "postmaster@"+d.config.Domain, d.config.User, "--data", dir); r.code != 0 {
+		t.Fatalf("alias add: %s", r.stderr)
+	}
+	xml, err := os.ReadFile("../../internal/reports/testdata/example.com.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := "From: reports@friends.example\r\nTo: postmaster@" + d.config.Domain + "\r\nSubject: Report Domain: example.com\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/xml\r\n\r\n" + strings.ReplaceAll(string(xml), "\n", "\r\n")
+	pathReport := filepath.Join(t.TempDir(), "report.eml")
+	if err := os.WriteFile(pathReport, []byte(report), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "python3", "testdata/mx_send.py", d.config.Host, fmt.Sprint(d.config.Ports["smtp"]),
+		"reports@friends.example", "postmaster@"+d.config.Domain, pathReport).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"code": 250`) {
+		t.Fatalf("sending the report: %v %s", err, out)
+	}
 	d.stop(t, 10*time.Second)
+	if r := sealpost(t, "", "report", "dmarc", "--json", "--days", "3650", "--data", dir); r.code != 0 || !strings.Contains(r.stdout, `"reports": 1`) || !strings.Contains(r.stdout, `"source_ip": "192.0.2.1"`) {
+		t.Errorf("report dmarc: %d %s %s", r.code, r.stdout, r.stderr)
+	}
 
 	bodies := inboxBodies(t, dir, d.config.User)
 	var friend string

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/reports"
+)
+
+// reportInterval is how often the server looks for daily reports to
+// send; each goes once, whenever the look comes.
+const reportInterval = time.Hour
+
+// reportDomain is the domain that signs our reports: the first hosted
+// domain of the config, or the host name.
+func (s *Server) reportDomain() string {
+	if len(s.cfg.Domains) > 0 {
+		return s.cfg.Domains[0]
+	}
+	return s.cfg.Hostname
+}
+
+// sendReports sends the DMARC aggregate and TLS reports of past days, at
+// most once each, until ctx is done.
+func (s *Server) sendReports(ctx context.Context) {
+	domain := s.reportDomain()
+	sched := &reports.Scheduler{Store: s.store, Resolver: s.resolver, OrgName: domain,
+		Address: "postmaster@" + domain, Hostname: s.cfg.Hostname, Logger: s.log}
+	for {
+		sent, err := sched.SendDue(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("sending daily reports", "err", err)
+		}
+		if len(sent) > 0 {
+			s.pokeQueue()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reportInterval):
+		}
+	}
+}
+
+// reportIngest is a delivery hook that reads the DMARC aggregate and TLS
+// reports other receivers send to the postmaster of our domains, the
+// address `sealpost dns` publishes as rua, and stores them for `sealpost
+// report`. The message is delivered as any other.
+type reportIngest struct{ s *Server }
+
+func (h reportIngest) Check(ctx context.Context, env *delivery.Envelope, msg delivery.Message) (delivery.Verdict, error) {
+	if env.Account != 0 || !env.RemoteIP.IsValid() || !toPostmaster(env) {
+		return delivery.Verdict{}, nil
+	}
+	body, err := msg.Open()
+	if err != nil {
+		return delivery.Verdict{}, err
+	}
+	defer body.Close()
+	got, err := reports.Ingest(ctx, h.s.store, body)
+	switch {
+	case errors.Is(err, reports.ErrNoReport):
+	case err != nil:
+		h.s.log.Info("a message to postmaster is not a report Sealpost can read", "id", env.ID, "err", err)
+	default:
+		h.s.log.Info("report received", "id", env.ID, "report", got)
+	}
+	return delivery.Verdict{}, nil
+}
+
+func toPostmaster(env *delivery.Envelope) bool {
+	for _, r := range env.Recipients {
+		local, _, _ := strings.Cut(r.Address, "@")
+		if strings.EqualFold(local, "postmaster") {
+			return true
+		}
+	}
+	return false
+}
