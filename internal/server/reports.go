@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
 )
 
@@ -79,4 +80,28 @@ func toPostmaster(env *delivery.Envelope) bool {
 		}
 	}
 	return false
+}
+
+// recordTLS counts an outbound TLS outcome for the TLS report of its
+// domain (RFC 8460). The queue calls it from its deliveries; a failure is
+// logged, never the delivery's.
+func (s *Server) recordTLS(r queue.TLSResult) {
+	res := reports.TLSResult{Time: time.Now(), PolicyDomain: r.Domain, Success: r.Success,
+		ResultType: r.FailureReason, ReceivingMX: r.MXHost, FailureCode: r.Detail}
+	switch r.Policy {
+	case queue.TLSPolicySTS:
+		res.PolicyType = reports.PolicySTS
+	case queue.TLSPolicyDANE:
+		res.PolicyType = reports.PolicyTLSA
+	default:
+		res.PolicyType = reports.PolicyNotFound
+	}
+	if r.Addr.IsValid() {
+		res.ReceivingIP = r.Addr.Addr().String()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := (&reports.TLSRecorder{Store: s.store}).Record(ctx, res); err != nil {
+		s.log.Warn("counting a TLS outcome for reports", "domain", r.Domain, "err", err)
+	}
 }

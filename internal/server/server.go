@@ -180,9 +180,10 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 				Fetcher:  &mtasts.Fetcher{Resolver: s.resolver, Port: test.mtastsPort, RootCAs: test.roots},
 				Cache:    mtasts.NewStoreCache(s.store), // kept across restarts, RFC 8461 section 5.1
 			},
-			Port:    test.smtpPort,
-			RootCAs: test.roots,
-			Logger:  s.log,
+			Port:        test.smtpPort,
+			RootCAs:     test.roots,
+			Logger:      s.log,
+			OnTLSResult: s.recordTLS,
 		}
 	}
 	hostname, _ := os.Hostname()
