@@ -83,7 +83,7 @@ func commands() []command {
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
-		{"dkim", "DKIM: verify < message; keys|rotate|activate DOMAIN", runDKIM},
+		{"dkim", "DKIM: verify|sign < message; keys|rotate|activate DOMAIN", runDKIM},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
 		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},

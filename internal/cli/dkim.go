@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/dnsx"
@@ -18,12 +20,15 @@ const defaultResolver = "127.0.0.1:53"
 // runDKIM runs "sealpost dkim": verifying signatures, and the domains'
 // signing keys.
 func runDKIM(ctx context.Context, env *Env, args []string) error {
-	verb, rest, err := subcommand(args, "verify", "keys", "rotate", "activate")
+	verb, rest, err := subcommand(args, "verify", "sign", "keys", "rotate", "activate")
 	if err != nil {
 		return err
 	}
-	if verb == "verify" {
+	switch verb {
+	case "verify":
 		return runDKIMVerify(ctx, env, rest)
+	case "sign":
+		return runDKIMSign(ctx, env, rest)
 	}
 	return runDKIMKeys(ctx, env, verb, rest)
 }
@@ -104,3 +109,57 @@ func resultJSON(r dkim.Result) dkimResultJSON {
 	}
 	return j
 }
+
+// runDKIMSign signs the message on standard input with a hosted domain's
+// active keys, as a submission would be, and writes it, signatures first,
+// to standard output.
+func runDKIMSign(ctx context.Context, env *Env, args []string) error {
+	var f instanceFlags
+	fs := newFlagSet(env, "dkim sign", "dkim sign --domain DOMAIN [-config FILE | --data DIR] < message")
+	f.register(fs, false)
+	domain := fs.String("domain", "", "the hosted `DOMAIN` whose active keys sign")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 || *domain == "" {
+		fs.Usage()
+		return usagef("dkim sign: --domain is required, and the message comes on standard input")
+	}
+	if err := checkDomains([]string{*domain}); err != nil {
+		return err
+	}
+	msg, err := io.ReadAll(io.LimitReader(env.Stdin, maxSignInput+1))
+	if err != nil {
+		return err
+	}
+	if len(msg) > maxSignInput {
+		return usagef("dkim sign: the message is over %d bytes", maxSignInput)
+	}
+	svc, done, err := openAccounts(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer done()
+	signers, err := svc.DKIMSigners(ctx, *domain)
+	if err != nil {
+		return err
+	}
+	if len(signers) == 0 {
+		return fmt.Errorf("dkim sign: %s has no active key (sealpost dkim rotate %s)", *domain, *domain)
+	}
+	fields, err := dkim.SignAll(bytes.NewReader(msg), signers)
+	if err != nil {
+		return usagef("dkim sign: %v", err)
+	}
+	for _, f := range fields {
+		if _, err := io.WriteString(env.Stdout, f); err != nil {
+			return err
+		}
+	}
+	_, err = env.Stdout.Write(msg)
+	return err
+}
+
+// maxSignInput bounds the message "dkim sign" reads into memory.
+const maxSignInput = 64 << 20

@@ -160,3 +160,41 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("a bad resolver address: exit %d, want 2", code)
 	}
 }
+
+// TestDKIMSign signs a message with a domain's stored keys and checks it
+// with "dkim verify" against the records "dns" prints.
+func TestDKIMSign(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("domain add: %s", stderr)
+	}
+	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
+	var recs []dnsRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	var zone strings.Builder
+	for _, r := range recs {
+		if strings.Contains(r.Name, "._domainkey.") {
+			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n")
+		}
+	}
+	srv := dnstest.Start(t, zone.String())
+	msg := "From: Ann <ann@example.org>\r\nTo: bob@example.net\r\nSubject: signed by hand\r\n\r\nHello.\r\n"
+	code, signed, stderr := runStdin(t, msg, "dkim", "sign", "--domain", "example.org", "--data", dir)
+	if code != 0 || strings.Count(signed, "DKIM-Signature:") != 2 || !strings.HasSuffix(signed, msg) {
+		t.Fatalf("dkim sign: %d %s %s", code, signed, stderr)
+	}
+	code, out, stderr = runStdin(t, signed, "dkim", "verify", "--json", "--resolver", srv.Addr())
+	if code != 0 || strings.Count(out, `"result": "pass"`) != 2 {
+		t.Errorf("dkim verify of the signed message: %d %s %s", code, out, stderr)
+	}
+	for _, args := range [][]string{
+		{"dkim", "sign", "--data", dir},
+		{"dkim", "sign", "--domain", "nowhere.example", "--data", dir},
+	} {
+		if code, _, _ := runStdin(t, msg, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
