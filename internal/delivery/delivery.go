@@ -12,8 +12,8 @@
 // fields, or a Delivered-To field naming the account being delivered to,
 // rejects the message.
 //
-// Left out for now: sender rewriting (SRS) for forwarded mail, and ARC
-// sealing of it; the mail-authentication work adds them.
+// Forwarded copies can be sealed with ARC (a Sealer, package mailauth).
+// Left out for now: sender rewriting (SRS) for forwarded mail.
 package delivery
 
 import (
@@ -101,6 +101,15 @@ type Verdict struct {
 	Reason string
 }
 
+// Sealer seals forwarded messages. SealForward reads the message as it
+// will be forwarded (our trace fields included), as often as it needs,
+// through open, and returns the header fields to put on top of it; ""
+// leaves it as it is. added are the fields the hooks added (among them
+// our Authentication-Results).
+type Sealer interface {
+	SealForward(ctx context.Context, env *Envelope, open func() (io.ReadCloser, error), added []string) (string, error)
+}
+
 // Hook is a check between DATA and storage.
 type Hook interface {
 	Check(ctx context.Context, env *Envelope, msg Message) (Verdict, error)
@@ -117,7 +126,11 @@ type Pipeline struct {
 	// Changed is called with each mailbox a message was stored in, so that
 	// IMAP sessions announce it at once; may be nil.
 	Changed func(mailboxID int64)
-	Logger  *slog.Logger
+	// Sealer, when set, adds an ARC set (RFC 8617) to the messages the
+	// pipeline forwards to outside addresses, so that their receivers can
+	// trust the results of our checks.
+	Sealer Sealer
+	Logger *slog.Logger
 }
 
 // Outcome says where a delivered message went.
@@ -191,7 +204,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 		return out, fmt.Errorf("delivering to %v: %w", retry, lastErr)
 	}
 	if queued := append(external, retry...); len(queued) > 0 {
-		id, err := p.forward(ctx, env, msg, v.Drop, queued, trace)
+		id, err := p.forward(ctx, env, msg, v, queued, trace)
 		if err != nil {
 			return out, fmt.Errorf("queueing for %v: %w", queued, err)
 		}
@@ -299,7 +312,11 @@ func (p *Pipeline) mailbox(ctx context.Context, accountID int64, specialUse stri
 }
 
 // forward queues the message for the outside targets of aliases.
-func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, drop []int, targets []string, trace string) (int64, error) {
+func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, v Verdict, targets []string, trace string) (int64, error) {
+	seal, err := p.seal(ctx, env, msg, v, trace)
+	if err != nil {
+		return 0, err
+	}
 	body, err := msg.Open()
 	if err != nil {
 		return 0, err
@@ -310,7 +327,7 @@ func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, drop
 	for _, t := range targets {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: t})
 	}
-	it, err := p.Store.Enqueue(ctx, io.MultiReader(strings.NewReader(trace), dropFields(body, drop)), item)
+	it, err := p.Store.Enqueue(ctx, io.MultiReader(strings.NewReader(seal+trace), dropFields(body, v.Drop)), item)
 	if err != nil {
 		return 0, err
 	}
@@ -318,6 +335,31 @@ func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, drop
 		p.Queued()
 	}
 	return it.ID, nil
+}
+
+// seal returns the Sealer's fields for the message as it will be
+// forwarded. A failure to seal is logged and the message goes unsealed:
+// the seal helps its receivers, and its absence loses nothing.
+func (p *Pipeline) seal(ctx context.Context, env *Envelope, msg Message, v Verdict, trace string) (string, error) {
+	if p.Sealer == nil {
+		return "", nil
+	}
+	open := func() (io.ReadCloser, error) {
+		body, err := msg.Open()
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(strings.NewReader(trace), dropFields(body, v.Drop)), body}, nil
+	}
+	fields, err := p.Sealer.SealForward(ctx, env, open, v.Headers)
+	if err != nil {
+		p.log().Warn("sealing a forwarded message with ARC", "id", env.ID, "err", err)
+		return "", nil
+	}
+	return fields, nil
 }
 
 // maxHeaderScan bounds how much of a message is read looking for trace

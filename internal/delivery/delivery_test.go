@@ -271,3 +271,62 @@ func TestHookDropsFields(t *testing.T) {
 		t.Errorf("forwarded:\n%s\nwant it to end with\n%s", b, want)
 	}
 }
+
+type sealFunc func(ctx context.Context, env *Envelope, open func() (io.ReadCloser, error), added []string) (string, error)
+
+func (f sealFunc) SealForward(ctx context.Context, env *Envelope, open func() (io.ReadCloser, error), added []string) (string, error) {
+	return f(ctx, env, open, added)
+}
+
+// TestForwardIsSealed: the copy queued for an outside target carries the
+// Sealer's fields on top, computed over the message as forwarded; local
+// copies do not. A Sealer's failure leaves the message unsealed.
+func TestForwardIsSealed(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		f := newFixture(t)
+		f.p.Hooks = []Hook{hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+			return Verdict{Headers: []string{"Authentication-Results: mail.example.org; spf=pass"}}, nil
+		})}
+		var seen string
+		f.p.Sealer = sealFunc(func(ctx context.Context, env *Envelope, open func() (io.ReadCloser, error), added []string) (string, error) {
+			for range 2 { // it may read the message more than once
+				r, err := open()
+				if err != nil {
+					return "", err
+				}
+				b, _ := io.ReadAll(r)
+				r.Close()
+				seen = string(b)
+			}
+			if fail {
+				return "", fmt.Errorf("no key")
+			}
+			return "ARC-Seal: i=1; sealed\r\n", nil
+		})
+		out, err := f.p.Deliver(t.Context(), envelope("team@example.org"), Spool(plain))
+		if err != nil || len(out.Forwarded) != 1 {
+			t.Fatalf("deliver: %+v, %v", out, err)
+		}
+		if !strings.HasPrefix(seen, "Received: ") || !strings.Contains(seen, "Authentication-Results: mail.example.org; spf=pass\r\n"+plain) {
+			t.Errorf("the sealer saw %q", seen)
+		}
+		items, err := f.st.ListQueue(t.Context())
+		if err != nil || len(items) != 1 {
+			t.Fatalf("queue: %v, %v", items, err)
+		}
+		r, err := f.st.OpenBody(t.Context(), items[0].BlobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r)
+		r.Close()
+		if sealed := strings.HasPrefix(string(b), "ARC-Seal: i=1; sealed\r\nReceived: "); sealed == fail {
+			t.Errorf("sealer failing %v: forwarded copy %q", fail, b)
+		}
+		for _, m := range f.messages(t, "ann@example.org", "INBOX") {
+			if strings.Contains(m, "ARC-Seal") {
+				t.Errorf("a local copy is sealed: %q", m)
+			}
+		}
+	}
+}

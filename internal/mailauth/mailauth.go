@@ -24,13 +24,16 @@
 // outbound queue delivers locally (no client address) is not checked; only
 // the fields claiming our id are removed from it.
 //
-// Left out for now: sealing what Sealpost forwards with ARC, and sender
-// rewriting (SRS) of forwarded mail.
+// Mail forwarded to outside addresses is sealed with ARC (SealForward, a
+// delivery.Sealer) with the results of these checks.
+//
+// Left out for now: sender rewriting (SRS) of forwarded mail.
 package mailauth
 
 import (
 	"bufio"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +75,9 @@ type Checker struct {
 	TrustedSealers []string
 	// Reports, when set, counts DMARC evaluations for aggregate reports.
 	Reports *reports.DMARCRecorder
+	// Signers gives a hosted domain's active DKIM signers, for sealing
+	// forwarded mail with ARC (SealForward); nil seals nothing.
+	Signers func(ctx context.Context, domain string) ([]*dkim.Signer, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Timeout bounds the checks of one message; 0 means DefaultTimeout.
@@ -391,4 +397,86 @@ func fromDomains(header []byte) []string {
 		}
 	}
 	return out
+}
+
+// SealForward implements delivery.Sealer: it adds an ARC set to a message
+// forwarded to outside addresses, with the results our checks added, so
+// that the receiver can trust them (RFC 8617 section 5.1). The seal is by
+// the domain of the first recipient with an RSA key among the active DKIM
+// keys: receivers expect RSA in ARC. A message whose chain failed before
+// it reached us is sealed with cv=fail, which ends the chain as the RFC
+// asks; a domain without a key seals nothing.
+func (c *Checker) SealForward(ctx context.Context, env *delivery.Envelope, open func() (io.ReadCloser, error), added []string) (string, error) {
+	if c.Signers == nil || env.Account != 0 || !env.RemoteIP.IsValid() {
+		return "", nil
+	}
+	results := c.ourResults(added)
+	if results == "" {
+		return "", nil
+	}
+	signer, err := c.arcSigner(ctx, env)
+	if err != nil || signer == nil {
+		return "", err
+	}
+	r, err := open()
+	if err != nil {
+		return "", err
+	}
+	chain, err := (&arc.Validator{Resolver: c.Resolver}).Validate(ctx, r)
+	r.Close()
+	if err != nil || chain == nil {
+		chain = &arc.Result{Status: arc.StatusNone}
+	}
+	if r, err = open(); err != nil {
+		return "", err
+	}
+	defer r.Close()
+	set, err := (&arc.Sealer{Domain: signer.Domain, Selector: signer.Selector, Key: signer.Key, Now: c.Now}).Seal(r, c.AuthservID, results, chain)
+	if errors.Is(err, arc.ErrChainEnded) || errors.Is(err, arc.ErrTooManySets) {
+		return "", nil // nothing a seal can add
+	}
+	if err != nil {
+		return "", err
+	}
+	return set.String(), nil
+}
+
+// ourResults returns the method results of our Authentication-Results
+// field among added, unfolded; "" if there is none.
+func (c *Checker) ourResults(added []string) string {
+	for _, f := range added {
+		name, value, ok := strings.Cut(f, ":")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), authres.FieldName) || !authres.ClaimsID(value, c.AuthservID) {
+			continue
+		}
+		_, results, ok := strings.Cut(value, ";")
+		if ok {
+			return strings.TrimSpace(strings.NewReplacer("\r\n", "", "\n", "").Replace(results))
+		}
+	}
+	return ""
+}
+
+// arcSigner returns the RSA signer of the first recipient domain that has
+// one.
+func (c *Checker) arcSigner(ctx context.Context, env *delivery.Envelope) (*dkim.Signer, error) {
+	seen := map[string]bool{}
+	for _, r := range env.Recipients {
+		_, domain, ok := strings.Cut(r.Address, "@")
+		domain = strings.ToLower(domain)
+		if !ok || seen[domain] {
+			continue
+		}
+		seen[domain] = true
+		signers, err := c.Signers(ctx, domain)
+		if err != nil {
+			continue // not one of ours
+		}
+		for _, s := range signers {
+			if _, isRSA := s.Key.Public().(*rsa.PublicKey); isRSA {
+				return s, nil
+			}
+		}
+	}
+	return nil, nil
 }

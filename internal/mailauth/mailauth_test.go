@@ -1,8 +1,12 @@
 package mailauth
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"slices"
@@ -209,5 +213,66 @@ func TestTrustedARCOverridesDMARC(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("the report rows lack %q: %s", want, all)
 		}
+	}
+}
+
+// TestSealForward: a message we checked and forward to an outside address
+// gets an ARC set, by our domain's RSA key, carrying our results; the
+// chain validates, and its AAR says what we found.
+func TestSealForward(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := dkim.KeyRecordText(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dnstest.Start(t, zone+"rsa._domainkey.example.org. TXT \""+rec+"\"\n")
+	client, err := dnsx.NewClient(srv.Addr(), dnsx.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	c := &Checker{Resolver: client, AuthservID: ourID, Enforce: true, Sample: func() int { return 0 },
+		Signers: func(ctx context.Context, domain string) ([]*dkim.Signer, error) {
+			if domain != "example.org" {
+				return nil, errors.New("not ours")
+			}
+			return []*dkim.Signer{{Domain: domain, Selector: "ed", Key: edKey}, {Domain: domain, Selector: "rsa", Key: key}}, nil
+		}}
+	env := &delivery.Envelope{ID: "t", MailFrom: "joe@example.com", Helo: "mx.example.com", RemoteIP: netip.MustParseAddr("192.0.2.10"),
+		Recipients: []delivery.Recipient{{Address: "friends@elsewhere.example"}, {Address: "team@example.org"}}}
+	msg := testdata(t, "signed.msg")
+	v, err := c.Check(t.Context(), env, delivery.Spool(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := "Received: from mx.example.com by " + ourID + "\r\n" + strings.Join(v.Headers, "\r\n") + "\r\n"
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(trace + msg)), nil }
+	fields, err := c.SealForward(t.Context(), env, open, v.Headers)
+	if err != nil || !strings.HasPrefix(fields, "ARC-Seal: ") || !strings.Contains(fields, "cv=none; d=example.org; i=1;") {
+		t.Fatalf("seal: %q, %v", fields, err)
+	}
+	res, err := (&arc.Validator{Resolver: client}).Validate(t.Context(), strings.NewReader(fields+trace+msg))
+	if err != nil || res.Status != arc.StatusPass || res.Instances != 1 {
+		t.Fatalf("our chain: %+v, %v", res, err)
+	}
+	aar := res.Latest().AuthResults
+	if aar.Instance != 1 || aar.AuthservID != ourID || len(aar.Lookup("dmarc")) != 1 || aar.Lookup("dmarc")[0].Result != "pass" ||
+		len(aar.Lookup("dkim")) != 1 || aar.Lookup("dkim")[0].Result != "pass" {
+		t.Errorf("the AAR: %+v", aar)
+	}
+	if !strings.Contains(fields, "d=example.org") || !strings.Contains(fields, "s=rsa") {
+		t.Errorf("not sealed with example.org's RSA key:\n%s", fields)
+	}
+	// Mail from our own users, or without our results, is not sealed.
+	for _, e := range []*delivery.Envelope{{ID: "s", Account: 3, RemoteIP: env.RemoteIP, Recipients: env.Recipients}} {
+		if f, err := c.SealForward(t.Context(), e, open, v.Headers); f != "" || err != nil {
+			t.Errorf("sealed a submission: %q %v", f, err)
+		}
+	}
+	if f, err := c.SealForward(t.Context(), env, open, nil); f != "" || err != nil {
+		t.Errorf("sealed without results: %q %v", f, err)
 	}
 }

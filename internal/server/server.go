@@ -133,7 +133,9 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.indexer = textindex.New(s.store, s.log)
 	s.hub.OnChange(func(int64) { s.indexer.Poke() })
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
-		Changed: s.hub.Changed, Logger: s.log, Hooks: []delivery.Hook{s.mailAuth(), reportIngest{s}}}
+		Changed: s.hub.Changed, Logger: s.log}
+	auth := s.mailAuth()
+	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}}, auth
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
 	}
@@ -152,7 +154,7 @@ func (s *Server) mailAuth() *mailauth.Checker {
 	}
 	return &mailauth.Checker{Resolver: s.resolver, AuthservID: id, Hostname: s.cfg.Hostname, Enforce: a.DMARCEnforce,
 		Exempt: a.DMARCExempt, TrustedSealers: a.ARCTrustedSealers, Timeout: time.Duration(a.CheckTimeout),
-		Reports: &reports.DMARCRecorder{Store: s.store}, Logger: s.log}
+		Reports: &reports.DMARCRecorder{Store: s.store}, Signers: s.accounts.DKIMSigners, Logger: s.log}
 }
 
 // pokeQueue wakes the outbound queue.
