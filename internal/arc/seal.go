@@ -182,7 +182,7 @@ func aarField(n int, authservID, results string) string {
 // messageSig makes the ARC-Message-Signature: relaxed/relaxed, tags in
 // alphabetical order (the order the ARC test suite's expected fields use).
 func (s *Sealer) messageSig(h dkim.Header, body io.Reader, alg dkim.Algorithm, n int) (string, error) {
-	lw := &limitWriter{h: alg.Hash().New(), limit: -1}
+	lw := &dkim.LimitHash{Hash: alg.Hash().New(), Limit: -1}
 	bc := dkim.NewBodyCanonicalizer(dkim.Relaxed, lw)
 	if _, err := io.Copy(bc, body); err != nil {
 		return "", err
@@ -192,7 +192,7 @@ func (s *Sealer) messageSig(h dkim.Header, body io.Reader, alg dkim.Algorithm, n
 	}
 	names := s.headerNames(h)
 	tags := []string{
-		"bh=" + base64.StdEncoding.EncodeToString(lw.h.Sum(nil)),
+		"bh=" + base64.StdEncoding.EncodeToString(lw.Hash.Sum(nil)),
 		"c=relaxed/relaxed",
 		"d=" + s.Domain,
 		"h=" + strings.Join(names, ":"),

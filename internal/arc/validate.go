@@ -297,7 +297,7 @@ type bodyKey struct {
 // bodyHash is one body hash computed while the body streams by.
 type bodyHash struct {
 	canon *dkim.BodyCanonicalizer
-	lw    *limitWriter
+	lw    *dkim.LimitHash
 }
 
 // hashBodies reads the body once through every body hash that a parsed
@@ -312,7 +312,7 @@ func hashBodies(sets []SetResult, body io.Reader) (map[bodyKey]*bodyHash, error)
 		}
 		k := bodyKey{m.BodyCanon, m.Algorithm.Hash(), m.Length}
 		if hashes[k] == nil {
-			lw := &limitWriter{h: k.hash.New(), limit: k.length}
+			lw := &dkim.LimitHash{Hash: k.hash.New(), Limit: k.length}
 			bh := &bodyHash{canon: dkim.NewBodyCanonicalizer(k.canon, lw), lw: lw}
 			hashes[k] = bh
 			ws = append(ws, bh.canon)
@@ -390,12 +390,12 @@ func (c *checker) checkAMS(i int) bool {
 	}
 	bh := c.bodies[bodyKey{m.BodyCanon, m.Algorithm.Hash(), m.Length}]
 	if m.Length >= 0 {
-		if m.Length > bh.lw.n {
+		if m.Length > bh.lw.N {
 			return fail(fmt.Sprintf("l=%d is longer than the body", m.Length))
 		}
-		sr.UnsignedBodyBytes = bh.lw.n - m.Length
+		sr.UnsignedBodyBytes = bh.lw.N - m.Length
 	}
-	if !bytes.Equal(bh.lw.h.Sum(nil), m.BodyHash) {
+	if !bytes.Equal(bh.lw.Hash.Sum(nil), m.BodyHash) {
 		return fail("body hash did not verify")
 	}
 	stripped, err := dkim.StripSignatureValue(c.sets[i-1].ams)
@@ -481,23 +481,4 @@ func (c *checker) key(alg dkim.Algorithm, selector, domain string) (*dkim.Key, s
 		return nil, fmt.Sprintf("RSA key of %d bits is too short (RFC 8301)", k.Bits)
 	}
 	return k, ""
-}
-
-// limitWriter hashes the first limit bytes written (all when limit < 0)
-// and counts them all.
-type limitWriter struct {
-	h     hash.Hash
-	limit int64
-	n     int64
-}
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	take := p
-	if w.limit >= 0 {
-		room := max(w.limit-w.n, 0)
-		take = p[:min(int64(len(p)), room)]
-	}
-	w.h.Write(take)
-	w.n += int64(len(p))
-	return len(p), nil
 }

@@ -95,29 +95,30 @@ type bodyHashKey struct {
 // bodyHasher computes one body hash while the body streams by.
 type bodyHasher struct {
 	canon *BodyCanonicalizer
-	count *limitWriter
+	count *LimitHash
 }
 
 func newBodyHasher(k bodyHashKey) *bodyHasher {
-	lw := &limitWriter{h: k.hash.New(), limit: k.length}
+	lw := &LimitHash{Hash: k.hash.New(), Limit: k.length}
 	return &bodyHasher{canon: NewBodyCanonicalizer(k.canon, lw), count: lw}
 }
 
-// limitWriter hashes the first limit bytes written (all when limit < 0)
-// and counts them all.
-type limitWriter struct {
-	h     hash.Hash
-	limit int64
-	n     int64
+// LimitHash hashes the first Limit bytes written to it (all when Limit
+// is negative) and counts them all in N: the body hash of a signature
+// with l= (RFC 6376 section 3.5), whose N - Limit bytes are unsigned.
+type LimitHash struct {
+	Hash  hash.Hash
+	Limit int64
+	N     int64
 }
 
-func (w *limitWriter) Write(p []byte) (int, error) {
+func (w *LimitHash) Write(p []byte) (int, error) {
 	take := p
-	if w.limit >= 0 {
-		room := max(w.limit-w.n, 0)
+	if w.Limit >= 0 {
+		room := max(w.Limit-w.N, 0)
 		take = p[:min(int64(len(p)), room)]
 	}
-	w.h.Write(take)
-	w.n += int64(len(p))
+	w.Hash.Write(take)
+	w.N += int64(len(p))
 	return len(p), nil
 }

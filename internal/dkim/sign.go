@@ -144,7 +144,7 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 	out := make([]string, len(signers))
 	for i, s := range signers {
 		_, b := s.canons()
-		bh := hashers[bodyHashKey{b, crypto.SHA256, -1}].count.h.Sum(nil)
+		bh := hashers[bodyHashKey{b, crypto.SHA256, -1}].count.Hash.Sum(nil)
 		if out[i], err = s.signHeader(h, bh); err != nil {
 			return nil, err
 		}

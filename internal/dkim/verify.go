@@ -269,14 +269,14 @@ func (v *Verifier) check(h Header, p pending, key *Key, err error) {
 		return
 	}
 	if sig.Length >= 0 {
-		total := p.body.count.n
+		total := p.body.count.N
 		if sig.Length > total {
 			res.Status, res.Reason = StatusFail, fmt.Sprintf("l=%d is longer than the body (%d bytes)", sig.Length, total)
 			return
 		}
 		res.UnsignedBodyBytes = total - sig.Length
 	}
-	if !bytes.Equal(p.body.count.h.Sum(nil), sig.BodyHash) {
+	if !bytes.Equal(p.body.count.Hash.Sum(nil), sig.BodyHash) {
 		res.Status, res.Reason = StatusFail, "body hash did not verify"
 		return
 	}
