@@ -10,7 +10,6 @@ import (
 
 	"sealpost.dev/sealpost/internal/arc"
 	"sealpost.dev/sealpost/internal/dkim"
-	"sealpost.dev/sealpost/internal/dnsx"
 )
 
 func runARC(ctx context.Context, env *Env, args []string) error {
@@ -50,19 +49,9 @@ type arcSetJSON struct {
 }
 
 func runARCVerify(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "arc verify", "arc verify [--resolver host:port] [--json] < message")
-	resolver := fs.String("resolver", defaultResolver, "the DNS resolver to ask, `host:port`")
-	asJSON := fs.Bool("json", false, "print JSON")
-	rest, err := parseInterspersed(fs, args)
+	client, asJSON, err := messageCheckFlags(env, "arc verify", args)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 0 {
-		return usagef("arc verify takes the message on standard input, not arguments")
-	}
-	client, err := dnsx.NewClient(*resolver, dnsx.ClientConfig{})
-	if err != nil {
-		return usagef("--resolver: %v", err)
 	}
 	v := &arc.Validator{Resolver: client}
 	res, err := v.Validate(ctx, bufio.NewReader(env.Stdin))
@@ -72,7 +61,7 @@ func runARCVerify(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the message: %w", err)
 	}
-	if *asJSON {
+	if asJSON {
 		err = writeJSON(env.Stdout, arcJSON(res))
 	} else {
 		err = printARC(env.Stdout, res)

@@ -48,20 +48,30 @@ type dkimResultJSON struct {
 	UnsignedBodyBytes int64  `json:"unsigned_body_bytes,omitempty"`
 }
 
-func runDKIMVerify(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "dkim verify", "dkim verify [--resolver host:port] [--json] < message")
+// messageCheckFlags parses the flags of a command that checks a message on
+// standard input ("dkim verify", "arc verify"): --resolver and --json.
+func messageCheckFlags(env *Env, name string, args []string) (*dnsx.Client, bool, error) {
+	fs := newFlagSet(env, name, name+" [--resolver host:port] [--json] < message")
 	resolver := fs.String("resolver", defaultResolver, "the DNS resolver to ask, `host:port`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	if len(rest) != 0 {
-		return usagef("dkim verify takes the message on standard input, not arguments")
+		return nil, false, usagef("%s takes the message on standard input, not arguments", name)
 	}
 	client, err := dnsx.NewClient(*resolver, dnsx.ClientConfig{})
 	if err != nil {
-		return usagef("--resolver: %v", err)
+		return nil, false, usagef("--resolver: %v", err)
+	}
+	return client, *asJSON, nil
+}
+
+func runDKIMVerify(ctx context.Context, env *Env, args []string) error {
+	client, asJSON, err := messageCheckFlags(env, "dkim verify", args)
+	if err != nil {
+		return err
 	}
 	v := &dkim.Verifier{Resolver: client}
 	results, err := v.Verify(ctx, bufio.NewReader(env.Stdin))
@@ -71,7 +81,7 @@ func runDKIMVerify(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the message: %w", err)
 	}
-	if *asJSON {
+	if asJSON {
 		out := make([]dkimResultJSON, 0, len(results))
 		for _, r := range results {
 			out = append(out, resultJSON(r))
