@@ -96,15 +96,7 @@ func TestDKIMKeyCommands(t *testing.T) {
 // and some not at all in a test DNS server, and checks what "sealpost
 // check" says of each.
 func TestCheckCommand(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
-		t.Fatalf("domain add: %s", stderr)
-	}
-	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
-	var recs []dnsRecord
-	if err := json.Unmarshal([]byte(out), &recs); err != nil {
-		t.Fatal(err)
-	}
+	dir, recs := newDomainRecords(t)
 	var zone strings.Builder
 	var mxHost string
 	for _, r := range recs {
@@ -164,15 +156,7 @@ func TestCheckCommand(t *testing.T) {
 // TestDKIMSign signs a message with a domain's stored keys and checks it
 // with "dkim verify" against the records "dns" prints.
 func TestDKIMSign(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
-		t.Fatalf("domain add: %s", stderr)
-	}
-	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
-	var recs []dnsRecord
-	if err := json.Unmarshal([]byte(out), &recs); err != nil {
-		t.Fatal(err)
-	}
+	dir, recs := newDomainRecords(t)
 	var zone strings.Builder
 	for _, r := range recs {
 		if strings.Contains(r.Name, "._domainkey.") {
@@ -185,7 +169,7 @@ func TestDKIMSign(t *testing.T) {
 	if code != 0 || strings.Count(signed, "DKIM-Signature:") != 2 || !strings.HasSuffix(signed, msg) {
 		t.Fatalf("dkim sign: %d %s %s", code, signed, stderr)
 	}
-	code, out, stderr = runStdin(t, signed, "dkim", "verify", "--json", "--resolver", srv.Addr())
+	code, out, stderr := runStdin(t, signed, "dkim", "verify", "--json", "--resolver", srv.Addr())
 	if code != 0 || strings.Count(out, `"result": "pass"`) != 2 {
 		t.Errorf("dkim verify of the signed message: %d %s %s", code, out, stderr)
 	}
@@ -197,4 +181,20 @@ func TestDKIMSign(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
+}
+
+// newDomainRecords adds example.org to a new instance and returns its data
+// directory and the records "sealpost dns" asks to publish.
+func newDomainRecords(t *testing.T) (string, []dnsRecord) {
+	t.Helper()
+	dir := t.TempDir()
+	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
+		t.Fatalf("domain add: %s", stderr)
+	}
+	_, out, _ := run(t, "dns", "--json", "example.org", "--data", dir)
+	var recs []dnsRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		t.Fatal(err)
+	}
+	return dir, recs
 }
