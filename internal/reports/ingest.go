@@ -5,20 +5,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
 	"path"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -121,7 +120,7 @@ func findReport(h header, body io.Reader, depth int) ([]byte, error) {
 	if kind == "" {
 		return nil, ErrNoReport
 	}
-	data, err := readBounded(decodeTransfer(h.Get("Content-Transfer-Encoding"), body), MaxMessageSize)
+	data, err := readBounded(mimeutil.TransferReader(h.Get("Content-Transfer-Encoding"), body), MaxMessageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -155,37 +154,6 @@ func archiveKind(ctype, name string) string {
 		return "plain"
 	}
 	return ""
-}
-
-func decodeTransfer(cte string, r io.Reader) io.Reader {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &spaceDropper{r: r})
-	case "quoted-printable":
-		return quotedprintable.NewReader(r)
-	}
-	return r
-}
-
-// spaceDropper drops the line breaks and spaces of base64 text, which
-// encoding/base64 would otherwise take for corrupt input where they are
-// not CRLF.
-type spaceDropper struct{ r io.Reader }
-
-func (s *spaceDropper) Read(p []byte) (int, error) {
-	for {
-		n, err := s.r.Read(p)
-		k := 0
-		for _, c := range p[:n] {
-			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-				p[k] = c
-				k++
-			}
-		}
-		if k > 0 || err != nil {
-			return k, err
-		}
-	}
 }
 
 // decompress expands data by kind within MaxDocumentSize.
