@@ -186,11 +186,11 @@ func clean(s string, max int) string {
 }
 
 func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	return `"` + quotedEscaper.Replace(s) + `"`
 }
 
 func commentText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`).Replace(clean(s, maxCommentLen))
+	return commentEscaper.Replace(clean(s, maxCommentLen))
 }
 
 func isKeyword(s string) bool {
@@ -233,3 +233,10 @@ func isDotAtom(s string) bool {
 	}
 	return true
 }
+
+// The escapers of quoted strings and comments (RFC 5322 section 3.2.4,
+// 3.2.2), built once.
+var (
+	quotedEscaper  = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	commentEscaper = strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
+)
