@@ -54,6 +54,11 @@ type Scheduler struct {
 	Days int
 	// Logger receives what was sent and skipped; slog.Default when nil.
 	Logger *slog.Logger
+	// Sign, when set, returns the DKIM-Signature fields for a report
+	// message (RFC 8460 section 3 asks for TLS reports to be signed; the
+	// receivers of DMARC reports check them like any mail). A failure
+	// postpones the report.
+	Sign func(ctx context.Context, msg []byte) (string, error)
 }
 
 // Sent describes a report SendDue sent.
@@ -219,7 +224,15 @@ func (s *Scheduler) deliver(ctx context.Context, rep *report) (Sent, error) {
 	for _, a := range to {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: a, Notify: store.NotifyNever})
 	}
-	qi, err := s.Store.Enqueue(ctx, bytes.NewReader(rep.message(to)), item)
+	msg = rep.message(to)
+	if s.Sign != nil {
+		sig, err := s.Sign(ctx, msg)
+		if err != nil {
+			return out, fmt.Errorf("signing the report: %w", err)
+		}
+		msg = append([]byte(sig), msg...)
+	}
+	qi, err := s.Store.Enqueue(ctx, bytes.NewReader(msg), item)
 	if err != nil {
 		return out, err
 	}

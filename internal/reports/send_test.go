@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -235,5 +236,34 @@ $SERVFAIL example.com._report._dmarc.flaky.example.
 				t.Errorf("marked sent: %v (%v), want %v", sent, err, tc.sent)
 			}
 		})
+	}
+}
+
+// TestSendSigned: with Sign set, the report goes with its signature on
+// top; a signing failure sends nothing and leaves the report to send
+// later.
+func TestSendSigned(t *testing.T) {
+	st := openStore(t)
+	ctx := t.Context()
+	if err := (&DMARCRecorder{Store: st}).Record(ctx, evaluation("192.0.2.1")); err != nil {
+		t.Fatal(err)
+	}
+	spy := &queueSpy{Store: st}
+	now := day.Add(24*time.Hour + 30*time.Minute)
+	s := scheduler(spy, resolver(t, ""))
+	s.Sign = func(ctx context.Context, msg []byte) (string, error) { return "", errors.New("no key") }
+	if sent, err := s.SendDue(ctx, now); err == nil || len(sent) != 0 || len(spy.bodies) != 0 {
+		t.Fatalf("with a failing signer: sent %+v, %v, %d enqueued", sent, err, len(spy.bodies))
+	}
+	var signed []byte
+	s.Sign = func(ctx context.Context, msg []byte) (string, error) {
+		signed = msg
+		return "DKIM-Signature: v=1; d=example.org\r\n", nil
+	}
+	if sent, err := s.SendDue(ctx, now); err != nil || len(sent) != 1 || len(spy.bodies) != 1 {
+		t.Fatalf("sent %+v, %v, %d enqueued", sent, err, len(spy.bodies))
+	}
+	if !bytes.Equal(spy.bodies[0], append([]byte("DKIM-Signature: v=1; d=example.org\r\n"), signed...)) {
+		t.Errorf("enqueued %q", spy.bodies[0])
 	}
 }

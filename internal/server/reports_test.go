@@ -61,3 +61,14 @@ func TestToPostmaster(t *testing.T) {
 		}
 	}
 }
+
+// TestSignAs: report mail is signed by the reporting domain's keys, made
+// when the config's domain was created.
+func TestSignAs(t *testing.T) {
+	srv, _, _ := startServer(t, testConfig(t))
+	msg := []byte("From: postmaster@example.org\r\nSubject: report\r\n\r\nx\r\n")
+	sig, err := srv.signAs(t.Context(), srv.reportDomain(), msg)
+	if err != nil || strings.Count(sig, "DKIM-Signature:") != 2 || !strings.Contains(sig, "d=example.org") {
+		t.Errorf("signature %q, %v", sig, err)
+	}
+}
