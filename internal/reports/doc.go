@@ -13,7 +13,8 @@
 //     and named receiver!policy-domain!begin!end.xml.gz (section 7.2.1.1),
 //     and enqueues a mail with the Subject "Report Domain: ... Submitter:
 //     ... Report-ID: ..." and the report attached, from a configured
-//     reporting address. Destinations outside the policy domain's
+//     reporting address, DKIM-signed by the caller's Sign (the server
+//     signs with the reporting domain's keys). Destinations outside the policy domain's
 //     Organizational Domain must agree (section 7.1, dmarc.VerifyDestination);
 //     a DNS failure postpones the report to the next call. A destination
 //     whose size limit (rua=...!10m) the message exceeds is skipped. What
@@ -52,9 +53,6 @@
 //   - https destinations of DMARC reports (DMARCbis drops them), and the
 //     https POST of TLS reports (RFC 8460 section 3): only mailto URIs get
 //     reports; others are logged and skipped.
-//   - DKIM signing of the report mail, which RFC 8460 asks of TLS
-//     reports: the mail is enqueued as Sealpost generates it, and
-//     is signed only if the queue's delivery signs generated mail.
 //   - Checking that a received report is about one of our domains: Ingest
 //     stores what arrives at the report address.
 package reports
