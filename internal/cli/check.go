@@ -102,6 +102,8 @@ func checkRecords(ctx context.Context, r dnsx.Resolver, recs []dnsRecord) []reco
 			checkMX(ctx, r, &c)
 		case "TXT":
 			checkTXT(ctx, r, &c)
+		case "CNAME":
+			checkCNAME(ctx, r, &c)
 		default:
 			c.Status, c.Detail = "unchecked", "Sealpost does not look up "+rec.Type+" records"
 		}
@@ -129,6 +131,21 @@ func checkMX(ctx context.Context, r dnsx.Resolver, c *recordCheck) {
 	default:
 		c.Status, c.Detail = "error", "no MX record names "+want+": mail goes elsewhere"
 	}
+}
+
+// checkCNAME wants the name to lead to the expected host, by a CNAME
+// or by being that host (address records of its own are not compared).
+func checkCNAME(ctx context.Context, r dnsx.Resolver, c *recordCheck) {
+	target, _, err := r.LookupCNAME(ctx, c.Name)
+	if lookupFailed(c, err) {
+		return
+	}
+	c.Found = []string{target}
+	if strings.EqualFold(strings.TrimSuffix(target, "."), strings.TrimSuffix(c.Value, ".")) {
+		c.Status = "ok"
+		return
+	}
+	c.Status, c.Detail = "differs", "leads to "+target+", not to this server (fine if it has this server's addresses)"
 }
 
 // checkTXT compares the TXT records of one kind (SPF, DKIM, DMARC,

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +15,7 @@ import (
 // CLI: keys made at "domain add", "dkim rotate" adding pending keys,
 // "dkim activate" swapping them, and "dns" listing what to publish.
 func TestDKIMKeyCommands(t *testing.T) {
-	dir := t.TempDir()
+	dir := instanceDir(t)
 	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
 		t.Fatalf("domain add: %s", stderr)
 	}
@@ -56,7 +58,7 @@ func TestDKIMKeyCommands(t *testing.T) {
 	for _, r := range recs {
 		byType[r.Type]++
 	}
-	if byType["MX"] != 1 || byType["TXT"] != 2+4+2 || byType["SRV"] != 6 {
+	if byType["MX"] != 1 || byType["TXT"] != 2+4+3 || byType["CNAME"] != 2 || byType["SRV"] != 6 {
 		t.Errorf("dns during a rotation: %v records by type: %+v", byType, recs)
 	}
 	if code, _, stderr := run(t, "dkim", "activate", "--overlap", "1h", "example.org", "--data", dir); code != 0 {
@@ -112,6 +114,8 @@ func TestCheckCommand(t *testing.T) {
 			zone.WriteString(r.Name + ` TXT "v=DMARC1; p=none"` + "\n")
 		case strings.HasPrefix(r.Name, "_smtp._tls."):
 			zone.WriteString(r.Name + ` TXT "v=TLSRPTv1; rua=mailto:a@example.org"` + "\n" + r.Name + ` TXT "v=TLSRPTv1; rua=mailto:b@example.org"` + "\n")
+		case r.Type == "CNAME" && strings.HasPrefix(r.Name, "mta-sts."):
+			zone.WriteString(r.Name + " CNAME " + r.Value + "\n" + r.Value + " A 192.0.2.25\n")
 		case r.Name == "example.org." && r.Type == "TXT":
 			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
 		}
@@ -134,14 +138,17 @@ func TestCheckCommand(t *testing.T) {
 		status[key] = c.Status
 	}
 	want := map[string]string{
-		"example.org. MX":              "ok",
-		"example.org. TXT":             "ok",
-		mxHost + " TXT":                "missing",
-		"dkim ed25519":                 "ok",
-		"dkim rsa":                     "error",
-		"_dmarc.example.org. TXT":      "differs",
-		"_smtp._tls.example.org. TXT":  "error",
-		"_imaps._tcp.example.org. SRV": "unchecked",
+		"example.org. MX":               "ok",
+		"example.org. TXT":              "ok",
+		mxHost + " TXT":                 "missing",
+		"dkim ed25519":                  "ok",
+		"dkim rsa":                      "error",
+		"_dmarc.example.org. TXT":       "differs",
+		"_smtp._tls.example.org. TXT":   "error",
+		"_imaps._tcp.example.org. SRV":  "unchecked",
+		"mta-sts.example.org. CNAME":    "ok",
+		"autoconfig.example.org. CNAME": "missing",
+		"_mta-sts.example.org. TXT":     "missing",
 	}
 	for k, v := range want {
 		if status[k] != v {
@@ -187,7 +194,7 @@ func TestDKIMSign(t *testing.T) {
 // directory and the records "sealpost dns" asks to publish.
 func newDomainRecords(t *testing.T) (string, []dnsRecord) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := instanceDir(t)
 	if code, _, stderr := run(t, "domain", "add", "example.org", "--data", dir); code != 0 {
 		t.Fatalf("domain add: %s", stderr)
 	}
@@ -197,4 +204,16 @@ func newDomainRecords(t *testing.T) (string, []dnsRecord) {
 		t.Fatal(err)
 	}
 	return dir, recs
+}
+
+// instanceDir returns a data directory whose config names the host
+// mail.example.net.
+func instanceDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	toml := "hostname = \"mail.example.net\"\ndata_dir = \"" + dir + "\"\n[tls]\nmode = \"self-signed\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "sealpost.toml"), []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -8,6 +8,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/instance"
+	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -70,9 +71,13 @@ func runDNS(ctx context.Context, env *Env, args []string) error {
 
 // domainRecords lists what domain needs in DNS for mail to reach Sealpost
 // and for Sealpost's mail to be trusted: MX, SPF for the domain and for
-// the host's HELO name, every published DKIM key, DMARC, TLS-RPT, and the
-// service records clients use to find the server (RFC 6186, RFC 8314).
+// the host's HELO name, every published DKIM key, DMARC, TLS-RPT, MTA-STS,
+// the names of the policy and autoconfig hosts, and the service records
+// clients use to find the server (RFC 6186, RFC 8314).
 func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]dnsRecord, error) {
+	if cfg.Hostname == "" {
+		return nil, usagef("the instance's config names no hostname: give -config FILE")
+	}
 	host := cfg.Hostname + "."
 	d := domain + "."
 	recs := []dnsRecord{
@@ -99,6 +104,10 @@ func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]d
 			"DMARC: receivers reject mail that fails SPF and DKIM alignment, and report to postmaster@" + domain + " (RFC 7489)"},
 		dnsRecord{"_smtp._tls." + d, "TXT", "v=TLSRPTv1; rua=mailto:postmaster@" + domain,
 			"TLS-RPT: senders report TLS failures to postmaster@" + domain + " (RFC 8460)"},
+		dnsRecord{"_mta-sts." + d, "TXT", "v=STSv1; id=" + mtasts.PolicyID(instance.MTASTSPolicy(cfg).String()),
+			"MTA-STS: senders must use TLS to this server (RFC 8461); the id changes with the policy"},
+		dnsRecord{"mta-sts." + d, "CNAME", host, "where senders fetch the MTA-STS policy, served over HTTPS"},
+		dnsRecord{"autoconfig." + d, "CNAME", host, "where mail clients fetch their settings (autoconfig)"},
 	)
 	for _, srv := range []struct {
 		name, addr string

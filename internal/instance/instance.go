@@ -21,6 +21,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/store/postgres"
 	"sealpost.dev/sealpost/internal/store/sqlite"
@@ -110,4 +111,17 @@ func Logger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// MTASTSPolicy is the MTA-STS policy (RFC 8461) served for the hosted
+// domains at https://mta-sts.DOMAIN/.well-known/mta-sts.txt: this host as
+// the only MX, cached a week, enforced unless the certificate is
+// self-signed (senders could not validate it, so testing: they report
+// and deliver).
+func MTASTSPolicy(cfg *config.Config) mtasts.Policy {
+	mode := mtasts.ModeEnforce
+	if cfg.TLS.Mode == config.TLSModeSelfSigned {
+		mode = mtasts.ModeTesting
+	}
+	return mtasts.Policy{Mode: mode, MX: []string{cfg.Hostname}, MaxAge: 7 * 24 * time.Hour}
 }

@@ -2,6 +2,8 @@ package mtasts
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -220,4 +222,24 @@ func normalizeDomain(domain string) (string, error) {
 		return "", fmt.Errorf("mtasts: invalid domain %q", domain)
 	}
 	return d, nil
+}
+
+// String returns p as a policy file (RFC 8461 section 3.2), as a policy
+// host serves it; ParsePolicy reads it back.
+func (p Policy) String() string {
+	var b strings.Builder
+	b.WriteString("version: STSv1\r\nmode: " + string(p.Mode) + "\r\n")
+	for _, mx := range p.MX {
+		b.WriteString("mx: " + mx + "\r\n")
+	}
+	fmt.Fprintf(&b, "max_age: %d\r\n", int64(p.MaxAge/time.Second))
+	return b.String()
+}
+
+// PolicyID returns an id for the _mta-sts TXT record (RFC 8461 section
+// 3.1) that changes when the policy text does, so that senders fetch a
+// changed policy again.
+func PolicyID(policy string) string {
+	sum := sha256.Sum256([]byte(policy))
+	return hex.EncodeToString(sum[:8])
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -206,7 +207,7 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 		Mode:       cfg.TLS.Mode,
 		CertFile:   cfg.TLS.CertFile,
 		KeyFile:    cfg.TLS.KeyFile,
-		Hostnames:  []string{cfg.Hostname},
+		Hostnames:  tlsHostnames(cfg),
 		Dir:        filepath.Join(cfg.DataDir, "tls"),
 		MinVersion: cfg.TLS.Version(),
 		ACME: tlsconf.ACMEOptions{
@@ -214,6 +215,44 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 			Email:        cfg.TLS.ACMEEmail,
 		},
 	}
+}
+
+// tlsHostnames are the names the certificate covers: the host, and for
+// each domain of the config the MTA-STS policy host and the autoconfig
+// host, which the HTTPS listener serves (domains added later need a
+// restart, and files mode a certificate that covers them).
+func tlsHostnames(cfg *config.Config) []string {
+	names := []string{cfg.Hostname}
+	for _, d := range cfg.Domains {
+		names = append(names, "mta-sts."+d, "autoconfig."+d)
+	}
+	return names
+}
+
+// mailDomains is what the HTTPS listener serves for the hosted domains.
+func (s *Server) mailDomains() *web.MailDomains {
+	l := s.cfg.Listeners
+	return &web.MailDomains{
+		Hosted: func(ctx context.Context, domain string) bool {
+			_, err := s.store.GetDomain(ctx, domain)
+			return err == nil
+		},
+		Policy:   instance.MTASTSPolicy(s.cfg).String(),
+		Hostname: s.cfg.Hostname,
+		IMAPS:    listenerPort(l.IMAPS), IMAP: listenerPort(l.IMAP),
+		POP3S: listenerPort(l.POP3S), POP3: listenerPort(l.POP3),
+		Submissions: listenerPort(l.Submissions), Submission: listenerPort(l.Submission),
+	}
+}
+
+// listenerPort is the port of a listener address, 0 when it is off.
+func listenerPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // bind opens the listeners of the protocols built so far.
@@ -259,6 +298,7 @@ func (s *Server) bind() error {
 			Hostname: s.cfg.Hostname,
 			Version:  metrics.Version(),
 			Health:   s.store.Ping,
+			Mail:     s.mailDomains(),
 		})
 		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
 			return err

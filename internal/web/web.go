@@ -1,6 +1,7 @@
-// Package web serves Sealpost's HTTPS listener. For now it has a status page
-// and /healthz; webmail, account settings, the admin pages, autoconfig, the
-// MTA-STS policy and WKD will live here too.
+// Package web serves Sealpost's HTTPS listener: a status page, /healthz,
+// and for the hosted domains the MTA-STS policy (RFC 8461) and mail client
+// autoconfiguration; webmail, account settings, the admin pages and WKD
+// will live here too.
 package web
 
 import (
@@ -19,12 +20,19 @@ type Options struct {
 	Hostname string
 	Version  string
 	Health   Checker
+	// Mail, when set, serves the MTA-STS policy and client autoconfig of
+	// the hosted domains.
+	Mail *MailDomains
 }
 
 // Handler returns the HTTPS handler.
 func Handler(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", HealthHandler(opts.Health, false))
+	if opts.Mail != nil {
+		mux.HandleFunc("GET /.well-known/mta-sts.txt", opts.Mail.servePolicy)
+		mux.HandleFunc("GET /mail/config-v1.1.xml", opts.Mail.serveAutoconfig)
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -85,6 +85,20 @@ friends.example. TXT "v=spf1 ip4:127.0.0.0/8 -all"
 	if err != nil || !strings.Contains(string(out), `"code": 250`) {
 		t.Fatalf("sending the report: %v %s", err, out)
 	}
+	// The MTA-STS policy and the client autoconfig, fetched with curl as
+	// senders and mail clients do, from the names `sealpost dns` publishes.
+	port := d.config.Ports["https"]
+	for _, tc := range []struct{ host, path, want string }{
+		{"mta-sts." + d.config.Domain, "/.well-known/mta-sts.txt", "mx: " + d.config.Hostname},
+		{"autoconfig." + d.config.Domain, "/mail/config-v1.1.xml", "<hostname>" + d.config.Hostname + "</hostname>"},
+	} {
+		url := fmt.Sprintf("https://%s:%d%s", tc.host, port, tc.path)
+		out, err := exec.CommandContext(ctx, "curl", "-sS", "--fail", "--insecure", "--resolve",
+			fmt.Sprintf("%s:%d:%s", tc.host, port, d.config.Host), url).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("curl %s: %v\n%s", url, err, out)
+		}
+	}
 	d.stop(t, 10*time.Second)
 	if r := sealpost(t, "", "report", "dmarc", "--json", "--days", "3650", "--data", dir); r.code != 0 || !strings.Contains(r.stdout, `"reports": 1`) || !strings.Contains(r.stdout, `"source_ip": "192.0.2.1"`) {
 		t.Errorf("report dmarc: %d %s %s", r.code, r.stdout, r.stderr)
