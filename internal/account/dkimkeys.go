@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/dkim"
@@ -234,4 +236,19 @@ func (s *Service) DKIMSigners(ctx context.Context, domain string) ([]*dkim.Signe
 	s.signers[d] = cachedSigners{signers, s.now()}
 	s.signersMu.Unlock()
 	return signers, nil
+}
+
+// SignDKIM reads a message and returns the DKIM-Signature fields of the
+// domain's active keys, to be put on top of it, RSA first; "" when the
+// domain has no active key (the message is not read then).
+func (s *Service) SignDKIM(ctx context.Context, domain string, msg io.Reader) (string, error) {
+	signers, err := s.DKIMSigners(ctx, domain)
+	if err != nil || len(signers) == 0 {
+		return "", err
+	}
+	fields, err := dkim.SignAll(msg, signers)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(fields, ""), nil
 }

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -124,7 +125,7 @@ func (e *messageEntry) catchUp(ctx context.Context, st store.Store, mb store.Mai
 	}
 	for _, m := range changed {
 		m.Flags = slices.Clip(m.Flags)
-		i, found := slices.BinarySearchFunc(e.msgs, m.UID, func(m store.Message, uid uint32) int { return cmpUID(m.UID, uid) })
+		i, found := slices.BinarySearchFunc(e.msgs, m.UID, func(m store.Message, uid uint32) int { return cmp.Compare(m.UID, uid) })
 		if found {
 			e.msgs[i] = m
 		} else {
@@ -135,16 +136,6 @@ func (e *messageEntry) catchUp(ctx context.Context, st store.Store, mb store.Mai
 	return nil
 }
 
-func cmpUID(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // pick copies out the messages with the given UIDs (ascending).
 func (e *messageEntry) pick(uids []uint32) []store.Message {
 	out := make([]store.Message, 0, len(uids))
@@ -152,7 +143,7 @@ func (e *messageEntry) pick(uids []uint32) []store.Message {
 	for _, u := range uids {
 		// Most picks are runs: look at the next message before searching.
 		if i < len(e.msgs) && e.msgs[i].UID != u {
-			j, found := slices.BinarySearchFunc(e.msgs[i:], u, func(m store.Message, uid uint32) int { return cmpUID(m.UID, uid) })
+			j, found := slices.BinarySearchFunc(e.msgs[i:], u, func(m store.Message, uid uint32) int { return cmp.Compare(m.UID, uid) })
 			i += j
 			if !found {
 				continue

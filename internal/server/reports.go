@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
-	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
 )
@@ -32,7 +31,9 @@ func (s *Server) sendReports(ctx context.Context) {
 	domain := s.reportDomain()
 	sched := &reports.Scheduler{Store: s.store, Resolver: s.resolver, OrgName: domain,
 		Address: "postmaster@" + domain, Hostname: s.cfg.Hostname, Logger: s.log,
-		Sign: func(ctx context.Context, msg []byte) (string, error) { return s.signAs(ctx, domain, msg) }}
+		Sign: func(ctx context.Context, msg []byte) (string, error) {
+			return s.accounts.SignDKIM(ctx, domain, bytes.NewReader(msg))
+		}}
 	for {
 		sent, err := sched.SendDue(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
@@ -107,15 +108,4 @@ func (s *Server) recordTLS(r queue.TLSResult) {
 	if err := (&reports.TLSRecorder{Store: s.store}).Record(ctx, res); err != nil {
 		s.log.Warn("counting a TLS outcome for reports", "domain", r.Domain, "err", err)
 	}
-}
-
-// signAs returns the DKIM-Signature fields of msg by domain's active keys,
-// none when it has none.
-func (s *Server) signAs(ctx context.Context, domain string, msg []byte) (string, error) {
-	signers, err := s.accounts.DKIMSigners(ctx, domain)
-	if err != nil || len(signers) == 0 {
-		return "", err
-	}
-	fields, err := dkim.SignAll(bytes.NewReader(msg), signers)
-	return strings.Join(fields, ""), err
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func TestToPostmaster(t *testing.T) {
 func TestSignAs(t *testing.T) {
 	srv, _, _ := startServer(t, testConfig(t))
 	msg := []byte("From: postmaster@example.org\r\nSubject: report\r\n\r\nx\r\n")
-	sig, err := srv.signAs(t.Context(), srv.reportDomain(), msg)
+	sig, err := srv.accounts.SignDKIM(t.Context(), srv.reportDomain(), bytes.NewReader(msg))
 	if err != nil || strings.Count(sig, "DKIM-Signature:") != 2 || !strings.Contains(sig, "d=example.org") {
 		t.Errorf("signature %q, %v", sig, err)
 	}

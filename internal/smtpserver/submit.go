@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
-	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/smtp"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -91,24 +90,16 @@ func (ss *session) signDKIM(ctx context.Context, h mail.Header, added string) (s
 		return "", fmt.Errorf("no From address: %v", err)
 	}
 	_, domain, _ := strings.Cut(from[0].Address, "@")
-	signers, err := ss.srv.accounts.DKIMSigners(ctx, domain)
-	if err != nil {
-		return "", err
-	}
-	if len(signers) == 0 {
-		ss.srv.log.Warn("no active DKIM key: the message goes unsigned", "session", ss.id, "domain", domain)
-		return "", nil
-	}
 	body, err := ss.tx.spool.Open()
 	if err != nil {
 		return "", err
 	}
 	defer body.Close()
-	fields, err := dkim.SignAll(io.MultiReader(strings.NewReader(added), body), signers)
-	if err != nil {
-		return "", err
+	sigs, err := ss.srv.accounts.SignDKIM(ctx, domain, io.MultiReader(strings.NewReader(added), body))
+	if err == nil && sigs == "" {
+		ss.srv.log.Warn("no active DKIM key: the message goes unsigned", "session", ss.id, "domain", domain)
 	}
-	return strings.Join(fields, ""), nil
+	return sigs, err
 }
 
 // checkAuthorFields requires exactly one From field (RFC 5322 §3.6) whose

@@ -236,17 +236,7 @@ func testSweepOrphans(t *testing.T, longGrace bool, sweep func(t *testing.T, dir
 	dir := t.TempDir()
 	ctx := context.Background()
 	s := openTest(t, dir)
-	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := newInbox(t, s, 0)
 	ms, err := s.Deliver(ctx, strings.NewReader("kept"), []store.Target{{MailboxID: inbox.ID}})
 	if err != nil {
 		t.Fatal(err)
@@ -379,17 +369,7 @@ func TestCheckConsistentDetects(t *testing.T) {
 			s := openTest(t, t.TempDir())
 			defer s.Close()
 			ctx := context.Background()
-			if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
-				t.Fatal(err)
-			}
-			a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
-			if err != nil {
-				t.Fatal(err)
-			}
+			inbox := newInbox(t, s, 0)
 			var m store.Message
 			for range 3 {
 				ms, err := s.Deliver(ctx, strings.NewReader("Subject: x\r\n\r\nbody\r\n"), []store.Target{{MailboxID: inbox.ID}})
@@ -429,17 +409,7 @@ func TestFailedCommitKeepsBody(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, t.TempDir())
 	defer s.Close()
-	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := newInbox(t, s, 0)
 	var lose bool
 	s.afterCommit = func() error {
 		if lose {
@@ -541,17 +511,7 @@ func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, t.TempDir())
 	defer s.Close()
-	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", QuotaBytes: 25, Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := newInbox(t, s, 25)
 	var commits int
 	s.afterCommit = func() error { commits++; return nil }
 
@@ -740,17 +700,7 @@ func TestTextCompaction(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	defer s.Close()
 	ctx := t.Context()
-	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inbox := newInbox(t, s, 0)
 	const total, kept = 1600, 200
 	var uids []uint32
 	var docs []store.TextDoc
@@ -839,4 +789,23 @@ func TestTextCompaction(t *testing.T) {
 		}
 	}
 	t.Logf("index: %d bytes, %d after %d of %d texts were deleted, %d after compaction", before, bloated, total-kept, total, compacted)
+}
+
+// newInbox creates the domain a.test and its account u@a.test, with a
+// quota (0: none), and returns its INBOX.
+func newInbox(t *testing.T, s *Store, quota int64) store.Mailbox {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.CreateDomain(ctx, "a.test"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, store.NewAccount{Address: "u@a.test", QuotaBytes: quota, Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.GetMailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inbox
 }
