@@ -112,6 +112,18 @@ func (v *Validator) ValidateHeader(ctx context.Context, h dkim.Header, body io.R
 	return res, nil
 }
 
+// Present reports whether h has any ARC field. Without one, Validate's
+// answer is StatusNone, and a caller that has read the header can skip
+// reading the message again.
+func Present(h dkim.Header) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, AuthResultsField) || strings.EqualFold(f.Name, SealField) || strings.EqualFold(f.Name, MessageSigField) {
+			return true
+		}
+	}
+	return false
+}
+
 // arcSet holds the three fields of one instance.
 type arcSet struct {
 	aar, ams, as []byte // raw fields

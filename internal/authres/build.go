@@ -74,26 +74,36 @@ func Header(authservID string, results []Result) (string, error) {
 	if !isToken(id) {
 		id = quote(id)
 	}
-	lines := []string{FieldName + ": " + id + ";"}
+	var f folder
+	f.b.Grow(128 + 96*len(results))
+	f.b.WriteString(FieldName + ": ")
+	f.b.WriteString(id)
+	f.b.WriteString(";")
 	if len(results) == 0 {
-		lines[0] += " none"
+		f.b.WriteString(" none")
 	}
+	var buf [8]string
 	for i, r := range results {
-		words, err := resultWords(r)
+		words, err := resultWords(buf[:0], r)
 		if err != nil {
 			return "", err
 		}
-		if i < len(results)-1 {
-			words[len(words)-1] += ";"
+		f.newLine()
+		for j, w := range words {
+			end := ""
+			if j == len(words)-1 && i < len(results)-1 {
+				end = ";"
+			}
+			f.word(w, end)
 		}
-		lines = append(lines, fold(words)...)
 	}
-	return strings.Join(lines, "\r\n\t") + "\r\n", nil
+	f.b.WriteString("\r\n")
+	return f.b.String(), nil
 }
 
-// resultWords returns the words of one resinfo; folding happens only
+// resultWords appends to words those of one resinfo; folding happens only
 // between them.
-func resultWords(r Result) ([]string, error) {
+func resultWords(words []string, r Result) ([]string, error) {
 	for _, k := range []string{r.Method, r.Value} {
 		if !isKeyword(k) {
 			return nil, fmt.Errorf("authres: %q is not a keyword", k)
@@ -106,7 +116,7 @@ func resultWords(r Result) ([]string, error) {
 		}
 		method += "/" + r.Version
 	}
-	words := []string{method + "=" + strings.ToLower(r.Value)}
+	words = append(words, method+"="+strings.ToLower(r.Value))
 	if r.Comment != "" {
 		words = append(words, "("+commentText(r.Comment)+")")
 	}
@@ -122,23 +132,33 @@ func resultWords(r Result) ([]string, error) {
 	return words, nil
 }
 
-// fold joins words into lines of at most foldAt columns where it can; a
-// single word longer than that stays on its own line.
-func fold(words []string) []string {
-	var lines []string
-	cur := ""
-	for _, w := range words {
-		switch {
-		case cur == "":
-			cur = w
-		case 1+len(cur)+1+len(w) > foldAt:
-			lines = append(lines, cur)
-			cur = w
-		default:
-			cur += " " + w
-		}
+// folder writes words into folded lines of at most foldAt columns where it
+// can (the tab that starts a line counted as one); a single word longer
+// than that stays on its own line.
+type folder struct {
+	b   strings.Builder
+	cur int // length of the current line after its tab; 0 before a word
+}
+
+func (f *folder) newLine() {
+	f.b.WriteString("\r\n\t")
+	f.cur = 0
+}
+
+// word writes w and then end, which stays on w's line.
+func (f *folder) word(w, end string) {
+	n := len(w) + len(end)
+	switch {
+	case f.cur == 0:
+	case 1+f.cur+1+n > foldAt:
+		f.newLine()
+	default:
+		f.b.WriteByte(' ')
+		f.cur++
 	}
-	return append(lines, cur)
+	f.b.WriteString(w)
+	f.b.WriteString(end)
+	f.cur += n
 }
 
 // formatValue writes a property value (pvalue) as a token, as
@@ -162,6 +182,9 @@ func formatValue(s string, max int) string {
 // clean replaces what must never reach a header field and cuts s to at
 // most max bytes on a rune boundary.
 func clean(s string, max int) string {
+	if len(s) <= max && printableASCII(s) {
+		return strings.TrimSpace(s)
+	}
 	var b strings.Builder
 	for i, r := range s {
 		if b.Len() >= max {
@@ -183,6 +206,15 @@ func clean(s string, max int) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func quote(s string) string {

@@ -145,18 +145,29 @@ func (bc *BodyCanonicalizer) atLineStart() bool {
 }
 
 // cleanLines returns the length of the longest prefix of p, at most about
-// cleanBlock bytes, made of whole lines that canonicalize to themselves:
-// CRLF-terminated, not empty, and for relaxed without tabs, double spaces or
-// a space before the line end. Held-back empty lines are written first when
-// the prefix is not empty. This is the common case, and it is made cheap:
-// tabs and double spaces are looked for once per block with vectorized
-// scans, and each line costs one IndexByte and two byte comparisons.
+// cleanBlock bytes, made of whole lines that canonicalize to themselves
+// (cleanPrefix). Held-back empty lines are written first when the prefix
+// is not empty. This is the common case, and it is made cheap: see
+// cleanPrefix.
 func (bc *BodyCanonicalizer) cleanLines(p []byte) int {
-	block := p[:min(len(p), cleanBlock)]
-	perLine := false // relaxed: check each line for tabs and double spaces
-	if bc.canon == Relaxed {
-		perLine = bytes.IndexByte(block, '\t') >= 0 || bytes.Contains(block, []byte("  "))
+	run := cleanPrefix(p[:min(len(p), cleanBlock)], bc.canon == Relaxed)
+	if run > 0 {
+		bc.flushEmpty()
+		bc.wroteAny = true
 	}
+	return run
+}
+
+// cleanBlock is how much cleanLines looks at once: a block is scanned and
+// then hashed while it is in the processor's cache.
+const cleanBlock = 16 << 10
+
+// cleanPrefixLines is cleanPrefix line by line: one IndexByte per line and
+// two byte comparisons, and for relaxed, one vectorized scan of the block
+// for tabs and one for double spaces, so that only a block that has them
+// is checked line by line.
+func cleanPrefixLines(block []byte, relaxed bool) int {
+	perLine := relaxed && (bytes.IndexByte(block, '\t') >= 0 || bytes.Contains(block, []byte("  ")))
 	run := 0
 	for {
 		i := bytes.IndexByte(block[run:], '\n')
@@ -165,21 +176,13 @@ func (bc *BodyCanonicalizer) cleanLines(p []byte) int {
 		if i < 2 || block[run+i-1] != '\r' {
 			break
 		}
-		if bc.canon == Relaxed && (block[run+i-2] == ' ' || perLine && !relaxedClean(block[run:run+i-1])) {
+		if relaxed && (block[run+i-2] == ' ' || perLine && !relaxedClean(block[run:run+i-1])) {
 			break
 		}
 		run += i + 1
 	}
-	if run > 0 {
-		bc.flushEmpty()
-		bc.wroteAny = true
-	}
 	return run
 }
-
-// cleanBlock is how much cleanLines looks at once: a tab or double space
-// anywhere in a block sends its lines through the per-line checks.
-const cleanBlock = 8 << 10
 
 // byte1 advances the state machine by one byte.
 func (bc *BodyCanonicalizer) byte1(c byte) {

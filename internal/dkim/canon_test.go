@@ -65,10 +65,9 @@ func referenceBody(c Canon, body string) string {
 		}
 		body = strings.Join(lines, "\r\n")
 	}
-	body = strings.TrimRight(body, "\r\n")
-	// TrimRight may have eaten a bare CR that ended the last line.
-	for strings.HasSuffix(body, "\r") {
-		body = strings.TrimSuffix(body, "\r")
+	// Only line ends go: a bare CR before the last one is content.
+	for strings.HasSuffix(body, "\r\n") {
+		body = strings.TrimSuffix(body, "\r\n")
 	}
 	if body == "" {
 		if c == Simple {

@@ -45,6 +45,14 @@
 // checking a hash (SignHash, VerifyHash), and key lookup and its RFC 8301
 // checks (LookupKey, Key.CheckAlgorithm).
 //
+// Body canonicalization hashes a line as it stands whenever it is already
+// canonical, which most lines are. Telling so is the one pass over the body
+// besides SHA-256: on amd64 with AVX2 it is a small assembly routine
+// (scan_amd64.s) that checks 32 byte pairs at once, since no library
+// offers it and the standard library's searches would take three passes;
+// elsewhere (and with the purego build tag) a line-by-line Go scanner does
+// it. Both are tested and fuzzed against the plain definition.
+//
 // Why not github.com/emersion/go-msgauth, which the design names: its
 // verifier takes no resolver of ours (key lookup is its own TXT function,
 // with temporary and permanent failures told apart by net.Error), bounds

@@ -139,8 +139,8 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			j++
 		}
 	}
-	// The keys are looked up while the body is hashed, so DNS latency and
-	// hashing overlap.
+	// Several keys are looked up in parallel, while the body is hashed, so
+	// their DNS latencies overlap.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	keys := v.lookupKeys(ctx, todo)
@@ -157,26 +157,40 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 
 // keyLookup is one key lookup running in the background.
 type keyLookup struct {
-	done chan struct{}
-	key  *Key
-	err  error
+	started bool
+	done    chan struct{}
+	key     *Key
+	err     error
 }
 
 // lookupKeys starts one lookup per distinct key name in todo. Cancelling ctx
-// ends them.
+// ends them. A single key, the common case, is looked up at once: a
+// goroutine would cost more than the lookup when the answer is cached,
+// and when it is not, hashing the body overlaps with little of the wait.
 func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) map[string]*keyLookup {
 	keys := make(map[string]*keyLookup, len(todo))
 	for _, p := range todo {
 		name := KeyName(p.sig.Selector, p.sig.Domain)
-		if keys[name] != nil {
+		if keys[name] == nil {
+			keys[name] = &keyLookup{done: make(chan struct{})}
+		}
+	}
+	for _, p := range todo {
+		name := KeyName(p.sig.Selector, p.sig.Domain)
+		k := keys[name]
+		if k.started {
 			continue
 		}
-		k := &keyLookup{done: make(chan struct{})}
-		keys[name] = k
-		go func() {
+		k.started = true
+		lookup := func() {
 			defer close(k.done)
 			k.key, k.err = LookupKey(ctx, v.Resolver, p.sig.Selector, p.sig.Domain)
-		}()
+		}
+		if len(keys) == 1 {
+			lookup()
+		} else {
+			go lookup()
+		}
 	}
 	return keys
 }

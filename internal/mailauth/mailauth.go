@@ -31,7 +31,6 @@
 package mailauth
 
 import (
-	"bufio"
 	"context"
 	"crypto/rsa"
 	"errors"
@@ -47,17 +46,12 @@ import (
 	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/dmarc"
 	"sealpost.dev/sealpost/internal/dnsx"
-	"sealpost.dev/sealpost/internal/mimeinfo"
-	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/reports"
 	"sealpost.dev/sealpost/internal/spf"
 )
 
 // DefaultTimeout bounds the DNS work of all checks of one message.
 const DefaultTimeout = 20 * time.Second
-
-// maxHeader bounds the header block read for From and the claimed fields.
-const maxHeader = 1 << 20
 
 // Checker checks inbound messages. Resolver and AuthservID are required.
 type Checker struct {
@@ -103,12 +97,19 @@ type Results struct {
 
 // Check implements delivery.Hook.
 func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg delivery.Message) (delivery.Verdict, error) {
-	header, err := readHeader(msg)
+	r, err := msg.Open()
+	if err != nil {
+		return delivery.Verdict{}, err
+	}
+	defer r.Close()
+	br := getReader(r)
+	defer putReader(br)
+	m, err := readMessageHeader(br, msg)
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
 	var v delivery.Verdict
-	for _, f := range authres.Claiming(header, c.AuthservID) {
+	for _, f := range m.claiming(c.AuthservID) {
 		v.Drop = append(v.Drop, f.Index)
 	}
 	if env.Account != 0 || !env.RemoteIP.IsValid() {
@@ -116,7 +117,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 		// queue hands back for local delivery (reports, forwards).
 		return v, nil
 	}
-	res, err := c.Authenticate(ctx, env, msg, header)
+	res, err := c.authenticate(ctx, env, msg, m, br)
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
@@ -134,10 +135,11 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	return v, nil
 }
 
-// Authenticate runs SPF, DKIM and DMARC on a message whose header block
-// (header) has been read. DNS failures are results (temperror), not
-// errors; an error means the message could not be read.
-func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg delivery.Message, header []byte) (Results, error) {
+// authenticate runs SPF, DKIM, ARC and DMARC on a message whose header m
+// was read from body, which is left at the start of the body. DNS
+// failures are results (temperror), not errors; an error means the
+// message could not be read.
+func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg delivery.Message, m *header, body io.Reader) (Results, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -151,19 +153,21 @@ func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	if env.MailFrom != "" && env.Helo != "" {
 		res.HELO, _ = spf.VerifyHELO(ctx, c.Resolver, args)
 	}
-	body, err := msg.Open()
-	if err != nil {
-		return res, err
+	if m.truncated {
+		// As a verifier that could not read the header section: no
+		// signature and no ARC set was seen.
+		res.ARC = &arc.Result{Status: arc.StatusNone, Reason: dkim.ErrHeaderTooLarge.Error()}
+	} else {
+		var err error
+		res.DKIM, err = (&dkim.Verifier{Resolver: c.Resolver}).VerifyHeader(ctx, m.fields, body)
+		if err != nil {
+			return res, fmt.Errorf("mailauth: reading the message for DKIM: %w", err)
+		}
+		if res.ARC, err = c.validateARC(ctx, msg, m.fields); err != nil {
+			return res, err
+		}
 	}
-	defer body.Close()
-	res.DKIM, err = (&dkim.Verifier{Resolver: c.Resolver}).Verify(ctx, body)
-	if err != nil && !errors.Is(err, dkim.ErrHeaderTooLarge) && !errors.Is(err, dkim.ErrSyntax) {
-		return res, fmt.Errorf("mailauth: reading the message for DKIM: %w", err)
-	}
-	if res.ARC, err = c.validateARC(ctx, msg); err != nil {
-		return res, err
-	}
-	in := dmarc.Input{FromDomains: fromDomains(header), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
+	in := dmarc.Input{FromDomains: m.fromDomains(), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
 	for _, d := range res.DKIM {
 		result := string(d.Status)
 		if d.UnsignedBodyBytes > 0 && d.Status == dkim.StatusPass {
@@ -182,9 +186,12 @@ func (c *Checker) Authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	return res, nil
 }
 
-// validateARC validates the message's ARC chain; a message that cannot
-// be parsed has none.
-func (c *Checker) validateARC(ctx context.Context, msg delivery.Message) (*arc.Result, error) {
+// validateARC validates the message's ARC chain, given its header. Most
+// messages have none, and the message is read again only for one that has.
+func (c *Checker) validateARC(ctx context.Context, msg delivery.Message, h dkim.Header) (*arc.Result, error) {
+	if !arc.Present(h) {
+		return &arc.Result{Status: arc.StatusNone, Reason: "no ARC sets"}, nil
+	}
 	body, err := msg.Open()
 	if err != nil {
 		return nil, err
@@ -352,51 +359,6 @@ func dkimSummary(rs []dkim.Result) string {
 		parts[i] = string(r.Status) + ":" + r.Domain
 	}
 	return strings.Join(parts, ",")
-}
-
-// readHeader returns the message's header block, blank line included, at
-// most maxHeader bytes of it.
-func readHeader(msg delivery.Message) ([]byte, error) {
-	body, err := msg.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer body.Close()
-	r := bufio.NewReader(io.LimitReader(body, maxHeader))
-	var header []byte
-	for {
-		line, err := r.ReadSlice('\n')
-		header = append(header, line...)
-		if len(line) == 0 || line[0] == '\n' || (line[0] == '\r' && len(line) == 2) {
-			return header, nil
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		if err == io.EOF {
-			return header, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
-
-// fromDomains returns the domains of the addresses of the From fields.
-func fromDomains(header []byte) []string {
-	_, h := mimeutil.ParseHeader(header)
-	var out []string
-	for _, f := range h {
-		if !strings.EqualFold(f.Name, "From") {
-			continue
-		}
-		for _, a := range mimeinfo.ParseAddressList(f.Value) {
-			if !a.Group && a.Host != "" && a.Host != mimeinfo.MissingDomain {
-				out = append(out, a.Host)
-			}
-		}
-	}
-	return out
 }
 
 // SealForward implements delivery.Sealer: it adds an ARC set to a message

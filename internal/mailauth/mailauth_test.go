@@ -98,6 +98,14 @@ func TestCheck(t *testing.T) {
 		{name: "forged results removed", ip: "192.0.2.10", mailFrom: "joe@example.com",
 			msg:     "Received: from x\r\nAuthentication-Results: " + ourID + "; dmarc=pass\r\nAuthentication-Results: other.example; spf=pass\r\n" + signed,
 			enforce: true, drop: []int{1}, want: []string{"dmarc=pass"}},
+		{name: "folded From", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", enforce: true,
+			msg:    "From: \"The\r\n Boss\" <ceo@\r\n example.com>\r\nSubject: x\r\n\r\nNow.\r\n",
+			action: delivery.Reject, want: []string{"dmarc=fail", "header.from=example.com"}},
+		{name: "header section past the limit", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", enforce: true,
+			msg: "Authentication-Results: " + ourID + "; dmarc=pass\r\n" + strings.Repeat("X-Filler: "+strings.Repeat("f", 90)+"\r\n", maxHeader/100+1) + signed,
+			// No signature is seen past the limit, nor a From (permerror); the
+			// claim at the top is still removed.
+			drop: []int{0}, want: []string{"spf=fail", "dkim=none", "arc=none", "dmarc=permerror"}},
 		{name: "our user's submission", ip: "198.51.100.7", mailFrom: "x@elsewhere.example", account: 5, enforce: true,
 			msg: "authentication-results: " + strings.ToUpper(ourID) + "; dkim=pass\r\n" + plain("ceo@example.com"), drop: []int{0}},
 	}

@@ -1,0 +1,124 @@
+package mailauth
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+
+	"sealpost.dev/sealpost/internal/authres"
+	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/mimeinfo"
+)
+
+// maxHeader bounds the header section read. Past it, only the first
+// maxHeader bytes are looked at, for From and the fields claiming our id,
+// and no DKIM signature or ARC set is checked.
+const maxHeader = 1 << 20
+
+// readerSize is the read buffer of a check. Large, so that a body on disk
+// reaches the hashes in few pieces; pooled, so that it costs nothing per
+// message.
+const readerSize = 64 << 10
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerSize) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readers.Put(br)
+}
+
+// header is a message's header section, read once for every check.
+type header struct {
+	fields dkim.Header
+	// truncated is set when the section was longer than maxHeader:
+	// fields then holds its first maxHeader bytes.
+	truncated bool
+}
+
+// readMessageHeader reads the header section from br, leaving br at the
+// start of the body. For a section too large it reads the start of it from
+// msg anew.
+func readMessageHeader(br *bufio.Reader, msg delivery.Message) (*header, error) {
+	h, err := dkim.ReadHeader(br, maxHeader)
+	if errors.Is(err, dkim.ErrHeaderTooLarge) {
+		return readTruncatedHeader(msg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &header{fields: h}, nil
+}
+
+func readTruncatedHeader(msg delivery.Message) (*header, error) {
+	r, err := msg.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	start, err := io.ReadAll(io.LimitReader(r, maxHeader))
+	if err != nil {
+		return nil, err
+	}
+	// The start is shorter than the limit, and ends where it ends: as a
+	// header section of its own it reads without error.
+	h, err := dkim.ReadHeader(bufio.NewReader(bytes.NewReader(start)), 2*maxHeader)
+	if err != nil {
+		return nil, err
+	}
+	return &header{fields: h, truncated: true}, nil
+}
+
+// claiming returns the Authentication-Results fields that claim
+// authservID (authres.Claiming), indexed as delivery counts fields.
+func (m *header) claiming(authservID string) []authres.Field {
+	for _, f := range m.fields {
+		if strings.EqualFold(f.Name, authres.FieldName) {
+			return authres.Claiming(m.fields.Bytes(), authservID)
+		}
+	}
+	return nil
+}
+
+// fromDomains returns the domains of the addresses of the From fields.
+func (m *header) fromDomains() []string {
+	var out []string
+	for _, f := range m.fields {
+		if !strings.EqualFold(f.Name, "From") {
+			continue
+		}
+		for _, a := range mimeinfo.ParseAddressList(unfold(f.Value())) {
+			if !a.Group && a.Host != "" && a.Host != mimeinfo.MissingDomain {
+				out = append(out, a.Host)
+			}
+		}
+	}
+	return out
+}
+
+// unfold joins a field value's lines with single spaces, as a header
+// parser does.
+func unfold(value string) string {
+	if !strings.Contains(value, "\n") {
+		return strings.TrimSpace(value)
+	}
+	var b strings.Builder
+	for line := range strings.Lines(value) {
+		if line = strings.TrimSpace(line); line != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
