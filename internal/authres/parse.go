@@ -346,12 +346,14 @@ func isKeywordChar(c byte) bool {
 // isTokenChar accepts the characters of an RFC 2045 token: printable
 // US-ASCII except tspecials. Octets above 127 are accepted too, for
 // internationalized domain names (RFC 6532).
-func isTokenChar(c byte) bool {
-	if c <= ' ' || c == 0x7f {
-		return false
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+var tokenChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c > ' ' && c != 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?=`, rune(c))
 	}
-	return !strings.ContainsRune(`()<>@,;:\"/[]?=`, rune(c))
-}
+	return t
+}()
 
 // isPvalueChar accepts what a property value may hold beside a token:
 // the "@" of an address and the "/", "+", "=" of a header.b prefix that

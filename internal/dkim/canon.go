@@ -60,26 +60,37 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 	crlf := bytes.HasSuffix(value, []byte("\r\n"))
 	space := false // whitespace seen since the last written character
 	wrote := false
-	for _, ch := range value {
-		switch ch {
+	for i := 0; i < len(value); {
+		switch value[i] {
 		case '\r', '\n':
 			// Unfolding: line breaks vanish, the whitespace after
 			// them counts as whitespace.
+			i++
+			continue
 		case ' ', '\t':
 			space = true
-		default:
-			if space && wrote {
-				dst = append(dst, ' ')
-			}
-			dst = append(dst, ch)
-			space, wrote = false, true
+			i++
+			continue
 		}
+		// A run of other characters is copied at once.
+		j := i + 1
+		for j < len(value) && !isHeaderSpace(value[j]) {
+			j++
+		}
+		if space && wrote {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, value[i:j]...)
+		space, wrote = false, true
+		i = j
 	}
 	if crlf {
 		dst = append(dst, '\r', '\n')
 	}
 	return dst
 }
+
+func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
 // as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result

@@ -181,3 +181,35 @@ func TestStripSignatureValue(t *testing.T) {
 		t.Error("no b=: no error")
 	}
 }
+
+// referenceHeader is section 3.4.2 done the obvious way.
+func referenceHeader(field string) string {
+	name, value, ok := strings.Cut(field, ":")
+	if !ok {
+		return field
+	}
+	crlf := strings.HasSuffix(value, "\r\n")
+	value = strings.NewReplacer("\r", "", "\n", "").Replace(value)
+	value = strings.Trim(regexp.MustCompile(`[ \t]+`).ReplaceAllString(value, " "), " ")
+	lower := []byte(strings.TrimRight(name, " \t"))
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A' // ASCII only: names are ASCII
+		}
+	}
+	out := string(lower) + ":" + value
+	if crlf {
+		out += "\r\n"
+	}
+	return out
+}
+
+func FuzzCanonHeader(f *testing.F) {
+	f.Add("Subject:  a \t b\r\n\tc \r\n")
+	f.Add("DKIM-Signature: v=1; a=rsa-sha256;\r\n b=abc\r\n")
+	f.Fuzz(func(t *testing.T, field string) {
+		if got, want := string(CanonHeader(nil, Relaxed, []byte(field))), referenceHeader(field); got != want {
+			t.Fatalf("CanonHeader(%q) = %q, want %q", field, got, want)
+		}
+	})
+}

@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/textcache"
 )
 
 // MinRSABits is the smallest RSA key that can give a pass (RFC 8301
@@ -186,7 +186,7 @@ func LookupKey(ctx context.Context, r dnsx.Resolver, selector, domain string) (*
 	}
 	var firstErr error
 	for _, txt := range txts {
-		k, err := parsedKeys.parse(txt)
+		k, err := parsedKeys.Parse(txt)
 		if err == nil {
 			return k, nil
 		}
@@ -215,33 +215,5 @@ func KeyRecordText(pub crypto.PublicKey) (string, error) {
 
 // parsedKeys keeps parsed key records by their text, shared by all
 // verifiers: parsing an RSA key from DER was a sixth of the time of
-// verifying a small message, and a few keys sign most mail. A Key is never
-// changed once parsed. Bounded: emptied when full.
-var parsedKeys = &keyCache{m: map[string]*Key{}}
-
-const maxParsedKeys = 4096
-
-type keyCache struct {
-	mu sync.Mutex
-	m  map[string]*Key
-}
-
-func (c *keyCache) parse(txt string) (*Key, error) {
-	c.mu.Lock()
-	k, ok := c.m[txt]
-	c.mu.Unlock()
-	if ok {
-		return k, nil
-	}
-	k, err := ParseKeyRecord(txt)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.m) >= maxParsedKeys {
-		clear(c.m)
-	}
-	c.m[txt] = k
-	c.mu.Unlock()
-	return k, nil
-}
+// verifying a small message, and a few keys sign most mail.
+var parsedKeys = textcache.New(4096, ParseKeyRecord)

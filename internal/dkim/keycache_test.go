@@ -3,14 +3,14 @@ package dkim
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx"
 )
 
-// TestKeyCache: a record parsed once is reused; bad records are not kept;
-// the cache empties itself when full.
-func TestKeyCache(t *testing.T) {
-	c := &keyCache{m: map[string]*Key{}}
+// TestKeysShared: a key record looked up twice is parsed once, and the
+// verifiers share the parsed key; a bad record is not kept.
+func TestKeysShared(t *testing.T) {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -19,20 +19,23 @@ func TestKeyCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := c.parse(rec)
+	zone := dnsx.NewZone()
+	if err := zone.AddDomain("shared.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := zone.Add("a._domainkey.shared.example. TXT \"" + rec + "\"\nbad._domainkey.shared.example. TXT \"v=DKIM1; k=ed25519; p=!!\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := dnsx.NewStub(zone, nil)
+	first, err := LookupKey(t.Context(), r, "a", "shared.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := c.parse(rec); err != nil || b != a {
-		t.Errorf("the same record parsed again: %p %p, %v", a, b, err)
+	if again, err := LookupKey(t.Context(), r, "a", "shared.example"); err != nil || again != first {
+		t.Errorf("looked up again: %p %v, want the shared %p", again, err, first)
 	}
-	if _, err := c.parse("v=DKIM1; k=ed25519; p=!!"); err == nil || len(c.m) != 1 {
-		t.Errorf("a bad record: %v, %d kept", err, len(c.m))
-	}
-	for i := range maxParsedKeys {
-		c.m[fmt.Sprint(i)] = a
-	}
-	if _, err := c.parse(rec + " "); err != nil || len(c.m) != 1 {
-		t.Errorf("when full: %v, %d kept", err, len(c.m))
+	before := parsedKeys.Len()
+	if _, err := LookupKey(t.Context(), r, "bad", "shared.example"); err == nil || parsedKeys.Len() != before {
+		t.Errorf("a bad record: %v, %d kept (was %d)", err, parsedKeys.Len(), before)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/textcache"
 )
 
 // NormalizeDomain returns domain in lower-case A-label form without a
@@ -148,13 +149,17 @@ func lookupAt(ctx context.Context, r dnsx.Resolver, domain string) (Found, error
 		return Found{}, fmt.Errorf("%w: %d DMARC records at %s", ErrNoRecord, len(found), name)
 	}
 	f := Found{Domain: domain, TXT: found[0]}
-	rec, err := Parse(found[0])
+	rec, err := parsedRecords.Parse(found[0])
 	if err != nil {
 		return f, err
 	}
 	f.Record = rec
 	return f, nil
 }
+
+// parsedRecords keeps parsed records by their text (package textcache);
+// the Records of Verdicts are shared and never changed.
+var parsedRecords = textcache.New(4096, Parse)
 
 // domainExists reports whether domain exists for the np tag (DMARCbis): a
 // domain is non-existent only when both its address and MX queries answer

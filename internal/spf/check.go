@@ -85,7 +85,7 @@ func (c *checker) checkHost(ctx context.Context, domain string) (outcome, error)
 	if err != nil || txt == "" {
 		return outcome{status: None}, err
 	}
-	rec, err := parseRecord(txt)
+	rec, err := parsedRecords.Parse(txt)
 	if err != nil {
 		return outcome{}, permErrorf("record of %s: %v", domain, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"sealpost.dev/sealpost/internal/textcache"
 )
 
 // A record as published in DNS (RFC 7208 section 4.6 and 12): the terms
@@ -59,6 +61,10 @@ func isSPFRecord(txt string) bool {
 
 // parseRecord parses an SPF record. Any syntax error anywhere makes the
 // whole record invalid (RFC 7208 section 4.6), reported as an error.
+// parsedRecords keeps parsed records by their text: a record is parsed
+// once, not for every message (package textcache).
+var parsedRecords = textcache.New(4096, parseRecord)
+
 func parseRecord(txt string) (*record, error) {
 	if !isSPFRecord(txt) {
 		return nil, errors.New("not an SPF version 1 record")
