@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // reportInterval is how often the server looks for daily reports to
@@ -48,6 +50,31 @@ func (s *Server) sendReports(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 	}
+}
+
+// dsnNotifier makes the delivery reports of the outbound queue: from the
+// postmaster of the reporting domain, DKIM-signed with that domain's
+// active keys like the daily reports, so that they pass DMARC at the
+// sender's server.
+func (s *Server) dsnNotifier() *queue.DSNNotifier {
+	return &queue.DSNNotifier{Store: s.store, Hostname: s.cfg.Hostname, From: "postmaster@" + s.reportDomain(),
+		Sign: s.signReport, Logger: s.log, Queued: s.pokeQueue}
+}
+
+// signReport signs a message Sealpost writes (a delivery report) for the
+// domain of from.
+func (s *Server) signReport(ctx context.Context, from string, msg []byte) ([]byte, error) {
+	_, domain, _ := strings.Cut(from, "@")
+	sig, err := s.accounts.SignDKIM(ctx, domain, bytes.NewReader(msg))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s is not a hosted domain", queue.ErrNoSigningKey, domain)
+	case err != nil:
+		return nil, err
+	case sig == "":
+		return nil, fmt.Errorf("%w: %s has no active DKIM key", queue.ErrNoSigningKey, domain)
+	}
+	return append([]byte(sig), msg...), nil
 }
 
 // reportIngest is a delivery hook that reads the DMARC aggregate and TLS

@@ -193,7 +193,7 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 	return queue.New(queue.Options{
 		Store:        s.store,
 		Transport:    &routingTransport{store: s.store, pipeline: s.pipeline, remote: remote},
-		Notifier:     &queue.DSNNotifier{Store: s.store, Hostname: s.cfg.Hostname, Queued: s.pokeQueue},
+		Notifier:     s.dsnNotifier(),
 		Logger:       s.log,
 		Worker:       fmt.Sprintf("%s/%d", hostname, os.Getpid()),
 		MaxAge:       time.Duration(s.cfg.Queue.MaxAge),
