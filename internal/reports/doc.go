@@ -34,8 +34,13 @@
 //     (add the source to SPF, sign with DKIM, align the MAIL FROM or the
 //     d= domain); `sealpost report dmarc` prints it.
 //   - TLS reports (RFC 8460): TLSRecorder.Record counts each outbound
-//     session's TLS outcome per policy (sts, tlsa, no-policy-found),
-//     successes and failures by result type and detail; SendDue sends,
+//     session's TLS outcome per policy (sts, tlsa, no-policy-found, with
+//     the policy-string and mx-host the queue hands over: the MTA-STS
+//     policy lines or the TLSA records, bounded in size), successes and
+//     failures by result type and detail (sending and receiving IP,
+//     receiving MX host name, the error as failure-reason-code); the
+//     report has the policies, summary and failure-details of section
+//     4; SendDue sends,
 //     per recipient domain and day, the JSON report gzipped as
 //     application/tlsrpt+gzip in a multipart/report mail with the
 //     TLS-Report-Domain and TLS-Report-Submitter fields (section 5.3), to

@@ -117,8 +117,8 @@ func toPostmaster(env *delivery.Envelope) bool {
 // domain (RFC 8460). The queue calls it from its deliveries; a failure is
 // logged, never the delivery's.
 func (s *Server) recordTLS(r queue.TLSResult) {
-	res := reports.TLSResult{Time: time.Now(), PolicyDomain: r.Domain, Success: r.Success,
-		ResultType: r.FailureReason, ReceivingMX: r.MXHost, FailureCode: r.Detail}
+	res := reports.TLSResult{Time: time.Now(), PolicyDomain: r.Domain, PolicyStrings: r.PolicyStrings, MXHosts: r.PolicyMX,
+		Success: r.Success, ResultType: r.FailureReason, ReceivingMX: r.MXHost, FailureCode: r.Detail}
 	switch r.Policy {
 	case queue.TLSPolicySTS:
 		res.PolicyType = reports.PolicySTS
@@ -129,6 +129,9 @@ func (s *Server) recordTLS(r queue.TLSResult) {
 	}
 	if r.Addr.IsValid() {
 		res.ReceivingIP = r.Addr.Addr().String()
+	}
+	if r.LocalAddr.IsValid() {
+		res.SendingIP = r.LocalAddr.String()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
