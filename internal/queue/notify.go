@@ -3,9 +3,12 @@ package queue
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"sealpost.dev/sealpost/internal/dsn"
@@ -19,9 +22,27 @@ type DSNNotifier struct {
 	Store store.Store
 	// Hostname names this server as the Reporting-MTA.
 	Hostname string
+	// From is the reports' author address; empty means
+	// "postmaster@"+Hostname. Its domain is the one Sign signs for.
+	From string
+	// Sign, when set, returns a report with DKIM-Signature fields added,
+	// signed for the domain of from, so that the report passes DMARC at
+	// the sender's server (its envelope sender is null: SPF says nothing
+	// of it). A failure wrapping ErrNoSigningKey queues the report
+	// unsigned, logged once per domain; any other failure leaves the
+	// report to the next attempt, like a failure to queue it.
+	Sign func(ctx context.Context, from string, msg []byte) ([]byte, error)
+	// Logger receives why reports go unsigned; nil discards.
+	Logger *slog.Logger
 	// Queued wakes the queue after a report is queued; may be nil.
 	Queued func()
+
+	unsigned sync.Map // domains already logged as having no key
 }
+
+// ErrNoSigningKey is what a DSNNotifier.Sign returns, wrapped, for a
+// domain without an active DKIM key: the report goes unsigned.
+var ErrNoSigningKey = errors.New("queue: no DKIM key to sign with")
 
 // Notify implements Notifier.
 func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
@@ -32,6 +53,7 @@ func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
 	}
 	m := dsn.Message{
 		Hostname:    n.Hostname,
+		From:        n.from(),
 		To:          it.From,
 		EnvelopeID:  it.EnvID,
 		ArrivalDate: it.Created,
@@ -53,6 +75,9 @@ func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
 	if err != nil {
 		return fmt.Errorf("building a delivery report for message %d: %w", it.ID, err)
 	}
+	if report, err = n.sign(ctx, report); err != nil {
+		return fmt.Errorf("signing the delivery report for message %d: %w", it.ID, err)
+	}
 	_, err = n.Store.Enqueue(ctx, bytes.NewReader(report), store.NewQueueItem{
 		Recipients: []store.NewQueueRecipient{{Address: it.From}},
 		SMTPUTF8:   m.UTF8(),
@@ -70,6 +95,35 @@ func (n *DSNNotifier) Notify(ctx context.Context, notice Notice) error {
 		n.Queued()
 	}
 	return nil
+}
+
+func (n *DSNNotifier) from() string {
+	if n.From != "" {
+		return n.From
+	}
+	return "postmaster@" + n.Hostname
+}
+
+// sign returns the report signed by Sign, or as it is when there is no
+// Sign or the domain has no key.
+func (n *DSNNotifier) sign(ctx context.Context, report []byte) ([]byte, error) {
+	if n.Sign == nil {
+		return report, nil
+	}
+	from := n.from()
+	signed, err := n.Sign(ctx, from, report)
+	switch {
+	case errors.Is(err, ErrNoSigningKey):
+		domain := domainOf(from)
+		if _, logged := n.unsigned.LoadOrStore(domain, true); !logged && n.Logger != nil {
+			n.Logger.Warn("delivery reports go out without a DKIM signature: their domain has no active key",
+				"domain", domain, "err", err)
+		}
+		return report, nil
+	case err != nil:
+		return nil, err
+	}
+	return signed, nil
 }
 
 func dsnRecipient(notice Notice, r Result, orcpt string) dsn.Recipient {

@@ -13,6 +13,12 @@
 //
 // Bounces never bounce: a message with the null sender gets no DSN
 // (RFC 5321 §4.5.5, RFC 3461 §6.2).
+//
+// DSNNotifier signs each report with DKIM (RFC 6376) through its Sign
+// hook, for the domain of the report's From: the report has a null
+// envelope sender, so only an aligned DKIM signature lets it pass DMARC
+// (RFC 7489) at the sender's server. A domain without an active key gets
+// its reports unsigned, which is logged once.
 package queue
 
 import (

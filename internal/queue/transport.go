@@ -39,7 +39,11 @@ package queue
 //     offer it without the parameter (section 5: the requirement "SHOULD
 //     NOT cause a bounce message to be discarded").
 //   - RFC 8460 (TLS reporting): the outcome of every TLS attempt is handed
-//     to OnTLSResult, with the result types of section 4.3.
+//     to OnTLSResult, with the result types of section 4.3 and what the
+//     report's policy and failure details need (section 4.4): the policy
+//     type, its policy-string (MTA-STS policy lines, rebuilt from the
+//     parsed policy, or TLSA records in presentation form), its mx-host,
+//     and the sending and receiving addresses.
 //
 // Left out: address-literal domains, skipping MX hosts that are this
 // server itself (RFC 5321 section 5.1; the operator must not list Sealpost
@@ -147,8 +151,20 @@ type TLSResult struct {
 	MXHost string
 	// Addr is the address connected to, if any.
 	Addr netip.AddrPort
+	// LocalAddr is the address the session came from, the sending-mta-ip
+	// of RFC 8460 section 4.4; invalid when no connection was made.
+	LocalAddr netip.Addr
 	// Policy is the policy the result was judged under.
 	Policy TLSPolicyType
+	// PolicyStrings is the policy as section 4.4's policy-string gives
+	// it: the lines of the MTA-STS policy, or the MX host's usable TLSA
+	// records in presentation form ("3 1 1 0C72AC70..."); nil for
+	// no-policy-found and for a policy that could not be had.
+	PolicyStrings []string
+	// PolicyMX is the policy's mx-host: the mx patterns of the MTA-STS
+	// policy, or the MX host whose TLSA records applied; nil for
+	// no-policy-found and a domain-wide failure.
+	PolicyMX []string
 	// Success is true when TLS was negotiated as the policy required.
 	Success bool
 	// FailureReason is the result type of RFC 8460 section 4.3
@@ -422,7 +438,11 @@ func (d *delivery) session(ctx context.Context, host string, addr netip.AddrPort
 // failed and a plain-text retry is allowed.
 func (d *delivery) startTLS(ctx context.Context, c *smtpclient.Client, host string, addr netip.AddrPort, pol tlsPolicy) (ok, failedOpportunistic bool) {
 	where := fmt.Sprintf("%s [%s]", host, addr.Addr())
-	res := TLSResult{Domain: d.domain, MXHost: host, Addr: addr, Policy: pol.kind}
+	res := pol.result(d.domain, host)
+	res.Addr = addr
+	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		res.LocalAddr = la.AddrPort().Addr().Unmap()
+	}
 	err := c.StartTLS(ctx, pol.config)
 	switch {
 	case errors.Is(err, smtpclient.ErrNoSTARTTLS):

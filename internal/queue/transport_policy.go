@@ -28,6 +28,36 @@ type tlsPolicy struct {
 	// the handshake and failures only reported.
 	stsTesting bool
 	config     *tls.Config
+	// strings and mx are the policy-string and mx-host of TLS reports
+	// (RFC 8460 section 4.4).
+	strings, mx []string
+}
+
+// result starts the TLS report result of a session with host under p.
+func (p tlsPolicy) result(domain, host string) TLSResult {
+	return TLSResult{Domain: domain, MXHost: host, Policy: p.kind, PolicyStrings: p.strings, PolicyMX: p.mx}
+}
+
+// stsReportPolicy returns the policy-string and mx-host of an MTA-STS
+// policy: the lines of the policy as the policy host serves it, and its
+// mx patterns.
+func stsReportPolicy(p *mtasts.Policy) (lines, mx []string) {
+	for l := range strings.SplitSeq(p.String(), "\r\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines, slices.Clone(p.MX)
+}
+
+// tlsaStrings returns TLSA records in presentation form (RFC 6698
+// section 2.2), as the policy-string of a tlsa policy.
+func tlsaStrings(recs []dnsx.TLSA) []string {
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, fmt.Sprintf("%d %d %d %X", r.Usage, r.Selector, r.MatchingType, r.Data))
+	}
+	return out
 }
 
 // route returns the MX hosts to try, in order, and whether the MX answer
@@ -150,13 +180,14 @@ func (d *delivery) hostPolicy(ctx context.Context, host string, authentic bool, 
 		recs, status, err := dane.Lookup(ctx, d.t.Resolver, host, 25)
 		switch status {
 		case dane.StatusSecure:
-			return tlsPolicy{kind: TLSPolicyDANE, required: true, verified: true, config: dane.TLSConfig(recs)}, nil
+			return tlsPolicy{kind: TLSPolicyDANE, required: true, verified: true, config: dane.TLSConfig(recs),
+				strings: tlsaStrings(recs.TLSA), mx: []string{host}}, nil
 		case dane.StatusUnusable:
 			// Section 3.1: TLS still required, without authentication.
-			return tlsPolicy{kind: TLSPolicyDANE, required: true,
+			return tlsPolicy{kind: TLSPolicyDANE, required: true, mx: []string{host},
 				config: &tls.Config{ServerName: host, InsecureSkipVerify: true}}, nil
 		case dane.StatusDefer:
-			d.t.report(TLSResult{Domain: d.domain, MXHost: host, Policy: TLSPolicyDANE,
+			d.t.report(TLSResult{Domain: d.domain, MXHost: host, Policy: TLSPolicyDANE, PolicyMX: []string{host},
 				FailureReason: "dnssec-invalid", Detail: err.Error()})
 			return tlsPolicy{}, &failure{status: TempFail, enhanced: "4.7.5",
 				diag: fmt.Sprintf("%s: DANE: TLSA records could not be looked up: %v", host, err)}
@@ -164,18 +195,19 @@ func (d *delivery) hostPolicy(ctx context.Context, host string, authentic bool, 
 	}
 	if sts != nil {
 		enforce := sts.Mode == mtasts.ModeEnforce || d.req.Item.RequireTLS
+		lines, mx := stsReportPolicy(sts)
 		if !sts.Match(host) {
-			d.t.report(TLSResult{Domain: d.domain, MXHost: host, Policy: TLSPolicySTS,
+			d.t.report(TLSResult{Domain: d.domain, MXHost: host, Policy: TLSPolicySTS, PolicyStrings: lines, PolicyMX: mx,
 				FailureReason: "validation-failure", Detail: "MX host not listed in the MTA-STS policy"})
 			if enforce {
 				return tlsPolicy{}, &failure{status: TempFail, enhanced: "4.7.5",
 					diag: fmt.Sprintf("%s: MX host not allowed by the MTA-STS policy of %s", host, d.domain)}
 			}
 		} else if enforce {
-			return tlsPolicy{kind: TLSPolicySTS, required: true, verified: true,
+			return tlsPolicy{kind: TLSPolicySTS, required: true, verified: true, strings: lines, mx: mx,
 				config: &tls.Config{ServerName: host, RootCAs: d.t.RootCAs, MinVersion: tls.VersionTLS12}}, nil
 		} else {
-			return tlsPolicy{kind: TLSPolicySTS, stsTesting: true,
+			return tlsPolicy{kind: TLSPolicySTS, stsTesting: true, strings: lines, mx: mx,
 				config: &tls.Config{ServerName: host, InsecureSkipVerify: true}}, nil
 		}
 	}

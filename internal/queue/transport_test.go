@@ -212,7 +212,8 @@ mx.example.net. A 127.0.0.1
 	if msgs[0].Helo != "out.example.org" || msgs[0].Mail != "MAIL FROM:<sender@example.org>" {
 		t.Errorf("EHLO %q, MAIL %q", msgs[0].Helo, msgs[0].Mail)
 	}
-	if r := log.results(); len(r) != 1 || !r[0].Success || r[0].Policy != TLSPolicyNone || r[0].MXHost != "mx.example.net" {
+	if r := log.results(); len(r) != 1 || !r[0].Success || r[0].Policy != TLSPolicyNone || r[0].MXHost != "mx.example.net" ||
+		r[0].PolicyStrings != nil || r[0].PolicyMX != nil {
 		t.Errorf("TLS results %+v", r)
 	}
 }
@@ -343,7 +344,19 @@ func TestDANE(t *testing.T) {
 			}
 			res := log.results()
 			if len(res) != 1 || res[0].Policy != TLSPolicyDANE || res[0].Success != (tc.reason == "") || res[0].FailureReason != tc.reason {
-				t.Errorf("TLS results %+v", res)
+				t.Fatalf("TLS results %+v", res)
+			}
+			// What the TLS report's policy and failure details need
+			// (RFC 8460 section 4.4).
+			wantTLSA := "3 1 1 " + strings.ToUpper(tlsaEE(t, cert))
+			if tc.name == "wrong TLSA record" {
+				wantTLSA = "3 1 1 " + strings.ToUpper(tlsaEE(t, other))
+			}
+			r := res[0]
+			if strings.Join(r.PolicyStrings, "|") != wantTLSA || strings.Join(r.PolicyMX, "|") != "mx.example.net" ||
+				r.Addr.Addr().String() != "127.0.0.2" || r.LocalAddr.String() != "127.0.0.1" {
+				t.Errorf("TLS result: policy %q, mx %q, receiving %v, sending %v; want %q", r.PolicyStrings, r.PolicyMX,
+					r.Addr, r.LocalAddr, wantTLSA)
 			}
 			if tc.require && tc.delivers && !strings.Contains(srv.Messages()[0].Mail, "REQUIRETLS") {
 				t.Errorf("MAIL without REQUIRETLS: %q", srv.Messages()[0].Mail)
@@ -464,6 +477,17 @@ func TestMTASTS(t *testing.T) {
 			}
 			if strings.Join(outcomes, "|") != strings.Join(tc.outcomes, "|") {
 				t.Errorf("TLS outcomes %q, want %q", outcomes, tc.outcomes)
+			}
+			// Every result under the policy carries it, as the report's
+			// policy-string and mx-host (RFC 8460 section 4.4).
+			wantPolicy := "version: STSv1|mode: " + tc.mode + "|mx: mx.example.net|max_age: 86400"
+			for _, r := range log.results() {
+				if r.Policy != TLSPolicySTS {
+					continue
+				}
+				if strings.Join(r.PolicyStrings, "|") != wantPolicy || strings.Join(r.PolicyMX, "|") != "mx.example.net" {
+					t.Errorf("%s result: policy %q, mx %q; want %q", r.MXHost, r.PolicyStrings, r.PolicyMX, wantPolicy)
+				}
 			}
 		})
 	}

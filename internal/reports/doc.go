@@ -34,14 +34,28 @@
 //     (add the source to SPF, sign with DKIM, align the MAIL FROM or the
 //     d= domain); `sealpost report dmarc` prints it.
 //   - TLS reports (RFC 8460): TLSRecorder.Record counts each outbound
-//     session's TLS outcome per policy (sts, tlsa, no-policy-found),
-//     successes and failures by result type and detail; SendDue sends,
+//     session's TLS outcome per policy (sts, tlsa, no-policy-found, with
+//     the policy-string and mx-host the queue hands over: the MTA-STS
+//     policy lines or the TLSA records, bounded in size), successes and
+//     failures by result type and detail (sending and receiving IP,
+//     receiving MX host name, the error as failure-reason-code); the
+//     report has the policies, summary and failure-details of section
+//     4; SendDue sends,
 //     per recipient domain and day, the JSON report gzipped as
 //     application/tlsrpt+gzip in a multipart/report mail with the
 //     TLS-Report-Domain and TLS-Report-Submitter fields (section 5.3), to
 //     the mailto URIs of the domain's single v=TLSRPTv1 record at
-//     _smtp._tls (LookupTLSRPT); Ingest reads received TLS reports (JSON,
-//     raw or gzip), and SummarizeTLS adds them up for `sealpost report tls`.
+//     _smtp._tls (LookupTLSRPT), and by HTTPS POST with Content-Type
+//     application/tlsrpt+gzip to its https URIs (section 3): the host
+//     resolved through the Scheduler's Resolver, the certificate verified
+//     against RootCAs (the system's roots unless set), redirects not
+//     followed, each POST bounded by PostTimeout and the report by
+//     MaxPostSize, any 2xx taken as delivered. A POST that failed for a
+//     reason that may pass (no connection, 5xx, 429, timeout) postpones
+//     the report to the next call when no mail carries it either; other
+//     failures are logged and that destination gets nothing. Ingest reads
+//     received TLS reports (JSON, raw or gzip), and SummarizeTLS adds
+//     them up for `sealpost report tls`.
 //
 // # Left out
 //
@@ -50,9 +64,11 @@
 //     whose limit the report exceeds gets nothing, and the skip is logged.
 //   - Report intervals other than a day (ri): every report covers one UTC
 //     day, as section 7.2 allows.
-//   - https destinations of DMARC reports (DMARCbis drops them), and the
-//     https POST of TLS reports (RFC 8460 section 3): only mailto URIs get
-//     reports; others are logged and skipped.
+//   - https destinations of DMARC reports (DMARCbis drops them): DMARC
+//     reports go to mailto URIs only; other URIs are logged and skipped.
+//   - Retrying a failed HTTPS POST of a TLS report when the report also
+//     went by mail: the mail is queued (and retried by the queue), the
+//     POST is not repeated.
 //   - Checking that a received report is about one of our domains: Ingest
 //     stores what arrives at the report address.
 package reports

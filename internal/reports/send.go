@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -59,6 +60,15 @@ type Scheduler struct {
 	// receivers of DMARC reports check them like any mail). A failure
 	// postpones the report.
 	Sign func(ctx context.Context, msg []byte) (string, error)
+	// RootCAs are the trust anchors for the certificates of https
+	// destinations of TLS reports; nil means the system's roots.
+	RootCAs *x509.CertPool
+	// PostTimeout bounds one HTTPS POST of a TLS report; 0 means
+	// DefaultPostTimeout.
+	PostTimeout time.Duration
+	// MaxPostSize is the largest compressed TLS report POSTed; 0 means
+	// DefaultMaxPostSize.
+	MaxPostSize int
 }
 
 // Sent describes a report SendDue sent.
@@ -67,8 +77,9 @@ type Sent struct {
 	Domain   string
 	Day      time.Time
 	ReportID string
-	To       []string
+	To       []string // mailto addresses, queued as one message
 	QueueID  int64
+	Posted   []string // https URIs the report was POSTed to
 }
 
 func (s *Scheduler) logger() *slog.Logger {
@@ -150,14 +161,14 @@ func (s *Scheduler) sendDay(ctx context.Context, kind store.ReportKind, day, now
 			continue
 		}
 		out, err := s.deliver(ctx, rep)
-		if errors.Is(err, dmarc.ErrTemporary) || errors.Is(err, dnsx.ErrTemporary) {
+		if errors.Is(err, dmarc.ErrTemporary) || errors.Is(err, dnsx.ErrTemporary) || errors.Is(err, errPostTemporary) {
 			s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
 			continue
 		}
 		if err != nil {
 			return sent, err
 		}
-		if out.QueueID != 0 {
+		if out.QueueID != 0 || len(out.Posted) > 0 {
 			sent = append(sent, out)
 		}
 		if err := s.Store.PutValue(ctx, sentNamespace, key, []byte(rep.id), now.Add(time.Duration(s.days()+30)*24*time.Hour)); err != nil {
@@ -187,11 +198,16 @@ func (s *Scheduler) deliver(ctx context.Context, rep *report) (Sent, error) {
 		max  uint64
 	}
 	var dests []dest
+	var posts []*url.URL
 	for _, raw := range rep.rua {
 		u := parseRUA(raw)
 		addr := mailtoAddress(u.Address)
+		if hu := httpsURL(raw); hu != nil && rep.kind == store.ReportTLS && addr == "" {
+			posts = append(posts, hu)
+			continue
+		}
 		if addr == "" {
-			s.logger().Info("report URI skipped: only mailto is supported", "domain", rep.domain, "uri", raw)
+			s.logger().Info("report URI skipped: not a mailto URI (or https for TLS reports)", "domain", rep.domain, "uri", raw)
 			continue
 		}
 		if rep.kind == store.ReportDMARC {
@@ -217,29 +233,77 @@ func (s *Scheduler) deliver(ctx context.Context, rep *report) (Sent, error) {
 		to = append(to, d.addr)
 	}
 	out := Sent{Kind: rep.kind, Domain: rep.domain, Day: rep.day, ReportID: rep.id, To: to}
-	if len(to) == 0 {
-		return out, nil
+	if len(to) > 0 {
+		id, err := s.enqueue(ctx, rep, to)
+		if err != nil {
+			return out, err
+		}
+		out.QueueID = id
 	}
+	// After the mail is queued: a queueing failure sends the report again
+	// at the next call, and a POST must not go out twice for it.
+	var err error
+	out.Posted, err = s.postAll(ctx, rep, posts, len(to) > 0)
+	return out, err
+}
+
+// enqueue queues the report mail of rep to the addresses to, signed.
+func (s *Scheduler) enqueue(ctx context.Context, rep *report, to []string) (int64, error) {
 	item := store.NewQueueItem{From: s.Address}
 	for _, a := range to {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: a, Notify: store.NotifyNever})
 	}
-	msg = rep.message(to)
+	msg := rep.message(to)
 	if s.Sign != nil {
 		sig, err := s.Sign(ctx, msg)
 		if err != nil {
-			return out, fmt.Errorf("signing the report: %w", err)
+			return 0, fmt.Errorf("signing the report: %w", err)
 		}
 		msg = append([]byte(sig), msg...)
 	}
 	qi, err := s.Store.Enqueue(ctx, bytes.NewReader(msg), item)
 	if err != nil {
-		return out, err
+		return 0, err
 	}
-	out.QueueID = qi.ID
 	s.logger().Info("report queued", "kind", rep.kind, "domain", rep.domain, "day", rep.day.Format(time.DateOnly),
 		"report_id", rep.id, "to", strings.Join(to, ","), "queue_id", qi.ID)
-	return out, nil
+	return qi.ID, nil
+}
+
+// postAll POSTs rep to its https destinations and returns those that
+// took it. When every destination failed for a reason that may pass and
+// no mail carries the report either, the error wraps errPostTemporary, so
+// that the report is tried again at the next call; otherwise failures are
+// logged and the report counts as sent.
+func (s *Scheduler) postAll(ctx context.Context, rep *report, posts []*url.URL, mailed bool) ([]string, error) {
+	limit := s.MaxPostSize
+	if limit <= 0 {
+		limit = DefaultMaxPostSize
+	}
+	var posted []string
+	var temporary error
+	for _, u := range posts {
+		if len(rep.gz) > limit {
+			s.logger().Info("report larger than an https destination is sent", "domain", rep.domain, "uri", u.String(),
+				"size", len(rep.gz), "max", limit)
+			continue
+		}
+		err := s.post(ctx, u, rep.gz)
+		if err != nil {
+			s.logger().Info("report POST failed", "domain", rep.domain, "uri", u.String(), "err", err)
+			if errors.Is(err, errPostTemporary) {
+				temporary = err
+			}
+			continue
+		}
+		posted = append(posted, u.String())
+		s.logger().Info("report POSTed", "kind", rep.kind, "domain", rep.domain, "day", rep.day.Format(time.DateOnly),
+			"report_id", rep.id, "uri", u.String())
+	}
+	if len(posted) == 0 && !mailed && temporary != nil {
+		return nil, temporary
+	}
+	return posted, nil
 }
 
 // reportID names a report: the same day and domain give the same ID, so

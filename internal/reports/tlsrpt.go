@@ -121,13 +121,15 @@ func (r *TLSRecorder) Record(ctx context.Context, res TLSResult) error {
 	default:
 		return fmt.Errorf("reports: TLS policy type %q", res.PolicyType)
 	}
-	row := tlsRow{Policy: TLSPolicy{Type: res.PolicyType, Strings: res.PolicyStrings, Domain: domain, MXHosts: res.MXHosts}}
+	row := tlsRow{Policy: TLSPolicy{Type: res.PolicyType, Strings: bounded(res.PolicyStrings, maxPolicyString),
+		Domain: domain, MXHosts: bounded(res.MXHosts, maxRowField)}}
 	if !res.Success {
 		if res.ResultType == "" {
 			return errors.New("reports: TLS failure without a result type")
 		}
-		row.Failure = &TLSFailureDetail{ResultType: res.ResultType, SendingIP: res.SendingIP, ReceivingMX: res.ReceivingMX,
-			ReceivingHELO: res.ReceivingHELO, ReceivingIP: res.ReceivingIP, FailureCode: res.FailureCode, AdditionalInfo: res.AdditionalInfo}
+		row.Failure = &TLSFailureDetail{ResultType: clip(res.ResultType), SendingIP: clip(res.SendingIP),
+			ReceivingMX: clip(res.ReceivingMX), ReceivingHELO: clip(res.ReceivingHELO), ReceivingIP: clip(res.ReceivingIP),
+			FailureCode: clip(res.FailureCode), AdditionalInfo: clip(res.AdditionalInfo)}
 	}
 	data, err := json.Marshal(row)
 	if err != nil {
@@ -138,6 +140,32 @@ func (r *TLSRecorder) Record(ctx context.Context, res TLSResult) error {
 		at = time.Now()
 	}
 	return r.Store.CountReportRow(ctx, store.ReportTLS, at, domain, data, 1)
+}
+
+// Bounds on the policy a TLS row keeps, so that a huge MTA-STS policy or
+// a pile of TLSA records still makes a row the store takes
+// (store.MaxValueLen): a string longer than maxPolicyString, or past
+// maxPolicyTotal bytes in all, is left out rather than cut, since a cut
+// record would be wrong. A TLSA record of a whole certificate (matching
+// type 0) fits.
+const (
+	maxPolicyString = 8 << 10
+	maxPolicyTotal  = 32 << 10
+)
+
+// bounded returns the strings of list that are at most max bytes long,
+// while they add up to at most maxPolicyTotal.
+func bounded(list []string, max int) []string {
+	var out []string
+	total := 0
+	for _, s := range list {
+		if len(s) > max || total+len(s) > maxPolicyTotal {
+			continue
+		}
+		total += len(s)
+		out = append(out, s)
+	}
+	return out
 }
 
 // TLSReportFor builds the TLS report of domain for day from the rows

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +54,20 @@ func tlsResult(domain string, ok bool, resultType string) TLSResult {
 	}
 }
 
+// daneResult is a session with an MX host whose TLSA records applied.
+func daneResult(ok bool) TLSResult {
+	r := TLSResult{
+		Time: day.Add(10 * time.Hour), PolicyDomain: "tls.example", PolicyType: PolicyTLSA,
+		PolicyStrings: []string{"3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6"},
+		MXHosts:       []string{"mx2.tls.example"}, Success: ok,
+	}
+	if !ok {
+		r.ResultType, r.SendingIP, r.ReceivingMX, r.ReceivingIP = "validation-failure", "192.0.2.25", "mx2.tls.example", "198.51.100.26"
+		r.FailureCode = "dane: no TLSA record matches the certificate"
+	}
+	return r
+}
+
 func TestSendTLSGolden(t *testing.T) {
 	st := openStore(t)
 	ctx := t.Context()
@@ -62,6 +78,7 @@ func TestSendTLSGolden(t *testing.T) {
 		tlsResult("tls.example", false, "starttls-not-supported"),
 		{Time: day.Add(9 * time.Hour), PolicyDomain: "TLS.example.", PolicyType: PolicyNotFound, Success: true},
 		tlsResult("nordua.example", true, ""),
+		daneResult(true), daneResult(false),
 	}
 	for _, res := range results {
 		if err := rec.Record(ctx, res); err != nil {
@@ -93,8 +110,10 @@ func TestSendTLSGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Policies) != 2 || rep.Policies[1].Summary != (TLSSummary{Successful: 3, Failed: 3}) ||
-		rep.Policies[0].Summary != (TLSSummary{Successful: 1}) || len(rep.Policies[1].FailureDetails) != 2 {
+	if len(rep.Policies) != 3 || rep.Policies[1].Summary != (TLSSummary{Successful: 3, Failed: 3}) ||
+		rep.Policies[0].Summary != (TLSSummary{Successful: 1}) || len(rep.Policies[1].FailureDetails) != 2 ||
+		rep.Policies[2].Summary != (TLSSummary{Successful: 1, Failed: 1}) || rep.Policies[2].Policy.Type != PolicyTLSA ||
+		len(rep.Policies[2].FailureDetails) != 1 || rep.Policies[2].FailureDetails[0].ReceivingIP != "198.51.100.26" {
 		t.Errorf("report %+v", rep)
 	}
 	if again, _ := scheduler(spy, r).SendDue(ctx, day.Add(26*time.Hour)); len(again) != 0 {
@@ -114,11 +133,64 @@ func TestSendTLSGolden(t *testing.T) {
 	want := []TLSSummaryRow{
 		{Domain: "tls.example", PolicyType: PolicySTS, Successful: 3, Failed: 3,
 			Failures: map[string]int64{"certificate-expired": 2, "starttls-not-supported": 1}, Reporters: []string{"mail.example.org"}},
+		{Domain: "tls.example", PolicyType: PolicyTLSA, Successful: 1, Failed: 1,
+			Failures: map[string]int64{"validation-failure": 1}, Reporters: []string{"mail.example.org"}},
 		{Domain: "tls.example", PolicyType: PolicyNotFound, Successful: 1, Reporters: []string{"mail.example.org"}},
 	}
 	gotJSON, _ := json.Marshal(sums)
 	wantJSON, _ := json.Marshal(want)
 	if skipped != 0 || !bytes.Equal(gotJSON, wantJSON) {
 		t.Errorf("summary %s, want %s", gotJSON, wantJSON)
+	}
+}
+
+// TestTLSRowBounds: a huge MTA-STS policy or TLSA set still makes a row
+// the store takes; strings too long are left out whole, never cut.
+func TestTLSRowBounds(t *testing.T) {
+	st := openStore(t)
+	long := strings.Repeat("A", maxPolicyString+1)
+	var many []string
+	for i := range 5000 {
+		many = append(many, fmt.Sprintf("mx: mx%d.tls.example", i))
+	}
+	tests := []struct {
+		name    string
+		strings []string
+		want    int // strings kept
+	}{
+		{"fits", []string{"version: STSv1", "mode: enforce"}, 2},
+		{"one too long", []string{"3 0 0 " + long, "3 1 1 00"}, 1},
+		{"too many", many, len(bounded(many, maxPolicyString))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := TLSResult{Time: day, PolicyDomain: tc.name + ".example", PolicyType: PolicySTS, PolicyStrings: tc.strings,
+				MXHosts: []string{"mx.tls.example", long}, Success: true}
+			if err := (&TLSRecorder{Store: st}).Record(t.Context(), res); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := st.ReportRows(t.Context(), store.ReportTLS, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r.Domain != tc.name+".example" {
+					continue
+				}
+				var row tlsRow
+				if err := json.Unmarshal(r.Data, &row); err != nil {
+					t.Fatal(err)
+				}
+				if len(row.Policy.Strings) != tc.want || len(row.Policy.MXHosts) != 1 || len(r.Data) > store.MaxValueLen {
+					t.Errorf("%d strings, %d mx hosts in %d bytes; want %d strings", len(row.Policy.Strings),
+						len(row.Policy.MXHosts), len(r.Data), tc.want)
+				}
+				return
+			}
+			t.Error("no row")
+		})
+	}
+	if n := len(bounded(many, maxPolicyString)); n == len(many) || n == 0 {
+		t.Errorf("bounded kept %d of %d", n, len(many))
 	}
 }

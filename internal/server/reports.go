@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // reportInterval is how often the server looks for daily reports to
@@ -30,7 +32,7 @@ func (s *Server) reportDomain() string {
 func (s *Server) sendReports(ctx context.Context) {
 	domain := s.reportDomain()
 	sched := &reports.Scheduler{Store: s.store, Resolver: s.resolver, OrgName: domain,
-		Address: "postmaster@" + domain, Hostname: s.cfg.Hostname, Logger: s.log,
+		Address: "postmaster@" + domain, Hostname: s.cfg.Hostname, Logger: s.log, RootCAs: s.testRoots,
 		Sign: func(ctx context.Context, msg []byte) (string, error) {
 			return s.accounts.SignDKIM(ctx, domain, bytes.NewReader(msg))
 		}}
@@ -48,6 +50,31 @@ func (s *Server) sendReports(ctx context.Context) {
 		case <-time.After(reportInterval):
 		}
 	}
+}
+
+// dsnNotifier makes the delivery reports of the outbound queue: from the
+// postmaster of the reporting domain, DKIM-signed with that domain's
+// active keys like the daily reports, so that they pass DMARC at the
+// sender's server.
+func (s *Server) dsnNotifier() *queue.DSNNotifier {
+	return &queue.DSNNotifier{Store: s.store, Hostname: s.cfg.Hostname, From: "postmaster@" + s.reportDomain(),
+		Sign: s.signReport, Logger: s.log, Queued: s.pokeQueue}
+}
+
+// signReport signs a message Sealpost writes (a delivery report) for the
+// domain of from.
+func (s *Server) signReport(ctx context.Context, from string, msg []byte) ([]byte, error) {
+	_, domain, _ := strings.Cut(from, "@")
+	sig, err := s.accounts.SignDKIM(ctx, domain, bytes.NewReader(msg))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s is not a hosted domain", queue.ErrNoSigningKey, domain)
+	case err != nil:
+		return nil, err
+	case sig == "":
+		return nil, fmt.Errorf("%w: %s has no active DKIM key", queue.ErrNoSigningKey, domain)
+	}
+	return append([]byte(sig), msg...), nil
 }
 
 // reportIngest is a delivery hook that reads the DMARC aggregate and TLS
@@ -90,8 +117,8 @@ func toPostmaster(env *delivery.Envelope) bool {
 // domain (RFC 8460). The queue calls it from its deliveries; a failure is
 // logged, never the delivery's.
 func (s *Server) recordTLS(r queue.TLSResult) {
-	res := reports.TLSResult{Time: time.Now(), PolicyDomain: r.Domain, Success: r.Success,
-		ResultType: r.FailureReason, ReceivingMX: r.MXHost, FailureCode: r.Detail}
+	res := reports.TLSResult{Time: time.Now(), PolicyDomain: r.Domain, PolicyStrings: r.PolicyStrings, MXHosts: r.PolicyMX,
+		Success: r.Success, ResultType: r.FailureReason, ReceivingMX: r.MXHost, FailureCode: r.Detail}
 	switch r.Policy {
 	case queue.TLSPolicySTS:
 		res.PolicyType = reports.PolicySTS
@@ -102,6 +129,9 @@ func (s *Server) recordTLS(r queue.TLSResult) {
 	}
 	if r.Addr.IsValid() {
 		res.ReceivingIP = r.Addr.Addr().String()
+	}
+	if r.LocalAddr.IsValid() {
+		res.SendingIP = r.LocalAddr.String()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/queue"
+	"sealpost.dev/sealpost/internal/reports"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -22,6 +24,9 @@ func TestRecordTLS(t *testing.T) {
 		{Domain: "receiver.example", MXHost: "mx.receiver.example", Addr: addr, Policy: queue.TLSPolicySTS, Success: true},
 		{Domain: "receiver.example", MXHost: "mx2.receiver.example", Policy: queue.TLSPolicySTS,
 			FailureReason: "certificate-host-mismatch", Detail: "x509: certificate is valid for other.example"},
+		{Domain: "dane.example", MXHost: "mx.dane.example", Addr: addr, LocalAddr: netip.MustParseAddr("192.0.2.1"),
+			Policy: queue.TLSPolicyDANE, PolicyStrings: []string{"3 1 1 0C72"}, PolicyMX: []string{"mx.dane.example"},
+			FailureReason: "validation-failure", Detail: "dane: no TLSA record matches"},
 	} {
 		srv.recordTLS(r)
 	}
@@ -33,13 +38,36 @@ func TestRecordTLS(t *testing.T) {
 	var all string
 	for _, r := range rows {
 		if r.Domain != "receiver.example" {
-			t.Errorf("a row for %q", r.Domain)
+			continue
 		}
 		total += r.Count
 		all += string(r.Data)
 	}
-	if len(rows) != 2 || total != 3 || !strings.Contains(all, "certificate-host-mismatch") || !strings.Contains(all, "sts") {
+	if len(rows) != 3 || total != 3 || !strings.Contains(all, "certificate-host-mismatch") || !strings.Contains(all, "sts") {
 		t.Errorf("%d rows counting %d: %s", len(rows), total, all)
+	}
+
+	// The DANE failure becomes a report with its policy and the
+	// session's addresses (RFC 8460 section 4.4).
+	sched := &reports.Scheduler{OrgName: "example.org", Address: "postmaster@example.org"}
+	var dane []store.ReportRow
+	for _, r := range rows {
+		if r.Domain == "dane.example" {
+			dane = append(dane, r)
+		}
+	}
+	rep, err := sched.TLSReportFor("dane.example", store.ReportDay(time.Now()), dane)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(rep.Policies)
+	want := `[{"policy":{"policy-type":"tlsa","policy-string":["3 1 1 0C72"],"policy-domain":"dane.example",` +
+		`"mx-host":["mx.dane.example"]},"summary":{"total-successful-session-count":0,"total-failure-session-count":1},` +
+		`"failure-details":[{"result-type":"validation-failure","sending-mta-ip":"192.0.2.1",` +
+		`"receiving-mx-hostname":"mx.dane.example","receiving-ip":"192.0.2.25","failed-session-count":1,` +
+		`"failure-reason-code":"dane: no TLSA record matches"}]}]`
+	if string(got) != want {
+		t.Errorf("policies\n%s\nwant\n%s", got, want)
 	}
 }
 

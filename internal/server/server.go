@@ -11,6 +11,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,9 @@ type Server struct {
 	queue    *queue.Queue
 	hub      *imapserver.Hub
 	indexer  *textindex.Indexer // fills the text index SEARCH uses
+	// testRoots are the trust anchors of testing.ca_file for outbound
+	// HTTPS and SMTP; nil outside tests (the system's roots).
+	testRoots *x509.CertPool
 
 	listeners []*listener
 }
@@ -173,6 +177,7 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.testRoots = test.roots
 	var remote queue.Transport = heldTransport{}
 	if s.cfg.Queue.Deliver {
 		remote = &queue.RemoteTransport{
@@ -193,7 +198,7 @@ func (s *Server) newQueue() (*queue.Queue, error) {
 	return queue.New(queue.Options{
 		Store:        s.store,
 		Transport:    &routingTransport{store: s.store, pipeline: s.pipeline, remote: remote},
-		Notifier:     &queue.DSNNotifier{Store: s.store, Hostname: s.cfg.Hostname, Queued: s.pokeQueue},
+		Notifier:     s.dsnNotifier(),
 		Logger:       s.log,
 		Worker:       fmt.Sprintf("%s/%d", hostname, os.Getpid()),
 		MaxAge:       time.Duration(s.cfg.Queue.MaxAge),

@@ -220,6 +220,10 @@ func (c *Client) ESMTP() bool { return c.esmtp }
 // RemoteAddr returns the server's address.
 func (c *Client) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
+// LocalAddr returns our end of the connection, as TLS reports name it
+// (RFC 8460 section 4.4, sending-mta-ip).
+func (c *Client) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
 // TLSConnectionState returns the state of the TLS connection and true
 // after a successful StartTLS.
 func (c *Client) TLSConnectionState() (tls.ConnectionState, bool) {
