@@ -44,8 +44,8 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 	}
 	// All lines go into one buffer; fields are ranges of it, made into
 	// slices at the end, when the buffer no longer moves.
-	var buf []byte
-	var starts []int // start of each field in buf
+	buf := make([]byte, 0, 4<<10)
+	starts := make([]int, 0, 32) // start of each field in buf
 	for {
 		lineStart := len(buf)
 		var err error

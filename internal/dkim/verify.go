@@ -141,9 +141,8 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	keys := v.lookupKeys(ctx, todo)
+	keys, stop := v.lookupKeys(ctx, todo)
+	defer stop()
 	if err := hashBody(body, hashers); err != nil {
 		return nil, err
 	}
@@ -163,21 +162,26 @@ type keyLookup struct {
 	err     error
 }
 
-// lookupKeys starts one lookup per distinct key name in todo. Cancelling ctx
-// ends them. A single key, the common case, is looked up at once: a
-// goroutine would cost more than the lookup when the answer is cached,
-// and when it is not, hashing the body overlaps with little of the wait.
-func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) map[string]*keyLookup {
-	keys := make(map[string]*keyLookup, len(todo))
+// lookupKeys starts one lookup per distinct key name in todo; stop ends
+// those still running. A single key, the common case, is looked up at
+// once: a goroutine would cost more than the lookup when the answer is
+// cached, and when it is not, hashing the body overlaps with little of the
+// wait. Several are looked up in parallel.
+func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) (keys map[string]*keyLookup, stop func()) {
+	keys = make(map[string]*keyLookup, len(todo))
 	for _, p := range todo {
 		name := KeyName(p.sig.Selector, p.sig.Domain)
 		if keys[name] == nil {
 			keys[name] = &keyLookup{done: make(chan struct{})}
 		}
 	}
+	stop = func() {}
+	parallel := len(keys) > 1
+	if parallel {
+		ctx, stop = context.WithCancel(ctx)
+	}
 	for _, p := range todo {
-		name := KeyName(p.sig.Selector, p.sig.Domain)
-		k := keys[name]
+		k := keys[KeyName(p.sig.Selector, p.sig.Domain)]
 		if k.started {
 			continue
 		}
@@ -186,13 +190,13 @@ func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) map[string]*k
 			defer close(k.done)
 			k.key, k.err = LookupKey(ctx, v.Resolver, p.sig.Selector, p.sig.Domain)
 		}
-		if len(keys) == 1 {
-			lookup()
-		} else {
+		if parallel {
 			go lookup()
+		} else {
+			lookup()
 		}
 	}
-	return keys
+	return keys, stop
 }
 
 // precheck parses the field and applies the checks that need neither DNS
