@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -129,7 +130,7 @@ func (r *TLSRecorder) Record(ctx context.Context, res TLSResult) error {
 		}
 		row.Failure = &TLSFailureDetail{ResultType: clip(res.ResultType), SendingIP: clip(res.SendingIP),
 			ReceivingMX: clip(res.ReceivingMX), ReceivingHELO: clip(res.ReceivingHELO), ReceivingIP: clip(res.ReceivingIP),
-			FailureCode: clip(res.FailureCode), AdditionalInfo: clip(res.AdditionalInfo)}
+			FailureCode: clip(failureCode(res.FailureCode)), AdditionalInfo: clip(res.AdditionalInfo)}
 	}
 	data, err := json.Marshal(row)
 	if err != nil {
@@ -140,6 +141,17 @@ func (r *TLSRecorder) Record(ctx context.Context, res TLSResult) error {
 		at = time.Now()
 	}
 	return r.Store.CountReportRow(ctx, store.ReportTLS, at, domain, data, 1)
+}
+
+// timestamps matches the times some TLS errors quote ("current time
+// 2026-11-22T10:00:00Z is after ..."), which would make every session a row
+// of its own.
+var timestamps = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?`)
+
+// failureCode is the failure-reason-code of an error text, with the times
+// in it replaced so that sessions failing alike are counted together.
+func failureCode(text string) string {
+	return timestamps.ReplaceAllLiteralString(text, "(time)")
 }
 
 // Bounds on the policy a TLS row keeps, so that a huge MTA-STS policy or

@@ -194,3 +194,32 @@ func TestTLSRowBounds(t *testing.T) {
 		t.Errorf("bounded kept %d of %d", n, len(many))
 	}
 }
+
+// TestTLSFailuresCountedTogether: sessions that fail alike make one row,
+// even when the error quotes the time of the attempt.
+func TestTLSFailuresCountedTogether(t *testing.T) {
+	st := openStore(t)
+	rec := &TLSRecorder{Store: st}
+	for i := range 3 {
+		code := fmt.Sprintf("x509: certificate has expired or is not yet valid: current time 2026-11-22T10:00:0%dZ is after 2026-01-01T00:00:00Z", i)
+		res := TLSResult{Time: day, PolicyDomain: "expired.example", PolicyType: PolicySTS, ResultType: "certificate-expired",
+			ReceivingMX: "mx.expired.example", FailureCode: code}
+		if err := rec.Record(t.Context(), res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := st.ReportRows(t.Context(), store.ReportTLS, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Count != 3 {
+		t.Fatalf("rows %+v, want one counted 3 times", rows)
+	}
+	var row tlsRow
+	if err := json.Unmarshal(rows[0].Data, &row); err != nil {
+		t.Fatal(err)
+	}
+	if want := "x509: certificate has expired or is not yet valid: current time (time) is after (time)"; row.Failure.FailureCode != want {
+		t.Errorf("failure code %q, want %q", row.Failure.FailureCode, want)
+	}
+}
