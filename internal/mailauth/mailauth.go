@@ -127,10 +127,12 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	}
 	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
 	c.decide(&v, res)
-	c.log().Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
-		"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Status, "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
-		"policy", res.DMARC.Disposition, "exempt", res.Exempted, "trusted_arc", res.TrustedARC,
-		"action", v.Action, "folder", v.Folder, "reason", v.Reason)
+	if log := c.log(); log.Enabled(ctx, slog.LevelInfo) {
+		log.Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
+			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Status, "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
+			"policy", res.DMARC.Disposition, "exempt", res.Exempted, "trusted_arc", res.TrustedARC,
+			"action", v.Action, "folder", v.Folder, "reason", v.Reason)
+	}
 	c.record(ctx, env, res)
 	return v, nil
 }
