@@ -116,6 +116,19 @@ func TestCheckCommand(t *testing.T) {
 			zone.WriteString(r.Name + ` TXT "v=TLSRPTv1; rua=mailto:a@example.org"` + "\n" + r.Name + ` TXT "v=TLSRPTv1; rua=mailto:b@example.org"` + "\n")
 		case r.Type == "CNAME" && strings.HasPrefix(r.Name, "mta-sts."):
 			zone.WriteString(r.Name + " CNAME " + r.Value + "\n" + r.Value + " A 192.0.2.25\n")
+		case r.Type == "SRV":
+			// Right, on the wrong port, right in other words, "not
+			// offered", on another host, and (pop3s) missing.
+			published := map[string]string{
+				"_submissions._tcp.example.org.": r.Value,
+				"_submission._tcp.example.org.":  "10 1 2587 " + mxHost,
+				"_imaps._tcp.example.org.":       "5 0 993 MAIL.EXAMPLE.NET.",
+				"_imap._tcp.example.org.":        "0 0 0 .",
+				"_pop3._tcp.example.org.":        "10 1 110 other.example.net.",
+			}[r.Name]
+			if published != "" {
+				zone.WriteString(r.Name + " SRV " + published + "\n")
+			}
 		case r.Name == "example.org." && r.Type == "TXT":
 			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
 		}
@@ -145,7 +158,12 @@ func TestCheckCommand(t *testing.T) {
 		"dkim rsa":                      "error",
 		"_dmarc.example.org. TXT":       "differs",
 		"_smtp._tls.example.org. TXT":   "error",
-		"_imaps._tcp.example.org. SRV":  "unchecked",
+		"_submissions._tcp.example.org. SRV": "ok",
+		"_submission._tcp.example.org. SRV":  "differs",
+		"_imaps._tcp.example.org. SRV":       "ok",
+		"_imap._tcp.example.org. SRV":        "differs",
+		"_pop3._tcp.example.org. SRV":        "differs",
+		"_pop3s._tcp.example.org. SRV":       "missing",
 		"mta-sts.example.org. CNAME":    "ok",
 		"autoconfig.example.org. CNAME": "missing",
 		"_mta-sts.example.org. TXT":     "missing",
