@@ -151,22 +151,22 @@ func TestCheckCommand(t *testing.T) {
 		status[key] = c.Status
 	}
 	want := map[string]string{
-		"example.org. MX":               "ok",
-		"example.org. TXT":              "ok",
-		mxHost + " TXT":                 "missing",
-		"dkim ed25519":                  "ok",
-		"dkim rsa":                      "error",
-		"_dmarc.example.org. TXT":       "differs",
-		"_smtp._tls.example.org. TXT":   "error",
+		"example.org. MX":                    "ok",
+		"example.org. TXT":                   "ok",
+		mxHost + " TXT":                      "missing",
+		"dkim ed25519":                       "ok",
+		"dkim rsa":                           "error",
+		"_dmarc.example.org. TXT":            "differs",
+		"_smtp._tls.example.org. TXT":        "error",
 		"_submissions._tcp.example.org. SRV": "ok",
 		"_submission._tcp.example.org. SRV":  "differs",
 		"_imaps._tcp.example.org. SRV":       "ok",
 		"_imap._tcp.example.org. SRV":        "differs",
 		"_pop3._tcp.example.org. SRV":        "differs",
 		"_pop3s._tcp.example.org. SRV":       "missing",
-		"mta-sts.example.org. CNAME":    "ok",
-		"autoconfig.example.org. CNAME": "missing",
-		"_mta-sts.example.org. TXT":     "missing",
+		"mta-sts.example.org. CNAME":         "ok",
+		"autoconfig.example.org. CNAME":      "missing",
+		"_mta-sts.example.org. TXT":          "missing",
 	}
 	for k, v := range want {
 		if status[k] != v {
