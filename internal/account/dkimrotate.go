@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/dkim"
@@ -79,10 +78,11 @@ type DKIMEvent struct {
 	Domain    string
 	Kind      DKIMEventKind
 	Selectors []string
-	// Detail says more: what the record holds, why a lookup failed, which
-	// keys were replaced.
+	// Detail says more: what the record holds, why a lookup failed.
 	Detail string
-	// RetireAt, for DKIMActivated, is when the replaced keys go.
+	// Replaced, for DKIMActivated, are the selectors of the keys that
+	// stopped signing, and RetireAt when they go.
+	Replaced []string
 	RetireAt time.Time
 }
 
@@ -156,7 +156,7 @@ func (s *Service) advanceDomainDKIM(ctx context.Context, r dnsx.Resolver, domain
 		default:
 			s.forgetSigners(domain)
 			events = append(events, DKIMEvent{Domain: domain, Kind: DKIMActivated, Selectors: plan.activate,
-				Detail: "replacing " + strings.Join(plan.replaced, ", "), RetireAt: retireAt})
+				Replaced: plan.replaced, RetireAt: retireAt})
 		}
 	}
 	return events, nil

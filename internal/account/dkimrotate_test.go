@@ -2,6 +2,7 @@ package account
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +178,7 @@ func TestAdvanceDKIM(t *testing.T) {
 		{51 * time.Hour, "two", p, "record-differs [" + newE.Selector + "] another key"},
 		{52 * time.Hour, "both", p, "seen-published [" + newE.Selector + "]"},
 		{76 * time.Hour, "both", manual, ""},
-		{76 * time.Hour, "both", p, "activated [" + newE.Selector + " " + newR.Selector + "] replacing"},
+		{76 * time.Hour, "both", p, "activated [" + newE.Selector + " " + newR.Selector + "]"},
 		{124 * time.Hour, "both", p, ""}, // retiring until exactly now
 		{124*time.Hour + time.Second, "empty", p, "deleted [" + old[0].Selector + " " + old[1].Selector + "] retired"},
 	} {
@@ -205,8 +206,8 @@ func TestAdvanceDKIM(t *testing.T) {
 			}
 		}
 		if step.at == 76*time.Hour && step.p.AutoActivate {
-			if e := events[len(events)-1]; !e.RetireAt.Equal(now.Add(48 * time.Hour)) {
-				t.Errorf("the replaced keys retire at %v", e.RetireAt)
+			if e := events[len(events)-1]; !e.RetireAt.Equal(now.Add(48*time.Hour)) || !slices.Equal(e.Replaced, []string{old[0].Selector, old[1].Selector}) {
+				t.Errorf("activation replaced %v until %v", e.Replaced, e.RetireAt)
 			}
 			signers, err := s.DKIMSigners(ctx, domain)
 			if err != nil || len(signers) != 2 || signers[0].Selector != newR.Selector || signers[1].Selector != newE.Selector {
