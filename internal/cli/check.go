@@ -229,7 +229,7 @@ func checkDKIMRecord(c *recordCheck, found []string) {
 	}
 	c.Status, c.Detail = "error", "the record holds another key"
 	if strings.Contains(c.Why, "pending") {
-		c.Detail += "; publish this one before 'sealpost dkim activate'"
+		c.Detail += "; publish this one before the pending key signs"
 	}
 }
 

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+	"sealpost.dev/sealpost/internal/instance"
 )
 
 // TestDKIMKeyCommands walks a domain's keys through a rotation with the
@@ -49,6 +52,23 @@ func TestDKIMKeyCommands(t *testing.T) {
 	if code, _, _ := run(t, "dkim", "rotate", "example.org", "--data", dir); code != 2 {
 		t.Errorf("a second rotation before activation: exit %d, want 2", code)
 	}
+	if !strings.Contains(out, "the running server activates them once DNS has shown both for 24h") {
+		t.Errorf("dkim rotate does not say how the keys come to sign:\n%s", out)
+	}
+	code, out, _ = run(t, "dkim", "keys", "example.org", "--data", dir)
+	if code != 0 || strings.Count(out, "pending, not seen published yet") != 2 {
+		t.Errorf("dkim keys before publication: %d\n%s", code, out)
+	}
+	seePublished(t, dir, "example.org")
+	code, out, _ = run(t, "dkim", "keys", "example.org", "--data", dir)
+	if code != 0 || strings.Count(out, "(pending, seen published since 20") != 2 {
+		t.Errorf("dkim keys after publication: %d\n%s", code, out)
+	}
+	for _, k := range keys() {
+		if (k.State == "pending") != (k.PublishedSince != nil) {
+			t.Errorf("%s (%s) published since %v", k.Selector, k.State, k.PublishedSince)
+		}
+	}
 	code, out, _ = run(t, "dns", "--json", "example.org", "--data", dir)
 	var recs []dnsRecord
 	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
@@ -61,8 +81,9 @@ func TestDKIMKeyCommands(t *testing.T) {
 	if byType["MX"] != 1 || byType["TXT"] != 2+4+3 || byType["CNAME"] != 2 || byType["SRV"] != 6 {
 		t.Errorf("dns during a rotation: %v records by type: %+v", byType, recs)
 	}
-	if code, _, stderr := run(t, "dkim", "activate", "--overlap", "1h", "example.org", "--data", dir); code != 0 {
-		t.Fatalf("dkim activate: %s", stderr)
+	// The overlap defaults to the config's dkim.overlap.
+	if code, out, stderr := run(t, "dkim", "activate", "example.org", "--data", dir); code != 0 || !strings.Contains(out, "published for 168h0m0s") {
+		t.Fatalf("dkim activate: %d %s %s", code, out, stderr)
 	}
 	states := map[string]string{}
 	for _, k := range keys() {
@@ -205,6 +226,46 @@ func TestDKIMSign(t *testing.T) {
 		if code, _, _ := runStdin(t, msg, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// seePublished publishes domain's DKIM keys in a DNS zone and has one
+// round of the server's rotation job look at them, without activating.
+func seePublished(t *testing.T, dir, domain string) {
+	t.Helper()
+	ctx := t.Context()
+	cfg, err := loadInstanceConfig(instanceFlags{data: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := instance.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := instance.Accounts(cfg, st)
+	keys, err := svc.DKIMKeys(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := dnsx.NewZone()
+	if err := zone.AddDomain(domain); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := domainRecords(cfg, domain, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if strings.Contains(r.Name, "._domainkey.") {
+			if err := zone.Add(r.Name + " TXT " + quoteTXT(r.Value)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	events, err := svc.AdvanceDKIM(ctx, dnsx.NewStub(zone, nil), account.DKIMRotation{})
+	if err != nil || len(events) != 2 || events[0].Kind != account.DKIMSeenPublished {
+		t.Fatalf("a round of the rotation job: %+v, %v", events, err)
 	}
 }
 
