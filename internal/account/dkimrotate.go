@@ -138,11 +138,14 @@ func (s *Service) advanceDomainDKIM(ctx context.Context, r dnsx.Resolver, domain
 		}
 	}
 	if len(plan.remove) > 0 {
-		if _, err := s.Store.DeleteDKIMKeys(ctx, domain, now); err != nil {
+		n, err := s.Store.DeleteDKIMKeys(ctx, domain, now)
+		if err != nil {
 			return events, err
 		}
-		events = append(events, DKIMEvent{Domain: domain, Kind: DKIMDeleted, Selectors: plan.remove,
-			Detail: "retired; remove their DNS records"})
+		if n > 0 { // none when another node sharing the store was first
+			events = append(events, DKIMEvent{Domain: domain, Kind: DKIMDeleted, Selectors: plan.remove,
+				Detail: "retired; remove their DNS records"})
+		}
 	}
 	if !plan.activateBy.IsZero() {
 		retireAt := now.Add(p.overlap())

@@ -42,7 +42,13 @@ func (s *Server) advanceDKIM(ctx context.Context) {
 	events, err := s.accounts.AdvanceDKIM(ctx, s.resolver, account.DKIMRotation{
 		AutoActivate: c.AutoActivate, PublishHold: time.Duration(c.PublishHold), Overlap: time.Duration(c.Overlap)})
 	for _, e := range events {
+		if e.Kind == account.DKIMLookupFailed && ctx.Err() != nil {
+			continue // shutting down, or the round ran out of time: not DNS's fault
+		}
 		s.logDKIMEvent(e)
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		s.log.Warn("DKIM key rotation round took longer than its budget", "budget", dkimRoundTimeout.String())
 	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("DKIM key rotation", "err", err)
