@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,49 +79,46 @@ func DKIMRecord(k store.DKIMKey) (string, error) {
 	return rec, nil
 }
 
-// DKIMKeys returns a domain's keys, after removing those whose retirement
-// time has passed.
+// DKIMKeys returns a domain's keys, leaving out those whose retirement
+// time has passed (AdvanceDKIM deletes them, and logs it).
 func (s *Service) DKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
 	d, err := s.hostedDomain(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
-	return s.currentDKIMKeys(ctx, d)
-}
-
-func (s *Service) currentDKIMKeys(ctx context.Context, domain string) ([]store.DKIMKey, error) {
-	if _, err := s.Store.DeleteDKIMKeys(ctx, domain, s.now()); err != nil {
-		return nil, fmt.Errorf("DKIM keys of %s: %w", domain, err)
-	}
-	keys, err := s.Store.ListDKIMKeys(ctx, domain)
+	keys, err := s.Store.ListDKIMKeys(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("DKIM keys of %s: %w", domain, err)
+		return nil, fmt.Errorf("DKIM keys of %s: %w", d, err)
 	}
-	return keys, nil
+	now := s.now()
+	return slices.DeleteFunc(keys, func(k store.DKIMKey) bool {
+		return k.State == store.DKIMRetiring && k.RetireAt.Before(now)
+	}), nil
 }
 
 // RotateDKIM starts a rotation of a domain's DKIM keys: it makes a new pair
 // under new selectors, pending (to be published in DNS) while the current
-// pair goes on signing; ActivateDKIM completes it. A domain without keys
-// gets an active pair at once. It fails with store.ErrExists while an
-// earlier rotation waits for activation.
+// pair goes on signing; ActivateDKIM, or the server's AdvanceDKIM once DNS
+// has shown the pair long enough, completes it. A domain without an
+// active key gets an active pair at once. It fails with store.ErrExists
+// while an earlier rotation waits for activation.
 func (s *Service) RotateDKIM(ctx context.Context, domain string) ([]store.DKIMKey, error) {
 	d, err := s.hostedDomain(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.currentDKIMKeys(ctx, d)
+	keys, err := s.Store.ListDKIMKeys(ctx, d)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DKIM keys of %s: %w", d, err)
 	}
-	state := store.DKIMPending
-	if len(keys) == 0 {
-		state = store.DKIMActive
-	}
-	var taken []string
+	state := store.DKIMActive
+	var taken []string // every stored selector, retired ones too
 	for _, k := range keys {
-		if k.State == store.DKIMPending {
+		switch k.State {
+		case store.DKIMPending:
 			return nil, fmt.Errorf("rotate DKIM keys of %s: selector %s is pending, activate it first: %w", d, k.Selector, store.ErrExists)
+		case store.DKIMActive:
+			state = store.DKIMPending
 		}
 		taken = append(taken, k.Selector)
 	}

@@ -16,6 +16,13 @@
 // string format; Verify uses the parameters stored with each hash, so the
 // parameters can be raised without invalidating existing passwords.
 //
+// Each domain signs with two DKIM keys, Ed25519 (RFC 8463) and RSA-2048
+// (RFC 6376, RFC 8301). A rotation (RotateDKIM) adds a pending pair under
+// new selectors; it starts signing when the administrator activates it
+// (ActivateDKIM) or, with AdvanceDKIM, which the server runs hourly, once
+// DNS has shown both records, each holding exactly the key, for a hold
+// time. The replaced pair stays published for an overlap, then goes.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but

@@ -57,6 +57,9 @@ func (f *fakeDNS) LookupTLSA(context.Context, int, string, string) ([]dnsx.TLSA,
 func (f *fakeDNS) LookupCNAME(context.Context, string) (string, dnsx.Result, error) {
 	panic("not used")
 }
+func (f *fakeDNS) LookupSRV(context.Context, string) ([]dnsx.SRV, dnsx.Result, error) {
+	panic("not used")
+}
 
 // crlf turns the LF line ends of a YAML literal into CRLF.
 func crlf(s string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 type recordCheck struct {
 	dnsRecord
 	// Status is ok, missing, differs (published, but not as expected: a
-	// warning, it may be deliberate), error (wrong in a way that breaks
-	// mail) or unchecked.
+	// warning, it may be deliberate) or error (wrong in a way that breaks
+	// mail).
 	Status string   `json:"status"`
 	Found  []string `json:"found,omitempty"`
 	Detail string   `json:"detail,omitempty"`
@@ -104,8 +105,10 @@ func checkRecords(ctx context.Context, r dnsx.Resolver, recs []dnsRecord) []reco
 			checkTXT(ctx, r, &c)
 		case "CNAME":
 			checkCNAME(ctx, r, &c)
+		case "SRV":
+			checkSRV(ctx, r, &c)
 		default:
-			c.Status, c.Detail = "unchecked", "Sealpost does not look up "+rec.Type+" records"
+			c.Status, c.Detail = "error", "Sealpost cannot look up "+rec.Type+" records"
 		}
 		out = append(out, c)
 	}
@@ -146,6 +149,38 @@ func checkCNAME(ctx context.Context, r dnsx.Resolver, c *recordCheck) {
 		return
 	}
 	c.Status, c.Detail = "differs", "leads to "+target+", not to this server (fine if it has this server's addresses)"
+}
+
+// checkSRV wants a record naming this server and the listener's port
+// (RFC 6186). Another priority or weight is fine; a record leading
+// elsewhere, or "." (the service is not offered, RFC 2782), only differs:
+// clients configure themselves wrongly, but mail still flows.
+func checkSRV(ctx context.Context, r dnsx.Resolver, c *recordCheck) {
+	srvs, _, err := r.LookupSRV(ctx, c.Name)
+	if lookupFailed(c, err) {
+		return
+	}
+	var prio, weight, port int
+	var target string
+	if _, err := fmt.Sscanf(c.Value, "%d %d %d %s", &prio, &weight, &port, &target); err != nil {
+		c.Status, c.Detail = "error", "cannot read the expected record: "+err.Error()
+		return
+	}
+	for _, s := range srvs {
+		c.Found = append(c.Found, fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, s.Target))
+		if strings.EqualFold(s.Target, target) && int(s.Port) == port {
+			c.Status = "ok"
+		}
+	}
+	switch {
+	case c.Status == "ok":
+	case len(srvs) == 0:
+		c.Status, c.Detail = "missing", "no SRV record: mail clients do not find the service"
+	case len(srvs) == 1 && srvs[0].Target == ".":
+		c.Status, c.Detail = "differs", "published as not offered here"
+	default:
+		c.Status, c.Detail = "differs", "leads to "+strings.Join(c.Found, ", ")+", not to port "+strconv.Itoa(port)+" of this server"
+	}
 }
 
 // checkTXT compares the TXT records of one kind (SPF, DKIM, DMARC,
@@ -194,7 +229,7 @@ func checkDKIMRecord(c *recordCheck, found []string) {
 	}
 	c.Status, c.Detail = "error", "the record holds another key"
 	if strings.Contains(c.Why, "pending") {
-		c.Detail += "; publish this one before 'sealpost dkim activate'"
+		c.Detail += "; publish this one before the pending key signs"
 	}
 }
 

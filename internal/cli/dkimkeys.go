@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -21,7 +23,7 @@ func runDKIMKeys(ctx context.Context, env *Env, verb string, args []string) erro
 	}[verb]
 	fs := newFlagSet(env, "dkim "+verb, usage)
 	f.register(fs, verb != "activate")
-	overlap := fs.Duration("overlap", account.DefaultDKIMOverlap, "with activate: how long the replaced keys stay published")
+	overlap := fs.Duration("overlap", 0, "with activate: how long the replaced keys stay published (default: the config's dkim.overlap)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -33,11 +35,16 @@ func runDKIMKeys(ctx context.Context, env *Env, verb string, args []string) erro
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	svc, done, err := openAccounts(ctx, f)
+	cfg, err := loadInstanceConfig(f)
 	if err != nil {
 		return err
 	}
-	defer done()
+	st, err := instance.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := instance.Accounts(cfg, st)
 	domain := pos[0]
 	switch verb {
 	case "keys":
@@ -52,16 +59,28 @@ func runDKIMKeys(ctx context.Context, env *Env, verb string, args []string) erro
 			return err
 		}
 		if !f.json && keys[0].State == store.DKIMPending {
-			fmt.Fprintf(env.Stdout, "new keys for %s, pending: publish these records, then run 'sealpost dkim activate %s'\n", domain, domain)
+			fmt.Fprintf(env.Stdout, "new keys for %s, pending: publish these records; %s\n", domain, activationHint(cfg, domain))
 		}
 		return printDKIMKeys(env.Stdout, domain, keys, f.json)
 	default: // activate
+		if *overlap <= 0 {
+			*overlap = time.Duration(cfg.DKIM.Overlap)
+		}
 		if err := svc.ActivateDKIM(ctx, domain, *overlap); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "the pending keys of %s sign from now on; the keys they replace stay published for %s\n", domain, *overlap)
 		return nil
 	}
+}
+
+// activationHint says how pending keys come to sign.
+func activationHint(cfg *config.Config, domain string) string {
+	if cfg.DKIM.AutoActivate {
+		return fmt.Sprintf("the running server activates them once DNS has shown both for %s (or run 'sealpost dkim activate %s')",
+			cfg.DKIM.PublishHold, domain)
+	}
+	return fmt.Sprintf("then run 'sealpost dkim activate %s'", domain)
 }
 
 // dkimKeyView is what the CLI shows of a key: never the private key.
@@ -71,8 +90,11 @@ type dkimKeyView struct {
 	State     string     `json:"state"`
 	Created   time.Time  `json:"created"`
 	RetireAt  *time.Time `json:"retire_at,omitempty"`
-	Name      string     `json:"name"`
-	Record    string     `json:"record"`
+	// PublishedSince, for a pending key, is when the server first saw
+	// its record in DNS.
+	PublishedSince *time.Time `json:"published_since,omitempty"`
+	Name           string     `json:"name"`
+	Record         string     `json:"record"`
 }
 
 func dkimKeyViews(domain string, keys []store.DKIMKey) ([]dkimKeyView, error) {
@@ -87,6 +109,10 @@ func dkimKeyViews(domain string, keys []store.DKIMKey) ([]dkimKeyView, error) {
 		if !k.RetireAt.IsZero() {
 			t := k.RetireAt.UTC()
 			v.RetireAt = &t
+		}
+		if k.State == store.DKIMPending && !k.PublishedSince.IsZero() {
+			t := k.PublishedSince.UTC()
+			v.PublishedSince = &t
 		}
 		views = append(views, v)
 	}
@@ -103,8 +129,13 @@ func printDKIMKeys(w io.Writer, domain string, keys []store.DKIMKey, asJSON bool
 	}
 	for _, v := range views {
 		state := v.State
-		if v.RetireAt != nil {
+		switch {
+		case v.RetireAt != nil:
 			state += " until " + v.RetireAt.Format(time.RFC3339)
+		case v.PublishedSince != nil:
+			state += ", seen published since " + v.PublishedSince.Format(time.RFC3339)
+		case v.State == string(store.DKIMPending):
+			state += ", not seen published yet"
 		}
 		fmt.Fprintf(w, "%s %s (%s, created %s)\n  %s TXT %s\n", v.Selector, v.Algorithm, state, v.Created.Format(time.RFC3339),
 			v.Name, quoteTXT(v.Record))

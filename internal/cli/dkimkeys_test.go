@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+	"sealpost.dev/sealpost/internal/instance"
 )
 
 // TestDKIMKeyCommands walks a domain's keys through a rotation with the
@@ -49,6 +52,23 @@ func TestDKIMKeyCommands(t *testing.T) {
 	if code, _, _ := run(t, "dkim", "rotate", "example.org", "--data", dir); code != 2 {
 		t.Errorf("a second rotation before activation: exit %d, want 2", code)
 	}
+	if !strings.Contains(out, "the running server activates them once DNS has shown both for 24h") {
+		t.Errorf("dkim rotate does not say how the keys come to sign:\n%s", out)
+	}
+	code, out, _ = run(t, "dkim", "keys", "example.org", "--data", dir)
+	if code != 0 || strings.Count(out, "pending, not seen published yet") != 2 {
+		t.Errorf("dkim keys before publication: %d\n%s", code, out)
+	}
+	seePublished(t, dir, "example.org")
+	code, out, _ = run(t, "dkim", "keys", "example.org", "--data", dir)
+	if code != 0 || strings.Count(out, "(pending, seen published since 20") != 2 {
+		t.Errorf("dkim keys after publication: %d\n%s", code, out)
+	}
+	for _, k := range keys() {
+		if (k.State == "pending") != (k.PublishedSince != nil) {
+			t.Errorf("%s (%s) published since %v", k.Selector, k.State, k.PublishedSince)
+		}
+	}
 	code, out, _ = run(t, "dns", "--json", "example.org", "--data", dir)
 	var recs []dnsRecord
 	if code != 0 || json.Unmarshal([]byte(out), &recs) != nil {
@@ -61,8 +81,9 @@ func TestDKIMKeyCommands(t *testing.T) {
 	if byType["MX"] != 1 || byType["TXT"] != 2+4+3 || byType["CNAME"] != 2 || byType["SRV"] != 6 {
 		t.Errorf("dns during a rotation: %v records by type: %+v", byType, recs)
 	}
-	if code, _, stderr := run(t, "dkim", "activate", "--overlap", "1h", "example.org", "--data", dir); code != 0 {
-		t.Fatalf("dkim activate: %s", stderr)
+	// The overlap defaults to the config's dkim.overlap.
+	if code, out, stderr := run(t, "dkim", "activate", "example.org", "--data", dir); code != 0 || !strings.Contains(out, "published for 168h0m0s") {
+		t.Fatalf("dkim activate: %d %s %s", code, out, stderr)
 	}
 	states := map[string]string{}
 	for _, k := range keys() {
@@ -116,6 +137,19 @@ func TestCheckCommand(t *testing.T) {
 			zone.WriteString(r.Name + ` TXT "v=TLSRPTv1; rua=mailto:a@example.org"` + "\n" + r.Name + ` TXT "v=TLSRPTv1; rua=mailto:b@example.org"` + "\n")
 		case r.Type == "CNAME" && strings.HasPrefix(r.Name, "mta-sts."):
 			zone.WriteString(r.Name + " CNAME " + r.Value + "\n" + r.Value + " A 192.0.2.25\n")
+		case r.Type == "SRV":
+			// Right, on the wrong port, right in other words, "not
+			// offered", on another host, and (pop3s) missing.
+			published := map[string]string{
+				"_submissions._tcp.example.org.": r.Value,
+				"_submission._tcp.example.org.":  "10 1 2587 " + mxHost,
+				"_imaps._tcp.example.org.":       "5 0 993 MAIL.EXAMPLE.NET.",
+				"_imap._tcp.example.org.":        "0 0 0 .",
+				"_pop3._tcp.example.org.":        "10 1 110 other.example.net.",
+			}[r.Name]
+			if published != "" {
+				zone.WriteString(r.Name + " SRV " + published + "\n")
+			}
 		case r.Name == "example.org." && r.Type == "TXT":
 			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
 		}
@@ -138,17 +172,22 @@ func TestCheckCommand(t *testing.T) {
 		status[key] = c.Status
 	}
 	want := map[string]string{
-		"example.org. MX":               "ok",
-		"example.org. TXT":              "ok",
-		mxHost + " TXT":                 "missing",
-		"dkim ed25519":                  "ok",
-		"dkim rsa":                      "error",
-		"_dmarc.example.org. TXT":       "differs",
-		"_smtp._tls.example.org. TXT":   "error",
-		"_imaps._tcp.example.org. SRV":  "unchecked",
-		"mta-sts.example.org. CNAME":    "ok",
-		"autoconfig.example.org. CNAME": "missing",
-		"_mta-sts.example.org. TXT":     "missing",
+		"example.org. MX":                    "ok",
+		"example.org. TXT":                   "ok",
+		mxHost + " TXT":                      "missing",
+		"dkim ed25519":                       "ok",
+		"dkim rsa":                           "error",
+		"_dmarc.example.org. TXT":            "differs",
+		"_smtp._tls.example.org. TXT":        "error",
+		"_submissions._tcp.example.org. SRV": "ok",
+		"_submission._tcp.example.org. SRV":  "differs",
+		"_imaps._tcp.example.org. SRV":       "ok",
+		"_imap._tcp.example.org. SRV":        "differs",
+		"_pop3._tcp.example.org. SRV":        "differs",
+		"_pop3s._tcp.example.org. SRV":       "missing",
+		"mta-sts.example.org. CNAME":         "ok",
+		"autoconfig.example.org. CNAME":      "missing",
+		"_mta-sts.example.org. TXT":          "missing",
 	}
 	for k, v := range want {
 		if status[k] != v {
@@ -187,6 +226,46 @@ func TestDKIMSign(t *testing.T) {
 		if code, _, _ := runStdin(t, msg, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// seePublished publishes domain's DKIM keys in a DNS zone and has one
+// round of the server's rotation job look at them, without activating.
+func seePublished(t *testing.T, dir, domain string) {
+	t.Helper()
+	ctx := t.Context()
+	cfg, err := loadInstanceConfig(instanceFlags{data: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := instance.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := instance.Accounts(cfg, st)
+	keys, err := svc.DKIMKeys(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := dnsx.NewZone()
+	if err := zone.AddDomain(domain); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := domainRecords(cfg, domain, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if strings.Contains(r.Name, "._domainkey.") {
+			if err := zone.Add(r.Name + " TXT " + quoteTXT(r.Value)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	events, err := svc.AdvanceDKIM(ctx, dnsx.NewStub(zone, nil), account.DKIMRotation{})
+	if err != nil || len(events) != 2 || events[0].Kind != account.DKIMSeenPublished {
+		t.Fatalf("a round of the rotation job: %+v, %v", events, err)
 	}
 }
 

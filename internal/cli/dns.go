@@ -69,6 +69,14 @@ func runDNS(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+// pendingHint says when a published pending key starts signing.
+func pendingHint(cfg *config.Config) string {
+	if cfg.DKIM.AutoActivate {
+		return "it signs once DNS has shown it, and the other pending key, for " + cfg.DKIM.PublishHold.String()
+	}
+	return "it signs once activated (sealpost dkim activate)"
+}
+
 // domainRecords lists what domain needs in DNS for mail to reach Sealpost
 // and for Sealpost's mail to be trusted: MX, SPF for the domain and for
 // the host's HELO name, every published DKIM key, DMARC, TLS-RPT, MTA-STS,
@@ -93,7 +101,7 @@ func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]d
 		why := "DKIM key " + v.Selector + " (" + v.Algorithm + ", " + v.State + ")"
 		switch v.State {
 		case string(store.DKIMPending):
-			why += ": publish it now, it signs once activated"
+			why += ": publish it now; " + pendingHint(cfg)
 		case string(store.DKIMRetiring):
 			why += ": remove it after " + v.RetireAt.Format("2006-01-02 15:04 MST")
 		}

@@ -56,6 +56,7 @@ type Config struct {
 	Queue     Queue     `toml:"queue" doc:"Outbound mail queue."`
 	Passwords Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
 	Auth      Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
+	DKIM      DKIM      `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
 	Testing   Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
 
@@ -141,6 +142,13 @@ type Auth struct {
 	CheckTimeout      Duration `toml:"check_timeout" doc:"Time allowed for the DNS lookups of all checks of one message together, 1s to 2m; checks that run out report a temporary error."`
 }
 
+// DKIM configures how the server completes DKIM key rotations.
+type DKIM struct {
+	AutoActivate bool     `toml:"auto_activate" doc:"Let the server make new keys sign by itself: every hour, and shortly after start, it looks up the records of pending keys through dns.resolver and activates them once DNS has shown each one, holding exactly its key, for publish_hold. A record holding anything else is logged and stops the activation. When false, the publication is still watched and shown by sealpost dkim keys, and sealpost dkim activate DOMAIN makes the keys sign."`
+	PublishHold  Duration `toml:"publish_hold" doc:"How long DNS must have shown the new keys' records before they sign, so that resolvers everywhere have them and have forgotten any earlier negative answer, 1m to 720h."`
+	Overlap      Duration `toml:"overlap" doc:"How long the replaced keys stay published once the new ones sign, since mail signed with them may still be in transit or be verified late, 1h to 2160h; also the default of sealpost dkim activate --overlap. The server then deletes them, logging it, and their records can be removed."`
+}
+
 // Testing holds test-only overrides of outbound delivery. They are
 // accepted only with Enabled set, so that none is switched on by a stray key.
 type Testing struct {
@@ -203,6 +211,7 @@ func Default() *Config {
 		DNS:   DNS{Resolver: "127.0.0.1:53"},
 		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
 		Auth:  Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
+		DKIM:  DKIM{AutoActivate: true, PublishHold: Duration(24 * time.Hour), Overlap: Duration(168 * time.Hour)},
 		Passwords: Passwords{
 			MinLength:      10,
 			Argon2Time:     3,

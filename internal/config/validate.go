@@ -37,6 +37,8 @@ func (d *decoder) validate(c *Config) {
 	d.queue(&c.Queue)
 	d.passwords(&c.Passwords)
 	d.auth(&c.Auth)
+	d.durationRange("dkim.publish_hold", c.DKIM.PublishHold, time.Minute, 720*time.Hour)
+	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
 	d.testing(&c.Testing)
 }
 

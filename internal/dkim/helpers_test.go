@@ -62,6 +62,9 @@ func (f *fakeDNS) LookupTLSA(context.Context, int, string, string) ([]dnsx.TLSA,
 func (f *fakeDNS) LookupCNAME(context.Context, string) (string, dnsx.Result, error) {
 	panic("not used")
 }
+func (f *fakeDNS) LookupSRV(context.Context, string) ([]dnsx.SRV, dnsx.Result, error) {
+	panic("not used")
+}
 
 // readPEMKey reads an RSA private key in PKCS #1 or PKCS #8 PEM.
 func readPEMKey(t testing.TB, path string) *rsa.PrivateKey {

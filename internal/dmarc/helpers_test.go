@@ -88,3 +88,7 @@ func (m *memResolver) LookupTLSA(context.Context, int, string, string) ([]dnsx.T
 func (m *memResolver) LookupCNAME(_ context.Context, name string) (string, dnsx.Result, error) {
 	return name, dnsx.Result{}, nil
 }
+
+func (m *memResolver) LookupSRV(context.Context, string) ([]dnsx.SRV, dnsx.Result, error) {
+	return nil, dnsx.Result{}, fmt.Errorf("%w: not in memResolver", dnsx.ErrTemporary)
+}

@@ -109,6 +109,12 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, Result, 
 	return txtFrom(rrs), res, err
 }
 
+// LookupSRV implements Resolver.
+func (c *Client) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
+	rrs, res, err := c.lookup(ctx, name, dns.TypeSRV)
+	return srvFrom(rrs), res, err
+}
+
 // LookupIP implements Resolver. The A and AAAA queries are sent one after
 // the other; both are usually answered from the resolver's cache.
 func (c *Client) LookupIP(ctx context.Context, name string) ([]netip.Addr, Result, error) {

@@ -21,6 +21,7 @@ $SECURE secure.test.
 $SERVFAIL fail.example.test.
 $SERVFAIL fail.secure.test.
 $SERVFAIL half.example.test. AAAA
+$SERVFAIL _imaps._tcp.fail.example.test. SRV
 $TIMEOUT slow.example.test.
 $TRUNCATE trunc.example.test.
 example.test.          SOA   ns.example.test. hostmaster.example.test. 1 3600 600 86400 60
@@ -46,6 +47,14 @@ secure.test.           MX    10 mx.secure.test.
 mx.secure.test.        A     192.0.2.10
 _25._tcp.mx.secure.test. TLSA 3 1 1 ` + testTLSA + `
 out.secure.test.       CNAME mx1.example.test.
+_imaps._tcp.secure.test. SRV 0 1 993 mx.secure.test.
+_submission._tcp.example.test. SRV 10 1 587 mx2.example.test.
+_submission._tcp.example.test. SRV 5 1 587 mx1.example.test.
+_submission._tcp.example.test. SRV 10 5 2587 mx1.example.test.
+_pop3._tcp.example.test. SRV 0 0 0 .
+_imap._tcp.alias.example.test. CNAME _imap._tcp.target.example.test.
+_imap._tcp.target.example.test. SRV 0 1 143 mx1.example.test.
+_imaps._tcp.fail.example.test. SRV 0 1 993 mx1.example.test.
 ` + bigTXT("big.example.test.", 60) + chain("long", 9) + chain("ok", 8)
 
 // bigTXT makes n TXT records at name, together far larger than a UDP reply.
@@ -128,6 +137,9 @@ func tlsaOf(port int, host string) func(context.Context, Resolver) (any, Result,
 		return r.LookupTLSA(ctx, port, "tcp", host)
 	}
 }
+func srvOf(name string) func(context.Context, Resolver) (any, Result, error) {
+	return func(ctx context.Context, r Resolver) (any, Result, error) { return r.LookupSRV(ctx, name) }
+}
 func cnameOf(name string) func(context.Context, Resolver) (any, Result, error) {
 	return func(ctx context.Context, r Resolver) (any, Result, error) { return r.LookupCNAME(ctx, name) }
 }
@@ -184,6 +196,16 @@ func TestClientLookups(t *testing.T) {
 		{"tlsa secure", tlsaOf(25, "mx.secure.test"), tlsa, "ok", true},
 		{"tlsa secure denial", tlsaOf(465, "mx.secure.test"), "[]", "notfound", true},
 		{"tlsa bad port", tlsaOf(70000, "mx.secure.test"), "[]", "invalid", false},
+		{"srv by priority, stable", srvOf("_submission._tcp.example.test"),
+			"[{mx1.example.test. 587 5 1} {mx2.example.test. 587 10 1} {mx1.example.test. 2587 10 5}]", "ok", false},
+		{"srv not offered", srvOf("_pop3._tcp.example.test."), "[{. 0 0 0}]", "ok", false},
+		{"srv through cname", srvOf("_imap._tcp.alias.example.test"), "[{mx1.example.test. 143 0 1}]", "ok", false},
+		{"srv nodata", srvOf("mx1.example.test"), "[]", "ok", false},
+		{"srv empty non-terminal", srvOf("_tcp.example.test"), "[]", "ok", false},
+		{"srv nxdomain", srvOf("_imaps._tcp.nope.example.test"), "[]", "notfound", false},
+		{"srv servfail", srvOf("_imaps._tcp.fail.example.test"), "[]", "temporary", false},
+		{"srv secure", srvOf("_imaps._tcp.secure.test"), "[{mx.secure.test. 993 0 1}]", "ok", true},
+		{"srv invalid name", srvOf("_imaps.._tcp.example.test"), "[]", "invalid", false},
 		{"cname chain", cnameOf("alias2.example.test"), "mx1.example.test.", "ok", false},
 		{"cname none", cnameOf("mx1.example.test"), "mx1.example.test.", "ok", false},
 		{"cname nxdomain", cnameOf("nope.example.test"), "", "notfound", false},
@@ -347,6 +369,25 @@ func TestClientCache(t *testing.T) {
 	}
 	if n := c.cache.len(); n != 2 {
 		t.Errorf("cache holds %d entries, want at most 2", n)
+	}
+}
+
+// TestClientCachesSRV: SRV answers, positive and negative, are cached like
+// the others.
+func TestClientCachesSRV(t *testing.T) {
+	srv := dnstest.Start(t, testZone)
+	c := newTestClient(t, srv.Addr(), ClientConfig{})
+	ctx := t.Context()
+	for range 3 {
+		if recs, _, err := c.LookupSRV(ctx, "_submission._tcp.example.test"); err != nil || len(recs) != 3 {
+			t.Fatalf("SRV: %v, %v", recs, err)
+		}
+		if _, _, err := c.LookupSRV(ctx, "_imaps._tcp.nope.example.test"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SRV of a missing name: %v", err)
+		}
+	}
+	if n := srv.Queries(); n != 2 {
+		t.Errorf("server saw %d queries for 2 names asked 3 times each, want 2", n)
 	}
 }
 

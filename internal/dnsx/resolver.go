@@ -60,6 +60,17 @@ type TLSA struct {
 	Data []byte
 }
 
+// SRV is one service record (RFC 2782).
+type SRV struct {
+	// Target is the host providing the service, fully qualified with a
+	// trailing dot. "." means the service is decidedly not available at
+	// this domain (RFC 2782, RFC 6186 section 3).
+	Target   string
+	Port     uint16
+	Priority uint16
+	Weight   uint16
+}
+
 // Resolver is what every Sealpost package that needs DNS takes from its
 // caller. Names may be given with or without a trailing dot; returned names
 // are fully qualified with a trailing dot. Implementations are safe for
@@ -93,6 +104,10 @@ type Resolver interface {
 	// chain starting at it, or name itself when it has no CNAME. The result
 	// is authentic only if every step was.
 	LookupCNAME(ctx context.Context, name string) (string, Result, error)
+	// LookupSRV returns the SRV records of name, the whole owner name
+	// such as "_submissions._tcp.example.com" (RFC 2782), sorted by
+	// priority (stably; callers pick among equal priorities by weight).
+	LookupSRV(ctx context.Context, name string) ([]SRV, Result, error)
 }
 
 // checkName validates name and returns it fully qualified.
@@ -180,6 +195,17 @@ func ptrFrom(rrs []dns.RR) []string {
 			out = append(out, ptr.Ptr)
 		}
 	}
+	return out
+}
+
+func srvFrom(rrs []dns.RR) []SRV {
+	out := make([]SRV, 0, len(rrs))
+	for _, rr := range rrs {
+		if srv, ok := rr.(*dns.SRV); ok && srv.Target != "" {
+			out = append(out, SRV{Target: srv.Target, Port: srv.Port, Priority: srv.Priority, Weight: srv.Weight})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b SRV) int { return cmp.Compare(a.Priority, b.Priority) })
 	return out
 }
 

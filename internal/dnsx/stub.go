@@ -219,6 +219,18 @@ func (s *Stub) LookupTXT(ctx context.Context, name string) ([]string, Result, er
 	return txtFrom(rrs), Result{}, err
 }
 
+// LookupSRV implements Resolver.
+func (s *Stub) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
+	rrs, target, forward, err := s.lookup(name, dns.TypeSRV)
+	if forward {
+		if s.upstream == nil {
+			return nil, Result{}, noUpstream(target)
+		}
+		return s.upstream.LookupSRV(ctx, target)
+	}
+	return srvFrom(rrs), Result{}, err
+}
+
 // LookupIP implements Resolver.
 func (s *Stub) LookupIP(ctx context.Context, name string) ([]netip.Addr, Result, error) {
 	rrs4, target, forward, err4 := s.lookup(name, dns.TypeA)

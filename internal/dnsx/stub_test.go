@@ -52,7 +52,9 @@ sel._domainkey.example.test.   TXT   "v=DKIM1; k=ed25519; p=AAAA"
 www.example.test.              CNAME mail.example.test.
 away.example.test.             CNAME mx.secure.test.
 1.0.0.127.in-addr.arpa.        PTR   mail.example.test.
-_25._tcp.mail.example.test.    TLSA  3 1 1 ` + testTLSA); err != nil {
+_25._tcp.mail.example.test.    TLSA  3 1 1 ` + testTLSA + `
+_imaps._tcp.example.test.      SRV   0 1 993 mail.example.test.
+_imap._tcp.example.test.       CNAME _imaps._tcp.secure.test.`); err != nil {
 		t.Fatal(err)
 	}
 	return NewStub(z, upstream)
@@ -75,6 +77,12 @@ func TestStubWithUpstream(t *testing.T) {
 		{"own ptr", ptrOf("127.0.0.1"), "[mail.example.test.]", "ok", false},
 		{"own tlsa", tlsaOf(25, "mail.example.test"), tlsa, "ok", false},
 		{"own cname", cnameOf("www.example.test"), "mail.example.test.", "ok", false},
+		{"own srv", srvOf("_imaps._tcp.example.test"), "[{mail.example.test. 993 0 1}]", "ok", false},
+		{"own srv nodata", srvOf("example.test"), "[]", "ok", false},
+		{"own srv nxdomain", srvOf("_pop3s._tcp.example.test"), "[]", "notfound", false},
+		{"srv cname leaving the zone", srvOf("_imap._tcp.example.test"), "[{mx.secure.test. 993 0 1}]", "ok", true},
+		{"forwarded srv", srvOf("_imaps._tcp.secure.test"), "[{mx.secure.test. 993 0 1}]", "ok", true},
+		{"forwarded srv nxdomain", srvOf("_imaps._tcp.nope.secure.test"), "[]", "notfound", true},
 		{"cname leaving the zone", ipOf("away.example.test"), "[192.0.2.10]", "ok", true},
 		{"forwarded mx", mxOf("secure.test"), "[{mx.secure.test. 10}]", "ok", true},
 		{"forwarded nxdomain", mxOf("nope.secure.test"), "[]", "notfound", true},
@@ -99,6 +107,9 @@ func TestStubWithoutUpstream(t *testing.T) {
 		{"outside ptr", ptrOf("192.0.2.1"), "[]", "notfound", false},
 		{"outside tlsa", tlsaOf(25, "mx.gmail.com"), "[]", "notfound", false},
 		{"outside cname", cnameOf("gmail.com"), "", "notfound", false},
+		{"outside srv", srvOf("_imaps._tcp.gmail.com"), "[]", "notfound", false},
+		{"srv cname leaving the zone", srvOf("_imap._tcp.example.test"), "[]", "notfound", false},
+		{"own srv", srvOf("_imaps._tcp.example.test"), "[{mail.example.test. 993 0 1}]", "ok", false},
 		{"invalid", mxOf(""), "[]", "invalid", false},
 	})
 }

@@ -4,6 +4,12 @@
 // gracefully (stop accepting, finish in-flight work, close the store) within
 // the configured shutdown timeout.
 //
+// In the background it tidies the store, sends the daily DMARC and TLS
+// reports, and completes DKIM key rotations: hourly, and a minute after
+// start, pending keys whose records the server's resolver has shown for
+// dkim.publish_hold start signing, and retired keys are deleted
+// (account.Service.AdvanceDKIM); each step is logged.
+//
 // Listeners whose protocol is not built yet are not started even when the
 // config names them.
 package server
@@ -75,6 +81,10 @@ type Server struct {
 	testRoots *x509.CertPool
 
 	listeners []*listener
+
+	// dkimFirst and dkimEvery time the DKIM rotation rounds (tests
+	// shorten them).
+	dkimFirst, dkimEvery time.Duration
 }
 
 // service is what serves one listener: an http.Server or an SMTP server.
@@ -96,7 +106,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, errors.New("server: no DNS resolver configured")
 	}
 	cfg := opts.Config
-	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New(),
+		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -486,6 +497,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { s.indexer.Run(ctx) })
 	wg.Go(func() { s.sendReports(ctx) })
+	wg.Go(func() { s.rotateDKIM(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

@@ -147,6 +147,10 @@ func (z *zone) LookupCNAME(ctx context.Context, name string) (string, dnsx.Resul
 	return "", dnsx.Result{}, fmt.Errorf("zone: CNAME not used by SPF")
 }
 
+func (z *zone) LookupSRV(ctx context.Context, name string) ([]dnsx.SRV, dnsx.Result, error) {
+	return nil, dnsx.Result{}, fmt.Errorf("zone: SRV not used by SPF")
+}
+
 // reverseName is the PTR owner name of addr, without trailing dot.
 func reverseName(addr netip.Addr) string {
 	if addr.Is4() {

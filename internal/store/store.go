@@ -131,6 +131,10 @@ type DKIMKey struct {
 	Created    time.Time
 	// RetireAt, for a retiring key, is when it stops being published.
 	RetireAt time.Time
+	// PublishedSince is when DNS was first seen publishing the key's
+	// record while it was pending, zero if it was not (or not since it
+	// last disappeared). Kept after activation.
+	PublishedSince time.Time
 }
 
 // DKIMKeyState is where a key is in its rotation: a new key is published
@@ -161,6 +165,17 @@ type DKIMKeys interface {
 	// DeleteDKIMKeys removes the domain's retiring keys whose RetireAt is
 	// before now, and returns how many.
 	DeleteDKIMKeys(ctx context.Context, domain string, now time.Time) (int, error)
+	// MarkDKIMKeyPublished sets the PublishedSince of the domain's pending
+	// key selector; the zero time clears it. It fails with ErrNotFound
+	// when the domain has no such pending key.
+	MarkDKIMKeyPublished(ctx context.Context, domain, selector string, since time.Time) error
+	// ActivatePublishedDKIMKeys is ActivateDKIMKeys for keys seen
+	// published long enough: in the same transaction it checks that every
+	// pending key has a PublishedSince at or before publishedBy, and fails
+	// with ErrNotFound, changing nothing, when one has not or none is
+	// pending. So a rotation started after the caller looked is never
+	// activated unseen.
+	ActivatePublishedDKIMKeys(ctx context.Context, domain string, publishedBy, retireAt time.Time) error
 }
 
 // Domains manages hosted domains.

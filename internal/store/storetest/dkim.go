@@ -55,7 +55,14 @@ func testDKIMKeys(t *testing.T, s store.Store) {
 		t.Errorf("keys by creation: %v", sel)
 	}
 	retire := t1.Add(7 * 24 * time.Hour)
-	noErr(t, s.ActivateDKIMKeys(ctx, "keys.test", retire))
+	testDKIMPublished(t, s, t1, retire)
+	published := map[string]time.Time{}
+	for _, k := range list() {
+		published[k.Selector] = k.PublishedSince
+	}
+	if !published["b-e"].Equal(t1.Add(time.Hour)) || !published["b-r"].Equal(t1.Add(90*time.Minute)) || !published["a-e"].IsZero() {
+		t.Errorf("published since after activation: %v", published)
+	}
 	want := map[string]store.DKIMKeyState{"a-e": store.DKIMRetiring, "a-r": store.DKIMRetiring, "b-e": store.DKIMActive, "b-r": store.DKIMActive}
 	if got := states(); !maps.Equal(got, want) {
 		t.Errorf("after activation: %v, want %v", got, want)
@@ -76,6 +83,14 @@ func testDKIMKeys(t *testing.T, s store.Store) {
 		t.Errorf("after deletion: %v, want %v", got, want)
 	}
 
+	// An administrator activates by hand, published or not.
+	noErr(t, s.AddDKIMKeys(ctx, "keys.test", []store.DKIMKey{key("c-e", "ed25519", store.DKIMPending, t1)}))
+	noErr(t, s.ActivateDKIMKeys(ctx, "keys.test", retire))
+	want = map[string]store.DKIMKeyState{"b-e": store.DKIMRetiring, "b-r": store.DKIMRetiring, "c-e": store.DKIMActive}
+	if got := states(); !maps.Equal(got, want) {
+		t.Errorf("after activation by hand: %v, want %v", got, want)
+	}
+
 	noErr(t, s.DeleteDomain(ctx, "keys.test"))
 	_, err := s.ListDKIMKeys(ctx, "keys.test")
 	wantErr(t, "keys of a deleted domain", err, store.ErrNotFound)
@@ -83,4 +98,44 @@ func testDKIMKeys(t *testing.T, s store.Store) {
 	if got := list(); len(got) != 0 {
 		t.Errorf("a domain created again has the old keys: %+v", got)
 	}
+}
+
+// testDKIMPublished: pending keys b-e and b-r of keys.test are activated
+// only once both were seen published by the given time; a rotation that
+// comes in between (a key not seen yet) stops the activation.
+func testDKIMPublished(t *testing.T, s store.Store, t1, retire time.Time) {
+	ctx := t.Context()
+	for _, c := range []struct{ domain, sel string }{{"nowhere.test", "b-e"}, {"keys.test", "x"}, {"keys.test", "a-e"}} {
+		wantErr(t, "mark "+c.domain+" "+c.sel, s.MarkDKIMKeyPublished(ctx, c.domain, c.sel, t1), store.ErrNotFound)
+	}
+	activate := func(what string, by time.Time, want error) {
+		t.Helper()
+		err := s.ActivatePublishedDKIMKeys(ctx, "keys.test", by, retire)
+		if want == nil {
+			noErr(t, err)
+			return
+		}
+		wantErr(t, what, err, want)
+		for _, k := range must(s.ListDKIMKeys(ctx, "keys.test")).get(t) {
+			if k.State == store.DKIMRetiring || k.Selector[0] == 'b' && k.State != store.DKIMPending {
+				t.Fatalf("%s: %s is %s", what, k.Selector, k.State)
+			}
+		}
+	}
+	activate("none seen", t1.Add(5*time.Hour), store.ErrNotFound)
+	noErr(t, s.MarkDKIMKeyPublished(ctx, "keys.test", "b-e", t1.Add(time.Hour)))
+	activate("one seen", t1.Add(5*time.Hour), store.ErrNotFound)
+	noErr(t, s.MarkDKIMKeyPublished(ctx, "keys.test", "b-r", t1.Add(3*time.Hour)))
+	activate("one seen too late", t1.Add(2*time.Hour), store.ErrNotFound)
+	noErr(t, s.MarkDKIMKeyPublished(ctx, "keys.test", "b-r", time.Time{}))
+	for _, k := range must(s.ListDKIMKeys(ctx, "keys.test")).get(t) {
+		if k.Selector == "b-r" && !k.PublishedSince.IsZero() {
+			t.Errorf("b-r published since %v after clearing", k.PublishedSince)
+		}
+	}
+	activate("one cleared", t1.Add(5*time.Hour), store.ErrNotFound)
+	activate("no time", time.Time{}, store.ErrInvalid)
+	noErr(t, s.MarkDKIMKeyPublished(ctx, "keys.test", "b-r", t1.Add(90*time.Minute)))
+	activate("both seen", t1.Add(2*time.Hour), nil)
+	wantErr(t, "nothing pending", s.ActivatePublishedDKIMKeys(ctx, "keys.test", t1.Add(2*time.Hour), retire), store.ErrNotFound)
 }
