@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +138,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	tlsOpts := tlsOptions(cfg)
 	if opts.TLS != nil {
 		tlsOpts = *opts.TLS
+	} else if tlsOpts.Hostnames, err = s.tlsHostnames(ctx); err != nil {
+		return nil, err
 	}
+	tlsOpts.OnDemand = s.mailDomainHost
 	if s.tls, err = tlsconf.New(tlsOpts, s.log); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
@@ -223,7 +227,7 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 		Mode:       cfg.TLS.Mode,
 		CertFile:   cfg.TLS.CertFile,
 		KeyFile:    cfg.TLS.KeyFile,
-		Hostnames:  tlsHostnames(cfg),
+		Hostnames:  []string{cfg.Hostname},
 		Dir:        filepath.Join(cfg.DataDir, "tls"),
 		MinVersion: cfg.TLS.Version(),
 		ACME: tlsconf.ACMEOptions{
@@ -234,15 +238,33 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 }
 
 // tlsHostnames are the names the certificate covers: the host, and for
-// each domain of the config the MTA-STS policy host and the autoconfig
-// host, which the HTTPS listener serves (domains added later need a
-// restart, and files mode a certificate that covers them).
-func tlsHostnames(cfg *config.Config) []string {
-	names := []string{cfg.Hostname}
-	for _, d := range cfg.Domains {
-		names = append(names, "mta-sts."+d, "autoconfig."+d)
+// each hosted domain the MTA-STS policy host and the autoconfig host,
+// which the HTTPS listener serves. Domains added while the server runs get
+// theirs on demand in acme mode (mailDomainHost), at the next start in
+// self-signed mode; in files mode the certificate must cover them.
+func (s *Server) tlsHostnames(ctx context.Context) ([]string, error) {
+	domains, err := s.store.ListDomains(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tls: listing domains: %w", err)
 	}
-	return names
+	names := []string{s.cfg.Hostname}
+	for _, d := range domains {
+		names = append(names, "mta-sts."+d.Name, "autoconfig."+d.Name)
+	}
+	return names, nil
+}
+
+// mailDomainHost reports whether name is the MTA-STS policy host or the
+// autoconfig host of a hosted domain: such a name may get a certificate
+// on demand.
+func (s *Server) mailDomainHost(ctx context.Context, name string) bool {
+	for _, prefix := range []string{"mta-sts.", "autoconfig."} {
+		if domain, ok := strings.CutPrefix(name, prefix); ok {
+			_, err := s.store.GetDomain(ctx, domain)
+			return err == nil
+		}
+	}
+	return false
 }
 
 // mailDomains is what the HTTPS listener serves for the hosted domains.

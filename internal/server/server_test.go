@@ -155,3 +155,41 @@ func TestTextIndexer(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateNames: the certificate names the MTA-STS policy and
+// autoconfig hosts of every hosted domain, those added with the CLI too
+// (at the next start in self-signed mode; on demand in acme mode, as
+// mailDomainHost allows).
+func TestCertificateNames(t *testing.T) {
+	cfg := testConfig(t)
+	srv, cancel, done := startServer(t, cfg)
+	if _, err := srv.Accounts().AddDomain(t.Context(), "added.example"); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"mta-sts.added.example": true, "autoconfig.added.example": true, "autoconfig.example.org": true,
+		"mta-sts.unknown.example": false, "added.example": false, "www.added.example": false,
+	} {
+		if got := srv.mailDomainHost(t.Context(), name); got != want {
+			t.Errorf("mailDomainHost(%q) = %v, want %v", name, got, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	done <- nil // for the cleanup
+
+	srv, _, _ = startServer(t, cfg) // same data_dir: the certificate is made anew
+	conn, err := tls.Dial("tcp", srv.Addrs()["https"].String(), &tls.Config{InsecureSkipVerify: true, ServerName: "mta-sts.added.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	leaf := conn.ConnectionState().PeerCertificates[0]
+	for _, name := range []string{"mail.example.org", "mta-sts.example.org", "autoconfig.example.org", "mta-sts.added.example", "autoconfig.added.example"} {
+		if err := leaf.VerifyHostname(name); err != nil {
+			t.Errorf("certificate names %q: %v", leaf.DNSNames, err)
+		}
+	}
+}

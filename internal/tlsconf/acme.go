@@ -67,25 +67,27 @@ func (p *Provider) initACME() error {
 	return nil
 }
 
-// hostPolicy allows issuance only for the configured names. The HTTP-01
+// hostPolicy allows issuance only for the configured names and those
+// OnDemand accepts. The HTTP-01
 // handler passes the request's Host header, which may carry a port
 // (RFC 9110 section 7.2), so one is stripped first.
-func (p *Provider) hostPolicy(_ context.Context, host string) error {
+func (p *Provider) hostPolicy(ctx context.Context, host string) error {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !p.covers(host) {
+	if !p.allows(ctx, host) {
 		return fmt.Errorf("tlsconf: %q is not a configured hostname", host)
 	}
 	return nil
 }
 
 // acmeCertificate asks the manager for the certificate of the requested
-// name. A client that sends no server name, or one outside Hostnames, gets
-// the primary name's certificate instead of a failed handshake. Challenge
+// name. A client that sends no server name, or one neither in Hostnames nor
+// accepted by OnDemand, gets the primary name's certificate instead of a
+// failed handshake. Challenge
 // handshakes from the CA are passed through untouched.
 func (p *Provider) acmeCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if !isChallengeHello(hello) && !p.covers(hello.ServerName) {
+	if !isChallengeHello(hello) && !p.allows(hello.Context(), hello.ServerName) {
 		h := *hello
 		h.ServerName = p.opts.Hostnames[0]
 		hello = &h

@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,9 +51,9 @@ func (b *lockedBuffer) String() string {
 }
 
 // startDNS serves, over TCP on loopback (Pebble's VA queries over TCP),
-// a zone in which name has the single address 127.0.0.1. It returns the
+// a zone in which each of names has the single address 127.0.0.1. It returns the
 // server address and a count of queries answered.
-func startDNS(t *testing.T, name string) (string, *atomic.Int32) {
+func startDNS(t *testing.T, names ...string) (string, *atomic.Int32) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,7 +65,7 @@ func startDNS(t *testing.T, name string) (string, *atomic.Int32) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.Authoritative = true
-		if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, dns.Fqdn(name)) {
+		if len(r.Question) != 1 || !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(r.Question[0].Name, dns.Fqdn(n)) }) {
 			m.Rcode = dns.RcodeNameError
 		} else if q := r.Question[0]; q.Qtype == dns.TypeA {
 			m.Answer = append(m.Answer, &dns.A{
@@ -336,4 +338,51 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// TestACMEOnDemand: a name OnDemand accepts gets a certificate of its own
+// at its first handshake; one it refuses gets the primary certificate and
+// is never asked of the CA.
+func TestACMEOnDemand(t *testing.T) {
+	const added, refused = "mta-sts.added.test", "mta-sts.other.test"
+	dnsAddr, _ := startDNS(t, acmeHost, added, refused)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pebble := startPebble(t, dnsAddr, closedPort(t), ln.Addr().(*net.TCPAddr).Port)
+	var asked sync.Map
+	p, err := New(Options{
+		Mode: ModeACME, Hostnames: []string{acmeHost}, Dir: t.TempDir(),
+		ACME: ACMEOptions{DirectoryURL: pebble.directoryURL, RootCAs: pebble.apiRoots},
+		OnDemand: func(_ context.Context, name string) bool {
+			asked.Store(name, true)
+			return name == added
+		},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveEchoOn(t, tls.NewListener(ln, p.Config()), func(tls.ConnectionState) {})
+	addr := ln.Addr().String()
+
+	c, err := dialTLS(t, addr, &tls.Config{ServerName: "MTA-STS.Added.Test.", RootCAs: poolOf(pebble.root)})
+	if err != nil {
+		t.Fatalf("handshake for the on-demand name: %v", err)
+	}
+	if leaf := c.ConnectionState().PeerCertificates[0]; !slices.Equal(leaf.DNSNames, []string{added}) {
+		t.Errorf("on-demand name got a certificate for %q", leaf.DNSNames)
+	}
+	c, err = dialTLS(t, addr, &tls.Config{ServerName: refused, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("handshake for a refused name: %v", err)
+	}
+	if leaf := c.ConnectionState().PeerCertificates[0]; !slices.Equal(leaf.DNSNames, []string{acmeHost}) {
+		t.Errorf("refused name got a certificate for %q, want the primary", leaf.DNSNames)
+	}
+	for _, name := range []string{added, refused} {
+		if _, ok := asked.Load(name); !ok {
+			t.Errorf("OnDemand was not asked about %s", name)
+		}
+	}
 }

@@ -16,7 +16,9 @@
 //   - "acme": certificates obtained and renewed automatically from an ACME
 //     server (RFC 8555, Let's Encrypt by default) through
 //     golang.org/x/crypto/acme/autocert. Issuance happens on the first
-//     handshake for a name and is limited to the configured host names.
+//     handshake for a name and is limited to the configured host names
+//     and those Options.OnDemand accepts (for Sealpost, the MTA-STS and
+//     autoconfig hosts of domains added while it runs).
 //     Domain control is proven with TLS-ALPN-01 (RFC 8737), answered by any
 //     listener using [Provider.Config] ("acme-tls/1" is negotiated only with
 //     a client offering nothing else, as the CA does), and

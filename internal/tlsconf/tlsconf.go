@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -47,6 +48,14 @@ type Options struct {
 
 	// ACME configures acme mode.
 	ACME ACMEOptions
+
+	// OnDemand, in acme mode, allows names beyond Hostnames: a name for
+	// which it returns true gets a certificate of its own at the first
+	// handshake that asks for it (Sealpost: the MTA-STS policy and
+	// autoconfig hosts of domains added while the server runs). It is
+	// called during handshakes with the normalised name, so it must be
+	// quick. Nil allows no other name.
+	OnDemand func(ctx context.Context, name string) bool
 
 	// MinVersion is tls.VersionTLS12 (the default when zero) or
 	// tls.VersionTLS13.
@@ -265,14 +274,25 @@ func (p *Provider) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 
 // covers reports whether name is one of the configured host names.
 func (p *Provider) covers(name string) bool {
+	return slices.Contains(p.opts.Hostnames, normalName(name))
+}
+
+// allows reports whether a certificate may be had for name: one of the
+// configured names, or one OnDemand accepts.
+func (p *Provider) allows(ctx context.Context, name string) bool {
+	if p.covers(name) {
+		return true
+	}
+	name = normalName(name)
+	return p.opts.OnDemand != nil && name != "" && p.opts.OnDemand(ctx, name)
+}
+
+// normalName is a server name in the form of Hostnames: an A-label
+// without trailing dot.
+func normalName(name string) string {
 	name = strings.TrimSuffix(name, ".")
 	if a, err := idna.Lookup.ToASCII(name); err == nil {
 		name = a
 	}
-	for _, h := range p.opts.Hostnames {
-		if h == name {
-			return true
-		}
-	}
-	return false
+	return name
 }
