@@ -1,9 +1,11 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -45,6 +47,9 @@ func (s *Service) Resolve(ctx context.Context, address string) (Resolution, erro
 	if err != nil {
 		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
 	}
+	if a.Local == "postmaster" && (!found || len(r.res.Accounts) == 0 && len(r.res.External) == 0) {
+		return s.resolvePostmaster(ctx, a)
+	}
 	if !found {
 		return Resolution{}, fmt.Errorf("resolve %s: no such account or alias: %w", a, store.ErrNotFound)
 	}
@@ -52,6 +57,37 @@ func (s *Service) Resolve(ctx context.Context, address string) (Resolution, erro
 		return Resolution{}, fmt.Errorf("resolve %s: aliases lead to no account: %w", a, store.ErrNotFound)
 	}
 	return r.res, nil
+}
+
+// resolvePostmaster finds where postmaster@ of a hosted domain goes when
+// the domain has no account or alias of that name, since RFC 5321 section
+// 4.5.1 requires every domain to accept it: to Postmaster when set, else
+// to the domain's oldest account.
+func (s *Service) resolvePostmaster(ctx context.Context, a Address) (Resolution, error) {
+	if s.Postmaster != "" {
+		p, err := ParseAddress(s.Postmaster)
+		if err != nil {
+			return Resolution{}, fmt.Errorf("resolve %s: the postmaster setting: %w", a, err)
+		}
+		r := s.newResolver()
+		r.seen[a.String()] = true // the setting may name this very address
+		found, err := r.expand(ctx, p, 0)
+		if err != nil {
+			return Resolution{}, fmt.Errorf("resolve %s through %s: %w", a, p, err)
+		}
+		if found && (len(r.res.Accounts) > 0 || len(r.res.External) > 0) {
+			return r.res, nil
+		}
+	}
+	accounts, err := s.Store.ListAccounts(ctx, a.Domain)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
+	}
+	if len(accounts) == 0 {
+		return Resolution{}, fmt.Errorf("resolve %s: no account or alias, and the domain has no account: %w", a, store.ErrNotFound)
+	}
+	oldest := slices.MinFunc(accounts, func(x, y store.Account) int { return cmp.Compare(x.ID, y.ID) })
+	return Resolution{Accounts: []string{oldest.Address}}, nil
 }
 
 // resolver holds the state of one resolution.

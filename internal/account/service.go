@@ -61,6 +61,10 @@ type Service struct {
 	// new domain a pair only when it is set, since generating an RSA key
 	// takes a while; RotateDKIM uses GenerateDKIMKeys when it is not.
 	DKIMKeyGen func(now time.Time, state store.DKIMKeyState, taken []string) ([]store.DKIMKey, error)
+	// Postmaster is where mail to postmaster@ of a hosted domain without
+	// an account or alias of that name goes; "" means the domain's oldest
+	// account (see Resolve).
+	Postmaster string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

@@ -505,6 +505,47 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestResolvePostmaster: postmaster@ of every hosted domain reaches
+// someone (RFC 5321 section 4.5.1), as configured or by default.
+func TestResolvePostmaster(t *testing.T) {
+	s := newService(t)
+	ctx := t.Context()
+	mustAccount(t, s, "first@example.com")
+	mustAccount(t, s, "admin@other.example")
+	mustAccount(t, s, "aaa@example.com") // sorts first, but is newer
+	if _, err := s.AddDomain(ctx, "empty.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddDomain(ctx, "own.example"); err != nil {
+		t.Fatal(err)
+	}
+	mustAccount(t, s, "postmaster@own.example")
+	tests := []struct {
+		setting, addr string
+		accounts      []string
+		err           error
+	}{
+		{"", "postmaster@example.com", []string{"first@example.com"}, nil},
+		{"", "PostMaster@example.com", []string{"first@example.com"}, nil},
+		{"", "postmaster@own.example", []string{"postmaster@own.example"}, nil}, // its own account
+		{"", "postmaster@empty.example", nil, store.ErrNotFound},
+		{"admin@other.example", "postmaster@empty.example", []string{"admin@other.example"}, nil},
+		{"admin@other.example", "postmaster@example.com", []string{"admin@other.example"}, nil},
+		{"admin@other.example", "postmaster@own.example", []string{"postmaster@own.example"}, nil},
+		// A setting that leads nowhere, or to itself, falls back.
+		{"gone@other.example", "postmaster@example.com", []string{"first@example.com"}, nil},
+		{"postmaster@example.com", "postmaster@example.com", []string{"first@example.com"}, nil},
+		{"", "webmaster@example.com", nil, store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		s.Postmaster = tt.setting
+		r, err := s.Resolve(ctx, tt.addr)
+		if !errors.Is(err, tt.err) || !slices.Equal(r.Accounts, tt.accounts) {
+			t.Errorf("with postmaster %q, Resolve(%q) = %v, %v; want %v, %v", tt.setting, tt.addr, r.Accounts, err, tt.accounts, tt.err)
+		}
+	}
+}
+
 func TestAuthenticate(t *testing.T) {
 	s := newService(t)
 	ctx := t.Context()

@@ -44,20 +44,21 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Hostname  string    `toml:"hostname" required:"true" example:"mail.example.com" doc:"The server's fully qualified host name: the name in SMTP greetings (HELO/EHLO) and the name its TLS certificate is for. ASCII only; write internationalized names in their A-label (xn--) form."`
-	DataDir   string    `toml:"data_dir" required:"true" example:"/var/lib/sealpost" doc:"Directory for the database, message bodies, keys and the admin socket. Created with mode 0700 if missing. Relative paths are relative to the configuration file's directory."`
-	Domains   []string  `toml:"domains" example:"example.com" doc:"Mail domains hosted here, created at start if missing. More can be added with the command sealpost domain add; removing one here does not delete it."`
-	Log       Log       `toml:"log" doc:"Logging."`
-	Storage   Storage   `toml:"storage" doc:"Where metadata, the queue and message bodies are stored."`
-	TLS       TLS       `toml:"tls" doc:"Certificates and TLS policy, shared by every listener."`
-	Listeners Listeners `toml:"listeners" doc:"Listening addresses, as host:port. The host must be an IP address or empty (all addresses); an empty string turns a listener off; port 0 picks a free port."`
-	Limits    Limits    `toml:"limits" doc:"Limits that protect the server from oversized or abusive clients."`
-	DNS       DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
-	Queue     Queue     `toml:"queue" doc:"Outbound mail queue."`
-	Passwords Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
-	Auth      Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
-	DKIM      DKIM      `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
-	Testing   Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
+	Hostname   string    `toml:"hostname" required:"true" example:"mail.example.com" doc:"The server's fully qualified host name: the name in SMTP greetings (HELO/EHLO) and the name its TLS certificate is for. ASCII only; write internationalized names in their A-label (xn--) form."`
+	DataDir    string    `toml:"data_dir" required:"true" example:"/var/lib/sealpost" doc:"Directory for the database, message bodies, keys and the admin socket. Created with mode 0700 if missing. Relative paths are relative to the configuration file's directory."`
+	Domains    []string  `toml:"domains" example:"example.com" doc:"Mail domains hosted here, created at start if missing. More can be added with the command sealpost domain add; removing one here does not delete it."`
+	Postmaster string    `toml:"postmaster" example:"" doc:"Where mail to postmaster@ of a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1 requires every domain to accept it; DMARC and TLS reports sent to it are read by Sealpost too): an address, or \"\" for the domain's oldest account."`
+	Log        Log       `toml:"log" doc:"Logging."`
+	Storage    Storage   `toml:"storage" doc:"Where metadata, the queue and message bodies are stored."`
+	TLS        TLS       `toml:"tls" doc:"Certificates and TLS policy, shared by every listener."`
+	Listeners  Listeners `toml:"listeners" doc:"Listening addresses, as host:port. The host must be an IP address or empty (all addresses); an empty string turns a listener off; port 0 picks a free port."`
+	Limits     Limits    `toml:"limits" doc:"Limits that protect the server from oversized or abusive clients."`
+	DNS        DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
+	Queue      Queue     `toml:"queue" doc:"Outbound mail queue."`
+	Passwords  Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
+	Auth       Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
+	DKIM       DKIM      `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
+	Testing    Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
 
 // Log configures logging through log/slog.

@@ -25,6 +25,7 @@ func (d *decoder) validate(c *Config) {
 		c.Hostname = strings.ToLower(c.Hostname)
 	}
 	d.domains(c)
+	d.postmaster(c)
 	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.oneOf("log.format", c.Log.Format, "text", "json")
 	d.storage(&c.Storage)
@@ -100,6 +101,15 @@ func (d *decoder) domains(c *Config) {
 		}
 		seen[dom] = true
 		c.Domains[i] = dom
+	}
+}
+
+func (d *decoder) postmaster(c *Config) {
+	if c.Postmaster == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(c.Postmaster); err != nil || a.Name != "" || a.Address != c.Postmaster {
+		d.fail("postmaster", "invalid address %q: write a bare address such as admin@example.com", c.Postmaster)
 	}
 }
 

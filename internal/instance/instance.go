@@ -92,6 +92,7 @@ func Accounts(cfg *config.Config, st store.Store) *account.Service {
 		LoginCacheTTL:     loginCacheTTL(p.LoginCacheTTL),
 		LoginCacheSize:    p.LoginCacheSize,
 		DKIMKeyGen:        account.GenerateDKIMKeys,
+		Postmaster:        cfg.Postmaster,
 	}
 }
 
