@@ -121,36 +121,15 @@ func (f *Fetcher) get(ctx context.Context, url string) ([]byte, error) {
 	return body, nil
 }
 
-// dial resolves the host of addr through f.Resolver and connects to its
-// addresses in turn.
+// dial connects through f.Resolver (never the system's), to f.Port when
+// it is set.
 func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
 	if f.Port != 0 {
-		port = strconv.Itoa(f.Port)
-	}
-	ips, _, err := f.Resolver.LookupIP(ctx, host)
-	if len(ips) == 0 {
-		if err == nil {
-			err = fmt.Errorf("no addresses for %s", host)
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		addr = net.JoinHostPort(host, strconv.Itoa(f.Port))
 	}
-	var (
-		d    net.Dialer
-		errs []error
-	)
-	for _, ip := range ips {
-		conn, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
-		if err == nil {
-			return conn, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, errors.Join(errs...)
+	return dnsx.Dial(ctx, f.Resolver, &net.Dialer{}, network, addr)
 }

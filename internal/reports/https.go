@@ -33,9 +33,6 @@ const (
 // failed, or the endpoint answered 5xx or 429.
 var errPostTemporary = errors.New("reports: HTTPS report destination unavailable")
 
-// errNoAddress reports a destination host without addresses.
-var errNoAddress = errors.New("no addresses")
-
 // httpsURL returns the URL of an https URI, or nil.
 func httpsURL(uri string) *url.URL {
 	u, err := url.Parse(uri)
@@ -76,7 +73,7 @@ func (s *Scheduler) post(ctx context.Context, u *url.URL, gz []byte) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		var verify *tls.CertificateVerificationError
-		if errors.As(err, &verify) || errors.Is(err, dnsx.ErrNotFound) || errors.Is(err, errNoAddress) {
+		if errors.As(err, &verify) || errors.Is(err, dnsx.ErrNotFound) || errors.Is(err, dnsx.ErrNoAddress) {
 			return err // not worth retrying until the endpoint changes
 		}
 		return fmt.Errorf("%w: %v", errPostTemporary, err)
@@ -92,33 +89,7 @@ func (s *Scheduler) post(ctx context.Context, u *url.URL, gz []byte) error {
 	return fmt.Errorf("HTTP status %s", resp.Status)
 }
 
-// dial resolves the host of addr through the Scheduler's Resolver (never
-// the system's) and connects to its addresses in turn.
+// dial connects through the Scheduler's Resolver (never the system's).
 func (s *Scheduler) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	ips, _, err := s.Resolver.LookupIP(ctx, host)
-	if len(ips) == 0 {
-		if err == nil {
-			err = fmt.Errorf("%w: %s", errNoAddress, host)
-		}
-		return nil, err
-	}
-	var (
-		d    net.Dialer
-		errs []error
-	)
-	for _, ip := range ips {
-		conn, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
-		if err == nil {
-			return conn, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, errors.Join(errs...)
+	return dnsx.Dial(ctx, s.Resolver, &net.Dialer{}, network, addr)
 }
