@@ -130,7 +130,7 @@ func TestAdvanceDKIM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return dkim.KeyName(k.Selector, domain) + ". TXT " + quoteZone(rec) + "\n"
+		return dkim.KeyName(k.Selector, domain) + ". TXT " + dnsx.ZoneTXT(rec) + "\n"
 	}
 	newE, newR := fresh[0], fresh[1]
 	oldR := old[1]
@@ -139,7 +139,7 @@ func TestAdvanceDKIM(t *testing.T) {
 		"empty": "rot.example. MX 10 mail.rot.example.\n",
 		"half":  record(newE),
 		// The RSA name holds the old RSA key: a copy-and-paste slip.
-		"wrong": record(newE) + rsaName + " TXT " + quoteZone(mustRecord(t, oldR)) + "\n",
+		"wrong": record(newE) + rsaName + " TXT " + dnsx.ZoneTXT(mustRecord(t, oldR)) + "\n",
 		"both":  record(newE) + record(newR),
 		"fail":  record(newE) + "$SERVFAIL " + rsaName + "\n",
 		// A second record at the Ed25519 name, ours beside another.
@@ -259,16 +259,4 @@ func mustRecord(t *testing.T, k store.DKIMKey) string {
 		t.Fatal(err)
 	}
 	return rec
-}
-
-// quoteZone writes a TXT record's text as zone-file strings of at most
-// 255 octets.
-func quoteZone(text string) string {
-	var parts []string
-	for len(text) > 0 {
-		n := min(len(text), 255)
-		parts = append(parts, `"`+text[:n]+`"`)
-		text = text[n:]
-	}
-	return strings.Join(parts, " ")
 }

@@ -8,6 +8,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -138,22 +139,7 @@ func printDKIMKeys(w io.Writer, domain string, keys []store.DKIMKey, asJSON bool
 			state += ", not seen published yet"
 		}
 		fmt.Fprintf(w, "%s %s (%s, created %s)\n  %s TXT %s\n", v.Selector, v.Algorithm, state, v.Created.Format(time.RFC3339),
-			v.Name, quoteTXT(v.Record))
+			v.Name, dnsx.ZoneTXT(v.Record))
 	}
 	return nil
-}
-
-// quoteTXT writes a TXT record's text as zone-file strings of at most 255
-// octets each (RFC 1035 section 3.3.14): an RSA key's record is longer.
-func quoteTXT(text string) string {
-	var out string
-	for len(text) > 0 {
-		n := min(len(text), 255)
-		if out != "" {
-			out += " "
-		}
-		out += `"` + text[:n] + `"`
-		text = text[n:]
-	}
-	return out
 }

@@ -128,7 +128,7 @@ func TestCheckCommand(t *testing.T) {
 			mxHost = strings.Fields(r.Value)[1]
 			zone.WriteString(r.Name + " MX " + r.Value + "\n")
 		case strings.HasPrefix(r.Value, "v=DKIM1; k=ed25519"):
-			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n")
+			zone.WriteString(r.Name + " TXT " + dnsx.ZoneTXT(r.Value) + "\n")
 		case strings.HasPrefix(r.Value, "v=DKIM1; k=rsa"):
 			zone.WriteString(r.Name + ` TXT "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong"` + "\n")
 		case strings.HasPrefix(r.Name, "_dmarc."):
@@ -151,7 +151,7 @@ func TestCheckCommand(t *testing.T) {
 				zone.WriteString(r.Name + " SRV " + published + "\n")
 			}
 		case r.Name == "example.org." && r.Type == "TXT":
-			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
+			zone.WriteString(r.Name + " TXT " + dnsx.ZoneTXT(r.Value) + "\n" + r.Name + ` TXT "google-site-verification=x"` + "\n")
 		}
 	}
 	srv := dnstest.Start(t, zone.String())
@@ -206,7 +206,7 @@ func TestDKIMSign(t *testing.T) {
 	var zone strings.Builder
 	for _, r := range recs {
 		if strings.Contains(r.Name, "._domainkey.") {
-			zone.WriteString(r.Name + " TXT " + quoteTXT(r.Value) + "\n")
+			zone.WriteString(r.Name + " TXT " + dnsx.ZoneTXT(r.Value) + "\n")
 		}
 	}
 	srv := dnstest.Start(t, zone.String())
@@ -258,7 +258,7 @@ func seePublished(t *testing.T, dir, domain string) {
 	}
 	for _, r := range recs {
 		if strings.Contains(r.Name, "._domainkey.") {
-			if err := zone.Add(r.Name + " TXT " + quoteTXT(r.Value)); err != nil {
+			if err := zone.Add(r.Name + " TXT " + dnsx.ZoneTXT(r.Value)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/store"
@@ -62,7 +63,7 @@ func runDNS(ctx context.Context, env *Env, args []string) error {
 	for _, r := range recs {
 		value := r.Value
 		if r.Type == "TXT" {
-			value = quoteTXT(value)
+			value = dnsx.ZoneTXT(value)
 		}
 		fmt.Fprintf(env.Stdout, "; %s\n%s 3600 IN %s %s\n", r.Why, r.Name, r.Type, value)
 	}

@@ -165,7 +165,7 @@ func txtFrom(rrs []dns.RR) []string {
 	out := make([]string, 0, len(rrs))
 	for _, rr := range rrs {
 		if txt, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(txt.Txt, ""))
+			out = append(out, joinTXT(txt.Txt))
 		}
 	}
 	return out

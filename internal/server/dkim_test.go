@@ -60,7 +60,7 @@ func TestRotateDKIM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		zone.WriteString(k.Selector + "._domainkey." + domain + ". TXT " + zoneText(rec) + "\n")
+		zone.WriteString(k.Selector + "._domainkey." + domain + ". TXT " + dnsx.ZoneTXT(rec) + "\n")
 	}
 	if err := stub.Zone().Add(zone.String()); err != nil {
 		t.Fatal(err)
@@ -108,18 +108,6 @@ func TestRotateDKIM(t *testing.T) {
 	if logs.has("new DKIM keys sign from now on domain=other.example") {
 		t.Error("other.example's keys were activated with another key in DNS")
 	}
-}
-
-// zoneText writes a TXT record's text as zone-file strings of at most 255
-// octets.
-func zoneText(text string) string {
-	var parts []string
-	for len(text) > 0 {
-		n := min(len(text), 255)
-		parts = append(parts, `"`+text[:n]+`"`)
-		text = text[n:]
-	}
-	return strings.Join(parts, " ")
 }
 
 // logRecorder is a slog.Handler that keeps each record as "LEVEL message
