@@ -20,3 +20,18 @@ func BenchmarkHeader(b *testing.B) {
 		}
 	}
 }
+
+// TestHeaderAllocs checks that the field is built in place: the string
+// returned is its only allocation.
+func TestHeaderAllocs(t *testing.T) {
+	for _, results := range [][]Result{nil, sample} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := Header("mx.sealpost.example", results); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 1 {
+			t.Errorf("Header of %d results: %v allocations, want 1", len(results), allocs)
+		}
+	}
+}

@@ -141,6 +141,8 @@ func appendResult(dst, text []byte, r Result, end string) []byte {
 	if r.Reason != "" {
 		left++
 	}
+	// begin and finish bracket each word: the space that separates it
+	// from the word before, then end after the last word, then the fold.
 	var start int
 	begin := func() {
 		if cur > 0 {
@@ -200,6 +202,8 @@ func fold(dst []byte, start, cur int) ([]byte, int) {
 	switch {
 	case cur == 0:
 	case 1+cur+1+n > foldAt:
+		// CRLF TAB is two bytes longer than the space it replaces:
+		// make room, move the word along, and write it.
 		dst = append(dst, "\r\n"...)
 		copy(dst[start+2:], dst[start:len(dst)-2])
 		copy(dst[start-1:], "\r\n\t")
