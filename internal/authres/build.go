@@ -1,6 +1,7 @@
 package authres
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode"
@@ -67,145 +68,201 @@ const (
 // replaced by "?", and cut to a bounded length, so they can neither end
 // the field, nor start another result or property.
 func Header(authservID string, results []Result) (string, error) {
-	id := clean(authservID, maxValueLen)
-	if id == "" {
+	// The field is built in buffers on the stack, so that the string
+	// returned is the only allocation unless the field is unusually long
+	// (a usual one is 300 to 600 bytes). text holds one cleaned value at a
+	// time, before it is quoted or escaped; appendClean cuts values to at
+	// most maxValueLen+utf8.UTFMax-1 bytes, so text never grows.
+	var outBuf [1024]byte
+	var textBuf [maxValueLen + utf8.UTFMax]byte
+	text := appendClean(textBuf[:0], authservID, maxValueLen)
+	if len(text) == 0 {
 		return "", fmt.Errorf("authres: invalid authserv-id %q", authservID)
 	}
-	if !isToken(id) {
-		id = quote(id)
-	}
-	var f folder
-	f.b.Grow(128 + 96*len(results))
-	f.b.WriteString(FieldName + ": ")
-	f.b.WriteString(id)
-	f.b.WriteString(";")
-	if len(results) == 0 {
-		f.b.WriteString(" none")
-	}
-	var buf [8]string
-	for i, r := range results {
-		words, err := resultWords(buf[:0], r)
-		if err != nil {
+	for _, r := range results {
+		if err := checkKeywords(r); err != nil {
 			return "", err
 		}
-		f.newLine()
-		for j, w := range words {
-			end := ""
-			if j == len(words)-1 && i < len(results)-1 {
-				end = ";"
-			}
-			f.word(w, end)
-		}
 	}
-	f.b.WriteString("\r\n")
-	return f.b.String(), nil
+	out := append(outBuf[:0], FieldName+": "...)
+	if isToken(text) {
+		out = append(out, text...)
+	} else {
+		out = appendQuoted(out, text)
+	}
+	out = append(out, ';')
+	if len(results) == 0 {
+		out = append(out, " none"...)
+	}
+	for i, r := range results {
+		end := ";"
+		if i == len(results)-1 {
+			end = ""
+		}
+		out = appendResult(out, text, r, end)
+	}
+	out = append(out, "\r\n"...)
+	return string(out), nil
 }
 
-// resultWords appends to words those of one resinfo; folding happens only
-// between them.
-func resultWords(words []string, r Result) ([]string, error) {
-	for _, k := range []string{r.Method, r.Value} {
+// checkKeywords checks the parts of r that are written as they are.
+func checkKeywords(r Result) error {
+	for _, k := range [...]string{r.Method, r.Value} {
 		if !isKeyword(k) {
-			return nil, fmt.Errorf("authres: %q is not a keyword", k)
+			return fmt.Errorf("authres: %q is not a keyword", k)
 		}
 	}
-	method := strings.ToLower(r.Method)
-	if r.Version != "" {
-		if strings.Trim(r.Version, "0123456789") != "" {
-			return nil, fmt.Errorf("authres: invalid method version %q", r.Version)
-		}
-		method += "/" + r.Version
-	}
-	words = append(words, method+"="+strings.ToLower(r.Value))
-	if r.Comment != "" {
-		words = append(words, "("+commentText(r.Comment)+")")
-	}
-	if r.Reason != "" {
-		words = append(words, "reason="+quote(clean(r.Reason, maxReasonLen)))
+	if strings.Trim(r.Version, "0123456789") != "" {
+		return fmt.Errorf("authres: invalid method version %q", r.Version)
 	}
 	for _, p := range r.Props {
 		if !isKeyword(p.Type) || !isKeyword(p.Name) {
-			return nil, fmt.Errorf("authres: property %q.%q is not made of keywords", p.Type, p.Name)
+			return fmt.Errorf("authres: property %q.%q is not made of keywords", p.Type, p.Name)
 		}
-		words = append(words, strings.ToLower(p.Type)+"."+strings.ToLower(p.Name)+"="+formatValue(p.Value, maxValueLen))
 	}
-	return words, nil
+	return nil
 }
 
-// folder writes words into folded lines of at most foldAt columns where it
-// can (the tab that starts a line counted as one); a single word longer
-// than that stays on its own line.
-type folder struct {
-	b   strings.Builder
-	cur int // length of the current line after its tab; 0 before a word
+// appendResult appends one resinfo on a new line, followed by end. text
+// is scratch space for cleaned values.
+//
+// The words are folded into lines of at most foldAt columns where they can
+// (the tab that starts a line counted as one); a single word longer than
+// that stays on its own line. Each word is written in place, and the
+// space before it turned into a fold if the word, with end when it is the
+// last, does not fit.
+func appendResult(dst, text []byte, r Result, end string) []byte {
+	dst = append(dst, "\r\n\t"...)
+	cur := 0 // length of the line after its tab
+	left := 1 + len(r.Props)
+	if r.Comment != "" {
+		left++
+	}
+	if r.Reason != "" {
+		left++
+	}
+	// begin and finish bracket each word: the space that separates it
+	// from the word before, then end after the last word, then the fold.
+	var start int
+	begin := func() {
+		if cur > 0 {
+			dst = append(dst, ' ')
+		}
+		start = len(dst)
+	}
+	finish := func() {
+		if left--; left == 0 {
+			dst = append(dst, end...)
+		}
+		dst, cur = fold(dst, start, cur)
+	}
+
+	begin()
+	dst = appendLower(dst, r.Method)
+	if r.Version != "" {
+		dst = append(dst, '/')
+		dst = append(dst, r.Version...)
+	}
+	dst = append(dst, '=')
+	dst = appendLower(dst, r.Value)
+	finish()
+	if r.Comment != "" {
+		begin()
+		text = appendClean(text[:0], r.Comment, maxCommentLen)
+		dst = append(dst, '(')
+		dst = appendEscaped(dst, text, commentSpecials)
+		dst = append(dst, ')')
+		finish()
+	}
+	if r.Reason != "" {
+		begin()
+		text = appendClean(text[:0], r.Reason, maxReasonLen)
+		dst = append(dst, "reason="...)
+		dst = appendQuoted(dst, text)
+		finish()
+	}
+	for _, p := range r.Props {
+		begin()
+		dst = appendLower(dst, p.Type)
+		dst = append(dst, '.')
+		dst = appendLower(dst, p.Name)
+		dst = append(dst, '=')
+		text = appendClean(text[:0], p.Value, maxValueLen)
+		dst = appendValue(dst, text)
+		finish()
+	}
+	return dst
 }
 
-func (f *folder) newLine() {
-	f.b.WriteString("\r\n\t")
-	f.cur = 0
-}
-
-// word writes w and then end, which stays on w's line.
-func (f *folder) word(w, end string) {
-	n := len(w) + len(end)
+// fold takes the word that ends dst and starts at start, on a line of
+// length cur before it; if the word does not fit there, the space before
+// it becomes a fold. It returns dst and the new length of the line.
+func fold(dst []byte, start, cur int) ([]byte, int) {
+	n := len(dst) - start
 	switch {
-	case f.cur == 0:
-	case 1+f.cur+1+n > foldAt:
-		f.newLine()
+	case cur == 0:
+	case 1+cur+1+n > foldAt:
+		// CRLF TAB is two bytes longer than the space it replaces:
+		// make room, move the word along, and write it.
+		dst = append(dst, "\r\n"...)
+		copy(dst[start+2:], dst[start:len(dst)-2])
+		copy(dst[start-1:], "\r\n\t")
+		cur = 0
 	default:
-		f.b.WriteByte(' ')
-		f.cur++
+		cur++
 	}
-	f.b.WriteString(w)
-	f.b.WriteString(end)
-	f.cur += n
+	return dst, cur + n
 }
 
-// formatValue writes a property value (pvalue) as a token, as
+// appendValue appends a cleaned property value (pvalue) as a token, as
 // local-part@domain when it is an address whose domain is a token, or else
 // as a quoted-string.
-func formatValue(s string, max int) string {
-	s = clean(s, max)
+func appendValue(dst, s []byte) []byte {
 	if isToken(s) {
-		return s
+		return append(dst, s...)
 	}
-	if at := strings.LastIndexByte(s, '@'); at >= 0 && isToken(s[at+1:]) {
+	if at := bytes.LastIndexByte(s, '@'); at >= 0 && isToken(s[at+1:]) {
 		local := s[:at]
-		if local == "" || isDotAtom(local) {
-			return s
+		if len(local) == 0 || isDotAtom(local) {
+			return append(dst, s...)
 		}
-		return quote(local) + s[at:]
+		return append(appendQuoted(dst, local), s[at:]...)
 	}
-	return quote(s)
+	return appendQuoted(dst, s)
 }
 
-// clean replaces what must never reach a header field and cuts s to at
-// most max bytes on a rune boundary.
-func clean(s string, max int) string {
+// appendClean appends s with what must never reach a header field
+// replaced, cut to at most max bytes on a rune boundary (the last rune may
+// end up to utf8.UTFMax-1 bytes past it) and trimmed of spaces.
+func appendClean(dst []byte, s string, max int) []byte {
+	start := len(dst)
 	if len(s) <= max && printableASCII(s) {
-		return strings.TrimSpace(s)
+		// The common case: nothing to replace, and only ' ' to trim.
+		return append(dst, strings.Trim(s, " ")...)
 	}
-	var b strings.Builder
 	for i, r := range s {
-		if b.Len() >= max {
+		if len(dst)-start >= max {
 			break
 		}
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				b.WriteByte('?')
+				dst = append(dst, '?')
 				continue
 			}
 		}
 		switch {
 		case r == '\t':
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 		case r < 0x20 || r == 0x7f || r >= 0x80 && !unicode.IsPrint(r):
-			b.WriteByte('?')
+			dst = append(dst, '?')
 		default:
-			b.WriteRune(r)
+			dst = utf8.AppendRune(dst, r)
 		}
 	}
-	return strings.TrimSpace(b.String())
+	// Every other space rune became "?" above: only ' ' is left to trim.
+	cleaned := bytes.Trim(dst[start:], " ")
+	n := copy(dst[start:], cleaned)
+	return dst[:start+n]
 }
 
 func printableASCII(s string) bool {
@@ -217,12 +274,43 @@ func printableASCII(s string) bool {
 	return true
 }
 
-func quote(s string) string {
-	return `"` + quotedEscaper.Replace(s) + `"`
+// The characters escaped with a backslash in quoted strings and comments
+// (RFC 5322 sections 3.2.4 and 3.2.2).
+const (
+	quotedSpecials  = `\"`
+	commentSpecials = `\()`
+)
+
+func appendQuoted(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	dst = appendEscaped(dst, s, quotedSpecials)
+	return append(dst, '"')
 }
 
-func commentText(s string) string {
-	return commentEscaper.Replace(clean(s, maxCommentLen))
+// appendEscaped appends s with a backslash before each of specials.
+func appendEscaped(dst, s []byte, specials string) []byte {
+	for len(s) > 0 {
+		i := bytes.IndexAny(s, specials)
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:i]...)
+		dst = append(dst, '\\', s[i])
+		s = s[i+1:]
+	}
+	return dst
+}
+
+// appendLower appends the keyword s in lower case.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 func isKeyword(s string) bool {
@@ -237,12 +325,12 @@ func isKeyword(s string) bool {
 	return true
 }
 
-func isToken(s string) bool {
-	if s == "" {
+func isToken(s []byte) bool {
+	if len(s) == 0 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
+	for _, c := range s {
+		if !isTokenChar(c) {
 			return false
 		}
 	}
@@ -250,25 +338,30 @@ func isToken(s string) bool {
 }
 
 // isDotAtom reports whether s is a dot-atom (RFC 5322 section 3.2.3),
-// which an address's local-part may be written as without quotes.
-func isDotAtom(s string) bool {
-	for part := range strings.SplitSeq(s, ".") {
-		if part == "" {
-			return false
-		}
-		for i := 0; i < len(part); i++ {
-			c := part[i]
-			if c <= ' ' || c == 0x7f || strings.ContainsRune(`()<>[]:;@\,."`, rune(c)) {
+// which an address's local-part may be written as without quotes: atext
+// runs separated by single dots.
+func isDotAtom(s []byte) bool {
+	if len(s) == 0 || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i, c := range s {
+		if c == '.' {
+			if s[i-1] == '.' {
 				return false
 			}
+		} else if !atextChars[c] {
+			return false
 		}
 	}
 	return true
 }
 
-// The escapers of quoted strings and comments (RFC 5322 section 3.2.4,
-// 3.2.2), built once.
-var (
-	quotedEscaper  = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	commentEscaper = strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
-)
+// atextChars are the characters of an atom (RFC 5322 section 3.2.3);
+// octets above 127 are accepted too, for internationalized addresses (RFC
+// 6532).
+var atextChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c > ' ' && c != 0x7f && !strings.ContainsRune(`()<>[]:;@\,."`, rune(c))
+	}
+	return t
+}()

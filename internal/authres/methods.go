@@ -1,6 +1,9 @@
 package authres
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // The constructors below give the properties RFC 8601 section 2.7 and the
 // methods' registrations (RFC 7489 section 11.2 for dmarc, RFC 6008 for
@@ -13,9 +16,9 @@ func SPF(result, reason, mailFrom, helo string) Result {
 	r := Result{Method: "spf", Value: result, Reason: reason}
 	switch {
 	case mailFrom != "":
-		r.Props = append(r.Props, Prop{"smtp", "mailfrom", mailFrom})
+		r.Props = []Prop{{"smtp", "mailfrom", mailFrom}}
 	case helo != "":
-		r.Props = append(r.Props, Prop{"smtp", "helo", helo})
+		r.Props = []Prop{{"smtp", "helo", helo}}
 	}
 	return r
 }
@@ -30,16 +33,24 @@ const SignaturePrefix = 8
 // removed, cut to SignaturePrefix characters).
 func DKIM(result, reason, domain, selector, algorithm, signature string) Result {
 	r := Result{Method: "dkim", Value: result, Reason: reason}
-	b := strings.Join(strings.Fields(signature), "")
-	if len(b) > SignaturePrefix {
-		b = b[:SignaturePrefix]
-	}
-	for _, p := range []Prop{{"header", "d", domain}, {"header", "s", selector}, {"header", "a", algorithm}, {"header", "b", b}} {
-		if p.Value != "" {
-			r.Props = append(r.Props, p)
-		}
-	}
+	props := [...]Prop{{"header", "d", domain}, {"header", "s", selector}, {"header", "a", algorithm},
+		{"header", "b", signaturePrefix(signature)}}
+	r.Props = withValues(props[:])
 	return r
+}
+
+// signaturePrefix returns the first SignaturePrefix bytes of signature
+// once white space is removed; as a part of signature when no white space
+// interrupts them.
+func signaturePrefix(signature string) string {
+	s := strings.TrimLeftFunc(signature, unicode.IsSpace)
+	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 && i < SignaturePrefix {
+		s = strings.Join(strings.Fields(s), "")
+	}
+	if len(s) > SignaturePrefix {
+		s = s[:SignaturePrefix]
+	}
+	return s
 }
 
 // DMARC returns a dmarc result for the RFC5322.From domain. policy, when
@@ -47,12 +58,8 @@ func DKIM(result, reason, domain, selector, algorithm, signature string) Result 
 // comment carries the rest, e.g. "p=reject dis=quarantine".
 func DMARC(result, comment, fromDomain, policy string) Result {
 	r := Result{Method: "dmarc", Value: result, Comment: comment}
-	if fromDomain != "" {
-		r.Props = append(r.Props, Prop{"header", "from", fromDomain})
-	}
-	if policy != "" {
-		r.Props = append(r.Props, Prop{"policy", "dmarc", policy})
-	}
+	props := [...]Prop{{"header", "from", fromDomain}, {"policy", "dmarc", policy}}
+	r.Props = withValues(props[:])
 	return r
 }
 
@@ -62,7 +69,7 @@ func DMARC(result, comment, fromDomain, policy string) Result {
 func ARC(result, reason, remoteIP string) Result {
 	r := Result{Method: "arc", Value: result, Reason: reason}
 	if remoteIP != "" {
-		r.Props = append(r.Props, Prop{"smtp", "remote-ip", remoteIP})
+		r.Props = []Prop{{"smtp", "remote-ip", remoteIP}}
 	}
 	return r
 }
@@ -72,7 +79,28 @@ func ARC(result, reason, remoteIP string) Result {
 func IPRev(result, reason, ip string) Result {
 	r := Result{Method: "iprev", Value: result, Reason: reason}
 	if ip != "" {
-		r.Props = append(r.Props, Prop{"policy", "iprev", ip})
+		r.Props = []Prop{{"policy", "iprev", ip}}
 	}
 	return r
+}
+
+// withValues returns, in a slice of their own allocated once, the props
+// that have a value; nil when none has.
+func withValues(props []Prop) []Prop {
+	n := 0
+	for _, p := range props {
+		if p.Value != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	kept := make([]Prop, 0, n)
+	for _, p := range props {
+		if p.Value != "" {
+			kept = append(kept, p)
+		}
+	}
+	return kept
 }

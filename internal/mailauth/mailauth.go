@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,7 +287,9 @@ func (c *Checker) exemption(res Results) string {
 
 // authResults are the method results of the Authentication-Results field.
 func (c *Checker) authResults(res Results) []authres.Result {
-	rs := []authres.Result{spfResult(res.SPF)}
+	// SPF, HELO, each DKIM signature or "none", ARC and DMARC: sized once.
+	rs := make([]authres.Result, 0, 4+max(1, len(res.DKIM)))
+	rs = append(rs, spfResult(res.SPF))
 	if res.HELO.Result != "" {
 		rs = append(rs, spfResult(res.HELO))
 	}
@@ -296,7 +299,8 @@ func (c *Checker) authResults(res Results) []authres.Result {
 	for _, d := range res.DKIM {
 		reason := d.Reason
 		if d.UnsignedBodyBytes > 0 {
-			reason = strings.TrimSpace(reason + fmt.Sprintf(" l= leaves %d body bytes unsigned", d.UnsignedBodyBytes))
+			unsigned := strconv.FormatInt(d.UnsignedBodyBytes, 10)
+			reason = strings.TrimSpace(reason + " l= leaves " + unsigned + " body bytes unsigned")
 		}
 		b := ""
 		if d.Signature != nil {
