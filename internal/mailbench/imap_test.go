@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 const (
@@ -50,7 +52,7 @@ func startFakeIMAP(t *testing.T, f *fakeIMAP) *fakeIMAP {
 	if f.sec == "" {
 		f.sec = Plain
 	}
-	f.tls = &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "imap.test")}}
+	f.tls = &tls.Config{Certificates: []tls.Certificate{(*tlstest.CA)(nil).Issue(t, "imap.test")}}
 	if len(f.uids) == 0 {
 		f.uids = []uint32{10, 20, 30, 40, 50}
 	}

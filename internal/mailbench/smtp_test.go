@@ -1,20 +1,15 @@
 package mailbench
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"math/big"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"sealpost.dev/sealpost/internal/smtpclient/smtptest"
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 // quick bounds every test run: no step of a fake server on loopback takes
@@ -123,7 +118,7 @@ func TestRunCountsRefusals(t *testing.T) {
 }
 
 func TestRunTLSAndAuth(t *testing.T) {
-	cert := selfSigned(t, "mx.test")
+	cert := (*tlstest.CA)(nil).Issue(t, "mx.test")
 	want := base64.StdEncoding.EncodeToString([]byte("\x00user@example.test\x00secret"))
 	srv := smtptest.Start(t, smtptest.Config{
 		Extensions: []string{"AUTH PLAIN"},
@@ -313,27 +308,4 @@ func TestMessageSize(t *testing.T) {
 			}
 		}
 	}
-}
-
-// selfSigned returns a certificate for name.
-func selfSigned(t *testing.T, name string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

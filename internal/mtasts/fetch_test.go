@@ -17,6 +17,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 // response is what the test policy server answers for one domain.
@@ -106,7 +107,7 @@ const (
 // mta-sts.<domain>.test name of the zone points at 127.0.0.1, where one
 // server has a certificate from ca for all of them.
 type fetchWorld struct {
-	ca       *testCA
+	ca       *tlstest.CA
 	resolver dnsx.Resolver
 	server   *policyServer
 }
@@ -132,8 +133,8 @@ func newFetchWorld(t *testing.T) *fetchWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := newTestCA(t, "Sealpost test CA")
-	ps := startPolicyServer(t, ca.issue(t, names...))
+	ca := tlstest.NewCA(t, "Sealpost test CA")
+	ps := startPolicyServer(t, ca.Issue(t, names...))
 	ps.set("enforce.test", response{body: enforceText})
 	ps.set("testing.test", response{body: testingText, ctype: "text/plain"})
 	ps.set("none.test", response{body: noneText})
@@ -147,7 +148,7 @@ func newFetchWorld(t *testing.T) *fetchWorld {
 }
 
 func (w *fetchWorld) fetcher(t *testing.T) *Fetcher {
-	return &Fetcher{Resolver: w.resolver, RootCAs: w.ca.pool(), Timeout: 5 * time.Second, Port: w.server.port(t)}
+	return &Fetcher{Resolver: w.resolver, RootCAs: w.ca.Pool(), Timeout: 5 * time.Second, Port: w.server.port(t)}
 }
 
 func TestFetch(t *testing.T) {
@@ -204,7 +205,7 @@ func TestFetch(t *testing.T) {
 func TestFetchUntrustedCA(t *testing.T) {
 	w := newFetchWorld(t)
 	f := w.fetcher(t)
-	f.RootCAs = newTestCA(t, "Other CA").pool()
+	f.RootCAs = tlstest.NewCA(t, "Other CA").Pool()
 	_, err := f.Fetch(context.Background(), "enforce.test")
 	var cve *tls.CertificateVerificationError
 	if !errors.As(err, &cve) {

@@ -11,6 +11,7 @@ import (
 	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/smtpclient"
 	"sealpost.dev/sealpost/internal/smtpclient/smtptest"
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 // tarpit accepts connections on loopback and never says a word.
@@ -145,7 +146,7 @@ func TestRequireTLSAndUnknownMTASTSPolicy(t *testing.T) {
 		{"policy record lookup fails", "$SERVFAIL _mta-sts.example.net TXT\n", "deferred 4.7.10"},
 		{"no policy record", "", "failed 5.7.10"},
 	}
-	cert := (*testCA)(nil).issue(t, "mx.example.net")
+	cert := (*tlstest.CA)(nil).Issue(t, "mx.example.net")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := smtptest.Start(t, smtptest.Config{Extensions: []string{"REQUIRETLS"},
@@ -178,7 +179,7 @@ func TestRequireTLSAndUnknownMTASTSPolicy(t *testing.T) {
 // REQUIRETLS, without the parameter (RFC 8689 section 5); other mail
 // does not.
 func TestRequireTLSReportToHostWithoutRequireTLS(t *testing.T) {
-	cert := (*testCA)(nil).issue(t, "whatever.invalid")
+	cert := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
 	for _, from := range []string{"", "sender@example.org"} {
 		srv := smtptest.Start(t, smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 		rt, _ := newTransport(t, daneZone(tlsaEE(t, cert)), testNet{"127.0.0.2": srv.Addr()})

@@ -2,16 +2,10 @@ package queue
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,62 +21,10 @@ import (
 	"sealpost.dev/sealpost/internal/smtpclient"
 	"sealpost.dev/sealpost/internal/smtpclient/smtptest"
 	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 const testBody = "Subject: test\r\n\r\nHello.\r\n"
-
-// testCA issues certificates for MX hosts and policy servers.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key}
-}
-
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-// issue returns a certificate for names, signed by ca, or self-signed if
-// ca is nil.
-func (ca *testCA) issue(t *testing.T, names ...string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	parent, signer := tmpl, key
-	if ca != nil {
-		parent, signer = ca.cert, ca.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
 
 // tlsaEE returns the data of a DANE-EE SPKI SHA2-256 record (3 1 1) for
 // cert, in hex.
@@ -194,7 +136,7 @@ func expect(t *testing.T, got []Result, want ...string) {
 
 func TestDeliverOpportunisticTLS(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Config{Extensions: []string{"PIPELINING", "8BITMIME"},
-		TLS: &tls.Config{Certificates: []tls.Certificate{(*testCA)(nil).issue(t, "self.example")}}})
+		TLS: &tls.Config{Certificates: []tls.Certificate{(*tlstest.CA)(nil).Issue(t, "self.example")}}})
 	rt, log := newTransport(t, `
 example.net. MX 10 mx.example.net.
 mx.example.net. A 127.0.0.1
@@ -309,8 +251,8 @@ _25._tcp.mx.example.net. TLSA 3 1 1 %s
 }
 
 func TestDANE(t *testing.T) {
-	cert := (*testCA)(nil).issue(t, "whatever.invalid")
-	other := (*testCA)(nil).issue(t, "whatever.invalid")
+	cert := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
+	other := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
 	tests := []struct {
 		name     string
 		tlsa     string
@@ -368,7 +310,7 @@ func TestDANE(t *testing.T) {
 func TestDANEUnsignedIgnored(t *testing.T) {
 	// The same wrong TLSA record, without $SECURE: DANE does not apply and
 	// opportunistic TLS delivers.
-	cert := (*testCA)(nil).issue(t, "whatever.invalid")
+	cert := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
 	srv := smtptest.Start(t, smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	zone := strings.Replace(daneZone(strings.Repeat("00", 32)), "$SECURE example.net\n", "", 1)
 	rt, log := newTransport(t, zone, testNet{"127.0.0.2": srv.Addr()})
@@ -379,8 +321,8 @@ func TestDANEUnsignedIgnored(t *testing.T) {
 }
 
 func TestDANEWrongRecordKeepsMessageQueued(t *testing.T) {
-	cert := (*testCA)(nil).issue(t, "whatever.invalid")
-	other := (*testCA)(nil).issue(t, "whatever.invalid")
+	cert := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
+	other := (*tlstest.CA)(nil).Issue(t, "whatever.invalid")
 	srv := smtptest.Start(t, smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	rt, _ := newTransport(t, daneZone(tlsaEE(t, other)), testNet{"127.0.0.2": srv.Addr()})
 	f := newFixture(t)
@@ -408,7 +350,7 @@ func TestDANEWrongRecordKeepsMessageQueued(t *testing.T) {
 
 // stsWorld serves an MTA-STS policy for example.net over HTTPS on
 // loopback, with a certificate from ca.
-func stsWorld(t *testing.T, ca *testCA, resolver dnsx.Resolver, policy string) *mtasts.Client {
+func stsWorld(t *testing.T, ca *tlstest.CA, resolver dnsx.Resolver, policy string) *mtasts.Client {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/.well-known/mta-sts.txt" {
@@ -418,12 +360,12 @@ func stsWorld(t *testing.T, ca *testCA, resolver dnsx.Resolver, policy string) *
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, policy)
 	}))
-	hs.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, "mta-sts.example.net")}}
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "mta-sts.example.net")}}
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	port := hs.Listener.Addr().(*net.TCPAddr).Port
 	return &mtasts.Client{Resolver: resolver, Cache: mtasts.NewMemoryCache(0),
-		Fetcher: &mtasts.Fetcher{Resolver: resolver, RootCAs: ca.pool(), Port: port, Timeout: 5 * time.Second}}
+		Fetcher: &mtasts.Fetcher{Resolver: resolver, RootCAs: ca.Pool(), Port: port, Timeout: 5 * time.Second}}
 }
 
 const stsZone = `
@@ -436,7 +378,7 @@ mx.example.net. A 127.0.0.2
 `
 
 func TestMTASTS(t *testing.T) {
-	ca := newTestCA(t)
+	ca := tlstest.NewCA(t, "Test CA")
 	tests := []struct {
 		name     string
 		mode     string
@@ -446,13 +388,13 @@ func TestMTASTS(t *testing.T) {
 		good     int
 		outcomes []string // policy and failure reason of each TLS result
 	}{
-		{"enforce, valid certificate", "enforce", ca.issue(t, "mx.example.net"), "delivered 2.0.0", 0, 1,
+		{"enforce, valid certificate", "enforce", ca.Issue(t, "mx.example.net"), "delivered 2.0.0", 0, 1,
 			[]string{"sts validation-failure", "sts "}},
-		{"enforce, untrusted certificate", "enforce", (*testCA)(nil).issue(t, "mx.example.net"), "deferred 4.7.5", 0, 0,
+		{"enforce, untrusted certificate", "enforce", (*tlstest.CA)(nil).Issue(t, "mx.example.net"), "deferred 4.7.5", 0, 0,
 			[]string{"sts validation-failure", "sts certificate-not-trusted"}},
-		{"enforce, wrong name", "enforce", ca.issue(t, "other.example.net"), "deferred 4.7.5", 0, 0,
+		{"enforce, wrong name", "enforce", ca.Issue(t, "other.example.net"), "deferred 4.7.5", 0, 0,
 			[]string{"sts validation-failure", "sts certificate-host-mismatch"}},
-		{"testing, untrusted certificate", "testing", (*testCA)(nil).issue(t, "mx.example.net"), "delivered 2.0.0", 1, 0,
+		{"testing, untrusted certificate", "testing", (*tlstest.CA)(nil).Issue(t, "mx.example.net"), "delivered 2.0.0", 1, 0,
 			[]string{"sts validation-failure", "no-policy-found "}},
 	}
 	for _, tc := range tests {
@@ -461,7 +403,7 @@ func TestMTASTS(t *testing.T) {
 			rogue := smtptest.Start(t, smtptest.Config{TLS: tlsConf})
 			good := smtptest.Start(t, smtptest.Config{TLS: tlsConf})
 			rt, log := newTransport(t, stsZone, testNet{"127.0.0.2": good.Addr(), "127.0.0.3": rogue.Addr()})
-			rt.RootCAs = ca.pool()
+			rt.RootCAs = ca.Pool()
 			rt.MTASTS = stsWorld(t, ca, rt.Resolver,
 				"version: STSv1\nmode: "+tc.mode+"\nmx: mx.example.net\nmax_age: 86400\n")
 			expect(t, rt.Deliver(t.Context(), request("example.net", "a@example.net")), "a@example.net "+tc.want)
@@ -494,7 +436,7 @@ func TestMTASTS(t *testing.T) {
 }
 
 func TestRequireTLSWithoutVerifiedTLS(t *testing.T) {
-	cert := (*testCA)(nil).issue(t, "mx.example.net")
+	cert := (*tlstest.CA)(nil).Issue(t, "mx.example.net")
 	srv := smtptest.Start(t, smtptest.Config{Extensions: []string{"REQUIRETLS"},
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	// Unsigned zone, no MTA-STS: opportunistic TLS only, which REQUIRETLS

@@ -3,20 +3,15 @@ package smtpclient
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"sealpost.dev/sealpost/internal/smtpclient/smtptest"
+	"sealpost.dev/sealpost/internal/tlsconf/tlstest"
 )
 
 var fast = Timeouts{}.Scale(0.01) // 3 s for the greeting, 1.8 s for DATA's 354
@@ -31,34 +26,6 @@ func dial(t *testing.T, srv *smtptest.Server) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// selfSigned returns a certificate for names and a pool trusting it.
-func selfSigned(t testing.TB, names ...string) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(7),
-		Subject:               pkix.Name{CommonName: names[0]},
-		DNSNames:              names,
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
 
 func TestSendFullTransaction(t *testing.T) {
@@ -311,7 +278,7 @@ func TestLocalName(t *testing.T) {
 }
 
 func TestStartTLS(t *testing.T) {
-	cert, pool := selfSigned(t, "mx.example.net")
+	cert, pool := tlstest.SelfSigned(t, "mx.example.net")
 	srv := smtptest.Start(t, smtptest.Config{
 		Extensions: []string{"PIPELINING", "REQUIRETLS"},
 		TLS:        &tls.Config{Certificates: []tls.Certificate{cert}},
@@ -345,8 +312,8 @@ func TestStartTLS(t *testing.T) {
 }
 
 func TestStartTLSFailures(t *testing.T) {
-	cert, _ := selfSigned(t, "mx.example.net")
-	_, otherPool := selfSigned(t, "mx.example.net")
+	cert, _ := tlstest.SelfSigned(t, "mx.example.net")
+	_, otherPool := tlstest.SelfSigned(t, "mx.example.net")
 
 	t.Run("untrusted certificate", func(t *testing.T) {
 		srv := smtptest.Start(t, smtptest.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
