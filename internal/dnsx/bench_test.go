@@ -66,3 +66,22 @@ func BenchmarkClientIPCacheHit(b *testing.B) {
 		b.Errorf("%d queries reached the server after warm-up", n)
 	}
 }
+
+// BenchmarkStubTXT is a TXT lookup answered from a Stub's zone, as in
+// `sealpost dev` and the mail check benchmarks.
+func BenchmarkStubTXT(b *testing.B) {
+	z := NewZone()
+	if err := z.AddDomain("example.test"); err != nil {
+		b.Fatal(err)
+	}
+	if err := z.Add(`example.test. TXT "v=spf1 ip4:192.0.2.0/24 -all"` + "\n" + `example.test. TXT "other"`); err != nil {
+		b.Fatal(err)
+	}
+	s := NewStub(z, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if txts, _, err := s.LookupTXT(b.Context(), "example.test"); err != nil || len(txts) != 2 {
+			b.Fatal(txts, err)
+		}
+	}
+}
