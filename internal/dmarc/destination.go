@@ -54,7 +54,7 @@ func VerifyDestination(ctx context.Context, r dnsx.Resolver, policyDomain string
 		return fmt.Errorf("%w: %v", ErrTemporary, err)
 	}
 	for _, t := range txts {
-		if _, err := splitTags(t); err == nil {
+		if isDMARCRecord(t) {
 			return nil
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 
 	"sealpost.dev/sealpost/internal/authres"
@@ -237,37 +239,46 @@ func spfDomain(s string) string {
 }
 
 func passReason(v Verdict, rec *Record) string {
-	var parts []string
-	if v.DKIMAligned {
-		parts = append(parts, fmt.Sprintf("DKIM d=%s passed and is aligned (%s)", v.DKIMDomain, rec.DKIM))
+	spf := "SPF passed and is aligned (relaxed)"
+	if rec.SPF == Strict {
+		spf = "SPF passed and is aligned (strict)"
 	}
-	if v.SPFAligned {
-		parts = append(parts, fmt.Sprintf("SPF passed and is aligned (%s)", rec.SPF))
+	switch {
+	case v.DKIMAligned && v.SPFAligned:
+		return "DKIM d=" + v.DKIMDomain + " passed and is aligned (" + rec.DKIM.String() + "); " + spf
+	case v.DKIMAligned:
+		return "DKIM d=" + v.DKIMDomain + " passed and is aligned (" + rec.DKIM.String() + ")"
+	case v.SPFAligned:
+		return spf
 	}
-	return strings.Join(parts, "; ")
+	return ""
 }
 
 func failReason(in Input, rec *Record, v Verdict) string {
 	var parts []string
 	switch {
 	case !isPass(in.SPF.Result):
-		parts = append(parts, fmt.Sprintf("SPF %s", orNone(in.SPF.Result)))
+		parts = append(parts, "SPF "+orNone(in.SPF.Result))
 	default:
-		parts = append(parts, fmt.Sprintf("SPF domain %s not aligned (%s)", spfDomain(in.SPF.Domain), rec.SPF))
+		parts = append(parts, "SPF domain "+spfDomain(in.SPF.Domain)+" not aligned ("+rec.SPF.String()+")")
 	}
 	passing := 0
 	for _, d := range in.DKIM {
 		if isPass(d.Result) {
 			passing++
-			parts = append(parts, fmt.Sprintf("DKIM d=%s not aligned (%s)", d.Domain, rec.DKIM))
+			parts = append(parts, "DKIM d="+d.Domain+" not aligned ("+rec.DKIM.String()+")")
 		}
 	}
 	if passing == 0 {
 		parts = append(parts, "no passing DKIM signature")
 	}
 	if !v.Sampled {
-		parts = append(parts, fmt.Sprintf("not sampled (pct=%d%s): %s lowered to %s",
-			rec.Percent, map[bool]string{true: ", t=y"}[rec.Testing], v.Requested, v.Disposition))
+		testMode := ""
+		if rec.Testing {
+			testMode = ", t=y"
+		}
+		parts = append(parts, "not sampled (pct="+strconv.Itoa(rec.Percent)+testMode+"): "+
+			string(v.Requested)+" lowered to "+string(v.Disposition))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -291,8 +302,31 @@ func orNone(s string) string {
 func (v Verdict) AuthResult() authres.Result {
 	comment, policy := "", ""
 	if v.Requested != "" {
-		comment = "p=" + string(v.Requested) + " dis=" + string(v.Disposition)
+		comment = policyComment(v.Requested, v.Disposition)
 		policy = string(v.Disposition)
 	}
 	return authres.DMARC(string(v.Result), comment, v.FromDomain, policy)
+}
+
+// policies are the three policies, in the order of policyComments.
+var policies = [...]Policy{PolicyNone, PolicyQuarantine, PolicyReject}
+
+// policyComments holds every AuthResult comment, made once: one is needed
+// for each message.
+var policyComments = func() (c [len(policies)][len(policies)]string) {
+	for i, requested := range policies {
+		for j, disposition := range policies {
+			c[i][j] = "p=" + string(requested) + " dis=" + string(disposition)
+		}
+	}
+	return c
+}()
+
+// policyComment returns "p=<requested> dis=<disposition>".
+func policyComment(requested, disposition Policy) string {
+	i, j := slices.Index(policies[:], requested), slices.Index(policies[:], disposition)
+	if i < 0 || j < 0 {
+		return "p=" + string(requested) + " dis=" + string(disposition)
+	}
+	return policyComments[i][j]
 }

@@ -268,3 +268,28 @@ func TestAuthResult(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyComment(t *testing.T) {
+	for _, r := range policies {
+		for _, d := range policies {
+			if got, want := policyComment(r, d), "p="+string(r)+" dis="+string(d); got != want {
+				t.Errorf("policyComment(%s, %s) = %q, want %q", r, d, got, want)
+			}
+		}
+	}
+	if got := policyComment("odd", PolicyNone); got != "p=odd dis=none" {
+		t.Errorf("unknown policy: %q", got)
+	}
+}
+
+// TestOrganizationalDomainLong: a name too long to be kept is still
+// answered.
+func TestOrganizationalDomainLong(t *testing.T) {
+	long := strings.Repeat("a.", 150) + "example.com"
+	if got := OrganizationalDomain(long); got != "example.com" {
+		t.Errorf("got %q", got)
+	}
+	if got := OrganizationalDomain("mail.example.co.uk"); got != "example.co.uk" {
+		t.Errorf("got %q", got)
+	}
+}

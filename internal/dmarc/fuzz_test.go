@@ -20,6 +20,9 @@ func FuzzParse(f *testing.F) {
 		fh.Close()
 	}
 	f.Fuzz(func(t *testing.T, txt string) {
+		if _, err := splitTags(txt); (err == nil) != isDMARCRecord(txt) {
+			t.Fatalf("%q: splitTags says %v, isDMARCRecord %v", txt, err, isDMARCRecord(txt))
+		}
 		r, err := Parse(txt)
 		if err != nil {
 			return

@@ -66,11 +66,38 @@ func isASCII(s string) bool {
 // suffix ("co.uk", "example" when unlisted) is its own Organizational
 // Domain: no shorter name can own it, and no longer one is an ancestor.
 func OrganizationalDomain(domain string) string {
+	return infoOf(domain).org
+}
+
+func organizationalDomain(domain string) string {
 	org, err := publicsuffix.EffectiveTLDPlusOne(domain)
 	if err != nil {
 		return domain
 	}
 	return org
+}
+
+// domainInfo is what discovery and alignment need of a domain. It depends
+// on the domain alone, so it is kept by domainInfos: the public suffix
+// lookup costs allocations (it first tries the name as an IP address), and
+// so does building the name to query, for every message.
+type domainInfo struct {
+	org        string // the Organizational Domain
+	policyName string // _dmarc.<domain>
+}
+
+var domainInfos = textcache.New(4096, func(domain string) (domainInfo, error) {
+	return domainInfo{org: organizationalDomain(domain), policyName: "_dmarc." + domain}, nil
+})
+
+// infoOf returns the domainInfo of domain, from domainInfos for a name
+// short enough to be a domain (the cache is bounded by count, not size).
+func infoOf(domain string) domainInfo {
+	if len(domain) > 253 {
+		return domainInfo{org: organizationalDomain(domain), policyName: "_dmarc." + domain}
+	}
+	info, _ := domainInfos.Parse(domain)
+	return info
 }
 
 // Aligned reports whether two normalized domains align in mode a (RFC 7489
@@ -110,12 +137,13 @@ var (
 // fallback). A record found but unusable gives ErrNoPolicy with Found
 // filled in.
 func Lookup(ctx context.Context, r dnsx.Resolver, domain string) (Found, error) {
-	f, err := lookupAt(ctx, r, domain)
+	info := infoOf(domain)
+	f, err := lookupAt(ctx, r, domain, info.policyName)
 	if !errors.Is(err, errNoneHere) {
 		return f, err
 	}
-	if org := OrganizationalDomain(domain); org != domain {
-		f, err = lookupAt(ctx, r, org)
+	if org := info.org; org != domain {
+		f, err = lookupAt(ctx, r, org, infoOf(org).policyName)
 		if !errors.Is(err, errNoneHere) {
 			return f, err
 		}
@@ -126,8 +154,8 @@ func Lookup(ctx context.Context, r dnsx.Resolver, domain string) (Found, error) 
 // errNoneHere says that a name has no DMARC record, so discovery goes on.
 var errNoneHere = errors.New("no record here")
 
-func lookupAt(ctx context.Context, r dnsx.Resolver, domain string) (Found, error) {
-	name := "_dmarc." + domain
+// lookupAt looks for the record of domain at name, _dmarc.<domain>.
+func lookupAt(ctx context.Context, r dnsx.Resolver, domain, name string) (Found, error) {
 	txts, _, err := r.LookupTXT(ctx, name)
 	switch {
 	case errors.Is(err, dnsx.ErrNotFound):
@@ -135,21 +163,23 @@ func lookupAt(ctx context.Context, r dnsx.Resolver, domain string) (Found, error
 	case err != nil:
 		return Found{}, fmt.Errorf("%w: %v", ErrTemporary, err)
 	}
-	var found []string
+	var found string
+	n := 0
 	for _, t := range txts {
-		if _, err := splitTags(t); err == nil {
-			found = append(found, t)
+		if isDMARCRecord(t) {
+			found = t
+			n++
 		}
 	}
-	switch len(found) {
+	switch n {
 	case 0:
 		return Found{}, errNoneHere
 	case 1:
 	default:
-		return Found{}, fmt.Errorf("%w: %d DMARC records at %s", ErrNoRecord, len(found), name)
+		return Found{}, fmt.Errorf("%w: %d DMARC records at %s", ErrNoRecord, n, name)
 	}
-	f := Found{Domain: domain, TXT: found[0]}
-	rec, err := parsedRecords.Parse(found[0])
+	f := Found{Domain: domain, TXT: found}
+	rec, err := parsedRecords.Parse(found)
 	if err != nil {
 		return f, err
 	}

@@ -239,6 +239,22 @@ func splitTags(txt string) ([]tag, error) {
 	return tags, nil
 }
 
+// isDMARCRecord reports whether splitTags would accept txt, without
+// building the tags: its first non-empty part is the tag v=DMARC1.
+// Discovery runs it on every TXT record at a _dmarc name, for every
+// message, before the parsed record is taken from the cache.
+func isDMARCRecord(txt string) bool {
+	for part := range strings.SplitSeq(txt, ";") {
+		part = strings.Trim(part, " \t\r\n")
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		return ok && strings.EqualFold(strings.Trim(name, " \t\r\n"), "v") && strings.Trim(value, " \t\r\n") == "DMARC1"
+	}
+	return false
+}
+
 func (r *Record) warnf(format string, args ...any) {
 	r.Warnings = append(r.Warnings, fmt.Sprintf(format, args...))
 }

@@ -145,3 +145,31 @@ func TestURIMailboxDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestIsDMARCRecord: the test discovery uses agrees with splitTags, which
+// Parse uses.
+func TestIsDMARCRecord(t *testing.T) {
+	for _, tt := range []struct {
+		txt  string
+		want bool
+	}{
+		{"v=DMARC1; p=reject", true},
+		{"v=DMARC1", true},
+		{" ; ;V = DMARC1 ;p=none", true},
+		{"\tv=DMARC1\r\n", true},
+		{"v=DMARC1; garbage", true},
+		{"v=dmarc1; p=reject", false},
+		{"v=DMARC10; p=reject", false},
+		{"p=reject; v=DMARC1", false},
+		{"v DMARC1; p=reject", false},
+		{"garbage; v=DMARC1", false},
+		{"v=spf1 -all", false},
+		{"", false},
+		{" ; ", false},
+	} {
+		_, err := splitTags(tt.txt)
+		if got := isDMARCRecord(tt.txt); got != tt.want || got != (err == nil) {
+			t.Errorf("isDMARCRecord(%q) = %v, want %v (splitTags: %v)", tt.txt, got, tt.want, err)
+		}
+	}
+}

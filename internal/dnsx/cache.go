@@ -2,13 +2,28 @@ package dnsx
 
 import (
 	"container/list"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 type cacheKey struct {
-	name  string // canonical: lower case, fully qualified
+	name  string // from cacheName
 	qtype uint16
+}
+
+// cacheName is the cache's name for a DNS name: lower case, without the
+// final dot of a fully qualified name. Names that differ only in case or
+// in that dot share it. Dropping the dot rather than adding one means that
+// the names Sealpost asks for ("example.com") need no new string:
+// strings.ToLower returns a string without capitals as it is.
+func cacheName(name string) string {
+	if dns.IsFqdn(name) {
+		name = name[:len(name)-1]
+	}
+	return strings.ToLower(name)
 }
 
 type cacheEntry struct {

@@ -99,31 +99,30 @@ func (c *Client) Server() netip.AddrPort { return c.server }
 
 // LookupMX implements Resolver.
 func (c *Client) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
-	rrs, res, err := c.lookup(ctx, name, dns.TypeMX)
-	return mxFrom(rrs), res, err
+	a, res, err := c.lookup(ctx, name, dns.TypeMX)
+	return mxFrom(a.rrs), res, err
 }
 
-// LookupTXT implements Resolver.
+// LookupTXT implements Resolver. The slice is the cached answer's own.
 func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, Result, error) {
-	rrs, res, err := c.lookup(ctx, name, dns.TypeTXT)
-	return txtFrom(rrs), res, err
+	a, res, err := c.lookup(ctx, name, dns.TypeTXT)
+	return a.txt, res, err
 }
 
 // LookupSRV implements Resolver.
 func (c *Client) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
-	rrs, res, err := c.lookup(ctx, name, dns.TypeSRV)
-	return srvFrom(rrs), res, err
+	a, res, err := c.lookup(ctx, name, dns.TypeSRV)
+	return srvFrom(a.rrs), res, err
 }
 
 // LookupIP implements Resolver. The A and AAAA queries are sent one after
 // the other; both are usually answered from the resolver's cache.
 func (c *Client) LookupIP(ctx context.Context, name string) ([]netip.Addr, Result, error) {
-	if _, err := checkName(name); err != nil {
-		return nil, Result{}, err
-	}
-	rrs4, r4, err4 := c.lookup(ctx, name, dns.TypeA)
-	rrs6, r6, err6 := c.lookup(ctx, name, dns.TypeAAAA)
-	return mergeIP(addrsFrom(rrs4), addrsFrom(rrs6), r4, r6, err4, err6)
+	// An invalid name fails both lookups with checkName's error, which
+	// mergeIP returns.
+	a4, r4, err4 := c.lookup(ctx, name, dns.TypeA)
+	a6, r6, err6 := c.lookup(ctx, name, dns.TypeAAAA)
+	return mergeIP(a4.addrs, a6.addrs, r4, r6, err4, err6)
 }
 
 // LookupAddr implements Resolver.
@@ -132,8 +131,8 @@ func (c *Client) LookupAddr(ctx context.Context, addr netip.Addr) ([]string, Res
 	if err != nil {
 		return nil, Result{}, err
 	}
-	rrs, res, err := c.lookup(ctx, name, dns.TypePTR)
-	return ptrFrom(rrs), res, err
+	a, res, err := c.lookup(ctx, name, dns.TypePTR)
+	return ptrFrom(a.rrs), res, err
 }
 
 // LookupTLSA implements Resolver.
@@ -142,8 +141,8 @@ func (c *Client) LookupTLSA(ctx context.Context, port int, proto, host string) (
 	if err != nil {
 		return nil, Result{}, err
 	}
-	rrs, res, err := c.lookup(ctx, name, dns.TypeTLSA)
-	return tlsaFrom(rrs), res, err
+	a, res, err := c.lookup(ctx, name, dns.TypeTLSA)
+	return tlsaFrom(a.rrs), res, err
 }
 
 // LookupCNAME implements Resolver. It asks for the CNAME of each name in
@@ -154,7 +153,8 @@ func (c *Client) LookupCNAME(ctx context.Context, name string) (string, Result, 
 		return "", Result{}, err
 	}
 	return followCNAME(ctx, fqdn, func(ctx context.Context, name string) ([]dns.RR, Result, error) {
-		return c.lookup(ctx, name, dns.TypeCNAME)
+		a, res, err := c.lookup(ctx, name, dns.TypeCNAME)
+		return a.rrs, res, err
 	})
 }
 
@@ -185,32 +185,32 @@ func followCNAME(ctx context.Context, name string, cnameOf func(context.Context,
 }
 
 // lookup asks for the records of qtype at name and applies the package's
-// error conventions.
-func (c *Client) lookup(ctx context.Context, name string, qtype uint16) ([]dns.RR, Result, error) {
+// error conventions. A cache hit costs no allocation: the key is built
+// without one for the usual lower-case names, and the answer carries its
+// converted values and its NXDOMAIN error, made once when it arrived.
+func (c *Client) lookup(ctx context.Context, name string, qtype uint16) (answer, Result, error) {
+	if c.cache != nil && name != "" {
+		// Only valid names are ever cached, and a name is valid exactly
+		// when the names sharing its key are (they differ in case or in
+		// the final dot), so a hit needs no checkName.
+		if a, ok := c.cache.get(cacheKey{name: cacheName(name), qtype: qtype}, c.now()); ok {
+			return a.result(name)
+		}
+	}
 	fqdn, err := checkName(name)
 	if err != nil {
-		return nil, Result{}, err
+		return answer{}, Result{}, err
 	}
 	a, err := c.query(ctx, fqdn, qtype)
 	if err != nil {
-		return nil, Result{}, fmt.Errorf("%w: %s %s: %w", ErrTemporary, fqdn, dns.TypeToString[qtype], err)
+		return answer{}, Result{}, fmt.Errorf("%w: %s %s: %w", ErrTemporary, fqdn, dns.TypeToString[qtype], err)
 	}
-	res := Result{Authentic: a.authentic}
-	if a.nxdomain {
-		return nil, res, notFound(fqdn)
-	}
-	return a.rrs, res, nil
+	return a.result(fqdn)
 }
 
-// query returns the answer for (name, qtype), from the cache or from the
-// server, retrying timeouts and network errors.
+// query returns the answer for (name, qtype) from the server, retrying
+// timeouts and network errors, and caches it.
 func (c *Client) query(ctx context.Context, name string, qtype uint16) (answer, error) {
-	key := cacheKey{name: dns.CanonicalName(name), qtype: qtype}
-	if c.cache != nil {
-		if a, ok := c.cache.get(key, c.now()); ok {
-			return a, nil
-		}
-	}
 	msg := new(dns.Msg)
 	msg.SetQuestion(name, qtype)
 	msg.RecursionDesired = true
@@ -227,8 +227,9 @@ func (c *Client) query(ctx context.Context, name string, qtype uint16) (answer, 
 		msg.Id = dns.Id() // a fresh ID for every attempt, so late replies are strays
 		a, err := c.exchange(ctx, msg, c.attemptTimeout(ctx, c.attempts-attempt))
 		if err == nil {
+			a.prepare(name, qtype)
 			if c.cache != nil {
-				c.cache.put(key, a, c.now())
+				c.cache.put(cacheKey{name: cacheName(name), qtype: qtype}, a, c.now())
 			}
 			return a, nil
 		}

@@ -212,7 +212,48 @@ func TestClientLookups(t *testing.T) {
 		{"cname loop", cnameOf("loop1.example.test"), "", "temporary", false},
 		{"invalid name", txtOf("a..b"), "[]", "invalid", false},
 		{"name too long", txtOf(strings.Repeat("a.", 130)), "[]", "invalid", false},
+		{"ip invalid name", ipOf("a..b"), "[]", "invalid", false},
+		{"ip empty name", ipOf(""), "[]", "invalid", false},
 	})
+}
+
+// TestClientCacheHitShares: a cache hit returns the cached TXT and address
+// slices themselves, clipped so that appending copies, without allocating;
+// the cached NXDOMAIN error names the name as each caller wrote it.
+func TestClientCacheHitShares(t *testing.T) {
+	srv := dnstest.Start(t, testZone)
+	c := newTestClient(t, srv.Addr(), ClientConfig{})
+	ctx := t.Context()
+	first, _, err := c.LookupTXT(ctx, "example.test")
+	if err != nil || len(first) != 2 {
+		t.Fatalf("%q, %v", first, err)
+	}
+	again, _, err := c.LookupTXT(ctx, "Example.TEST.")
+	if err != nil || &again[0] != &first[0] {
+		t.Fatalf("cache hit returned %q (%p), %v; want the cached slice %p", again, again, err, first)
+	}
+	if cap(again) != len(again) {
+		t.Errorf("cached slice has capacity %d for %d records: an append would write into the cache", cap(again), len(again))
+	}
+	addrs, _, err := c.LookupIP(ctx, "v4only.example.test")
+	if err != nil || len(addrs) != 1 || cap(addrs) != 1 {
+		t.Fatalf("%v (cap %d), %v", addrs, cap(addrs), err)
+	}
+	if !raceEnabled {
+		allocs := testing.AllocsPerRun(100, func() { c.LookupTXT(ctx, "example.test") })
+		if allocs != 0 {
+			t.Errorf("a TXT cache hit allocates %v times", allocs)
+		}
+	}
+	for _, name := range []string{"nope.example.test", "nope.example.test.", "NOPE.example.test", "nope.example.test"} {
+		_, _, err := c.LookupTXT(ctx, name)
+		if !errors.Is(err, ErrNotFound) || !strings.HasSuffix(err.Error(), " "+strings.TrimSuffix(name, ".")+".") {
+			t.Errorf("%s: error %v, want ErrNotFound naming %s", name, err, name)
+		}
+	}
+	if n := srv.Queries(); n != 4 {
+		t.Errorf("server saw %d queries, want 4 (TXT, A, AAAA, NXDOMAIN)", n)
+	}
 }
 
 func mustHex(s string) []byte {

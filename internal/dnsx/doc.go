@@ -11,10 +11,14 @@
 //     section 4.2.2, RFC 7766), with EDNS(0) (RFC 6891) and the DO bit set
 //     (RFC 3225, RFC 4035 section 3.2.1) and a small cache that honours record
 //     TTLs and, for negative answers, the SOA-derived TTL of RFC 2308
-//     section 5.
+//     section 5. A cache hit returns the TXT strings and addresses the
+//     answer was converted to when it arrived, shared by every caller (see
+//     [Resolver.LookupTXT]), so the checks of each message allocate
+//     nothing for DNS.
 //   - [Stub] answers Sealpost's own names from an in-memory [Zone] and
 //     forwards the rest to an optional upstream Resolver; `sealpost dev`
-//     uses it so that nothing is ever resolved off the machine.
+//     uses it so that nothing is ever resolved off the machine. It
+//     remembers its answers, in a bounded memo emptied on every change.
 //
 // # Authenticated data
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -44,6 +45,55 @@ type answer struct {
 	authentic bool
 	// ttl is how long, in seconds, the answer may be cached; 0 means not.
 	ttl uint32
+
+	// The fields below are set by prepare, once, so that every cache hit
+	// shares them instead of building them again. The slices are clipped:
+	// a caller appending to one gets a copy instead of writing into the
+	// cached array.
+	txt   []string     // TXT: what LookupTXT returns
+	addrs []netip.Addr // A or AAAA: the addresses
+	// asked is the name as first asked, fully qualified, and notFound the
+	// NXDOMAIN error naming it.
+	asked    string
+	notFound error
+}
+
+// prepare fills in what lookups of qtype return, for name as asked.
+func (a *answer) prepare(name string, qtype uint16) {
+	switch qtype {
+	case dns.TypeTXT:
+		a.txt = slices.Clip(txtFrom(a.rrs))
+	case dns.TypeA, dns.TypeAAAA:
+		a.addrs = slices.Clip(addrsFrom(a.rrs))
+	}
+	a.asked = name
+	if a.nxdomain {
+		a.notFound = notFound(name)
+	}
+}
+
+// result returns the answer, its Result and its error for a lookup of name
+// (fully qualified or not).
+func (a answer) result(name string) (answer, Result, error) {
+	res := Result{Authentic: a.authentic}
+	if !a.nxdomain {
+		return a, res, nil
+	}
+	if a.notFound != nil && sameFQDN(a.asked, name) {
+		return answer{}, res, a.notFound
+	}
+	// The name differs from the first asker's in case: the error names
+	// it as this caller wrote it.
+	return answer{}, res, notFound(dns.Fqdn(name))
+}
+
+// sameFQDN reports whether fqdn is name made fully qualified, without
+// building that name.
+func sameFQDN(fqdn, name string) bool {
+	if dns.IsFqdn(name) {
+		return fqdn == name
+	}
+	return len(fqdn) == len(name)+1 && fqdn[len(name)] == '.' && fqdn[:len(name)] == name
 }
 
 // processReply checks a raw reply against the query it answers and extracts

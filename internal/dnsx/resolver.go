@@ -81,10 +81,18 @@ type SRV struct {
 type Resolver interface {
 	// LookupMX returns the MX records of name, sorted by preference
 	// (stably, so equal preferences keep the server's order; callers
-	// shuffle them if they need to, RFC 5321 section 5.1).
+	// shuffle them if they need to, RFC 5321 section 5.1). The slice is
+	// the caller's own, as are those of the other lookups below: queue
+	// shuffles it in place.
 	LookupMX(ctx context.Context, name string) ([]MX, Result, error)
 	// LookupTXT returns the TXT records of name, the strings of each
 	// record concatenated without separator (RFC 7208 section 3.3).
+	//
+	// The slice may be shared with the implementation's cache and with
+	// other callers (Client and Stub return the cached answer's own, so
+	// that a cache hit costs no allocation): callers must not change its
+	// elements, and append only to a copy. Every caller in Sealpost only
+	// reads it (spf, dmarc, dkim, mtasts, reports, account, cli).
 	LookupTXT(ctx context.Context, name string) ([]string, Result, error)
 	// LookupIP returns the A and AAAA addresses of name, IPv4 first.
 	// The result is authentic only if both answers were. When one of the
@@ -93,6 +101,10 @@ type Resolver interface {
 	// decide on absence (SPF) must treat that as a failure; callers that
 	// only need some address (delivery) may use them. ErrNotFound is
 	// returned only if no address was found and a query said NXDOMAIN.
+	//
+	// As with LookupTXT, the slice may be shared with a cache: callers
+	// must not change it (spf, dmarc, queue, mtasts and reports only read
+	// it).
 	LookupIP(ctx context.Context, name string) ([]netip.Addr, Result, error)
 	// LookupAddr returns the PTR names of addr (RFC 1035 section 3.5,
 	// RFC 3596 section 2.5).
@@ -227,7 +239,17 @@ func tlsaFrom(rrs []dns.RR) []TLSA {
 
 // mergeIP combines the A and AAAA halves of LookupIP.
 func mergeIP(v4, v6 []netip.Addr, r4, r6 Result, err4, err6 error) ([]netip.Addr, Result, error) {
-	addrs := append(v4, v6...)
+	// v4 and v6 may be a cached answer's own: a new slice when both have
+	// addresses, else the one with addresses as it is.
+	var addrs []netip.Addr
+	switch {
+	case len(v6) == 0:
+		addrs = v4
+	case len(v4) == 0:
+		addrs = v6
+	default:
+		addrs = slices.Concat(v4, v6)
+	}
 	res := Result{Authentic: r4.Authentic && r6.Authentic}
 	for _, err := range []error{err4, err6} {
 		if err != nil && !errors.Is(err, ErrNotFound) {

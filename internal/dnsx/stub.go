@@ -2,9 +2,9 @@ package dnsx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -14,6 +14,9 @@ import (
 // zoneTTL is the TTL given to zone records written without one.
 const zoneTTL = 300
 
+// maxMemo bounds the answers a Zone remembers.
+const maxMemo = 1024
+
 // Zone is an in-memory set of records for domains Sealpost answers for
 // itself. A name at or below one of the zone's domains is answered from
 // the zone alone; other names are not the zone's business. It is safe for
@@ -22,11 +25,19 @@ type Zone struct {
 	mu      sync.RWMutex
 	domains map[string]bool     // canonical names
 	records map[string][]dns.RR // by canonical owner
+
+	// memo keeps the answers given, by the name exactly as asked (the
+	// answer's target and error keep its spelling) and the type: the
+	// checks of every message ask for the same few names, and a memoized
+	// answer costs no allocation. It is emptied when the zone changes,
+	// under mu, and when full. Its lock is taken after mu, never before.
+	memoMu sync.Mutex
+	memo   map[cacheKey]zoneAnswer
 }
 
 // NewZone returns an empty zone with no domains.
 func NewZone() *Zone {
-	return &Zone{domains: make(map[string]bool), records: make(map[string][]dns.RR)}
+	return &Zone{domains: make(map[string]bool), records: make(map[string][]dns.RR), memo: make(map[cacheKey]zoneAnswer)}
 }
 
 // DevZone returns the zone `sealpost dev` starts with: domain's MX is host,
@@ -55,6 +66,7 @@ func (z *Zone) AddDomain(domain string) error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.domains[dns.CanonicalName(fqdn)] = true
+	z.forget()
 	return nil
 }
 
@@ -83,7 +95,16 @@ func (z *Zone) Add(records string) error {
 		owner := dns.CanonicalName(rr.Header().Name)
 		z.records[owner] = append(z.records[owner], rr)
 	}
+	z.forget()
 	return nil
+}
+
+// forget empties the memo after a change. z.mu is held for writing, so no
+// answer computed before the change can be stored after it.
+func (z *Zone) forget() {
+	z.memoMu.Lock()
+	clear(z.memo)
+	z.memoMu.Unlock()
 }
 
 // owns reports whether name is at or below one of the domains. z.mu is held.
@@ -124,12 +145,61 @@ type zoneAnswer struct {
 	target   string
 	rrs      []dns.RR
 	nxdomain bool
+
+	// Set by prepare, once per memoized answer, and shared by every
+	// lookup that finds it (clipped, so that appending copies).
+	txt   []string     // TXT
+	addrs []netip.Addr // A or AAAA
+	err   error        // the NXDOMAIN error naming target
+}
+
+// prepare fills in what the lookups of qtype return.
+func (za *zoneAnswer) prepare(qtype uint16) {
+	switch qtype {
+	case dns.TypeTXT:
+		za.txt = slices.Clip(txtFrom(za.rrs))
+	case dns.TypeA, dns.TypeAAAA:
+		za.addrs = slices.Clip(addrsFrom(za.rrs))
+	}
+	if za.nxdomain {
+		za.err = notFound(za.target)
+	}
+}
+
+// answer is what the zone says about (name, qtype), from the memo when it
+// was asked before. The error is about the name or the zone (an invalid
+// name, a CNAME chain too long); NXDOMAIN is za.err.
+func (z *Zone) answer(name string, qtype uint16) (zoneAnswer, error) {
+	key := cacheKey{name: name, qtype: qtype}
+	z.memoMu.Lock()
+	za, ok := z.memo[key]
+	z.memoMu.Unlock()
+	if ok {
+		return za, nil
+	}
+	fqdn, err := checkName(name)
+	if err != nil {
+		return zoneAnswer{}, err
+	}
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	za, err = z.resolve(fqdn, qtype)
+	if err != nil {
+		return zoneAnswer{}, fmt.Errorf("%w: %w", ErrTemporary, err)
+	}
+	za.prepare(qtype)
+	z.memoMu.Lock()
+	if len(z.memo) >= maxMemo {
+		clear(z.memo)
+	}
+	z.memo[key] = za
+	z.memoMu.Unlock()
+	return za, nil
 }
 
 // resolve follows CNAMEs within the zone, like a recursive resolver would.
+// z.mu is held.
 func (z *Zone) resolve(name string, qtype uint16) (zoneAnswer, error) {
-	z.mu.RLock()
-	defer z.mu.RUnlock()
 	target := name
 	for hops := 0; hops <= MaxCNAMEChain; hops++ {
 		if !z.owns(target) {
@@ -171,80 +241,69 @@ func NewStub(zone *Zone, upstream Resolver) *Stub {
 // Zone returns the zone s answers from, for adding records.
 func (s *Stub) Zone() *Zone { return s.zone }
 
-// lookup answers (name, qtype) from the zone. When the answer lies outside
-// it, forward is set and target is the name to ask upstream.
-func (s *Stub) lookup(name string, qtype uint16) (rrs []dns.RR, target string, forward bool, err error) {
-	fqdn, err := checkName(name)
-	if err != nil {
-		return nil, "", false, err
-	}
-	za, err := s.zone.resolve(fqdn, qtype)
-	if err != nil {
-		return nil, "", false, fmt.Errorf("%w: %w", ErrTemporary, err)
-	}
-	if za.forward {
-		return nil, za.target, true, nil
-	}
-	if za.nxdomain {
-		return nil, "", false, notFound(za.target)
-	}
-	return za.rrs, za.target, false, nil
-}
-
 // noUpstream is the answer for names outside the zone when there is no
 // upstream.
 func noUpstream(name string) error { return notFound(name) }
 
 // LookupMX implements Resolver.
 func (s *Stub) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
-	rrs, target, forward, err := s.lookup(name, dns.TypeMX)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(target)
-		}
-		return s.upstream.LookupMX(ctx, target)
+	za, err := s.zone.answer(name, dns.TypeMX)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(za.target)
+	case za.forward:
+		return s.upstream.LookupMX(ctx, za.target)
 	}
-	return mxFrom(rrs), Result{}, err
+	return mxFrom(za.rrs), Result{}, za.err
 }
 
-// LookupTXT implements Resolver.
+// LookupTXT implements Resolver. The slice of an answer from the zone is
+// shared by every lookup of the same name.
 func (s *Stub) LookupTXT(ctx context.Context, name string) ([]string, Result, error) {
-	rrs, target, forward, err := s.lookup(name, dns.TypeTXT)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(target)
-		}
-		return s.upstream.LookupTXT(ctx, target)
+	za, err := s.zone.answer(name, dns.TypeTXT)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(za.target)
+	case za.forward:
+		return s.upstream.LookupTXT(ctx, za.target)
 	}
-	return txtFrom(rrs), Result{}, err
+	return za.txt, Result{}, za.err
 }
 
 // LookupSRV implements Resolver.
 func (s *Stub) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
-	rrs, target, forward, err := s.lookup(name, dns.TypeSRV)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(target)
-		}
-		return s.upstream.LookupSRV(ctx, target)
+	za, err := s.zone.answer(name, dns.TypeSRV)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(za.target)
+	case za.forward:
+		return s.upstream.LookupSRV(ctx, za.target)
 	}
-	return srvFrom(rrs), Result{}, err
+	return srvFrom(za.rrs), Result{}, za.err
 }
 
 // LookupIP implements Resolver.
 func (s *Stub) LookupIP(ctx context.Context, name string) ([]netip.Addr, Result, error) {
-	rrs4, target, forward, err4 := s.lookup(name, dns.TypeA)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(target)
-		}
-		return s.upstream.LookupIP(ctx, target)
+	za4, err := s.zone.answer(name, dns.TypeA)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za4.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(za4.target)
+	case za4.forward:
+		return s.upstream.LookupIP(ctx, za4.target)
 	}
-	if err4 != nil && !errors.Is(err4, ErrNotFound) {
-		return nil, Result{}, err4
+	za6, err6 := s.zone.answer(name, dns.TypeAAAA)
+	if err6 == nil {
+		err6 = za6.err
 	}
-	rrs6, _, _, err6 := s.lookup(name, dns.TypeAAAA)
-	return mergeIP(addrsFrom(rrs4), addrsFrom(rrs6), Result{}, Result{}, err4, err6)
+	return mergeIP(za4.addrs, za6.addrs, Result{}, Result{}, za4.err, err6)
 }
 
 // LookupAddr implements Resolver.
@@ -253,14 +312,16 @@ func (s *Stub) LookupAddr(ctx context.Context, addr netip.Addr) ([]string, Resul
 	if err != nil {
 		return nil, Result{}, err
 	}
-	rrs, _, forward, err := s.lookup(name, dns.TypePTR)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(name)
-		}
+	za, err := s.zone.answer(name, dns.TypePTR)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(name)
+	case za.forward:
 		return s.upstream.LookupAddr(ctx, addr)
 	}
-	return ptrFrom(rrs), Result{}, err
+	return ptrFrom(za.rrs), Result{}, za.err
 }
 
 // LookupTLSA implements Resolver.
@@ -269,39 +330,40 @@ func (s *Stub) LookupTLSA(ctx context.Context, port int, proto, host string) ([]
 	if err != nil {
 		return nil, Result{}, err
 	}
-	rrs, target, forward, err := s.lookup(name, dns.TypeTLSA)
-	if forward {
-		if s.upstream == nil {
-			return nil, Result{}, noUpstream(target)
-		}
-		if target == name {
-			return s.upstream.LookupTLSA(ctx, port, proto, host)
-		}
+	za, err := s.zone.answer(name, dns.TypeTLSA)
+	switch {
+	case err != nil:
+		return nil, Result{}, err
+	case za.forward && s.upstream == nil:
+		return nil, Result{}, noUpstream(za.target)
+	case za.forward && za.target == name:
+		return s.upstream.LookupTLSA(ctx, port, proto, host)
+	case za.forward:
 		// A CNAME left the zone: the TLSA name is no longer built from
 		// port, proto and host. Only the Client can ask for it directly.
-		return nil, Result{}, fmt.Errorf("%w: TLSA name %s is a CNAME to %s outside the zone", ErrTemporary, name, target)
+		return nil, Result{}, fmt.Errorf("%w: TLSA name %s is a CNAME to %s outside the zone", ErrTemporary, name, za.target)
 	}
-	return tlsaFrom(rrs), Result{}, err
+	return tlsaFrom(za.rrs), Result{}, za.err
 }
 
 // LookupCNAME implements Resolver.
 func (s *Stub) LookupCNAME(ctx context.Context, name string) (string, Result, error) {
 	target := name
 	for hops := 0; hops <= MaxCNAMEChain; hops++ {
-		rrs, t, forward, err := s.lookup(target, dns.TypeCNAME)
-		if forward {
-			if s.upstream == nil {
-				return "", Result{}, noUpstream(t)
-			}
-			return s.upstream.LookupCNAME(ctx, t)
-		}
-		if err != nil {
+		za, err := s.zone.answer(target, dns.TypeCNAME)
+		switch {
+		case err != nil:
 			return "", Result{}, err
-		}
-		if len(rrs) == 0 {
+		case za.forward && s.upstream == nil:
+			return "", Result{}, noUpstream(za.target)
+		case za.forward:
+			return s.upstream.LookupCNAME(ctx, za.target)
+		case za.err != nil:
+			return "", Result{}, za.err
+		case len(za.rrs) == 0:
 			return dns.Fqdn(target), Result{}, nil
 		}
-		target = rrs[0].(*dns.CNAME).Target
+		target = za.rrs[0].(*dns.CNAME).Target
 	}
 	return "", Result{}, fmt.Errorf("%w: CNAME chain from %s longer than %d", ErrTemporary, name, MaxCNAMEChain)
 }

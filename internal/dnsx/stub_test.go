@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -168,5 +169,53 @@ func TestZoneCNAMELoop(t *testing.T) {
 	}
 	if _, _, err := s.LookupCNAME(t.Context(), "a.example.test"); !errors.Is(err, ErrTemporary) {
 		t.Errorf("LookupCNAME: err = %v, want ErrTemporary", err)
+	}
+}
+
+// TestStubMemo: answers from the zone are remembered, shared and cost no
+// allocation, but a change to the zone is seen at once, and the memo is
+// bounded.
+func TestStubMemo(t *testing.T) {
+	ctx := t.Context()
+	s := NewStub(nil, nil)
+	if err := s.Zone().AddDomain("local.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.LookupTXT(ctx, "a.local.test"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before Add: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.LookupTXT(ctx, "A.local.test"); err == nil || !strings.HasSuffix(err.Error(), " A.local.test.") {
+		t.Fatalf("other spelling: %v, want ErrNotFound naming A.local.test.", err)
+	}
+	if err := s.Zone().Add("a.local.test. TXT \"one\"\na.local.test. TXT \"two\""); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := s.LookupTXT(ctx, "a.local.test")
+	if err != nil || len(first) != 2 || cap(first) != 2 {
+		t.Fatalf("after Add: %q (cap %d), %v", first, cap(first), err)
+	}
+	again, _, _ := s.LookupTXT(ctx, "a.local.test")
+	if &again[0] != &first[0] {
+		t.Error("the second lookup did not return the remembered slice")
+	}
+	if addrs, _, err := s.LookupIP(ctx, "a.local.test"); err != nil || len(addrs) != 0 {
+		t.Fatalf("A before Add: %v, %v", addrs, err)
+	}
+	if err := s.Zone().Add("a.local.test. AAAA 2001:db8::5"); err != nil {
+		t.Fatal(err)
+	}
+	if addrs, _, err := s.LookupIP(ctx, "a.local.test"); err != nil || len(addrs) != 1 {
+		t.Fatalf("AAAA after Add: %v, %v", addrs, err)
+	}
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() { s.LookupTXT(ctx, "a.local.test") }); n != 0 {
+			t.Errorf("a remembered TXT lookup allocates %v times", n)
+		}
+	}
+	for i := range maxMemo + 10 {
+		s.LookupTXT(ctx, fmt.Sprintf("n%d.local.test", i))
+	}
+	if n := len(s.Zone().memo); n > maxMemo {
+		t.Errorf("memo holds %d answers, bound is %d", n, maxMemo)
 	}
 }

@@ -241,16 +241,31 @@ func (c *checker) addresses(ctx context.Context, name string) ([]netip.Addr, err
 // fail. Without any, the failure is a temperror.
 func (c *checker) lookupFamily(ctx context.Context, name string, v4 bool) ([]netip.Addr, error) {
 	addrs, _, err := c.r.LookupIP(ctx, name)
-	var same []netip.Addr
-	for _, a := range addrs {
-		if a.Unmap().Is4() == v4 {
-			same = append(same, a.Unmap())
+	same := addrs
+	if !allOfFamily(addrs, v4) {
+		same = nil
+		for _, a := range addrs {
+			if a.Unmap().Is4() == v4 {
+				same = append(same, a.Unmap())
+			}
 		}
 	}
 	if err != nil && !errors.Is(err, dnsx.ErrNotFound) && len(same) == 0 {
 		return nil, tempError("address lookup of "+name, err)
 	}
 	return same, nil
+}
+
+// allOfFamily reports whether every address is IPv4 (v4) or IPv6 and none
+// is IPv4-mapped: the resolver's slice can then be used as it is (it is
+// only read).
+func allOfFamily(addrs []netip.Addr, v4 bool) bool {
+	for _, a := range addrs {
+		if a.Is4() != v4 || a.Is4In6() {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *checker) inNetwork(addrs []netip.Addr, d directive) bool {
@@ -288,10 +303,11 @@ func (c *checker) matchMX(ctx context.Context, name string, d directive) (bool, 
 	if len(mxs) > MaxNames {
 		return false, permErrorf("%s has more than %d MX records", name, MaxNames)
 	}
-	// Every name is looked up before any is compared, as section 5.4
+	// Every name is looked up, even after a match, as section 5.4
 	// describes, so the result does not depend on the order of the MX
-	// records (pyspf does the same).
-	var all []netip.Addr
+	// records (pyspf does the same): a lookup error or a void lookup
+	// after the matching host still counts.
+	matched := false
 	for _, mx := range mxs {
 		if mx.Host == "." {
 			continue // null MX (RFC 7505): no host
@@ -300,9 +316,9 @@ func (c *checker) matchMX(ctx context.Context, name string, d directive) (bool, 
 		if err != nil {
 			return false, err
 		}
-		all = append(all, addrs...)
+		matched = matched || c.inNetwork(addrs, d)
 	}
-	return c.inNetwork(all, d), nil
+	return matched, nil
 }
 
 func (c *checker) exists(ctx context.Context, name string) (bool, error) {

@@ -40,6 +40,10 @@ func FuzzExpandMacros(f *testing.F) {
 	for _, s := range []string{"%{ir}.%{v}._spf.%{d2}", "%{l1r-}", "%{S}%%%_%-", "%{d99999r+-,/_=}", "%{c} %{r} %{t}", "%{p}"} {
 		f.Add(s, true)
 	}
+	for _, s := range []string{"_spf.example.com", "a b", "caf\xc3\xa9.example", "tab\there"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
 	f.Fuzz(func(t *testing.T, spec string, explain bool) {
 		c := &checker{r: newZone(), args: Args{IP: netip.MustParseAddr("2001:db8::1"), HELO: "helo.example", Receiver: "r.example"}}
 		c.sender, c.local, c.senderDomain = splitSender("a-b.c@sub.example.com")
@@ -51,6 +55,11 @@ func FuzzExpandMacros(f *testing.F) {
 		}
 		if (checkErr == nil) != (err == nil) {
 			t.Fatalf("%q: check says %v, expansion %v", spec, checkErr, err)
+		}
+		// A spec without macros takes a shortcut; "%%" in front forces
+		// the general path, which must agree with it.
+		if out2, err2 := expandMacros("%%"+spec, explain, c.macroValue(t.Context())); (err == nil) != (err2 == nil) || err == nil && out2 != "%"+out {
+			t.Fatalf("%q expands to %q, %v but with %%%% in front to %q, %v", spec, out, err, out2, err2)
 		}
 		if err == nil && len(out) > maxExpansion+1024 {
 			t.Fatalf("%q expanded to %d bytes", spec, len(out))

@@ -29,11 +29,22 @@ func checkMacroString(s string, explain bool) error {
 // expandMacros expands s; value gives the value of a macro letter
 // (lower case). With value nil, only the syntax is checked.
 func expandMacros(s string, explain bool, value func(letter byte) (string, error)) (string, error) {
+	if !strings.Contains(s, "%") {
+		// Most domain-specs (include:_spf.example.com) hold no macro: they
+		// are their own expansion, and copying them would cost an
+		// allocation per term of every check.
+		for i := 0; i < len(s); i++ {
+			if !literalChar(s[i], explain) {
+				return "", fmt.Errorf("invalid character %q in macro-string", s[i])
+			}
+		}
+		return s, nil
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '%' {
-			if c < 0x21 && !(explain && c == ' ') || c > 0x7e {
+			if !literalChar(c, explain) {
 				return "", fmt.Errorf("invalid character %q in macro-string", c)
 			}
 			b.WriteByte(c)
@@ -69,6 +80,12 @@ func expandMacros(s string, explain bool, value func(letter byte) (string, error
 		}
 	}
 	return b.String(), nil
+}
+
+// literalChar reports whether c may stand for itself in a macro-string:
+// a visible character, or a space in an explanation.
+func literalChar(c byte, explain bool) bool {
+	return c >= 0x21 && c <= 0x7e || explain && c == ' '
 }
 
 // expandOne expands the inside of "%{...}": macro-letter transformers

@@ -134,8 +134,11 @@ func verify(ctx context.Context, r dnsx.Resolver, args Args, id Identity, sender
 // empty local-part becomes "postmaster" (section 4.3), a trailing dot of
 // the domain is dropped.
 func splitSender(sender string) (s, local, domain string) {
-	local, domain, ok := cutLast(sender, "@")
-	if !ok {
+	local, domain, found := cutLast(sender, "@")
+	if found && local != "" && !strings.HasSuffix(domain, ".") {
+		return sender, local, domain // already local@domain: no new string
+	}
+	if !found {
 		local, domain = "postmaster", sender
 	}
 	if local == "" {

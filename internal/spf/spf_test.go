@@ -68,9 +68,26 @@ func TestMacroSyntaxErrors(t *testing.T) {
 			t.Errorf("%q: no error", spec)
 		}
 	}
-	for _, spec := range []string{"%{c} %{r} %{t}", "%{T}", "%{t10r.}"} {
+	for _, spec := range []string{"%{c} %{r} %{t}", "%{T}", "%{t10r.}", "plain words"} {
 		if err := checkMacroString(spec, true); err != nil {
 			t.Errorf("explanation %q: %v", spec, err)
+		}
+	}
+}
+
+func TestSplitSender(t *testing.T) {
+	tests := []struct{ sender, s, local, domain string }{
+		{"user@example.com", "user@example.com", "user", "example.com"},
+		{"user@example.com.", "user@example.com", "user", "example.com"},
+		{"@example.com", "postmaster@example.com", "postmaster", "example.com"},
+		{"example.com", "postmaster@example.com", "postmaster", "example.com"},
+		{"a@b@example.com", "a@b@example.com", "a@b", "example.com"},
+		{"user@", "user@", "user", ""},
+	}
+	for _, tt := range tests {
+		s, local, domain := splitSender(tt.sender)
+		if s != tt.s || local != tt.local || domain != tt.domain {
+			t.Errorf("splitSender(%q) = %q, %q, %q; want %q, %q, %q", tt.sender, s, local, domain, tt.s, tt.local, tt.domain)
 		}
 	}
 }

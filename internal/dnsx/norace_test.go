@@ -1,0 +1,5 @@
+//go:build !race
+
+package dnsx
+
+const raceEnabled = false
