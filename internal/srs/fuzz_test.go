@@ -50,3 +50,41 @@ func newTestF(f *testing.F) *Rewriter {
 	r.Now = func() time.Time { return testNow }
 	return r
 }
+
+// FuzzForward feeds Forward any sender: it must not panic, and every
+// address it makes must be an SRS address that Reverse accepts and that
+// leads back to the sender (or, for SRS1, to the first hop's address).
+func FuzzForward(f *testing.F) {
+	for _, s := range []string{
+		"alice@example.com", "", "x@fwd.example", "SRS0=abcd=JL=o.test=u@hop.test",
+		"SRS1=abcd=hop.test==abcd=JL=o.test=u@hop2.test", `"a b"@c`, "a@b@c", "@", "a=b=c@d",
+	} {
+		f.Add(s)
+	}
+	r := newTestF(f)
+	f.Fuzz(func(t *testing.T, sender string) {
+		out, err := r.Forward(sender, "fwd.example")
+		if err != nil {
+			if !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Forward(%q): unexpected error %v", sender, err)
+			}
+			return
+		}
+		if sender == "" || out == sender {
+			if sender != "" && !strings.HasSuffix(strings.ToLower(sender), "@fwd.example") {
+				t.Fatalf("Forward(%q) kept a sender of another domain", sender)
+			}
+			return
+		}
+		back, err := r.Reverse(out)
+		if err != nil {
+			t.Fatalf("Forward(%q) = %q, which Reverse refuses: %v", sender, out, err)
+		}
+		if strings.HasPrefix(out, "SRS0=") && back != sender {
+			t.Fatalf("Forward(%q) = %q, reversed to %q", sender, out, back)
+		}
+		if strings.HasPrefix(out, "SRS1=") && !IsSRS(back) {
+			t.Fatalf("Forward(%q) = %q, reversed to %q", sender, out, back)
+		}
+	})
+}

@@ -159,11 +159,11 @@ func (r *Rewriter) Forward(sender, ourDomain string) (string, error) {
 		return "", fmt.Errorf("srs: sender %q: %w", sender, ErrUnsupported)
 	}
 	var out string
-	if tag, rest, ok := cutTag(local); ok && tag == '0' {
+	if tag, rest, ok := cutTag(local); ok && tag == '0' && rest != "" {
 		// SRS0 at another forwarder: that forwarder is the first hop, and
 		// the rest, separator included, is carried as it is.
 		out = r.srs1(domain, local[4:])
-	} else if ok {
+	} else if ok && tag == '1' {
 		first, srs0, ok := parseSRS1(rest)
 		if !ok {
 			return "", fmt.Errorf("srs: sender %q: %w", sender, ErrMalformed)
@@ -187,7 +187,7 @@ func (r *Rewriter) srs1(firstHop, srs0 string) string {
 // part, which starts with its own separator.
 func parseSRS1(rest string) (firstHop, srs0 string, ok bool) {
 	parts := strings.SplitN(rest, "=", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || len(parts[2]) < 2 ||
+	if len(parts) != 3 || parts[0] == "" || !plainDomain(parts[1]) || len(parts[2]) < 2 ||
 		!strings.ContainsRune("=+-", rune(parts[2][0])) {
 		return "", "", false
 	}
@@ -211,7 +211,7 @@ func (r *Rewriter) Reverse(address string) (string, error) {
 	}
 	if tag == '1' {
 		first, srs0, ok := parseSRS1(rest)
-		if !ok || !plainDomain(first) {
+		if !ok {
 			return "", fmt.Errorf("srs: %w", ErrMalformed)
 		}
 		if !r.verify(rest[:strings.IndexByte(rest, '=')], first, srs0) {
