@@ -23,6 +23,12 @@
 // DNS has shown both records, each holding exactly the key, for a hold
 // time. The replaced pair stays published for an overlap, then goes.
 //
+// With an srs.Rewriter (Service.SRS), Resolve sends mail for a Sender
+// Rewriting Scheme address of a hosted domain (SRS0=..., SRS1=..., before
+// any account, alias or catch-all) to the address it was made from, and
+// refuses, with an *SRSError, one that is forged, expired or malformed:
+// only addresses Sealpost made lead outside.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -26,7 +27,9 @@ type Resolution struct {
 
 // Resolve finds where mail for a hosted address goes: to the account of
 // that address, else through the alias of that address, else through the
-// catch-all alias of its domain. Aliases may point to aliases; each address
+// catch-all alias of its domain. With SRS set, an SRS address (SRS0=...,
+// SRS1=...) goes to the address it was made from instead, and one that is
+// forged, expired or malformed fails with an *SRSError. Aliases may point to aliases; each address
 // is expanded once, so loops end, and chains deeper than MaxAliasDepth are
 // an error. Resolve fails with ErrNotHosted for a domain Sealpost does not
 // host, and with store.ErrNotFound for an address that leads nowhere.
@@ -43,6 +46,9 @@ func (s *Service) Resolve(ctx context.Context, address string) (Resolution, erro
 	if !hosted {
 		return Resolution{}, fmt.Errorf("resolve %s: %w", a, ErrNotHosted)
 	}
+	if s.SRS != nil && srs.IsSRS(a.String()) {
+		return s.resolveSRS(ctx, a, 0)
+	}
 	found, err := r.expand(ctx, a, 0)
 	if err != nil {
 		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
@@ -55,6 +61,65 @@ func (s *Service) Resolve(ctx context.Context, address string) (Resolution, erro
 	}
 	if len(r.res.Accounts) == 0 && len(r.res.External) == 0 {
 		return Resolution{}, fmt.Errorf("resolve %s: aliases lead to no account: %w", a, store.ErrNotFound)
+	}
+	return r.res, nil
+}
+
+// SRSError is the failure of Resolve for an SRS address that Sealpost did
+// not make or no longer honours. It matches store.ErrNotFound, so that the
+// address is unknown to callers that ask no more, and wraps the srs error
+// (srs.ErrBadHash, srs.ErrExpired, srs.ErrMalformed).
+type SRSError struct {
+	Address string
+	Err     error
+}
+
+func (e *SRSError) Error() string {
+	switch {
+	case errors.Is(e.Err, srs.ErrBadHash):
+		return "invalid SRS address " + e.Address + ": the hash does not match"
+	case errors.Is(e.Err, srs.ErrExpired):
+		return "expired SRS address " + e.Address
+	}
+	return "malformed SRS address " + e.Address
+}
+
+func (e *SRSError) Unwrap() error { return e.Err }
+
+// Is makes an SRSError match store.ErrNotFound.
+func (e *SRSError) Is(target error) bool { return target == store.ErrNotFound }
+
+// maxSRSHops bounds the reversals of one resolution: an SRS1 address comes
+// back as the SRS0 address of its first hop, which may be ours too.
+const maxSRSHops = 2
+
+// resolveSRS resolves the address an SRS address of a hosted domain was
+// made from: an outside address is a target to forward to, a hosted one is
+// resolved as any other.
+func (s *Service) resolveSRS(ctx context.Context, a Address, hops int) (Resolution, error) {
+	orig, err := s.SRS.Reverse(a.String())
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, &SRSError{Address: a.String(), Err: err})
+	}
+	o, err := ParseAddress(orig)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, &SRSError{Address: a.String(), Err: fmt.Errorf("%w: %v", srs.ErrMalformed, err)})
+	}
+	r := s.newResolver()
+	hosted, err := r.isHosted(ctx, o.Domain)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
+	}
+	if hosted && srs.IsSRS(o.String()) && hops+1 < maxSRSHops {
+		return s.resolveSRS(ctx, o, hops+1)
+	}
+	r.seen[a.String()] = true
+	found, err := r.expand(ctx, o, 1)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("resolve %s through %s: %w", a, o, err)
+	}
+	if !found || len(r.res.Accounts) == 0 && len(r.res.External) == 0 {
+		return Resolution{}, fmt.Errorf("resolve %s: its sender %s leads nowhere: %w", a, o, store.ErrNotFound)
 	}
 	return r.res, nil
 }

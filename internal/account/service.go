@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -65,6 +66,10 @@ type Service struct {
 	// an account or alias of that name goes; "" means the domain's oldest
 	// account (see Resolve).
 	Postmaster string
+	// SRS, when set, reverses the Sender Rewriting Scheme addresses of
+	// hosted domains in Resolve: mail to them goes to the original sender,
+	// and a forged or expired one is refused (an *SRSError).
+	SRS *srs.Rewriter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

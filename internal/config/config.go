@@ -57,6 +57,7 @@ type Config struct {
 	Queue      Queue     `toml:"queue" doc:"Outbound mail queue."`
 	Passwords  Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
 	Auth       Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
+	SRS        SRS       `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
 	DKIM       DKIM      `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
 	Testing    Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
@@ -150,6 +151,12 @@ type DKIM struct {
 	Overlap      Duration `toml:"overlap" doc:"How long the replaced keys stay published once the new ones sign, since mail signed with them may still be in transit or be verified late, 1h to 2160h; also the default of sealpost dkim activate --overlap. The server then deletes them, logging it, and their records can be removed."`
 }
 
+// SRS configures sender rewriting of forwarded mail.
+type SRS struct {
+	Enabled bool     `toml:"enabled" doc:"Rewrite the reverse path of forwarded mail, and accept mail (bounces, replies) to the rewritten addresses for the original sender when their hash matches and they are not older than max_age; others are refused with 550 5.1.1. When false, forwarded mail keeps its original reverse path, and addresses starting SRS0= or SRS1= are ordinary ones."`
+	MaxAge  Duration `toml:"max_age" doc:"How long a rewritten address is honoured, in whole days, 24h to 8760h: bounces usually come within the queue's lifetime, and a longer time lets an address harvested from one message be used longer."`
+}
+
 // Testing holds test-only overrides of outbound delivery. They are
 // accepted only with Enabled set, so that none is switched on by a stray key.
 type Testing struct {
@@ -212,6 +219,7 @@ func Default() *Config {
 		DNS:   DNS{Resolver: "127.0.0.1:53"},
 		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
 		Auth:  Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
+		SRS:   SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
 		DKIM:  DKIM{AutoActivate: true, PublishHold: Duration(24 * time.Hour), Overlap: Duration(168 * time.Hour)},
 		Passwords: Passwords{
 			MinLength:      10,

@@ -40,6 +40,7 @@ func (d *decoder) validate(c *Config) {
 	d.auth(&c.Auth)
 	d.durationRange("dkim.publish_hold", c.DKIM.PublishHold, time.Minute, 720*time.Hour)
 	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
+	d.durationRange("srs.max_age", c.SRS.MaxAge, 24*time.Hour, 8760*time.Hour)
 	d.testing(&c.Testing)
 }
 

@@ -12,8 +12,11 @@
 // fields, or a Delivered-To field naming the account being delivered to,
 // rejects the message.
 //
-// Forwarded copies can be sealed with ARC (a Sealer, package mailauth).
-// Left out for now: sender rewriting (SRS) for forwarded mail.
+// Forwarded copies can be sealed with ARC (a Sealer, package mailauth),
+// and their reverse path rewritten with the Sender Rewriting Scheme (a
+// SenderRewriter, package srs) into an address of the domain whose alias
+// forwarded them, so that they pass SPF at the receiver; the null sender
+// and senders in hosted domains are kept.
 package delivery
 
 import (
@@ -110,6 +113,14 @@ type Sealer interface {
 	SealForward(ctx context.Context, env *Envelope, open func() (io.ReadCloser, error), added []string) (string, error)
 }
 
+// SenderRewriter rewrites the reverse path of a forwarded message into an
+// address of ourDomain (SRS, package srs). It returns the null sender and
+// senders in ourDomain as they are; an error means the sender cannot be
+// rewritten and is kept.
+type SenderRewriter interface {
+	Forward(sender, ourDomain string) (string, error)
+}
+
 // Hook is a check between DATA and storage.
 type Hook interface {
 	Check(ctx context.Context, env *Envelope, msg Message) (Verdict, error)
@@ -130,7 +141,10 @@ type Pipeline struct {
 	// pipeline forwards to outside addresses, so that their receivers can
 	// trust the results of our checks.
 	Sealer Sealer
-	Logger *slog.Logger
+	// Rewriter, when set, rewrites the reverse path of the messages the
+	// pipeline forwards to outside addresses (SRS).
+	Rewriter SenderRewriter
+	Logger   *slog.Logger
 }
 
 // Outcome says where a delivered message went.
@@ -164,7 +178,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 		return Outcome{Verdict: reject(554, "5.4.6", "too many hops, a mail loop?", "loop: %d Received fields", seen.hops)}, nil
 	}
 
-	local, external, err := p.route(ctx, env)
+	local, external, via, err := p.route(ctx, env)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -204,7 +218,15 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 		return out, fmt.Errorf("delivering to %v: %w", retry, lastErr)
 	}
 	if queued := append(external, retry...); len(queued) > 0 {
-		id, err := p.forward(ctx, env, msg, v, queued, trace)
+		from := env.MailFrom
+		if len(external) > 0 {
+			// Accounts retried with the outside targets share the item and
+			// so its reverse path; a reply to it still reaches the sender.
+			if from, err = p.rewriteSender(ctx, env, via); err != nil {
+				return out, err
+			}
+		}
+		id, err := p.forward(ctx, env, msg, v, from, queued, trace)
 		if err != nil {
 			return out, fmt.Errorf("queueing for %v: %w", queued, err)
 		}
@@ -244,13 +266,17 @@ func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdi
 }
 
 // route resolves the recipients to local accounts and outside targets,
-// each once.
-func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, err error) {
+// each once. via is the domain of the first recipient that leads outside:
+// the domain that forwards.
+func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, via string, err error) {
 	seen := map[string]bool{}
 	for _, r := range env.Recipients {
 		res, err := p.Accounts.Resolve(ctx, r.Address)
 		if err != nil {
-			return nil, nil, fmt.Errorf("resolving %s: %w", r.Address, err)
+			return nil, nil, "", fmt.Errorf("resolving %s: %w", r.Address, err)
+		}
+		if via == "" && len(res.External) > 0 {
+			via = r.Address[strings.LastIndexByte(r.Address, '@')+1:]
 		}
 		for _, a := range res.Accounts {
 			if !seen[a] {
@@ -265,7 +291,30 @@ func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []
 			}
 		}
 	}
-	return local, external, nil
+	return local, external, via, nil
+}
+
+// rewriteSender returns the reverse path for mail forwarded through the
+// domain via: the SRS address when a Rewriter is set, the sender as it is
+// when it is null, in a hosted domain (whose SPF record names us), or
+// cannot be rewritten.
+func (p *Pipeline) rewriteSender(ctx context.Context, env *Envelope, via string) (string, error) {
+	from := env.MailFrom
+	at := strings.LastIndexByte(from, '@')
+	if p.Rewriter == nil || from == "" || at < 0 || via == "" {
+		return from, nil
+	}
+	if _, err := p.Store.GetDomain(ctx, strings.ToLower(from[at+1:])); err == nil {
+		return from, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("rewriting the sender: %w", err)
+	}
+	srs, err := p.Rewriter.Forward(from, via)
+	if err != nil {
+		p.log().Warn("forwarding with the original sender", "id", env.ID, "from", from, "err", err)
+		return from, nil
+	}
+	return srs, nil
 }
 
 // deliverLocal stores one copy in the account's mailbox, with the fields
@@ -312,7 +361,7 @@ func (p *Pipeline) mailbox(ctx context.Context, accountID int64, specialUse stri
 }
 
 // forward queues the message for the outside targets of aliases.
-func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, v Verdict, targets []string, trace string) (int64, error) {
+func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, v Verdict, from string, targets []string, trace string) (int64, error) {
 	seal, err := p.seal(ctx, env, msg, v, trace)
 	if err != nil {
 		return 0, err
@@ -322,7 +371,7 @@ func (p *Pipeline) forward(ctx context.Context, env *Envelope, msg Message, v Ve
 		return 0, err
 	}
 	defer body.Close()
-	item := store.NewQueueItem{From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
+	item := store.NewQueueItem{From: from, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
 		BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret}
 	for _, t := range targets {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: t})

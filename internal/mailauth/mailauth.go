@@ -26,8 +26,6 @@
 //
 // Mail forwarded to outside addresses is sealed with ARC (SealForward, a
 // delivery.Sealer) with the results of these checks.
-//
-// Left out for now: sender rewriting (SRS) of forwarded mail.
 package mailauth
 
 import (

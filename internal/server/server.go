@@ -45,6 +45,7 @@ import (
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
 	"sealpost.dev/sealpost/internal/smtpserver"
+	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/textindex"
 	"sealpost.dev/sealpost/internal/tlsconf"
@@ -129,6 +130,11 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.accounts = instance.Accounts(cfg, s.store)
+	rewriter, err := newSRS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.accounts.SRS = rewriter
 	for _, d := range cfg.Domains {
 		if _, err := s.accounts.AddDomain(ctx, d); err != nil && !errors.Is(err, store.ErrExists) {
 			return nil, fmt.Errorf("domain %s: %w", d, err)
@@ -156,6 +162,9 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		Changed: s.hub.Changed, Logger: s.log}
 	auth := s.mailAuth()
 	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}}, auth
+	if rewriter != nil {
+		s.pipeline.Rewriter = rewriter
+	}
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
 	}
@@ -163,6 +172,27 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// srsKeyFile holds the secrets of sender rewriting, in data_dir.
+const srsKeyFile = "srs.key"
+
+// newSRS returns the sender rewriter of forwarded mail, with its secret
+// made on first use, or nil when srs.enabled is off.
+func newSRS(cfg *config.Config) (*srs.Rewriter, error) {
+	if !cfg.SRS.Enabled {
+		return nil, nil
+	}
+	secrets, err := srs.LoadSecrets(filepath.Join(cfg.DataDir, srsKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	r, err := srs.New(secrets...)
+	if err != nil {
+		return nil, err
+	}
+	r.MaxAge = time.Duration(cfg.SRS.MaxAge)
+	return r, nil
 }
 
 // mailAuth is the inbound check of SPF, DKIM and DMARC.

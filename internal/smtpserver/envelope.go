@@ -152,7 +152,11 @@ func (ss *session) rcpt(cmd smtp.Command) {
 		return
 	default:
 		rc.local = true
-		if _, err := ss.srv.accounts.Resolve(ctx, rc.addr); errors.Is(err, store.ErrNotFound) {
+		var srsErr *account.SRSError
+		if _, err := ss.srv.accounts.Resolve(ctx, rc.addr); errors.As(err, &srsErr) {
+			ss.fail(550, "5.1.1", srsErr.Error())
+			return
+		} else if errors.Is(err, store.ErrNotFound) {
 			ss.fail(550, "5.1.1", "no such user: "+rc.addr)
 			return
 		} else if err != nil {

@@ -36,6 +36,13 @@ type env struct {
 
 func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	t.Helper()
+	return newEnvWith(t, limits, maxConns, nil)
+}
+
+// newEnvWith is newEnv with a chance to change the account service and the
+// pipeline before the listeners serve.
+func newEnvWith(t testing.TB, limits Limits, maxConns int, setup func(*account.Service, *delivery.Pipeline)) *env {
+	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -62,6 +69,9 @@ func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	}
 	e := &env{st: st, acc: acc, addrs: map[Mode]string{}, srvs: map[Mode]*Server{}}
 	pipeline := &delivery.Pipeline{Store: st, Accounts: acc}
+	if setup != nil {
+		setup(acc, pipeline)
+	}
 	conns := connlimit.New(maxConns)
 	for _, mode := range []Mode{MX, Submission, Submissions} {
 		srv, err := New(Config{Mode: mode, Hostname: hostname, TLS: prov.Config(), Limits: limits, SpoolDir: t.TempDir()},
