@@ -68,10 +68,26 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		raw := buf[start:end:end]
-		h[i] = Field{Name: fieldName(raw), Raw: raw}
+		h[i].Raw = buf[start:end:end]
 	}
+	setNames(h)
 	return h, nil
+}
+
+// setNames sets the Name of each field from its Raw. The names are copied
+// into one string, of which each Name is a part: one allocation for the
+// header rather than one per field.
+func setNames(h Header) {
+	var arr [512]byte
+	all := arr[:0]
+	for _, f := range h {
+		all = append(all, fieldName(f.Raw)...)
+	}
+	names := string(all)
+	for i := range h {
+		n := len(fieldName(h[i].Raw))
+		h[i].Name, names = names[:n], names[n:]
+	}
 }
 
 // readLine appends one line to buf, ending in CRLF (a last line without a
@@ -105,12 +121,14 @@ func readLine(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	return buf, nil
 }
 
-func fieldName(line []byte) string {
+// fieldName returns the name of the field that line starts, nil when it
+// has no colon.
+func fieldName(line []byte) []byte {
 	name, _, ok := bytes.Cut(line, []byte(":"))
 	if !ok {
-		return ""
+		return nil
 	}
-	return string(bytes.TrimRight(name, " \t"))
+	return bytes.TrimRight(name, " \t")
 }
 
 // SelectFields picks the fields that a signature's h= list names, in h=
@@ -159,6 +177,11 @@ func (h Header) Bytes() []byte {
 // included, kept (RFC 6376 section 3.7). It fails when the field has no b=
 // tag.
 func StripSignatureValue(field []byte) ([]byte, error) {
+	return appendStripped(make([]byte, 0, len(field)), field)
+}
+
+// appendStripped appends field with its b= value removed to dst.
+func appendStripped(dst, field []byte) ([]byte, error) {
 	colon := bytes.IndexByte(field, ':')
 	if colon < 0 {
 		return nil, syntaxErr("not a header field")
@@ -175,8 +198,7 @@ func StripSignatureValue(field []byte) ([]byte, error) {
 		name, _, ok := bytes.Cut(spec, []byte("="))
 		if ok && string(bytes.Trim(name, " \t\r\n")) == "b" {
 			eq := pos + bytes.IndexByte(spec, '=') + 1
-			out := make([]byte, 0, len(field))
-			out = append(out, field[:eq]...)
+			out := append(dst, field[:eq]...)
 			// A field ending with b= keeps its final line break.
 			if end == len(field) && bytes.HasSuffix(field, []byte("\r\n")) {
 				return append(out, '\r', '\n'), nil
