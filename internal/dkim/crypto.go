@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"sync"
 )
 
 // ErrBadSignature reports a signature that does not verify.
@@ -165,9 +166,22 @@ type bodyHasher struct {
 	sum    [64]byte
 }
 
+// bodyHasherPool keeps body hashers between messages: each is over 4 KiB
+// with its hash, and none is referred to once the message's signatures are
+// checked or made (see bodyHashers.release). A sync.Pool is safe for
+// concurrent use, and the garbage collector bounds it.
+var bodyHasherPool = sync.Pool{New: func() any { return new(bodyHasher) }}
+
 func newBodyHasher(k bodyHashKey) *bodyHasher {
-	bh := &bodyHasher{key: k}
-	bh.count = LimitHash{Hash: k.hash.New(), Limit: k.length}
+	bh := bodyHasherPool.Get().(*bodyHasher)
+	h := bh.count.Hash
+	if h == nil || bh.key.hash != k.hash {
+		h = k.hash.New()
+	} else {
+		h.Reset()
+	}
+	bh.key, bh.digest = k, nil
+	bh.count = LimitHash{Hash: h, Limit: k.length}
 	bh.canon = BodyCanonicalizer{canon: k.canon, out: &bh.count, buf: bh.buf[:0]}
 	return bh
 }
@@ -185,6 +199,15 @@ func (hs bodyHashers) add(k bodyHashKey) (bodyHashers, *bodyHasher) {
 	}
 	bh := newBodyHasher(k)
 	return append(hs, bh), bh
+}
+
+// release returns the hashers to the pool; their digests may no longer be
+// used.
+func (hs bodyHashers) release() {
+	for _, bh := range hs {
+		bh.canon.out = nil
+		bodyHasherPool.Put(bh)
+	}
 }
 
 // hashBodies streams body through every body hash once, and sets their

@@ -144,6 +144,7 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 		_, b := s.canons()
 		hashers, bodies[i] = hashers.add(bodyHashKey{b, crypto.SHA256, -1})
 	}
+	defer hashers.release()
 	if err := hashBodies(br, hashers); err != nil {
 		return nil, err
 	}

@@ -163,15 +163,20 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	// their DNS latencies overlap.
 	stop := v.lookupKeys(ctx, todo)
 	defer stop()
-	if err := hashBodies(body, hashers); err != nil {
-		return nil, err
-	}
+	err := hashBodies(body, hashers)
 	for i := range todo {
+		if err != nil {
+			break
+		}
 		p := &todo[i]
 		if p.key.done != nil {
 			<-p.key.done
 		}
 		v.check(h, p, p.key.key, p.key.err)
+	}
+	hashers.release()
+	if err != nil {
+		return nil, err
 	}
 	return results, nil
 }
