@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // MaxHeaderSize bounds the header section ReadHeader accepts.
@@ -39,19 +40,27 @@ type Header []Field
 // line that ends it, or to the end of input, refusing more than max bytes
 // (MaxHeaderSize when max <= 0). r is left at the first byte of the body.
 func ReadHeader(r *bufio.Reader, max int) (Header, error) {
+	h, _, err := readHeader(r, max, make([]byte, 0, 4<<10))
+	return h, err
+}
+
+// readHeader is ReadHeader reading into buf, which it returns, grown as
+// needed, for reuse once h is no longer used.
+func readHeader(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
 	if max <= 0 {
 		max = MaxHeaderSize
 	}
 	// All lines go into one buffer; fields are ranges of it, made into
 	// slices at the end, when the buffer no longer moves.
-	buf := make([]byte, 0, 4<<10)
+	start := buf[:0]
+	buf = start
 	starts := make([]int, 0, 32) // start of each field in buf
 	for {
 		lineStart := len(buf)
 		var err error
 		buf, err = readLine(r, buf, max)
 		if err != nil {
-			return nil, err
+			return nil, start, err
 		}
 		line := buf[lineStart:]
 		if len(line) == 0 || len(line) == 2 { // end of input, or "\r\n"
@@ -62,7 +71,7 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 			starts = append(starts, lineStart)
 		}
 	}
-	h := make(Header, len(starts))
+	h = make(Header, len(starts))
 	for i, start := range starts {
 		end := len(buf)
 		if i+1 < len(starts) {
@@ -71,7 +80,50 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 		h[i].Raw = buf[start:end:end]
 	}
 	setNames(h)
-	return h, nil
+	return h, buf, nil
+}
+
+// msgReader is what reading a message needs: a bufio.Reader and the buffer
+// of its header section. Verify and SignAll take one from msgReaders for
+// each message; nothing they return refers to it (results copy what they
+// keep from the header).
+type msgReader struct {
+	br  *bufio.Reader
+	hdr []byte
+}
+
+// msgReaders keeps msgReaders between messages, saving 8 KiB of allocation
+// per message. A sync.Pool is safe for concurrent use, and the garbage
+// collector bounds it; a header buffer grown past maxPooledHeader is not
+// kept.
+var msgReaders = sync.Pool{New: func() any {
+	return &msgReader{br: bufio.NewReaderSize(nil, 4<<10), hdr: make([]byte, 0, 4<<10)}
+}}
+
+const maxPooledHeader = 64 << 10
+
+// getMsgReader returns a msgReader reading r.
+func getMsgReader(r io.Reader) *msgReader {
+	m := msgReaders.Get().(*msgReader)
+	m.br.Reset(r)
+	return m
+}
+
+// readHeader reads the header section from br, which is m.br or a
+// bufio.Reader of the caller's.
+func (m *msgReader) readHeader(br *bufio.Reader, max int) (Header, error) {
+	h, buf, err := readHeader(br, max, m.hdr)
+	if cap(buf) <= maxPooledHeader {
+		m.hdr = buf[:0]
+	}
+	return h, err
+}
+
+// release returns m to the pool. Neither m nor a header it read may be
+// used after.
+func (m *msgReader) release() {
+	m.br.Reset(nil)
+	msgReaders.Put(m)
 }
 
 // setNames sets the Name of each field from its Raw. The names are copied

@@ -128,9 +128,10 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 			return nil, err
 		}
 	}
-	br := getReader(r)
-	defer putReader(br)
-	h, err := ReadHeader(br, 0)
+	m := getMsgReader(r)
+	defer m.release()
+	br := m.br
+	h, err := m.readHeader(br, 0)
 	if err != nil {
 		return nil, err
 	}

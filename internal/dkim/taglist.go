@@ -30,7 +30,11 @@ func syntaxErr(format string, args ...any) error {
 // trailing ";") are ignored.
 func ParseTagList(s string) (TagList, error) {
 	list := make(TagList, 0, 16)
-	for spec := range strings.SplitSeq(s, ";") {
+	for rest, more := s, true; more; {
+		// A loop on IndexByte rather than strings.SplitSeq, whose
+		// iterator was a third of the time of this function.
+		var spec string
+		spec, rest, more = strings.Cut(rest, ";")
 		if isFWSOnly(spec) {
 			continue
 		}

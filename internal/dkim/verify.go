@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
@@ -80,35 +79,17 @@ type Verifier struct {
 // only for reading the message (or a header section too large); DKIM
 // outcomes, DNS failures included, are in the results.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
+	m := getMsgReader(r)
+	defer m.release()
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = getReader(r)
-		defer putReader(br)
+		br = m.br
 	}
-	h, err := ReadHeader(br, v.MaxHeaderSize)
+	h, err := m.readHeader(br, v.MaxHeaderSize)
 	if err != nil {
 		return nil, err
 	}
 	return v.VerifyHeader(ctx, h, br)
-}
-
-// readers keeps the bufio.Readers of Verify and SignAll between messages:
-// each message needs one, 4 KiB, only until its body is hashed, and nothing
-// returned refers to it. A sync.Pool is safe for concurrent use, and the
-// garbage collector bounds it.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
-
-func getReader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
-}
-
-// putReader returns br to the pool, without its reader, which the pool
-// must not keep alive.
-func putReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
 }
 
 // pending is a signature that passed the checks before the body.
