@@ -214,18 +214,28 @@ func (s *Signer) headerList(h Header) []string {
 	if names == nil {
 		names = defaultHeaders
 	}
+	// Names are compared as lower-cased. The names to sign are ASCII
+	// (Signer.check), and so are field names but in broken messages:
+	// then the comparison needs no strings.ToLower, which allocates.
+	same := equalFoldASCII
+	for _, f := range h {
+		if !isASCII(f.Name) {
+			same = lowerEqual
+			break
+		}
+	}
 	list := make([]string, 0, 2*len(names)+2)
 	for i := -1; i < len(names); i++ {
 		name := "From"
 		if i >= 0 {
 			name = names[i]
-			if lowerEqual(name, "From") || slices.ContainsFunc(names[:i], func(n string) bool { return lowerEqual(n, name) }) {
+			if same(name, "From") || slices.ContainsFunc(names[:i], func(n string) bool { return same(n, name) }) {
 				continue
 			}
 		}
 		n := 0
 		for _, f := range h {
-			if lowerEqual(f.Name, name) {
+			if same(f.Name, name) {
 				n++
 			}
 		}
@@ -236,21 +246,22 @@ func (s *Signer) headerList(h Header) []string {
 	return list
 }
 
-// lowerEqual reports whether a and b are equal once lower-cased. Field
-// names are ASCII but for broken messages, so that case is compared
-// without strings.ToLower, which allocates.
-func lowerEqual(a, b string) bool {
-	if len(a) == len(b) && isASCII(a) && isASCII(b) {
-		for i := 0; i < len(a); i++ {
-			if lowerASCII(a[i]) != lowerASCII(b[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	if isASCII(a) && isASCII(b) {
+// equalFoldASCII reports whether ASCII strings a and b are equal once
+// lower-cased.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
 		return false
 	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerEqual reports whether a and b are equal once lower-cased.
+func lowerEqual(a, b string) bool {
 	// Not strings.EqualFold: the count must stay what it was with
 	// lower-cased names, which differs for some non-ASCII letters.
 	//lint:ignore SA6005 see above
