@@ -131,14 +131,17 @@ func (m *msgReader) release() {
 // header rather than one per field.
 func setNames(h Header) {
 	var arr [512]byte
-	all := arr[:0]
+	var endArr [64]int
+	all, ends := arr[:0], endArr[:0]
 	for _, f := range h {
 		all = append(all, fieldName(f.Raw)...)
+		ends = append(ends, len(all))
 	}
 	names := string(all)
-	for i := range h {
-		n := len(fieldName(h[i].Raw))
-		h[i].Name, names = names[:n], names[n:]
+	start := 0
+	for i, end := range ends {
+		h[i].Name = names[start:end]
+		start = end
 	}
 }
 

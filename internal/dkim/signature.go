@@ -262,10 +262,15 @@ func DecodeBase64(s string) ([]byte, error) {
 func appendBase64(dst []byte, s string) ([]byte, error) {
 	var arr [1024]byte
 	src := arr[:0]
-	for i := 0; i < len(s); i++ {
-		if !isFWS(s[i]) {
-			src = append(src, s[i])
+	// Whitespace comes once a line: the runs between are copied whole.
+	for len(s) > 0 {
+		i := strings.IndexAny(s, " \t\r\n")
+		if i < 0 {
+			src = append(src, s...)
+			break
 		}
+		src = append(src, s[:i]...)
+		s = s[i+1:]
 	}
 	enc := base64.StdEncoding
 	dst = slices.Grow(dst, enc.DecodedLen(len(src)))

@@ -115,13 +115,22 @@ func validTagName(s string) bool {
 // refusing them would only make notes (n=) in key records fail.
 func checkTagValue(s string) error {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 0x21 && !isFWS(c)) || c == 0x7f {
+		if c := s[i]; !tagValueByte[c] {
 			return syntaxErr("control character %#02x in value", c)
 		}
 	}
 	return nil
 }
+
+// tagValueByte tells the bytes checkTagValue lets through: one look-up per
+// byte, for b= and p= values of hundreds of bytes. It is never written
+// after init.
+var tagValueByte = func() (ok [256]bool) {
+	for c := range ok {
+		ok[c] = (c >= 0x21 || isFWS(byte(c))) && c != 0x7f
+	}
+	return ok
+}()
 
 func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
