@@ -6,9 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"strings"
+	"sync"
 )
 
 // ErrBadSignature reports a signature that does not verify.
@@ -33,23 +37,73 @@ func HeaderHash(h hash.Hash, c Canon, fields [][]byte, sigField []byte) []byte {
 	return h.Sum(nil)
 }
 
+// signedHeaderDigest appends to dst what HeaderHash computes for a
+// signature over h: the fields that names select (as SelectFields does),
+// then sigField, with its b= value removed when strip is set. Everything is
+// canonicalized into one buffer, on the stack for a header of usual size,
+// and hashed at once; with SHA-256, the hash of every signature that can
+// pass, nothing is allocated.
+func signedHeaderDigest(dst []byte, alg Algorithm, c Canon, h Header, names []string, sigField []byte, strip bool) ([]byte, error) {
+	if strip {
+		var arr [1024]byte
+		stripped, err := appendStripped(arr[:0], sigField)
+		if err != nil {
+			return nil, err
+		}
+		sigField = stripped
+	}
+	if alg.Hash() != crypto.SHA256 {
+		return append(dst, HeaderHash(alg.Hash().New(), c, h.SelectFields(names), sigField)...), nil
+	}
+	var arr [4096]byte
+	buf := appendSelectedCanon(arr[:0], c, h, names)
+	buf = CanonHeader(buf, c, sigField)
+	sum := sha256.Sum256(bytes.TrimSuffix(buf, []byte("\r\n")))
+	return append(dst, sum[:]...), nil
+}
+
+// appendSelectedCanon appends the canonical form of the fields that names
+// select from h, in the order and by the rule of SelectFields.
+func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
+	var arr [64]bool
+	var used []bool
+	if len(h) <= len(arr) {
+		used = arr[:len(h)]
+	} else {
+		used = make([]bool, len(h))
+	}
+	for _, name := range names {
+		for j := len(h) - 1; j >= 0; j-- {
+			if !used[j] && strings.EqualFold(h[j].Name, name) {
+				used[j] = true
+				dst = CanonHeader(dst, c, h[j].Raw)
+				break
+			}
+		}
+	}
+	return dst
+}
+
 // SignHash signs digest, made with alg's hash, with key. RSA uses
 // PKCS #1 v1.5 (RFC 6376 section 3.3.1); Ed25519 signs the digest itself
 // as its message, as RFC 8463 section 3 specifies.
 func SignHash(key crypto.Signer, alg Algorithm, digest []byte) ([]byte, error) {
-	switch key.Public().(type) {
-	case *rsa.PublicKey:
+	keyAlg, err := algorithmFor(key)
+	if err != nil {
+		return nil, err
+	}
+	switch keyAlg {
+	case RSASHA256:
 		if alg.KeyType() != "rsa" {
 			return nil, fmt.Errorf("dkim: RSA key for %s", alg)
 		}
 		return key.Sign(rand.Reader, digest, alg.Hash())
-	case ed25519.PublicKey:
+	default:
 		if alg != Ed25519SHA256 {
 			return nil, fmt.Errorf("dkim: Ed25519 key for %s", alg)
 		}
 		return key.Sign(rand.Reader, digest, crypto.Hash(0))
 	}
-	return nil, fmt.Errorf("dkim: unsupported key type %T", key.Public())
 }
 
 // VerifyHash checks sig over digest with key, for alg. It returns
@@ -76,6 +130,14 @@ func VerifyHash(key *Key, alg Algorithm, digest, sig []byte) error {
 
 // algorithmFor returns the algorithm that a signing key makes.
 func algorithmFor(key crypto.Signer) (Algorithm, error) {
+	// The usual keys are told apart by their own type: Public copies an
+	// Ed25519 key.
+	switch key.(type) {
+	case *rsa.PrivateKey:
+		return RSASHA256, nil
+	case ed25519.PrivateKey:
+		return Ed25519SHA256, nil
+	}
 	switch key.Public().(type) {
 	case *rsa.PublicKey:
 		return RSASHA256, nil
@@ -92,15 +154,88 @@ type bodyHashKey struct {
 	length int64 // -1: whole body
 }
 
-// bodyHasher computes one body hash while the body streams by.
+// bodyHasher computes one body hash while the body streams by. The
+// canonicalizer, the counting hash, the canonicalizer's output buffer and
+// the room for the sum are one allocation.
 type bodyHasher struct {
-	canon *BodyCanonicalizer
-	count *LimitHash
+	key    bodyHashKey
+	canon  BodyCanonicalizer
+	count  LimitHash
+	digest []byte // the body hash, once hashBodies is done
+	buf    [canonBufSize]byte
+	sum    [64]byte
 }
 
+// bodyHasherPool keeps body hashers between messages: each is over 4 KiB
+// with its hash, and none is referred to once the message's signatures are
+// checked or made (see bodyHashers.release). A sync.Pool is safe for
+// concurrent use, and the garbage collector bounds it.
+var bodyHasherPool = sync.Pool{New: func() any { return new(bodyHasher) }}
+
 func newBodyHasher(k bodyHashKey) *bodyHasher {
-	lw := &LimitHash{Hash: k.hash.New(), Limit: k.length}
-	return &bodyHasher{canon: NewBodyCanonicalizer(k.canon, lw), count: lw}
+	bh := bodyHasherPool.Get().(*bodyHasher)
+	h := bh.count.Hash
+	if h == nil || bh.key.hash != k.hash {
+		h = k.hash.New()
+	} else {
+		h.Reset()
+	}
+	bh.key, bh.digest = k, nil
+	bh.count = LimitHash{Hash: h, Limit: k.length}
+	bh.canon = BodyCanonicalizer{canon: k.canon, out: &bh.count, buf: bh.buf[:0]}
+	return bh
+}
+
+// bodyHashers are the body hashes one message needs, rarely more than one.
+type bodyHashers []*bodyHasher
+
+// add returns the hasher for k, and hs with it added when it was not
+// there. (A method on *bodyHashers would make the caller's array escape.)
+func (hs bodyHashers) add(k bodyHashKey) (bodyHashers, *bodyHasher) {
+	for _, bh := range hs {
+		if bh.key == k {
+			return hs, bh
+		}
+	}
+	bh := newBodyHasher(k)
+	return append(hs, bh), bh
+}
+
+// release returns the hashers to the pool; their digests may no longer be
+// used.
+func (hs bodyHashers) release() {
+	for _, bh := range hs {
+		bh.canon.out = nil
+		bodyHasherPool.Put(bh)
+	}
+}
+
+// hashBodies streams body through every body hash once, and sets their
+// digests.
+func hashBodies(body io.Reader, hs bodyHashers) error {
+	var err error
+	switch len(hs) {
+	case 0:
+		_, err = io.Copy(io.Discard, body)
+	case 1:
+		_, err = io.Copy(&hs[0].canon, body)
+	default:
+		ws := make([]io.Writer, len(hs))
+		for i, bh := range hs {
+			ws[i] = &bh.canon
+		}
+		_, err = io.Copy(io.MultiWriter(ws...), body)
+	}
+	if err != nil {
+		return err
+	}
+	for _, bh := range hs {
+		if err := bh.canon.Close(); err != nil {
+			return err
+		}
+		bh.digest = bh.count.Hash.Sum(bh.sum[:0])
+	}
+	return nil
 }
 
 // LimitHash hashes the first Limit bytes written to it (all when Limit

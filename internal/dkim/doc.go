@@ -36,6 +36,14 @@
 // the body, hashing it once per body canonicalization. KeyRecordText gives
 // the TXT record to publish.
 //
+// Fixed cost per message: Verify and SignAll take their bufio.Reader,
+// header buffer and body hashers (canonicalizer buffer and hash state) from
+// sync.Pools and give them back before returning; nothing they return
+// refers to them. The header hash is canonicalized into one buffer on the
+// stack and hashed at once, a signature's b= and bh= decode into one
+// allocation, and a single key is looked up without a goroutine. A 10 KiB
+// message costs Verify about 13 allocations and Sign about 9.
+//
 // For ARC (RFC 8617), which reuses DKIM's pieces, the package exports the
 // tag-list parser (ParseTagList), the tag value helpers (ParseCanon,
 // ParseHeaderNames, DecodeBase64, ValidDomain, ValidSelector), header and

@@ -1,7 +1,7 @@
 package dkim
 
 import (
-	"bufio"
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"encoding/base64"
@@ -81,11 +81,17 @@ func (s *Signer) check() error {
 			return fmt.Errorf("dkim: invalid header name %q", name)
 		}
 	}
+	alg, err := algorithmFor(s.Key)
+	if err != nil {
+		return err
+	}
+	if alg != RSASHA256 {
+		return nil
+	}
 	if pub, ok := s.Key.Public().(*rsa.PublicKey); ok && pub.N.BitLen() < MinRSABits {
 		return fmt.Errorf("dkim: RSA key of %d bits is too short (RFC 8301)", pub.N.BitLen())
 	}
-	_, err := algorithmFor(s.Key)
-	return err
+	return nil
 }
 
 // validIdentity checks i= for signing: "[local]@domain" in d=, with no
@@ -122,30 +128,30 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 			return nil, err
 		}
 	}
-	br := bufio.NewReaderSize(r, 4<<10)
-	h, err := ReadHeader(br, 0)
+	m := getMsgReader(r)
+	defer m.release()
+	br := m.br
+	h, err := m.readHeader(br, 0)
 	if err != nil {
 		return nil, err
 	}
-	if h.Count("From") != 1 {
-		return nil, fmt.Errorf("dkim: message has %d From fields, want 1", h.Count("From"))
+	if n := h.Count("From"); n != 1 {
+		return nil, fmt.Errorf("dkim: message has %d From fields, want 1", n)
 	}
-	hashers := map[bodyHashKey]*bodyHasher{}
-	for _, s := range signers {
+	var hashersArr [2]*bodyHasher
+	hashers := bodyHashers(hashersArr[:0])
+	bodies := make([]*bodyHasher, len(signers))
+	for i, s := range signers {
 		_, b := s.canons()
-		k := bodyHashKey{b, crypto.SHA256, -1}
-		if hashers[k] == nil {
-			hashers[k] = newBodyHasher(k)
-		}
+		hashers, bodies[i] = hashers.add(bodyHashKey{b, crypto.SHA256, -1})
 	}
-	if err := hashBody(br, hashers); err != nil {
+	defer hashers.release()
+	if err := hashBodies(br, hashers); err != nil {
 		return nil, err
 	}
 	out := make([]string, len(signers))
 	for i, s := range signers {
-		_, b := s.canons()
-		bh := hashers[bodyHashKey{b, crypto.SHA256, -1}].count.Hash.Sum(nil)
-		if out[i], err = s.signHeader(h, bh); err != nil {
+		if out[i], err = s.signHeader(h, bodies[i].digest); err != nil {
 			return nil, err
 		}
 	}
@@ -153,6 +159,7 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 }
 
 // signHeader builds the field for a message with header h and body hash bh.
+// The field is written once, folded as it goes, into a buffer on the stack.
 func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 	alg, _ := algorithmFor(s.Key)
 	hc, bc := s.canons()
@@ -162,99 +169,178 @@ func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 		now = s.Now
 	}
 	t := now().Unix()
-	tags := []string{
-		"v=1", "a=" + string(alg), "c=" + string(hc) + "/" + string(bc),
-		"d=" + s.Domain, "s=" + s.Selector,
-	}
+	var fieldArr [2048]byte
+	f := folder{buf: append(fieldArr[:0], "DKIM-Signature:"...)}
+	f.col = len(f.buf)
+	var tagArr [1024]byte
+	tag := tagArr[:0]
+	f = f.tag(append(tag[:0], "v=1"...))
+	f = f.tag(append(append(tag[:0], "a="...), alg...))
+	f = f.tag(append(append(append(append(tag[:0], "c="...), hc...), '/'), bc...))
+	f = f.tag(append(append(tag[:0], "d="...), s.Domain...))
+	f = f.tag(append(append(tag[:0], "s="...), s.Selector...))
 	if s.Identity != "" {
-		tags = append(tags, "i="+s.Identity)
+		f = f.tag(append(append(tag[:0], "i="...), s.Identity...))
 	}
-	tags = append(tags, "t="+strconv.FormatInt(t, 10))
+	f = f.tag(strconv.AppendInt(append(tag[:0], "t="...), t, 10))
 	if s.Expiration > 0 {
-		tags = append(tags, "x="+strconv.FormatInt(t+int64(s.Expiration/time.Second), 10))
+		f = f.tag(strconv.AppendInt(append(tag[:0], "x="...), t+int64(s.Expiration/time.Second), 10))
 	}
-	tags = append(tags, "h="+strings.Join(names, ":"), "bh="+base64.StdEncoding.EncodeToString(bh))
-	unsigned := foldTags("DKIM-Signature:", tags) + ";\r\n b="
-	digest := HeaderHash(alg.Hash().New(), hc, h.SelectFields(names), []byte(unsigned))
+	tag = append(tag[:0], "h="...)
+	for i, name := range names {
+		if i > 0 {
+			tag = append(tag, ':')
+		}
+		tag = append(tag, name...)
+	}
+	f = f.tag(tag)
+	f = f.tag(base64.StdEncoding.AppendEncode(append(tag[:0], "bh="...), bh))
+	f.buf = append(f.buf, ";\r\n b="...)
+	var digestArr [64]byte
+	digest, _ := signedHeaderDigest(digestArr[:0], alg, hc, h, names, f.buf, false)
 	sig, err := SignHash(s.Key, alg, digest)
 	if err != nil {
 		return "", fmt.Errorf("dkim: signing: %w", err)
 	}
-	return unsigned + foldBase64(base64.StdEncoding.EncodeToString(sig)) + "\r\n", nil
+	f.buf = appendFoldBase64(f.buf, base64.StdEncoding.AppendEncode(tag[:0], sig))
+	f.buf = append(f.buf, "\r\n"...)
+	return string(f.buf), nil
 }
 
 // headerList returns h=: each name to sign, as many times as the message
-// has it plus one (oversigning).
+// has it plus one (oversigning). From comes first.
 func (s *Signer) headerList(h Header) []string {
 	names := s.Headers
 	if names == nil {
 		names = defaultHeaders
 	}
-	count := make(map[string]int, len(h))
+	// Names are compared as lower-cased. The names to sign are ASCII
+	// (Signer.check), and so are field names but in broken messages:
+	// then the comparison needs no strings.ToLower, which allocates.
+	same := equalFoldASCII
 	for _, f := range h {
-		count[strings.ToLower(f.Name)]++
-	}
-	list := make([]string, 0, 2*len(names))
-	done := make(map[string]bool, len(names))
-	for _, name := range append([]string{"From"}, names...) {
-		lower := strings.ToLower(name)
-		if done[lower] {
-			continue
+		if !isASCII(f.Name) {
+			same = lowerEqual
+			break
 		}
-		done[lower] = true
-		for range count[lower] + 1 {
+	}
+	list := make([]string, 0, 2*len(names)+2)
+	for i := -1; i < len(names); i++ {
+		name := "From"
+		if i >= 0 {
+			name = names[i]
+			if same(name, "From") || slices.ContainsFunc(names[:i], func(n string) bool { return same(n, name) }) {
+				continue
+			}
+		}
+		n := 0
+		for _, f := range h {
+			if same(f.Name, name) {
+				n++
+			}
+		}
+		for range n + 1 {
 			list = append(list, name)
 		}
 	}
 	return list
 }
 
+// equalFoldASCII reports whether ASCII strings a and b are equal once
+// lower-cased.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerEqual reports whether a and b are equal once lower-cased.
+func lowerEqual(a, b string) bool {
+	// Not strings.EqualFold: the count must stay what it was with
+	// lower-cased names, which differs for some non-ASCII letters.
+	//lint:ignore SA6005 see above
+	return strings.ToLower(a) == strings.ToLower(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // maxLine is the folding width of the fields Sealpost writes (RFC 5322
 // section 2.1.1 recommends 78).
 const maxLine = 78
 
-// foldTags joins tags with "; " after prefix, starting a new line (CRLF and
-// a space) before a tag that would pass maxLine. A long h= is folded after
+// folder writes tags separated by "; ", starting a new line (CRLF and a
+// space) before a tag that would pass maxLine. A long h= is folded after
 // its colons.
-func foldTags(prefix string, tags []string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	col := len(prefix)
-	for i, tag := range tags {
-		sep := " "
-		if i > 0 {
-			b.WriteString(";")
-			col++
-		}
-		if col+len(sep)+len(tag) > maxLine {
-			b.WriteString("\r\n")
-			col = 0
-		}
-		for j, part := range strings.SplitAfter(tag, ":") {
-			if j > 0 && col+len(part) > maxLine {
-				b.WriteString("\r\n ")
-				col = 1
-			} else if j == 0 {
-				b.WriteString(sep)
-				col += len(sep)
-			}
-			b.WriteString(part)
-			col += len(part)
-		}
+type folder struct {
+	buf   []byte
+	col   int // the length of the current line
+	count int // tags written
+}
+
+// tag returns f with tag written. (A method on *folder would make the
+// caller's buffer escape.)
+func (f folder) tag(tag []byte) folder {
+	if f.count > 0 {
+		f.buf = append(f.buf, ';')
+		f.col++
 	}
-	return b.String()
+	f.count++
+	if f.col+1+len(tag) > maxLine {
+		f.buf = append(f.buf, "\r\n"...)
+		f.col = 0
+	}
+	f.buf = append(f.buf, ' ')
+	f.col++
+	// The parts of tag, each up to and including a colon.
+	for first := true; len(tag) > 0; first = false {
+		end := len(tag)
+		if i := bytes.IndexByte(tag, ':'); i >= 0 {
+			end = i + 1
+		}
+		if !first && f.col+end > maxLine {
+			f.buf = append(f.buf, "\r\n "...)
+			f.col = 1
+		}
+		f.buf = append(f.buf, tag[:end]...)
+		f.col += end
+		tag = tag[end:]
+	}
+	return f
 }
 
 // foldBase64 breaks a base64 value into lines, the folds being folding
 // whitespace that verifiers remove.
 func foldBase64(s string) string {
+	return string(appendFoldBase64(nil, []byte(s)))
+}
+
+// appendFoldBase64 appends b64 to dst, folded as foldBase64 does.
+func appendFoldBase64(dst, b64 []byte) []byte {
 	const width = 72
-	var b strings.Builder
-	for len(s) > width {
-		b.WriteString(s[:width])
-		b.WriteString("\r\n ")
-		s = s[width:]
+	for len(b64) > width {
+		dst = append(dst, b64[:width]...)
+		dst = append(dst, "\r\n "...)
+		b64 = b64[width:]
 	}
-	b.WriteString(s)
-	return b.String()
+	return append(dst, b64...)
 }

@@ -94,11 +94,8 @@ func ParseSignature(value string) (*Signature, error) {
 	}
 	s := &Signature{Tags: tags, Length: -1}
 	s.Algorithm = Algorithm(strings.ToLower(tags.Get("a")))
-	if s.Sig, err = DecodeBase64(tags.Get("b")); err != nil || len(s.Sig) == 0 {
-		return nil, syntaxErr("invalid b= value")
-	}
-	if s.BodyHash, err = DecodeBase64(tags.Get("bh")); err != nil || len(s.BodyHash) == 0 {
-		return nil, syntaxErr("invalid bh= value")
+	if err := s.decodeHashes(tags.Get("b"), tags.Get("bh")); err != nil {
+		return nil, err
 	}
 	if s.HeaderCanon, s.BodyCanon, err = ParseCanon(tags.Get("c")); err != nil {
 		return nil, err
@@ -124,6 +121,24 @@ func ParseSignature(value string) (*Signature, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// decodeHashes decodes b= and bh= into Sig and BodyHash, which share one
+// allocation.
+func (s *Signature) decodeHashes(b, bh string) error {
+	enc := base64.StdEncoding
+	raw := make([]byte, 0, enc.DecodedLen(len(b))+enc.DecodedLen(len(bh)))
+	raw, err := appendBase64(raw, b)
+	if err != nil || len(raw) == 0 {
+		return syntaxErr("invalid b= value")
+	}
+	s.Sig = raw[:len(raw):len(raw)]
+	raw, err = appendBase64(raw, bh)
+	if err != nil || len(raw) == len(s.Sig) {
+		return syntaxErr("invalid bh= value")
+	}
+	s.BodyHash = raw[len(s.Sig):]
+	return nil
 }
 
 func (s *Signature) parseIdentity() error {
@@ -239,6 +254,31 @@ func validFieldName(n string) bool {
 // folding whitespace.
 func DecodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(removeFWS(s))
+}
+
+// appendBase64 appends to dst the decoded s, a base64 value that may hold
+// folding whitespace, as DecodeBase64 does. The whitespace is removed in a
+// buffer on the stack, and dst grows only when it has no room.
+func appendBase64(dst []byte, s string) ([]byte, error) {
+	var arr [1024]byte
+	src := arr[:0]
+	// Whitespace comes once a line: the runs between are copied whole.
+	for len(s) > 0 {
+		i := strings.IndexAny(s, " \t\r\n")
+		if i < 0 {
+			src = append(src, s...)
+			break
+		}
+		src = append(src, s[:i]...)
+		s = s[i+1:]
+	}
+	enc := base64.StdEncoding
+	dst = slices.Grow(dst, enc.DecodedLen(len(src)))
+	n, err := enc.Decode(dst[len(dst):cap(dst)], src)
+	if err != nil {
+		return nil, err
+	}
+	return dst[:len(dst)+n], nil
 }
 
 // ValidDomain reports whether d is a syntactically valid domain name for d=:

@@ -79,11 +79,13 @@ type Verifier struct {
 // only for reading the message (or a header section too large); DKIM
 // outcomes, DNS failures included, are in the results.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
+	m := getMsgReader(r)
+	defer m.release()
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 4<<10)
+		br = m.br
 	}
-	h, err := ReadHeader(br, v.MaxHeaderSize)
+	h, err := m.readHeader(br, v.MaxHeaderSize)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +98,7 @@ type pending struct {
 	sig    *Signature
 	result *Result
 	body   *bodyHasher
+	key    *keyLookup
 }
 
 // VerifyHeader is Verify for a message whose header was already read; body
@@ -109,8 +112,16 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		limit = DefaultMaxSignatures
 	}
 	var results []Result
-	var todo []pending
-	hashers := map[bodyHashKey]*bodyHasher{}
+	if n := h.Count("DKIM-Signature"); n > 0 {
+		// Made at its final size: pointers into it stay valid.
+		results = make([]Result, 0, n)
+	}
+	// Most messages have one or two signatures and one body hash: these
+	// stay on the stack.
+	var todoArr [4]pending
+	todo := todoArr[:0]
+	var hashersArr [2]*bodyHasher
+	hashers := bodyHashers(hashersArr[:0])
 	for _, f := range h {
 		if !strings.EqualFold(f.Name, "DKIM-Signature") {
 			continue
@@ -125,78 +136,91 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		if sig == nil {
 			continue
 		}
-		k := bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length}
-		if hashers[k] == nil {
-			hashers[k] = newBodyHasher(k)
-		}
-		todo = append(todo, pending{field: f.Raw, sig: sig, body: hashers[k]})
-	}
-	// results does not grow any more: pointers into it are stable.
-	j := 0
-	for i := range results {
-		if j < len(todo) && results[i].Status == "" {
-			todo[j].result = &results[i]
-			j++
-		}
+		var bh *bodyHasher
+		hashers, bh = hashers.add(bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length})
+		todo = append(todo, pending{field: f.Raw, sig: sig, result: res, body: bh})
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
-	keys, stop := v.lookupKeys(ctx, todo)
+	stop := v.lookupKeys(ctx, todo)
 	defer stop()
-	if err := hashBody(body, hashers); err != nil {
-		return nil, err
+	err := hashBodies(body, hashers)
+	for i := range todo {
+		if err != nil {
+			break
+		}
+		p := &todo[i]
+		if p.key.done != nil {
+			<-p.key.done
+		}
+		v.check(h, p, p.key.key, p.key.err)
 	}
-	for _, p := range todo {
-		k := keys[KeyName(p.sig.Selector, p.sig.Domain)]
-		<-k.done
-		v.check(h, p, k.key, k.err)
+	hashers.release()
+	if err != nil {
+		return nil, err
 	}
 	return results, nil
 }
 
-// keyLookup is one key lookup running in the background.
+// keyLookup is one key lookup, running in the background when done is not
+// nil.
 type keyLookup struct {
-	started bool
-	done    chan struct{}
-	key     *Key
-	err     error
+	selector, domain string
+	done             chan struct{}
+	key              *Key
+	err              error
 }
 
-// lookupKeys starts one lookup per distinct key name in todo; stop ends
-// those still running. A single key, the common case, is looked up at
-// once: a goroutine would cost more than the lookup when the answer is
-// cached, and when it is not, hashing the body overlaps with little of the
-// wait. Several are looked up in parallel.
-func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) (keys map[string]*keyLookup, stop func()) {
-	keys = make(map[string]*keyLookup, len(todo))
-	for _, p := range todo {
-		name := KeyName(p.sig.Selector, p.sig.Domain)
-		if keys[name] == nil {
-			keys[name] = &keyLookup{done: make(chan struct{})}
+// lookupKeys sets the key lookup of each signature in todo, one per
+// distinct key name; stop ends those still running. A single key, the
+// common case, is looked up at once: a goroutine would cost more than the
+// lookup when the answer is cached, and when it is not, hashing the body
+// overlaps with little of the wait. Several are looked up in parallel.
+func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) (stop func()) {
+	var arr [2]*keyLookup
+	lookups := arr[:0]
+	for i := range todo {
+		p := &todo[i]
+		for _, k := range lookups {
+			if k.selector == p.sig.Selector && sameDomain(k.domain, p.sig.Domain) {
+				p.key = k
+				break
+			}
+		}
+		if p.key == nil {
+			p.key = &keyLookup{selector: p.sig.Selector, domain: p.sig.Domain}
+			lookups = append(lookups, p.key)
 		}
 	}
-	stop = func() {}
-	parallel := len(keys) > 1
-	if parallel {
-		ctx, stop = context.WithCancel(ctx)
+	switch len(lookups) {
+	case 0:
+		return func() {}
+	case 1:
+		k := lookups[0]
+		k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
+		return func() {}
 	}
-	for _, p := range todo {
-		k := keys[KeyName(p.sig.Selector, p.sig.Domain)]
-		if k.started {
-			continue
-		}
-		k.started = true
-		lookup := func() {
+	return v.lookupParallel(ctx, lookups)
+}
+
+// lookupParallel starts the lookups, each in a goroutine. (It is apart
+// from lookupKeys so that the one-key case does not move ctx to the heap.)
+func (v *Verifier) lookupParallel(ctx context.Context, lookups []*keyLookup) (stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	for _, k := range lookups {
+		k.done = make(chan struct{})
+		go func() {
 			defer close(k.done)
-			k.key, k.err = LookupKey(ctx, v.Resolver, p.sig.Selector, p.sig.Domain)
-		}
-		if parallel {
-			go lookup()
-		} else {
-			lookup()
-		}
+			k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
+		}()
 	}
-	return keys, stop
+	return stop
+}
+
+// sameDomain reports whether two d= values, lower case, name the same
+// domain, as KeyName writes it.
+func sameDomain(a, b string) bool {
+	return strings.TrimSuffix(a, ".") == strings.TrimSuffix(b, ".")
 }
 
 // precheck parses the field and applies the checks that need neither DNS
@@ -239,10 +263,23 @@ func (res *Result) fillFromTags(value string) {
 	res.HeaderB = headerB(tags.Get("b"))
 }
 
-// headerB returns the first 8 characters of a b= value (RFC 6008).
+// headerB returns the first 8 characters of a b= value (RFC 6008),
+// folding whitespace left out. Only when a fold comes within them is a new
+// string made.
 func headerB(b string) string {
-	b = removeFWS(b)
-	return b[:min(len(b), 8)]
+	head := b[:min(len(b), 8)]
+	if !strings.ContainsAny(head, " \t\r\n") {
+		return head
+	}
+	var out [8]byte
+	n := 0
+	for i := 0; i < len(b) && n < len(out); i++ {
+		if !isFWS(b[i]) {
+			out[n] = b[i]
+			n++
+		}
+	}
+	return string(out[:n])
 }
 
 func (v *Verifier) now() time.Time {
@@ -252,30 +289,9 @@ func (v *Verifier) now() time.Time {
 	return time.Now()
 }
 
-// hashBody streams body through every body hash once.
-func hashBody(body io.Reader, hashers map[bodyHashKey]*bodyHasher) error {
-	if len(hashers) == 0 {
-		_, err := io.Copy(io.Discard, body)
-		return err
-	}
-	ws := make([]io.Writer, 0, len(hashers))
-	for _, bh := range hashers {
-		ws = append(ws, bh.canon)
-	}
-	if _, err := io.Copy(io.MultiWriter(ws...), body); err != nil {
-		return err
-	}
-	for _, bh := range hashers {
-		if err := bh.canon.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // check verifies the body hash and the signature with the key looked up
 // (or the error of the lookup).
-func (v *Verifier) check(h Header, p pending, key *Key, err error) {
+func (v *Verifier) check(h Header, p *pending, key *Key, err error) {
 	res, sig := p.result, p.sig
 	if err != nil {
 		res.Status, res.Reason = keyErrorStatus(err), err.Error()
@@ -294,16 +310,16 @@ func (v *Verifier) check(h Header, p pending, key *Key, err error) {
 		}
 		res.UnsignedBodyBytes = total - sig.Length
 	}
-	if !bytes.Equal(p.body.count.Hash.Sum(nil), sig.BodyHash) {
+	if !bytes.Equal(p.body.digest, sig.BodyHash) {
 		res.Status, res.Reason = StatusFail, "body hash did not verify"
 		return
 	}
-	stripped, err := StripSignatureValue(p.field)
+	var digestArr [64]byte
+	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, p.field, true)
 	if err != nil {
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return
 	}
-	digest := HeaderHash(sig.Algorithm.Hash().New(), sig.HeaderCanon, h.SelectFields(sig.Headers), stripped)
 	if err := VerifyHash(key, sig.Algorithm, digest, sig.Sig); err != nil {
 		res.Status, res.Reason = StatusFail, "signature did not verify"
 		return
