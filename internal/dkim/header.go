@@ -44,8 +44,14 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 	return h, err
 }
 
-// readHeader is ReadHeader reading into buf, which it returns, grown as
-// needed, for reuse once h is no longer used.
+// ReadHeaderBuf is ReadHeader reading into buf, which it returns, grown
+// as needed, for reuse once h is no longer used: a caller reading many
+// messages keeps one buffer instead of making one per message.
+func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
+	return readHeader(r, max, buf)
+}
+
+// readHeader is ReadHeaderBuf.
 func readHeader(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
 	if max <= 0 {
 		max = MaxHeaderSize

@@ -20,21 +20,34 @@ import (
 const maxHeader = 1 << 20
 
 // readerSize is the read buffer of a check. Large, so that a body on disk
-// reaches the hashes in few pieces; pooled, so that it costs nothing per
-// message.
+// reaches the hashes in few pieces.
 const readerSize = 64 << 10
 
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerSize) }}
-
-func getReader(r io.Reader) *bufio.Reader {
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(r)
-	return br
+// msgReader is a read buffer and a header buffer, pooled so that they cost
+// nothing per message; a header buffer grown past maxPooledHeader is not
+// kept.
+type msgReader struct {
+	br  *bufio.Reader
+	hdr []byte
 }
 
-func putReader(br *bufio.Reader) {
-	br.Reset(nil)
-	readers.Put(br)
+const maxPooledHeader = 64 << 10
+
+var readers = sync.Pool{New: func() any {
+	return &msgReader{br: bufio.NewReaderSize(nil, readerSize), hdr: make([]byte, 0, 4<<10)}
+}}
+
+func getReader(r io.Reader) *msgReader {
+	m := readers.Get().(*msgReader)
+	m.br.Reset(r)
+	return m
+}
+
+// release returns m to the pool; neither m nor a header it read may be
+// used after.
+func (m *msgReader) release() {
+	m.br.Reset(nil)
+	readers.Put(m)
 }
 
 // header is a message's header section, read once for every check.
@@ -45,11 +58,14 @@ type header struct {
 	truncated bool
 }
 
-// readMessageHeader reads the header section from br, leaving br at the
+// readMessageHeader reads the header section from m.br, leaving it at the
 // start of the body. For a section too large it reads the start of it from
 // msg anew.
-func readMessageHeader(br *bufio.Reader, msg delivery.Message) (*header, error) {
-	h, err := dkim.ReadHeader(br, maxHeader)
+func (m *msgReader) readMessageHeader(msg delivery.Message) (*header, error) {
+	h, buf, err := dkim.ReadHeaderBuf(m.br, maxHeader, m.hdr)
+	if cap(buf) <= maxPooledHeader {
+		m.hdr = buf[:0]
+	}
 	if errors.Is(err, dkim.ErrHeaderTooLarge) {
 		return readTruncatedHeader(msg)
 	}

@@ -101,9 +101,9 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 		return delivery.Verdict{}, err
 	}
 	defer r.Close()
-	br := getReader(r)
-	defer putReader(br)
-	m, err := readMessageHeader(br, msg)
+	mr := getReader(r)
+	defer mr.release()
+	m, err := mr.readMessageHeader(msg)
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
@@ -116,7 +116,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 		// queue hands back for local delivery (reports, forwards).
 		return v, nil
 	}
-	res, err := c.authenticate(ctx, env, msg, m, br)
+	res, err := c.authenticate(ctx, env, msg, m, mr.br)
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
