@@ -245,47 +245,39 @@ func (s *Stub) Zone() *Zone { return s.zone }
 // upstream.
 func noUpstream(name string) error { return notFound(name) }
 
-// LookupMX implements Resolver.
-func (s *Stub) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
-	za, err := s.zone.answer(name, dns.TypeMX)
+// fromZone answers name for qtype with what convert makes of the zone's
+// answer or, for a name the zone forwards, with what ask gets upstream.
+func fromZone[T any](s *Stub, name string, qtype uint16, convert func(zoneAnswer) T, ask func(target string) (T, Result, error)) (T, Result, error) {
+	var none T
+	za, err := s.zone.answer(name, qtype)
 	switch {
 	case err != nil:
-		return nil, Result{}, err
+		return none, Result{}, err
 	case za.forward && s.upstream == nil:
-		return nil, Result{}, noUpstream(za.target)
+		return none, Result{}, noUpstream(za.target)
 	case za.forward:
-		return s.upstream.LookupMX(ctx, za.target)
+		return ask(za.target)
 	}
-	return mxFrom(za.rrs), Result{}, za.err
+	return convert(za), Result{}, za.err
+}
+
+// LookupMX implements Resolver.
+func (s *Stub) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
+	return fromZone(s, name, dns.TypeMX, func(za zoneAnswer) []MX { return mxFrom(za.rrs) },
+		func(target string) ([]MX, Result, error) { return s.upstream.LookupMX(ctx, target) })
 }
 
 // LookupTXT implements Resolver. The slice of an answer from the zone is
 // shared by every lookup of the same name.
 func (s *Stub) LookupTXT(ctx context.Context, name string) ([]string, Result, error) {
-	za, err := s.zone.answer(name, dns.TypeTXT)
-	switch {
-	case err != nil:
-		return nil, Result{}, err
-	case za.forward && s.upstream == nil:
-		return nil, Result{}, noUpstream(za.target)
-	case za.forward:
-		return s.upstream.LookupTXT(ctx, za.target)
-	}
-	return za.txt, Result{}, za.err
+	return fromZone(s, name, dns.TypeTXT, func(za zoneAnswer) []string { return za.txt },
+		func(target string) ([]string, Result, error) { return s.upstream.LookupTXT(ctx, target) })
 }
 
 // LookupSRV implements Resolver.
 func (s *Stub) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
-	za, err := s.zone.answer(name, dns.TypeSRV)
-	switch {
-	case err != nil:
-		return nil, Result{}, err
-	case za.forward && s.upstream == nil:
-		return nil, Result{}, noUpstream(za.target)
-	case za.forward:
-		return s.upstream.LookupSRV(ctx, za.target)
-	}
-	return srvFrom(za.rrs), Result{}, za.err
+	return fromZone(s, name, dns.TypeSRV, func(za zoneAnswer) []SRV { return srvFrom(za.rrs) },
+		func(target string) ([]SRV, Result, error) { return s.upstream.LookupSRV(ctx, target) })
 }
 
 // LookupIP implements Resolver.
