@@ -78,7 +78,7 @@ func TestDKIMKeyCommands(t *testing.T) {
 	for _, r := range recs {
 		byType[r.Type]++
 	}
-	if byType["MX"] != 1 || byType["TXT"] != 2+4+3 || byType["CNAME"] != 2 || byType["SRV"] != 6 {
+	if byType["MX"] != 1 || byType["TXT"] != 2+4+3 || byType["CNAME"] != 3 || byType["SRV"] != 7 {
 		t.Errorf("dns during a rotation: %v records by type: %+v", byType, recs)
 	}
 	// The overlap defaults to the config's dkim.overlap.
@@ -172,22 +172,24 @@ func TestCheckCommand(t *testing.T) {
 		status[key] = c.Status
 	}
 	want := map[string]string{
-		"example.org. MX":                    "ok",
-		"example.org. TXT":                   "ok",
-		mxHost + " TXT":                      "missing",
-		"dkim ed25519":                       "ok",
-		"dkim rsa":                           "error",
-		"_dmarc.example.org. TXT":            "differs",
-		"_smtp._tls.example.org. TXT":        "error",
-		"_submissions._tcp.example.org. SRV": "ok",
-		"_submission._tcp.example.org. SRV":  "differs",
-		"_imaps._tcp.example.org. SRV":       "ok",
-		"_imap._tcp.example.org. SRV":        "differs",
-		"_pop3._tcp.example.org. SRV":        "differs",
-		"_pop3s._tcp.example.org. SRV":       "missing",
-		"mta-sts.example.org. CNAME":         "ok",
-		"autoconfig.example.org. CNAME":      "missing",
-		"_mta-sts.example.org. TXT":          "missing",
+		"example.org. MX":                     "ok",
+		"example.org. TXT":                    "ok",
+		mxHost + " TXT":                       "missing",
+		"dkim ed25519":                        "ok",
+		"dkim rsa":                            "error",
+		"_dmarc.example.org. TXT":             "differs",
+		"_smtp._tls.example.org. TXT":         "error",
+		"_submissions._tcp.example.org. SRV":  "ok",
+		"_submission._tcp.example.org. SRV":   "differs",
+		"_imaps._tcp.example.org. SRV":        "ok",
+		"_imap._tcp.example.org. SRV":         "differs",
+		"_pop3._tcp.example.org. SRV":         "differs",
+		"_pop3s._tcp.example.org. SRV":        "missing",
+		"mta-sts.example.org. CNAME":          "ok",
+		"autoconfig.example.org. CNAME":       "missing",
+		"autodiscover.example.org. CNAME":     "missing",
+		"_autodiscover._tcp.example.org. SRV": "missing",
+		"_mta-sts.example.org. TXT":           "missing",
 	}
 	for k, v := range want {
 		if status[k] != v {

@@ -117,6 +117,7 @@ func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]d
 			"MTA-STS: senders must use TLS to this server (RFC 8461); the id changes with the policy"},
 		dnsRecord{"mta-sts." + d, "CNAME", host, "where senders fetch the MTA-STS policy, served over HTTPS"},
 		dnsRecord{"autoconfig." + d, "CNAME", host, "where mail clients fetch their settings (autoconfig)"},
+		dnsRecord{"autodiscover." + d, "CNAME", host, "where Outlook fetches its settings (Autodiscover)"},
 	)
 	for _, srv := range []struct {
 		name, addr string
@@ -141,6 +142,10 @@ func domainRecords(cfg *config.Config, domain string, keys []store.DKIMKey) ([]d
 		}
 		recs = append(recs, dnsRecord{srv.name + d, "SRV", fmt.Sprintf("%d 1 %s %s", srv.prio, port, host),
 			"where mail clients find the service (RFC 6186; implicit TLS first, RFC 8314)"})
+	}
+	if _, port, err := net.SplitHostPort(cfg.Listeners.HTTPS); err == nil && port != "0" {
+		recs = append(recs, dnsRecord{"_autodiscover._tcp." + d, "SRV", fmt.Sprintf("0 1 %s %s", port, host),
+			"where Outlook finds Autodiscover when the names above fail"})
 	}
 	return recs, nil
 }

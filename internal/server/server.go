@@ -268,8 +268,8 @@ func tlsOptions(cfg *config.Config) tlsconf.Options {
 }
 
 // tlsHostnames are the names the certificate covers: the host, and for
-// each hosted domain the MTA-STS policy host and the autoconfig host,
-// which the HTTPS listener serves. Domains added while the server runs get
+// each hosted domain the MTA-STS policy host and the autoconfig and
+// autodiscover hosts, which the HTTPS listener serves. Domains added while the server runs get
 // theirs on demand in acme mode (mailDomainHost), at the next start in
 // self-signed mode; in files mode the certificate must cover them.
 func (s *Server) tlsHostnames(ctx context.Context) ([]string, error) {
@@ -279,16 +279,16 @@ func (s *Server) tlsHostnames(ctx context.Context) ([]string, error) {
 	}
 	names := []string{s.cfg.Hostname}
 	for _, d := range domains {
-		names = append(names, "mta-sts."+d.Name, "autoconfig."+d.Name)
+		names = append(names, "mta-sts."+d.Name, "autoconfig."+d.Name, "autodiscover."+d.Name)
 	}
 	return names, nil
 }
 
 // mailDomainHost reports whether name is the MTA-STS policy host or the
-// autoconfig host of a hosted domain: such a name may get a certificate
-// on demand.
+// autoconfig or autodiscover host of a hosted domain: such a name may get
+// a certificate on demand.
 func (s *Server) mailDomainHost(ctx context.Context, name string) bool {
-	for _, prefix := range []string{"mta-sts.", "autoconfig."} {
+	for _, prefix := range []string{"mta-sts.", "autoconfig.", "autodiscover."} {
 		if domain, ok := strings.CutPrefix(name, prefix); ok {
 			_, err := s.store.GetDomain(ctx, domain)
 			return err == nil

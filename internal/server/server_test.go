@@ -167,7 +167,7 @@ func TestCertificateNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]bool{
-		"mta-sts.added.example": true, "autoconfig.added.example": true, "autoconfig.example.org": true,
+		"mta-sts.added.example": true, "autoconfig.added.example": true, "autoconfig.example.org": true, "autodiscover.added.example": true,
 		"mta-sts.unknown.example": false, "added.example": false, "www.added.example": false,
 	} {
 		if got := srv.mailDomainHost(t.Context(), name); got != want {
@@ -187,7 +187,8 @@ func TestCertificateNames(t *testing.T) {
 	}
 	defer conn.Close()
 	leaf := conn.ConnectionState().PeerCertificates[0]
-	for _, name := range []string{"mail.example.org", "mta-sts.example.org", "autoconfig.example.org", "mta-sts.added.example", "autoconfig.added.example"} {
+	for _, name := range []string{"mail.example.org", "mta-sts.example.org", "autoconfig.example.org", "mta-sts.added.example",
+		"autoconfig.added.example", "autodiscover.added.example"} {
 		if err := leaf.VerifyHostname(name); err != nil {
 			t.Errorf("certificate names %q: %v", leaf.DNSNames, err)
 		}

@@ -12,7 +12,8 @@ import (
 // domains: the MTA-STS policy at https://mta-sts.DOMAIN/.well-known/
 // mta-sts.txt (RFC 8461 section 3.3) and the mail client configuration
 // at https://autoconfig.DOMAIN/mail/config-v1.1.xml (Thunderbird's
-// autoconfig format, also read by other clients).
+// autoconfig format, also read by other clients) and by Autodiscover
+// (autodiscover.go, for Outlook).
 type MailDomains struct {
 	// Hosted reports whether a domain is served here.
 	Hosted func(ctx context.Context, domain string) bool

@@ -20,8 +20,8 @@ type Options struct {
 	Hostname string
 	Version  string
 	Health   Checker
-	// Mail, when set, serves the MTA-STS policy and client autoconfig of
-	// the hosted domains.
+	// Mail, when set, serves the MTA-STS policy and the client
+	// configuration (autoconfig and Autodiscover) of the hosted domains.
 	Mail *MailDomains
 }
 
@@ -32,6 +32,8 @@ func Handler(opts Options) http.Handler {
 	if opts.Mail != nil {
 		mux.HandleFunc("GET /.well-known/mta-sts.txt", opts.Mail.servePolicy)
 		mux.HandleFunc("GET /mail/config-v1.1.xml", opts.Mail.serveAutoconfig)
+		mux.HandleFunc("POST /autodiscover/autodiscover.xml", opts.Mail.serveAutodiscover)
+		mux.HandleFunc("POST /Autodiscover/Autodiscover.xml", opts.Mail.serveAutodiscover)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)

@@ -85,16 +85,25 @@ friends.example. TXT "v=spf1 ip4:127.0.0.0/8 -all"
 	if err != nil || !strings.Contains(string(out), `"code": 250`) {
 		t.Fatalf("sending the report: %v %s", err, out)
 	}
-	// The MTA-STS policy and the client autoconfig, fetched with curl as
-	// senders and mail clients do, from the names `sealpost dns` publishes.
+	// The MTA-STS policy and the client configuration, fetched with curl
+	// as senders and mail clients do, from the names `sealpost dns`
+	// publishes; Autodiscover is a POST, as Outlook makes it.
 	port := d.config.Ports["https"]
-	for _, tc := range []struct{ host, path, want string }{
-		{"mta-sts." + d.config.Domain, "/.well-known/mta-sts.txt", "mx: " + d.config.Hostname},
-		{"autoconfig." + d.config.Domain, "/mail/config-v1.1.xml", "<hostname>" + d.config.Hostname + "</hostname>"},
+	autodiscover := `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request>` +
+		`<EMailAddress>` + d.config.User + `</EMailAddress>` +
+		`<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>` +
+		`</Request></Autodiscover>`
+	for _, tc := range []struct{ host, path, post, want string }{
+		{"mta-sts." + d.config.Domain, "/.well-known/mta-sts.txt", "", "mx: " + d.config.Hostname},
+		{"autoconfig." + d.config.Domain, "/mail/config-v1.1.xml", "", "<hostname>" + d.config.Hostname + "</hostname>"},
+		{"autodiscover." + d.config.Domain, "/autodiscover/autodiscover.xml", autodiscover, "<Server>" + d.config.Hostname + "</Server>"},
 	} {
 		url := fmt.Sprintf("https://%s:%d%s", tc.host, port, tc.path)
-		out, err := exec.CommandContext(ctx, "curl", "-sS", "--fail", "--insecure", "--resolve",
-			fmt.Sprintf("%s:%d:%s", tc.host, port, d.config.Host), url).CombinedOutput()
+		args := []string{"-sS", "--fail", "--insecure", "--resolve", fmt.Sprintf("%s:%d:%s", tc.host, port, d.config.Host)}
+		if tc.post != "" {
+			args = append(args, "-H", "Content-Type: text/xml", "--data-binary", tc.post)
+		}
+		out, err := exec.CommandContext(ctx, "curl", append(args, url)...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("curl %s: %v\n%s", url, err, out)
 		}
