@@ -160,7 +160,7 @@ type SRS struct {
 // Testing holds test-only overrides of outbound delivery. They are
 // accepted only with Enabled set, so that none is switched on by a stray key.
 type Testing struct {
-	Enabled    bool   `toml:"enabled" doc:"Allow the other keys of this table. For tests only: the server logs a warning at start when this is true."`
+	Enabled    bool   `toml:"enabled" doc:"Allow the other keys of this table, and the https destinations of TLS reports on loopback and private addresses (refused otherwise). For tests only: the server logs a warning at start when this is true."`
 	SMTPPort   int    `toml:"smtp_port" doc:"Remote SMTP port for outbound delivery instead of 25, 0 for 25. DANE still looks up the TLSA records of port 25. For tests only."`
 	MTASTSPort int    `toml:"mtasts_port" doc:"Port from which MTA-STS policies are fetched instead of 443 (RFC 8461 allows no other), 0 for 443. For tests only."`
 	CAFile     string `toml:"ca_file" doc:"PEM file of extra certificate authorities trusted, beside the system's, for MX certificates that MTA-STS requires to be valid, for MTA-STS policy hosts and for the https destinations of TLS reports. For tests only."`

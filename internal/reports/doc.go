@@ -47,7 +47,8 @@
 //     the mailto URIs of the domain's single v=TLSRPTv1 record at
 //     _smtp._tls (LookupTLSRPT), and by HTTPS POST with Content-Type
 //     application/tlsrpt+gzip to its https URIs (section 3): the host
-//     resolved through the Scheduler's Resolver, the certificate verified
+//     resolved through the Scheduler's Resolver and refused if it is not a
+//     public address (unless AllowPrivate), the certificate verified
 //     against RootCAs (the system's roots unless set), redirects not
 //     followed, each POST bounded by PostTimeout and the report by
 //     MaxPostSize, any 2xx taken as delivered. A POST that failed for a

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
@@ -73,7 +75,7 @@ func (s *Scheduler) post(ctx context.Context, u *url.URL, gz []byte) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		var verify *tls.CertificateVerificationError
-		if errors.As(err, &verify) || errors.Is(err, dnsx.ErrNotFound) || errors.Is(err, dnsx.ErrNoAddress) {
+		if errors.As(err, &verify) || errors.Is(err, dnsx.ErrNotFound) || errors.Is(err, dnsx.ErrNoAddress) || errors.Is(err, errNotPublic) {
 			return err // not worth retrying until the endpoint changes
 		}
 		return fmt.Errorf("%w: %v", errPostTemporary, err)
@@ -89,7 +91,34 @@ func (s *Scheduler) post(ctx context.Context, u *url.URL, gz []byte) error {
 	return fmt.Errorf("HTTP status %s", resp.Status)
 }
 
-// dial connects through the Scheduler's Resolver (never the system's).
+// dial connects through the Scheduler's Resolver (never the system's), to
+// public addresses only unless AllowPrivate.
 func (s *Scheduler) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	return dnsx.Dial(ctx, s.Resolver, &net.Dialer{}, network, addr)
+	d := &net.Dialer{}
+	if !s.AllowPrivate {
+		d.Control = publicOnly
+	}
+	return dnsx.Dial(ctx, s.Resolver, d, network, addr)
+}
+
+// errNotPublic refuses a destination on an address that is not public.
+var errNotPublic = errors.New("reports: not a public address")
+
+// sharedSpace is the carrier-grade NAT range (RFC 6598), private in all
+// but name.
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicOnly is a net.Dialer Control that refuses, before connecting,
+// addresses that are not on the public internet.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return err
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || sharedSpace.Contains(ip) || ip.Is4() && ip.As4()[0] == 0 {
+		return fmt.Errorf("%w: %s", errNotPublic, ip)
+	}
+	return nil
 }

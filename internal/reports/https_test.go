@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -108,6 +109,7 @@ func TestSendTLSByHTTPS(t *testing.T) {
 		status     int
 		stall      bool
 		trustCA    bool
+		public     bool // refuse the endpoint's loopback address, as in production
 		maxPost    int
 		wantPosted bool
 		wantTried  bool // the endpoint saw a request
@@ -121,6 +123,7 @@ func TestSendTLSByHTTPS(t *testing.T) {
 		{name: "redirect not followed", status: http.StatusFound, trustCA: true, wantTried: true},
 		{name: "untrusted certificate", status: http.StatusOK, trustCA: false},
 		{name: "too large", status: http.StatusOK, trustCA: true, maxPost: 10},
+		{name: "not a public address", status: http.StatusOK, trustCA: true, public: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +139,7 @@ func TestSendTLSByHTTPS(t *testing.T) {
 			spy := &queueSpy{Store: st}
 			sched := scheduler(spy, r)
 			sched.PostTimeout, sched.MaxPostSize = 500*time.Millisecond, tc.maxPost
+			sched.AllowPrivate = !tc.public
 			if tc.trustCA {
 				sched.RootCAs = pool
 			}
@@ -190,7 +194,7 @@ func TestSendTLSMailAndHTTPS(t *testing.T) {
 	}
 	spy := &queueSpy{Store: st}
 	sched := scheduler(spy, r)
-	sched.RootCAs = pool
+	sched.RootCAs, sched.AllowPrivate = pool, true
 	sent, err := sched.SendDue(t.Context(), day.Add(25*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -205,5 +209,20 @@ func TestSendTLSMailAndHTTPS(t *testing.T) {
 	e.set(http.StatusOK, false)
 	if again, _ := sched.SendDue(t.Context(), day.Add(26*time.Hour)); len(again) != 0 {
 		t.Errorf("sent again: %+v", again)
+	}
+}
+
+func TestPublicOnly(t *testing.T) {
+	for addr, public := range map[string]bool{
+		"192.0.2.10:443": true, "[2001:db8::1]:443": true, "8.8.8.8:443": true,
+		"127.0.0.1:443": false, "[::1]:443": false, "10.1.2.3:443": false, "172.16.0.1:443": false,
+		"192.168.1.1:443": false, "169.254.169.254:80": false, "[fe80::1]:443": false, "[fd00::1]:443": false,
+		"0.0.0.0:443": false, "0.1.2.3:443": false, "100.64.0.1:443": false, "224.0.0.1:443": false,
+		"[::ffff:127.0.0.1]:443": false,
+	} {
+		err := publicOnly("tcp", addr, nil)
+		if (err == nil) != public || err != nil && !errors.Is(err, errNotPublic) {
+			t.Errorf("publicOnly(%s) = %v, want public %v", addr, err, public)
+		}
 	}
 }

@@ -63,6 +63,12 @@ type Scheduler struct {
 	// RootCAs are the trust anchors for the certificates of https
 	// destinations of TLS reports; nil means the system's roots.
 	RootCAs *x509.CertPool
+	// AllowPrivate lets https destinations be on loopback, private,
+	// link-local and other non-public addresses. Off, a report POSTed to
+	// such an address is refused: the destination comes from another
+	// domain's DNS, which must not make Sealpost send requests into its
+	// own network. Tests on loopback set it.
+	AllowPrivate bool
 	// PostTimeout bounds one HTTPS POST of a TLS report; 0 means
 	// DefaultPostTimeout.
 	PostTimeout time.Duration

@@ -33,6 +33,7 @@ func (s *Server) sendReports(ctx context.Context) {
 	domain := s.reportDomain()
 	sched := &reports.Scheduler{Store: s.store, Resolver: s.resolver, OrgName: domain,
 		Address: "postmaster@" + domain, Hostname: s.cfg.Hostname, Logger: s.log, RootCAs: s.testRoots,
+		AllowPrivate: s.cfg.Testing.Enabled,
 		Sign: func(ctx context.Context, msg []byte) (string, error) {
 			return s.accounts.SignDKIM(ctx, domain, bytes.NewReader(msg))
 		}}
