@@ -20,15 +20,21 @@ import (
 // openAccounts opens the instance the flags name and returns its account
 // service and a function that closes the store.
 func openAccounts(ctx context.Context, f instanceFlags) (*account.Service, func(), error) {
+	_, svc, closeStore, err := openInstance(ctx, f)
+	return svc, closeStore, err
+}
+
+// openInstance is openAccounts for commands that need the config too.
+func openInstance(ctx context.Context, f instanceFlags) (*config.Config, *account.Service, func(), error) {
 	cfg, err := loadInstanceConfig(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, err := instance.OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return instance.Accounts(cfg, st), func() { st.Close() }, nil
+	return cfg, instance.Accounts(cfg, st), func() { st.Close() }, nil
 }
 
 // loadInstanceConfig loads the config of the instance the flags name.

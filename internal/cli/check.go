@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
-	"sealpost.dev/sealpost/internal/instance"
 )
 
 // recordCheck is what "sealpost check" found for one expected record.
@@ -41,10 +40,11 @@ func runCheck(ctx context.Context, env *Env, args []string) error {
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	cfg, err := loadInstanceConfig(f)
+	cfg, svc, closeStore, err := openInstance(ctx, f)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if *resolver == "" {
 		*resolver = cfg.DNS.Resolver
 	}
@@ -52,12 +52,7 @@ func runCheck(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	keys, err := instance.Accounts(cfg, st).DKIMKeys(ctx, pos[0])
+	keys, err := svc.DKIMKeys(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
-	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -36,16 +35,11 @@ func runDKIMKeys(ctx context.Context, env *Env, verb string, args []string) erro
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	cfg, err := loadInstanceConfig(f)
+	cfg, svc, closeStore, err := openInstance(ctx, f)
 	if err != nil {
 		return err
 	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc := instance.Accounts(cfg, st)
+	defer closeStore()
 	domain := pos[0]
 	switch verb {
 	case "keys":

@@ -39,16 +39,11 @@ func runDNS(ctx context.Context, env *Env, args []string) error {
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	cfg, err := loadInstanceConfig(f)
+	cfg, svc, closeStore, err := openInstance(ctx, f)
 	if err != nil {
 		return err
 	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc := instance.Accounts(cfg, st)
+	defer closeStore()
 	keys, err := svc.DKIMKeys(ctx, pos[0])
 	if err != nil {
 		return err
