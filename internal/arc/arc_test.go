@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 var (
@@ -47,13 +48,13 @@ type hop struct {
 	authID string
 }
 
-func newHop(t testing.TB, dns *fakeDNS, domain string, key crypto.Signer) hop {
+func newHop(t testing.TB, dns *dnsfake.TXT, domain string, key crypto.Signer) hop {
 	t.Helper()
 	rec, err := dkim.KeyRecordText(key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dns.add(dkim.KeyName("arc", domain), rec)
+	dns.Add(dkim.KeyName("arc", domain), rec)
 	now := time.Unix(1_700_000_000, 0)
 	return hop{
 		sealer: &Sealer{Domain: domain, Selector: "arc", Key: key, Now: func() time.Time { return now }},
@@ -71,7 +72,7 @@ const testMessage = "From: Alice <alice@example.org>\r\n" +
 
 // forward validates msg as hop h receives it, then seals it, after
 // changing the body with edit when edit is not nil.
-func forward(t testing.TB, dns *fakeDNS, h hop, msg string, edit func(string) string) string {
+func forward(t testing.TB, dns *dnsfake.TXT, h hop, msg string, edit func(string) string) string {
 	t.Helper()
 	v := &Validator{Resolver: dns}
 	chain, err := v.Validate(context.Background(), strings.NewReader(msg))
@@ -89,7 +90,7 @@ func forward(t testing.TB, dns *fakeDNS, h hop, msg string, edit func(string) st
 	return set.String() + msg
 }
 
-func validate(t testing.TB, dns *fakeDNS, msg string) *Result {
+func validate(t testing.TB, dns *dnsfake.TXT, msg string) *Result {
 	t.Helper()
 	res, err := (&Validator{Resolver: dns}).Validate(context.Background(), strings.NewReader(msg))
 	if err != nil {
@@ -116,7 +117,7 @@ func TestChains(t *testing.T) {
 		{"third hop adds a footer", func() crypto.Signer { return testRSAKey(t) }, 3, 3, StatusPass, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dns := newFakeDNS()
+			dns := dnsfake.NewTXT()
 			msg := testMessage
 			for i := 1; i <= tc.hops; i++ {
 				h := newHop(t, dns, fmt.Sprintf("fwd%d.example", i), tc.key())
@@ -149,7 +150,7 @@ func TestChains(t *testing.T) {
 // TestBrokenChainSealedFail: a hop that receives a broken chain seals it
 // with cv=fail over its own set, and the next hop does not seal again.
 func TestBrokenChainSealedFail(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h1 := newHop(t, dns, "fwd1.example", testEd25519Key())
 	h2 := newHop(t, dns, "fwd2.example", testEd25519Key())
 	h3 := newHop(t, dns, "fwd3.example", testEd25519Key())
@@ -167,7 +168,7 @@ func TestBrokenChainSealedFail(t *testing.T) {
 }
 
 func TestValidateFailures(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h1 := newHop(t, dns, "fwd1.example", testRSAKey(t))
 	h2 := newHop(t, dns, "fwd2.example", testEd25519Key())
 	two := forward(t, dns, h2, forward(t, dns, h1, testMessage, nil), nil)
@@ -197,18 +198,18 @@ func TestValidateFailures(t *testing.T) {
 		})
 	}
 	t.Run("temporary DNS failure", func(t *testing.T) {
-		dns.tempErr[dkim.KeyName("arc", "fwd2.example")] = true
-		defer delete(dns.tempErr, dkim.KeyName("arc", "fwd2.example"))
+		dns.Fail(dkim.KeyName("arc", "fwd2.example"))
+		defer dns.Recover(dkim.KeyName("arc", "fwd2.example"))
 		res := validate(t, dns, two)
 		if res.Status != StatusFail || !res.Temporary {
 			t.Fatalf("%s temporary=%v (%s), want a temporary fail", res.Status, res.Temporary, res.Reason)
 		}
 	})
 	t.Run("keys fetched once", func(t *testing.T) {
-		dns.queries = 0
+		before := dns.Queries()
 		validate(t, dns, two)
-		if dns.queries != 2 {
-			t.Fatalf("%d key lookups for two sealers, want 2", dns.queries)
+		if n := dns.Queries() - before; n != 2 {
+			t.Fatalf("%d key lookups for two sealers, want 2", n)
 		}
 	})
 }
@@ -229,7 +230,7 @@ func dropField(msg, name, marker string) string {
 }
 
 func TestTrust(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h1 := newHop(t, dns, "lists.example.net", testEd25519Key())
 	msg := forward(t, dns, h1, testMessage, addFooter)
 	res := validate(t, dns, msg)
@@ -278,7 +279,7 @@ func TestAuthResult(t *testing.T) {
 }
 
 func TestSealErrors(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h := newHop(t, dns, "fwd.example", testEd25519Key())
 	none := &Result{Status: StatusNone}
 	if _, err := h.sealer.Seal(strings.NewReader(testMessage), "bad id", "", none); err == nil {
@@ -309,7 +310,7 @@ func TestSealErrors(t *testing.T) {
 
 // TestFiftySets: a chain of 50 sets validates, a 51st is refused.
 func TestFiftySets(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h := newHop(t, dns, "fwd.example", testEd25519Key())
 	msg := testMessage
 	for range MaxInstances {
@@ -328,7 +329,7 @@ func TestFiftySets(t *testing.T) {
 // canonical body; what follows is counted, and such a chain is not trusted
 // to override DMARC.
 func TestLengthTag(t *testing.T) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h := newHop(t, dns, "fwd.example", testEd25519Key())
 	body := "Hello,\r\nthis is the body.\r\n"
 	const appended = "Click here!\r\n"

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // benchChain returns a message with three ARC sets by three sealers using
 // key, a 10 KiB body, and the in-memory DNS holding their keys.
-func benchChain(b *testing.B, key crypto.Signer) (string, *fakeDNS) {
-	dns := newFakeDNS()
+func benchChain(b *testing.B, key crypto.Signer) (string, *dnsfake.TXT) {
+	dns := dnsfake.NewTXT()
 	msg := testMessage + strings.Repeat("A line of body text, long enough to look like mail.\r\n", 10<<10/53)
 	for i := 1; i <= 3; i++ {
 		msg = forward(b, dns, newHop(b, dns, fmt.Sprintf("fwd%d.example", i), key), msg, nil)

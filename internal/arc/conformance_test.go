@@ -11,10 +11,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sealpost.dev/sealpost/internal/dkim"
 	"strings"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -65,10 +67,10 @@ func readScenarios(t *testing.T, name string) []scenario {
 	return out
 }
 
-func scenarioDNS(s scenario) *fakeDNS {
-	dns := newFakeDNS()
+func scenarioDNS(s scenario) *dnsfake.TXT {
+	dns := dnsfake.NewTXT()
 	for name, txt := range s.TXTRecords {
-		dns.add(name, strings.Join(strings.Fields(txt), " "))
+		dns.Add(name, strings.Join(strings.Fields(txt), " "))
 	}
 	return dns
 }

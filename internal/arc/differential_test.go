@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // The differential tests pass ARC chains between Sealpost and dkimpy
@@ -38,12 +39,12 @@ func needDkimpy(t *testing.T) {
 type world struct {
 	t    *testing.T
 	dir  string
-	dns  *fakeDNS
+	dns  *dnsfake.TXT
 	keys strings.Builder
 }
 
 func newWorld(t *testing.T) *world {
-	return &world{t: t, dir: t.TempDir(), dns: newFakeDNS()}
+	return &world{t: t, dir: t.TempDir(), dns: dnsfake.NewTXT()}
 }
 
 func (w *world) publish(selector, domain string, pub crypto.PublicKey) {
@@ -51,7 +52,7 @@ func (w *world) publish(selector, domain string, pub crypto.PublicKey) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.dns.add(dkim.KeyName(selector, domain), txt)
+	w.dns.Add(dkim.KeyName(selector, domain), txt)
 	fmt.Fprintf(&w.keys, "%s %s\n", dkim.KeyName(selector, domain), txt)
 	if err := os.WriteFile(filepath.Join(w.dir, "keys.txt"), []byte(w.keys.String()), 0o644); err != nil {
 		w.t.Fatal(err)

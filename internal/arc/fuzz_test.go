@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 func FuzzParseSeal(f *testing.F) {
@@ -77,7 +79,7 @@ func FuzzParseAuthResults(f *testing.F) {
 // key of the seeds' sealer: it must never panic, and the status is one of
 // the three.
 func FuzzValidate(f *testing.F) {
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	h := newHop(f, dns, "fwd1.example", testEd25519Key())
 	h2 := newHop(f, dns, "fwd2.example", testEd25519Key())
 	one := forward(f, dns, h, testMessage, nil)

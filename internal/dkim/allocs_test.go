@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // TestAllocations keeps the fixed cost of a message from creeping back:
@@ -17,7 +19,7 @@ func TestAllocations(t *testing.T) {
 	edKey, _ := testKeys(t)
 	msg := benchMessage(10 << 10)
 	s := &Signer{Domain: "example.org", Selector: "s", Key: edKey}
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	publish(t, dns, s)
 	field, err := s.Sign(bytes.NewReader(msg))
 	if err != nil {

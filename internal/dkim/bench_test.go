@@ -12,6 +12,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // The benchmarks measure signing and verifying next to the raw operations
@@ -77,7 +79,7 @@ func BenchmarkVerify(b *testing.B) {
 		for _, sz := range benchSizes {
 			msg := benchMessage(sz.size)
 			s := &Signer{Domain: "example.org", Selector: "s", Key: k.key}
-			dns := newFakeDNS()
+			dns := dnsfake.NewTXT()
 			publish(b, dns, s)
 			field, err := s.Sign(bytes.NewReader(msg))
 			if err != nil {

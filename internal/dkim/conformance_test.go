@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // conformanceDir holds the shared DKIM vectors; see its SOURCE.txt.
@@ -37,8 +39,8 @@ func readConformance(t *testing.T, name string) []byte {
 }
 
 // conformanceDNS loads dns-zone.txt: "name TXT-value" per line.
-func conformanceDNS(t *testing.T) *fakeDNS {
-	dns := newFakeDNS()
+func conformanceDNS(t *testing.T) *dnsfake.TXT {
+	dns := dnsfake.NewTXT()
 	sc := bufio.NewScanner(bytes.NewReader(readConformance(t, "dns-zone.txt")))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -46,7 +48,7 @@ func conformanceDNS(t *testing.T) *fakeDNS {
 			continue
 		}
 		name, value, _ := strings.Cut(line, " ")
-		dns.add(name, value)
+		dns.Add(name, value)
 	}
 	return dns
 }
@@ -237,8 +239,8 @@ func TestConformancePrivateKeys(t *testing.T) {
 		"2048_testkey.key":       "2048_testkey_wo_markers.pub.rsa.txt",
 		"2048_testkey_PKCS8.key": "2048_testkey_PKCS8.key.pub.txt",
 	} {
-		dns := newFakeDNS()
-		dns.add("k._domainkey.example.com", strings.TrimSpace(string(readConformance(t, "dkimpy-data/"+pub))))
+		dns := dnsfake.NewTXT()
+		dns.Add("k._domainkey.example.com", strings.TrimSpace(string(readConformance(t, "dkimpy-data/"+pub))))
 		s := Signer{Domain: "example.com", Selector: "k", Key: readPEMKey(t, conformancePath(t, "dkimpy-data/"+priv))}
 		field, err := s.Sign(bytes.NewReader(msg))
 		if err != nil {

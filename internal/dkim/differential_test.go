@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // The differential tests check Sealpost's signatures with two independent
@@ -199,7 +201,7 @@ func TestDifferentialDkimpySigns(t *testing.T) {
 	os.WriteFile(rsaPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}), 0o600)
 	edPath := filepath.Join(dir, "ed.key")
 	os.WriteFile(edPath, []byte(base64.StdEncoding.EncodeToString(edKey.Seed())), 0o600)
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	for sel, key := range map[string]crypto.Signer{"ed": edKey, "rsa": rsaKey} {
 		publish(t, dns, &Signer{Domain: "example.org", Selector: sel, Key: key})
 	}

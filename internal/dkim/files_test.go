@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 // The verification cases in testdata/verify are files, one set per case:
@@ -42,14 +44,14 @@ func TestVerifyFiles(t *testing.T) {
 			if _, err := os.Stat(base + ".readme"); err != nil {
 				t.Errorf("case without .readme: %v", err)
 			}
-			dns := newFakeDNS()
+			dns := dnsfake.NewTXT()
 			if data, err := os.ReadFile(base + ".dns"); err == nil {
 				for line := range strings.Lines(string(data)) {
 					name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
 					if value == "TEMPERROR" {
-						dns.tempErr[strings.ToLower(name)] = true
+						dns.Fail(strings.ToLower(name))
 					} else if name != "" {
-						dns.add(name, value)
+						dns.Add(name, value)
 					}
 				}
 			}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 func FuzzParseSignature(f *testing.F) {
@@ -63,11 +65,11 @@ func FuzzVerify(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	if data, err := os.ReadFile(filepath.Join(conformanceDir, "dns-zone.txt")); err == nil {
 		for line := range strings.Lines(string(data)) {
 			if n, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok && !strings.HasPrefix(n, "#") {
-				dns.add(n, v)
+				dns.Add(n, v)
 			}
 		}
 	}

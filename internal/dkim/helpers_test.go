@@ -9,8 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -18,53 +16,6 @@ import (
 
 	"sealpost.dev/sealpost/internal/dnsx"
 )
-
-// fakeDNS is an in-memory dnsx.Resolver for the table-driven suites: TXT
-// records by name, and names that fail.
-type fakeDNS struct {
-	txt     map[string][]string
-	tempErr map[string]bool
-}
-
-func newFakeDNS() *fakeDNS {
-	return &fakeDNS{txt: map[string][]string{}, tempErr: map[string]bool{}}
-}
-
-func (f *fakeDNS) add(name, txt string) {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	f.txt[name] = append(f.txt[name], txt)
-}
-
-func (f *fakeDNS) LookupTXT(_ context.Context, name string) ([]string, dnsx.Result, error) {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	if f.tempErr[name] {
-		return nil, dnsx.Result{}, fmt.Errorf("%w: SERVFAIL", dnsx.ErrTemporary)
-	}
-	txts, ok := f.txt[name]
-	if !ok {
-		return nil, dnsx.Result{}, fmt.Errorf("%w: %s", dnsx.ErrNotFound, name)
-	}
-	return txts, dnsx.Result{}, nil
-}
-
-func (f *fakeDNS) LookupMX(context.Context, string) ([]dnsx.MX, dnsx.Result, error) {
-	panic("not used")
-}
-func (f *fakeDNS) LookupIP(context.Context, string) ([]netip.Addr, dnsx.Result, error) {
-	panic("not used")
-}
-func (f *fakeDNS) LookupAddr(context.Context, netip.Addr) ([]string, dnsx.Result, error) {
-	panic("not used")
-}
-func (f *fakeDNS) LookupTLSA(context.Context, int, string, string) ([]dnsx.TLSA, dnsx.Result, error) {
-	panic("not used")
-}
-func (f *fakeDNS) LookupCNAME(context.Context, string) (string, dnsx.Result, error) {
-	panic("not used")
-}
-func (f *fakeDNS) LookupSRV(context.Context, string) ([]dnsx.SRV, dnsx.Result, error) {
-	panic("not used")
-}
 
 // readPEMKey reads an RSA private key in PKCS #1 or PKCS #8 PEM.
 func readPEMKey(t testing.TB, path string) *rsa.PrivateKey {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 )
 
 const testMessage = "From: Alice <alice@example.org>\r\n" +
@@ -32,18 +34,18 @@ func testKeys(t testing.TB) (ed25519.PrivateKey, *rsa.PrivateKey) {
 	return edKey, rsaKey
 }
 
-func publish(t testing.TB, dns *fakeDNS, s *Signer) {
+func publish(t testing.TB, dns *dnsfake.TXT, s *Signer) {
 	t.Helper()
 	txt, err := KeyRecordText(s.Key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dns.add(KeyName(s.Selector, s.Domain), txt)
+	dns.Add(KeyName(s.Selector, s.Domain), txt)
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	edKey, rsaKey := testKeys(t)
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	for _, canon := range [][2]Canon{{Relaxed, Relaxed}, {Simple, Simple}, {Relaxed, Simple}, {Simple, Relaxed}} {
 		for name, key := range map[string]crypto.Signer{"ed25519": edKey, "rsa": rsaKey} {
 			t.Run(name+"-"+string(canon[0])+"-"+string(canon[1]), func(t *testing.T) {
@@ -74,7 +76,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 
 func TestSignAllOnePass(t *testing.T) {
 	edKey, rsaKey := testKeys(t)
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	signers := []*Signer{
 		{Domain: "example.org", Selector: "ed", Key: edKey},
 		{Domain: "example.org", Selector: "rsa", Key: rsaKey, BodyCanon: Simple},
@@ -133,7 +135,7 @@ func TestSignRefuses(t *testing.T) {
 
 func TestExpiration(t *testing.T) {
 	edKey, _ := testKeys(t)
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	signed := time.Unix(1_800_000_000, 0)
 	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey, Expiration: time.Hour, Now: func() time.Time { return signed }}
 	publish(t, dns, s)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/dnsx/dnsfake"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
 )
 
@@ -114,14 +115,14 @@ func TestVerifyCases(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dns := newFakeDNS()
+			dns := dnsfake.NewTXT()
 			name := KeyName(tc.signer.Selector, tc.signer.Domain)
 			switch tc.key {
 			case "":
 			case "SERVFAIL":
-				dns.tempErr[name] = true
+				dns.Fail(name)
 			default:
-				dns.add(name, tc.key)
+				dns.Add(name, tc.key)
 			}
 			res := verifyBytes(t, dns, resign(t, tc.signer, tc.edit))
 			if len(res) != 1 || res[0].Status != tc.want || !strings.Contains(res[0].Reason, tc.reason) {
@@ -139,7 +140,7 @@ func TestVerifyCases(t *testing.T) {
 func TestVerifyLength(t *testing.T) {
 	edKey, _ := testKeys(t)
 	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	publish(t, dns, s)
 	body := testMessage[strings.Index(testMessage, "\r\n\r\n")+4:]
 	const appended = "Appended by someone else.\r\n"
@@ -160,7 +161,7 @@ func TestVerifyLength(t *testing.T) {
 func TestVerifyBoundsSignatures(t *testing.T) {
 	edKey, _ := testKeys(t)
 	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	publish(t, dns, s)
 	field, err := s.Sign(strings.NewReader(testMessage))
 	if err != nil {
@@ -178,7 +179,7 @@ func TestVerifyBoundsSignatures(t *testing.T) {
 }
 
 func TestVerifyUnsigned(t *testing.T) {
-	res := verifyBytes(t, newFakeDNS(), testMessage)
+	res := verifyBytes(t, dnsfake.NewTXT(), testMessage)
 	if len(res) != 0 {
 		t.Errorf("got %v", res)
 	}
@@ -220,7 +221,7 @@ $SERVFAIL broken._domainkey.example.org.
 func TestVerifyStreamsBody(t *testing.T) {
 	edKey, _ := testKeys(t)
 	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
-	dns := newFakeDNS()
+	dns := dnsfake.NewTXT()
 	publish(t, dns, s)
 	msg := benchMessage(4 << 20)
 	field, err := s.Sign(bytes.NewReader(msg))
@@ -244,14 +245,14 @@ func TestVerifyStreamsBody(t *testing.T) {
 
 // signalDNS closes started when the first lookup begins.
 type signalDNS struct {
-	*fakeDNS
+	*dnsfake.TXT
 	once    sync.Once
 	started chan struct{}
 }
 
 func (s *signalDNS) LookupTXT(ctx context.Context, name string) ([]string, dnsx.Result, error) {
 	s.once.Do(func() { close(s.started) })
-	return s.fakeDNS.LookupTXT(ctx, name)
+	return s.TXT.LookupTXT(ctx, name)
 }
 
 // waitingReader gives its data only once the key lookup has started.
@@ -274,8 +275,8 @@ func (w *waitingReader) Read(p []byte) (int, error) {
 func TestVerifyLooksUpWhileHashing(t *testing.T) {
 	edKey, _ := testKeys(t)
 	s := &Signer{Domain: "example.org", Selector: "ed", Key: edKey}
-	dns := &signalDNS{fakeDNS: newFakeDNS(), started: make(chan struct{})}
-	publish(t, dns.fakeDNS, s)
+	dns := &signalDNS{TXT: dnsfake.NewTXT(), started: make(chan struct{})}
+	publish(t, dns.TXT, s)
 	field, err := s.Sign(strings.NewReader(testMessage))
 	if err != nil {
 		t.Fatal(err)
