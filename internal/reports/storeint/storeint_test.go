@@ -1,19 +1,13 @@
 package storeint
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"sealpost.dev/sealpost/internal/dmarc"
 	"sealpost.dev/sealpost/internal/dnsx"
@@ -22,6 +16,7 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/store/postgres"
 	"sealpost.dev/sealpost/internal/store/sqlite"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // backend opens the same store again and again, as a restart would.
@@ -40,7 +35,7 @@ func backends(t *testing.T) []backend {
 		return st
 	}}}
 	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
-		db := freshDatabase(t, dsn)
+		db := storetest.PostgresDatabase(t, dsn, "")
 		bs = append(bs, backend{"postgres", func(t *testing.T) store.Store {
 			st, err := postgres.Open(t.Context(), db, postgres.Options{})
 			if err != nil {
@@ -52,43 +47,6 @@ func backends(t *testing.T) []backend {
 		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
 	}
 	return bs
-}
-
-// freshDatabase creates a database of its own on the server dsn names,
-// dropped when the test ends, and returns its DSN.
-func freshDatabase(t *testing.T, dsn string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to test server: %v", err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "sealpost_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("SEALPOST_TEST_POSTGRES is not a URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func TestSendSurvivesRestart(t *testing.T) {

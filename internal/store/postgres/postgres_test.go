@@ -2,12 +2,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -36,20 +33,6 @@ func testDSN(t testing.TB) string {
 	return dsn
 }
 
-// withDatabase returns dsn pointing at database db instead.
-func withDatabase(t testing.TB, dsn, db string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("parse DSN: %v", err)
-		}
-		u.Path = "/" + db
-		return u.String()
-	}
-	return dsn + " dbname=" + db
-}
-
 // freshDatabase creates an empty database for one test, drops it when the
 // test ends, and returns its DSN.
 func freshDatabase(t testing.TB) string {
@@ -60,34 +43,7 @@ func freshDatabase(t testing.TB) string {
 // freshDatabaseWith is freshDatabase with extra CREATE DATABASE options.
 func freshDatabaseWith(t testing.TB, options string) string {
 	t.Helper()
-	dsn := testDSN(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to test server: %v", err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "sealpost_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return withDatabase(t, dsn, name)
+	return storetest.PostgresDatabase(t, testDSN(t), options)
 }
 
 // openAt opens a store on dsn and closes it when the test ends.
