@@ -40,7 +40,7 @@ type Header []Field
 // line that ends it, or to the end of input, refusing more than max bytes
 // (MaxHeaderSize when max <= 0). r is left at the first byte of the body.
 func ReadHeader(r *bufio.Reader, max int) (Header, error) {
-	h, _, err := readHeader(r, max, make([]byte, 0, 4<<10))
+	h, _, err := ReadHeaderBuf(r, max, make([]byte, 0, 4<<10))
 	return h, err
 }
 
@@ -48,11 +48,6 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 // as needed, for reuse once h is no longer used: a caller reading many
 // messages keeps one buffer instead of making one per message.
 func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
-	return readHeader(r, max, buf)
-}
-
-// readHeader is ReadHeaderBuf.
-func readHeader(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
 	if max <= 0 {
 		max = MaxHeaderSize
 	}
@@ -118,7 +113,7 @@ func getMsgReader(r io.Reader) *msgReader {
 // readHeader reads the header section from br, which is m.br or a
 // bufio.Reader of the caller's.
 func (m *msgReader) readHeader(br *bufio.Reader, max int) (Header, error) {
-	h, buf, err := readHeader(br, max, m.hdr)
+	h, buf, err := ReadHeaderBuf(br, max, m.hdr)
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
 	}
