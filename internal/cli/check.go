@@ -40,25 +40,16 @@ func runCheck(ctx context.Context, env *Env, args []string) error {
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	cfg, svc, closeStore, err := openInstance(ctx, f)
+	cfg, recs, err := instanceRecords(ctx, f, pos[0])
 	if err != nil {
 		return err
 	}
-	defer closeStore()
 	if *resolver == "" {
 		*resolver = cfg.DNS.Resolver
 	}
 	client, err := dnsx.NewClient(*resolver, dnsx.ClientConfig{})
 	if err != nil {
 		return usageError{err}
-	}
-	keys, err := svc.DKIMKeys(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	recs, err := domainRecords(cfg, pos[0], keys)
-	if err != nil {
-		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -23,6 +23,22 @@ type dnsRecord struct {
 	Why string `json:"why"`
 }
 
+// instanceRecords opens the instance the flags name and returns its
+// config and the records domain needs.
+func instanceRecords(ctx context.Context, f instanceFlags, domain string) (*config.Config, []dnsRecord, error) {
+	cfg, svc, closeStore, err := openInstance(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeStore()
+	keys, err := svc.DKIMKeys(ctx, domain)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := domainRecords(cfg, domain, keys)
+	return cfg, recs, err
+}
+
 // runDNS prints the DNS records a hosted domain needs.
 func runDNS(ctx context.Context, env *Env, args []string) error {
 	var f instanceFlags
@@ -39,16 +55,7 @@ func runDNS(ctx context.Context, env *Env, args []string) error {
 	if err := checkDomains(pos); err != nil {
 		return err
 	}
-	cfg, svc, closeStore, err := openInstance(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	keys, err := svc.DKIMKeys(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	recs, err := domainRecords(cfg, pos[0], keys)
+	_, recs, err := instanceRecords(ctx, f, pos[0])
 	if err != nil {
 		return err
 	}
