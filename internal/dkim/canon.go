@@ -73,10 +73,7 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 			continue
 		}
 		// A run of other characters is copied at once.
-		j := i + 1
-		for j < len(value) && !isHeaderSpace(value[j]) {
-			j++
-		}
+		j := i + 1 + indexHeaderSpace(value[i+1:])
 		if space && wrote {
 			dst = append(dst, ' ')
 		}
@@ -91,6 +88,22 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 }
 
 func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// indexHeaderSpace returns the index of the first whitespace or line
+// break in b, or len(b). The four are all below 0x21, so words without
+// such a byte are passed over whole.
+func indexHeaderSpace(b []byte) int {
+	for i := 0; ; {
+		j := indexBelow(b[i:], 0x21)
+		if j < 0 {
+			return len(b)
+		}
+		if i += j; isHeaderSpace(b[i]) {
+			return i
+		}
+		i++
+	}
+}
 
 // BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
 // as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result

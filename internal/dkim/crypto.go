@@ -74,7 +74,9 @@ func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
 	}
 	for _, name := range names {
 		for j := len(h) - 1; j >= 0; j-- {
-			if !used[j] && strings.EqualFold(h[j].Name, name) {
+			// Lengths first: an oversigned h= names thirty fields
+			// and more, most of them absent.
+			if !used[j] && len(h[j].Name) == len(name) && strings.EqualFold(h[j].Name, name) {
 				used[j] = true
 				dst = CanonHeader(dst, c, h[j].Raw)
 				break

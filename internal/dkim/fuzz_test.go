@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,8 +18,29 @@ func FuzzParseSignature(f *testing.F) {
 	f.Add("v=1; a=rsa-sha256; c=relaxed/simple; d=example.com; s=sel; h=from:to; bh=AAAA; b=AAAA")
 	f.Add("v=1; a=ed25519-sha256; d=a.b; i=x@a.b; s=s; h=From; bh=AA==; b=AA==; l=10; t=1; x=2; q=dns/txt")
 	f.Add("v=1;;; a = x ;\r\n\tb=\r\n AAAA")
+	f.Add("v=1; a=rsa-sha256; d=example.org; s=s; h=From:\x7fTo; bh=AAAA; b=AA\r\n\x00AA")
+	f.Add("v=1; a=rsa-sha256; d=example.org; s=s; h = from :\r\n subject ; bh=AAAA; b=AA\r\n\tAA; c=simple; q=DNS/TXT:x")
 	f.Fuzz(func(t *testing.T, value string) {
 		sig, err := ParseSignature(value)
+		ref, refOK := refParseSignature(value)
+		if _, tagErr := ParseTagList(value); (tagErr == nil) != func() bool { _, ok := refParseTagList(value); return ok }() {
+			t.Fatalf("ParseTagList: %v, the plain definition disagrees", tagErr)
+		}
+		if (err == nil) != refOK {
+			t.Fatalf("ParseSignature: %v, the plain definition: ok=%v", err, refOK)
+		}
+		if err == nil && !reflect.DeepEqual(sig, ref) {
+			t.Fatalf("ParseSignature:\n%+v\nthe plain definition:\n%+v", sig, ref)
+		}
+		if names, err := ParseHeaderNames(value); func() bool {
+			want, ok := refHeaderNames(value)
+			return ok != (err == nil) || ok && !slices.Equal(names, want)
+		}() {
+			t.Fatalf("ParseHeaderNames = %q, %v; the plain definition disagrees", names, err)
+		}
+		if i, want := indexBelow(value, 0x21), strings.IndexFunc(value, func(r rune) bool { return r < 0x21 }); i != want {
+			t.Fatalf("indexBelow = %d, want %d", i, want)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrSyntax) {
 				t.Fatalf("error not wrapping ErrSyntax: %v", err)

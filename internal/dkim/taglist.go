@@ -30,6 +30,7 @@ func syntaxErr(format string, args ...any) error {
 // trailing ";") are ignored.
 func ParseTagList(s string) (TagList, error) {
 	list := make(TagList, 0, 16)
+	var seen tagSet
 	for rest, more := s, true; more; {
 		// A loop on IndexByte rather than strings.SplitSeq, whose
 		// iterator was a third of the time of this function.
@@ -50,12 +51,28 @@ func ParseTagList(s string) (TagList, error) {
 		if err := checkTagValue(value); err != nil {
 			return nil, fmt.Errorf("tag %s: %w", name, err)
 		}
-		if _, dup := list.Lookup(name); dup {
+		if seen.add(name, list) {
 			return nil, syntaxErr("tag %s given twice", name)
 		}
 		list = append(list, Tag{Name: name, Value: value})
 	}
 	return list, nil
+}
+
+// tagSet tells which tags a list already has. Most tag names are one
+// letter, kept as bits; longer ones are looked for in the list.
+type tagSet uint64
+
+// add records name and reports whether list already had it.
+func (s *tagSet) add(name string, list TagList) bool {
+	if len(name) != 1 {
+		_, dup := list.Lookup(name)
+		return dup
+	}
+	bit := tagSet(1) << (name[0] & 63) // distinct for A-Z and a-z
+	dup := *s&bit != 0
+	*s |= bit
+	return dup
 }
 
 // Lookup returns the value of the tag named name and whether it is present.
@@ -112,8 +129,22 @@ func validTagName(s string) bool {
 
 // checkTagValue refuses control characters other than folding whitespace.
 // Bytes above 0x7e are let through: the grammar has no room for them, but
-// refusing them would only make notes (n=) in key records fail.
+// refusing them would only make notes (n=) in key records fail. Eight
+// bytes are looked at together, and one at a time only where a word holds
+// a byte below 0x21 or a DEL: b= and p= values run to hundreds of bytes.
 func checkTagValue(s string) error {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if w := load64(s, i); hasBelow(w, 0x21) || hasByte(w, 0x7f) {
+			if err := checkTagBytes(s[i : i+8]); err != nil {
+				return err
+			}
+		}
+	}
+	return checkTagBytes(s[i:])
+}
+
+func checkTagBytes(s string) error {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !tagValueByte[c] {
 			return syntaxErr("control character %#02x in value", c)
@@ -121,6 +152,41 @@ func checkTagValue(s string) error {
 	}
 	return nil
 }
+
+// indexBelow returns the index of the first byte of s below n (at most
+// 0x80), or -1.
+func indexBelow[T string | []byte](s T, n byte) int {
+	i := 0
+	for ; i+8 <= len(s) && !hasBelow(load64(s, i), n); i += 8 {
+	}
+	for ; i < len(s); i++ {
+		if s[i] < n {
+			return i
+		}
+	}
+	return -1
+}
+
+// load64 reads the eight bytes of s at i as one little-endian word; the
+// compiler makes it a single load.
+func load64[T string | []byte](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasBelow reports whether a byte of w is below n, for n at most 0x80: a
+// byte below n borrows in w - n, and a byte of 0x80 or more has its high
+// bit masked off by ^w.
+func hasBelow(w uint64, n byte) bool { return (w-ones*uint64(n))&^w&highs != 0 }
+
+// hasByte reports whether a byte of w equals c.
+func hasByte(w uint64, c byte) bool { return hasBelow(w^(ones*uint64(c)), 1) }
 
 // tagValueByte tells the bytes checkTagValue lets through: one look-up per
 // byte, for b= and p= values of hundreds of bytes. It is never written
