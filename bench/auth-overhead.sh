@@ -4,7 +4,7 @@
 # Runs, interleaved ROUNDS times, the Go benchmarks that pair each operation with its floor:
 #   internal/mailauth  BenchmarkCheck (SPF of MAIL FROM and HELO, DKIM, ARC, DMARC and the
 #                      Authentication-Results field, DNS answered from memory) against
-#                      BenchmarkRawCrypto (SHA-256 of the body, a small hash, one signature check);
+#                      BenchmarkRawCrypto (SHA-256 over the whole message, one signature check);
 #   internal/dkim      BenchmarkVerify and BenchmarkSign against BenchmarkRawSHA256 of the same
 #                      size plus BenchmarkRawVerify or BenchmarkRawSign of the same key type.
 # and prints, per case, the fastest run of each (the least disturbed by other work on the

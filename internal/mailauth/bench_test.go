@@ -20,8 +20,8 @@ import (
 // FROM and HELO, one DKIM signature, ARC (none here) and DMARC, with DNS
 // answered from memory as a warm cache would, for 10 KiB and 1 MiB
 // messages signed with Ed25519 and RSA-2048. BenchmarkRawCrypto is the
-// floor it is measured against: hashing the body once and checking one
-// signature.
+// floor it is measured against: hashing the message once (DKIM hashes the
+// body, then the signed header fields) and checking one signature.
 //
 //	go test -run '^$' -bench 'Check|RawCrypto' -benchtime 200x ./internal/mailauth
 func BenchmarkCheck(b *testing.B) {
@@ -49,19 +49,18 @@ func BenchmarkRawCrypto(b *testing.B) {
 	for _, alg := range []string{"ed25519", "rsa"} {
 		for _, size := range []int{10 << 10, 1 << 20} {
 			b.Run(fmt.Sprintf("%s/%dKiB", alg, size>>10), func(b *testing.B) {
-				body := []byte(benchBody(size))
+				_, signed := benchSetup(b, alg, size)
+				msg := []byte(signed)
 				key := benchKey(b, alg)
-				digest := sha256.Sum256(body)
+				digest := sha256.Sum256(msg)
 				sig, err := key.Sign(rand.Reader, digest[:], signerOpts(alg))
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.SetBytes(int64(len(body)))
+				b.SetBytes(int64(len(msg)))
 				b.ResetTimer()
 				for range b.N {
-					d := sha256.Sum256(body)
-					h := sha256.Sum256(d[:]) // the header hash, over a little data
-					_ = h
+					d := sha256.Sum256(msg)
 					switch k := key.Public().(type) {
 					case ed25519.PublicKey:
 						if !ed25519.Verify(k, d[:], sig) {

@@ -124,7 +124,8 @@ func (m *header) fromDomains() []string {
 // unfold joins a field value's lines with single spaces, as a header
 // parser does.
 func unfold(value string) string {
-	if !strings.Contains(value, "\n") {
+	if i := strings.IndexByte(value, '\n'); i < 0 || i == len(value)-1 {
+		// One line, as most fields are.
 		return strings.TrimSpace(value)
 	}
 	var b strings.Builder
