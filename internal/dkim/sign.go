@@ -210,26 +210,33 @@ func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 // headerList returns h=: each name to sign, as many times as the message
 // has it plus one (oversigning). From comes first.
 func (s *Signer) headerList(h Header) []string {
-	names := s.Headers
+	names, distinct := s.Headers, false
 	if names == nil {
-		names = defaultHeaders
+		// Distinct already (TestDefaultHeaders).
+		names, distinct = defaultHeaders, true
 	}
 	// Names are compared as lower-cased. The names to sign are ASCII
 	// (Signer.check), and so are field names but in broken messages:
 	// then the comparison needs no strings.ToLower, which allocates.
-	same := equalFoldASCII
+	ascii := true
 	for _, f := range h {
 		if !isASCII(f.Name) {
-			same = lowerEqual
+			ascii = false
 			break
 		}
+	}
+	same := func(a, b string) bool {
+		if ascii {
+			return equalFoldASCII(a, b)
+		}
+		return lowerEqual(a, b)
 	}
 	list := make([]string, 0, 2*len(names)+2)
 	for i := -1; i < len(names); i++ {
 		name := "From"
 		if i >= 0 {
 			name = names[i]
-			if same(name, "From") || slices.ContainsFunc(names[:i], func(n string) bool { return same(n, name) }) {
+			if same(name, "From") || !distinct && slices.ContainsFunc(names[:i], func(n string) bool { return same(n, name) }) {
 				continue
 			}
 		}

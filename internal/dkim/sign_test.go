@@ -154,3 +154,17 @@ func TestExpiration(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultHeaders checks what headerList relies on to skip its
+// duplicate check for the default names: they are distinct, ignoring
+// case, and plain ASCII field names.
+func TestDefaultHeaders(t *testing.T) {
+	seen := map[string]bool{}
+	for _, n := range defaultHeaders {
+		l := strings.ToLower(n)
+		if seen[l] || !isASCII(n) || !validFieldName(n) {
+			t.Errorf("default header %q repeats a name or is not a plain field name", n)
+		}
+		seen[l] = true
+	}
+}
