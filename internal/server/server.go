@@ -44,6 +44,7 @@ import (
 	"sealpost.dev/sealpost/internal/pop3"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
@@ -78,6 +79,9 @@ type Server struct {
 	queue    *queue.Queue
 	hub      *imapserver.Hub
 	indexer  *textindex.Indexer // fills the text index SEARCH uses
+	// sessions are the live IMAP, POP3 and submission sessions, by
+	// account, for listing and signing out.
+	sessions *sessions.Registry
 	// testRoots are the trust anchors of testing.ca_file for outbound
 	// HTTPS and SMTP; nil outside tests (the system's roots).
 	testRoots *x509.CertPool
@@ -152,6 +156,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
+	s.sessions = &sessions.Registry{}
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
@@ -406,7 +411,7 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 		},
 	}, smtpserver.Deps{
 		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
-		Queued: s.pokeQueue, Logger: s.log,
+		Queued: s.pokeQueue, Sessions: s.sessions, Logger: s.log,
 	})
 	if err != nil {
 		return err
@@ -433,7 +438,8 @@ func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 		},
-	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Changed: s.hub.Changed, Logger: s.log})
+	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Changed: s.hub.Changed,
+		Sessions: s.sessions, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -462,7 +468,7 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 			PollInterval:    s.idlePoll(),
 		},
 	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub,
-		Indexer: s.indexer, Logger: s.log})
+		Indexer: s.indexer, Sessions: s.sessions, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -527,6 +533,9 @@ func (s *Server) Store() store.Store { return s.store }
 
 // Accounts returns the account service over the server's store.
 func (s *Server) Accounts() *account.Service { return s.accounts }
+
+// Sessions returns the registry of the server's live sessions.
+func (s *Server) Sessions() *sessions.Registry { return s.sessions }
 
 // Reload re-reads the certificate files. Open connections keep theirs.
 func (s *Server) Reload() error {
