@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// maxSocketPath is the longest path a unix socket may have on Linux: 108
+// bytes, with the terminating NUL.
+const maxSocketPath = 107
+
 // ErrRunning means another live server holds the data directory's admin
 // socket.
 var ErrRunning = errors.New("another Sealpost server is running on this data directory")
@@ -22,9 +26,13 @@ var ErrRunning = errors.New("another Sealpost server is running on this data dir
 // the socket.
 func Listen(dataDir string) (net.Listener, error) {
 	path := SocketPath(dataDir)
+	if len(path) > maxSocketPath {
+		return nil, fmt.Errorf("admin socket: %s is longer than the %d bytes a unix socket's path may have: use a shorter data_dir", path, maxSocketPath)
+	}
 	// Bound inside a private directory (0700 whatever the umask) and made
-	// 0600 before it is linked into place.
-	tmp, err := os.MkdirTemp(dataDir, ".admin-sock-")
+	// 0600 before it is linked into place. Both names are short, so that
+	// the temporary path is no longer than the final one.
+	tmp, err := os.MkdirTemp(dataDir, ".as")
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
@@ -32,7 +40,10 @@ func Listen(dataDir string) (net.Listener, error) {
 	if err := os.Chmod(tmp, 0o700); err != nil { // MkdirTemp's mode is less the umask
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
-	tmpPath := filepath.Join(tmp, SocketName)
+	tmpPath := filepath.Join(tmp, "s")
+	if len(tmpPath) > maxSocketPath {
+		return nil, fmt.Errorf("admin socket: data_dir %s is too long for a unix socket inside it: use a shorter one", dataDir)
+	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmpPath, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)

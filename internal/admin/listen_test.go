@@ -170,3 +170,14 @@ func TestCloseLeavesAnotherSocket(t *testing.T) {
 		t.Errorf("the second server's socket is gone: %v", err)
 	}
 }
+
+func TestListenPathTooLong(t *testing.T) {
+	dir := filepath.Join(shortDir(t), strings.Repeat("d", 100))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(dir)
+	if err == nil || !strings.Contains(err.Error(), "shorter data_dir") {
+		t.Fatalf("Listen in a deep directory: %v, want an error asking for a shorter data_dir", err)
+	}
+}
