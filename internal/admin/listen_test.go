@@ -14,7 +14,7 @@ import (
 
 // shortDir returns a fresh directory with a path short enough for a unix
 // socket (sun_path holds 108 bytes; t.TempDir's may be longer).
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "sp")
 	if err != nil {

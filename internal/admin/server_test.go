@@ -32,7 +32,7 @@ type apiFixture struct {
 	accounts *account.Service
 }
 
-func newAPI(t *testing.T) *apiFixture {
+func newAPI(t testing.TB) *apiFixture {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
