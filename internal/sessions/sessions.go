@@ -9,8 +9,10 @@
 // the protocol servers close the connection, which stops the session
 // within a second whatever it is doing.
 //
-// Left out: persistence (web sessions that outlive a restart keep their
-// own state elsewhere and register again when used).
+// Left out: persistence. The registry lives and dies with the process, as
+// the connections it holds do; nodes sharing a database each have their
+// own. Web sessions are to register like the protocol sessions when the
+// web interface comes.
 package sessions
 
 import (
@@ -102,7 +104,7 @@ func (r *Registry) EndAppPassword(accountID, appPassword int64) int {
 }
 
 // endWhere removes the sessions match selects and then, outside the lock,
-// ends them. A session is in the map at most once and leaves it here or
+// ends them one after the other (each end only closes a connection). A session is in the map at most once and leaves it here or
 // by its remove, so its end runs at most once.
 func (r *Registry) endWhere(match func(Info) bool) int {
 	r.mu.Lock()
