@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,6 +81,8 @@ func commands() []command {
 		{"config", "check a config file: config check FILE", runConfig},
 		{"domain", "manage domains: add|list|del", runDomain},
 		{"account", "manage accounts: add|passwd|list|del", runAccount},
+		{"account sessions", "list an account's live sessions: account sessions USER", runAccountSessions},
+		{"account signout", "end an account's live sessions: account signout [--keep ID] USER", runAccountSignOut},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
@@ -102,21 +105,38 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		}
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return exitCode(env, c.run(ctx, env, args[1:]))
-		}
+	if c, rest, ok := findCommand(args); ok {
+		return exitCode(env, c.run(ctx, env, rest))
 	}
 	fmt.Fprintf(env.Stderr, "sealpost: unknown command %q\n", args[0])
 	printUsage(env.Stderr)
 	return exitUsage
 }
 
+// findCommand finds the command args name and returns the arguments after
+// its name. A two-word name ("account sessions") is preferred to the
+// one-word one it extends.
+func findCommand(args []string) (command, []string, bool) {
+	var found command
+	n := 0
+	for _, c := range commands() {
+		words := strings.Fields(c.name)
+		if len(words) > n && len(words) <= len(args) && slices.Equal(words, args[:len(words)]) {
+			found, n = c, len(words)
+		}
+	}
+	return found, args[n:], n > 0
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sealpost COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'sealpost COMMAND -h' for a command's flags.")
 }

@@ -106,6 +106,7 @@ func (ss *session) authFailed(ctx context.Context, tag, user string, err error) 
 
 func (ss *session) loggedIn(ctx context.Context, tag string, acct store.Account, mech string) bool {
 	ss.account, ss.state = acct, authenticated
+	ss.register(0) // the app password's ID comes with account.Login
 	ss.logLogin(ctx, acct.ID, "ok", mech)
 	ss.w.Status(tag, "OK", imap.CodeCapability(ss.capabilities()), "logged in")
 	return true

@@ -66,6 +66,9 @@ type session struct {
 	sel     *view
 	notify  *notifier // NOTIFY SET in force, nil if none
 
+	// deregister takes the session out of the registry of live sessions.
+	deregister func()
+
 	busy    atomic.Bool // inside a command
 	closing atomic.Bool
 
@@ -143,6 +146,7 @@ func (ss *session) Run() {
 		// The hub must let go of the session, or it would keep it all.
 		ss.deselect()
 		ss.stopNotify()
+		ss.unregister()
 		ss.conn.Close()
 	}()
 	if ss.srv.cfg.Mode == IMAPS {

@@ -173,6 +173,11 @@
 //     and the AES-GCM states of both directions; the goroutine's stack is
 //     8 KiB under TLS, 4 KiB without);
 //
+// Live sessions. With Deps.Sessions set, a session enters that registry
+// (package sessions) when its login succeeds and leaves it when it ends;
+// signing its account out closes the connection, which ends the session
+// at once whether it waits for a command, idles or sends a response.
+//
 // Sealpost has its own server rather than github.com/emersion/go-imap/v2's
 // imapserver: that one has no CONDSTORE or QRESYNC and no way to add
 // commands (ID, COMPRESS, SORT, THREAD, NOTIFY), and its parser cannot be

@@ -13,6 +13,7 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/listener"
+	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/store"
 	"sealpost.dev/sealpost/internal/textindex"
 )
@@ -119,7 +120,10 @@ type Deps struct {
 	// Indexer, if set, is told of the messages a search finds without
 	// indexed text; SEARCH is correct without it, reading them each time.
 	Indexer *textindex.Indexer
-	Logger  *slog.Logger
+	// Sessions, if set, registers the sessions that logged in, so they
+	// can be listed and signed out.
+	Sessions *sessions.Registry
+	Logger   *slog.Logger
 }
 
 // Server serves one IMAP listener.
@@ -132,6 +136,7 @@ type Server struct {
 	selects  *selectCache
 	messages *messageCache // nil: every read goes to the store
 	indexer  *textindex.Indexer
+	sessions *sessions.Registry
 	log      *slog.Logger
 	listener *listener.Server
 	// summaries keeps decoded message summaries for FETCH.
@@ -163,7 +168,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns, hub: deps.Hub, indexer: deps.Indexer,
 		selects: newSelectCache(), messages: newMessageCache(maxCachedMessages, maxEntryMessages), summaries: newSummaryCache(summaryCacheBytes),
-		log: log.With("listener", cfg.Mode.String()),
+		log: log.With("listener", cfg.Mode.String()), sessions: deps.Sessions,
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

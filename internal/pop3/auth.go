@@ -168,6 +168,7 @@ func (ss *session) loggedIn(ctx context.Context, acct store.Account, mech string
 		return true
 	}
 	ss.account, ss.drop, ss.state = acct, drop, transaction
+	ss.register(0) // the app password's ID comes with account.Login
 	ss.logLogin(ctx, acct.ID, "ok", mech)
 	ss.ok(fmt.Sprintf("maildrop has %d messages (%d octets)", drop.count(), drop.size()))
 	return true

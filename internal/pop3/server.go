@@ -39,6 +39,11 @@
 // recreated (when IMAP's own UIDs would change as well), and made of
 // characters RFC 1939 section 7 allows.
 //
+// Live sessions. With Deps.Sessions set, a session enters that registry
+// (package sessions) when its maildrop is open and leaves it when it ends;
+// signing its account out closes the connection, which ends the session
+// at once, deleting nothing, as a dropped connection does.
+//
 // Left out: APOP (RFC 1939 section 7) needs the password in the clear on
 // the server, and Sealpost keeps only argon2id hashes; SASL LOGIN and the
 // other mechanisms (PLAIN over TLS covers every client in use); LOGIN-DELAY
@@ -60,6 +65,7 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/listener"
+	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -135,7 +141,10 @@ type Deps struct {
 	// Changed is told of every mailbox this server changes, so IMAP
 	// sessions can announce it; may be nil.
 	Changed func(mailboxID int64)
-	Logger  *slog.Logger
+	// Sessions, if set, registers the sessions that logged in, so they
+	// can be listed and signed out.
+	Sessions *sessions.Registry
+	Logger   *slog.Logger
 }
 
 // Server serves one POP3 listener.
@@ -144,6 +153,7 @@ type Server struct {
 	store    store.Store
 	accounts *account.Service
 	conns    *connlimit.Limiter
+	sessions *sessions.Registry
 	log      *slog.Logger
 	listener *listener.Server
 	notify   func(mailboxID int64)
@@ -174,7 +184,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, conns: deps.Conns,
-		log: log.With("listener", cfg.Mode.String()), notify: deps.Changed,
+		log: log.With("listener", cfg.Mode.String()), notify: deps.Changed, sessions: deps.Sessions,
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

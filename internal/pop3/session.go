@@ -48,6 +48,9 @@ type session struct {
 	account store.Account
 	drop    *maildrop
 
+	// deregister takes the session out of the registry of live sessions.
+	deregister func()
+
 	sending atomic.Bool // a RETR or TOP is being sent
 	closing atomic.Bool
 }
@@ -94,6 +97,7 @@ func (ss *session) Close() { ss.raw.Close() }
 
 func (ss *session) Run() {
 	defer ss.conn.Close()
+	defer ss.unregister()
 	if ss.srv.cfg.Mode == POP3S && !ss.handshake() {
 		return
 	}

@@ -10,6 +10,11 @@
 // dkim.publish_hold start signing, and retired keys are deleted
 // (account.Service.AdvanceDKIM); each step is logged.
 //
+// Administrative commands reach the running server through the admin
+// socket in data_dir (package admin), which lists and signs out the live
+// sessions the IMAP, POP3 and submission listeners register (package
+// sessions); a second server on the same data directory is refused there.
+//
 // Listeners whose protocol is not built yet are not started even when the
 // config names them.
 package server
@@ -31,6 +36,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
@@ -44,6 +50,7 @@ import (
 	"sealpost.dev/sealpost/internal/pop3"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
@@ -78,6 +85,10 @@ type Server struct {
 	queue    *queue.Queue
 	hub      *imapserver.Hub
 	indexer  *textindex.Indexer // fills the text index SEARCH uses
+	// sessions are the live IMAP, POP3 and submission sessions, by
+	// account, for listing and signing out.
+	sessions *sessions.Registry
+	adminLn  net.Listener // the admin socket, served once bound
 	// testRoots are the trust anchors of testing.ca_file for outbound
 	// HTTPS and SMTP; nil outside tests (the system's roots).
 	testRoots *x509.CertPool
@@ -126,6 +137,11 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		s.log.Warn("data_dir is accessible to other users; it holds keys and mail: chmod 700 it",
 			"data_dir", cfg.DataDir, "mode", fi.Mode().Perm().String())
 	}
+	// The admin socket is taken first: a second server on the same data
+	// directory stops here, before it touches the store or the ports.
+	if s.adminLn, err = admin.Listen(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if s.store, err = instance.OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -152,6 +168,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
+	s.sessions = &sessions.Registry{}
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
@@ -372,6 +389,7 @@ func (s *Server) bind() error {
 			return err
 		}
 	}
+	s.serveAdminSocket()
 	if l.Admin != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.metrics.Handler())
@@ -406,7 +424,7 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 		},
 	}, smtpserver.Deps{
 		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
-		Queued: s.pokeQueue, Logger: s.log,
+		Queued: s.pokeQueue, Sessions: s.sessions, Logger: s.log,
 	})
 	if err != nil {
 		return err
@@ -433,7 +451,8 @@ func (s *Server) listenPOP3(mode pop3.Mode, addr string) error {
 			IdleTimeout:     time.Duration(lim.SessionTimeout),
 			WriteTimeout:    time.Duration(lim.CommandTimeout),
 		},
-	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Changed: s.hub.Changed, Logger: s.log})
+	}, pop3.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Changed: s.hub.Changed,
+		Sessions: s.sessions, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -462,7 +481,7 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 			PollInterval:    s.idlePoll(),
 		},
 	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub,
-		Indexer: s.indexer, Logger: s.log})
+		Indexer: s.indexer, Sessions: s.sessions, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -483,6 +502,16 @@ func (s *Server) listen(name, addr string) (net.Listener, error) {
 	return &countingListener{Listener: ln, count: s.metrics.Connections.WithLabelValues(name).Inc}, nil
 }
 
+// AdminSocket is the name of the admin socket's listener in Addrs.
+const AdminSocket = "admin-socket"
+
+// serveAdminSocket serves the admin API (package admin) on the socket New
+// took, through which administrative commands act on the running server.
+func (s *Server) serveAdminSocket() {
+	h := (&admin.Server{Accounts: s.accounts, Sessions: s.sessions, Logger: s.log}).Handler()
+	s.serveHTTP(AdminSocket, s.adminLn, h)
+}
+
 func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Config) error {
 	ln, err := s.listen(name, addr)
 	if err != nil {
@@ -491,6 +520,12 @@ func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Co
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
+	s.serveHTTP(name, ln, h)
+	return nil
+}
+
+// serveHTTP adds an HTTP listener to those Run serves.
+func (s *Server) serveHTTP(name string, ln net.Listener, h http.Handler) {
 	srv := &http.Server{
 		Handler:           s.countRequests(name, h),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -501,7 +536,6 @@ func (s *Server) listenHTTP(name, addr string, h http.Handler, tlsConfig *tls.Co
 		ErrorLog:          slog.NewLogLogger(s.log.With("listener", name).Handler(), slog.LevelDebug),
 	}
 	s.listeners = append(s.listeners, &listener{name: name, ln: ln, srv: srv})
-	return nil
 }
 
 func (s *Server) countRequests(name string, h http.Handler) http.Handler {
@@ -527,6 +561,9 @@ func (s *Server) Store() store.Store { return s.store }
 
 // Accounts returns the account service over the server's store.
 func (s *Server) Accounts() *account.Service { return s.accounts }
+
+// Sessions returns the registry of the server's live sessions.
+func (s *Server) Sessions() *sessions.Registry { return s.sessions }
 
 // Reload re-reads the certificate files. Open connections keep theirs.
 func (s *Server) Reload() error {
@@ -603,6 +640,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) closeAll() {
 	for _, hl := range s.listeners {
 		hl.ln.Close()
+	}
+	if s.adminLn != nil {
+		s.adminLn.Close() // again if it was served: closing twice is harmless
 	}
 	if s.store != nil {
 		s.store.Close()

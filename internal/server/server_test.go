@@ -3,14 +3,18 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/store"
@@ -51,8 +55,8 @@ func TestServeAndShutdown(t *testing.T) {
 	cfg := testConfig(t)
 	srv, cancel, done := startServer(t, cfg)
 	addrs := srv.Addrs()
-	if len(addrs) != 2 || addrs["https"] == nil || addrs["admin"] == nil {
-		t.Fatalf("listeners = %v, want https and admin", addrs)
+	if len(addrs) != 3 || addrs["https"] == nil || addrs["admin"] == nil || addrs[AdminSocket] == nil {
+		t.Fatalf("listeners = %v, want https, admin and the admin socket", addrs)
 	}
 	if _, err := srv.Accounts().ListDomains(context.Background()); err != nil {
 		t.Fatal(err)
@@ -116,6 +120,9 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 	_, err = New(context.Background(), Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil)})
 	if err == nil || !strings.Contains(err.Error(), "listeners.admin") {
 		t.Fatalf("New with a busy admin port: %v, want an error naming listeners.admin", err)
+	}
+	if _, err := os.Lstat(admin.SocketPath(cfg.DataDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed New left its admin socket: %v", err)
 	}
 }
 

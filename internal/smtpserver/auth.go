@@ -80,6 +80,7 @@ func (ss *session) auth(cmd smtp.Command) bool {
 		}
 	}
 	ss.account, ss.authed = acct, true
+	ss.register(0) // the app password's ID comes with account.Login
 	ss.logLogin(ctx, acct.ID, "ok", cmd.Mechanism)
 	ss.reply(235, "2.7.0", "authentication succeeded")
 	return true

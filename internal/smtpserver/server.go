@@ -21,6 +21,13 @@
 //     authentication failures, idle and total session time;
 //   - a message is answered 250 only once it is durable.
 //
+// Live sessions. With Deps.Sessions set, a submission session enters that
+// registry (package sessions) when AUTH succeeds and leaves it when it
+// ends; signing its account out closes the connection, which ends the
+// session at once, a message whose data was under way included (it was
+// not acknowledged, so nothing is lost). MX sessions are no account's and
+// are not registered.
+//
 // Left out: VRFY and EXPN (answered 252 and 502, RFC 5321 §3.5.3 and
 // §7.3), BINARYMIME, SCRAM (needs stored SCRAM keys), SMTP-level
 // rate limiting per account (comes with account security).
@@ -39,6 +46,7 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/listener"
+	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -130,6 +138,7 @@ type Server struct {
 	pipeline *delivery.Pipeline
 	conns    *connlimit.Limiter
 	queued   func()
+	sessions *sessions.Registry
 	log      *slog.Logger
 	listener *listener.Server
 }
@@ -143,7 +152,10 @@ type Deps struct {
 	Conns *connlimit.Limiter
 	// Queued wakes the outbound queue after a submission; may be nil.
 	Queued func()
-	Logger *slog.Logger
+	// Sessions, if set, registers the submission sessions that logged in,
+	// so they can be listed and signed out (MX sessions are no account's).
+	Sessions *sessions.Registry
+	Logger   *slog.Logger
 }
 
 // New returns a server for one listener.
@@ -164,7 +176,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, pipeline: deps.Pipeline,
-		conns: deps.Conns, queued: deps.Queued, log: log.With("listener", cfg.Mode.String()),
+		conns: deps.Conns, queued: deps.Queued, sessions: deps.Sessions, log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

@@ -43,6 +43,9 @@ type session struct {
 
 	tx *transaction
 
+	// deregister takes the session out of the registry of live sessions.
+	deregister func()
+
 	inData  atomic.Bool
 	closing atomic.Bool
 }
@@ -94,6 +97,7 @@ func (ss *session) Close() { ss.raw.Close() }
 func (ss *session) Run() {
 	defer ss.conn.Close()
 	defer ss.resetTx()
+	defer ss.unregister()
 	log := ss.srv.log.With("session", ss.id, "remote", ss.remote)
 	if ss.srv.cfg.Mode == Submissions {
 		if !ss.handshake() {

@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/sessions"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// maxBody bounds a request body; every request is a few short fields.
+const maxBody = 4 << 10
+
+// Server answers the admin API of a running server.
+type Server struct {
+	Accounts *account.Service
+	Sessions *sessions.Registry
+	Logger   *slog.Logger
+}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/sessions", s.listSessions)
+	mux.HandleFunc("POST /v1/signout", s.signOut)
+	mux.HandleFunc("/v1/sessions", wrongMethod("GET"))
+	mux.HandleFunc("/v1/signout", wrongMethod("POST"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func wrongMethod(want string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", want)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, want))
+	}
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.account(w, r, r.URL.Query().Get("account"))
+	if !ok {
+		return
+	}
+	list := SessionList{Account: acct.Address, Sessions: []Session{}}
+	for _, i := range s.Sessions.List(acct.ID) {
+		list.Sessions = append(list.Sessions, sessionOf(i))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	req, err := DecodeSignOut(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	acct, ok := s.account(w, r, req.Account)
+	if !ok {
+		return
+	}
+	if req.Keep != 0 && !s.isLive(acct.ID, req.Keep) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("session %d is not a live session of %s; nothing was signed out", req.Keep, acct.Address))
+		return
+	}
+	n := s.Sessions.SignOut(acct.ID, req.Keep)
+	// The next login of a client whose session ended checks its password
+	// in full.
+	s.Accounts.ForgetLogins(acct.Address)
+	s.log().Info("account signed out", "account", acct.Address, "ended", n, "kept", req.Keep)
+	writeJSON(w, http.StatusOK, SignOutResult{Account: acct.Address, Ended: n, Kept: req.Keep})
+}
+
+func (s *Server) isLive(accountID int64, id uint64) bool {
+	for _, i := range s.Sessions.List(accountID) {
+		if i.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// account finds the account an address names, answering the request
+// itself when it cannot.
+func (s *Server) account(w http.ResponseWriter, r *http.Request, address string) (store.Account, bool) {
+	if address == "" {
+		writeError(w, http.StatusBadRequest, "no account named: give its address")
+		return store.Account{}, false
+	}
+	a, err := account.ParseAddress(address)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return store.Account{}, false
+	}
+	acct, err := s.Accounts.Store.GetAccount(r.Context(), a.String())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no account %s", a))
+		return store.Account{}, false
+	case err != nil:
+		s.log().Error("admin: looking up an account", "account", a.String(), "err", err)
+		writeError(w, http.StatusInternalServerError, "looking up the account failed: "+err.Error())
+		return store.Account{}, false
+	}
+	return acct, true
+}
+
+// DecodeSignOut reads a sign-out request: one JSON object with only the
+// known fields, nothing after it. An empty body is refused: the account
+// must be named.
+func DecodeSignOut(r io.Reader) (SignOutRequest, error) {
+	var req SignOutRequest
+	body, err := io.ReadAll(r)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return req, fmt.Errorf("request body larger than %d bytes", tooBig.Limit)
+	}
+	if err != nil {
+		return req, fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, errors.New(`empty request body: want {"account": ADDRESS, "keep": SESSION_ID}`)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return SignOutRequest{}, fmt.Errorf("request body: %s", describeJSONError(err))
+	}
+	if dec.More() {
+		return SignOutRequest{}, errors.New("request body: more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return SignOutRequest{}, errors.New("request body: data after the JSON object")
+	}
+	if req.Account == "" {
+		return SignOutRequest{}, errors.New(`request body: "account" is missing`)
+	}
+	return req, nil
+}
+
+// describeJSONError says what is wrong with a body in the words of its
+// fields, not Go's types.
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "keep":
+		return `"keep" must be a session ID, a whole number above 0`
+	case errors.As(err, &typeErr) && typeErr.Field == "account":
+		return `"account" must be a string, the account's address`
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "want a JSON object"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not JSON (at byte %d): %v", syntaxErr.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
