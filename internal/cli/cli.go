@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,6 +81,9 @@ func commands() []command {
 		{"config", "check a config file: config check FILE", runConfig},
 		{"domain", "manage domains: add|list|del", runDomain},
 		{"account", "manage accounts: add|passwd|list|del", runAccount},
+		{"account 2fa", "2-step verification of an account: enable|disable ADDRESS", runTwoStep},
+		{"account app-password", "app passwords of an account: add|list|revoke", runAppPassword},
+		{"account activity", "an account's login log: activity ADDRESS", runActivity},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
@@ -102,21 +106,34 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		}
 		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return exitCode(env, c.run(ctx, env, args[1:]))
-		}
+	if c, rest, ok := findCommand(args); ok {
+		return exitCode(env, c.run(ctx, env, rest))
 	}
 	fmt.Fprintf(env.Stderr, "sealpost: unknown command %q\n", args[0])
 	printUsage(env.Stderr)
 	return exitUsage
 }
 
+// findCommand returns the command args name and the arguments after its
+// name. A name may be several words ("account 2fa"); the longest match
+// wins, so "account 2fa enable" is not "account" with "2fa enable".
+func findCommand(args []string) (command, []string, bool) {
+	var best command
+	var words int
+	for _, c := range commands() {
+		name := strings.Fields(c.name)
+		if len(name) > words && len(name) <= len(args) && slices.Equal(name, args[:len(name)]) {
+			best, words = c, len(name)
+		}
+	}
+	return best, args[words:], words > 0
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sealpost COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-20s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'sealpost COMMAND -h' for a command's flags.")
 }
