@@ -262,3 +262,35 @@ func TestLoginCostsAHashForEveryone(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLogin measures a login by the main password (argon2id with the
+// default parameters, the login cache off) and by an app password (one
+// SHA-256 and an index lookup), each with its log entry.
+func BenchmarkLogin(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		app  bool
+	}{{"MainPassword", false}, {"AppPassword", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := newService(b)
+			s.Hasher, s.LoginCacheTTL = DefaultHasher(), -1
+			ctx := b.Context()
+			if _, err := s.AddAccount(ctx, "user@example.com", mainPassword, 0); err != nil {
+				b.Fatal(err)
+			}
+			password := mainPassword
+			if tc.app {
+				var err error
+				if _, password, err = s.AddAppPassword(ctx, "user@example.com", "bench", []string{"imap"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Login(ctx, Attempt{Protocol: "imap", Username: "user@example.com", Password: password}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
