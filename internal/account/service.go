@@ -13,8 +13,9 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// ErrAuthFailed is returned by Authenticate for an unknown user, a disabled
-// account and a wrong password alike. The wrapping error's text says which,
+// ErrAuthFailed is returned by Authenticate and Login for an unknown user,
+// a disabled account and a wrong password alike, and by Login for a
+// credential refused on that protocol. The wrapping error's text says which,
 // for the log; it must never be shown to the client.
 var ErrAuthFailed = errors.New("authentication failed")
 
