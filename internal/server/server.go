@@ -641,7 +641,8 @@ func (s *Server) relayChanges(ctx context.Context, feed store.ChangeFeed) {
 }
 
 // maintain tidies the store in the background: bodies orphaned by a crash
-// once at start, expired cached values at start and then daily.
+// once at start, expired cached values and event log entries older than
+// log.activity_retention at start and then daily.
 func (s *Server) maintain(ctx context.Context) {
 	if sw, ok := s.store.(orphanSweeper); ok {
 		if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
@@ -651,6 +652,9 @@ func (s *Server) maintain(ctx context.Context) {
 	for {
 		if _, err := s.store.PruneValues(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("removing expired cached values", "err", err)
+		}
+		if _, err := s.store.PruneLog(ctx, time.Now().Add(-time.Duration(s.cfg.Log.ActivityRetention))); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing old event log entries", "err", err)
 		}
 		select {
 		case <-ctx.Done():
