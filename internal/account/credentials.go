@@ -266,8 +266,16 @@ func (s *Service) RevokeAppPassword(ctx context.Context, address, idOrName strin
 }
 
 // Activity returns an account's login log, newest first: entries since
-// since (zero: all kept), at most limit (0: 100).
+// since (zero: all kept), at most limit (0: 100). An empty address gives
+// the log of every account, with the attempts on no account.
 func (s *Service) Activity(ctx context.Context, address string, since time.Time, limit int) ([]store.LogEntry, error) {
+	if address == "" {
+		es, err := s.Store.QueryLog(ctx, store.LogQuery{Kind: "login", Since: since, Limit: limit})
+		if err != nil {
+			return nil, fmt.Errorf("activity: %w", err)
+		}
+		return es, nil
+	}
 	acc, err := s.account(ctx, address)
 	if err != nil {
 		return nil, err

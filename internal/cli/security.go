@@ -176,18 +176,30 @@ func printAppPasswords(w io.Writer, ps []store.AppPassword, asJSON bool) error {
 	return tw.Flush()
 }
 
-// runActivity is "account activity USER": the account's login log.
+// runActivity is "account activity [USER]": the login log of an account,
+// or of every account with the attempts on no account.
 func runActivity(ctx context.Context, env *Env, args []string) error {
 	var f instanceFlags
 	var since time.Duration
 	var limit int
-	fs := newFlagSet(env, "account activity", "account activity [-config FILE | --data DIR] [--json] [--since DURATION] [--limit N] ADDRESS")
+	fs := newFlagSet(env, "account activity", "account activity [-config FILE | --data DIR] [--json] [--since DURATION] [--limit N] [ADDRESS]")
 	f.register(fs, true)
 	fs.DurationVar(&since, "since", 0, "only the attempts of the last `DURATION`, e.g. 72h (0: all kept)")
 	fs.IntVar(&limit, "limit", 100, "at most `N` attempts, newest first")
-	pos, err := accountArgs(fs, args, 1)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return usagef("account activity: wrong number of arguments")
+	}
+	address := ""
+	if len(pos) == 1 {
+		if _, err := account.ParseAddress(pos[0]); err != nil {
+			return err
+		}
+		address = pos[0]
 	}
 	if since < 0 || limit <= 0 {
 		return usagef("account activity: --since must not be negative and --limit must be positive")
@@ -201,23 +213,52 @@ func runActivity(ctx context.Context, env *Env, args []string) error {
 	if since > 0 {
 		from = time.Now().Add(-since)
 	}
-	es, err := svc.Activity(ctx, pos[0], from, limit)
+	es, err := svc.Activity(ctx, address, from, limit)
 	if err != nil {
 		return err
 	}
-	return printActivity(env.Stdout, es, f.json)
+	var names map[int64]string
+	if address == "" {
+		if names, err = accountNames(ctx, svc); err != nil {
+			return err
+		}
+	}
+	return printActivity(env.Stdout, es, names, f.json)
 }
 
-func printActivity(w io.Writer, es []store.LogEntry, asJSON bool) error {
+// accountNames maps account IDs to addresses.
+func accountNames(ctx context.Context, svc *account.Service) (map[int64]string, error) {
+	as, err := svc.ListAccounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(as))
+	for _, a := range as {
+		names[a.ID] = a.Address
+	}
+	return names, nil
+}
+
+// printActivity prints log entries; with names (the log of every account)
+// each says whose it is: an address, "" for an attempt on no account, or
+// "#ID" for an account deleted since.
+func printActivity(w io.Writer, es []store.LogEntry, names map[int64]string, asJSON bool) error {
 	ip := func(a netip.Addr) string {
 		if a.IsValid() {
 			return a.String()
 		}
 		return ""
 	}
+	whose := func(id int64) string {
+		if name, ok := names[id]; ok || id == 0 {
+			return name
+		}
+		return fmt.Sprintf("#%d", id)
+	}
 	if asJSON {
 		type row struct {
 			Time     time.Time `json:"time"`
+			Account  *string   `json:"account,omitempty"`
 			Protocol string    `json:"protocol"`
 			RemoteIP string    `json:"remote_ip"`
 			Client   string    `json:"client"`
@@ -227,14 +268,26 @@ func printActivity(w io.Writer, es []store.LogEntry, asJSON bool) error {
 		}
 		rows := make([]row, 0, len(es))
 		for _, e := range es {
-			rows = append(rows, row{e.Time.UTC(), e.Protocol, ip(e.RemoteIP), e.Client, e.Method, e.Outcome, e.Detail})
+			r := row{e.Time.UTC(), nil, e.Protocol, ip(e.RemoteIP), e.Client, e.Method, e.Outcome, e.Detail}
+			if names != nil {
+				a := whose(e.AccountID)
+				r.Account = &a
+			}
+			rows = append(rows, r)
 		}
 		return writeJSON(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tPROTOCOL\tFROM\tCLIENT\tMETHOD\tOUTCOME\tDETAIL")
+	account := ""
+	if names != nil {
+		account = "ACCOUNT\t"
+	}
+	fmt.Fprintln(tw, "TIME\t"+account+"PROTOCOL\tFROM\tCLIENT\tMETHOD\tOUTCOME\tDETAIL")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.Protocol,
+		if names != nil {
+			account = cmp.Or(whose(e.AccountID), "-") + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), account, e.Protocol,
 			cmp.Or(ip(e.RemoteIP), "-"), cmp.Or(e.Client, "-"), cmp.Or(e.Method, "-"), e.Outcome, e.Detail)
 	}
 	return tw.Flush()

@@ -38,8 +38,20 @@ func securityInstance(t *testing.T) string {
 	return dir
 }
 
-// login tries a password on a protocol against the instance in dir.
+// login tries a password of secUser on a protocol against the instance
+// in dir.
 func login(t *testing.T, dir, protocol, password string) error {
+	t.Helper()
+	return loginOn(t, dir, protocol, secUser, password)
+}
+
+// loginAs tries a user's password on IMAP.
+func loginAs(t *testing.T, dir, user, password string) error {
+	t.Helper()
+	return loginOn(t, dir, "imap", user, password)
+}
+
+func loginOn(t *testing.T, dir, protocol, user, password string) error {
 	t.Helper()
 	cfg, err := instance.LoadConfig("", dir)
 	if err != nil {
@@ -50,7 +62,7 @@ func login(t *testing.T, dir, protocol, password string) error {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = instance.Accounts(cfg, st).Login(t.Context(), account.Attempt{Protocol: protocol, Username: secUser,
+	_, err = instance.Accounts(cfg, st).Login(t.Context(), account.Attempt{Protocol: protocol, Username: user,
 		Password: password, RemoteIP: netip.MustParseAddr("192.0.2.1"), Client: "cli-test", Method: "PLAIN"})
 	if err != nil && !errors.Is(err, account.ErrAuthFailed) {
 		t.Fatal(err)
@@ -177,7 +189,25 @@ func TestAppPasswordCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "is not for pop3") || !strings.Contains(out, "cli-test") {
 		t.Errorf("activity (text): %d\n%s", code, out)
 	}
+	// Every account's, with the attempts on no account.
+	if err := loginAs(t, dir, "nobody@example.org", "guess"); err == nil {
+		t.Fatal("unknown user logged in")
+	}
+	var all []struct {
+		Account *string
+		Detail  string
+	}
+	runJSON(t, &all, "account", "activity", "--json", "--data", dir)
+	if len(all) != 3 || all[0].Account == nil || *all[0].Account != "" || all[0].Detail != `user "nobody@example.org": no such account` ||
+		all[1].Account == nil || *all[1].Account != secUser {
+		t.Errorf("activity of all: %+v", all)
+	}
+	code, out, _ = run(t, "account", "activity", "--data", dir)
+	if code != 0 || !strings.Contains(out, "ACCOUNT") || !strings.Contains(out, secUser) || !strings.Contains(out, "no such account") {
+		t.Errorf("activity of all (text): %d\n%s", code, out)
+	}
 	for _, args := range [][]string{
+		{"account", "activity", secUser, "other@example.org", "--data", dir},
 		{"account", "activity", secUser, "--limit", "0", "--data", dir},
 		{"account", "activity", secUser, "--since", "-1h", "--data", dir},
 		{"account", "activity", "nobody@example.org", "--data", dir},
