@@ -42,13 +42,26 @@ func (s *Service) Authenticate(ctx context.Context, address, password string) (s
 	if err != nil {
 		return store.Account{}, fmt.Errorf("authenticate %s: %w", a, err)
 	}
+	if err := s.verifyPassword(ctx, h, acc, password); err != nil {
+		var fail *loginFailure
+		if errors.As(err, &fail) {
+			return store.Account{}, fmt.Errorf("%w: account %s: %s", ErrAuthFailed, a, fail.reason)
+		}
+		return store.Account{}, err
+	}
+	return acc, nil
+}
+
+// verifyPassword checks the main password of an account, through the
+// login cache, and returns nil, a *loginFailure or another error.
+func (s *Service) verifyPassword(ctx context.Context, h Hasher, acc store.Account, password string) error {
 	cache := s.loginCache()
 	if !acc.Disabled && cache.valid(acc.Address, password, acc.PasswordHash) {
-		return acc, nil
+		return nil
 	}
 	release, err := s.acquireCheck(ctx)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("authenticate: %w", err)
+		return fmt.Errorf("authenticate: %w", err)
 	}
 	defer release()
 	ok, err := h.Verify(acc.PasswordHash, password)
@@ -56,14 +69,14 @@ func (s *Service) Authenticate(ctx context.Context, address, password string) (s
 	case err != nil:
 		// A malformed stored hash answers no faster than a real check.
 		h.burn(password)
-		return store.Account{}, fmt.Errorf("%w: account %s: stored %v", ErrAuthFailed, a, err)
+		return &loginFailure{acc.ID, fmt.Sprintf("stored %v", err)}
 	case !ok:
-		return store.Account{}, fmt.Errorf("%w: account %s: wrong password", ErrAuthFailed, a)
+		return &loginFailure{acc.ID, "wrong password"}
 	case acc.Disabled:
-		return store.Account{}, fmt.Errorf("%w: account %s is disabled", ErrAuthFailed, a)
+		return &loginFailure{acc.ID, "account is disabled"}
 	}
 	cache.remember(acc.Address, password, acc.PasswordHash)
-	return acc, nil
+	return nil
 }
 
 // ForgetLogins drops the remembered logins of an address, so that its next

@@ -29,10 +29,44 @@
 // refuses, with an *SRSError, one that is forged, expired or malformed:
 // only addresses Sealpost made lead outside.
 //
+// Login is the one way in for IMAP, POP3, SMTP submission and the web. It
+// takes the account's main password or one of its app passwords, asks the
+// brute-force Guard first when there is one, and records every attempt,
+// whatever its outcome and for unknown users too, in the login log with
+// protocol, remote IP, client identity, method and the reason for a
+// refusal (never a secret). An unknown user costs a password hash like a
+// known one, so neither reply nor timing tells who has an account.
+//
+// 2-step verification uses TOTP (RFC 6238 over the HOTP of RFC 4226:
+// HMAC-SHA-1, 6 digits, 30-second steps, one step of drift either way,
+// a 160-bit key), through github.com/pquerna/otp, which also writes the
+// otpauth:// URI authenticator apps read. A code is accepted once: the
+// store keeps the last step used and refuses it and every earlier one.
+// EnableTwoStep also makes ten single-use recovery codes. With 2-step
+// verification on, the main password is refused for IMAP, POP3 and SMTP,
+// which take app passwords only; the web takes it, then asks for a code
+// (VerifyTOTP or UseRecoveryCode).
+//
+// App passwords are generated, 24 letters from an alphabet of 23 (about
+// 108 bits), shown once, scoped to any of IMAP, POP3 and SMTP (never the
+// web), revocable one by one (Service.Revoked then ends the sessions using
+// them), with their last use recorded. They and the recovery codes (16
+// letters, about 72 bits) are kept as a SHA-256: argon2id is for
+// passwords people choose, whose few bits a slow hash must protect from
+// offline guessing; random values of 72 bits and more are out of reach of
+// guessing however fast the hash, and a plain hash lets a login find an
+// app password by an index lookup instead of an argon2id run per stored
+// password.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but
 // invisible and control characters are not. The list of common passwords
-// that CheckPassword should refuse is not there yet. Application-specific
-// passwords, TOTP, sessions and lock-outs come later.
+// that CheckPassword should refuse is not there yet. TOTP enrolment takes
+// effect at once, without a first code to confirm the authenticator has
+// the key (the web pages will ask for one); TOTP algorithms other than
+// SHA-1, 8-digit codes and other periods are not offered, since common
+// authenticator apps ignore them; turning 2-step verification off keeps
+// the app passwords. Reverse DNS of the remote IP is not in the login log.
+// Step-up authentication, sessions and lock-out policy live elsewhere.
 package account

@@ -2,6 +2,7 @@ package account
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -35,6 +36,41 @@ func FuzzParseAddress(f *testing.F) {
 		}
 		if c, err := ParseCatchAll("@" + a.Domain); err != nil || c.Domain != a.Domain {
 			t.Fatalf("ParseCatchAll(@%s) = %+v, %v", a.Domain, c, err)
+		}
+	})
+}
+
+// FuzzCredentialCode checks how typed app passwords and recovery codes are
+// read: normalizeCode is idempotent, never panics, keeps nothing of the
+// separators; a code has the generated shape only if it is made of the
+// alphabet; and hyphens, spaces and case never change the hash.
+func FuzzCredentialCode(f *testing.F) {
+	for _, s := range []string{randomCode(appPasswordLetters), randomCode(recoveryCodeLetters), "ABCD EFGH", "", "-- --", "café-\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := normalizeCode(s)
+		if normalizeCode(n) != n {
+			t.Fatalf("normalizeCode(%q) = %q, not a fixed point", s, n)
+		}
+		for _, r := range n {
+			if r == '-' || r == ' ' || ('A' <= r && r <= 'Z') {
+				t.Fatalf("normalizeCode(%q) = %q keeps %q", s, n, r)
+			}
+		}
+		for _, letters := range []int{appPasswordLetters, recoveryCodeLetters} {
+			if looksGenerated(s, letters) && (len(n) != letters || strings.Trim(n, credentialAlphabet) != "") {
+				t.Fatalf("looksGenerated(%q, %d) for %q", s, letters, n)
+			}
+		}
+		upper := strings.Map(func(r rune) rune {
+			if 'a' <= r && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return r
+		}, n)
+		if string(credentialHash(s)) != string(credentialHash(upper)) {
+			t.Fatalf("hash of %q differs from that of %q", s, upper)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -12,8 +13,9 @@ import (
 	"sealpost.dev/sealpost/internal/store"
 )
 
-// ErrAuthFailed is returned by Authenticate for an unknown user, a disabled
-// account and a wrong password alike. The wrapping error's text says which,
+// ErrAuthFailed is returned by Authenticate and Login for an unknown user,
+// a disabled account and a wrong password alike, and by Login for a
+// credential refused on that protocol. The wrapping error's text says which,
 // for the log; it must never be shown to the client.
 var ErrAuthFailed = errors.New("authentication failed")
 
@@ -72,6 +74,18 @@ type Service struct {
 	SRS *srs.Rewriter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Guard, when set, is asked by Login before any password is checked
+	// and told every outcome: the brute-force defence.
+	Guard Guard
+	// Revoked, when set, is called after an app password is revoked, so
+	// that the live sessions that logged in with it end.
+	Revoked func(accountID, appPasswordID int64)
+	// TOTPIssuer names the service in authenticator apps; "" means
+	// DefaultTOTPIssuer.
+	TOTPIssuer string
+	// Logger is for what Login cannot return (a login log entry that could
+	// not be written); nil means slog.Default().
+	Logger *slog.Logger
 
 	signersMu sync.Mutex
 	signers   map[string]cachedSigners // by domain

@@ -15,7 +15,7 @@ import (
 
 // newService returns a Service on a fresh SQLite store with the domains
 // example.com and other.example.
-func newService(t *testing.T) *Service {
+func newService(t testing.TB) *Service {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})

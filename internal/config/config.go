@@ -66,6 +66,8 @@ type Config struct {
 type Log struct {
 	Level  string `toml:"level" doc:"Least severe level written: debug, info, warn or error."`
 	Format string `toml:"format" doc:"Log line format: text (key=value) or json."`
+	// ActivityRetention is how long the store keeps its event log.
+	ActivityRetention Duration `toml:"activity_retention" doc:"How long the store keeps the event log: every sign-in attempt on every protocol, with remote IP, client, outcome and reason, as sealpost account activity shows it. Older entries are deleted daily. 1h to 87600h (10 years)."`
 }
 
 // Storage selects the storage backend.
@@ -186,7 +188,7 @@ const maxFileSize = 1 << 20
 // Hostname and DataDir are empty and must be set.
 func Default() *Config {
 	return &Config{
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", ActivityRetention: Duration(180 * 24 * time.Hour)},
 		Storage: Storage{Backend: BackendSQLite},
 		TLS: TLS{
 			Mode:          TLSModeFiles,

@@ -28,6 +28,7 @@ func (d *decoder) validate(c *Config) {
 	d.postmaster(c)
 	d.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.oneOf("log.format", c.Log.Format, "text", "json")
+	d.durationRange("log.activity_retention", c.Log.ActivityRetention, time.Hour, 10*365*24*time.Hour)
 	d.storage(&c.Storage)
 	d.tls(&c.TLS)
 	d.listeners(&c.Listeners)

@@ -8,7 +8,6 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/sasl"
-	"sealpost.dev/sealpost/internal/store"
 )
 
 // login answers LOGIN, refused before TLS (RFC 9051 §6.2.3, LOGINDISABLED).
@@ -19,14 +18,14 @@ func (ss *session) login(cmd *imap.Command) bool {
 	args := cmd.Args.(*imap.LoginArgs)
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	acct, err := ss.srv.accounts.Authenticate(ctx, args.Username, args.Password)
+	l, err := ss.srv.accounts.Login(ctx, ss.attempt(args.Username, args.Password, "LOGIN"))
 	if errors.Is(err, account.ErrAuthFailed) {
 		err = fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
 	}
 	if err != nil {
-		return ss.authFailed(ctx, cmd.Tag, args.Username, err)
+		return ss.authFailed(cmd.Tag, err)
 	}
-	return ss.loggedIn(ctx, cmd.Tag, acct, "LOGIN")
+	return ss.loggedIn(cmd.Tag, l)
 }
 
 // authenticate runs AUTHENTICATE PLAIN (RFC 9051 §6.2.2, RFC 4959
@@ -41,25 +40,23 @@ func (ss *session) authenticate(cmd *imap.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	var user string
-	var acct store.Account
+	var login account.Login
 	mech := sasl.NewPlain(func(ctx context.Context, username, password string) error {
-		user = username
-		a, err := ss.srv.accounts.Authenticate(ctx, username, password)
+		l, err := ss.srv.accounts.Login(ctx, ss.attempt(username, password, sasl.Plain))
 		if errors.Is(err, account.ErrAuthFailed) {
 			return fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
 		}
-		acct = a
+		login = l
 		return err
 	})
 	response := args.InitialResponse
 	for range 4 {
 		challenge, done, err := mech.Next(ctx, response)
 		if err != nil {
-			return ss.authFailed(ctx, cmd.Tag, user, err)
+			return ss.authFailed(cmd.Tag, err)
 		}
 		if done {
-			return ss.loggedIn(ctx, cmd.Tag, acct, sasl.Plain)
+			return ss.loggedIn(cmd.Tag, login)
 		}
 		// Not Continue: an empty challenge must go as "+ " (RFC 9051
 		// §7.6), with no text.
@@ -69,22 +66,22 @@ func (ss *session) authenticate(cmd *imap.Command) bool {
 		}
 		response, err = ss.r.ReadAuthResponse()
 		if errors.Is(err, imap.ErrAuthCanceled) {
-			return ss.authFailed(ctx, cmd.Tag, user, sasl.ErrCanceled)
+			return ss.authFailed(cmd.Tag, sasl.ErrCanceled)
 		}
 		var se *imap.SyntaxError
 		if errors.As(err, &se) {
-			return ss.authFailed(ctx, cmd.Tag, user, sasl.ErrMalformed)
+			return ss.authFailed(cmd.Tag, sasl.ErrMalformed)
 		}
 		if err != nil {
 			return false
 		}
 	}
-	return ss.authFailed(ctx, cmd.Tag, user, sasl.ErrMalformed)
+	return ss.authFailed(cmd.Tag, sasl.ErrMalformed)
 }
 
 // authFailed answers a failed login and reports whether the session goes
 // on: after MaxAuthFailures refused credentials it does not.
-func (ss *session) authFailed(ctx context.Context, tag, user string, err error) bool {
+func (ss *session) authFailed(tag string, err error) bool {
 	switch {
 	case errors.Is(err, sasl.ErrCanceled):
 		return ss.bad(tag, "authentication cancelled")
@@ -92,7 +89,6 @@ func (ss *session) authFailed(ctx context.Context, tag, user string, err error) 
 		return ss.bad(tag, "malformed authentication response")
 	case errors.Is(err, sasl.ErrAuthFailed):
 		ss.authFail++
-		ss.logLogin(ctx, 0, "fail", fmt.Sprintf("user %q: %v", user, err))
 		ss.no(tag, imap.CodeAuthenticationFail, "authentication failed")
 		if ss.authFail >= ss.srv.cfg.Limits.MaxAuthFailures {
 			ss.w.Status("*", "BYE", "", "too many authentication failures")
@@ -104,20 +100,15 @@ func (ss *session) authFailed(ctx context.Context, tag, user string, err error) 
 	return ss.no(tag, imap.CodeUnavailable, "temporary authentication failure, try again")
 }
 
-func (ss *session) loggedIn(ctx context.Context, tag string, acct store.Account, mech string) bool {
-	ss.account, ss.state = acct, authenticated
-	ss.register(0) // the app password's ID comes with account.Login
-	ss.logLogin(ctx, acct.ID, "ok", mech)
-	ss.w.Status(tag, "OK", imap.CodeCapability(ss.capabilities()), "logged in")
-	return true
+// attempt describes a login for account.Service.Login, which logs it.
+func (ss *session) attempt(username, password, method string) account.Attempt {
+	return account.Attempt{Protocol: "imap", Username: username, Password: password,
+		RemoteIP: ss.remote, Client: ss.client, Method: method}
 }
 
-func (ss *session) logLogin(ctx context.Context, accountID int64, outcome, detail string) {
-	_, err := ss.srv.store.AppendLog(ctx, store.LogEntry{
-		AccountID: accountID, Kind: "login", Protocol: "imap",
-		RemoteIP: ss.remote, Outcome: outcome, Detail: detail,
-	})
-	if err != nil {
-		ss.srv.log.Warn("recording a login", "err", err)
-	}
+func (ss *session) loggedIn(tag string, l account.Login) bool {
+	ss.account, ss.appPassword, ss.state = l.Account, l.AppPassword, authenticated
+	ss.register(l.AppPassword)
+	ss.w.Status(tag, "OK", imap.CodeCapability(ss.capabilities()), "logged in")
+	return true
 }

@@ -68,6 +68,12 @@ type session struct {
 
 	// deregister takes the session out of the registry of live sessions.
 	deregister func()
+	// appPassword is the ID of the app password the session logged in
+	// with, 0 for the main password.
+	appPassword int64
+	// client is the client's name/version from ID (RFC 2971), when it
+	// sent ID before logging in.
+	client string
 
 	busy    atomic.Bool // inside a command
 	closing atomic.Bool
@@ -426,8 +432,42 @@ func (ss *session) logout(cmd *imap.Command) bool {
 // idCmd answers ID (RFC 2971) with the server's name only: no version, so
 // as not to help attackers pick exploits.
 func (ss *session) idCmd(cmd *imap.Command) bool {
+	if ss.state == notAuthenticated {
+		ss.client = idClient(cmd.Args.(*imap.IDArgs).Params)
+	}
 	ss.w.Untagged().Atom("ID ").Open().String("name").SP().String("Sealpost").Close().End()
 	return ss.ok(cmd.Tag, "ID completed")
+}
+
+// maxClientLen bounds the client identity kept from ID.
+const maxClientLen = 100
+
+// idClient makes "name/version" of the ID fields, for the login log:
+// printable ASCII only, bounded.
+func idClient(params []imap.IDParam) string {
+	var name, version string
+	for _, p := range params {
+		switch strings.ToLower(p.Key) {
+		case "name":
+			name = p.Value
+		case "version":
+			version = p.Value
+		}
+	}
+	client := name
+	if name != "" && version != "" {
+		client += "/" + version
+	}
+	client = strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, client)
+	if len(client) > maxClientLen {
+		client = client[:maxClientLen]
+	}
+	return client
 }
 
 func (ss *session) startTLS(cmd *imap.Command) bool {

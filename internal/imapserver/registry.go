@@ -15,7 +15,7 @@ func (ss *session) register(appPassword int64) {
 	ss.unregister()
 	_, ss.deregister = ss.srv.sessions.Add(sessions.Info{
 		AccountID: ss.account.ID, Address: ss.account.Address, Protocol: "imap",
-		RemoteIP: ss.remote, AppPassword: appPassword,
+		RemoteIP: ss.remote, AppPassword: appPassword, Client: ss.client,
 	}, ss.Close)
 }
 

@@ -54,14 +54,14 @@ func (ss *session) pass(arg string) bool {
 	ss.user = ""
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	acct, err := ss.srv.accounts.Authenticate(ctx, user, arg)
+	l, err := ss.srv.accounts.Login(ctx, ss.attempt(user, arg, "USER/PASS"))
 	if errors.Is(err, account.ErrAuthFailed) {
 		err = fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
 	}
 	if err != nil {
-		return ss.authFailed(ctx, user, err)
+		return ss.authFailed(err)
 	}
-	return ss.loggedIn(ctx, acct, "USER")
+	return ss.loggedIn(ctx, l)
 }
 
 // auth runs an AUTH exchange (RFC 5034). AUTH with no mechanism lists the
@@ -80,17 +80,15 @@ func (ss *session) auth(arg string) bool {
 	ss.user = ""
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	var user string
-	var acct store.Account
+	var login account.Login
 	var mech sasl.Mechanism
 	if strings.EqualFold(name, sasl.Plain) {
 		mech = sasl.NewPlain(func(ctx context.Context, username, password string) error {
-			user = username
-			a, err := ss.srv.accounts.Authenticate(ctx, username, password)
+			l, err := ss.srv.accounts.Login(ctx, ss.attempt(username, password, sasl.Plain))
 			if errors.Is(err, account.ErrAuthFailed) {
 				return fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
 			}
-			acct = a
+			login = l
 			return err
 		})
 	} else {
@@ -101,13 +99,13 @@ func (ss *session) auth(arg string) bool {
 	if hasInitial {
 		var err error
 		if response, err = sasl.DecodeInitialResponse(initial); err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 	}
 	for {
 		challenge, done, err := mech.Next(ctx, response)
 		if err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 		if done {
 			break
@@ -118,21 +116,21 @@ func (ss *session) auth(arg string) bool {
 		}
 		line, err := readLine(ss.r, maxAuthLine)
 		if errors.Is(err, errLineTooLong) {
-			return ss.authFailed(ctx, user, sasl.ErrTooLong)
+			return ss.authFailed(sasl.ErrTooLong)
 		}
 		if err != nil {
 			return false
 		}
 		if response, err = sasl.DecodeResponse(string(line)); err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 	}
-	return ss.loggedIn(ctx, acct, sasl.Plain)
+	return ss.loggedIn(ctx, login)
 }
 
 // authFailed answers a failed login and reports whether the session goes
 // on: after MaxAuthFailures refused credentials it does not.
-func (ss *session) authFailed(ctx context.Context, user string, err error) bool {
+func (ss *session) authFailed(err error) bool {
 	switch {
 	case errors.Is(err, sasl.ErrCanceled):
 		ss.fail("authentication cancelled")
@@ -140,7 +138,6 @@ func (ss *session) authFailed(ctx context.Context, user string, err error) bool 
 		ss.fail("malformed authentication response")
 	case errors.Is(err, sasl.ErrAuthFailed):
 		ss.authFail++
-		ss.logLogin(ctx, 0, "fail", fmt.Sprintf("user %q: %v", user, err))
 		if ss.authFail >= ss.srv.cfg.Limits.MaxAuthFailures {
 			ss.err("[AUTH] authentication failed; too many failures, closing connection")
 			return false
@@ -156,7 +153,8 @@ func (ss *session) authFailed(ctx context.Context, user string, err error) bool 
 // loggedIn opens the maildrop after a successful authentication and enters
 // the TRANSACTION state. If the maildrop cannot be opened the session stays
 // in AUTHORIZATION (RFC 1939 section 7, PASS).
-func (ss *session) loggedIn(ctx context.Context, acct store.Account, mech string) bool {
+func (ss *session) loggedIn(ctx context.Context, l account.Login) bool {
+	acct := l.Account
 	drop, err := openMaildrop(ctx, ss.srv.store, acct)
 	if err != nil {
 		ss.srv.log.Error("opening the maildrop", "session", ss.id, "account", acct.Address, "err", err)
@@ -167,20 +165,15 @@ func (ss *session) loggedIn(ctx context.Context, acct store.Account, mech string
 		}
 		return true
 	}
-	ss.account, ss.drop, ss.state = acct, drop, transaction
-	ss.register(0) // the app password's ID comes with account.Login
-	ss.logLogin(ctx, acct.ID, "ok", mech)
+	ss.account, ss.appPassword, ss.drop, ss.state = acct, l.AppPassword, drop, transaction
+	ss.register(l.AppPassword)
 	ss.ok(fmt.Sprintf("maildrop has %d messages (%d octets)", drop.count(), drop.size()))
 	return true
 }
 
-// logLogin records an authentication attempt in the event log.
-func (ss *session) logLogin(ctx context.Context, accountID int64, outcome, detail string) {
-	_, err := ss.srv.store.AppendLog(ctx, store.LogEntry{
-		AccountID: accountID, Kind: "login", Protocol: "pop3",
-		RemoteIP: ss.remote, Outcome: outcome, Detail: detail,
-	})
-	if err != nil {
-		ss.srv.log.Warn("recording a login", "err", err)
-	}
+// attempt describes a login for account.Service.Login, which logs it.
+// POP3 has no way for a client to name itself.
+func (ss *session) attempt(username, password, method string) account.Attempt {
+	return account.Attempt{Protocol: "pop3", Username: username, Password: password,
+		RemoteIP: ss.remote, Method: method}
 }

@@ -438,13 +438,13 @@ func TestPOP3LoginLog(t *testing.T) {
 	}
 	var got []string
 	for _, en := range entries {
-		got = append(got, en.Protocol+" "+en.Outcome+" "+en.Detail)
+		got = append(got, en.Protocol+" "+en.Outcome+" "+en.Method)
 		if en.AccountID != e.inbox.AccountID {
 			t.Errorf("entry %+v: account %d, want %d", en, en.AccountID, e.inbox.AccountID)
 		}
 	}
 	slices.Sort(got)
-	if want := []string{"pop3 ok PLAIN", "pop3 ok USER"}; !slices.Equal(got, want) {
+	if want := []string{"pop3 ok PLAIN", "pop3 ok USER/PASS"}; !slices.Equal(got, want) {
 		t.Errorf("login log %q, want %q", got, want)
 	}
 }

@@ -47,6 +47,9 @@ type session struct {
 
 	account store.Account
 	drop    *maildrop
+	// appPassword is the ID of the app password the session logged in
+	// with, 0 for the main password.
+	appPassword int64
 
 	// deregister takes the session out of the registry of live sessions.
 	deregister func()

@@ -169,6 +169,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	s.conns = connlimit.New(cfg.Limits.MaxConnectionsPerIP)
 	s.sessions = &sessions.Registry{}
+	// A revoked app password ends the live sessions that logged in with it.
+	s.accounts.Revoked = func(accountID, appPassword int64) { s.sessions.EndAppPassword(accountID, appPassword) }
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
@@ -681,7 +683,8 @@ func (s *Server) relayChanges(ctx context.Context, feed store.ChangeFeed) {
 }
 
 // maintain tidies the store in the background: bodies orphaned by a crash
-// once at start, expired cached values at start and then daily.
+// once at start, expired cached values and event log entries older than
+// log.activity_retention at start and then daily.
 func (s *Server) maintain(ctx context.Context) {
 	if sw, ok := s.store.(orphanSweeper); ok {
 		if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
@@ -691,6 +694,9 @@ func (s *Server) maintain(ctx context.Context) {
 	for {
 		if _, err := s.store.PruneValues(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("removing expired cached values", "err", err)
+		}
+		if _, err := s.store.PruneLog(ctx, time.Now().Add(-time.Duration(s.cfg.Log.ActivityRetention))); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing old event log entries", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -201,3 +201,46 @@ func TestCertificateNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneActivity: at start the server deletes event log entries older
+// than log.activity_retention and keeps the others.
+func TestPruneActivity(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Log.ActivityRetention = config.Duration(30 * 24 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Store()
+	now := time.Now()
+	for _, age := range []time.Duration{31 * 24 * time.Hour, 29 * 24 * time.Hour, time.Hour} {
+		if _, err := st.AppendLog(ctx, store.LogEntry{Time: now.Add(-age), Kind: "login", Protocol: "imap", Outcome: "fail"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		es, err := st.QueryLog(ctx, store.LogQuery{Kind: "login"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 2 {
+			if oldest := now.Sub(es[1].Time); oldest > 30*24*time.Hour {
+				t.Errorf("kept an entry %v old", oldest)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d entries: %+v", len(es), es)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/sasl"
 	"sealpost.dev/sealpost/internal/smtp"
-	"sealpost.dev/sealpost/internal/store"
 )
 
 // maxAuthLine bounds one line of a SASL exchange: the base64 of
@@ -37,15 +36,14 @@ func (ss *session) auth(cmd smtp.Command) bool {
 	}
 	ctx, cancel := ss.ctx()
 	defer cancel()
-	var user string
-	var acct store.Account
+	var login account.Login
 	mech, err := sasl.New(cmd.Mechanism, func(ctx context.Context, username, password string) error {
-		user = username
-		a, err := ss.srv.accounts.Authenticate(ctx, username, password)
+		l, err := ss.srv.accounts.Login(ctx, account.Attempt{Protocol: "smtp", Username: username, Password: password,
+			RemoteIP: ss.remote, Client: ss.helo, Method: cmd.Mechanism})
 		if errors.Is(err, account.ErrAuthFailed) {
 			return fmt.Errorf("%w: %w", sasl.ErrAuthFailed, err)
 		}
-		acct = a
+		login = l
 		return err
 	})
 	if err != nil {
@@ -55,13 +53,13 @@ func (ss *session) auth(cmd smtp.Command) bool {
 	var response []byte
 	if cmd.HasInitialResponse {
 		if response, err = sasl.DecodeInitialResponse(cmd.InitialResponse); err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 	}
 	for {
 		challenge, done, err := mech.Next(ctx, response)
 		if err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 		if done {
 			break
@@ -71,24 +69,23 @@ func (ss *session) auth(cmd smtp.Command) bool {
 		line, err := smtp.ReadLine(ss.r, maxAuthLine)
 		if err != nil {
 			if _, ok := smtp.ReplyOf(err); ok {
-				return ss.authFailed(ctx, user, sasl.ErrTooLong)
+				return ss.authFailed(sasl.ErrTooLong)
 			}
 			return false
 		}
 		if response, err = sasl.DecodeResponse(string(line)); err != nil {
-			return ss.authFailed(ctx, user, err)
+			return ss.authFailed(err)
 		}
 	}
-	ss.account, ss.authed = acct, true
-	ss.register(0) // the app password's ID comes with account.Login
-	ss.logLogin(ctx, acct.ID, "ok", cmd.Mechanism)
+	ss.account, ss.appPassword, ss.authed = login.Account, login.AppPassword, true
+	ss.register(login.AppPassword)
 	ss.reply(235, "2.7.0", "authentication succeeded")
 	return true
 }
 
 // authFailed answers a failed exchange and reports whether the session
 // goes on.
-func (ss *session) authFailed(ctx context.Context, user string, err error) bool {
+func (ss *session) authFailed(err error) bool {
 	switch {
 	case errors.Is(err, sasl.ErrCanceled):
 		ss.fail(501, "5.0.0", "authentication cancelled")
@@ -98,7 +95,6 @@ func (ss *session) authFailed(ctx context.Context, user string, err error) bool 
 		ss.fail(501, "5.5.2", "malformed authentication response")
 	case errors.Is(err, sasl.ErrAuthFailed):
 		ss.authFail++
-		ss.logLogin(ctx, 0, "fail", fmt.Sprintf("user %q: %v", user, err))
 		ss.fail(535, "5.7.8", "authentication credentials invalid")
 		if ss.authFail >= ss.srv.cfg.Limits.MaxAuthFailures {
 			ss.reply(421, "4.7.0", "too many authentication failures, closing connection")
@@ -109,15 +105,4 @@ func (ss *session) authFailed(ctx context.Context, user string, err error) bool 
 		ss.reply(454, "4.7.0", "temporary authentication failure, try again")
 	}
 	return true
-}
-
-// logLogin records an authentication attempt in the event log.
-func (ss *session) logLogin(ctx context.Context, accountID int64, outcome, detail string) {
-	_, err := ss.srv.store.AppendLog(ctx, store.LogEntry{
-		AccountID: accountID, Kind: "login", Protocol: ss.srv.cfg.Mode.String(),
-		RemoteIP: ss.remote, Client: ss.helo, Outcome: outcome, Detail: detail,
-	})
-	if err != nil {
-		ss.srv.log.Warn("recording a login", "err", err)
-	}
 }

@@ -282,7 +282,7 @@ func TestSubmission(t *testing.T) {
 	for _, l := range logs {
 		outcomes = append(outcomes, l.Outcome+"/"+l.Protocol)
 	}
-	if strings.Join(outcomes, ",") != "ok/submission,fail/submission" {
+	if strings.Join(outcomes, ",") != "ok/smtp,fail/smtp" {
 		t.Errorf("login log (newest first) = %v", outcomes)
 	}
 }

@@ -40,6 +40,9 @@ type session struct {
 	authFail int
 	errors   int
 	idle     int // commands outside a transaction in a row
+	// appPassword is the ID of the app password the session logged in
+	// with, 0 for the main password.
+	appPassword int64
 
 	tx *transaction
 

@@ -36,6 +36,11 @@
 // 7.2) and TLS reports (RFC 8460) Sealpost sends, per UTC day, and keeps
 // the reports it receives about its domains.
 //
+// Credentials keeps what 2-step verification needs (the TOTP secret of
+// RFC 6238, the last time step used, hashed recovery codes) and app
+// passwords (hashed, scoped, with their last use); they go with their
+// account.
+//
 // Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
 // SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
 // ENVID, RET, NOTIFY and ORCPT (RFC 3461). The store checks that keywords
@@ -85,6 +90,7 @@ type Store interface {
 	Log
 	KV
 	Reports
+	Credentials
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error
@@ -650,6 +656,7 @@ type LogEntry struct {
 	// and returned by AppendLog, as "fe80::1"); the zero Addr means none.
 	RemoteIP netip.Addr
 	Client   string // client identity: IMAP ID, EHLO name, User-Agent
+	Method   string // how a login was attempted: "LOGIN", "PLAIN", "USER/PASS", ...
 	Outcome  string // "ok", "fail", ...
 	Detail   string // reason or description; never a secret
 }

@@ -18,7 +18,8 @@
 // decide on (store.ErrNotFound, ErrExists, ErrNotEmpty, ErrQuota,
 // ErrInvalid), queue claim tokens and delivery parameters, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
-// tombstones), the text index of SEARCH, the expiring values of store.KV
+// tombstones), the text index of SEARCH, the second credentials of
+// accounts (TOTP, recovery codes, app passwords), the expiring values of store.KV
 // and concurrent writers.
 // After every subtest it checks the store with CheckConsistent.
 //
@@ -79,6 +80,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueueDelayWarned", testQueueDelayWarned},
 		{"QueueInvalid", testQueueInvalid},
 		{"Log", testLog},
+		{"TOTP", testTOTP},
+		{"AppPasswords", testAppPasswords},
+		{"CredentialsLeaveWithAccount", testCredentialsLeaveWithAccount},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},
