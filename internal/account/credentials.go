@@ -116,6 +116,7 @@ func (s *Service) DisableTwoStep(ctx context.Context, address string) error {
 	if err != nil {
 		return fmt.Errorf("disable 2-step verification of %s: %w", acc.Address, err)
 	}
+	s.alert(ctx, Alert{AccountID: acc.ID, Kind: AlertTwoStepOff, Detail: "2-step verification was turned off."})
 	return nil
 }
 
@@ -219,6 +220,8 @@ func (s *Service) AddAppPassword(ctx context.Context, address, name string, scop
 	if err != nil {
 		return store.AppPassword{}, "", fmt.Errorf("add app password %q to %s: %w", name, acc.Address, err)
 	}
+	s.alert(ctx, Alert{AccountID: acc.ID, Kind: AlertAppPasswordAdded,
+		Detail: fmt.Sprintf("An app password named %q was added, for %s.", p.Name, strings.Join(p.Scopes, ", "))})
 	return p, password, nil
 }
 

@@ -77,6 +77,8 @@ type Service struct {
 	// Guard, when set, is asked by Login before any password is checked
 	// and told every outcome: the brute-force defence.
 	Guard Guard
+	// Alerts, when set, delivers the security alerts the Service raises.
+	Alerts Alerter
 	// Revoked, when set, is called after an app password is revoked, so
 	// that the live sessions that logged in with it end.
 	Revoked func(accountID, appPasswordID int64)
@@ -209,7 +211,8 @@ func (s *Service) SetPassword(ctx context.Context, address, password string) err
 		return err
 	}
 	// Look first: no point hashing for an account that is not there.
-	if _, err := s.Store.GetAccount(ctx, a.String()); err != nil {
+	acc, err := s.Store.GetAccount(ctx, a.String())
+	if err != nil {
 		return fmt.Errorf("set password of %s: %w", a, err)
 	}
 	phc, err := s.hasher().Hash(password)
@@ -222,6 +225,7 @@ func (s *Service) SetPassword(ctx context.Context, address, password string) err
 	// The new stored hash already stops the old password's cache entries;
 	// forgetting them frees their room at once.
 	s.ForgetLogins(a.String())
+	s.alert(ctx, Alert{AccountID: acc.ID, Kind: AlertPasswordChanged, Detail: "The password of the account was changed."})
 	return nil
 }
 
