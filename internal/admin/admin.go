@@ -74,3 +74,17 @@ func sessionOf(i sessions.Info) Session {
 	return Session{ID: i.ID, Protocol: i.Protocol, RemoteIP: i.RemoteIP, Client: i.Client,
 		AppPassword: i.AppPassword, Started: i.Started.UTC()}
 }
+
+// EndAppPasswordRequest asks to end the live sessions that logged in with
+// an app password, once it has been revoked.
+type EndAppPasswordRequest struct {
+	Account     string `json:"account"`
+	AppPassword int64  `json:"app_password"`
+}
+
+// EndAppPasswordResult says how many sessions ended.
+type EndAppPasswordResult struct {
+	Account     string `json:"account"`
+	AppPassword int64  `json:"app_password"`
+	Ended       int    `json:"ended"`
+}

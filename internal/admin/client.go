@@ -62,6 +62,14 @@ func (c *Client) SignOut(ctx context.Context, address string, keep uint64) (Sign
 	return res, err
 }
 
+// EndAppPassword ends the live sessions that logged in with an app
+// password of the account, once it is revoked.
+func (c *Client) EndAppPassword(ctx context.Context, address string, appPassword int64) (EndAppPasswordResult, error) {
+	var res EndAppPasswordResult
+	err := c.do(ctx, http.MethodPost, "/v1/end-app-password", EndAppPasswordRequest{Account: address, AppPassword: appPassword}, &res)
+	return res, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

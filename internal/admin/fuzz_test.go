@@ -49,6 +49,34 @@ func FuzzDecodeSignOut(f *testing.F) {
 	})
 }
 
+// FuzzDecodeEndAppPassword: any body is either refused with a message or
+// gives a request naming an account and an app password.
+func FuzzDecodeEndAppPassword(f *testing.F) {
+	for _, seed := range []string{
+		`{"account": "ana@example.org", "app_password": 7}`,
+		`{"account": "ana@example.org", "app_password": 0}`,
+		`{"account": "ana@example.org", "app_password": 9223372036854775808}`,
+		`{"app_password": 1}`, `[]`, `null`, ``, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeEndAppPassword(bytes.NewReader(body))
+		if err != nil {
+			if err.Error() == "" || strings.Contains(err.Error(), "json: ") {
+				t.Errorf("error %q does not explain itself in the API's words", err)
+			}
+			if req != (EndAppPasswordRequest{}) {
+				t.Errorf("refused body gave a request %+v", req)
+			}
+			return
+		}
+		if req.Account == "" || req.AppPassword <= 0 {
+			t.Fatalf("accepted %q as %+v", body, req)
+		}
+	})
+}
+
 // FuzzHandler sends any request to the API: it never panics, answers JSON
 // with a status the API uses (or redirects an unclean path), and a refusal
 // says why.
@@ -60,6 +88,8 @@ func FuzzHandler(f *testing.F) {
 		{"POST", "/v1/signout", `{"account": "ana@example.org", "keep": 1}`},
 		{"POST", "/v1/signout", `{"account": "bo@example.org"}`},
 		{"PUT", "/v1/signout", `{}`},
+		{"POST", "/v1/end-app-password", `{"account": "ana@example.org", "app_password": 7}`},
+		{"POST", "/v1/end-app-password", `{"account": "ana@example.org", "app_password": -7}`},
 		{"GET", "/", ""},
 	} {
 		f.Add(seed.method, seed.target, []byte(seed.body))

@@ -30,8 +30,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/sessions", s.listSessions)
 	mux.HandleFunc("POST /v1/signout", s.signOut)
+	mux.HandleFunc("POST /v1/end-app-password", s.endAppPassword)
 	mux.HandleFunc("/v1/sessions", wrongMethod("GET"))
 	mux.HandleFunc("/v1/signout", wrongMethod("POST"))
+	mux.HandleFunc("/v1/end-app-password", wrongMethod("POST"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -79,6 +81,23 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, SignOutResult{Account: acct.Address, Ended: n, Kept: req.Keep})
 }
 
+// endAppPassword ends the sessions of a revoked app password: the
+// command that revoked it runs in a process of its own.
+func (s *Server) endAppPassword(w http.ResponseWriter, r *http.Request) {
+	req, err := DecodeEndAppPassword(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	acct, ok := s.account(w, r, req.Account)
+	if !ok {
+		return
+	}
+	n := s.Sessions.EndAppPassword(acct.ID, req.AppPassword)
+	s.log().Info("app password sessions ended", "account", acct.Address, "app_password", req.AppPassword, "ended", n)
+	writeJSON(w, http.StatusOK, EndAppPasswordResult{Account: acct.Address, AppPassword: req.AppPassword, Ended: n})
+}
+
 func (s *Server) isLive(accountID int64, id uint64) bool {
 	for _, i := range s.Sessions.List(accountID) {
 		if i.ID == id {
@@ -118,32 +137,59 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, address string)
 // must be named.
 func DecodeSignOut(r io.Reader) (SignOutRequest, error) {
 	var req SignOutRequest
-	body, err := io.ReadAll(r)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return req, fmt.Errorf("request body larger than %d bytes", tooBig.Limit)
-	}
-	if err != nil {
-		return req, fmt.Errorf("reading the request body: %w", err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return req, errors.New(`empty request body: want {"account": ADDRESS, "keep": SESSION_ID}`)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return SignOutRequest{}, fmt.Errorf("request body: %s", describeJSONError(err))
-	}
-	if dec.More() {
-		return SignOutRequest{}, errors.New("request body: more than one JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return SignOutRequest{}, errors.New("request body: data after the JSON object")
+	if err := decodeBody(r, &req, `{"account": ADDRESS, "keep": SESSION_ID}`); err != nil {
+		return SignOutRequest{}, err
 	}
 	if req.Account == "" {
 		return SignOutRequest{}, errors.New(`request body: "account" is missing`)
 	}
 	return req, nil
+}
+
+// DecodeEndAppPassword reads a request to end an app password's
+// sessions, by the rules of DecodeSignOut; the app password's ID is
+// required.
+func DecodeEndAppPassword(r io.Reader) (EndAppPasswordRequest, error) {
+	var req EndAppPasswordRequest
+	if err := decodeBody(r, &req, `{"account": ADDRESS, "app_password": ID}`); err != nil {
+		return EndAppPasswordRequest{}, err
+	}
+	switch {
+	case req.Account == "":
+		return EndAppPasswordRequest{}, errors.New(`request body: "account" is missing`)
+	case req.AppPassword <= 0:
+		return EndAppPasswordRequest{}, errors.New(`request body: "app_password" must be an app password's ID, a whole number above 0`)
+	}
+	return req, nil
+}
+
+// decodeBody decodes the one JSON object of a request body into v,
+// refusing unknown fields and anything after the object; want shows the
+// shape expected, for the error about an empty body.
+func decodeBody(r io.Reader, v any, want string) error {
+	body, err := io.ReadAll(r)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return fmt.Errorf("request body larger than %d bytes", tooBig.Limit)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the request body: %w", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errors.New("empty request body: want " + want)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %s", describeJSONError(err))
+	}
+	if dec.More() {
+		return errors.New("request body: more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("request body: data after the JSON object")
+	}
+	return nil
 }
 
 // describeJSONError says what is wrong with a body in the words of its
@@ -154,6 +200,8 @@ func describeJSONError(err error) string {
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field == "keep":
 		return `"keep" must be a session ID, a whole number above 0`
+	case errors.As(err, &typeErr) && typeErr.Field == "app_password":
+		return `"app_password" must be an app password's ID, a whole number above 0`
 	case errors.As(err, &typeErr) && typeErr.Field == "account":
 		return `"account" must be a string, the account's address`
 	case errors.As(err, &typeErr) && typeErr.Field == "":

@@ -167,6 +167,13 @@ func TestBadRequests(t *testing.T) {
 		{"unknown account", "POST", "/v1/signout", `{"account": "nobody@example.org"}`, 404, "no account nobody@example.org"},
 		{"keep not live", "POST", "/v1/signout", `{"account": "ana@example.org", "keep": 999}`, 400, "not a live session of ana@example.org; nothing was signed out"},
 		{"keep another's", "POST", "/v1/signout", `{"account": "ana@example.org", "keep": 4}`, 400, "not a live session"},
+		{"end app password: none named", "POST", "/v1/end-app-password", `{"account": "ana@example.org"}`, 400, `"app_password" must be an app password's ID`},
+		{"end app password: zero", "POST", "/v1/end-app-password", `{"account": "ana@example.org", "app_password": 0}`, 400, `"app_password" must be`},
+		{"end app password: a string", "POST", "/v1/end-app-password", `{"account": "ana@example.org", "app_password": "7"}`, 400, `"app_password" must be`},
+		{"end app password: no account", "POST", "/v1/end-app-password", `{"app_password": 7}`, 400, `"account" is missing`},
+		{"end app password: empty", "POST", "/v1/end-app-password", ``, 400, `empty request body: want {"account": ADDRESS, "app_password": ID}`},
+		{"end app password: unknown account", "POST", "/v1/end-app-password", `{"account": "nobody@example.org", "app_password": 7}`, 404, "no account"},
+		{"end app password: wrong method", "GET", "/v1/end-app-password", "", 405, "use POST"},
 		{"sessions of nobody named", "GET", "/v1/sessions", "", 400, "no account named"},
 		{"sessions of a bad address", "GET", "/v1/sessions?account=%00", "", 400, "address"},
 		{"sessions of an unknown account", "GET", "/v1/sessions?account=nobody@example.org", "", 404, "no account"},
@@ -231,5 +238,31 @@ func TestClientErrors(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 404 || e.Message != "no account nobody@example.org" {
 		t.Errorf("unknown account: %#v", err)
+	}
+}
+
+// TestEndAppPassword ends the sessions of one revoked app password of one
+// account, and no other.
+func TestEndAppPassword(t *testing.T) {
+	f := newAPI(t)
+	var ended [3]atomic.Int32
+	for i, s := range []struct{ account, app int64 }{{f.ana, 7}, {f.ana, 8}, {f.bo, 7}} {
+		f.reg.Add(sessions.Info{AccountID: s.account, Protocol: "imap", AppPassword: s.app,
+			RemoteIP: netip.MustParseAddr("192.0.2.1")}, func() { ended[i].Add(1) })
+	}
+	res, err := f.client.EndAppPassword(t.Context(), "ana@example.org", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (EndAppPasswordResult{Account: "ana@example.org", AppPassword: 7, Ended: 1}) {
+		t.Errorf("result %+v", res)
+	}
+	if ended[0].Load() != 1 || ended[1].Load() != 0 || ended[2].Load() != 0 {
+		t.Errorf("ended %d, %d, %d times; want only the first, once", ended[0].Load(), ended[1].Load(), ended[2].Load())
+	}
+	for id, n := range f.ended {
+		if n.Load() != 0 {
+			t.Errorf("main-password session %d ended", id)
+		}
 	}
 }

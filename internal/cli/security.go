@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -121,10 +122,22 @@ func runAppPassword(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if f.json {
-			return writeJSON(env.Stdout, appPasswordRow(p))
+		ended, running, err := endAppPasswordSessions(ctx, f, pos[0], p.ID)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(env.Stdout, "app password %q (ID %d) of %s revoked\n", p.Name, p.ID, pos[0])
+		if f.json {
+			return writeJSON(env.Stdout, struct {
+				appPasswordJSON
+				SessionsEnded int  `json:"sessions_ended"`
+				ServerRunning bool `json:"server_running"`
+			}{appPasswordRow(p), ended, running})
+		}
+		fmt.Fprintf(env.Stdout, "app password %q (ID %d) of %s revoked", p.Name, p.ID, pos[0])
+		if running {
+			fmt.Fprintf(env.Stdout, "; %d live session(s) using it ended", ended)
+		}
+		fmt.Fprintln(env.Stdout)
 	}
 	return nil
 }
@@ -159,6 +172,10 @@ func printAppPasswords(w io.Writer, ps []store.AppPassword, asJSON bool) error {
 			rows = append(rows, appPasswordRow(p))
 		}
 		return writeJSON(w, rows)
+	}
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "no app passwords")
+		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tLAST USED\tFROM")
@@ -308,4 +325,22 @@ func accountArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
 		return nil, err
 	}
 	return pos, nil
+}
+
+// endAppPasswordSessions asks the running server to end the live sessions
+// that logged in with a revoked app password: this process has none. With
+// no server running none is live.
+func endAppPasswordSessions(ctx context.Context, f instanceFlags, address string, id int64) (ended int, running bool, err error) {
+	cfg, err := loadInstanceConfig(f)
+	if err != nil {
+		return 0, false, err
+	}
+	res, err := admin.NewClient(cfg.DataDir).EndAppPassword(ctx, address, id)
+	if errors.Is(err, admin.ErrNoServer) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, true, fmt.Errorf("the app password is revoked, but its live sessions could not be ended: %w", adminError(err))
+	}
+	return res.Ended, true, nil
 }

@@ -78,9 +78,11 @@ func printSessions(w io.Writer, list admin.SessionList, running bool) error {
 func runAccountSignOut(ctx context.Context, env *Env, args []string) error {
 	var f instanceFlags
 	var keep uint64
-	fs := newFlagSet(env, "account signout", "account signout [-config FILE | --data DIR] [--json] [--keep ID] USER")
+	var revoke bool
+	fs := newFlagSet(env, "account signout", "account signout [-config FILE | --data DIR] [--json] [--keep ID] [--revoke-app-passwords] USER")
 	f.register(fs, true)
 	fs.Uint64Var(&keep, "keep", 0, "the `ID` of a live session to leave open (see account sessions)")
+	fs.BoolVar(&revoke, "revoke-app-passwords", false, "revoke every app password of the account as well")
 	addr, err := accountArg(fs, args, "account signout")
 	if err != nil {
 		return err
@@ -91,10 +93,18 @@ func runAccountSignOut(ctx context.Context, env *Env, args []string) error {
 	}
 	type result struct {
 		admin.SignOutResult
-		ServerRunning bool `json:"server_running"`
+		ServerRunning       bool `json:"server_running"`
+		AppPasswordsRevoked int  `json:"app_passwords_revoked,omitempty"`
+	}
+	revoked := 0
+	if revoke {
+		// Before the sign-out, so that no client logs in again with one.
+		if revoked, err = revokeAppPasswords(ctx, f, addr); err != nil {
+			return err
+		}
 	}
 	res, err := admin.NewClient(cfg.DataDir).SignOut(ctx, addr, keep)
-	out := result{res, true}
+	out := result{res, true, revoked}
 	if errors.Is(err, admin.ErrNoServer) {
 		if keep != 0 {
 			return usagef("session %d is not live: no server is running; nothing was done", keep)
@@ -102,13 +112,16 @@ func runAccountSignOut(ctx context.Context, env *Env, args []string) error {
 		if err := forgetLogins(ctx, f, addr); err != nil {
 			return err
 		}
-		out, err = result{admin.SignOutResult{Account: addr}, false}, nil
+		out, err = result{admin.SignOutResult{Account: addr}, false, revoked}, nil
 	}
 	if err != nil {
 		return adminError(err)
 	}
 	if f.json {
 		return writeJSON(env.Stdout, out)
+	}
+	if revoke {
+		fmt.Fprintf(env.Stdout, "%d app password(s) of %s revoked\n", revoked, addr)
 	}
 	switch {
 	case !out.ServerRunning:
@@ -173,4 +186,24 @@ func adminError(err error) error {
 		return usageError{e}
 	}
 	return err
+}
+
+// revokeAppPasswords revokes every app password of an account and says
+// how many there were.
+func revokeAppPasswords(ctx context.Context, f instanceFlags, address string) (int, error) {
+	svc, done, err := openAccounts(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	ps, err := svc.ListAppPasswords(ctx, address)
+	if err != nil {
+		return 0, err
+	}
+	for i, p := range ps {
+		if _, err := svc.RevokeAppPassword(ctx, address, fmt.Sprint(p.ID)); err != nil {
+			return i, err
+		}
+	}
+	return len(ps), nil
 }

@@ -87,6 +87,12 @@ func TestAccountSessionsNoServer(t *testing.T) {
 		{[]string{"account", "signout", "ana@example.org", "bo@example.org"}, 2, "expected one account address, got 2"},
 		{[]string{"account", "signout", "--keep", "x", "ana@example.org"}, 2, "invalid value"},
 		{[]string{"account", "list"}, 0, "ana@example.org"},
+		{[]string{"account", "app-password", "add", "ana@example.org", "phone", "--scope", "imap"}, 0, "It is shown only now"},
+		{[]string{"account", "app-password", "add", "ana@example.org", "laptop", "--scope", "smtp"}, 0, "It is shown only now"},
+		{[]string{"account", "app-password", "revoke", "ana@example.org", "laptop"}, 0, "app password \"laptop\" (ID 2) of ana@example.org revoked\n"},
+		{[]string{"account", "signout", "--revoke-app-passwords", "ana@example.org"}, 0, "1 app password(s) of ana@example.org revoked"},
+		{[]string{"account", "app-password", "list", "ana@example.org"}, 0, "no app passwords"},
+		{[]string{"account", "signout", "--revoke-app-passwords", "--json", "bo@example.org"}, 0, `"server_running": false`},
 	})
 }
 
