@@ -206,6 +206,7 @@ func (s *Service) logAttempt(ctx context.Context, e store.LogEntry, username, de
 	if e.AccountID == 0 {
 		e.Detail = fmt.Sprintf("user %q: %s", truncate(username, maxLoggedUser), detail)
 	}
+	e.ReverseDNS = s.reverseDNS(ctx, e.RemoteIP)
 	if _, err := s.Store.AppendLog(context.WithoutCancel(ctx), e); err != nil {
 		s.logger().Warn("recording a login", "protocol", e.Protocol, "err", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -292,5 +293,42 @@ func BenchmarkLogin(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoginReverseDNS records the forward-confirmed reverse DNS name of
+// each attempt's address, and nothing for a name that does not lead back.
+func TestLoginReverseDNS(t *testing.T) {
+	s := newService(t)
+	mustAccount(t, s, "user@example.com")
+	zone := dnsx.NewZone()
+	for _, d := range []string{"2.0.192.in-addr.arpa", "example.net"} {
+		if err := zone.AddDomain(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zone.Add("5.2.0.192.in-addr.arpa. PTR Host.Example.NET.\n" +
+		"6.2.0.192.in-addr.arpa. PTR liar.example.net.\n" +
+		"host.example.net. A 192.0.2.5\n" +
+		"liar.example.net. A 198.51.100.1\n"); err != nil {
+		t.Fatal(err)
+	}
+	s.Resolver = dnsx.NewStub(zone, nil)
+	for _, tt := range []struct {
+		ip, want string
+	}{
+		{"192.0.2.5", "host.example.net"},
+		{"::ffff:192.0.2.5", "host.example.net"},
+		{"192.0.2.6", ""}, // its name resolves elsewhere
+		{"192.0.2.7", ""}, // no name at all
+	} {
+		_, err := s.Login(t.Context(), Attempt{Protocol: "imap", Username: "user@example.com",
+			Password: "wrong password", RemoteIP: netip.MustParseAddr(tt.ip), Method: "LOGIN"})
+		if !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("Login from %s: %v", tt.ip, err)
+		}
+		if got := lastLog(t, s).ReverseDNS; got != tt.want {
+			t.Errorf("reverse DNS of %s recorded as %q, want %q", tt.ip, got, tt.want)
+		}
 	}
 }

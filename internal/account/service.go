@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/srs"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -79,6 +80,9 @@ type Service struct {
 	Guard Guard
 	// Alerts, when set, delivers the security alerts the Service raises.
 	Alerts Alerter
+	// Resolver, when set, gives the login log the reverse DNS name of each
+	// attempt's address (forward-confirmed; see store.LogEntry.ReverseDNS).
+	Resolver dnsx.Resolver
 	// Revoked, when set, is called after an app password is revoked, so
 	// that the live sessions that logged in with it end.
 	Revoked func(accountID, appPasswordID int64)

@@ -278,6 +278,7 @@ func printActivity(w io.Writer, es []store.LogEntry, names map[int64]string, asJ
 			Account  *string   `json:"account,omitempty"`
 			Protocol string    `json:"protocol"`
 			RemoteIP string    `json:"remote_ip"`
+			RDNS     string    `json:"reverse_dns,omitempty"`
 			Client   string    `json:"client"`
 			Method   string    `json:"method"`
 			Outcome  string    `json:"outcome"`
@@ -285,7 +286,7 @@ func printActivity(w io.Writer, es []store.LogEntry, names map[int64]string, asJ
 		}
 		rows := make([]row, 0, len(es))
 		for _, e := range es {
-			r := row{e.Time.UTC(), nil, e.Protocol, ip(e.RemoteIP), e.Client, e.Method, e.Outcome, e.Detail}
+			r := row{e.Time.UTC(), nil, e.Protocol, ip(e.RemoteIP), e.ReverseDNS, e.Client, e.Method, e.Outcome, e.Detail}
 			if names != nil {
 				a := whose(e.AccountID)
 				r.Account = &a
@@ -304,8 +305,12 @@ func printActivity(w io.Writer, es []store.LogEntry, names map[int64]string, asJ
 		if names != nil {
 			account = cmp.Or(whose(e.AccountID), "-") + "\t"
 		}
+		from := cmp.Or(ip(e.RemoteIP), "-")
+		if e.ReverseDNS != "" {
+			from += " (" + e.ReverseDNS + ")"
+		}
 		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), account, e.Protocol,
-			cmp.Or(ip(e.RemoteIP), "-"), cmp.Or(e.Client, "-"), cmp.Or(e.Method, "-"), e.Outcome, e.Detail)
+			from, cmp.Or(e.Client, "-"), cmp.Or(e.Method, "-"), e.Outcome, e.Detail)
 	}
 	return tw.Flush()
 }

@@ -146,6 +146,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.accounts = instance.Accounts(cfg, s.store)
+	s.accounts.Resolver = s.resolver // reverse DNS in the login log
 	rewriter, err := newSRS(cfg)
 	if err != nil {
 		return nil, err

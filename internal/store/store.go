@@ -655,10 +655,13 @@ type LogEntry struct {
 	// RemoteIP is kept without its IPv6 zone ("fe80::1%eth0" is stored,
 	// and returned by AppendLog, as "fe80::1"); the zero Addr means none.
 	RemoteIP netip.Addr
-	Client   string // client identity: IMAP ID, EHLO name, User-Agent
-	Method   string // how a login was attempted: "LOGIN", "PLAIN", "USER/PASS", ...
-	Outcome  string // "ok", "fail", ...
-	Detail   string // reason or description; never a secret
+	// ReverseDNS is RemoteIP's name in the reverse DNS when the entry was
+	// made, "" when it had none (see account.Service.Resolver).
+	ReverseDNS string
+	Client     string // client identity: IMAP ID, EHLO name, User-Agent
+	Method     string // how a login was attempted: "LOGIN", "PLAIN", "USER/PASS", ...
+	Outcome    string // "ok", "fail", ...
+	Detail     string // reason or description; never a secret
 }
 
 // LogQuery selects log entries. Zero fields match everything.

@@ -24,9 +24,9 @@ func (s *Store) AppendLog(ctx context.Context, e store.LogEntry) (store.LogEntry
 		v := e.RemoteIP.String()
 		ip = &v
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO log (time, account_id, kind, protocol, remote_ip, client, method, outcome, detail)
-		VALUES ($1, $2, $3, $4, $5::inet, $6, $7, $8, $9) RETURNING id`,
-		e.Time, e.AccountID, e.Kind, e.Protocol, ip, e.Client, e.Method, e.Outcome, e.Detail).Scan(&e.ID)
+	err := s.pool.QueryRow(ctx, `INSERT INTO log (time, account_id, kind, protocol, remote_ip, reverse_dns, client, method, outcome, detail)
+		VALUES ($1, $2, $3, $4, $5::inet, $6, $7, $8, $9, $10) RETURNING id`,
+		e.Time, e.AccountID, e.Kind, e.Protocol, ip, e.ReverseDNS, e.Client, e.Method, e.Outcome, e.Detail).Scan(&e.ID)
 	if err != nil {
 		return store.LogEntry{}, mapErr(err, "append log", nil)
 	}
@@ -44,7 +44,7 @@ func (s *Store) QueryLog(ctx context.Context, q store.LogQuery) ([]store.LogEntr
 		t := dbTime(q.Since)
 		since = &t
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, time, account_id, kind, protocol, host(remote_ip), client, method, outcome, detail
+	rows, err := s.pool.Query(ctx, `SELECT id, time, account_id, kind, protocol, host(remote_ip), reverse_dns, client, method, outcome, detail
 		FROM log
 		WHERE ($1 = 0 OR account_id = $1) AND ($2 = '' OR kind = $2) AND ($3::timestamptz IS NULL OR time >= $3)
 		ORDER BY time DESC, id DESC LIMIT $4`, q.AccountID, q.Kind, since, limit)
@@ -54,7 +54,7 @@ func (s *Store) QueryLog(ctx context.Context, q store.LogQuery) ([]store.LogEntr
 	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.LogEntry, error) {
 		var e store.LogEntry
 		var ip *string
-		err := r.Scan(&e.ID, &e.Time, &e.AccountID, &e.Kind, &e.Protocol, &ip, &e.Client, &e.Method, &e.Outcome, &e.Detail)
+		err := r.Scan(&e.ID, &e.Time, &e.AccountID, &e.Kind, &e.Protocol, &ip, &e.ReverseDNS, &e.Client, &e.Method, &e.Outcome, &e.Detail)
 		e.Time = e.Time.UTC()
 		if err == nil && ip != nil {
 			e.RemoteIP, err = netip.ParseAddr(*ip)

@@ -22,9 +22,9 @@ func (s *Store) AppendLog(ctx context.Context, e store.LogEntry) (store.LogEntry
 		ip = e.RemoteIP.String()
 	}
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO log(time, account_id, kind, protocol, remote_ip, client, method, outcome, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			micros(e.Time), e.AccountID, e.Kind, e.Protocol, ip, e.Client, e.Method, e.Outcome, e.Detail).Scan(&e.ID)
+		return tx.QueryRowContext(ctx, `INSERT INTO log(time, account_id, kind, protocol, remote_ip, reverse_dns, client, method, outcome, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			micros(e.Time), e.AccountID, e.Kind, e.Protocol, ip, e.ReverseDNS, e.Client, e.Method, e.Outcome, e.Detail).Scan(&e.ID)
 	})
 	return e, wrap("append log", err)
 }
@@ -46,7 +46,7 @@ func (s *Store) QueryLog(ctx context.Context, q store.LogQuery) ([]store.LogEntr
 	if limit <= 0 {
 		limit = 100
 	}
-	query := "SELECT id, time, account_id, kind, protocol, remote_ip, client, method, outcome, detail FROM log"
+	query := "SELECT id, time, account_id, kind, protocol, remote_ip, reverse_dns, client, method, outcome, detail FROM log"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -61,7 +61,7 @@ func (s *Store) QueryLog(ctx context.Context, q store.LogQuery) ([]store.LogEntr
 		var e store.LogEntry
 		var t int64
 		var ip string
-		if err := rows.Scan(&e.ID, &t, &e.AccountID, &e.Kind, &e.Protocol, &ip, &e.Client, &e.Method, &e.Outcome, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &t, &e.AccountID, &e.Kind, &e.Protocol, &ip, &e.ReverseDNS, &e.Client, &e.Method, &e.Outcome, &e.Detail); err != nil {
 			return nil, wrap("query log", err)
 		}
 		e.Time = fromMicros(t)

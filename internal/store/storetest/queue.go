@@ -238,7 +238,7 @@ func testLog(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	entries := []store.LogEntry{
-		{Time: base, AccountID: 1, Kind: "login", Protocol: "imap", RemoteIP: netip.MustParseAddr("192.0.2.1"), Client: "Thunderbird", Method: "LOGIN", Outcome: "ok"},
+		{Time: base, AccountID: 1, Kind: "login", Protocol: "imap", RemoteIP: netip.MustParseAddr("192.0.2.1"), ReverseDNS: "host.example.net", Client: "Thunderbird", Method: "LOGIN", Outcome: "ok"},
 		{Time: base.Add(time.Hour), AccountID: 1, Kind: "login", Protocol: "smtp", RemoteIP: netip.MustParseAddr("2001:db8::1"), Outcome: "fail", Detail: "bad password"},
 		{Time: base.Add(2 * time.Hour), AccountID: 2, Kind: "admin", Protocol: "cli", Outcome: "ok", Detail: "quota set"},
 		{Time: base.Add(3 * time.Hour), Kind: "login", Protocol: "pop3", RemoteIP: netip.MustParseAddr("198.51.100.7"), Outcome: "fail", Detail: "no such user"},
@@ -259,7 +259,7 @@ func testLog(t *testing.T, s store.Store) {
 		t.Fatalf("QueryLog(all) = %+v", all)
 	}
 	first := all[4]
-	if first.RemoteIP != entries[0].RemoteIP || first.Client != "Thunderbird" || first.Method != "LOGIN" || first.Protocol != "imap" || first.AccountID != 1 || first.Outcome != "ok" {
+	if first.RemoteIP != entries[0].RemoteIP || first.Client != "Thunderbird" || first.ReverseDNS != "host.example.net" || first.Method != "LOGIN" || first.Protocol != "imap" || first.AccountID != 1 || first.Outcome != "ok" {
 		t.Errorf("stored entry = %+v", first)
 	}
 	if all[2].RemoteIP.IsValid() {

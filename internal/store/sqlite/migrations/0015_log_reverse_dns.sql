@@ -1,0 +1,3 @@
+-- The reverse DNS name of a log entry's remote IP when it was recorded
+-- (store.LogEntry.ReverseDNS); '' when there was none.
+ALTER TABLE log ADD COLUMN reverse_dns TEXT NOT NULL DEFAULT '';
