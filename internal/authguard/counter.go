@@ -74,10 +74,21 @@ type entry struct {
 	lastFailure time.Time
 	lockedUntil time.Time
 	strikes     int // lock-outs while the previous one is remembered
+	pending     int // attempts admitted whose outcome is not known yet
+	pendingAt   time.Time
 	elem        *list.Element
 }
 
 func (e *entry) locked(now time.Time) bool { return now.Before(e.lockedUntil) }
+
+// inFlight returns the attempts in progress, forgetting them all once none
+// was admitted for lapse.
+func (e *entry) inFlight(now time.Time, lapse time.Duration) int {
+	if now.Sub(e.pendingAt) >= lapse {
+		return 0
+	}
+	return e.pending
+}
 
 // table holds at most max entries, the most recently failed first, so
 // that the ones to forget when it is full are found at the back.
@@ -96,9 +107,9 @@ func tableKey(k kind, name string) string { return string('0'+byte(k)) + name }
 func (t *table) get(k kind, name string) *entry { return t.m[tableKey(k, name)] }
 
 // touch returns the entry of name, made if absent, as the most recent one.
-// stale tells entries that carry nothing worth keeping.
+// stale tells entries that carry nothing worth keeping, for eviction when
+// the table is full.
 func (t *table) touch(now time.Time, k kind, name string, stale func(*entry) bool) *entry {
-	t.dropStale(stale, 2)
 	key := tableKey(k, name)
 	if e, ok := t.m[key]; ok {
 		t.lru.MoveToFront(e.elem)

@@ -23,9 +23,15 @@ var ErrLockedOut = errors.New("temporarily locked out")
 // than that it must try later.
 type LockError struct {
 	Lock
+	// InProgress is set when nothing is locked out yet but this many
+	// attempts are in progress, enough to reach the threshold if they fail.
+	InProgress int
 }
 
 func (e *LockError) Error() string {
+	if e.InProgress > 0 {
+		return fmt.Sprintf("%s %s %v: %d failures and %d attempts in progress", e.Kind, e.Key, ErrLockedOut, e.Failures, e.InProgress)
+	}
 	return fmt.Sprintf("%s %s %v until %s", e.Kind, e.Key, ErrLockedOut, e.Until.UTC().Format(time.RFC3339))
 }
 
@@ -159,68 +165,100 @@ func (g *Guard) source(ip netip.Addr, address string) source {
 // to a password check. It waits first while a delay is owed, returning
 // ctx's error if ctx ends sooner, and refuses with a *LockError (wrapping
 // ErrLockedOut) when the IP address is locked out, or when its network or
-// the account is and the account does not trust that network.
+// the account is and the account does not trust that network. It refuses
+// too while so many attempts are in progress that their failures would
+// pass a threshold, so that many connections at once gain an attacker no
+// more password checks than one.
 //
-// An attempt refused here must not be passed to Record: it checked no
-// password.
+// Every attempt Admit lets through is in progress until Record is told its
+// outcome; one never recorded stops counting after pendingLapse. An attempt
+// refused here must not be passed to Record: it checked no password.
 func (g *Guard) Admit(ctx context.Context, ip netip.Addr, address string) error {
 	src := g.source(ip, address)
-	wait, err := g.decide(ctx, src)
-	if err != nil || wait <= 0 {
+	wait, trusted, err := g.decide(ctx, src)
+	if err != nil {
 		return err
 	}
-	if err := g.clock.Sleep(ctx, wait); err != nil {
-		return err
+	if wait > 0 {
+		if err := g.clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
-	// A lock-out may have begun while this attempt waited.
-	_, err = g.decide(ctx, src)
-	return err
+	return g.reserve(src, trusted)
 }
+
+// pendingLapse is how long an admitted attempt whose outcome Record is
+// never told counts as in progress. A password check waits its turn and
+// takes well under a second; Login may fail before Record on a store
+// error.
+const pendingLapse = time.Minute
 
 // state is what decide reads of one entry under the lock.
 type state struct {
 	count       float64
+	pending     int
 	lastFailure time.Time
 	lock        *Lock
 }
 
-func (g *Guard) read(e *entry, now time.Time, length time.Duration) state {
+func (g *Guard) read(e *entry, now time.Time) state {
 	if e == nil {
 		return state{}
 	}
-	s := state{count: e.win.count(now, length), lastFailure: e.lastFailure}
+	length, _ := g.rule(e.kind)
+	s := state{count: e.win.count(now, length), pending: e.inFlight(now, pendingLapse), lastFailure: e.lastFailure}
 	if e.locked(now) {
 		s.lock = &Lock{Kind: e.kind.String(), Key: e.name, Until: e.lockedUntil, Failures: int(s.count), Strikes: e.strikes}
 	}
 	return s
 }
 
-// decide returns the delay owed by an attempt from src, or its refusal.
-func (g *Guard) decide(ctx context.Context, src source) (time.Duration, error) {
+// rule returns the window and the threshold of a kind of entry.
+func (g *Guard) rule(k kind) (time.Duration, int) {
+	switch k {
+	case kindIP:
+		return g.limits.Window, g.limits.IPFailures
+	case kindNetwork:
+		return g.limits.Window, g.limits.NetworkFailures
+	}
+	return g.limits.AccountWindow, g.limits.AccountFailures
+}
+
+// full reports whether s is locked out, or has attempts in progress whose
+// failures would reach threshold. (With none in progress, one more attempt
+// is let through even at the threshold, once a lock-out has ended: its
+// failure makes the next lock-out, twice as long.)
+func (s state) full(threshold int) bool {
+	return s.lock != nil || s.pending > 0 && s.count+float64(s.pending) >= float64(threshold)
+}
+
+// decide returns the delay owed by an attempt from src, or its refusal,
+// and whether the account trusts src's network.
+func (g *Guard) decide(ctx context.Context, src source) (time.Duration, bool, error) {
 	now := g.clock.Now()
 	var ip, net, acct state
 	g.mu.Lock()
 	if src.ip.IsValid() {
-		ip = g.read(g.counts.get(kindIP, src.ip.String()), now, g.limits.Window)
-		net = g.read(g.counts.get(kindNetwork, src.net.String()), now, g.limits.Window)
+		ip = g.read(g.counts.get(kindIP, src.ip.String()), now)
+		net = g.read(g.counts.get(kindNetwork, src.net.String()), now)
 	}
-	acct = g.read(g.counts.get(kindAccount, src.address), now, g.limits.AccountWindow)
+	acct = g.read(g.counts.get(kindAccount, src.address), now)
 	g.mu.Unlock()
 
 	if ip.lock != nil {
-		return 0, &LockError{*ip.lock}
+		return 0, false, &LockError{Lock: *ip.lock}
 	}
 	// The store is asked only for an account or network under attack.
 	trusted := false
-	if net.lock != nil || acct.count > 0 || acct.lock != nil {
+	if acct.count > 0 || acct.full(g.limits.AccountFailures) || net.full(g.limits.NetworkFailures) {
 		trusted = g.networkTrusted(ctx, src.address, src.net, now)
 	}
 	if !trusted {
 		if net.lock != nil {
-			return 0, &LockError{*net.lock}
+			return 0, false, &LockError{Lock: *net.lock}
 		}
 		if acct.lock != nil {
-			return 0, &LockError{*acct.lock}
+			return 0, false, &LockError{Lock: *acct.lock}
 		}
 	}
 	// The delay follows the IP address's failures and, from an untrusted
@@ -230,7 +268,50 @@ func (g *Guard) decide(ctx context.Context, src source) (time.Duration, error) {
 	if !trusted && acct.count > owed.count {
 		owed = acct
 	}
-	return owed.lastFailure.Add(g.delay(owed.count)).Sub(now), nil
+	return owed.lastFailure.Add(g.delay(owed.count)).Sub(now), trusted, nil
+}
+
+// reserve counts an attempt from src as in progress, or refuses it if a
+// lock-out began meanwhile or the attempts in progress fill a threshold.
+// A trusted network is exempt from the network's and the account's.
+func (g *Guard) reserve(src source, trusted bool) error {
+	now := g.clock.Now()
+	keys := []struct {
+		k    kind
+		name string
+	}{{kindAccount, src.address}}
+	if src.ip.IsValid() {
+		keys = append(keys, struct {
+			k    kind
+			name string
+		}{kindIP, src.ip.String()}, struct {
+			k    kind
+			name string
+		}{kindNetwork, src.net.String()})
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.counts.dropStale(g.stale(now), 2)
+	entries := make([]*entry, len(keys))
+	for i, key := range keys {
+		e := g.counts.touch(now, key.k, key.name, g.stale(now))
+		entries[i] = e
+		if trusted && key.k != kindIP {
+			continue
+		}
+		_, threshold := g.rule(key.k)
+		if s := g.read(e, now); s.full(threshold) {
+			if s.lock != nil {
+				return &LockError{Lock: *s.lock}
+			}
+			return &LockError{Lock: Lock{Kind: key.k.String(), Key: key.name, Until: now, Failures: int(s.count)}, InProgress: s.pending}
+		}
+	}
+	for _, e := range entries {
+		e.pending = e.inFlight(now, pendingLapse) + 1
+		e.pendingAt = now
+	}
+	return nil
 }
 
 // delay is the wait owed after failures recent failures: none for none,
@@ -257,6 +338,11 @@ func (g *Guard) Record(ctx context.Context, ip netip.Addr, address string, ok bo
 	src := g.source(ip, address)
 	now := g.clock.Now()
 	if ok {
+		g.mu.Lock()
+		g.settle(now, kindIP, src.ip.String())
+		g.settle(now, kindNetwork, src.net.String())
+		g.settle(now, kindAccount, src.address)
+		g.mu.Unlock()
 		if err := g.trustNetwork(ctx, src.address, src.net, now); err != nil {
 			g.log.Warn("authguard: recording trusted network", "account", src.address, "network", src.net, "err", err)
 		}
@@ -264,20 +350,32 @@ func (g *Guard) Record(ctx context.Context, ip netip.Addr, address string, ok bo
 	}
 	var locks []Lock
 	g.mu.Lock()
+	g.counts.dropStale(g.stale(now), 2)
 	if src.ip.IsValid() {
-		locks = g.fail(locks, now, kindIP, src.ip.String(), g.limits.Window, g.limits.IPFailures)
-		locks = g.fail(locks, now, kindNetwork, src.net.String(), g.limits.Window, g.limits.NetworkFailures)
+		locks = g.fail(locks, now, kindIP, src.ip.String())
+		locks = g.fail(locks, now, kindNetwork, src.net.String())
 	}
-	locks = g.fail(locks, now, kindAccount, src.address, g.limits.AccountWindow, g.limits.AccountFailures)
+	locks = g.fail(locks, now, kindAccount, src.address)
 	g.mu.Unlock()
 	for _, l := range locks {
 		g.log.Warn("authguard: locked out", "kind", l.Kind, "key", l.Key, "until", l.Until, "failures", l.Failures, "strikes", l.Strikes)
 	}
 }
 
-// fail counts one failure of name, and locks it out when it reaches
-// threshold within length; a lock-out made is appended to locks.
-func (g *Guard) fail(locks []Lock, now time.Time, k kind, name string, length time.Duration, threshold int) []Lock {
+// settle ends one attempt in progress of name, if it has one.
+func (g *Guard) settle(now time.Time, k kind, name string) *entry {
+	e := g.counts.get(k, name)
+	if e != nil {
+		e.pending = max(e.inFlight(now, pendingLapse)-1, 0)
+	}
+	return e
+}
+
+// fail counts one failure of name, and locks it out when it reaches its
+// threshold within its window; a lock-out made is appended to locks.
+func (g *Guard) fail(locks []Lock, now time.Time, k kind, name string) []Lock {
+	g.settle(now, k, name)
+	length, threshold := g.rule(k)
 	e := g.counts.touch(now, k, name, g.stale(now))
 	e.win.add(now, length)
 	e.lastFailure = now
@@ -299,14 +397,12 @@ func (g *Guard) fail(locks []Lock, now time.Time, k kind, name string, length ti
 }
 
 // stale tells an entry that holds nothing any more: no failure left in its
-// window, no lock-out in force or remembered.
+// window, no attempt in progress, no lock-out in force or remembered.
 func (g *Guard) stale(now time.Time) func(*entry) bool {
 	return func(e *entry) bool {
-		length := g.limits.Window
-		if e.kind == kindAccount {
-			length = g.limits.AccountWindow
-		}
-		return e.win.count(now, length) == 0 && now.Sub(e.lockedUntil) >= g.limits.MaxLockDuration
+		length, _ := g.rule(e.kind)
+		return e.win.count(now, length) == 0 && e.inFlight(now, pendingLapse) == 0 &&
+			now.Sub(e.lockedUntil) >= g.limits.MaxLockDuration
 	}
 }
 
@@ -319,10 +415,7 @@ func (g *Guard) Locked() []Lock {
 		if !e.locked(now) {
 			continue
 		}
-		length := g.limits.Window
-		if e.kind == kindAccount {
-			length = g.limits.AccountWindow
-		}
+		length, _ := g.rule(e.kind)
 		out = append(out, Lock{Kind: e.kind.String(), Key: e.name, Until: e.lockedUntil,
 			Failures: int(e.win.count(now, length)), Strikes: e.strikes})
 	}

@@ -226,12 +226,11 @@ func TestDelays(t *testing.T) {
 			}
 			// The delay runs from the last failure: time already passed
 			// counts.
-			if tt.want > 0 {
-				failN(g, ip(attacker), owner, 0)
-				clock.advance(tt.want)
-				if err := g.Admit(ctx, ip(attacker), owner); err != nil || len(clock.takeSleeps()) != 0 {
-					t.Errorf("Admit after the delay passed: err %v, or it waited again", err)
-				}
+			g, clock, _ = newTestGuard(t, l)
+			failN(g, ip(attacker), owner, tt.failures)
+			clock.advance(tt.want)
+			if err := g.Admit(ctx, ip(attacker), owner); err != nil || len(clock.takeSleeps()) != 0 {
+				t.Errorf("Admit after the delay passed: err %v, or it waited", err)
 			}
 		})
 	}
@@ -693,5 +692,79 @@ func TestLimitsCheck(t *testing.T) {
 	}
 	if _, err := New(Options{Limits: DefaultLimits()}); err == nil {
 		t.Error("New without a store succeeded")
+	}
+}
+
+// TestInProgress checks that attempts admitted but not yet recorded count
+// towards the thresholds, so many connections at once get no more password
+// checks than one.
+func TestInProgress(t *testing.T) {
+	g, clock, _ := newTestGuard(t, DefaultLimits())
+	for i := range 10 {
+		if err := g.Admit(ctx, ip(attacker), owner); err != nil {
+			t.Fatalf("attempt %d of 10 at once: %v", i+1, err)
+		}
+	}
+	le := lockOf(t, g.Admit(ctx, ip(attacker), owner))
+	if le == nil || le.Kind != "ip" || le.InProgress != 10 {
+		t.Fatalf("11th attempt at once: %v, want refused with 10 in progress", le)
+	}
+	if len(g.Locked()) != 0 {
+		t.Errorf("Locked() = %v: attempts in progress are no lock-out", g.Locked())
+	}
+	g.Record(ctx, ip(attacker), owner, false)
+	if le := lockOf(t, g.Admit(ctx, ip(attacker), owner)); le == nil || le.InProgress != 9 || le.Failures != 1 {
+		t.Errorf("after one failure: %v, want refused with 1 failure and 9 in progress", le)
+	}
+	g.Record(ctx, ip(attacker), owner, true)
+	if err := g.Admit(ctx, ip(attacker), owner); err != nil {
+		t.Errorf("after one success: %v", err)
+	}
+	// Outcomes never told lapse.
+	clock.advance(pendingLapse)
+	if err := g.Admit(ctx, ip(attacker), owner); err != nil {
+		t.Errorf("after pendingLapse: %v", err)
+	}
+
+	// The account's threshold counts attempts in progress from anywhere,
+	// but not against its trusted networks.
+	g, _, _ = newTestGuard(t, DefaultLimits())
+	g.Record(ctx, ip(ownerIP), owner, true)
+	for i := range 50 {
+		if err := g.Admit(ctx, ip(fmt.Sprintf("10.0.%d.1", i)), owner); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if le := lockOf(t, g.Admit(ctx, ip("192.0.2.1"), owner)); le == nil || le.Kind != "account" {
+		t.Errorf("51st attempt on the account at once: %v, want refused", le)
+	}
+	if err := g.Admit(ctx, ip(ownerIP), owner); err != nil {
+		t.Errorf("owner from a trusted network: %v", err)
+	}
+}
+
+// TestFloodOneAddress runs 64 goroutines guessing at once from one
+// address: no more than IPFailures passwords are checked.
+func TestFloodOneAddress(t *testing.T) {
+	g, _, _ := newTestGuard(t, DefaultLimits())
+	var checked sync.WaitGroup
+	var mu sync.Mutex
+	nChecked := 0
+	for range 64 {
+		checked.Go(func() {
+			for range 20 {
+				if g.Admit(ctx, ip(attacker), owner) != nil {
+					continue
+				}
+				mu.Lock()
+				nChecked++
+				mu.Unlock()
+				g.Record(ctx, ip(attacker), owner, false)
+			}
+		})
+	}
+	checked.Wait()
+	if nChecked != 10 {
+		t.Errorf("%d passwords checked, want 10", nChecked)
 	}
 }
