@@ -13,6 +13,11 @@
 //     wherever they come, which holds only against networks the account
 //     does not trust.
 //
+// Attempts admitted but not yet recorded count towards the thresholds, so
+// that an attacker opening many connections at once gets no more password
+// checks than one connection would: at most 10 from one address before it
+// is locked out, however many run in parallel.
+//
 // A network becomes trusted by an account when the account logs in from it
 // successfully, and stays so for 90 days after its last such login. An
 // account's trusted networks are admitted while the account, or the

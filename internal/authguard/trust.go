@@ -127,6 +127,9 @@ func (g *Guard) trustNetwork(ctx context.Context, address string, net netip.Pref
 	if !net.IsValid() {
 		return nil
 	}
+	if g.recentlyTrusted(address, net, now) {
+		return nil
+	}
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
 	// Read the store afresh: another node may have added networks.
@@ -158,6 +161,20 @@ func (g *Guard) trustNetwork(ctx context.Context, address string, net netip.Pref
 	}
 	g.rememberTrust(address, list, now)
 	return nil
+}
+
+// recentlyTrusted reports whether the remembered trust of address shows a
+// login from net within trustRefresh, so that nothing needs writing.
+func (g *Guard) recentlyTrusted(address string, net netip.Prefix, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	te, ok := g.trust[address]
+	if !ok {
+		return false
+	}
+	return slices.ContainsFunc(te.networks, func(t Trusted) bool {
+		return t.Network == net && now.Sub(t.LastLogin) < trustRefresh && !now.Before(t.LastLogin)
+	})
 }
 
 // TrustedNetworks returns the networks address is trusted from, most
