@@ -1,11 +1,14 @@
 package authguard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -766,5 +769,28 @@ func TestFloodOneAddress(t *testing.T) {
 	checked.Wait()
 	if nChecked != 10 {
 		t.Errorf("%d passwords checked, want 10", nChecked)
+	}
+}
+
+// TestLockOutLogged checks that lock-outs and unlocks reach the log, for
+// the administrator to see what the guard did.
+func TestLockOutLogged(t *testing.T) {
+	var buf bytes.Buffer
+	clock := newFakeClock()
+	g, err := New(Options{Limits: DefaultLimits(), Store: newMemKV(clock.Now), Clock: clock,
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failN(g, ip(attacker), owner, 10)
+	g.Unlock(attacker)
+	got := buf.String()
+	for _, want := range []string{
+		`msg="authguard: locked out" kind=ip key=127.0.0.2 until=2026-11-22T12:15:00.000Z failures=10 strikes=1`,
+		`msg="authguard: unlocked" kind=ip key=127.0.0.2`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
 	}
 }
