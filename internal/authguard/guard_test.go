@@ -626,8 +626,25 @@ func TestMemoryBound(t *testing.T) {
 	}
 	t.Logf("%d keys tracked; heap grew %d KiB (%d bytes a key)", g.tracked(), (int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024,
 		(int64(after.HeapAlloc)-int64(before.HeapAlloc))/int64(g.tracked()))
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1024*int64(l.MaxTracked) {
+		t.Errorf("heap grew %d bytes for %d keys: more than 1 KiB a key", grew, l.MaxTracked)
+	}
 	if lockOf(t, g.Admit(ctx, ip(attacker), owner)) == nil {
 		t.Error("the attacker's lock-out was forgotten in the flood")
+	}
+
+	// Attempts on many accounts with failures make the Guard ask for their
+	// trusted networks; the answers it remembers are bounded too.
+	for i := range 2 * l.MaxTracked {
+		address := fmt.Sprintf("sprayed%d@example.com", i)
+		g.Record(ctx, ip("192.0.2.1"), address, false)
+		_ = g.Admit(ctx, ip("198.51.100.1"), address)
+	}
+	g.mu.Lock()
+	trustAnswers := len(g.trust)
+	g.mu.Unlock()
+	if trustAnswers == 0 || trustAnswers > l.MaxTracked {
+		t.Errorf("%d trust answers remembered, want 1 to %d", trustAnswers, l.MaxTracked)
 	}
 
 	// Once failures stop, the table empties as new ones come.
