@@ -161,6 +161,21 @@ func (g *Guard) source(ip netip.Addr, address string) source {
 	return source{ip: ip, net: g.network(ip), address: normalize(address)}
 }
 
+// key names one entry.
+type key struct {
+	kind kind
+	name string
+}
+
+// keys returns the entries an attempt from s counts on: its IP address and
+// network, when it has one, and the account.
+func (s source) keys() []key {
+	if !s.ip.IsValid() {
+		return []key{{kindAccount, s.address}}
+	}
+	return []key{{kindIP, s.ip.String()}, {kindNetwork, s.net.String()}, {kindAccount, s.address}}
+}
+
 // Admit decides whether an attempt to log in to address from ip may go on
 // to a password check. It waits first while a delay is owed, returning
 // ctx's error if ctx ends sooner, and refuses with a *LockError (wrapping
@@ -276,35 +291,23 @@ func (g *Guard) decide(ctx context.Context, src source) (time.Duration, bool, er
 // A trusted network is exempt from the network's and the account's.
 func (g *Guard) reserve(src source, trusted bool) error {
 	now := g.clock.Now()
-	keys := []struct {
-		k    kind
-		name string
-	}{{kindAccount, src.address}}
-	if src.ip.IsValid() {
-		keys = append(keys, struct {
-			k    kind
-			name string
-		}{kindIP, src.ip.String()}, struct {
-			k    kind
-			name string
-		}{kindNetwork, src.net.String()})
-	}
+	keys := src.keys()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.counts.dropStale(g.stale(now), 2)
 	entries := make([]*entry, len(keys))
-	for i, key := range keys {
-		e := g.counts.touch(now, key.k, key.name, g.stale(now))
+	for i, k := range keys {
+		e := g.counts.touch(now, k.kind, k.name, g.stale(now))
 		entries[i] = e
-		if trusted && key.k != kindIP {
+		if trusted && k.kind != kindIP {
 			continue
 		}
-		_, threshold := g.rule(key.k)
+		_, threshold := g.rule(k.kind)
 		if s := g.read(e, now); s.full(threshold) {
 			if s.lock != nil {
 				return &LockError{Lock: *s.lock}
 			}
-			return &LockError{Lock: Lock{Kind: key.k.String(), Key: key.name, Until: now, Failures: int(s.count)}, InProgress: s.pending}
+			return &LockError{Lock: Lock{Kind: k.kind.String(), Key: k.name, Until: now, Failures: int(s.count)}, InProgress: s.pending}
 		}
 	}
 	for _, e := range entries {
@@ -314,11 +317,12 @@ func (g *Guard) reserve(src source, trusted bool) error {
 	return nil
 }
 
-// delay is the wait owed after failures recent failures: none for none,
-// BaseDelay for one, doubling for each further one up to MaxDelay.
+// delay is the wait owed after the given number of recent failures: none
+// for none, BaseDelay for one, doubling for each further one up to
+// MaxDelay.
 func (g *Guard) delay(failures float64) time.Duration {
 	n := int(failures)
-	if n < 1 {
+	if n < 1 || g.limits.BaseDelay <= 0 {
 		return 0
 	}
 	d := g.limits.BaseDelay
@@ -339,9 +343,9 @@ func (g *Guard) Record(ctx context.Context, ip netip.Addr, address string, ok bo
 	now := g.clock.Now()
 	if ok {
 		g.mu.Lock()
-		g.settle(now, kindIP, src.ip.String())
-		g.settle(now, kindNetwork, src.net.String())
-		g.settle(now, kindAccount, src.address)
+		for _, k := range src.keys() {
+			g.settle(now, k.kind, k.name)
+		}
 		g.mu.Unlock()
 		if err := g.trustNetwork(ctx, src.address, src.net, now); err != nil {
 			g.log.Warn("authguard: recording trusted network", "account", src.address, "network", src.net, "err", err)
@@ -351,11 +355,9 @@ func (g *Guard) Record(ctx context.Context, ip netip.Addr, address string, ok bo
 	var locks []Lock
 	g.mu.Lock()
 	g.counts.dropStale(g.stale(now), 2)
-	if src.ip.IsValid() {
-		locks = g.fail(locks, now, kindIP, src.ip.String())
-		locks = g.fail(locks, now, kindNetwork, src.net.String())
+	for _, k := range src.keys() {
+		locks = g.fail(locks, now, k.kind, k.name)
 	}
-	locks = g.fail(locks, now, kindAccount, src.address)
 	g.mu.Unlock()
 	for _, l := range locks {
 		g.log.Warn("authguard: locked out", "kind", l.Kind, "key", l.Key, "until", l.Until, "failures", l.Failures, "strikes", l.Strikes)
@@ -363,12 +365,10 @@ func (g *Guard) Record(ctx context.Context, ip netip.Addr, address string, ok bo
 }
 
 // settle ends one attempt in progress of name, if it has one.
-func (g *Guard) settle(now time.Time, k kind, name string) *entry {
-	e := g.counts.get(k, name)
-	if e != nil {
+func (g *Guard) settle(now time.Time, k kind, name string) {
+	if e := g.counts.get(k, name); e != nil {
 		e.pending = max(e.inFlight(now, pendingLapse)-1, 0)
 	}
-	return e
 }
 
 // fail counts one failure of name, and locks it out when it reaches its

@@ -811,3 +811,16 @@ func TestLockOutLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestNoDelay(t *testing.T) {
+	l := DefaultLimits()
+	l.BaseDelay = 0
+	l.AccountFailures = 100000
+	g, clock, _ := newTestGuard(t, l)
+	for i := range 5000 {
+		failN(g, ip(fmt.Sprintf("10.%d.%d.1", i/250, i%250)), owner, 1)
+	}
+	if err := g.Admit(ctx, ip("192.0.2.1"), owner); err != nil || len(clock.takeSleeps()) != 0 {
+		t.Errorf("with base_delay 0 after 5000 failures: %v, or it waited", err)
+	}
+}
