@@ -29,7 +29,7 @@
 // Failures are counted in sliding windows estimated from two buckets, so
 // each counted key costs the same small memory however many failures it
 // has. At most Limits.MaxTracked keys are counted at once: when full, the
-// one least recently failed is forgotten, preferring those with no
+// one least recently seen is forgotten, preferring those with no
 // lock-out in force, so an attacker spraying addresses (or IPv6 addresses)
 // cannot grow memory without bound, and each key it adds costs it a
 // failed password check.
@@ -40,6 +40,13 @@
 // reads another's new trust within five minutes. Failure counts and
 // lock-outs are kept in memory only: a restart forgets them, and nodes
 // sharing a database count separately.
+//
+// For the administrator, Locked lists the lock-outs in force and Unlock
+// ends one; TrustedNetworks lists an account's trusted networks and
+// ForgetTrust clears them, as a password change after a theft should.
+//
+// Admit's refusals wrap ErrLockedOut, which the account package's
+// ErrLockedOut is meant to be, so callers test either.
 //
 // The Guard never tells whether an account exists: it counts and locks
 // any address it is given the same way, and a lock-out of an unknown

@@ -50,7 +50,7 @@ type Limits struct {
 
 	// MaxTracked bounds the IP addresses, networks and accounts counted
 	// at once, and separately the trust answers remembered; beyond it the
-	// least recently failed are forgotten. About 300 bytes each. Default:
+	// least recently seen are forgotten. About 300 bytes each. Default:
 	// 100,000.
 	MaxTracked int
 }

@@ -152,7 +152,7 @@ type LoginGuard struct {
 	LockDuration    Duration `toml:"lock_duration" doc:"The first lock-out of an IP address, network or account, 1s to 24h. Each further lock-out while the previous one is remembered lasts twice as long."`
 	MaxLockDuration Duration `toml:"max_lock_duration" doc:"Longest lock-out, lock_duration to 720h; also how long a lock-out is remembered after it ends."`
 	TrustPeriod     Duration `toml:"trust_period" doc:"How long a network stays trusted by an account after the account's last successful login from it, 1h to 8760h."`
-	MaxTracked      int      `toml:"max_tracked" doc:"Most IP addresses, networks and accounts counted at once, 100 to 10000000, about 300 bytes each; when full, the least recently failed are forgotten, lock-outs last."`
+	MaxTracked      int      `toml:"max_tracked" doc:"Most IP addresses, networks and accounts counted at once, 100 to 10000000, about 300 bytes each; when full, the least recently seen are forgotten, lock-outs last."`
 }
 
 // Auth configures the checks of inbound mail and what their results do.
