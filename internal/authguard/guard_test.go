@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/store/postgres"
 	"sealpost.dev/sealpost/internal/store/sqlite"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // guard is the interface account.Service consults (account.Guard); it is
@@ -471,20 +474,57 @@ func TestBruteForce(t *testing.T) {
 	}
 }
 
-func TestTrustSurvivesRestart(t *testing.T) {
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
+// backends returns openers of one SQLite store and, when
+// SEALPOST_TEST_POSTGRES names a server, one PostgreSQL database: each
+// call opens the same store again, as a restart would.
+func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
+	dir := t.TempDir()
+	bs := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}}
+	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
+		db := storetest.PostgresDatabase(t, dsn, "")
+		bs["postgres"] = func(t *testing.T) store.Store {
+			st, err := postgres.Open(t.Context(), db, postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
+		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
 	}
-	defer st.Close()
+	return bs
+}
+
+func TestTrustSurvivesRestart(t *testing.T) {
+	for name, openStore := range backends(t) {
+		t.Run(name, func(t *testing.T) { testTrustSurvivesRestart(t, openStore) })
+	}
+}
+
+func testTrustSurvivesRestart(t *testing.T, openStore func(t *testing.T) store.Store) {
 	clock := newFakeClock()
+	var st store.Store
+	// open starts the server again: a new store connection and a new Guard.
 	open := func() *Guard {
+		if st != nil {
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st = openStore(t)
 		g, err := New(Options{Limits: DefaultLimits(), Store: st, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return g
 	}
+	defer func() { st.Close() }()
 	lockAccount := func(g *Guard) {
 		for i := range 50 {
 			failN(g, ip(fmt.Sprintf("10.0.%d.1", i)), owner, 1)
@@ -496,6 +536,9 @@ func TestTrustSurvivesRestart(t *testing.T) {
 	g.Record(ctx, ip("2001:db8::5"), owner, true)
 
 	g = open() // a restart: counts forgotten, trust kept
+	if len(g.Locked()) != 0 {
+		t.Errorf("lock-outs after a restart: %v", g.Locked())
+	}
 	lockAccount(g)
 	if err := g.Admit(ctx, ip("127.0.0.200"), owner); err != nil {
 		t.Errorf("trusted network after a restart: %v", err)
