@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"sealpost.dev/sealpost/internal/authguard"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -40,8 +41,9 @@ type Guard interface {
 }
 
 // ErrLockedOut is wrapped by a Guard's refusal; Login's error then wraps
-// both it and ErrAuthFailed.
-var ErrLockedOut = errors.New("temporarily locked out")
+// both it and ErrAuthFailed. It is authguard's own error, so that either
+// name matches.
+var ErrLockedOut = authguard.ErrLockedOut
 
 // reasonTwoStep is the log's reason for refusing the main password.
 const reasonTwoStep = "2-step verification is on: use an app password"

@@ -44,22 +44,23 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Hostname   string    `toml:"hostname" required:"true" example:"mail.example.com" doc:"The server's fully qualified host name: the name in SMTP greetings (HELO/EHLO) and the name its TLS certificate is for. ASCII only; write internationalized names in their A-label (xn--) form."`
-	DataDir    string    `toml:"data_dir" required:"true" example:"/var/lib/sealpost" doc:"Directory for the database, message bodies, keys and the admin socket. Created with mode 0700 if missing. Relative paths are relative to the configuration file's directory."`
-	Domains    []string  `toml:"domains" example:"example.com" doc:"Mail domains hosted here, created at start if missing. More can be added with the command sealpost domain add; removing one here does not delete it."`
-	Postmaster string    `toml:"postmaster" example:"" doc:"Where mail to postmaster@ of a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1 requires every domain to accept it; DMARC and TLS reports sent to it are read by Sealpost too): an address, or \"\" for the domain's oldest account."`
-	Log        Log       `toml:"log" doc:"Logging."`
-	Storage    Storage   `toml:"storage" doc:"Where metadata, the queue and message bodies are stored."`
-	TLS        TLS       `toml:"tls" doc:"Certificates and TLS policy, shared by every listener."`
-	Listeners  Listeners `toml:"listeners" doc:"Listening addresses, as host:port. The host must be an IP address or empty (all addresses); an empty string turns a listener off; port 0 picks a free port."`
-	Limits     Limits    `toml:"limits" doc:"Limits that protect the server from oversized or abusive clients."`
-	DNS        DNS       `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
-	Queue      Queue     `toml:"queue" doc:"Outbound mail queue."`
-	Passwords  Passwords `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
-	Auth       Auth      `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
-	SRS        SRS       `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
-	DKIM       DKIM      `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
-	Testing    Testing   `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
+	Hostname   string     `toml:"hostname" required:"true" example:"mail.example.com" doc:"The server's fully qualified host name: the name in SMTP greetings (HELO/EHLO) and the name its TLS certificate is for. ASCII only; write internationalized names in their A-label (xn--) form."`
+	DataDir    string     `toml:"data_dir" required:"true" example:"/var/lib/sealpost" doc:"Directory for the database, message bodies, keys and the admin socket. Created with mode 0700 if missing. Relative paths are relative to the configuration file's directory."`
+	Domains    []string   `toml:"domains" example:"example.com" doc:"Mail domains hosted here, created at start if missing. More can be added with the command sealpost domain add; removing one here does not delete it."`
+	Postmaster string     `toml:"postmaster" example:"" doc:"Where mail to postmaster@ of a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1 requires every domain to accept it; DMARC and TLS reports sent to it are read by Sealpost too): an address, or \"\" for the domain's oldest account."`
+	Log        Log        `toml:"log" doc:"Logging."`
+	Storage    Storage    `toml:"storage" doc:"Where metadata, the queue and message bodies are stored."`
+	TLS        TLS        `toml:"tls" doc:"Certificates and TLS policy, shared by every listener."`
+	Listeners  Listeners  `toml:"listeners" doc:"Listening addresses, as host:port. The host must be an IP address or empty (all addresses); an empty string turns a listener off; port 0 picks a free port."`
+	Limits     Limits     `toml:"limits" doc:"Limits that protect the server from oversized or abusive clients."`
+	DNS        DNS        `toml:"dns" doc:"DNS resolution. Sealpost never uses the system resolver."`
+	Queue      Queue      `toml:"queue" doc:"Outbound mail queue."`
+	Passwords  Passwords  `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
+	LoginGuard LoginGuard `toml:"login_guard" doc:"Defence of IMAP, POP3, SMTP and web logins against password guessing. Failed logins are counted per IP address, per network and per account: each attempt from an address with recent failures waits a growing delay, and too many failures lock the address, the network or the account out for a while, each repeat twice as long. An account locked out still accepts logins from the networks it has logged in from successfully before (its trusted networks), so an attacker elsewhere cannot lock the owner out. Loopback and private addresses are not exempt. Lock-outs are logged, listed by the administrator and kept in memory only; trusted networks are kept in the database."`
+	Auth       Auth       `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
+	SRS        SRS        `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
+	DKIM       DKIM       `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
+	Testing    Testing    `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
 
 // Log configures logging through log/slog.
@@ -129,12 +130,31 @@ type Queue struct {
 // Passwords configures the password policy and argon2id hashing. The hash
 // parameters apply to new hashes; existing hashes keep theirs.
 type Passwords struct {
-	MinLength      int      `toml:"min_length" doc:"Shortest password accepted, in characters, 8 to 128."`
-	Argon2Time     int      `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
-	Argon2Memory   Size     `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
-	Argon2Threads  int      `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
-	LoginCacheTTL  Duration `toml:"login_cache_ttl" doc:"How long a successful login is remembered, so that the same account and password are accepted again without another argon2id check: 0s (never) to 24h. Only a keyed hash of address and password is kept, in memory; a password change or sign-out ends it at once, and failed logins are never remembered."`
-	LoginCacheSize int      `toml:"login_cache_size" doc:"Most logins remembered at once, 1 to 1000000."`
+	MinLength           int      `toml:"min_length" doc:"Shortest password accepted, in characters, 8 to 128."`
+	Argon2Time          int      `toml:"argon2_time" doc:"argon2id passes over memory, 1 to 64."`
+	Argon2Memory        Size     `toml:"argon2_memory" doc:"argon2id memory per hash, a whole number of KiB between 19MiB and 4GiB. Concurrent logins each use this much."`
+	Argon2Threads       int      `toml:"argon2_threads" doc:"argon2id parallelism, 1 to 255."`
+	LoginCacheTTL       Duration `toml:"login_cache_ttl" doc:"How long a successful login is remembered, so that the same account and password are accepted again without another argon2id check: 0s (never) to 24h. Only a keyed hash of address and password is kept, in memory; a password change or sign-out ends it at once, and failed logins are never remembered."`
+	LoginCacheSize      int      `toml:"login_cache_size" doc:"Most logins remembered at once, 1 to 1000000."`
+	MaxConcurrentChecks int      `toml:"max_concurrent_checks" doc:"Most argon2id checks run at once, each using argon2_memory; further logins wait their turn, so a flood of attempts costs at most this many times argon2_memory. 0 means twice the number of CPUs; at most 1024."`
+}
+
+// LoginGuard configures the brute-force defence of logins (package
+// authguard).
+type LoginGuard struct {
+	IPv4Prefix      int      `toml:"ipv4_prefix" doc:"Prefix length of an IPv4 network, whose addresses' failures are counted together and which a successful login makes trusted, 8 to 32."`
+	IPv6Prefix      int      `toml:"ipv6_prefix" doc:"Prefix length of an IPv6 network, 16 to 128; /64 is what one customer usually holds."`
+	BaseDelay       Duration `toml:"base_delay" doc:"Wait before a login attempt from an IP address with one recent failure, 0s to max_delay; it doubles with each further failure."`
+	MaxDelay        Duration `toml:"max_delay" doc:"Longest wait before a login attempt, 0s to 1m. The client holds its connection while it waits."`
+	IPFailures      int      `toml:"ip_failures" doc:"Failed logins from one IP address within window that lock it out, 1 to 1000."`
+	NetworkFailures int      `toml:"network_failures" doc:"Failed logins from the addresses of one network within window that lock the network out, except for the accounts that trust it, 1 to 100000."`
+	Window          Duration `toml:"window" doc:"How long a failure counts against its IP address and network, 1s to 24h."`
+	AccountFailures int      `toml:"account_failures" doc:"Failed logins to one account within account_window, from anywhere, that lock the account out from every network it does not trust, 1 to 100000."`
+	AccountWindow   Duration `toml:"account_window" doc:"How long a failure counts against its account, 1s to 168h."`
+	LockDuration    Duration `toml:"lock_duration" doc:"The first lock-out of an IP address, network or account, 1s to 24h. Each further lock-out while the previous one is remembered lasts twice as long."`
+	MaxLockDuration Duration `toml:"max_lock_duration" doc:"Longest lock-out, lock_duration to 720h; also how long a lock-out is remembered after it ends."`
+	TrustPeriod     Duration `toml:"trust_period" doc:"How long a network stays trusted by an account after the account's last successful login from it, 1h to 8760h."`
+	MaxTracked      int      `toml:"max_tracked" doc:"Most IP addresses, networks and accounts counted at once, 100 to 10000000, about 300 bytes each; when full, the least recently seen are forgotten, lock-outs last."`
 }
 
 // Auth configures the checks of inbound mail and what their results do.
@@ -220,9 +240,24 @@ func Default() *Config {
 		},
 		DNS:   DNS{Resolver: "127.0.0.1:53"},
 		Queue: Queue{Deliver: true, MaxAge: Duration(120 * time.Hour), DelayWarning: Duration(4 * time.Hour)},
-		Auth:  Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
-		SRS:   SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
-		DKIM:  DKIM{AutoActivate: true, PublishHold: Duration(24 * time.Hour), Overlap: Duration(168 * time.Hour)},
+		LoginGuard: LoginGuard{
+			IPv4Prefix:      24,
+			IPv6Prefix:      64,
+			BaseDelay:       Duration(250 * time.Millisecond),
+			MaxDelay:        Duration(4 * time.Second),
+			IPFailures:      10,
+			NetworkFailures: 50,
+			Window:          Duration(15 * time.Minute),
+			AccountFailures: 50,
+			AccountWindow:   Duration(time.Hour),
+			LockDuration:    Duration(15 * time.Minute),
+			MaxLockDuration: Duration(24 * time.Hour),
+			TrustPeriod:     Duration(90 * 24 * time.Hour),
+			MaxTracked:      100000,
+		},
+		Auth: Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
+		SRS:  SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
+		DKIM: DKIM{AutoActivate: true, PublishHold: Duration(24 * time.Hour), Overlap: Duration(168 * time.Hour)},
 		Passwords: Passwords{
 			MinLength:      10,
 			Argon2Time:     3,

@@ -38,6 +38,7 @@ func (d *decoder) validate(c *Config) {
 	}
 	d.queue(&c.Queue)
 	d.passwords(&c.Passwords)
+	d.loginGuard(&c.LoginGuard)
 	d.auth(&c.Auth)
 	d.durationRange("dkim.publish_hold", c.DKIM.PublishHold, time.Minute, 720*time.Hour)
 	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
@@ -278,6 +279,27 @@ func (d *decoder) passwords(p *Passwords) {
 	d.intRange("passwords.argon2_threads", p.Argon2Threads, 1, 255)
 	d.durationRange("passwords.login_cache_ttl", p.LoginCacheTTL, 0, 24*time.Hour)
 	d.intRange("passwords.login_cache_size", p.LoginCacheSize, 1, 1000000)
+	d.intRange("passwords.max_concurrent_checks", p.MaxConcurrentChecks, 0, 1024)
+}
+
+func (d *decoder) loginGuard(g *LoginGuard) {
+	d.intRange("login_guard.ipv4_prefix", g.IPv4Prefix, 8, 32)
+	d.intRange("login_guard.ipv6_prefix", g.IPv6Prefix, 16, 128)
+	if d.durationRange("login_guard.max_delay", g.MaxDelay, 0, time.Minute) &&
+		d.durationRange("login_guard.base_delay", g.BaseDelay, 0, time.Minute) && g.BaseDelay > g.MaxDelay {
+		d.fail("login_guard.base_delay", "must not be longer than login_guard.max_delay (%v), not %v", g.MaxDelay, g.BaseDelay)
+	}
+	d.intRange("login_guard.ip_failures", g.IPFailures, 1, 1000)
+	d.intRange("login_guard.network_failures", g.NetworkFailures, 1, 100000)
+	d.durationRange("login_guard.window", g.Window, time.Second, 24*time.Hour)
+	d.intRange("login_guard.account_failures", g.AccountFailures, 1, 100000)
+	d.durationRange("login_guard.account_window", g.AccountWindow, time.Second, 168*time.Hour)
+	if d.durationRange("login_guard.lock_duration", g.LockDuration, time.Second, 24*time.Hour) &&
+		d.durationRange("login_guard.max_lock_duration", g.MaxLockDuration, time.Second, 720*time.Hour) && g.MaxLockDuration < g.LockDuration {
+		d.fail("login_guard.max_lock_duration", "must not be shorter than login_guard.lock_duration (%v), not %v", g.LockDuration, g.MaxLockDuration)
+	}
+	d.durationRange("login_guard.trust_period", g.TrustPeriod, time.Hour, 8760*time.Hour)
+	d.intRange("login_guard.max_tracked", g.MaxTracked, 100, 10000000)
 }
 
 // testing refuses test-only settings unless testing.enabled says they are

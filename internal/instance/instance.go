@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/authguard"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/mtasts"
 	"sealpost.dev/sealpost/internal/store"
@@ -88,11 +89,39 @@ func Accounts(cfg *config.Config, st store.Store) *account.Service {
 			MemoryKiB: p.Argon2MemoryKiB(),
 			Threads:   uint8(p.Argon2Threads),
 		},
-		MinPasswordLength: p.MinLength,
-		LoginCacheTTL:     loginCacheTTL(p.LoginCacheTTL),
-		LoginCacheSize:    p.LoginCacheSize,
-		DKIMKeyGen:        account.GenerateDKIMKeys,
-		Postmaster:        cfg.Postmaster,
+		MinPasswordLength:   p.MinLength,
+		LoginCacheTTL:       loginCacheTTL(p.LoginCacheTTL),
+		LoginCacheSize:      p.LoginCacheSize,
+		MaxConcurrentChecks: p.MaxConcurrentChecks,
+		DKIMKeyGen:          account.GenerateDKIMKeys,
+		Postmaster:          cfg.Postmaster,
+	}
+}
+
+// NewGuard returns the brute-force defence of logins the [login_guard]
+// section asks for, keeping trusted networks in st. The server makes one
+// and gives it to its account.Service, which consults it on every login.
+func NewGuard(cfg *config.Config, st store.KV, log *slog.Logger) (*authguard.Guard, error) {
+	return authguard.New(authguard.Options{Limits: GuardLimits(cfg), Store: st, Logger: log})
+}
+
+// GuardLimits returns the [login_guard] section as authguard.Limits.
+func GuardLimits(cfg *config.Config) authguard.Limits {
+	g := cfg.LoginGuard
+	return authguard.Limits{
+		IPv4Prefix:      g.IPv4Prefix,
+		IPv6Prefix:      g.IPv6Prefix,
+		BaseDelay:       time.Duration(g.BaseDelay),
+		MaxDelay:        time.Duration(g.MaxDelay),
+		IPFailures:      g.IPFailures,
+		NetworkFailures: g.NetworkFailures,
+		Window:          time.Duration(g.Window),
+		AccountFailures: g.AccountFailures,
+		AccountWindow:   time.Duration(g.AccountWindow),
+		LockDuration:    time.Duration(g.LockDuration),
+		MaxLockDuration: time.Duration(g.MaxLockDuration),
+		TrustPeriod:     time.Duration(g.TrustPeriod),
+		MaxTracked:      g.MaxTracked,
 	}
 }
 

@@ -37,6 +37,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/admin"
+	"sealpost.dev/sealpost/internal/authguard"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
@@ -79,6 +80,7 @@ type Server struct {
 	tls      *tlsconf.Provider
 	metrics  *metrics.Metrics
 	resolver dnsx.Resolver
+	guard    *authguard.Guard // the brute-force defence of every login
 
 	pipeline *delivery.Pipeline
 	conns    *connlimit.Limiter
@@ -147,6 +149,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	s.accounts = instance.Accounts(cfg, s.store)
 	s.accounts.Resolver = s.resolver // reverse DNS in the login log
+	if s.guard, err = instance.NewGuard(cfg, s.store, s.log); err != nil {
+		return nil, fmt.Errorf("login guard: %w", err)
+	}
+	s.accounts.Guard = s.guard
 	rewriter, err := newSRS(cfg)
 	if err != nil {
 		return nil, err
