@@ -53,5 +53,6 @@ func (s *Service) alert(ctx context.Context, a Alert) {
 	if a.Time.IsZero() {
 		a.Time = s.now()
 	}
+	originOf(ctx, &a)
 	s.Alerts.Send(ctx, a)
 }

@@ -58,12 +58,12 @@
 // app password by an index lookup instead of an argon2id run per stored
 // password.
 //
-// Step-up authentication (StepUp, RequireStepUp) guards the risky changes
-// an account's owner makes: ChangePassword, AddAppPasswordStepUp,
-// DisableTwoStepStepUp and SetRecoveryAddress take a StepUp, the proof
-// that the main password (and, with 2-step verification on, a TOTP or
-// recovery code) was given within StepUpWindow, whatever session is in
-// hand. The administrator's methods (SetPassword, AddAppPassword,
+// Step-up authentication (StepUp, StepUpAttempt, RequireStepUp) guards the
+// risky changes an account's owner makes: ChangePassword,
+// AddAppPasswordStepUp, DisableTwoStepStepUp and SetRecoveryAddress take a
+// StepUp, the proof that the main password (and, with 2-step verification
+// on, a TOTP or recovery code) was given within StepUpWindow, whatever
+// session is in hand; their alerts name where it was given. The administrator's methods (SetPassword, AddAppPassword,
 // DisableTwoStep) take none. A password change of either kind ends the
 // account's live sessions through Service.EndSessions.
 //
@@ -85,6 +85,6 @@
 // SHA-1, 8-digit codes and other periods are not offered, since common
 // authenticator apps ignore them; turning 2-step verification off keeps
 // the app passwords. Reverse DNS of the remote IP is not in the login log.
-// Sessions and lock-out policy live elsewhere; step-up attempts are logged
-// but not counted by the Guard.
+// Sessions and lock-out policy live elsewhere; StepUp without a remote
+// address is not counted by the Guard (StepUpAttempt is).
 package account

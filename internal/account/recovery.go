@@ -49,7 +49,7 @@ func (s *Service) SetRecoveryAddress(ctx context.Context, su StepUp, address, re
 	if previous != "" {
 		a.AlsoTo = []string{previous}
 	}
-	s.alert(ctx, a)
+	s.alert(withOrigin(ctx, su), a)
 	return nil
 }
 

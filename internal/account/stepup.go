@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
@@ -24,6 +25,10 @@ var ErrStepUpRequired = errors.New("step-up authentication required")
 type StepUp struct {
 	AccountID int64
 	Time      time.Time
+	// RemoteIP and Client are where the step-up came from, when known:
+	// the alerts of the changes it allows name them.
+	RemoteIP netip.Addr
+	Client   string
 }
 
 // StepUp checks the account's main password, and, when 2-step verification
@@ -35,22 +40,51 @@ type StepUp struct {
 //
 // Every attempt is recorded in the log with Kind "stepup", like a login,
 // with the reason for a refusal. A refusal wraps ErrAuthFailed; an unknown
-// account costs what a wrong password costs.
+// account costs what a wrong password costs. StepUp is StepUpAttempt
+// without a remote address, for callers that have none.
 func (s *Service) StepUp(ctx context.Context, address, password, totpCode string) (StepUp, error) {
-	entry := store.LogEntry{Kind: "stepup", Protocol: "web", Method: "password"}
-	acc, err := s.checkStepUp(ctx, address, password, totpCode, &entry)
+	return s.StepUpAttempt(ctx, Attempt{Protocol: "web", Username: address, Password: password}, totpCode)
+}
+
+// StepUpAttempt is StepUp for an attempt whose remote address and client
+// are known (a web or API request): they are logged, kept in the StepUp
+// for the alerts of the changes it allows, and, with a Guard, the attempt
+// is admitted and recorded by it like a login, so that step-up is no way
+// around the brute-force defence.
+func (s *Service) StepUpAttempt(ctx context.Context, a Attempt, totpCode string) (StepUp, error) {
+	entry := store.LogEntry{Kind: "stepup", Protocol: a.Protocol, RemoteIP: a.RemoteIP, Client: a.Client, Method: "password"}
+	guarded := s.Guard != nil && a.RemoteIP.IsValid()
+	if guarded {
+		if err := s.Guard.Admit(ctx, a.RemoteIP, loginAddress(a.Username)); err != nil {
+			if !errors.Is(err, ErrLockedOut) {
+				return StepUp{}, fmt.Errorf("step-up: %w", err)
+			}
+			if acc, err := s.Store.GetAccount(ctx, loginAddress(a.Username)); err == nil {
+				entry.AccountID = acc.ID
+			}
+			s.logAttempt(ctx, entry, a.Username, "locked out", false)
+			return StepUp{}, fmt.Errorf("%w: %w", ErrAuthFailed, err)
+		}
+	}
+	acc, err := s.checkStepUp(ctx, a.Username, a.Password, totpCode, &entry)
 	var fail *loginFailure
 	switch {
 	case errors.As(err, &fail):
 		entry.AccountID = fail.accountID
-		s.logAttempt(ctx, entry, address, fail.reason, false)
-		return StepUp{}, err
+		s.logAttempt(ctx, entry, a.Username, fail.reason, false)
 	case err != nil:
 		return StepUp{}, err
+	default:
+		entry.AccountID = acc.ID
+		s.logAttempt(ctx, entry, a.Username, "step-up", true)
 	}
-	entry.AccountID = acc.ID
-	s.logAttempt(ctx, entry, address, "step-up", true)
-	return StepUp{AccountID: acc.ID, Time: s.now()}, nil
+	if guarded {
+		s.Guard.Record(ctx, a.RemoteIP, loginAddress(a.Username), err == nil)
+	}
+	if err != nil {
+		return StepUp{}, err
+	}
+	return StepUp{AccountID: acc.ID, Time: s.now(), RemoteIP: a.RemoteIP, Client: a.Client}, nil
 }
 
 // checkStepUp decides a step-up attempt, returning a *loginFailure for a
@@ -108,7 +142,7 @@ func (s *Service) RequireStepUp(su StepUp, accountID int64) error {
 }
 
 // steppedUp returns the account at address when su is a fresh step-up of
-// it.
+// it. The changes it allows are made with ctx from withOrigin.
 func (s *Service) steppedUp(ctx context.Context, su StepUp, address string) (store.Account, error) {
 	acc, err := s.account(ctx, address)
 	if err != nil {
@@ -140,7 +174,7 @@ func (s *Service) ChangePassword(ctx context.Context, su StepUp, address, newPas
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	return s.replacePassword(ctx, acc, newPassword)
+	return s.replacePassword(withOrigin(ctx, su), acc, newPassword)
 }
 
 // AddAppPasswordStepUp is the owner's AddAppPassword.
@@ -148,7 +182,7 @@ func (s *Service) AddAppPasswordStepUp(ctx context.Context, su StepUp, address, 
 	if _, err := s.steppedUp(ctx, su, address); err != nil {
 		return store.AppPassword{}, "", fmt.Errorf("add app password: %w", err)
 	}
-	return s.AddAppPassword(ctx, address, name, scopes)
+	return s.AddAppPassword(withOrigin(ctx, su), address, name, scopes)
 }
 
 // DisableTwoStepStepUp is the owner's DisableTwoStep.
@@ -156,5 +190,24 @@ func (s *Service) DisableTwoStepStepUp(ctx context.Context, su StepUp, address s
 	if _, err := s.steppedUp(ctx, su, address); err != nil {
 		return fmt.Errorf("disable 2-step verification: %w", err)
 	}
-	return s.DisableTwoStep(ctx, address)
+	return s.DisableTwoStep(withOrigin(ctx, su), address)
+}
+
+// originKey is the context key of where a change came from.
+type originKey struct{}
+
+// withOrigin returns ctx carrying where su was made, so that the alerts of
+// the change name it.
+func withOrigin(ctx context.Context, su StepUp) context.Context {
+	return context.WithValue(ctx, originKey{}, su)
+}
+
+// originOf fills in the remote address and client of an alert raised by
+// a change made with withOrigin.
+func originOf(ctx context.Context, a *Alert) {
+	su, ok := ctx.Value(originKey{}).(StepUp)
+	if !ok || a.RemoteIP.IsValid() || a.Client != "" {
+		return
+	}
+	a.RemoteIP, a.Client = su.RemoteIP, su.Client
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -180,7 +181,8 @@ func TestRiskyChangesTakeStepUp(t *testing.T) {
 				if _, err := s.EnableTwoStep(ctx, "user@example.com"); err != nil {
 					t.Fatal(err)
 				}
-				own := StepUp{AccountID: must(s.Store.GetAccount(ctx, "user@example.com")).ID, Time: t0}
+				own := StepUp{AccountID: must(s.Store.GetAccount(ctx, "user@example.com")).ID, Time: t0,
+					RemoteIP: netip.MustParseAddr("198.51.100.4"), Client: "Firefox"}
 				other := StepUp{AccountID: must(s.Store.GetAccount(ctx, "other@example.com")).ID, Time: t0}
 				alerts := &recordedAlerts{}
 				s.Alerts = alerts
@@ -199,7 +201,10 @@ func TestRiskyChangesTakeStepUp(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got := alerts.kinds(); len(got) != 1 || got[0] != c.alert {
-					t.Errorf("alerts %v, want [%s]", got, c.alert)
+					t.Fatalf("alerts %v, want [%s]", got, c.alert)
+				}
+				if a := alerts.sent[0]; a.RemoteIP != own.RemoteIP || a.Client != own.Client {
+					t.Errorf("alert from %v %q, want where the step-up came from", a.RemoteIP, a.Client)
 				}
 			})
 		}
@@ -239,4 +244,49 @@ func credSnapshot(t *testing.T, s *Service) string {
 		out += fmt.Sprintf("%s: 2-step %v, %d app passwords, recovery %q\n", a.Address, on, len(ps), r)
 	}
 	return out
+}
+
+// TestStepUpAttemptGuarded checks step-up goes through the Guard like a
+// login when the remote address is known, and is logged with it.
+func TestStepUpAttemptGuarded(t *testing.T) {
+	s := newService(t)
+	ctx := t.Context()
+	acc := mustAccount(t, s, "user@example.com")
+	g := &fakeGuard{}
+	s.Guard = g
+	ip := netip.MustParseAddr("192.0.2.9")
+	attempt := func(pw string) error {
+		_, err := s.StepUpAttempt(ctx, Attempt{Protocol: "web", Username: "User@example.com", Password: pw,
+			RemoteIP: ip, Client: "Firefox"}, "")
+		return err
+	}
+	if err := attempt("wrong password"); !errors.Is(err, ErrAuthFailed) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	su, err := s.StepUpAttempt(ctx, Attempt{Protocol: "web", Username: "user@example.com", Password: testPassword,
+		RemoteIP: ip, Client: "Firefox"}, "")
+	if err != nil || su.RemoteIP != ip || su.Client != "Firefox" || su.AccountID != acc.ID {
+		t.Fatalf("StepUpAttempt = %+v, %v", su, err)
+	}
+	g.admitErr = fmt.Errorf("too many: %w", ErrLockedOut)
+	if err := attempt(testPassword); !errors.Is(err, ErrAuthFailed) || !errors.Is(err, ErrLockedOut) {
+		t.Fatalf("locked out: %v", err)
+	}
+	want := []string{"192.0.2.9 user@example.com fail", "192.0.2.9 user@example.com ok"}
+	if strings.Join(g.recorded, "|") != strings.Join(want, "|") || len(g.admitted) != 3 {
+		t.Errorf("guard admitted %v, recorded %v; want 3 admissions and %v", g.admitted, g.recorded, want)
+	}
+	es, err := s.Store.QueryLog(ctx, store.LogQuery{Kind: "stepup"})
+	if err != nil || len(es) != 3 {
+		t.Fatalf("log %+v, %v", es, err)
+	}
+	if e := es[0]; e.Detail != "locked out" || e.RemoteIP != ip || e.Client != "Firefox" || e.AccountID != acc.ID {
+		t.Errorf("newest entry %+v", e)
+	}
+
+	// Without a remote address the Guard is not asked.
+	g.admitted = nil
+	if _, err := s.StepUp(ctx, "user@example.com", testPassword, ""); err != nil || len(g.admitted) != 0 {
+		t.Errorf("StepUp without an address: %v, guard asked %v", err, g.admitted)
+	}
 }
