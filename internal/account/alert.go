@@ -33,6 +33,9 @@ type Alert struct {
 	// Detail is a short plain-text account of what happened, for the
 	// owner; never a secret.
 	Detail string
+	// AlsoTo are addresses to tell besides the INBOX and the current
+	// recovery address: the recovery address a change replaced.
+	AlsoTo []string
 }
 
 // Alerter delivers security alerts: to the account's INBOX and, when it
@@ -50,5 +53,6 @@ func (s *Service) alert(ctx context.Context, a Alert) {
 	if a.Time.IsZero() {
 		a.Time = s.now()
 	}
+	originOf(ctx, &a)
 	s.Alerts.Send(ctx, a)
 }

@@ -58,6 +58,23 @@
 // app password by an index lookup instead of an argon2id run per stored
 // password.
 //
+// Step-up authentication (StepUp, StepUpAttempt, RequireStepUp) guards the
+// risky changes an account's owner makes: ChangePassword,
+// AddAppPasswordStepUp, DisableTwoStepStepUp and SetRecoveryAddress take a
+// StepUp, the proof that the main password (and, with 2-step verification
+// on, a TOTP or recovery code) was given within StepUpWindow, whatever
+// session is in hand; their alerts name where it was given. The administrator's methods (SetPassword, AddAppPassword,
+// DisableTwoStep) take none. A password change of either kind ends the
+// account's live sessions through Service.EndSessions.
+//
+// Security alerts (Alert, raised through Service.Alerts, delivered by
+// package alert) announce each step a thief would take: a new app
+// password, 2-step verification off, a password or recovery address
+// changed, and a sign-in from a network (IPv4 /24, IPv6 /64) or client not
+// seen on the account within SignInMemory, remembered in store.KV; an
+// account's first sign-in raises none, and one repeating a recent place
+// costs no store access.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but
@@ -68,5 +85,6 @@
 // SHA-1, 8-digit codes and other periods are not offered, since common
 // authenticator apps ignore them; turning 2-step verification off keeps
 // the app passwords. Reverse DNS of the remote IP is not in the login log.
-// Step-up authentication, sessions and lock-out policy live elsewhere.
+// Sessions and lock-out policy live elsewhere; StepUp without a remote
+// address is not counted by the Guard (StepUpAttempt is).
 package account

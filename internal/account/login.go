@@ -102,6 +102,7 @@ func (s *Service) Login(ctx context.Context, a Attempt) (Login, error) {
 	default:
 		entry.AccountID = l.Account.ID
 		s.logAttempt(ctx, entry, a.Username, detail, true)
+		s.noteSignIn(ctx, a, l.Account)
 	}
 	if s.Guard != nil {
 		s.Guard.Record(ctx, a.RemoteIP, address, err == nil)

@@ -332,3 +332,29 @@ func TestLoginReverseDNS(t *testing.T) {
 		}
 	}
 }
+
+// trustForgettingGuard is a Guard that also keeps trusted networks.
+type trustForgettingGuard struct {
+	fakeGuard
+	forgot []string
+}
+
+func (g *trustForgettingGuard) ForgetTrust(_ context.Context, address string) error {
+	g.forgot = append(g.forgot, address)
+	return nil
+}
+
+// TestPasswordChangeForgetsTrust: after a password change no network keeps
+// the trust the Guard gave it, for a thief may have logged in from it.
+func TestPasswordChangeForgetsTrust(t *testing.T) {
+	s := newService(t)
+	mustAccount(t, s, "user@example.com")
+	g := &trustForgettingGuard{}
+	s.Guard = g
+	if err := s.SetPassword(t.Context(), "User@Example.com", "another long passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.forgot) != 1 || g.forgot[0] != "user@example.com" {
+		t.Errorf("trust forgotten for %q, want user@example.com once", g.forgot)
+	}
+}

@@ -86,6 +86,10 @@ type Service struct {
 	// Revoked, when set, is called after an app password is revoked, so
 	// that the live sessions that logged in with it end.
 	Revoked func(accountID, appPasswordID int64)
+	// EndSessions, when set, is called after a password change to end
+	// every live session of the account, those of its app passwords
+	// included: whoever knew the old password is out at once.
+	EndSessions func(accountID int64)
 	// TOTPIssuer names the service in authenticator apps; "" means
 	// DefaultTOTPIssuer.
 	TOTPIssuer string
@@ -100,6 +104,7 @@ type Service struct {
 	sem       chan struct{}
 	cacheOnce sync.Once
 	cache     *loginCache
+	recent    recentSignInSet // the last places of sign-ins, see noteSignIn
 }
 
 // DefaultMailboxes returns the mailboxes every new account gets: INBOX and
@@ -205,7 +210,10 @@ func (s *Service) AddAccount(ctx context.Context, address, password string, quot
 	return acc, nil
 }
 
-// SetPassword replaces the password of an account.
+// SetPassword is the administrator's change of an account's password.
+// Like ChangePassword, the owner's, it forgets the cached logins, ends the
+// account's other sessions through EndSessions (a thief's among them) and
+// raises AlertPasswordChanged.
 func (s *Service) SetPassword(ctx context.Context, address, password string) error {
 	a, err := ParseAddress(address)
 	if err != nil {
@@ -219,16 +227,34 @@ func (s *Service) SetPassword(ctx context.Context, address, password string) err
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", a, err)
 	}
+	return s.replacePassword(ctx, acc, password)
+}
+
+// replacePassword stores the hash of a checked new password, and does
+// what a password change must.
+func (s *Service) replacePassword(ctx context.Context, acc store.Account, password string) error {
 	phc, err := s.hasher().Hash(password)
 	if err != nil {
-		return fmt.Errorf("set password of %s: %w", a, err)
+		return fmt.Errorf("set password of %s: %w", acc.Address, err)
 	}
-	if err := s.Store.SetPasswordHash(ctx, a.String(), phc); err != nil {
-		return fmt.Errorf("set password of %s: %w", a, err)
+	if err := s.Store.SetPasswordHash(ctx, acc.Address, phc); err != nil {
+		return fmt.Errorf("set password of %s: %w", acc.Address, err)
 	}
 	// The new stored hash already stops the old password's cache entries;
 	// forgetting them frees their room at once.
-	s.ForgetLogins(a.String())
+	s.ForgetLogins(acc.Address)
+	if s.EndSessions != nil {
+		s.EndSessions(acc.ID)
+	}
+	// A network a thief logged in from must not keep the trust the Guard
+	// gives an account's own networks; the owner's next login restores it.
+	if g, ok := s.Guard.(interface {
+		ForgetTrust(ctx context.Context, address string) error
+	}); ok {
+		if err := g.ForgetTrust(ctx, acc.Address); err != nil {
+			s.logger().Warn("forgetting the networks an account trusts", "account", acc.Address, "err", err)
+		}
+	}
 	s.alert(ctx, Alert{AccountID: acc.ID, Kind: AlertPasswordChanged, Detail: "The password of the account was changed."})
 	return nil
 }
@@ -256,7 +282,8 @@ func (s *Service) DeleteAccount(ctx context.Context, address string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.GetAccount(ctx, a.String()); err != nil {
+	acc, err := s.Store.GetAccount(ctx, a.String())
+	if err != nil {
 		return fmt.Errorf("delete account %s: %w", a, err)
 	}
 	if err := s.checkUnreferenced(ctx, a); err != nil {
@@ -266,6 +293,7 @@ func (s *Service) DeleteAccount(ctx context.Context, address string) error {
 		return fmt.Errorf("delete account %s: %w", a, err)
 	}
 	s.ForgetLogins(a.String())
+	s.forgetSignIns(ctx, acc.ID)
 	return nil
 }
 

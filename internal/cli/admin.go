@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/admin"
+	"sealpost.dev/sealpost/internal/alert"
 	"sealpost.dev/sealpost/internal/config"
+	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -34,7 +38,26 @@ func openInstance(ctx context.Context, f instanceFlags) (*config.Config, *accoun
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, instance.Accounts(cfg, st), func() { st.Close() }, nil
+	svc := instance.Accounts(cfg, st)
+	// Alerts go into the store, which needs no running server: the INBOX
+	// copy is stored at once, outside copies wait in the queue for it.
+	svc.Alerts = alert.New(&delivery.Pipeline{Store: st, Accounts: svc}, svc, nil, nil)
+	svc.EndSessions = func(accountID int64) { endSessions(cfg.DataDir, st, accountID) }
+	return cfg, svc, func() { st.Close() }, nil
+}
+
+// endSessions asks the running server, if there is one, to end every live
+// session of an account.
+func endSessions(dataDir string, st store.Store, accountID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	acc, err := st.GetAccountByID(ctx, accountID)
+	if err != nil {
+		return
+	}
+	if _, err := admin.NewClient(dataDir).SignOut(ctx, acc.Address, 0); err != nil && !errors.Is(err, admin.ErrNoServer) {
+		slog.Warn("ending the account's live sessions", "account", acc.Address, "err", err)
+	}
 }
 
 // loadInstanceConfig loads the config of the instance the flags name.

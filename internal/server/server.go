@@ -37,6 +37,7 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/admin"
+	"sealpost.dev/sealpost/internal/alert"
 	"sealpost.dev/sealpost/internal/authguard"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/connlimit"
@@ -178,6 +179,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.sessions = &sessions.Registry{}
 	// A revoked app password ends the live sessions that logged in with it.
 	s.accounts.Revoked = func(accountID, appPassword int64) { s.sessions.EndAppPassword(accountID, appPassword) }
+	// A password change ends every live session of the account.
+	s.accounts.EndSessions = func(accountID int64) { s.sessions.SignOut(accountID, 0) }
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
@@ -188,6 +191,9 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		Changed: s.hub.Changed, Logger: s.log}
 	auth := s.mailAuth()
 	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}}, auth
+	// Security alerts are delivered like any local mail, and queued to
+	// recovery addresses.
+	s.accounts.Alerts = alert.New(s.pipeline, s.accounts, s.pokeQueue, s.log)
 	if rewriter != nil {
 		s.pipeline.Rewriter = rewriter
 	}

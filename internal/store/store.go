@@ -41,6 +41,9 @@
 // passwords (hashed, scoped, with their last use); they go with their
 // account.
 //
+// Recovery keeps each account's recovery address, where its security
+// alerts go too; it goes with its account.
+//
 // Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
 // SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
 // ENVID, RET, NOTIFY and ORCPT (RFC 3461). The store checks that keywords
@@ -91,6 +94,7 @@ type Store interface {
 	KV
 	Reports
 	Credentials
+	Recovery
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error
