@@ -154,7 +154,7 @@ func (ss *session) enqueue(ctx context.Context, env *delivery.Envelope, msg deli
 	if !d.Hold {
 		return ss.enqueueFor(ctx, env, msg, ss.tx.rcpts, false)
 	}
-	ss.srv.log.Warn("submission held", "session", ss.id, "account", ss.account.Address,
+	ss.srv.log.Info("submission held", "session", ss.id, "account", ss.account.Address,
 		"recipients", len(outside), "reason", d.Reason)
 	// The held copy first: should the local one fail, the client's retry
 	// adds a held duplicate, which leaves nothing.
