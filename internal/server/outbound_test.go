@@ -248,6 +248,7 @@ mx.far.example.   A  127.0.0.1
 
 	c := submitter(t, srv.Addrs()["submission"].String(), "ann@example.org", "ann's stolen password")
 	rcpts := make([]string, total)
+	start := time.Now()
 	for i := range rcpts {
 		rcpts[i] = fmt.Sprintf("victim%d-%x@far.example", i, rand.Uint64())
 		to := []string{rcpts[i]}
@@ -259,6 +260,7 @@ mx.far.example.   A  127.0.0.1
 		}
 	}
 	c.Quit()
+	t.Logf("%d submissions in %v", total, time.Since(start).Round(time.Millisecond))
 
 	// The local copy arrives although the account is held.
 	waitFor(t, "the local copy", 10*time.Second, func() bool {
