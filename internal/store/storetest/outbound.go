@@ -146,6 +146,16 @@ func testOutboundHold(t *testing.T, s store.Store) {
 	}
 	_, err = s.ReleaseOutbound(ctx, a.ID, released)
 	wantErr(t, "release twice", err, store.ErrNotFound)
+
+	// Everything goes with the account.
+	must(s.HoldOutbound(ctx, b.ID, "new recipients", t0)).get(t)
+	noErr(t, s.AddCorrespondent(ctx, b.ID, "friend@out.test", t0, 10))
+	noErr(t, s.DeleteAccount(ctx, b.Address))
+	if holds := must(s.ListOutboundHolds(ctx)).get(t); len(holds) != 0 {
+		t.Errorf("holds after the account was deleted: %+v", holds)
+	}
+	_, err = s.RecordSend(ctx, b.ID, t0, []string{"r@out.test"}, 10)
+	wantErr(t, "record for a deleted account", err, store.ErrNotFound)
 }
 
 // testRecordSendConcurrent checks that concurrent RecordSend calls for one
