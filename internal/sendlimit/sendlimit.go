@@ -40,6 +40,10 @@
 // event log, and the same alert sent to the account that receives the
 // postmaster address of the account's domain (when it is another account).
 //
+// A message is counted when it is checked, before it is queued: should
+// queueing then fail, the client's retry is counted again, which errs on
+// the strict side.
+//
 // Left out: per-domain or per-IP submission limits; judging the content
 // of what is sent; an automatic release after a while (a held account
 // waits for a person); counting mail forwarded by aliases or rules, which
