@@ -333,4 +333,3 @@ mx.far.example.   A  127.0.0.1
 		return len(accountQueue(t, srv.Store(), ann.ID)) == 0
 	})
 }
-
