@@ -88,7 +88,7 @@ func commands() []command {
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
-		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
+		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop, held accounts: held|release --account USER", runQueue},
 		{"dkim", "DKIM: verify|sign < message; keys|rotate|activate DOMAIN", runDKIM},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},

@@ -60,9 +60,15 @@ func newQueueRow(it store.QueueItem) queueRow {
 }
 
 func runQueue(ctx context.Context, env *Env, args []string) error {
-	verb, args, err := subcommand(args, "list", "show", "retry", "hold", "release", "drop")
+	verb, args, err := subcommand(args, "list", "show", "retry", "hold", "release", "drop", "held")
 	if err != nil {
 		return err
+	}
+	switch {
+	case verb == "held":
+		return runQueueHeld(ctx, env, args)
+	case verb == "release" && isAccountRelease(args):
+		return runQueueReleaseAccount(ctx, env, args)
 	}
 	var f instanceFlags
 	usage := "queue " + verb + " [-config FILE | --data DIR] ID"

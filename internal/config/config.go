@@ -59,6 +59,7 @@ type Config struct {
 	LoginGuard LoginGuard `toml:"login_guard" doc:"Defence of IMAP, POP3, SMTP and web logins against password guessing. Failed logins are counted per IP address, per network and per account: each attempt from an address with recent failures waits a growing delay, and too many failures lock the address, the network or the account out for a while, each repeat twice as long. An account locked out still accepts logins from the networks it has logged in from successfully before (its trusted networks), so an attacker elsewhere cannot lock the owner out. Loopback and private addresses are not exempt. Lock-outs are logged, listed by the administrator and kept in memory only; trusted networks are kept in the database."`
 	Auth       Auth       `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
 	SRS        SRS        `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
+	Outbound   Outbound   `toml:"outbound" doc:"Outbound abuse control: per-account limits on the mail an account submits to recipients outside the hosted domains, so that a stolen password cannot send spam. When one is exceeded, the message is still accepted but its outside copy is queued held, as is every later one of the account; the account is flagged, its owner and the postmaster are alerted and a warning is logged. Held mail leaves only after sealpost queue release --account USER. Mail to hosted domains is never held. Counts are kept in the database, shared by every node. A limit of 0 is not checked."`
 	DKIM       DKIM       `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
 	Testing    Testing    `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
@@ -173,6 +174,22 @@ type DKIM struct {
 	Overlap      Duration `toml:"overlap" doc:"How long the replaced keys stay published once the new ones sign, since mail signed with them may still be in transit or be verified late, 1h to 2160h; also the default of sealpost dkim activate --overlap. The server then deletes them, logging it, and their records can be removed."`
 }
 
+// Outbound configures outbound abuse control (package sendlimit).
+type Outbound struct {
+	Enabled              bool `toml:"enabled" doc:"Check every submission against the limits below. When false, nothing is counted or held (mail already held stays held)."`
+	MessagesPerMinute    int  `toml:"messages_per_minute" doc:"Messages with outside recipients an account may submit in any 60 seconds, 0 to 10000."`
+	MessagesPerHour      int  `toml:"messages_per_hour" doc:"Messages with outside recipients an account may submit in any hour, 0 to 100000."`
+	MessagesPerDay       int  `toml:"messages_per_day" doc:"Messages with outside recipients an account may submit in any 24 hours, 0 to 1000000. Large providers allow personal accounts a few hundred."`
+	RecipientsPerMinute  int  `toml:"recipients_per_minute" doc:"Outside recipients, summed over messages, an account may write to in any 60 seconds, 0 to 100000."`
+	RecipientsPerHour    int  `toml:"recipients_per_hour" doc:"Outside recipients an account may write to in any hour, 0 to 1000000."`
+	RecipientsPerDay     int  `toml:"recipients_per_day" doc:"Outside recipients an account may write to in any 24 hours, 0 to 10000000."`
+	NewRecipientsPerHour int  `toml:"new_recipients_per_hour" doc:"Outside recipients the account has never written to nor received mail from that it may write to in any hour, 0 to 1000000: a thief writes to strangers, an owner mostly to known people."`
+	NewRecipientsPerDay  int  `toml:"new_recipients_per_day" doc:"Never-seen outside recipients an account may write to in any 24 hours, 0 to 10000000."`
+	BurstFactor          int  `toml:"burst_factor" doc:"A burst is held: more messages in the last hour than burst_minimum and than burst_factor times the account's usual hourly rate over the past week. 0 turns burst detection off; otherwise 2 to 1000."`
+	BurstMinimum         int  `toml:"burst_minimum" doc:"Messages an hour an account may always send without counting as a burst, whatever its history, 1 to 100000."`
+	Correspondents       int  `toml:"correspondents" doc:"How many of each account's most recent correspondents (addresses it wrote to or received from) are remembered to tell new recipients from known ones, 100 to 100000."`
+}
+
 // SRS configures sender rewriting of forwarded mail.
 type SRS struct {
 	Enabled bool     `toml:"enabled" doc:"Rewrite the reverse path of forwarded mail, and accept mail (bounces, replies) to the rewritten addresses for the original sender when their hash matches and they are not older than max_age; others are refused with 550 5.1.1. When false, forwarded mail keeps its original reverse path, and addresses starting SRS0= or SRS1= are ordinary ones."`
@@ -257,6 +274,11 @@ func Default() *Config {
 		},
 		Auth: Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
 		SRS:  SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
+		Outbound: Outbound{Enabled: true,
+			MessagesPerMinute: 20, MessagesPerHour: 100, MessagesPerDay: 500,
+			RecipientsPerMinute: 50, RecipientsPerHour: 200, RecipientsPerDay: 500,
+			NewRecipientsPerHour: 50, NewRecipientsPerDay: 200,
+			BurstFactor: 10, BurstMinimum: 40, Correspondents: 2000},
 		DKIM: DKIM{AutoActivate: true, PublishHold: Duration(24 * time.Hour), Overlap: Duration(168 * time.Hour)},
 		Passwords: Passwords{
 			MinLength:      10,

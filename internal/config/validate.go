@@ -43,6 +43,7 @@ func (d *decoder) validate(c *Config) {
 	d.durationRange("dkim.publish_hold", c.DKIM.PublishHold, time.Minute, 720*time.Hour)
 	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
 	d.durationRange("srs.max_age", c.SRS.MaxAge, 24*time.Hour, 8760*time.Hour)
+	d.outbound(&c.Outbound)
 	d.testing(&c.Testing)
 }
 
@@ -304,6 +305,29 @@ func (d *decoder) loginGuard(g *LoginGuard) {
 
 // testing refuses test-only settings unless testing.enabled says they are
 // meant: each one weakens or bends outbound delivery.
+func (d *decoder) outbound(o *Outbound) {
+	for _, l := range []struct {
+		key    string
+		v, max int
+	}{
+		{"outbound.messages_per_minute", o.MessagesPerMinute, 10000},
+		{"outbound.messages_per_hour", o.MessagesPerHour, 100000},
+		{"outbound.messages_per_day", o.MessagesPerDay, 1000000},
+		{"outbound.recipients_per_minute", o.RecipientsPerMinute, 100000},
+		{"outbound.recipients_per_hour", o.RecipientsPerHour, 1000000},
+		{"outbound.recipients_per_day", o.RecipientsPerDay, 10000000},
+		{"outbound.new_recipients_per_hour", o.NewRecipientsPerHour, 1000000},
+		{"outbound.new_recipients_per_day", o.NewRecipientsPerDay, 10000000},
+	} {
+		d.intRange(l.key, l.v, 0, l.max)
+	}
+	if o.BurstFactor != 0 {
+		d.intRange("outbound.burst_factor", o.BurstFactor, 2, 1000)
+	}
+	d.intRange("outbound.burst_minimum", o.BurstMinimum, 1, 100000)
+	d.intRange("outbound.correspondents", o.Correspondents, 100, 100000)
+}
+
 func (d *decoder) testing(t *Testing) {
 	set := map[string]bool{"testing.smtp_port": t.SMTPPort != 0, "testing.mtasts_port": t.MTASTSPort != 0, "testing.ca_file": t.CAFile != ""}
 	for _, key := range []string{"testing.smtp_port", "testing.mtasts_port", "testing.ca_file"} {

@@ -144,6 +144,10 @@ type Pipeline struct {
 	// Rewriter, when set, rewrites the reverse path of the messages the
 	// pipeline forwards to outside addresses (SRS).
 	Rewriter SenderRewriter
+	// Received, when set, is called after a message from outside was
+	// stored for an account, with its envelope sender, so that outbound
+	// abuse control knows the sender as a correspondent.
+	Received func(ctx context.Context, accountID int64, sender string)
 	Logger   *slog.Logger
 }
 
@@ -339,6 +343,9 @@ func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message,
 	}
 	if p.Changed != nil {
 		p.Changed(mbox.ID)
+	}
+	if p.Received != nil && env.Account == 0 && env.MailFrom != "" {
+		p.Received(ctx, acct.ID, env.MailFrom)
 	}
 	return nil
 }

@@ -330,3 +330,33 @@ func TestForwardIsSealed(t *testing.T) {
 		}
 	}
 }
+
+// TestReceivedNamesTheSender checks that Received is told of each account
+// a message from outside was stored for, and not of submitted mail or the
+// null sender.
+func TestReceivedNamesTheSender(t *testing.T) {
+	f := newFixture(t)
+	var got []string
+	f.p.Received = func(_ context.Context, accountID int64, sender string) {
+		got = append(got, fmt.Sprintf("%d %s", accountID, sender))
+	}
+	ann, err := f.st.GetAccount(t.Context(), "ann@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.Deliver(t.Context(), envelope("ann@example.org"), Spool(plain)); err != nil {
+		t.Fatal(err)
+	}
+	submitted := envelope("ann@example.org")
+	submitted.Account = ann.ID
+	bounce := envelope("ann@example.org")
+	bounce.MailFrom = ""
+	for _, env := range []*Envelope{submitted, bounce} {
+		if _, err := f.p.Deliver(t.Context(), env, Spool(plain)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{fmt.Sprintf("%d sender@far.example", ann.ID)}; !slices.Equal(got, want) {
+		t.Errorf("Received calls %q, want %q", got, want)
+	}
+}

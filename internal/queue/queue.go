@@ -241,7 +241,10 @@ func (q *Queue) Run(ctx context.Context) error {
 		for _, it := range items {
 			slots <- struct{}{}
 			wg.Go(func() {
-				defer func() { <-slots }()
+				// A freed slot may take the next due message at once:
+				// a backlog larger than the slots must not wait for
+				// the poll.
+				defer func() { <-slots; q.Poke() }()
 				q.attempt(ctx, it)
 			})
 		}

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -349,4 +350,36 @@ func TestDSNNotifierQueuesReports(t *testing.T) {
 	if items, _ := f.st.ListQueue(t.Context()); len(items) != 0 {
 		t.Errorf("a failed report was reported on: %+v", items)
 	}
+}
+
+// TestRunDrainsABacklog checks that Run delivers more due messages than
+// it has slots without waiting for its poll: each finished attempt frees
+// a slot for the next.
+func TestRunDrainsABacklog(t *testing.T) {
+	f := newFixture(t)
+	f.q.opts.Concurrency = 2
+	f.transport.delay = 10 * time.Millisecond
+	const n = 12
+	for i := range n {
+		f.enqueue(t, "ann@ours.example", rcpt(fmt.Sprintf("r%d@a.example", i)))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.q.Run(ctx) }()
+	deadline := time.Now().Add(pollInterval / 3)
+	for {
+		items, err := f.st.ListQueue(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages still queued: the backlog waits for the poll", len(items), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

@@ -52,6 +52,7 @@ import (
 	"sealpost.dev/sealpost/internal/pop3"
 	"sealpost.dev/sealpost/internal/queue"
 	"sealpost.dev/sealpost/internal/reports"
+	"sealpost.dev/sealpost/internal/sendlimit"
 	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/smtpserver"
 	"sealpost.dev/sealpost/internal/srs"
@@ -84,6 +85,7 @@ type Server struct {
 	guard    *authguard.Guard // the brute-force defence of every login
 
 	pipeline *delivery.Pipeline
+	outbound *sendlimit.Limiter // nil when outbound.enabled is off
 	conns    *connlimit.Limiter
 	queue    *queue.Queue
 	hub      *imapserver.Hub
@@ -196,6 +198,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.accounts.Alerts = alert.New(s.pipeline, s.accounts, s.pokeQueue, s.log)
 	if rewriter != nil {
 		s.pipeline.Rewriter = rewriter
+	}
+	if cfg.Outbound.Enabled {
+		s.outbound = instance.SendLimiter(cfg, s.store, s.accounts, s.log)
+		s.pipeline.Received = s.outbound.Received
 	}
 	if s.queue, err = s.newQueue(); err != nil {
 		return nil, err
@@ -439,7 +445,7 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 		},
 	}, smtpserver.Deps{
 		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
-		Queued: s.pokeQueue, Sessions: s.sessions, Logger: s.log,
+		Queued: s.pokeQueue, Sessions: s.sessions, Outbound: s.outbound, Logger: s.log,
 	})
 	if err != nil {
 		return err

@@ -46,6 +46,7 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/listener"
+	"sealpost.dev/sealpost/internal/sendlimit"
 	"sealpost.dev/sealpost/internal/sessions"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -139,6 +140,7 @@ type Server struct {
 	conns    *connlimit.Limiter
 	queued   func()
 	sessions *sessions.Registry
+	outbound *sendlimit.Limiter
 	log      *slog.Logger
 	listener *listener.Server
 }
@@ -155,6 +157,9 @@ type Deps struct {
 	// Sessions, if set, registers the submission sessions that logged in,
 	// so they can be listed and signed out (MX sessions are no account's).
 	Sessions *sessions.Registry
+	// Outbound, if set, decides whether each submission's outside copy
+	// is held (outbound abuse control).
+	Outbound *sendlimit.Limiter
 	Logger   *slog.Logger
 }
 
@@ -176,7 +181,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, pipeline: deps.Pipeline,
-		conns: deps.Conns, queued: deps.Queued, sessions: deps.Sessions, log: log.With("listener", cfg.Mode.String()),
+		conns: deps.Conns, queued: deps.Queued, sessions: deps.Sessions, outbound: deps.Outbound, log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,

@@ -132,13 +132,45 @@ func (ss *session) checkAuthorFields(h mail.Header) *smtp.Reply {
 }
 
 // enqueue queues the message for all its recipients; the queue delivers
-// the local ones itself.
+// the local ones itself. When the outbound limits hold the account's mail,
+// the outside recipients are queued held, and the local ones apart, ready.
 func (ss *session) enqueue(ctx context.Context, env *delivery.Envelope, msg delivery.Message) error {
+	if ss.srv.outbound == nil {
+		return ss.enqueueFor(ctx, env, msg, ss.tx.rcpts, false)
+	}
+	var outside, local []recipient
+	var addrs []string
+	for _, rc := range ss.tx.rcpts {
+		if rc.local {
+			local = append(local, rc)
+		} else {
+			outside, addrs = append(outside, rc), append(addrs, rc.addr)
+		}
+	}
+	d, err := ss.srv.outbound.Check(ctx, ss.account, addrs)
+	if err != nil {
+		return err
+	}
+	if !d.Hold {
+		return ss.enqueueFor(ctx, env, msg, ss.tx.rcpts, false)
+	}
+	ss.srv.log.Info("submission held", "session", ss.id, "account", ss.account.Address,
+		"recipients", len(outside), "reason", d.Reason)
+	// The held copy first: should the local one fail, the client's retry
+	// adds a held duplicate, which leaves nothing.
+	if err := ss.enqueueFor(ctx, env, msg, outside, true); err != nil || len(local) == 0 {
+		return err
+	}
+	return ss.enqueueFor(ctx, env, msg, local, false)
+}
+
+// enqueueFor queues the message for rcpts, held or ready.
+func (ss *session) enqueueFor(ctx context.Context, env *delivery.Envelope, msg delivery.Message, rcpts []recipient, held bool) error {
 	item := store.NewQueueItem{
 		From: env.MailFrom, RequireTLS: env.RequireTLS, SMTPUTF8: env.SMTPUTF8,
-		BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret, Submitter: ss.account.ID,
+		BodyType: env.BodyType, EnvID: env.EnvID, Ret: env.Ret, Submitter: ss.account.ID, Held: held,
 	}
-	for _, rc := range ss.tx.rcpts {
+	for _, rc := range rcpts {
 		item.Recipients = append(item.Recipients, store.NewQueueRecipient{Address: rc.addr, Notify: rc.notify, ORCPT: rc.orcpt})
 	}
 	body, err := msg.Open()

@@ -36,6 +36,10 @@
 // 7.2) and TLS reports (RFC 8460) Sealpost sends, per UTC day, and keeps
 // the reports it receives about its domains.
 //
+// Outbound keeps what outbound abuse control needs: the messages each
+// account submitted recently, its correspondents, and which accounts have
+// their outgoing mail held.
+//
 // Credentials keeps what 2-step verification needs (the TOTP secret of
 // RFC 6238, the last time step used, hashed recovery codes) and app
 // passwords (hashed, scoped, with their last use); they go with their
@@ -95,6 +99,7 @@ type Store interface {
 	Reports
 	Credentials
 	Recovery
+	Outbound
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error
@@ -536,6 +541,9 @@ type NewQueueItem struct {
 	EnvID      string // ENVID (RFC 3461 section 4.4), decoded from xtext
 	Ret        string // "", "FULL" or "HDRS" (RFC 3461 section 4.3)
 	Submitter  int64  // account that submitted it; 0 for mail we generate or relay
+	// Held stores the item held (QueueHeld) rather than ready, so that no
+	// worker can claim it before an administrator releases it.
+	Held bool
 }
 
 // NewQueueRecipient is one recipient of a NewQueueItem. Keywords are upper

@@ -96,8 +96,9 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 		}
 		q, err = scanQueueItem(tx.QueryRow(ctx, `INSERT INTO queue (sender, recipients, blob_id, size, state, next_attempt, created,
 				require_tls, smtputf8, body_type, envid, ret, submitter)
-			VALUES ($1, $2, $3, $4, 'ready', $5, $5, $6, $7, $8, $9, $10, $11) RETURNING `+queueCols,
-			item.From, enc, blob, sp.size, t, item.RequireTLS, item.SMTPUTF8, item.BodyType, item.EnvID, item.Ret, item.Submitter))
+			VALUES ($1, $2, $3, $4, $12, $5, $5, $6, $7, $8, $9, $10, $11) RETURNING `+queueCols,
+			item.From, enc, blob, sp.size, t, item.RequireTLS, item.SMTPUTF8, item.BodyType, item.EnvID, item.Ret, item.Submitter,
+			string(enqueueState(item))))
 		return mapErr(err, "enqueue", nil)
 	})
 	if err != nil {
@@ -105,6 +106,14 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 		return store.QueueItem{}, err
 	}
 	return q, nil
+}
+
+// enqueueState is the state a new item starts in.
+func enqueueState(item store.NewQueueItem) store.QueueState {
+	if item.Held {
+		return store.QueueHeld
+	}
+	return store.QueueReady
 }
 
 // GetQueueItem returns a queue item by ID.

@@ -30,6 +30,9 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 		Ret:        item.Ret,
 		Submitter:  item.Submitter,
 	}
+	if item.Held {
+		it.State = store.QueueHeld
+	}
 	rj, err := json.Marshal(it.Recipients)
 	if err != nil {
 		return store.QueueItem{}, err
@@ -46,7 +49,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, item store.NewQueue
 		return tx.QueryRowContext(ctx, `INSERT INTO queue(sender, recipients, blob_id, size, state, next_attempt, created,
 				require_tls, smtputf8, body_type, envid, ret, submitter)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			it.From, string(rj), it.BlobID, it.Size, string(store.QueueReady), micros(now), micros(now),
+			it.From, string(rj), it.BlobID, it.Size, string(it.State), micros(now), micros(now),
 			boolInt(it.RequireTLS), boolInt(it.SMTPUTF8), it.BodyType, it.EnvID, it.Ret, it.Submitter).Scan(&it.ID)
 	}})
 	if err != nil {
