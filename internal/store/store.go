@@ -91,6 +91,7 @@ type Store interface {
 	KV
 	Reports
 	Credentials
+	NetworkAllowLists
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,9 +161,11 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers may have gaps (branches number their migrations apart and
+	// merge them later), but never repeat.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("postgres: migration %s: expected version %d", m.name, i+1)
+		if i > 0 && m.version == ms[i-1].version {
+			return nil, fmt.Errorf("postgres: migration %s: version %d used twice", m.name, m.version)
 		}
 	}
 	return ms, nil
@@ -198,14 +201,23 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	var current int
-	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+	rows, err := conn.Query(ctx, "SELECT version FROM schema_version")
+	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	if current > len(ms) {
-		return fmt.Errorf("postgres: database schema version %d is newer than this binary supports (%d); upgrade Sealpost", current, len(ms))
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	for _, m := range ms[current:] {
+	if current, last := slices.Max(append(applied, 0)), ms[len(ms)-1].version; current > last {
+		return fmt.Errorf("postgres: database schema version %d is newer than this binary supports (%d); upgrade Sealpost", current, last)
+	}
+	for _, m := range ms {
+		// Every migration not applied yet, so that one numbered in a
+		// gap below the current version still runs.
+		if slices.Contains(applied, m.version) {
+			continue
+		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err

@@ -77,6 +77,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -272,9 +273,11 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{v, n})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers may have gaps (branches number their migrations apart and
+	// merge them later), but never repeat.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migrations not numbered 1..N: %s", m.name)
+		if m.version < 1 || i > 0 && m.version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite: migration %s: number not positive or not unique", m.name)
 		}
 	}
 	return ms, nil
@@ -295,14 +298,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	var cur int
-	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&cur); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
+	applied, err := appliedVersions(ctx, tx)
+	if err != nil {
+		return err
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("%w: database is at version %d, this program knows up to %d", ErrTooNew, cur, len(ms))
+	if cur, last := slices.Max(append(applied, 0)), ms[len(ms)-1].version; cur > last {
+		return fmt.Errorf("%w: database is at version %d, this program knows up to %d", ErrTooNew, cur, last)
 	}
-	for _, m := range ms[cur:] {
+	for _, m := range ms {
+		// Every migration not applied yet, so that one numbered in a
+		// gap below the current version still runs.
+		if slices.Contains(applied, m.version) {
+			continue
+		}
 		text, err := migrationFiles.ReadFile(m.name)
 		if err != nil {
 			return err
@@ -319,6 +327,27 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
+}
+
+// appliedVersions returns the versions of the migrations applied.
+func appliedVersions(ctx context.Context, tx *sql.Tx) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_version")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return vs, nil
 }
 
 // SchemaVersion returns the schema version of the open database.

@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TOTP", testTOTP},
 		{"AppPasswords", testAppPasswords},
 		{"CredentialsLeaveWithAccount", testCredentialsLeaveWithAccount},
+		{"AllowedNetworks", testAllowedNetworks},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},
