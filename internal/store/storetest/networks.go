@@ -35,11 +35,11 @@ func testAllowedNetworks(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	want := []store.AllowedNetwork{
-		{"", p("198.51.100.0/24")},
-		{"imap", p("10.0.0.0/8")},
-		{"imap", p("192.0.2.0/24")},
-		{"imap", p("2001:db8::/32")},
-		{"imap", p("fe80::/64")},
+		{Protocol: "", Network: p("198.51.100.0/24")},
+		{Protocol: "imap", Network: p("10.0.0.0/8")},
+		{Protocol: "imap", Network: p("192.0.2.0/24")},
+		{Protocol: "imap", Network: p("2001:db8::/32")},
+		{Protocol: "imap", Network: p("fe80::/64")},
 	}
 	if got := must(s.AllowedNetworks(ctx, a.ID)).get(t); !slices.Equal(got, want) {
 		t.Errorf("list = %v\nwant %v", got, want)
