@@ -77,6 +77,8 @@ func TestAuditLog(t *testing.T) {
 		{"", []string{"account", "2fa", "disable", secUser}, "account 2fa disable " + secUser},
 		{"", []string{"account", "app-password", "add", secUser, "phone", "--scope", "imap", "--json"}, "account app-password add " + secUser + " phone --scope imap"},
 		{"", []string{"account", "app-password", "revoke", secUser, "phone"}, "account app-password revoke " + secUser + " phone"},
+		{"", []string{"account", "allow", secUser, "192.0.2.0/24", "--protocol", "imap"}, "account allow " + secUser + " 192.0.2.0/24 --protocol imap"},
+		{"", []string{"account", "allow", "--clear", secUser}, "account allow --clear " + secUser},
 		{"", []string{"account", "signout", secUser}, "account signout " + secUser},
 		{"", []string{"dkim", "rotate", "example.org"}, "dkim rotate example.org"},
 		{"", []string{"dkim", "activate", "example.org", "--overlap", "1h"}, "dkim activate example.org --overlap 1h"},
@@ -110,6 +112,7 @@ func TestAuditLog(t *testing.T) {
 		{"domain", "list"}, {"account", "list"}, {"alias", "list"}, {"queue", "list"},
 		{"dkim", "keys", "example.org"}, {"account", "activity", secUser},
 		{"account", "sessions", secUser}, {"account", "app-password", "list", secUser}, {"audit"},
+		{"account", "allow", "--list", secUser},
 		// Refused for bad input: nothing changed, nothing recorded.
 		{"domain", "add", "example.org"}, {"account", "del", "nobody@example.org"}, {"queue", "drop", "99"},
 	}

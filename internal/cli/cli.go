@@ -85,6 +85,7 @@ func commands() []command {
 		{"account signout", "end an account's live sessions: account signout [--keep ID] USER", audited("account signout", always, runAccountSignOut)},
 		{"account 2fa", "2-step verification of an account: enable|disable ADDRESS", audited("account 2fa", verbs("enable", "disable"), runTwoStep)},
 		{"account app-password", "app passwords of an account: add|list|revoke", audited("account app-password", verbs("add", "revoke"), runAppPassword)},
+		{"account allow", "limit an account's logins to networks: allow USER [--protocol P] NETWORK... | --list | --clear", audited("account allow", allowChanges, runAccountAllow)},
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
 		{"alias", "manage aliases: add|list|del", audited("alias", verbs("add", "del"), runAlias)},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
