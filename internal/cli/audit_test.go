@@ -197,3 +197,24 @@ func TestAuditArgs(t *testing.T) {
 		t.Errorf("truncateDetail: %d bytes, ends %q", len(got), got[len(got)-8:])
 	}
 }
+
+// FuzzAuditArgs: whatever the arguments, describing them for the log (or
+// reading them as networks for account allow) neither panics nor keeps the value of a flag named after a secret.
+func FuzzAuditArgs(f *testing.F) {
+	f.Add("add\x00--password\x00hunter2\x00x")
+	f.Add("--data=/d\x00--token=abc\x00-config")
+	f.Add("--\x00--secret\x00s")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		kept := auditArgs(args)
+		instanceFlagsIn(args)
+		allowChanges(args)
+		allowArgs(args, "", false, false)
+		for i, a := range kept {
+			name, value, hasValue := flagArg(a)
+			if secretFlag(name) && (!hasValue || value != "***") {
+				t.Fatalf("auditArgs(%q)[%d] = %q keeps a secret flag's value", args, i, a)
+			}
+		}
+	})
+}
