@@ -75,11 +75,19 @@
 // account's first sign-in raises none, and one repeating a recent place
 // costs no store access.
 //
+// CheckPassword refuses, besides passwords too short or malformed, the
+// most common passwords (NIST SP 800-63B section 5.1.1.2), from a list
+// shipped gzipped in the package (COMMONPASSWORDS.md gives its source and
+// licence) and read into a set on first use; CheckPasswordFor also
+// refuses the account's address and its parts. Login refuses an account's
+// sign-in from outside its allow-list of networks for the protocol
+// (AllowNetworks), before any password is checked and at the cost of a
+// wrong password.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but
-// invisible and control characters are not. The list of common passwords
-// that CheckPassword should refuse is not there yet. TOTP enrolment takes
+// invisible and control characters are not. TOTP enrolment takes
 // effect at once, without a first code to confirm the authenticator has
 // the key (the web pages will ask for one); TOTP algorithms other than
 // SHA-1, 8-digit codes and other periods are not offered, since common

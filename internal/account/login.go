@@ -65,7 +65,10 @@ const maxLoggedUser = 254
 //   - an app password works only for the protocols of its scopes, never
 //     for "web", whether or not 2-step verification is on; its last use
 //     (time and IP) is recorded;
-//   - a disabled account is refused.
+//   - a disabled account is refused;
+//   - an account with an allow-list of networks for the protocol (see
+//     AllowNetworks) is refused from outside them, before any password
+//     is checked.
 //
 // An unknown user costs what a wrong password costs (see Authenticate),
 // so neither the reply nor its timing tells whether the account exists;
@@ -130,7 +133,10 @@ func (s *Service) checkLogin(ctx context.Context, a Attempt) (Login, string, err
 	}
 	acc, err := s.Store.GetAccount(ctx, addr.String())
 	if errors.Is(err, store.ErrNotFound) {
-		// The lookup an existing account would get, for the same time.
+		// The lookups an existing account would get, for the same time.
+		if _, err := s.networkAllowed(ctx, 0, a.Protocol, a.RemoteIP); err != nil {
+			return Login{}, "", err
+		}
 		if _, err := s.appPassword(ctx, 0, a.Password); err != nil {
 			return Login{}, "", err
 		}
@@ -138,6 +144,14 @@ func (s *Service) checkLogin(ctx context.Context, a Attempt) (Login, string, err
 	}
 	if err != nil {
 		return Login{}, "", fmt.Errorf("login %s: %w", addr, err)
+	}
+	// The allow-list before any password: a refusal costs a hash all
+	// the same, so it tells nothing about the account or the password.
+	if ok, err := s.networkAllowed(ctx, acc.ID, a.Protocol, a.RemoteIP); err != nil || !ok {
+		if err != nil {
+			return Login{}, "", err
+		}
+		return Login{}, "", s.failSlowly(ctx, h, a.Password, &loginFailure{acc.ID, reasonNetwork})
 	}
 	app, err := s.appPassword(ctx, acc.ID, a.Password)
 	if err != nil {

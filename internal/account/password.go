@@ -170,8 +170,9 @@ func parseParams(s string) (Hasher, error) {
 // CheckPassword checks a new password: valid UTF-8, at least minLen
 // characters (DefaultMinPasswordLength if minLen < 1), at most
 // MaxPasswordLength octets, not only white space, no control characters
-// (often a stray newline from a file). Errors wrap ErrInvalid and never
-// contain the password.
+// (often a stray newline from a file), and not one of the most common
+// passwords (IsCommonPassword), as NIST SP 800-63B section 5.1.1.2 asks.
+// Errors wrap ErrInvalid and never contain the password.
 func CheckPassword(pw string, minLen int) error {
 	if minLen < 1 {
 		minLen = DefaultMinPasswordLength
@@ -187,6 +188,8 @@ func CheckPassword(pw string, minLen int) error {
 		return invalidf("password: only white space")
 	case strings.IndexFunc(pw, unicode.IsControl) >= 0:
 		return invalidf("password: contains control characters")
+	case IsCommonPassword(pw):
+		return invalidf("password: one of the most common passwords, which are guessed first: choose another")
 	}
 	return nil
 }

@@ -20,6 +20,11 @@
 //	                                    absent: none), and forgets its
 //	                                    remembered logins
 //
+// Every request that may change state (any method but GET and HEAD) is
+// recorded in the event log, the admin audit log (Kind "admin", Protocol
+// "admin-socket"), with the OS user of the connecting process, which the
+// kernel gives (SO_PEERCRED, Linux only; elsewhere the user is unknown).
+//
 // Left out: authentication on the socket beyond its file mode (the
 // kernel checks it on connect), and the endpoints of the other
 // administrative commands, which still open the store themselves.

@@ -37,7 +37,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.audited(mux)
 }
 
 func wrongMethod(want string) http.HandlerFunc {
@@ -65,6 +65,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	noteAudit(r, "sign out %q", truncate(req.Account, 254))
 	acct, ok := s.account(w, r, req.Account)
 	if !ok {
 		return
@@ -74,6 +75,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.Sessions.SignOut(acct.ID, req.Keep)
+	noteAudit(r, "signed out %s, %d session(s) ended, kept %d", acct.Address, n, req.Keep)
 	// The next login of a client whose session ended checks its password
 	// in full.
 	s.Accounts.ForgetLogins(acct.Address)

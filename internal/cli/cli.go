@@ -71,7 +71,7 @@ func usagef(format string, args ...any) error {
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, env *Env, args []string) error
+	run     runFunc
 }
 
 func commands() []command {
@@ -79,22 +79,24 @@ func commands() []command {
 		{"dev", "run a local instance on loopback with demo data", runDev},
 		{"serve", "run Sealpost from a config file", runServe},
 		{"config", "check a config file: config check FILE", runConfig},
-		{"domain", "manage domains: add|list|del", runDomain},
-		{"account", "manage accounts: add|passwd|list|del", runAccount},
+		{"domain", "manage domains: add|list|del", audited("domain", verbs("add", "del"), runDomain)},
+		{"account", "manage accounts: add|passwd|list|del", audited("account", verbs("add", "passwd", "del"), runAccount)},
 		{"account sessions", "list an account's live sessions: account sessions USER", runAccountSessions},
-		{"account signout", "end an account's live sessions: account signout [--keep ID] USER", runAccountSignOut},
-		{"account 2fa", "2-step verification of an account: enable|disable ADDRESS", runTwoStep},
-		{"account app-password", "app passwords of an account: add|list|revoke", runAppPassword},
+		{"account signout", "end an account's live sessions: account signout [--keep ID] [--revoke-app-passwords] USER", audited("account signout", always, runAccountSignOut)},
+		{"account 2fa", "2-step verification of an account: enable|disable ADDRESS", audited("account 2fa", verbs("enable", "disable"), runTwoStep)},
+		{"account app-password", "app passwords of an account: add|list|revoke", audited("account app-password", verbs("add", "revoke"), runAppPassword)},
+		{"account allow", "limit an account's logins to networks: allow USER [--protocol P] NETWORK... | --list | --clear", audited("account allow", allowChanges, runAccountAllow)},
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
-		{"alias", "manage aliases: add|list|del", runAlias},
+		{"alias", "manage aliases: add|list|del", audited("alias", verbs("add", "del"), runAlias)},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
-		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop, held accounts: held|release --account USER", runQueue},
-		{"dkim", "DKIM: verify|sign < message; keys|rotate|activate DOMAIN", runDKIM},
+		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop, held accounts: held|release --account USER", audited("queue", verbs("retry", "hold", "release", "drop"), runQueue)},
+		{"dkim", "DKIM: verify|sign < message; keys|rotate|activate DOMAIN", audited("dkim", verbs("rotate", "activate"), runDKIM)},
 		{"dns", "print the DNS records a domain needs: dns DOMAIN", runDNS},
 		{"check", "compare a domain's DNS records with what it needs: check DOMAIN", runCheck},
 		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},
-		{"report", "show received DMARC and TLS reports, import one: report dmarc|tls|import", runReport},
+		{"report", "show received DMARC and TLS reports, import one: report dmarc|tls|import", audited("report", verbs("import"), runReport)},
 		{"arc", "check an ARC chain: arc verify < message", runARC},
+		{"audit", "list administrative changes: audit [--since DURATION] [--limit N]", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }

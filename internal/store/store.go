@@ -100,6 +100,7 @@ type Store interface {
 	Credentials
 	Recovery
 	Outbound
+	NetworkAllowLists
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

@@ -486,8 +486,8 @@ func TestQueueUpgradeDefaults(t *testing.T) {
 
 	s := openTest(t, dir)
 	defer s.Close()
-	if v, err := s.SchemaVersion(context.Background()); err != nil || v != len(ms) {
-		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(ms))
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != ms[len(ms)-1].version {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, ms[len(ms)-1].version)
 	}
 	list, err := s.ListQueue(context.Background())
 	if err != nil || len(list) != 1 {

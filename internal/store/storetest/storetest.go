@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Correspondents", testCorrespondents},
 		{"OutboundHold", testOutboundHold},
 		{"RecordSendConcurrent", testRecordSendConcurrent},
+		{"AllowedNetworks", testAllowedNetworks},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},
