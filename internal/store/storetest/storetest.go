@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppPasswords", testAppPasswords},
 		{"CredentialsLeaveWithAccount", testCredentialsLeaveWithAccount},
 		{"RecoveryAddress", testRecoveryAddress},
+		{"ForwardRules", testForwardRules},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},
