@@ -361,3 +361,18 @@ func (s *Service) markReminders(ctx context.Context, rule store.ForwardRule, due
 	}
 	return nil
 }
+
+// ForwardingLog returns the audit trail of the account's forwarding rules,
+// newest first: every addition, refusal, confirmation and removal, with
+// where it came from when known.
+func (s *Service) ForwardingLog(ctx context.Context, address string, limit int) ([]store.LogEntry, error) {
+	acc, err := s.account(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	es, err := s.Store.QueryLog(ctx, store.LogQuery{AccountID: acc.ID, Kind: "forwarding", Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("forwarding log of %s: %w", acc.Address, err)
+	}
+	return es, nil
+}

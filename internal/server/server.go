@@ -194,6 +194,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	// Security alerts are delivered like any local mail, and queued to
 	// recovery addresses.
 	s.accounts.Alerts = alert.New(s.pipeline, s.accounts, s.pokeQueue, s.log)
+	// Forwarding confirmation messages are queued by the account service.
+	s.accounts.Queued = s.pokeQueue
 	if rewriter != nil {
 		s.pipeline.Rewriter = rewriter
 	}
@@ -399,6 +401,9 @@ func (s *Server) bind() error {
 			Version:  metrics.Version(),
 			Health:   s.store.Ping,
 			Mail:     s.mailDomains(),
+			// The targets of forwarding rules confirm them here.
+			Forwarding: s.accounts,
+			Logger:     s.log,
 		})
 		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
 			return err
@@ -602,6 +607,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.indexer.Run(ctx) })
 	wg.Go(func() { s.sendReports(ctx) })
 	wg.Go(func() { s.rotateDKIM(ctx) })
+	wg.Go(func() { s.remindForwarding(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)
