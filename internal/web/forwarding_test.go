@@ -5,10 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/store"
@@ -137,4 +139,53 @@ func TestForwardConfirmLimited(t *testing.T) {
 	if rec.Code != 200 {
 		t.Errorf("another client: %d", rec.Code)
 	}
+}
+
+// TestForwardConfirmWindow checks a client turned away is let in again
+// once the window has passed.
+func TestForwardConfirmWindow(t *testing.T) {
+	fc := newForwardConfirm(&fakeConfirmer{}, nil)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	fc.now = func() time.Time { return now }
+	client := netip.MustParseAddr("192.0.2.7")
+	for range maxConfirmFailures {
+		fc.fail(client)
+	}
+	if !fc.limited(client) {
+		t.Fatal("not limited after the failures")
+	}
+	if fc.limited(netip.MustParseAddr("192.0.2.8")) {
+		t.Error("a neighbour limited")
+	}
+	now = now.Add(confirmWindow)
+	if fc.limited(client) {
+		t.Error("still limited after the window")
+	}
+}
+
+// FuzzForwardConfirm posts arbitrary bodies and queries to the
+// confirmation page: never a server error, never a confirmation but of
+// the one good token, and the token never comes back unescaped.
+func FuzzForwardConfirm(f *testing.F) {
+	for _, s := range []string{"token=good", "token=", "", "token=%ZZ", "token=a&token=b", "token=<script>", strings.Repeat("x", 5000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fc := &fakeConfirmer{}
+		h := Handler(Options{Forwarding: fc})
+		req := httptest.NewRequest("POST", account.ForwardConfirmPath, strings.NewReader(s))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 || rec.Code == 200 && !fc.used {
+			t.Fatalf("POST %q: %d", s, rec.Code)
+		}
+		req = httptest.NewRequest("GET", "/", nil)
+		req.URL.Path, req.URL.RawQuery = account.ForwardConfirmPath, s
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 || fc.calls > 1 || strings.Contains(rec.Body.String(), "<script>") {
+			t.Fatalf("GET ?%q: %d %s", s, rec.Code, rec.Body)
+		}
+	})
 }
