@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -147,11 +148,19 @@ func (s *Service) refusedForwarding(ctx context.Context, su StepUp, address, tar
 		Detail: fmt.Sprintf("An attempt to forward mail to %s to %q was refused: it was made without entering the password again.", acc.Address, target)})
 }
 
+// FromRemote returns ctx carrying where a request that needs no step-up
+// came from (the target confirming a forward), so that the log entry and
+// the alert of the change name it.
+func FromRemote(ctx context.Context, ip netip.Addr, client string) context.Context {
+	return withOrigin(ctx, StepUp{RemoteIP: ip, Client: client})
+}
+
 // ConfirmForwarding makes the pending forwarding rule whose confirmation
 // token is token active, once, before the token expires; otherwise it
 // fails with ErrBadForwardToken. The token is looked up by its SHA-256
 // only, so that neither the store nor its timing learns anything of it.
-// It raises AlertForwardingChanged.
+// It raises AlertForwardingChanged, naming where the confirmation came
+// from when ctx says (FromRemote).
 func (s *Service) ConfirmForwarding(ctx context.Context, token string) (store.ForwardRule, error) {
 	if token == "" || len(token) > 128 {
 		return store.ForwardRule{}, ErrBadForwardToken

@@ -164,6 +164,20 @@ func TestForwardingAcceptance(t *testing.T) {
 		t.Errorf("forwarded message:\n%s", body)
 	}
 
+	// The audit trail, the confirmation naming where it came from.
+	log, err := accounts.ForwardingLog(ctx, "ann@example.org", 10)
+	if err != nil || len(log) != 3 {
+		t.Fatalf("forwarding log: %+v, %v", log, err)
+	}
+	for i, want := range []string{"confirmed", "added", "refused"} {
+		if log[i].Outcome != want {
+			t.Errorf("log entry %d: %+v, want %s", i, log[i], want)
+		}
+	}
+	if log[0].RemoteIP.String() != "127.0.0.1" || log[0].Client == "" {
+		t.Errorf("confirmation logged from %v %q", log[0].RemoteIP, log[0].Client)
+	}
+
 	// INBOX: the message sent while pending and three alerts, not the one
 	// forwarded.
 	c := dialIMAP(t, srv)

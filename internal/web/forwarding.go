@@ -86,7 +86,8 @@ func (f *forwardConfirm) confirm(w http.ResponseWriter, r *http.Request) {
 			Message: "This confirmation link is incomplete or invalid. Copy the whole link from the message."})
 		return
 	}
-	rule, err := f.confirmer.ConfirmForwarding(r.Context(), token)
+	ctx := account.FromRemote(r.Context(), remoteIP(r), r.UserAgent())
+	rule, err := f.confirmer.ConfirmForwarding(ctx, token)
 	switch {
 	case errors.Is(err, account.ErrBadForwardToken):
 		f.fail(client)
@@ -134,9 +135,8 @@ func (f *forwardConfirm) fail(client netip.Addr) {
 	c.n++
 }
 
-// clientAddr is the request's remote address, IPv6 addresses by their /64
-// since one client has a whole one.
-func clientAddr(r *http.Request) netip.Addr {
+// remoteIP is the request's remote address; the zero Addr when unknown.
+func remoteIP(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}
@@ -145,7 +145,13 @@ func clientAddr(r *http.Request) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	a = a.Unmap().WithZone("")
+	return a.Unmap().WithZone("")
+}
+
+// clientAddr is the request's remote address, IPv6 addresses by their /64
+// since one client has a whole one.
+func clientAddr(r *http.Request) netip.Addr {
+	a := remoteIP(r)
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.Addr()
