@@ -14,7 +14,8 @@ const forwardReminderInterval = time.Hour
 // remindForwarding sends the reminders of active outside forwards
 // (account.Service.RemindForwarding) at start and then every
 // forwardReminderInterval. Each reminder is marked in the store before it
-// is sent, so servers sharing a store send it once.
+// is sent, so servers sharing a store send it once. (s.forwardEvery is
+// forwardReminderInterval but in tests.)
 func (s *Server) remindForwarding(ctx context.Context) {
 	for {
 		n, err := s.accounts.RemindForwarding(ctx)
@@ -27,7 +28,7 @@ func (s *Server) remindForwarding(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(forwardReminderInterval):
+		case <-time.After(s.forwardEvery):
 		}
 	}
 }

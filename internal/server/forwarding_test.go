@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/smtp"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -190,4 +193,68 @@ func TestForwardingAcceptance(t *testing.T) {
 	c.upTo("* SEARCH 3\r\n")
 	c.send(`q SEARCH HEADER Subject "once active"`)
 	c.upTo("* SEARCH\r\n")
+}
+
+// TestForwardingReminderJob: the running server announces an active
+// outside forward to its owner a day after it became active, once, with
+// an alert in INBOX; a hosted target gets none.
+func TestForwardingReminderJob(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Listeners.IMAPS = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	srv.forwardEvery = 20 * time.Millisecond
+	const pw = "a long enough password"
+	var ann store.Account
+	for _, a := range []string{"ann@example.org", "bob@example.org"} {
+		acc, err := srv.Accounts().AddAccount(ctx, a, pw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ann.ID == 0 {
+			ann = acc
+		}
+	}
+	confirmed := time.Now().Add(-25 * time.Hour)
+	for _, target := range []string{"far@outside.test", "bob@example.org"} {
+		if _, err := srv.Store().AddForwardRule(ctx, store.ForwardRule{AccountID: ann.ID, Target: target, KeepCopy: true,
+			State: store.ForwardActive, Created: confirmed, Confirmed: confirmed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rules, err := srv.Store().ListForwardRules(t.Context(), ann.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rules[0].Reminders == 1 {
+			if rules[1].Reminders != 0 {
+				t.Errorf("the hosted target was reminded: %+v", rules[1])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reminder: %+v", rules)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // more rounds, which must send nothing more
+	c := dialIMAP(t, srv)
+	c.login("ann@example.org", pw, "")
+	c.send("b SELECT INBOX")
+	c.upTo("b OK")
+	c.send(`s SEARCH HEADER X-Sealpost-Alert %q`, account.AlertForwardingActive)
+	c.upTo("* SEARCH 1\r\n")
 }

@@ -101,6 +101,9 @@ type Server struct {
 	// dkimFirst and dkimEvery time the DKIM rotation rounds (tests
 	// shorten them).
 	dkimFirst, dkimEvery time.Duration
+	// forwardEvery is how often forwarding reminders are looked for
+	// (tests shorten it).
+	forwardEvery time.Duration
 }
 
 // service is what serves one listener: an http.Server or an SMTP server.
@@ -123,7 +126,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	cfg := opts.Config
 	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New(),
-		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval}
+		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval, forwardEvery: forwardReminderInterval}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
