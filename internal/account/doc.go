@@ -84,6 +84,19 @@
 // (AllowNetworks), before any password is checked and at the cost of a
 // wrong password.
 //
+// Forwarding rules (AddForwarding, ConfirmForwarding, RemoveForwarding,
+// ListForwarding, RemindForwarding) send an account's mail on to other
+// addresses, Resolve following the active ones. The owner's addition
+// takes a step-up; an outside target stays pending until it follows the
+// one-time link of a confirmation message (a token of 260 random bits,
+// kept as its SHA-256, valid for ForwardTokenTTL), so no one receives
+// forwarded mail they did not accept; removal takes no step-up, since it
+// only keeps mail at home. Every change is in the event log (Kind
+// "forwarding") and raises AlertForwardingChanged; an active outside
+// forward is announced again a day and a week later
+// (AlertForwardingActive). ResolveLocal ignores the rules, for the
+// alerts, which must never follow a thief's forward.
+//
 // Left out: address literals ("user@[192.0.2.1]") are never hosted and so
 // rejected; local parts are not case-sensitive, and no sub-addressing
 // ("user+tag") is applied here; UTF-8 local parts are accepted, but
@@ -94,5 +107,6 @@
 // authenticator apps ignore them; turning 2-step verification off keeps
 // the app passwords. Reverse DNS of the remote IP is not in the login log.
 // Sessions and lock-out policy live elsewhere; StepUp without a remote
-// address is not counted by the Guard (StepUpAttempt is).
+// address is not counted by the Guard (StepUpAttempt is). Forwarding
+// rules cannot be disabled and re-enabled yet, nor filtered.
 package account

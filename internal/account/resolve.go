@@ -27,18 +27,33 @@ type Resolution struct {
 
 // Resolve finds where mail for a hosted address goes: to the account of
 // that address, else through the alias of that address, else through the
-// catch-all alias of its domain. With SRS set, an SRS address (SRS0=...,
+// catch-all alias of its domain. An account with active forwarding rules
+// sends its mail on to their targets too, or only, unless one of them
+// keeps a copy (see AddForwarding). With SRS set, an SRS address (SRS0=...,
 // SRS1=...) goes to the address it was made from instead, and one that is
 // forged, expired or malformed fails with an *SRSError. Aliases may point to aliases; each address
 // is expanded once, so loops end, and chains deeper than MaxAliasDepth are
 // an error. Resolve fails with ErrNotHosted for a domain Sealpost does not
 // host, and with store.ErrNotFound for an address that leads nowhere.
 func (s *Service) Resolve(ctx context.Context, address string) (Resolution, error) {
+	return s.resolve(ctx, address, false)
+}
+
+// ResolveLocal is Resolve without the accounts' forwarding rules: for mail
+// Sealpost writes to an account about the account itself (security
+// alerts), which must stay in its INBOX and never follow a forward that
+// a thief may have set.
+func (s *Service) ResolveLocal(ctx context.Context, address string) (Resolution, error) {
+	return s.resolve(ctx, address, true)
+}
+
+func (s *Service) resolve(ctx context.Context, address string, local bool) (Resolution, error) {
 	a, err := ParseAddress(address)
 	if err != nil {
 		return Resolution{}, err
 	}
 	r := s.newResolver()
+	r.local = local
 	hosted, err := r.isHosted(ctx, a.Domain)
 	if err != nil {
 		return Resolution{}, fmt.Errorf("resolve %s: %w", a, err)
@@ -161,6 +176,53 @@ type resolver struct {
 	hosted map[string]bool // domain -> hosted, looked up once
 	seen   map[string]bool // addresses already expanded
 	res    Resolution
+	// local leaves out the accounts' forwarding rules (ResolveLocal).
+	local bool
+}
+
+// expandAccount adds an account reached at depth, and the targets of its
+// active forwarding rules: the account itself only when it has none or
+// one of them keeps a copy. Pending and disabled rules forward nothing.
+func (r *resolver) expandAccount(ctx context.Context, acc store.Account, depth int) error {
+	var rules []store.ForwardRule
+	if !r.local {
+		var err error
+		if rules, err = r.s.Store.ListForwardRules(ctx, acc.ID); err != nil {
+			return err
+		}
+	}
+	keep, forwarding := true, false
+	for _, f := range rules {
+		if f.State != store.ForwardActive {
+			continue
+		}
+		if !forwarding {
+			keep, forwarding = false, true
+		}
+		keep = keep || f.KeepCopy
+	}
+	if keep {
+		r.res.Accounts = append(r.res.Accounts, acc.Address)
+	}
+	if !forwarding {
+		return nil
+	}
+	if depth >= MaxAliasDepth {
+		return fmt.Errorf("%w: more than %d levels at %s", errTooDeep, MaxAliasDepth, acc.Address)
+	}
+	for _, f := range rules {
+		if f.State != store.ForwardActive {
+			continue
+		}
+		t, err := ParseAddress(f.Target)
+		if err != nil {
+			return fmt.Errorf("forwarding of %s: bad stored target: %v", acc.Address, err)
+		}
+		if _, err := r.expand(ctx, t, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) newResolver() *resolver {
@@ -203,8 +265,7 @@ func (r *resolver) expand(ctx context.Context, a Address, depth int) (bool, erro
 	if !a.IsCatchAll() {
 		acc, err := r.s.Store.GetAccount(ctx, key)
 		if err == nil {
-			r.res.Accounts = append(r.res.Accounts, acc.Address)
-			return true, nil
+			return true, r.expandAccount(ctx, acc, depth)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return false, err

@@ -93,6 +93,13 @@ type Service struct {
 	// TOTPIssuer names the service in authenticator apps; "" means
 	// DefaultTOTPIssuer.
 	TOTPIssuer string
+	// WebHostname is the host name of Sealpost's HTTPS listener, for the
+	// links in forwarding confirmation messages; "" sends none (an outside
+	// forward then stays pending).
+	WebHostname string
+	// Queued, when set, is called after the Service queued a message (a
+	// forwarding confirmation), to wake the outbound queue.
+	Queued func()
 	// Logger is for what Login cannot return (a login log entry that could
 	// not be written); nil means slog.Default().
 	Logger *slog.Logger

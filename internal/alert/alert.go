@@ -8,7 +8,9 @@
 // (delivery.Pipeline.Deliver of a message from the null sender without a
 // remote IP, which the pipeline's checks take for mail Sealpost made
 // itself), so that it is durable before Send returns and IMAP sessions
-// hear of it at once. Copies for outside addresses are queued with
+// hear of it at once; it ignores the account's forwarding rules
+// (delivery.Envelope.Local), so that a thief's forward cannot take the
+// alerts away. Copies for outside addresses are queued with
 // store.Enqueue from the null sender, so that a failure never causes a
 // report of its own, and DKIM-signed (RFC 6376) with the domain's active
 // keys like delivery reports, so that they pass DMARC (RFC 7489) at the
@@ -127,7 +129,7 @@ func (s *Sender) deliverInbox(ctx context.Context, a account.Alert, acc store.Ac
 		return err
 	}
 	env := &delivery.Envelope{ID: "alert-" + rand.Text()[:12], Recipients: []delivery.Recipient{{Address: acc.Address}},
-		SMTPUTF8: !ascii(acc.Address)}
+		SMTPUTF8: !ascii(acc.Address), Local: true}
 	out, err := s.Pipeline.Deliver(ctx, env, delivery.Spool(msg))
 	if err != nil {
 		return err

@@ -87,6 +87,7 @@ func commands() []command {
 		{"account app-password", "app passwords of an account: add|list|revoke", audited("account app-password", verbs("add", "revoke"), runAppPassword)},
 		{"account allow", "limit an account's logins to networks: allow USER [--protocol P] NETWORK... | --list | --clear", audited("account allow", allowChanges, runAccountAllow)},
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
+		{"account forward", "forwarding rules of an account: add|list|del|log USER [TARGET|ID] [--keep-copy]", audited("account forward", verbs("add", "del"), runForward)},
 		{"alias", "manage aliases: add|list|del", audited("alias", verbs("add", "del"), runAlias)},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop, held accounts: held|release --account USER", audited("queue", verbs("retry", "hold", "release", "drop"), runQueue)},

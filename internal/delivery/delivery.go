@@ -3,10 +3,10 @@
 // authentication results and filtering plug in here, and may reject, defer,
 // leave out header fields (those that falsely claim our checks),
 // add header fields or file the message into another folder); then each
-// recipient is resolved through accounts, aliases and catch-alls, trace
-// fields are added, and the message is stored durably in the mailboxes of
-// local accounts and queued for forwarding targets outside. Only when that
-// has returned may the session answer 250.
+// recipient is resolved through accounts, their forwarding rules, aliases
+// and catch-alls, trace fields are added, and the message is stored
+// durably in the mailboxes of local accounts and queued for forwarding
+// targets outside. Only when that has returned may the session answer 250.
 //
 // Mail loops are stopped (RFC 5321 §6.3): more than MaxHops Received
 // fields, or a Delivered-To field naming the account being delivered to,
@@ -16,7 +16,9 @@
 // and their reverse path rewritten with the Sender Rewriting Scheme (a
 // SenderRewriter, package srs) into an address of the domain whose alias
 // forwarded them, so that they pass SPF at the receiver; the null sender
-// and senders in hosted domains are kept.
+// and senders in hosted domains are kept. Mail to an account with an
+// active forwarding rule takes the same path as mail to an alias with an
+// outside target, SRS-rewritten into an address of the account's domain.
 package delivery
 
 import (
@@ -52,7 +54,11 @@ type Envelope struct {
 	Received string
 	// Account is the authenticated submitter's account ID, 0 for mail from
 	// other servers.
-	Account    int64
+	Account int64
+	// Local keeps the message at home: the accounts' forwarding rules are
+	// not followed (account.Service.ResolveLocal). Security alerts about
+	// an account are delivered so, lest a thief's forward take them away.
+	Local      bool
 	SMTPUTF8   bool
 	RequireTLS bool
 	BodyType   string
@@ -275,7 +281,11 @@ func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdi
 func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, via string, err error) {
 	seen := map[string]bool{}
 	for _, r := range env.Recipients {
-		res, err := p.Accounts.Resolve(ctx, r.Address)
+		resolve := p.Accounts.Resolve
+		if env.Local {
+			resolve = p.Accounts.ResolveLocal
+		}
+		res, err := resolve(ctx, r.Address)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("resolving %s: %w", r.Address, err)
 		}

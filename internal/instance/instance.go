@@ -95,6 +95,7 @@ func Accounts(cfg *config.Config, st store.Store) *account.Service {
 		MaxConcurrentChecks: p.MaxConcurrentChecks,
 		DKIMKeyGen:          account.GenerateDKIMKeys,
 		Postmaster:          cfg.Postmaster,
+		WebHostname:         cfg.Hostname, // forwarding confirmation links
 	}
 }
 

@@ -103,6 +103,9 @@ type Server struct {
 	// dkimFirst and dkimEvery time the DKIM rotation rounds (tests
 	// shorten them).
 	dkimFirst, dkimEvery time.Duration
+	// forwardEvery is how often forwarding reminders are looked for
+	// (tests shorten it).
+	forwardEvery time.Duration
 }
 
 // service is what serves one listener: an http.Server or an SMTP server.
@@ -125,7 +128,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	cfg := opts.Config
 	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New(),
-		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval}
+		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval, forwardEvery: forwardReminderInterval}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -196,6 +199,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	// Security alerts are delivered like any local mail, and queued to
 	// recovery addresses.
 	s.accounts.Alerts = alert.New(s.pipeline, s.accounts, s.pokeQueue, s.log)
+	// Forwarding confirmation messages are queued by the account service.
+	s.accounts.Queued = s.pokeQueue
 	if rewriter != nil {
 		s.pipeline.Rewriter = rewriter
 	}
@@ -405,6 +410,9 @@ func (s *Server) bind() error {
 			Version:  metrics.Version(),
 			Health:   s.store.Ping,
 			Mail:     s.mailDomains(),
+			// The targets of forwarding rules confirm them here.
+			Forwarding: s.accounts,
+			Logger:     s.log,
 		})
 		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
 			return err
@@ -608,6 +616,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.indexer.Run(ctx) })
 	wg.Go(func() { s.sendReports(ctx) })
 	wg.Go(func() { s.rotateDKIM(ctx) })
+	wg.Go(func() { s.remindForwarding(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

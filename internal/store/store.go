@@ -48,6 +48,10 @@
 // Recovery keeps each account's recovery address, where its security
 // alerts go too; it goes with its account.
 //
+// Forwarding keeps each account's forwarding rules (target, keep-a-copy,
+// pending/active/disabled, the hash of the confirmation token, the
+// reminders sent); they go with their account.
+//
 // Queued messages keep their delivery parameters: REQUIRETLS (RFC 8689),
 // SMTPUTF8 (RFC 6531), BODY (RFC 6152, RFC 3030) and the DSN parameters
 // ENVID, RET, NOTIFY and ORCPT (RFC 3461). The store checks that keywords
@@ -101,6 +105,7 @@ type Store interface {
 	Recovery
 	Outbound
 	NetworkAllowLists
+	Forwarding
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

@@ -1,15 +1,21 @@
 // Package web serves Sealpost's HTTPS listener: a status page, /healthz,
-// and for the hosted domains the MTA-STS policy (RFC 8461) and mail client
-// autoconfiguration; webmail, account settings, the admin pages and WKD
-// will live here too.
+// for the hosted domains the MTA-STS policy (RFC 8461) and mail client
+// autoconfiguration, and the page where the target of a forwarding rule
+// confirms it: GET shows a button and only its POST confirms, since mail
+// scanners fetch the links in messages, and failed confirmations are
+// limited per client address (an IPv6 client by its /64). Webmail,
+// account settings, the admin pages and WKD will live here too.
 package web
 
 import (
 	"context"
 	"encoding/json"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"sealpost.dev/sealpost/internal/account"
 )
 
 // Checker reports whether a dependency (the store) is healthy.
@@ -23,6 +29,11 @@ type Options struct {
 	// Mail, when set, serves the MTA-STS policy and the client
 	// configuration (autoconfig and Autodiscover) of the hosted domains.
 	Mail *MailDomains
+	// Forwarding, when set, serves the page where the target of a
+	// forwarding rule confirms it (account.ForwardConfirmPath).
+	Forwarding ForwardConfirmer
+	// Logger receives what a page could not do; nil discards it.
+	Logger *slog.Logger
 }
 
 // Handler returns the HTTPS handler.
@@ -34,6 +45,11 @@ func Handler(opts Options) http.Handler {
 		mux.HandleFunc("GET /mail/config-v1.1.xml", opts.Mail.serveAutoconfig)
 		mux.HandleFunc("POST /autodiscover/autodiscover.xml", opts.Mail.serveAutodiscover)
 		mux.HandleFunc("POST /Autodiscover/Autodiscover.xml", opts.Mail.serveAutodiscover)
+	}
+	if opts.Forwarding != nil {
+		fc := newForwardConfirm(opts.Forwarding, opts.Logger)
+		mux.HandleFunc("GET "+account.ForwardConfirmPath, fc.show)
+		mux.HandleFunc("POST "+account.ForwardConfirmPath, fc.confirm)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboundHold", testOutboundHold},
 		{"RecordSendConcurrent", testRecordSendConcurrent},
 		{"AllowedNetworks", testAllowedNetworks},
+		{"ForwardRules", testForwardRules},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},
