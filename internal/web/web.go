@@ -23,6 +23,8 @@ type Options struct {
 	// Mail, when set, serves the MTA-STS policy and the client
 	// configuration (autoconfig and Autodiscover) of the hosted domains.
 	Mail *MailDomains
+	// API, when set, serves the account API under /api/v1/ (package api).
+	API http.Handler
 }
 
 // Handler returns the HTTPS handler.
@@ -34,6 +36,9 @@ func Handler(opts Options) http.Handler {
 		mux.HandleFunc("GET /mail/config-v1.1.xml", opts.Mail.serveAutoconfig)
 		mux.HandleFunc("POST /autodiscover/autodiscover.xml", opts.Mail.serveAutodiscover)
 		mux.HandleFunc("POST /Autodiscover/Autodiscover.xml", opts.Mail.serveAutodiscover)
+	}
+	if opts.API != nil {
+		mux.Handle("/api/v1/", opts.API)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
