@@ -46,7 +46,7 @@ func (c *clock) advance(d time.Duration) {
 
 // env is an API on a real store, served over real HTTPS on loopback.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	api      *Server
 	accounts *account.Service
 	store    store.Store
@@ -56,7 +56,7 @@ type env struct {
 	acc      store.Account
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})

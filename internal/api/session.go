@@ -28,6 +28,10 @@ const (
 	nsSessionIndex = "api-session-index" // key: account ID; value: JSON list of session keys
 )
 
+// MaxSessions bounds the web sessions of an account; a new one beyond it
+// ends the oldest.
+const MaxSessions = 32
+
 // lastSeenEvery is how often a session's last use is written down.
 const lastSeenEvery = time.Minute
 
@@ -95,8 +99,27 @@ func (s *Server) newSession(ctx context.Context, w http.ResponseWriter, r *http.
 	if err := s.putSession(ctx, key, sess); err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.editIndex(ctx, acc.ID, func(keys []string) []string { return append(keys, key) }); err != nil {
+	var dropped []string
+	err := s.editIndex(ctx, acc.ID, func(keys []string) []string {
+		keys = append(keys, key)
+		if n := len(keys) - MaxSessions; n > 0 {
+			dropped, keys = keys[:n], keys[n:]
+		}
+		return keys
+	})
+	if err != nil {
 		return "", time.Time{}, err
+	}
+	// The oldest sessions beyond MaxSessions end: logging in again and
+	// again must not grow the list without bound.
+	for _, k := range dropped {
+		if e, ok := s.live[k]; ok {
+			e.remove()
+			delete(s.live, k)
+		}
+		if err := s.Store.DeleteValue(ctx, nsSession, k); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	s.registerLocked(key, sess)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/", Secure: true, HttpOnly: true,
