@@ -86,6 +86,7 @@ func commands() []command {
 		{"account 2fa", "2-step verification of an account: enable|disable ADDRESS", runTwoStep},
 		{"account app-password", "app passwords of an account: add|list|revoke", runAppPassword},
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
+		{"api token", "bearer tokens for the account API: add|list|revoke ADDRESS", runAPIToken},
 		{"alias", "manage aliases: add|list|del", runAlias},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop", runQueue},
