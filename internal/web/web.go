@@ -1,6 +1,7 @@
 // Package web serves Sealpost's HTTPS listener: a status page, /healthz,
 // and for the hosted domains the MTA-STS policy (RFC 8461) and mail client
-// autoconfiguration; webmail, account settings, the admin pages and WKD
+// autoconfiguration, and, when given, the account API under /api/v1/
+// (package api); webmail, account settings, the admin pages and WKD
 // will live here too.
 package web
 
