@@ -1,15 +1,18 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/sessions"
-	"sealpost.dev/sealpost/internal/store"
 )
 
 func TestLogin(t *testing.T) {
@@ -394,5 +397,56 @@ func TestTokenOfDeletedAccount(t *testing.T) {
 	c := e.client()
 	c.bearer = secret
 	c.do("GET", "me", "").must(t, http.StatusUnauthorized)
-	var _ store.Account = e.acc
+}
+
+// countingGuard locks an address out after three failures.
+type countingGuard struct {
+	mu       sync.Mutex
+	failures map[string]int
+	admitted int
+}
+
+func (g *countingGuard) Admit(_ context.Context, _ netip.Addr, address string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.admitted++
+	if g.failures[address] >= 3 {
+		return fmt.Errorf("%s: %w", address, account.ErrLockedOut)
+	}
+	return nil
+}
+
+func (g *countingGuard) Record(_ context.Context, _ netip.Addr, address string, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !ok {
+		g.failures[address]++
+	}
+}
+
+// TestGuard: wrong 2-step codes count as failures for the brute-force
+// defence, like wrong passwords and wrong step-ups, and a locked-out
+// address gets 429 even with everything right.
+func TestGuard(t *testing.T) {
+	e := newEnv(t)
+	g := &countingGuard{failures: map[string]int{}}
+	e.accounts.Guard = g
+	ts, err := e.accounts.EnableTwoStep(t.Context(), testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.login(testPassword, e.code(ts.Secret)).must(t, http.StatusCreated)
+	c.do("POST", "stepup", `{"password":"wrong password!"}`).must(t, http.StatusUnauthorized)
+	e.clock.advance(30 * time.Second)
+	e.client().login(testPassword, "000000").must(t, http.StatusUnauthorized)
+	e.client().login(testPassword, "111111").must(t, http.StatusUnauthorized)
+	a := e.client().login(testPassword, e.code(ts.Secret)).must(t, http.StatusTooManyRequests)
+	if a.str("error") == "" {
+		t.Errorf("locked out: %s", a.raw)
+	}
+	c.stepUp(e.code(ts.Secret)).must(t, http.StatusTooManyRequests)
+	if g.failures[testAddress] != 3 || g.admitted < 6 {
+		t.Errorf("the guard saw %d failures in %d admissions, want 3 in at least 6", g.failures[testAddress], g.admitted)
+	}
 }
