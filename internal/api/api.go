@@ -101,6 +101,9 @@ type Server struct {
 type liveEntry struct {
 	id     uint64
 	remove func()
+	// When the session began and was last used here, so that the
+	// registry forgets it once it has expired.
+	created, lastSeen time.Time
 }
 
 func (s *Server) now() time.Time {

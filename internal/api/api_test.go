@@ -308,8 +308,14 @@ func TestSessionExpiry(t *testing.T) {
 	c.login(testPassword, "").must(t, http.StatusCreated)
 	e.clock.advance(DefaultIdleTimeout - time.Minute)
 	c.do("GET", "me", "").must(t, http.StatusOK)
+	if got := e.reg.List(e.acc.ID); len(got) != 1 || got[0].Protocol != "web" {
+		t.Errorf("registry while signed in: %+v", got)
+	}
 	e.clock.advance(DefaultIdleTimeout + time.Second)
 	c.do("GET", "me", "").must(t, http.StatusUnauthorized)
+	if got := e.reg.List(e.acc.ID); len(got) != 0 {
+		t.Errorf("registry after the session expired: %+v, want none", got)
+	}
 
 	c.login(testPassword, "").must(t, http.StatusCreated)
 	for range DefaultMaxLifetime / (DefaultIdleTimeout / 2) {

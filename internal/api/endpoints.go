@@ -92,7 +92,10 @@ func (s *Server) secondStep(ctx context.Context, a account.Attempt, acc store.Ac
 	}
 	if g := s.Accounts.Guard; g != nil && a.RemoteIP.IsValid() {
 		if err := g.Admit(ctx, a.RemoteIP, acc.Address); err != nil {
-			return fmt.Errorf("%w: %w", account.ErrAuthFailed, err)
+			if errors.Is(err, account.ErrLockedOut) {
+				return fmt.Errorf("%w: %w", account.ErrAuthFailed, err)
+			}
+			return err
 		}
 	}
 	method := "totp"

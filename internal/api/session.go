@@ -260,9 +260,12 @@ func (s *Server) registerLocked(key string, sess *webSession) {
 	if s.Sessions == nil {
 		return
 	}
-	if _, ok := s.live[key]; ok {
+	if e, ok := s.live[key]; ok {
+		e.lastSeen = s.now()
+		s.live[key] = e
 		return
 	}
+	s.forgetExpiredLocked()
 	if s.live == nil {
 		s.live = map[string]liveEntry{}
 	}
@@ -274,7 +277,20 @@ func (s *Server) registerLocked(key string, sess *webSession) {
 			s.logger().Warn("api: ending a web session", "account", sess.Address, "err", err)
 		}
 	})
-	s.live[key] = liveEntry{id: id, remove: remove}
+	s.live[key] = liveEntry{id: id, remove: remove, created: sess.Created, lastSeen: s.now()}
+}
+
+// forgetExpiredLocked takes the web sessions that have expired, by what
+// this process saw of them, out of the registry; s.mu is held. Their
+// stored records expire by themselves.
+func (s *Server) forgetExpiredLocked() {
+	now := s.now()
+	for key, e := range s.live {
+		if now.Sub(e.lastSeen) > s.idle() || now.Sub(e.created) > s.lifetime() {
+			e.remove()
+			delete(s.live, key)
+		}
+	}
 }
 
 // registryID is the registry's ID of a web session, 0 if not registered.
@@ -301,6 +317,9 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 		return nil, err
 	}
 	if sess == nil {
+		s.mu.Lock()
+		s.forgetExpiredLocked()
+		s.mu.Unlock()
 		return nil, &apiError{status: http.StatusUnauthorized, msg: "the session has ended or expired: sign in again"}
 	}
 	if unsafeMethod(r.Method) {
