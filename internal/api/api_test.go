@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,10 @@ import (
 
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/sessions"
+	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/store/postgres"
+	"sealpost.dev/sealpost/internal/store/sqlite"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 func TestLogin(t *testing.T) {
@@ -454,5 +459,71 @@ func TestGuard(t *testing.T) {
 	c.stepUp(e.code(ts.Secret)).must(t, http.StatusTooManyRequests)
 	if g.failures[testAddress] != 3 || g.admitted < 6 {
 		t.Errorf("the guard saw %d failures in %d admissions, want 3 in at least 6", g.failures[testAddress], g.admitted)
+	}
+}
+
+// backends returns openers of one SQLite store and, when
+// SEALPOST_TEST_POSTGRES names a server, one PostgreSQL database; each call
+// opens the same store again, as a restarted server would.
+func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
+	dir := t.TempDir()
+	bs := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store {
+		st, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}}
+	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
+		db := storetest.PostgresDatabase(t, dsn, "")
+		bs["postgres"] = func(t *testing.T) store.Store {
+			st, err := postgres.Open(t.Context(), db, postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
+		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
+	}
+	return bs
+}
+
+// TestRestart: web sessions, their step-ups and tokens are in the store,
+// so a restarted server honours them, lists them and signs them out.
+func TestRestart(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvStore(t, open(t))
+			mine, other := e.client(), e.client()
+			mine.login(testPassword, "").must(t, http.StatusCreated)
+			other.login(testPassword, "").must(t, http.StatusCreated)
+			mine.stepUp("").must(t, http.StatusOK)
+			_, secret, err := (&Tokens{Store: e.store, Now: e.clock.Now}).Add(t.Context(), e.acc, "script", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			e2 := e.restart(open(t))
+			mine.e, other.e = e2, e2 // cookies go by host, not port
+			tok := e2.client()
+			tok.bearer = secret
+			tok.do("GET", "me", "").must(t, http.StatusOK)
+			if me := mine.do("GET", "me", "").must(t, http.StatusOK); me.body["step_up_until"] == nil {
+				t.Errorf("the step-up did not survive the restart: %s", me.raw)
+			}
+			list := mine.do("GET", "sessions", "").must(t, http.StatusOK)
+			if n := len(list.body["sessions"].([]any)); n != 2 {
+				t.Errorf("after the restart GET /sessions lists %d sessions, want 2: %s", n, list.raw)
+			}
+			// other has not been seen by this process: it is ended all the same.
+			if a := mine.do("POST", "sessions/signout", "").must(t, http.StatusOK); a.body["sessions_ended"] != float64(1) {
+				t.Errorf("signout answered %s", a.raw)
+			}
+			other.do("GET", "me", "").must(t, http.StatusUnauthorized)
+			mine.do("GET", "me", "").must(t, http.StatusOK)
+		})
 	}
 }

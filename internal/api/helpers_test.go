@@ -58,12 +58,18 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	st, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvStore(t, st)
+}
+
+// newEnvStore is newEnv on a store of the caller's.
+func newEnvStore(t testing.TB, st store.Store) *env {
+	t.Helper()
+	ctx := t.Context()
 	// The fake clock starts now, so that what store.KV keeps (expiring by
 	// the real clock) lives as long as the test.
 	clk := &clock{now: time.Now().Truncate(time.Second)}
@@ -76,6 +82,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, svc, st, clk, acc)
+}
+
+// serve starts an API server, as a server process would: its own
+// registry and listener.
+func serve(t testing.TB, svc *account.Service, st store.Store, clk *clock, acc store.Account) *env {
 	reg := &sessions.Registry{}
 	a := &Server{Accounts: svc, Store: st, Sessions: reg, Now: clk.Now}
 	svc.EndSessions = func(id int64) { reg.SignOut(id, 0); a.EndSessions(id) }
@@ -85,6 +97,13 @@ func newEnv(t testing.TB) *env {
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
 	return &env{t: t, api: a, accounts: svc, store: st, reg: reg, clock: clk, srv: srv, acc: acc}
+}
+
+// restart is the same instance started again on st, a new connection to
+// its store: a new process with nothing in memory.
+func (e *env) restart(st store.Store) *env {
+	svc := &account.Service{Store: st, Hasher: e.accounts.Hasher, MinPasswordLength: 8, Now: e.clock.Now}
+	return serve(e.t, svc, st, e.clock, e.acc)
 }
 
 // client is one HTTPS client with its own cookies and CSRF token.
