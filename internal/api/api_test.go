@@ -369,9 +369,15 @@ func TestAppPasswords(t *testing.T) {
 	}
 	id := p.body["id"].(float64)
 	c.do("DELETE", "app-passwords/999", "").must(t, http.StatusNotFound)
+	// Digits are an ID, never a name.
+	c.do("POST", "app-passwords", `{"name":"999","scopes":["pop3"]}`).must(t, http.StatusCreated)
+	c.do("DELETE", "app-passwords/999", "").must(t, http.StatusNotFound)
+	if ps, _ := e.accounts.ListAppPasswords(t.Context(), testAddress); len(ps) != 2 {
+		t.Errorf("app passwords: %+v, want 2", ps)
+	}
 	c.do("DELETE", "app-passwords/"+strings.TrimSuffix(strings.TrimSuffix(jsonBody(id), "\n"), ".0"), "").must(t, http.StatusOK)
-	if ps, _ := e.accounts.ListAppPasswords(t.Context(), testAddress); len(ps) != 0 {
-		t.Errorf("left: %+v", ps)
+	if ps, _ := e.accounts.ListAppPasswords(t.Context(), testAddress); len(ps) != 1 || ps[0].Name != "999" {
+		t.Errorf("left: %+v, want the one named 999", ps)
 	}
 }
 

@@ -407,9 +407,20 @@ func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil || id <= 0 {
 		return badRequest("id", "the app password's ID must be a positive number")
 	}
-	p, err := s.Accounts.RevokeAppPassword(r.Context(), c.account.Address, strconv.FormatInt(id, 10))
+	ctx := r.Context()
+	// RevokeAppPassword would take the digits for a name when no ID
+	// matches: here they are an ID only.
+	ps, err := s.Accounts.ListAppPasswords(ctx, c.account.Address)
+	if err != nil {
+		return err
+	}
+	notFound := &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("no app password with ID %d", id)}
+	if !slices.ContainsFunc(ps, func(p store.AppPassword) bool { return p.ID == id }) {
+		return notFound
+	}
+	p, err := s.Accounts.RevokeAppPassword(ctx, c.account.Address, strconv.FormatInt(id, 10))
 	if errors.Is(err, store.ErrNotFound) {
-		return &apiError{status: http.StatusNotFound, msg: fmt.Sprintf("no app password with ID %d", id)}
+		return notFound
 	}
 	if err != nil {
 		return err
