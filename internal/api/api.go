@@ -92,6 +92,10 @@ type Server struct {
 
 	mu   sync.Mutex           // guards the KV read-modify-writes, and live
 	live map[string]liveEntry // registered web sessions, by key
+	// ended are the keys of sessions this process ended, with when, so
+	// that a request that read one just before it ended does not put it
+	// back in the registry.
+	ended map[string]time.Time
 
 	toksOnce sync.Once
 	toks     *Tokens

@@ -113,10 +113,7 @@ func (s *Server) newSession(ctx context.Context, w http.ResponseWriter, r *http.
 	// The oldest sessions beyond MaxSessions end: logging in again and
 	// again must not grow the list without bound.
 	for _, k := range dropped {
-		if e, ok := s.live[k]; ok {
-			e.remove()
-			delete(s.live, k)
-		}
+		s.forgetLocked(k)
 		if err := s.Store.DeleteValue(ctx, nsSession, k); err != nil {
 			return "", time.Time{}, err
 		}
@@ -211,10 +208,7 @@ func (s *Server) accountSessions(ctx context.Context, accountID int64) (map[stri
 func (s *Server) endSession(ctx context.Context, key string, accountID int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.live[key]; ok {
-		e.remove()
-		delete(s.live, key)
-	}
+	s.forgetLocked(key)
 	if err := s.Store.DeleteValue(ctx, nsSession, key); err != nil {
 		return err
 	}
@@ -265,6 +259,9 @@ func (s *Server) registerLocked(key string, sess *webSession) {
 		s.live[key] = e
 		return
 	}
+	if _, ok := s.ended[key]; ok {
+		return
+	}
 	s.forgetExpiredLocked()
 	if s.live == nil {
 		s.live = map[string]liveEntry{}
@@ -285,12 +282,30 @@ func (s *Server) registerLocked(key string, sess *webSession) {
 // stored records expire by themselves.
 func (s *Server) forgetExpiredLocked() {
 	now := s.now()
+	for key, t := range s.ended {
+		if now.Sub(t) > s.lifetime() {
+			delete(s.ended, key)
+		}
+	}
 	for key, e := range s.live {
 		if now.Sub(e.lastSeen) > s.idle() || now.Sub(e.created) > s.lifetime() {
 			e.remove()
 			delete(s.live, key)
 		}
 	}
+}
+
+// forgetLocked takes an ended session out of the registry for good; s.mu
+// is held.
+func (s *Server) forgetLocked(key string) {
+	if e, ok := s.live[key]; ok {
+		e.remove()
+		delete(s.live, key)
+	}
+	if s.ended == nil {
+		s.ended = map[string]time.Time{}
+	}
+	s.ended[key] = s.now()
 }
 
 // registryID is the registry's ID of a web session, 0 if not registered.
