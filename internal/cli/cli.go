@@ -89,6 +89,7 @@ func commands() []command {
 		{"account activity", "sign-in attempts of an account, or of all: activity [ADDRESS]", runActivity},
 		{"account forward", "forwarding rules of an account: add|list|del|log USER [TARGET|ID] [--keep-copy]", audited("account forward", verbs("add", "del"), runForward)},
 		{"alias", "manage aliases: add|list|del", audited("alias", verbs("add", "del"), runAlias)},
+		{"api token", "bearer tokens for the account API: add|list|revoke ADDRESS", audited("api token", verbs("add", "revoke"), runAPIToken)},
 		{"dmarc", "evaluate DMARC for a From domain: dmarc check", runDMARC},
 		{"queue", "inspect and steer the outbound queue: list|show|retry|hold|release|drop, held accounts: held|release --account USER", audited("queue", verbs("retry", "hold", "release", "drop"), runQueue)},
 		{"dkim", "DKIM: verify|sign < message; keys|rotate|activate DOMAIN", audited("dkim", verbs("rotate", "activate"), runDKIM)},

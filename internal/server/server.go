@@ -38,6 +38,7 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/alert"
+	"sealpost.dev/sealpost/internal/api"
 	"sealpost.dev/sealpost/internal/authguard"
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/connlimit"
@@ -93,7 +94,9 @@ type Server struct {
 	// sessions are the live IMAP, POP3 and submission sessions, by
 	// account, for listing and signing out.
 	sessions *sessions.Registry
-	adminLn  net.Listener // the admin socket, served once bound
+	// api serves the account API on the HTTPS listener.
+	api     *api.Server
+	adminLn net.Listener // the admin socket, served once bound
 	// testRoots are the trust anchors of testing.ca_file for outbound
 	// HTTPS and SMTP; nil outside tests (the system's roots).
 	testRoots *x509.CertPool
@@ -185,7 +188,11 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	// A revoked app password ends the live sessions that logged in with it.
 	s.accounts.Revoked = func(accountID, appPassword int64) { s.sessions.EndAppPassword(accountID, appPassword) }
 	// A password change ends every live session of the account.
-	s.accounts.EndSessions = func(accountID int64) { s.sessions.SignOut(accountID, 0) }
+	s.api = &api.Server{Accounts: s.accounts, Store: s.store, Sessions: s.sessions, Logger: s.log}
+	s.accounts.EndSessions = func(accountID int64) {
+		s.sessions.SignOut(accountID, 0)
+		s.api.EndSessions(accountID) // web sessions made before a restart too
+	}
 	// One hub for the whole server: IMAP sessions on both listeners hear of
 	// each other's changes, of deliveries and of POP3 deletions at once.
 	s.hub = imapserver.NewHub()
@@ -413,6 +420,7 @@ func (s *Server) bind() error {
 			// The targets of forwarding rules confirm them here.
 			Forwarding: s.accounts,
 			Logger:     s.log,
+			API:        s.api.Handler(),
 		})
 		if err := s.listenHTTP("https", l.HTTPS, handler, s.tls.Config()); err != nil {
 			return err

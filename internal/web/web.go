@@ -1,10 +1,11 @@
 // Package web serves Sealpost's HTTPS listener: a status page, /healthz,
 // for the hosted domains the MTA-STS policy (RFC 8461) and mail client
-// autoconfiguration, and the page where the target of a forwarding rule
-// confirms it: GET shows a button and only its POST confirms, since mail
+// autoconfiguration, the page where the target of a forwarding rule
+// confirms it (GET shows a button and only its POST confirms, since mail
 // scanners fetch the links in messages, and failed confirmations are
-// limited per client address (an IPv6 client by its /64). Webmail,
-// account settings, the admin pages and WKD will live here too.
+// limited per client address, an IPv6 client by its /64), and, when
+// given, the account API under /api/v1/ (package api). Webmail, account
+// settings, the admin pages and WKD will live here too.
 package web
 
 import (
@@ -34,6 +35,8 @@ type Options struct {
 	Forwarding ForwardConfirmer
 	// Logger receives what a page could not do; nil discards it.
 	Logger *slog.Logger
+	// API, when set, serves the account API under /api/v1/ (package api).
+	API http.Handler
 }
 
 // Handler returns the HTTPS handler.
@@ -50,6 +53,9 @@ func Handler(opts Options) http.Handler {
 		fc := newForwardConfirm(opts.Forwarding, opts.Logger)
 		mux.HandleFunc("GET "+account.ForwardConfirmPath, fc.show)
 		mux.HandleFunc("POST "+account.ForwardConfirmPath, fc.confirm)
+	}
+	if opts.API != nil {
+		mux.Handle("/api/v1/", opts.API)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)

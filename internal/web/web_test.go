@@ -91,3 +91,20 @@ func TestHealthzDetailOnlyWhenAsked(t *testing.T) {
 		t.Errorf("the public /healthz shows the error: %s", rec.Body)
 	}
 }
+
+func TestAPIMounted(t *testing.T) {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("api " + r.URL.Path)) })
+	h := Handler(Options{Hostname: "mail.example.org", API: api})
+	for path, want := range map[string]string{"/api/v1/me": "api /api/v1/me", "/api/v1/": "api /api/v1/"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if got := w.Body.String(); got != want {
+			t.Errorf("GET %s: %q, want %q", path, got, want)
+		}
+	}
+	w := httptest.NewRecorder()
+	Handler(Options{Hostname: "mail.example.org"}).ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/me", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("without an API, GET /api/v1/me answered %d", w.Code)
+	}
+}
