@@ -162,6 +162,9 @@ var routes = []route{
 	{"PUT", "password", true, (*Server).changePassword},
 	{"GET", "recovery-address", true, (*Server).recoveryAddress},
 	{"PUT", "recovery-address", true, (*Server).setRecoveryAddress},
+	{"GET", "forwarding", true, (*Server).listForwarding},
+	{"POST", "forwarding", true, (*Server).addForwarding},
+	{"DELETE", "forwarding/{id}", true, (*Server).removeForwarding},
 }
 
 // Handler returns the API's handler, to mount at Prefix.

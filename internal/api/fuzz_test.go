@@ -61,6 +61,13 @@ var badInputs = []struct {
 	{"PUT", "recovery-address", `{"recovery_address":null}`, 400, "recovery_address"},
 	{"PUT", "recovery-address", `{"recovery_address":7}`, 400, "recovery_address"},
 	{"PUT", "recovery-address", `{"recovery_address":"` + strings.Repeat("r", 300) + `"}`, 400, "recovery_address"},
+	{"POST", "forwarding", `{}`, 400, "target"},
+	{"POST", "forwarding", `{"target":"far@outside.test"}`, 400, "keep_copy"},
+	{"POST", "forwarding", `{"target":7,"keep_copy":false}`, 400, "target"},
+	{"POST", "forwarding", `{"target":"far@outside.test","keep_copy":"no"}`, 400, "keep_copy"},
+	{"POST", "forwarding", `{"target":"` + strings.Repeat("f", 300) + `@outside.test","keep_copy":false}`, 400, "target"},
+	{"POST", "forwarding", `{"target":"far@outside.test","keep_copy":false,"filter":"x"}`, 400, "filter"},
+	{"POST", "forwarding", `{"target":"not an address","keep_copy":false}`, 400, ""},
 }
 
 // TestBadInput: every endpoint refuses malformed, mistyped, oversized and
@@ -103,6 +110,12 @@ func TestBadInput(t *testing.T) {
 		if a := c.do("DELETE", "app-passwords/"+id, ""); a.status != http.StatusBadRequest || a.str("field") != "id" {
 			t.Errorf("DELETE /app-passwords/%s: %d %s", id, a.status, a.raw)
 		}
+		if a := c.do("DELETE", "forwarding/"+id, ""); a.status != http.StatusBadRequest || a.str("field") != "id" {
+			t.Errorf("DELETE /forwarding/%s: %d %s", id, a.status, a.raw)
+		}
+	}
+	if a := c.do("DELETE", "forwarding/12345", ""); a.status != http.StatusNotFound {
+		t.Errorf("DELETE /forwarding/12345: %d %s", a.status, a.raw)
 	}
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -98,22 +97,27 @@ func TestForwardingAcceptance(t *testing.T) {
 	}
 	smtpAddr := srv.Addrs()["smtp"].String()
 
-	// Without step-up: refused.
-	if _, err := accounts.AddForwarding(ctx, account.StepUp{}, "ann@example.org", "far@outside.test", false); !errors.Is(err, account.ErrStepUpRequired) {
-		t.Fatalf("without step-up: %v", err)
+	// Through the account API, signed in with the password: without a
+	// step-up the rule is refused.
+	api := newAPIClient(t, srv)
+	api.login("ann@example.org", pw)
+	const add = `{"target": "far@outside.test", "keep_copy": false}`
+	if status, v := api.do("POST", "forwarding", add); status != http.StatusForbidden || v["step_up_required"] != true {
+		t.Fatalf("without step-up: %d %v", status, v)
 	}
 	if rules, _ := accounts.ListForwarding(ctx, "ann@example.org"); len(rules) != 0 {
 		t.Fatalf("rules after the refusal: %+v", rules)
 	}
 
 	// With step-up: pending, a confirmation queued to the target.
-	su, err := accounts.StepUp(ctx, "ann@example.org", pw, "")
-	if err != nil {
-		t.Fatal(err)
+	if status, v := api.do("POST", "stepup", `{"password": "`+pw+`"}`); status != http.StatusOK {
+		t.Fatalf("step-up: %d %v", status, v)
 	}
-	rule, err := accounts.AddForwarding(ctx, su, "ann@example.org", "far@outside.test", false)
-	if err != nil || rule.State != store.ForwardPending {
-		t.Fatalf("with step-up: %+v, %v", rule, err)
+	if status, v := api.do("POST", "forwarding", add); status != http.StatusCreated || v["state"] != string(store.ForwardPending) {
+		t.Fatalf("with step-up: %d %v", status, v)
+	}
+	if status, v := api.do("GET", "forwarding", ""); status != http.StatusOK || fmt.Sprint(v["forwarding"]) == "[]" {
+		t.Fatalf("GET forwarding: %d %v", status, v)
 	}
 	confirmation := waitQueued(t, srv, "far@outside.test")
 	link := regexp.MustCompile(`https://\S+`).FindString(readBody(t, srv, confirmation))
