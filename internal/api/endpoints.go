@@ -403,9 +403,9 @@ func (s *Server) addAppPassword(w http.ResponseWriter, r *http.Request, c *calle
 
 // revokeAppPassword is DELETE /app-passwords/{id}.
 func (s *Server) revokeAppPassword(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return badRequest("id", "the app password's ID must be a positive number")
+	id, err := pathID(r, "the app password's")
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	// RevokeAppPassword would take the digits for a name when no ID
@@ -524,4 +524,14 @@ func (s *Server) setRecoveryAddress(w http.ResponseWriter, r *http.Request, c *c
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"recovery_address": strings.TrimSpace(*q.RecoveryAddress)})
 	return nil
+}
+
+// pathID reads the {id} of a path, a positive number; whose names the
+// thing in the error.
+func pathID(r *http.Request, whose string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("id", "%s ID must be a positive number", whose)
+	}
+	return id, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,9 +84,9 @@ func (s *Server) addForwarding(w http.ResponseWriter, r *http.Request, c *caller
 // can only keep mail at home, and the owner must be able to remove a
 // thief's rule at once.
 func (s *Server) removeForwarding(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return badRequest("id", "the forwarding rule's ID must be a positive number")
+	id, err := pathID(r, "the forwarding rule's")
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	rules, err := s.Accounts.ListForwarding(ctx, c.account.Address)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -154,26 +153,11 @@ func (s *Server) getSession(ctx context.Context, key string) (*webSession, error
 
 // editIndex changes the list of an account's session keys; s.mu is held.
 func (s *Server) editIndex(ctx context.Context, accountID int64, edit func([]string) []string) error {
-	key := strconv.FormatInt(accountID, 10)
-	var keys []string
-	b, err := s.Store.GetValue(ctx, nsSessionIndex, key)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &keys); err != nil {
-			keys = nil // a damaged list only loses the listing
-		}
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-	keys = edit(keys)
-	if len(keys) == 0 {
-		return s.Store.DeleteValue(ctx, nsSessionIndex, key)
-	}
-	b, err = json.Marshal(keys)
+	keys, err := readIndex(ctx, s.Store, nsSessionIndex, accountID)
 	if err != nil {
 		return err
 	}
-	return s.Store.PutValue(ctx, nsSessionIndex, key, b, s.now().Add(s.lifetime()))
+	return writeIndex(ctx, s.Store, nsSessionIndex, accountID, edit(keys), s.now().Add(s.lifetime()))
 }
 
 // accountSessions returns the live web sessions of an account, by key,
@@ -184,18 +168,9 @@ func (s *Server) accountSessions(ctx context.Context, accountID int64) (map[stri
 	live := map[string]*webSession{}
 	var failed error
 	err := s.editIndex(ctx, accountID, func(keys []string) []string {
-		return slices.DeleteFunc(keys, func(k string) bool {
-			sess, err := s.getSession(ctx, k)
-			if err != nil {
-				failed = err
-				return false
-			}
-			if sess == nil || sess.AccountID != accountID {
-				return true
-			}
-			live[k] = sess
-			return false
-		})
+		keys, failed = pruneIndex(keys, func(k string) (*webSession, error) { return s.getSession(ctx, k) },
+			func(w *webSession) int64 { return w.AccountID }, accountID, live)
+		return keys
 	})
 	if failed != nil {
 		return nil, failed

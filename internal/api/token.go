@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,18 +142,9 @@ func (t *Tokens) records(ctx context.Context, accountID int64) (map[string]*toke
 	recs := map[string]*tokenRecord{}
 	var failed error
 	err := t.editIndex(ctx, accountID, time.Time{}, func(keys []string) []string {
-		return slices.DeleteFunc(keys, func(k string) bool {
-			r, err := t.get(ctx, k)
-			if err != nil {
-				failed = err
-				return false
-			}
-			if r == nil || r.AccountID != accountID {
-				return true
-			}
-			recs[k] = r
-			return false
-		})
+		keys, failed = pruneIndex(keys, func(k string) (*tokenRecord, error) { return t.get(ctx, k) },
+			func(r *tokenRecord) int64 { return r.AccountID }, accountID, recs)
+		return keys
 	})
 	if failed != nil {
 		return nil, failed
@@ -192,23 +182,12 @@ func (t *Tokens) get(ctx context.Context, key string) (*tokenRecord, error) {
 // editIndex changes the list of an account's token keys, which lives at
 // least until expires; t.mu is held.
 func (t *Tokens) editIndex(ctx context.Context, accountID int64, expires time.Time, edit func([]string) []string) error {
-	key := strconv.FormatInt(accountID, 10)
-	var keys []string
-	b, err := t.Store.GetValue(ctx, nsTokenIndex, key)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &keys); err != nil {
-			keys = nil
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	keys, err := readIndex(ctx, t.Store, nsTokenIndex, accountID)
+	if err != nil {
 		return err
 	}
 	before := len(keys)
-	keys = edit(keys)
-	if len(keys) == 0 {
-		return t.Store.DeleteValue(ctx, nsTokenIndex, key)
-	}
-	if len(keys) == before && expires.IsZero() {
+	if keys = edit(keys); len(keys) == before && len(keys) > 0 && expires.IsZero() {
 		return nil
 	}
 	// The list outlives every token on it: the longest a token lives.
@@ -216,11 +195,7 @@ func (t *Tokens) editIndex(ctx context.Context, accountID int64, expires time.Ti
 	if expires.After(end) {
 		end = expires
 	}
-	b, err = json.Marshal(keys)
-	if err != nil {
-		return err
-	}
-	return t.Store.PutValue(ctx, nsTokenIndex, key, b, end)
+	return writeIndex(ctx, t.Store, nsTokenIndex, accountID, keys, end)
 }
 
 // update changes the stored token under key, if it still lives.

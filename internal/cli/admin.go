@@ -376,3 +376,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// writeJSONRows writes items as a JSON array of their rows: [] when there
+// are none, never null.
+func writeJSONRows[T, R any](w io.Writer, items []T, row func(T) R) error {
+	rows := make([]R, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return writeJSON(w, rows)
+}

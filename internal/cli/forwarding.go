@@ -103,11 +103,7 @@ func forwardRow(r store.ForwardRule) forwardJSON {
 
 func printForwarding(w io.Writer, rules []store.ForwardRule, asJSON bool) error {
 	if asJSON {
-		rows := make([]forwardJSON, 0, len(rules))
-		for _, r := range rules {
-			rows = append(rows, forwardRow(r))
-		}
-		return writeJSON(w, rows)
+		return writeJSONRows(w, rules, forwardRow)
 	}
 	if len(rules) == 0 {
 		fmt.Fprintln(w, "no forwarding")

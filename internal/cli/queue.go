@@ -181,11 +181,7 @@ func readHeaders(ctx context.Context, st store.Store, blobID string) (string, er
 
 func printQueue(w io.Writer, items []store.QueueItem, asJSON bool) error {
 	if asJSON {
-		rows := make([]queueRow, 0, len(items))
-		for _, it := range items {
-			rows = append(rows, newQueueRow(it))
-		}
-		return writeJSON(w, rows)
+		return writeJSONRows(w, items, newQueueRow)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(w, "the queue is empty")

@@ -167,11 +167,7 @@ func appPasswordRow(p store.AppPassword) appPasswordJSON {
 
 func printAppPasswords(w io.Writer, ps []store.AppPassword, asJSON bool) error {
 	if asJSON {
-		rows := make([]appPasswordJSON, 0, len(ps))
-		for _, p := range ps {
-			rows = append(rows, appPasswordRow(p))
-		}
-		return writeJSON(w, rows)
+		return writeJSONRows(w, ps, appPasswordRow)
 	}
 	if len(ps) == 0 {
 		_, err := fmt.Fprintln(w, "no app passwords")
