@@ -276,10 +276,19 @@ func printableASCII(s string) bool {
 
 // The characters escaped with a backslash in quoted strings and comments
 // (RFC 5322 sections 3.2.4 and 3.2.2).
-const (
-	quotedSpecials  = `\"`
-	commentSpecials = `\()`
+var (
+	quotedSpecials  = specialSet(`\"`)
+	commentSpecials = specialSet(`\()`)
 )
+
+// specialSet is a table of the bytes of chars.
+func specialSet(chars string) *[256]bool {
+	var t [256]bool
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return &t
+}
 
 func appendQuoted(dst, s []byte) []byte {
 	dst = append(dst, '"')
@@ -287,18 +296,18 @@ func appendQuoted(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendEscaped appends s with a backslash before each of specials.
-func appendEscaped(dst, s []byte, specials string) []byte {
-	for len(s) > 0 {
-		i := bytes.IndexAny(s, specials)
-		if i < 0 {
-			return append(dst, s...)
+// appendEscaped appends s with a backslash before each of specials: runs
+// without one are appended whole.
+func appendEscaped(dst, s []byte, specials *[256]bool) []byte {
+	start := 0
+	for i, c := range s {
+		if specials[c] {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', c)
+			start = i + 1
 		}
-		dst = append(dst, s[:i]...)
-		dst = append(dst, '\\', s[i])
-		s = s[i+1:]
 	}
-	return dst
+	return append(dst, s[start:]...)
 }
 
 // appendLower appends the keyword s in lower case.

@@ -41,11 +41,18 @@ func DKIM(result, reason, domain, selector, algorithm, signature string) Result 
 
 // signaturePrefix returns the first SignaturePrefix bytes of signature
 // once white space is removed; as a part of signature when no white space
-// interrupts them.
+// interrupts them. Only the start is looked at for white space: b= runs to
+// hundreds of bytes.
 func signaturePrefix(signature string) string {
 	s := strings.TrimLeftFunc(signature, unicode.IsSpace)
-	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 && i < SignaturePrefix {
-		s = strings.Join(strings.Fields(s), "")
+	for i, r := range s {
+		if i >= SignaturePrefix {
+			break
+		}
+		if unicode.IsSpace(r) {
+			s = strings.Join(strings.Fields(s), "")
+			break
+		}
 	}
 	if len(s) > SignaturePrefix {
 		s = s[:SignaturePrefix]
