@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -65,4 +66,30 @@ func pruneIndex[T any](keys []string, get func(key string) (*T, error), owner fu
 		return false
 	})
 	return keys, failed
+}
+
+// putRecord stores v as JSON under key in namespace ns until expires.
+func putRecord(ctx context.Context, kv store.KV, ns, key string, v any, expires time.Time) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return kv.PutValue(ctx, ns, key, b, expires)
+}
+
+// getRecord reads the JSON record under key in namespace ns, or nil when
+// there is none; what names it in an error.
+func getRecord[T any](ctx context.Context, kv store.KV, ns, key, what string) (*T, error) {
+	b, err := kv.GetValue(ctx, ns, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec T
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return &rec, nil
 }

@@ -7,9 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -124,31 +122,20 @@ func (s *Server) newSession(ctx context.Context, w http.ResponseWriter, r *http.
 }
 
 func (s *Server) putSession(ctx context.Context, key string, sess *webSession) error {
-	b, err := json.Marshal(sess)
-	if err != nil {
-		return err
-	}
-	return s.Store.PutValue(ctx, nsSession, key, b, sess.Created.Add(s.lifetime()))
+	return putRecord(ctx, s.Store, nsSession, key, sess, sess.Created.Add(s.lifetime()))
 }
 
 // getSession returns the live session under key, or nil.
 func (s *Server) getSession(ctx context.Context, key string) (*webSession, error) {
-	b, err := s.Store.GetValue(ctx, nsSession, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	sess, err := getRecord[webSession](ctx, s.Store, nsSession, key, "web session")
+	if sess == nil || err != nil {
 		return nil, err
-	}
-	var sess webSession
-	if err := json.Unmarshal(b, &sess); err != nil {
-		return nil, fmt.Errorf("web session: %w", err)
 	}
 	now := s.now()
 	if now.Sub(sess.LastSeen) > s.idle() || now.Sub(sess.Created) > s.lifetime() {
 		return nil, nil
 	}
-	return &sess, nil
+	return sess, nil
 }
 
 // editIndex changes the list of an account's session keys; s.mu is held.

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -153,30 +151,16 @@ func (t *Tokens) records(ctx context.Context, accountID int64) (map[string]*toke
 }
 
 func (t *Tokens) put(ctx context.Context, key string, r *tokenRecord) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return t.Store.PutValue(ctx, nsToken, key, b, r.Expires)
+	return putRecord(ctx, t.Store, nsToken, key, r, r.Expires)
 }
 
 // get returns the live token under key, or nil.
 func (t *Tokens) get(ctx context.Context, key string) (*tokenRecord, error) {
-	b, err := t.Store.GetValue(ctx, nsToken, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	r, err := getRecord[tokenRecord](ctx, t.Store, nsToken, key, "api token")
+	if r == nil || err != nil || !t.now().Before(r.Expires) {
 		return nil, err
 	}
-	var r tokenRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("api token: %w", err)
-	}
-	if !t.now().Before(r.Expires) {
-		return nil, nil
-	}
-	return &r, nil
+	return r, nil
 }
 
 // editIndex changes the list of an account's token keys, which lives at

@@ -187,12 +187,10 @@ func truncateDetail(s string) string {
 // runAudit lists the audit log: `sealpost audit`.
 func runAudit(ctx context.Context, env *Env, args []string) error {
 	var f instanceFlags
-	var since time.Duration
-	var limit int
+	var w logWindow
 	fs := newFlagSet(env, "audit", "audit [-config FILE | --data DIR] [--json] [--since DURATION] [--limit N]")
 	f.register(fs, true)
-	fs.DurationVar(&since, "since", 0, "only the changes of the last `DURATION`, e.g. 72h (0: all kept)")
-	fs.IntVar(&limit, "limit", 100, "at most `N` changes, newest first")
+	w.register(fs, "changes")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -201,19 +199,15 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("audit: takes no arguments")
 	}
-	if since < 0 || limit <= 0 {
-		return usagef("audit: --since must not be negative and --limit must be positive")
+	if err := w.check("audit"); err != nil {
+		return err
 	}
 	st, done, err := openStore(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer done()
-	q := store.LogQuery{Kind: "admin", Limit: limit}
-	if since > 0 {
-		q.Since = time.Now().Add(-since)
-	}
-	es, err := st.QueryLog(ctx, q)
+	es, err := st.QueryLog(ctx, store.LogQuery{Kind: "admin", Limit: w.limit, Since: w.from()})
 	if err != nil {
 		return err
 	}
@@ -242,4 +236,31 @@ func printAudit(w io.Writer, es []store.LogEntry, asJSON bool) error {
 			cmp.Or(e.Client, "-"), e.Outcome, e.Detail)
 	}
 	return tw.Flush()
+}
+
+// logWindow is the --since and --limit of the commands that list log
+// entries, newest first.
+type logWindow struct {
+	since time.Duration
+	limit int
+}
+
+func (w *logWindow) register(fs *flag.FlagSet, entries string) {
+	fs.DurationVar(&w.since, "since", 0, "only the "+entries+" of the last `DURATION`, e.g. 72h (0: all kept)")
+	fs.IntVar(&w.limit, "limit", 100, "at most `N` "+entries+", newest first")
+}
+
+func (w logWindow) check(command string) error {
+	if w.since < 0 || w.limit <= 0 {
+		return usagef("%s: --since must not be negative and --limit must be positive", command)
+	}
+	return nil
+}
+
+// from is the oldest time asked for; zero for all.
+func (w logWindow) from() time.Time {
+	if w.since > 0 {
+		return time.Now().Add(-w.since)
+	}
+	return time.Time{}
 }

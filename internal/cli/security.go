@@ -193,12 +193,10 @@ func printAppPasswords(w io.Writer, ps []store.AppPassword, asJSON bool) error {
 // or of every account with the attempts on no account.
 func runActivity(ctx context.Context, env *Env, args []string) error {
 	var f instanceFlags
-	var since time.Duration
-	var limit int
+	var w logWindow
 	fs := newFlagSet(env, "account activity", "account activity [-config FILE | --data DIR] [--json] [--since DURATION] [--limit N] [ADDRESS]")
 	f.register(fs, true)
-	fs.DurationVar(&since, "since", 0, "only the attempts of the last `DURATION`, e.g. 72h (0: all kept)")
-	fs.IntVar(&limit, "limit", 100, "at most `N` attempts, newest first")
+	w.register(fs, "attempts")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -214,19 +212,15 @@ func runActivity(ctx context.Context, env *Env, args []string) error {
 		}
 		address = pos[0]
 	}
-	if since < 0 || limit <= 0 {
-		return usagef("account activity: --since must not be negative and --limit must be positive")
+	if err := w.check("account activity"); err != nil {
+		return err
 	}
 	svc, done, err := openAccounts(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer done()
-	var from time.Time
-	if since > 0 {
-		from = time.Now().Add(-since)
-	}
-	es, err := svc.Activity(ctx, address, from, limit)
+	es, err := svc.Activity(ctx, address, w.from(), w.limit)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,17 @@ type imapConn struct {
 
 func dialIMAP(t *testing.T, srv *Server) *imapConn {
 	t.Helper()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", srv.Addrs()["imaps"].String(),
+	return dialIMAPFrom(t, srv, "")
+}
+
+// dialIMAPFrom is dialIMAP from the loopback address from ("" for any).
+func dialIMAPFrom(t *testing.T, srv *Server, from string) *imapConn {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	conn, err := tls.DialWithDialer(d, "tcp", srv.Addrs()["imaps"].String(),
 		&tls.Config{InsecureSkipVerify: true, ServerName: srv.cfg.Hostname})
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +52,23 @@ func (c *imapConn) upTo(prefix string) {
 		}
 		if strings.HasPrefix(line, prefix) {
 			return
+		}
+	}
+}
+
+// answer sends a command tagged tag and returns its tagged answer, or ""
+// when the server has closed the connection.
+func (c *imapConn) answer(tag, format string, args ...any) string {
+	if _, err := fmt.Fprintf(c.conn, tag+" "+format+"\r\n", args...); err != nil {
+		return ""
+	}
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			return ""
+		}
+		if strings.HasPrefix(line, tag+" ") {
+			return strings.TrimSpace(line)
 		}
 	}
 }

@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bufio"
-	"crypto/tls"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,49 +9,6 @@ import (
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/store"
 )
-
-// imapClient is a bare IMAP-over-TLS connection from a chosen loopback
-// address, enough to send LOGIN and read the tagged answer.
-type imapClient struct {
-	conn net.Conn
-	r    *bufio.Reader
-	tag  int
-}
-
-func dialIMAPS(t *testing.T, from, addr string) *imapClient {
-	t.Helper()
-	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // the test server's certificate is self-signed
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &imapClient{conn: conn, r: bufio.NewReader(conn)}
-	if greeting, err := c.r.ReadString('\n'); err != nil || !strings.HasPrefix(greeting, "* OK") {
-		t.Fatalf("greeting %q, %v", greeting, err)
-	}
-	return c
-}
-
-// login sends LOGIN and returns the tagged answer; "" when the server has
-// closed the connection.
-func (c *imapClient) login(t *testing.T, user, password string) string {
-	t.Helper()
-	c.tag++
-	tag := fmt.Sprintf("a%d", c.tag)
-	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := fmt.Fprintf(c.conn, "%s LOGIN %q %q\r\n", tag, user, password); err != nil {
-		return ""
-	}
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			return ""
-		}
-		if strings.HasPrefix(line, tag+" ") {
-			return strings.TrimSpace(line)
-		}
-	}
-}
 
 // TestBruteForceOverIMAP guesses one account's password 2,000 times from
 // 127.0.0.2 over IMAPS: the guesses are slowed, then refused without a
@@ -78,25 +32,24 @@ func TestBruteForceOverIMAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := srv.Addrs()["imaps"].String()
 	ownerLogin := func() (string, time.Duration) {
-		c := dialIMAPS(t, "127.0.0.3", addr)
+		c := dialIMAPFrom(t, srv, "127.0.0.3")
 		defer c.conn.Close()
 		start := time.Now()
-		return c.login(t, user, password), time.Since(start)
+		return c.answer("a1", "LOGIN %q %q", user, password), time.Since(start)
 	}
 	if got, _ := ownerLogin(); !strings.HasPrefix(got, "a1 OK") {
 		t.Fatalf("the owner's first login: %q", got)
 	}
 
-	var c *imapClient
+	var c *imapConn
 	var slowest time.Duration
 	for i := 0; i < attempts; {
 		if c == nil {
-			c = dialIMAPS(t, "127.0.0.2", addr)
+			c = dialIMAPFrom(t, srv, "127.0.0.2")
 		}
 		start := time.Now()
-		got := c.login(t, user, fmt.Sprintf("guess %d", i))
+		got := c.answer(fmt.Sprintf("g%d", i), "LOGIN %q %q", user, fmt.Sprintf("guess %d", i))
 		took := time.Since(start)
 		if got == "" { // closed after max_auth_failures: the same guess again
 			c.conn.Close()
