@@ -22,7 +22,7 @@ type daemon struct {
 	cmd       *exec.Cmd
 }
 
-func clamdPath(t *testing.T) string {
+func clamdPath(t testing.TB) string {
 	for _, p := range []string{"clamd", "/usr/sbin/clamd"} {
 		if path, err := exec.LookPath(p); err == nil {
 			return path
@@ -37,7 +37,7 @@ func clamdPath(t *testing.T) string {
 
 // startClamd runs clamd in the foreground on a unix socket and a TCP port
 // of loopback, until the test ends.
-func startClamd(t *testing.T) *daemon {
+func startClamd(t testing.TB) *daemon {
 	t.Helper()
 	bin := clamdPath(t)
 	// A short path: a unix socket's name is limited to 108 bytes.
@@ -164,7 +164,7 @@ func TestClamdDown(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -173,14 +173,14 @@ func readFile(t *testing.T, name string) []byte {
 	return b
 }
 
-func writeFile(t *testing.T, name, text string) {
+func writeFile(t testing.TB, name, text string) {
 	t.Helper()
 	if err := os.WriteFile(name, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
