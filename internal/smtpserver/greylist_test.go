@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -131,4 +133,51 @@ func (f failingGreylist) CheckRequest(context.Context, greylist.Request) (bool, 
 		return false, time.Minute, nil
 	}
 	return false, 0, errors.New("store down")
+}
+
+// greylistScript sends one message with Python's smtplib, an SMTP client
+// that is not ours, and prints the refused recipients' replies, or "sent".
+const greylistScript = `
+import smtplib, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = smtplib.SMTP(host, int(port), timeout=20)
+try:
+    s.sendmail("news@remote.example", ["ann@example.org"], "Subject: hi\r\n\r\nGreetings from Python.\r\n")
+    print("sent")
+except smtplib.SMTPRecipientsRefused as e:
+    for rcpt, (code, msg) in e.recipients.items():
+        print(rcpt, code, msg.decode())
+s.quit()
+`
+
+// TestGreylistSmtplib: Python's smtplib is told 451 4.7.1 on its first
+// attempt and gets through after the delay.
+func TestGreylistSmtplib(t *testing.T) {
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("/usr/bin/python3 is missing (scripts/install-test-deps.sh installs it)")
+		}
+		t.Skip("/usr/bin/python3 is missing")
+	}
+	e := newEnv(t, Limits{}, 0)
+	clk := &testClock{now: time.Now().Truncate(time.Second)}
+	addr := greylistMX(t, e, greylist.New(e.st, greylist.Options{Now: clk.Now}))
+	send := func() string {
+		out, err := exec.Command(python, "-c", greylistScript, addr).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if out := send(); !strings.HasPrefix(out, "ann@example.org 451 4.7.1 greylisted") {
+		t.Fatalf("first attempt: %q", out)
+	}
+	clk.advance(greylist.DefaultDelay)
+	if out := send(); out != "sent" {
+		t.Fatalf("retry: %q", out)
+	}
+	if got := e.inbox(t, "ann@example.org"); len(got) != 1 || !strings.Contains(got[0], "Greetings from Python.") {
+		t.Errorf("inbox %q", got)
+	}
 }
