@@ -60,6 +60,7 @@ type Config struct {
 	Auth       Auth       `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
 	SRS        SRS        `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
 	Outbound   Outbound   `toml:"outbound" doc:"Outbound abuse control: per-account limits on the mail an account submits to recipients outside the hosted domains, so that a stolen password cannot send spam. When one is exceeded, the message is still accepted but its outside copy is queued held, as is every later one of the account; the account is flagged, its owner and the postmaster are alerted and a warning is logged. Held mail leaves only after sealpost queue release --account USER. Mail to hosted domains is never held. Counts are kept in the database, shared by every node. A limit of 0 is not checked."`
+	Greylist   Greylist   `toml:"greylist" doc:"Greylisting of unknown senders on the MX listener: the first attempt of a client network (IPv4 /24, IPv6 /64), envelope sender and recipient is answered 451 4.7.1, and a retry after delay and within window is accepted; the network is then not greylisted for whitelist. Mail servers retry; much bulk mail software does not. Authenticated submissions are never greylisted, and if the database cannot be asked the mail is accepted. State is kept in the database, so it survives restarts and is shared by nodes. Off by default: it delays the first mail of every new sender by at least delay."`
 	DKIM       DKIM       `toml:"dkim" doc:"Rotation of the DKIM keys that sign outgoing mail (RFC 6376). sealpost dkim rotate DOMAIN makes new keys, to be published in DNS as sealpost dns DOMAIN shows; the running server completes the rotation."`
 	Testing    Testing    `toml:"testing" doc:"Settings for Sealpost's own interoperability tests, which run remote mail servers on loopback ports. Never set these on a real server: they make outbound delivery use other ports than the standards allow and trust extra certificate authorities. The keys are refused unless enabled is true, and the server logs a warning at start when it is."`
 }
@@ -196,6 +197,15 @@ type SRS struct {
 	MaxAge  Duration `toml:"max_age" doc:"How long a rewritten address is honoured, in whole days, 24h to 8760h: bounces usually come within the queue's lifetime, and a longer time lets an address harvested from one message be used longer."`
 }
 
+// Greylist configures greylisting on the MX listener (package greylist).
+type Greylist struct {
+	Enabled      bool     `toml:"enabled" doc:"Greylist unknown senders."`
+	Delay        Duration `toml:"delay" doc:"How long after a first attempt a retry is accepted, 1m to 1h. Most servers retry within 15 to 30 minutes."`
+	Window       Duration `toml:"window" doc:"How long after a first attempt a retry is awaited before an attempt counts as a first one again, 1h to 168h."`
+	Whitelist    Duration `toml:"whitelist" doc:"How long a network whose retry was accepted is not greylisted, renewed while its mail keeps coming, 24h to 8760h."`
+	SpareAligned bool     `toml:"spare_aligned" doc:"Spare sender domains that proved themselves: once mail from a domain and network passed SPF with a DKIM signature aligned with its From domain, later mail from that domain and network is not greylisted. A new sender's first message still is: DKIM is only known after DATA."`
+}
+
 // Testing holds test-only overrides of outbound delivery. They are
 // accepted only with Enabled set, so that none is switched on by a stray key.
 type Testing struct {
@@ -274,6 +284,8 @@ func Default() *Config {
 		},
 		Auth: Auth{DMARCEnforce: true, CheckTimeout: Duration(20 * time.Second)},
 		SRS:  SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
+		Greylist: Greylist{Delay: Duration(5 * time.Minute), Window: Duration(24 * time.Hour),
+			Whitelist: Duration(840 * time.Hour), SpareAligned: true},
 		Outbound: Outbound{Enabled: true,
 			MessagesPerMinute: 20, MessagesPerHour: 100, MessagesPerDay: 500,
 			RecipientsPerMinute: 50, RecipientsPerHour: 200, RecipientsPerDay: 500,

@@ -44,6 +44,9 @@ func (d *decoder) validate(c *Config) {
 	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
 	d.durationRange("srs.max_age", c.SRS.MaxAge, 24*time.Hour, 8760*time.Hour)
 	d.outbound(&c.Outbound)
+	d.durationRange("greylist.delay", c.Greylist.Delay, time.Minute, time.Hour)
+	d.durationRange("greylist.window", c.Greylist.Window, time.Hour, 168*time.Hour)
+	d.durationRange("greylist.whitelist", c.Greylist.Whitelist, 24*time.Hour, 8760*time.Hour)
 	d.testing(&c.Testing)
 }
 

@@ -224,6 +224,15 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	return s, nil
 }
 
+// greylister returns the greylist of the configuration, nil (not a nil
+// pointer in an interface) when it is off.
+func (s *Server) greylister() smtpserver.Greylister {
+	if g := instance.Greylist(s.cfg, s.store); g != nil {
+		return g
+	}
+	return nil
+}
+
 // srsKeyFile holds the secrets of sender rewriting, in data_dir.
 const srsKeyFile = "srs.key"
 
@@ -461,7 +470,7 @@ func (s *Server) listenSMTP(mode smtpserver.Mode, addr string) error {
 		},
 	}, smtpserver.Deps{
 		Store: s.store, Accounts: s.accounts, Pipeline: s.pipeline, Conns: s.conns,
-		Queued: s.pokeQueue, Sessions: s.sessions, Outbound: s.outbound, Logger: s.log,
+		Queued: s.pokeQueue, Sessions: s.sessions, Outbound: s.outbound, Greylist: s.greylister(), Logger: s.log,
 	})
 	if err != nil {
 		return err

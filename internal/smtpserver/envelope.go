@@ -2,9 +2,12 @@ package smtpserver
 
 import (
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"sealpost.dev/sealpost/internal/account"
+	"sealpost.dev/sealpost/internal/greylist"
 	"sealpost.dev/sealpost/internal/smtp"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -164,8 +167,34 @@ func (ss *session) rcpt(cmd smtp.Command) {
 			return
 		}
 	}
+	if rc.local && !ss.passGreylist(rc.addr) {
+		return
+	}
 	ss.tx.rcpts = append(ss.tx.rcpts, rc)
 	ss.reply(250, "2.1.5", "OK")
+}
+
+// passGreylist asks the greylist about a recipient of the MX listener and
+// reports whether it may be accepted; when not, it has answered 451.
+func (ss *session) passGreylist(rcpt string) bool {
+	if ss.srv.greylist == nil || ss.srv.cfg.Mode != MX {
+		return true
+	}
+	ctx, cancel := ss.ctx()
+	defer cancel()
+	from := ss.tx.from.String() // "" for the null sender
+	ok, wait, err := ss.srv.greylist.CheckRequest(ctx, greylist.Request{IP: ss.remote, From: from, To: rcpt, Authenticated: ss.authed})
+	if err != nil {
+		ss.srv.log.Warn("greylist failed; recipient accepted", "session", ss.id, "err", err)
+		return true
+	}
+	if !ok {
+		secs := int(wait.Round(time.Second) / time.Second)
+		ss.srv.log.Info("greylisted", "session", ss.id, "ip", ss.remote, "from", from, "to", rcpt, "retry_after", secs)
+		ss.reply(451, "4.7.1", "greylisted, please try again in "+strconv.Itoa(secs)+" seconds")
+		return false
+	}
+	return true
 }
 
 func rcptParam(rc *recipient, p smtp.Param) *smtp.Reply {

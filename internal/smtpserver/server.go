@@ -28,6 +28,13 @@
 // not acknowledged, so nothing is lost). MX sessions are no account's and
 // are not registered.
 //
+// Greylisting. With Deps.Greylist set, the MX listener asks it about each
+// recipient in a hosted domain once the recipient is known to exist, and
+// answers 451 4.7.1 with the time to wait when the sender must retry
+// (package greylist). The answer does not count as a client error. If the
+// greylist cannot decide (its store fails), the recipient is accepted:
+// greylisting is a filter, not a reason to refuse mail.
+//
 // Left out: VRFY and EXPN (answered 252 and 502, RFC 5321 §3.5.3 and
 // §7.3), BINARYMIME, SCRAM (needs stored SCRAM keys), SMTP-level
 // rate limiting per account (comes with account security).
@@ -45,6 +52,7 @@ import (
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
+	"sealpost.dev/sealpost/internal/greylist"
 	"sealpost.dev/sealpost/internal/listener"
 	"sealpost.dev/sealpost/internal/sendlimit"
 	"sealpost.dev/sealpost/internal/sessions"
@@ -141,6 +149,7 @@ type Server struct {
 	queued   func()
 	sessions *sessions.Registry
 	outbound *sendlimit.Limiter
+	greylist Greylister
 	log      *slog.Logger
 	listener *listener.Server
 }
@@ -160,7 +169,16 @@ type Deps struct {
 	// Outbound, if set, decides whether each submission's outside copy
 	// is held (outbound abuse control).
 	Outbound *sendlimit.Limiter
+	// Greylist, if set, is asked about each recipient in a hosted domain
+	// on the MX listener (package greylist); nil turns greylisting off.
+	Greylist Greylister
 	Logger   *slog.Logger
+}
+
+// Greylister decides at RCPT whether an MX client must try a recipient
+// again later. *greylist.Greylist implements it.
+type Greylister interface {
+	CheckRequest(ctx context.Context, req greylist.Request) (ok bool, retryAfter time.Duration, err error)
 }
 
 // New returns a server for one listener.
@@ -181,7 +199,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, store: deps.Store, accounts: deps.Accounts, pipeline: deps.Pipeline,
-		conns: deps.Conns, queued: deps.Queued, sessions: deps.Sessions, outbound: deps.Outbound, log: log.With("listener", cfg.Mode.String()),
+		conns: deps.Conns, queued: deps.Queued, sessions: deps.Sessions, outbound: deps.Outbound, greylist: deps.Greylist, log: log.With("listener", cfg.Mode.String()),
 	}
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,
