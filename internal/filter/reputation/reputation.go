@@ -267,16 +267,22 @@ func (r *Reputation) Assess(ctx context.Context, q Query) (Assessment, error) {
 	if err != nil {
 		return a, fmt.Errorf("reputation: %w", err)
 	}
+	var fresh []string
 	for _, k := range ks {
 		e, known := entries[k]
 		if f, ok := r.judge(k, e); known && ok {
 			a.Findings = append(a.Findings, f)
 		}
 		if k.Kind == store.RepLink {
-			if f, ok := r.fresh(k.Name, e, known, now); ok {
-				a.Findings = append(a.Findings, f)
+			if why, ok := r.fresh(k.Name, e, known, now); ok {
+				fresh = append(fresh, why)
 			}
 		}
+	}
+	if len(fresh) > 0 {
+		// One finding however many: a newsletter's ten new domains are
+		// no ten times worse than one.
+		a.Findings = append(a.Findings, Finding{Name: "fresh_link_domain", Score: r.policy.FreshScore, Reason: strings.Join(fresh, "; ")})
 	}
 	f, ok, err := r.correspondent(ctx, q, now)
 	if err != nil {
@@ -348,17 +354,17 @@ func describe(e store.RepEntry) string {
 	return strings.Join(parts, ", ")
 }
 
-// fresh finds a link domain first seen less than FreshAge ago, or never.
-func (r *Reputation) fresh(domain string, e store.RepEntry, known bool, now time.Time) (Finding, bool) {
+// fresh says why a link domain is fresh: first seen less than FreshAge
+// ago, or never.
+func (r *Reputation) fresh(domain string, e store.RepEntry, known bool, now time.Time) (string, bool) {
 	if !known {
-		return Finding{Name: "fresh_link_domain", Score: r.policy.FreshScore, Reason: domain + ": never seen before"}, true
+		return domain + ": never seen before", true
 	}
 	age := now.Sub(e.FirstSeen)
 	if age >= r.policy.FreshAge {
-		return Finding{}, false
+		return "", false
 	}
-	return Finding{Name: "fresh_link_domain", Score: r.policy.FreshScore,
-		Reason: fmt.Sprintf("%s: first seen %s ago", domain, roughly(age))}, true
+	return fmt.Sprintf("%s: first seen %s ago", domain, roughly(age)), true
 }
 
 // correspondent trusts an authenticated From that the account wrote to.

@@ -150,6 +150,12 @@ func TestAssess(t *testing.T) {
 		when:    2 * time.Hour,
 		want:    []want{{"fresh_link_domain", 1.5, "new.test: first seen 2 h ago"}},
 	}, {
+		name:    "fresh link domains make one finding",
+		history: []at{{0, 1, obs(Ham, FromVerdict, "", "", "new.test", "old.test")}, {-3 * day, 1, obs(Ham, FromVerdict, "", "", "old.test")}},
+		query:   Query{LinkDomains: []string{"a.new.test", "brand.test", "old.test"}},
+		when:    30 * time.Minute,
+		want:    []want{{"fresh_link_domain", 1.5, "new.test: first seen 30 min ago; brand.test: never seen before"}},
+	}, {
 		name:    "link domain seen days ago",
 		history: []at{{0, 1, obs(Ham, FromVerdict, "", "", "old.test")}},
 		query:   Query{LinkDomains: []string{"old.test"}},

@@ -23,6 +23,10 @@
 // own topmost Received field, and the hosts of http and https links in
 // the text. Describe may be replaced by one built on a full MIME parse.
 //
+// Lessons are taught one at a time per Trainer, so the records stay
+// right within a process; two nodes sharing a PostgreSQL store may teach
+// the same message twice when its moves race on both.
+//
 // Left out: learning from messages deleted unread, from flags ($Junk and
 // $NotJunk keywords), and from a move out of Junk into Trash (which says
 // nothing about the message).
