@@ -28,6 +28,10 @@
 // sessions) by the process that serves them, so that "sign out all other
 // sessions", a password change and the administrator's signout end them.
 //
+// POST /api/v1/messages/report moves messages to Phishing, Junk or INBOX
+// and teaches the spam filter what they are (a person's report, as a
+// move in IMAP would).
+//
 // Limits: request bodies are at most MaxBody bytes of one JSON object
 // with no unknown fields; every refusal is a JSON object
 // {"error": "..."} with the status that fits.
@@ -82,6 +86,9 @@ type Server struct {
 	// Sessions, when set, gets the web sessions, and its protocol
 	// sessions are listed and ended by the sessions endpoints.
 	Sessions *sessions.Registry
+	// Trainer, when set, learns from the messages reported through
+	// POST /messages/report; without it they are only moved.
+	Trainer Teacher
 	// IdleTimeout and MaxLifetime bound a web session; 0 means the
 	// defaults.
 	IdleTimeout time.Duration
@@ -165,6 +172,7 @@ var routes = []route{
 	{"GET", "forwarding", true, (*Server).listForwarding},
 	{"POST", "forwarding", true, (*Server).addForwarding},
 	{"DELETE", "forwarding/{id}", true, (*Server).removeForwarding},
+	{"POST", "messages/report", true, (*Server).report},
 }
 
 // Handler returns the API's handler, to mount at Prefix.

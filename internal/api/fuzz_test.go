@@ -68,6 +68,19 @@ var badInputs = []struct {
 	{"POST", "forwarding", `{"target":"` + strings.Repeat("f", 300) + `@outside.test","keep_copy":false}`, 400, "target"},
 	{"POST", "forwarding", `{"target":"far@outside.test","keep_copy":false,"filter":"x"}`, 400, "filter"},
 	{"POST", "forwarding", `{"target":"not an address","keep_copy":false}`, 400, ""},
+	{"POST", "messages/report", `{}`, 400, "mailbox"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[1]}`, 400, "as"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[1],"as":"eggs"}`, 400, "as"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[],"as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[0],"as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[-1],"as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[4294967296],"as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":"1","as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[` + strings.Repeat("1,", 500) + `1],"as":"spam"}`, 400, "uids"},
+	{"POST", "messages/report", `{"mailbox":"IN\u0000BOX","uids":[1],"as":"spam"}`, 400, "mailbox"},
+	{"POST", "messages/report", `{"mailbox":7,"uids":[1],"as":"spam"}`, 400, "mailbox"},
+	{"POST", "messages/report", `{"mailbox":"INBOX","uids":[1],"as":"spam","move":false}`, 400, "move"},
 }
 
 // TestBadInput: every endpoint refuses malformed, mistyped, oversized and

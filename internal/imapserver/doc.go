@@ -113,6 +113,11 @@
 //     does, would wait for an answer forever. The inflater keeps the
 //     client's 32 KiB window: COMPRESS adds about 40 KiB to an idle
 //     session.
+//   - the spam filter learns from COPY and MOVE (and their UID forms):
+//     after the command succeeded, the copies are handed to Deps.Trainer
+//     through a queue of 1000 moves served by one goroutine per listener,
+//     so training never slows or fails the command; when it is full,
+//     moves are dropped, counted (Server.TrainingDropped) and logged.
 //
 // What the tests hold it to:
 //   - before TLS on port 143 the capabilities carry LOGINDISABLED and no

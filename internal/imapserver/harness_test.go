@@ -42,6 +42,12 @@ type env struct {
 
 func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	t.Helper()
+	return newEnvDeps(t, limits, maxConns, nil)
+}
+
+// newEnvDeps is newEnv with the listeners' Deps changed by with.
+func newEnvDeps(t testing.TB, limits Limits, maxConns int, with func(*Deps)) *env {
+	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -75,8 +81,11 @@ func newEnv(t testing.TB, limits Limits, maxConns int) *env {
 	conns := connlimit.New(maxConns)
 	hub := NewHub()
 	for _, mode := range []Mode{IMAP, IMAPS} {
-		srv, err := New(Config{Mode: mode, Hostname: hostname, TLS: prov.Config(), Limits: limits, AllowShortIdle: true},
-			Deps{Store: st, Accounts: acc, Conns: conns, Hub: hub})
+		deps := Deps{Store: st, Accounts: acc, Conns: conns, Hub: hub}
+		if with != nil {
+			with(&deps)
+		}
+		srv, err := New(Config{Mode: mode, Hostname: hostname, TLS: prov.Config(), Limits: limits, AllowShortIdle: true}, deps)
 		if err != nil {
 			t.Fatal(err)
 		}

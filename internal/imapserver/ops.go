@@ -231,6 +231,7 @@ func (ss *session) copyCmd(cmd *imap.Command) bool {
 		return ss.storeError(cmd.Tag, err)
 	}
 	ss.changed(dst.ID)
+	ss.srv.train.add(trainJob{accountID: ss.account.ID, from: ss.sel.mb, to: dst, ids: messageIDs(msgs)})
 	var src, dstSet imap.SeqSet
 	for i, m := range msgs {
 		src.AddNum(uids[i])
@@ -323,4 +324,13 @@ func (ss *session) undoAppend(mailboxID int64, uids imap.SeqSet) {
 		return
 	}
 	ss.changed(mailboxID)
+}
+
+// messageIDs returns the IDs of msgs.
+func messageIDs(msgs []store.Message) []int64 {
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	return ids
 }

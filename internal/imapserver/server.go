@@ -123,7 +123,10 @@ type Deps struct {
 	// Sessions, if set, registers the sessions that logged in, so they
 	// can be listed and signed out.
 	Sessions *sessions.Registry
-	Logger   *slog.Logger
+	// Trainer, if set, is told of the messages users copy and move, for
+	// the spam filter to learn from; see Trainer.
+	Trainer Trainer
+	Logger  *slog.Logger
 }
 
 // Server serves one IMAP listener.
@@ -141,6 +144,7 @@ type Server struct {
 	listener *listener.Server
 	// summaries keeps decoded message summaries for FETCH.
 	summaries *summaryCache
+	train     *trainQueue // nil without a Trainer
 }
 
 // New returns a server for one listener.
@@ -170,6 +174,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		selects: newSelectCache(), messages: newMessageCache(maxCachedMessages, maxEntryMessages), summaries: newSummaryCache(summaryCacheBytes),
 		log: log.With("listener", cfg.Mode.String()), sessions: deps.Sessions,
 	}
+	s.train = newTrainQueue(deps.Trainer, s.log)
 	s.listener = &listener.Server{
 		Conns:             deps.Conns,
 		MaxSessions:       cfg.Limits.MaxSessions,
@@ -192,4 +197,8 @@ func (s *Server) Serve(ln net.Listener) error { return s.listener.Serve(ln) }
 // a command (or idling) at once, sessions inside a command when it ends.
 // After ctx ends the remaining connections are closed. Close the listener
 // first, so Serve returns.
-func (s *Server) Shutdown(ctx context.Context) error { return s.listener.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.listener.Shutdown(ctx)
+	s.train.stop()
+	return err
+}

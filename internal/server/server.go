@@ -44,6 +44,7 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/filter/training"
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/imapserver"
 	"sealpost.dev/sealpost/internal/instance"
@@ -96,7 +97,8 @@ type Server struct {
 	sessions *sessions.Registry
 	// api serves the account API on the HTTPS listener.
 	api     *api.Server
-	adminLn net.Listener // the admin socket, served once bound
+	trainer *training.Trainer // learns from IMAP moves and API reports
+	adminLn net.Listener      // the admin socket, served once bound
 	// testRoots are the trust anchors of testing.ca_file for outbound
 	// HTTPS and SMTP; nil outside tests (the system's roots).
 	testRoots *x509.CertPool
@@ -188,7 +190,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	// A revoked app password ends the live sessions that logged in with it.
 	s.accounts.Revoked = func(accountID, appPassword int64) { s.sessions.EndAppPassword(accountID, appPassword) }
 	// A password change ends every live session of the account.
-	s.api = &api.Server{Accounts: s.accounts, Store: s.store, Sessions: s.sessions, Logger: s.log}
+	// People's moves into and out of Junk, and their reports, teach the
+	// spam filter; the content classifier joins as its Learner.
+	s.trainer = instance.Trainer(cfg, s.store, nil, s.log)
+	s.api = &api.Server{Accounts: s.accounts, Store: s.store, Sessions: s.sessions, Trainer: s.trainer, Logger: s.log}
 	s.accounts.EndSessions = func(accountID int64) {
 		s.sessions.SignOut(accountID, 0)
 		s.api.EndSessions(accountID) // web sessions made before a restart too
@@ -527,7 +532,7 @@ func (s *Server) listenIMAP(mode imapserver.Mode, addr string, hub *imapserver.H
 			PollInterval:    s.idlePoll(),
 		},
 	}, imapserver.Deps{Store: s.store, Accounts: s.accounts, Conns: s.conns, Hub: hub,
-		Indexer: s.indexer, Sessions: s.sessions, Logger: s.log})
+		Indexer: s.indexer, Sessions: s.sessions, Trainer: s.trainer, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -728,8 +733,9 @@ func (s *Server) relayChanges(ctx context.Context, feed store.ChangeFeed) {
 }
 
 // maintain tidies the store in the background: bodies orphaned by a crash
-// once at start, expired cached values and event log entries older than
-// log.activity_retention at start and then daily.
+// once at start, expired cached values, event log entries older than
+// log.activity_retention and reputation not seen for a year at start and
+// then daily.
 func (s *Server) maintain(ctx context.Context) {
 	if sw, ok := s.store.(orphanSweeper); ok {
 		if err := sw.SweepOrphans(ctx); err != nil && ctx.Err() == nil {
@@ -742,6 +748,9 @@ func (s *Server) maintain(ctx context.Context) {
 		}
 		if _, err := s.store.PruneLog(ctx, time.Now().Add(-time.Duration(s.cfg.Log.ActivityRetention))); err != nil && ctx.Err() == nil {
 			s.log.Warn("removing old event log entries", "err", err)
+		}
+		if _, err := instance.Reputation(s.store).Prune(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("removing old sender reputation", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -44,7 +44,8 @@ const SendHistory = 7 * 24 * time.Hour
 // Outbound keeps what outbound abuse control needs: a record of the
 // messages each account submitted for outside delivery (kept for
 // SendHistory), a bounded set of each account's correspondents (addresses
-// it wrote to or received from), and which accounts are held. All of it
+// it wrote to or received from, and when it last wrote to each), and
+// which accounts are held. All of it
 // goes with its account. Addresses are compared exactly: callers
 // lower-case them.
 type Outbound interface {
@@ -71,4 +72,19 @@ type Outbound interface {
 	ReleaseOutbound(ctx context.Context, accountID int64, now time.Time) (int, error)
 	// ListOutboundHolds returns the held accounts by account ID.
 	ListOutboundHolds(ctx context.Context) ([]OutboundHold, error)
+	// Correspondents returns those of addresses that are among the
+	// account's correspondents, in one query, in no particular order; an
+	// unknown account has none. At most MaxRepBatch addresses, or
+	// ErrInvalid.
+	Correspondents(ctx context.Context, accountID int64, addresses []string) ([]Correspondent, error)
+}
+
+// Correspondent is an address among an account's correspondents.
+type Correspondent struct {
+	Address  string
+	LastSeen time.Time // the last mail either way
+	// LastWrote is when the account last wrote to the address
+	// (RecordSend); zero when it only received mail from it, or wrote
+	// before Sealpost kept this. The filter trusts those written to.
+	LastWrote time.Time
 }

@@ -40,6 +40,9 @@
 // account submitted recently, its correspondents, and which accounts have
 // their outgoing mail held.
 //
+// Reputation counts ham, spam and phishing per sender domain, network
+// and link domain, decaying with time, for the spam filter.
+//
 // Credentials keeps what 2-step verification needs (the TOTP secret of
 // RFC 6238, the last time step used, hashed recovery codes) and app
 // passwords (hashed, scoped, with their last use); they go with their
@@ -106,6 +109,7 @@ type Store interface {
 	Outbound
 	NetworkAllowLists
 	Forwarding
+	Reputation
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

@@ -33,7 +33,7 @@ func (s *Store) RecordSend(ctx context.Context, accountID int64, now time.Time, 
 			return nil
 		}
 		for _, r := range recipients {
-			fresh, err := noteCorrespondent(ctx, tx, accountID, r, now)
+			fresh, err := noteCorrespondent(ctx, tx, accountID, r, now, true)
 			if err != nil {
 				return err
 			}
@@ -85,12 +85,18 @@ func later(a, b time.Time) time.Time {
 }
 
 // noteCorrespondent adds address to the account's correspondents, or
-// renews it, and reports whether it was not there.
-func noteCorrespondent(ctx context.Context, tx pgx.Tx, accountID int64, address string, now time.Time) (bool, error) {
+// renews it, and reports whether it was not there. wrote says the
+// account wrote to it.
+func noteCorrespondent(ctx context.Context, tx pgx.Tx, accountID int64, address string, now time.Time, wrote bool) (bool, error) {
 	var inserted bool
-	err := tx.QueryRow(ctx, `INSERT INTO correspondents (account_id, address, last_seen) VALUES ($1, $2, $3)
-		ON CONFLICT (account_id, address) DO UPDATE SET last_seen = greatest(correspondents.last_seen, EXCLUDED.last_seen)
-		RETURNING xmax = 0`, accountID, address, now).Scan(&inserted)
+	var w *time.Time
+	if wrote {
+		w = &now
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO correspondents (account_id, address, last_seen, wrote) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, address) DO UPDATE SET last_seen = greatest(correspondents.last_seen, EXCLUDED.last_seen),
+			wrote = greatest(correspondents.wrote, EXCLUDED.wrote)
+		RETURNING xmax = 0`, accountID, address, now, w).Scan(&inserted)
 	return inserted, err
 }
 
@@ -114,7 +120,7 @@ func trimCorrespondents(ctx context.Context, tx pgx.Tx, accountID int64, keep in
 // AddCorrespondent notes that the account received mail from address.
 func (s *Store) AddCorrespondent(ctx context.Context, accountID int64, address string, now time.Time, keep int) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := noteCorrespondent(ctx, tx, accountID, address, now); err != nil {
+		if _, err := noteCorrespondent(ctx, tx, accountID, address, now, false); err != nil {
 			return err
 		}
 		return trimCorrespondents(ctx, tx, accountID, keep)

@@ -30,7 +30,7 @@ func (s *Store) RecordSend(ctx context.Context, accountID int64, now time.Time, 
 		}
 		c.Hold.Reason = ""
 		for _, r := range recipients {
-			fresh, err := noteCorrespondent(ctx, tx, accountID, r, now)
+			fresh, err := noteCorrespondent(ctx, tx, accountID, r, now, true)
 			if err != nil {
 				return err
 			}
@@ -73,18 +73,23 @@ func countSends(ctx context.Context, tx *sql.Tx, accountID int64, now time.Time,
 }
 
 // noteCorrespondent adds address to the account's correspondents, or
-// renews it, and reports whether it was not there.
-func noteCorrespondent(ctx context.Context, tx *sql.Tx, accountID int64, address string, now time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, "UPDATE correspondents SET last_seen = max(last_seen, ?) WHERE account_id = ? AND address = ?",
-		micros(now), accountID, address)
+// renews it, and reports whether it was not there. wrote says the
+// account wrote to it.
+func noteCorrespondent(ctx context.Context, tx *sql.Tx, accountID int64, address string, now time.Time, wrote bool) (bool, error) {
+	w := int64(0)
+	if wrote {
+		w = micros(now)
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE correspondents SET last_seen = max(last_seen, ?1), wrote = max(wrote, ?2) WHERE account_id = ?3 AND address = ?4",
+		micros(now), w, accountID, address)
 	if err != nil {
 		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n > 0 {
 		return false, err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO correspondents(account_id, address, last_seen) VALUES (?, ?, ?)",
-		accountID, address, micros(now))
+	_, err = tx.ExecContext(ctx, "INSERT INTO correspondents(account_id, address, last_seen, wrote) VALUES (?, ?, ?, ?)",
+		accountID, address, micros(now), w)
 	return err == nil, err
 }
 
@@ -112,7 +117,7 @@ func (s *Store) AddCorrespondent(ctx context.Context, accountID int64, address s
 		if err := accountExists(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if _, err := noteCorrespondent(ctx, tx, accountID, address, now); err != nil {
+		if _, err := noteCorrespondent(ctx, tx, accountID, address, now, false); err != nil {
 			return err
 		}
 		return trimCorrespondents(ctx, tx, accountID, keep)

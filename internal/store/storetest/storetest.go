@@ -19,7 +19,8 @@
 // ErrInvalid), queue claim tokens and delivery parameters, bytewise name order, the
 // CONDSTORE/QRESYNC bookkeeping (RFC 7162: UIDVALIDITY, UIDNEXT, MODSEQ,
 // tombstones), the text index of SEARCH, the second credentials of
-// accounts (TOTP, recovery codes, app passwords), the expiring values of store.KV
+// accounts (TOTP, recovery codes, app passwords), the expiring values of store.KV,
+// the decaying counts of store.Reputation
 // and concurrent writers.
 // After every subtest it checks the store with CheckConsistent.
 //
@@ -87,6 +88,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboundCounts", testOutboundCounts},
 		{"Correspondents", testCorrespondents},
 		{"OutboundHold", testOutboundHold},
+		{"CorrespondentsWrote", testCorrespondentsWrote},
+		{"Reputation", testReputation},
+		{"ReputationBatch", testReputationBatch},
+		{"ReputationInvalid", testReputationInvalid},
+		{"ReputationPrune", testReputationPrune},
+		{"ReputationConcurrent", testReputationConcurrent},
 		{"RecordSendConcurrent", testRecordSendConcurrent},
 		{"AllowedNetworks", testAllowedNetworks},
 		{"ForwardRules", testForwardRules},
