@@ -226,7 +226,11 @@ func addedWords(d domain, p *protected) (string, bool) {
 	if w, ok := hyphenated(d.skel, p.skel, brand); ok {
 		return w, true
 	}
-	// "paypalsecure", "secureexample": glued to a phishing word.
+	// "examplesecure", "secureexample": glued to a phishing word. Not for
+	// brands, whose names glue into honest names ("outlooksecure").
+	if brand {
+		return "", false
+	}
 	if rest, ok := strings.CutPrefix(d.skel, p.skel); ok && isPhishingWord(rest) {
 		return rest, true
 	}

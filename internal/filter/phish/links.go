@@ -56,7 +56,12 @@ func Links(links []Link, k Known) []Finding {
 			if to == "" {
 				to = "an unnamed address"
 			}
-			fs = append(fs, Finding{NameForm, 3, fmt.Sprintf("the message holds a form that sends what you type to %s", to)})
+			// Newsletters carry search and subscription forms: a form alone
+			// weighs little; where it sends to is checked like any link.
+			fs = append(fs, Finding{NameForm, 1, fmt.Sprintf("the message holds a form that sends what you type to %s", to)})
+		}
+		if obfuscatedHost(l.Href) {
+			fs = append(fs, Finding{NameLinkObfuscated, 3, fmt.Sprintf("a link hides its host behind escapes or spaces: %.80q", l.Href)})
 		}
 		if host == "" {
 			continue
@@ -99,6 +104,35 @@ func parseHref(l Link) (*url.URL, string) {
 		host = strings.ToLower(u.Hostname())
 	}
 	return u, strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+}
+
+// obfuscatedHost reports an http(s) href whose host is written with
+// percent escapes or holds white space: browsers undo both, people
+// cannot read them, and no honest sender needs them.
+func obfuscatedHost(href string) bool {
+	rest, ok := cutScheme(href)
+	if !ok {
+		return false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority := rest[:end]
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	return strings.ContainsAny(authority, "% \t\r\n")
+}
+
+func cutScheme(href string) (string, bool) {
+	h := strings.TrimSpace(href)
+	for _, scheme := range []string{"http://", "https://"} {
+		if len(h) >= len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) {
+			return h[len(scheme):], true
+		}
+	}
+	return "", false
 }
 
 // isNumericHost recognises IPv4 and IPv6 literals and the integer forms

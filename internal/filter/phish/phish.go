@@ -30,6 +30,7 @@ const (
 	NameLinkShortener        = "link_shortener"             // a link through a URL shortener
 	NameLinkUserinfo         = "link_userinfo"              // http://bank.example@evil.test/
 	NameLinkLookalike        = "link_lookalike_domain"      // a link to a lookalike of a known domain
+	NameLinkObfuscated       = "link_obfuscated_host"       // a host written with percent escapes
 	NameForm                 = "form_in_mail"               // an HTML form in the message
 	NameFreshDomain          = "fresh_domain"               // a domain first seen very recently
 	NameCredentialHarvest    = "credential_harvest"         // asks for credentials, with urgency

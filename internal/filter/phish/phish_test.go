@@ -63,6 +63,7 @@ func TestLookalikeDomain(t *testing.T) {
 		{"gmail.com", nil},
 		{"google-analytics.com", nil}, // a brand's own
 		{"amazonaws.com", nil},
+		{"outlooksecure.com", nil}, // glued to a brand: an honest name as often as not
 		{"example.com", nil}, // the same name under another suffix
 		{"news.ycombinator.com", nil},
 		{"lists.debian.org", nil},
@@ -218,6 +219,9 @@ func TestLinks(t *testing.T) {
 		{"userinfo", []Link{{Href: "http://www.paypal.com@evil.test/", Host: "evil.test"}}, []string{NameLinkUserinfo}},
 		{"form", []Link{{Href: "http://evil.test/post.php", Host: "evil.test", HTML: true, Form: true}}, []string{NameForm}},
 		{"lookalike host", []Link{{Text: "Sign in", Href: "https://examp1e.org/login", Host: "examp1e.org", HTML: true}}, []string{NameLinkLookalike}},
+		{"percent-escaped host", []Link{{Text: "Verify", Href: "http://%77%77%77%2E%65%76%69%6C%2E%74%65%73%74/x", Host: "www.evil.test"}}, []string{NameLinkObfuscated}},
+		{"space in host", []Link{{Text: "Renew", Href: "http://login.evil.test\n/login/index.htm"}}, []string{NameLinkObfuscated}},
+		{"escapes in the path are fine", []Link{{Href: "https://www.example.com/a%20b?q=%41", Host: "www.example.com"}}, nil},
 		{"many of one kind give one finding", []Link{
 			{Href: "http://192.0.2.7/a", Host: "192.0.2.7"}, {Href: "http://192.0.2.8/b", Host: "192.0.2.8"},
 		}, []string{NameLinkIP}},
