@@ -64,7 +64,7 @@ func TestLookalikeDomain(t *testing.T) {
 		{"google-analytics.com", nil}, // a brand's own
 		{"amazonaws.com", nil},
 		{"outlooksecure.com", nil}, // glued to a brand: an honest name as often as not
-		{"example.com", nil}, // the same name under another suffix
+		{"example.com", nil},       // the same name under another suffix
 		{"news.ycombinator.com", nil},
 		{"lists.debian.org", nil},
 		{"sample.org", nil},
