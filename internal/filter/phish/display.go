@@ -145,7 +145,7 @@ func brandName(ix *index, from Person, name, addr string) (Finding, bool) {
 		if p.kind != kindBrand || len(p.skelR) < 4 {
 			continue
 		}
-		if words[0] != p.skel && words[0] != skeleton(p.reg) {
+		if words[0] != p.skel && words[0] != p.regSk {
 			continue
 		}
 		if sender.skel == p.skel && sender.label == p.label {

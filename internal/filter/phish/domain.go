@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -33,6 +34,8 @@ type domain struct {
 	suffix string   // the public suffix: "co.uk"
 	sub    []string // labels left of the registrable domain
 	skel   string   // skeleton of label
+	subSk  []string // skeletons of sub
+	leftSk string   // skeleton of the labels left of reg, joined, with a final dot
 	runes  []rune   // label as runes
 	skelR  []rune   // skel as runes
 }
@@ -73,6 +76,13 @@ func parseDomain(host string) (d domain, ok bool) {
 	d.label = labels[len(labels)-nreg]
 	d.suffix = strings.Join(labels[len(labels)-nreg+1:], ".")
 	d.skel = skeleton(d.label)
+	if len(d.sub) > 0 {
+		d.subSk = make([]string, len(d.sub))
+		for i, l := range d.sub {
+			d.subSk[i] = skeleton(l)
+		}
+		d.leftSk = strings.Join(d.subSk, ".") + "."
+	}
 	d.runes = []rune(d.label)
 	d.skelR = []rune(d.skel)
 	return d, true
@@ -80,7 +90,8 @@ func parseDomain(host string) (d domain, ok bool) {
 
 type protected struct {
 	domain
-	kind kind
+	kind  kind
+	regSk string // skeleton of reg
 }
 
 // index is a Known with its domains parsed.
@@ -100,7 +111,7 @@ func newIndex(k Known) *index {
 			return
 		}
 		ix.regs[d.reg] = true
-		ix.domains = append(ix.domains, protected{d, kd})
+		ix.domains = append(ix.domains, protected{d, kd, skeleton(d.reg)})
 	}
 	for _, h := range k.OurDomains {
 		add(h, kindOurs)
@@ -206,19 +217,22 @@ func scoreFor(k kind, ours, others float64) float64 {
 // what was added.
 func addedWords(d domain, p *protected) (string, bool) {
 	brand := p.kind == kindBrand
+	// Every shape below has p's name inside: most domains leave here.
+	inSub := len(d.sub) > 0 && strings.Contains(d.leftSk, p.skel)
+	if !inSub && !strings.Contains(d.skel, p.skel) {
+		return "", false
+	}
 	// "example.org.login.test": the whole protected domain on the left.
-	if len(d.sub) > 0 {
-		left := skeleton(strings.Join(d.sub, ".")) + "."
-		pskel := skeleton(p.reg)
-		if strings.HasPrefix(left, pskel+".") || strings.Contains(left, "."+pskel+".") {
+	if inSub {
+		if strings.HasPrefix(d.leftSk, p.regSk+".") || strings.Contains(d.leftSk, "."+p.regSk+".") {
 			return d.reg, true
 		}
 		// A label of its own is often a tenant of a service named after
 		// its customer (example.sharepoint.com, example.zendesk.com): only
 		// with a phishing word added ("example-login.evil.test") does it
 		// count.
-		for _, l := range d.sub {
-			if w, ok := hyphenated(skeleton(l), p.skel, true); ok {
+		for _, l := range d.subSk {
+			if w, ok := hyphenated(l, p.skel, true); ok {
 				return w, true
 			}
 		}
@@ -269,13 +283,16 @@ func anyPhishingWord(words []string) bool {
 }
 
 func isPhishingWord(w string) bool {
-	for _, p := range phishingWords {
-		if skeleton(p) == w {
-			return true
-		}
-	}
-	return false
+	return phishingSkeletons()[w]
 }
+
+var phishingSkeletons = sync.OnceValue(func() map[string]bool {
+	m := make(map[string]bool, len(phishingWords))
+	for _, w := range phishingWords {
+		m[skeleton(w)] = true
+	}
+	return m
+})
 
 // scriptFindings flags labels that mix scripts, and a registrable label in
 // another script made only of letters that look Latin ("аррӏе" in

@@ -49,6 +49,7 @@ func Links(links []Link, k Known) []Finding {
 	ix := k.prepared()
 	var fs []Finding
 	looked := map[string]bool{}
+	parsed := map[string]domain{} // newsletters link to a few hosts many times
 	for _, l := range links {
 		u, host := parseHref(l)
 		if l.Form {
@@ -74,9 +75,13 @@ func Links(links []Link, k Known) []Finding {
 			fs = append(fs, Finding{NameLinkIP, 2.5, fmt.Sprintf("a link goes to the bare address %s", host)})
 			continue
 		}
-		d, ok := parseDomain(host)
+		d, ok := parsed[host]
 		if !ok {
-			continue
+			d, ok = parseDomain(host)
+			if !ok {
+				continue
+			}
+			parsed[host] = d
 		}
 		if ix.shorteners[d.name] || ix.shorteners[d.reg] {
 			fs = append(fs, Finding{NameLinkShortener, 1, fmt.Sprintf("a link goes through the URL shortener %s, hiding where it leads", d.reg)})

@@ -59,11 +59,13 @@ func parseCodePoints(s string) (string, bool) {
 }
 
 // skeleton returns the UTS #39 §4 skeleton of s (NFD, each code point
-// replaced by its prototype, NFD again), then lower-cased in ASCII: the
-// table maps "0" to "O", and domains and names compare without case.
+// replaced by its prototype, NFD again) of s lower-cased, lower-cased
+// again in ASCII: domains and names compare without case, and the table
+// maps "0" to "O". Like UTS #39's, it is a fixed point: skeleton of a
+// skeleton is itself.
 func skeleton(s string) string {
 	table := confusables()
-	s = norm.NFD.String(s)
+	s = norm.NFD.String(strings.ToLower(s))
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {

@@ -104,21 +104,44 @@ var phraseText = [groups][]string{
 }
 
 type phrase struct {
-	words []string
+	words []int // word numbers in vocabulary
 	text  string
 	group group
 }
 
-// phraseIndex maps a phrase's first word to the phrases starting with it.
-var phraseIndex = sync.OnceValue(func() map[string][]phrase {
-	m := map[string][]phrase{}
+// phraseTable holds the phrases by the number of their first word, and
+// the vocabulary: every word of every phrase, numbered from 1. Words
+// outside it are 0, so reading text allocates nothing per word.
+type phraseTable struct {
+	vocab map[string]int
+	first [][]phrase // by word number
+}
+
+var phrases = sync.OnceValue(func() *phraseTable {
+	pt := &phraseTable{vocab: map[string]int{}}
+	id := func(w string) int {
+		n, ok := pt.vocab[w]
+		if !ok {
+			n = len(pt.vocab) + 1
+			pt.vocab[w] = n
+		}
+		return n
+	}
+	var all []phrase
 	for g, list := range phraseText {
-		for _, p := range list {
-			w := strings.Fields(p)
-			m[w[0]] = append(m[w[0]], phrase{w, p, group(g)})
+		for _, text := range list {
+			p := phrase{text: text, group: group(g)}
+			for _, w := range strings.Fields(text) {
+				p.words = append(p.words, id(w))
+			}
+			all = append(all, p)
 		}
 	}
-	return m
+	pt.first = make([][]phrase, len(pt.vocab)+1)
+	for _, p := range all {
+		pt.first[p.words[0]] = append(pt.first[p.words[0]], p)
+	}
+	return pt
 })
 
 // maxPhrase is the longest phrase in words.
@@ -127,17 +150,17 @@ const maxPhrase = 5
 // wordMatcher reads words one by one and keeps, per group, the position
 // of its latest phrase.
 type wordMatcher struct {
-	index  map[string][]phrase
-	recent [maxPhrase]string // the last words, recent[n%maxPhrase] is word n
-	n      int               // words read
-	pos    [groups]int       // word number of the latest phrase per group, -1 none
+	table  *phraseTable
+	recent [maxPhrase]int // the last words' numbers, recent[n%maxPhrase] is word n
+	n      int            // words read
+	pos    [groups]int    // word number of the latest phrase per group, -1 none
 	last   [groups]string
 	fired  bool
 	word   []byte
 }
 
 func newWordMatcher() *wordMatcher {
-	m := &wordMatcher{index: phraseIndex()}
+	m := &wordMatcher{table: phrases(), word: make([]byte, 0, 64)}
 	for i := range m.pos {
 		m.pos[i] = -1
 	}
@@ -171,14 +194,20 @@ func (m *wordMatcher) endWord() {
 	if len(m.word) == 0 {
 		return
 	}
-	w := string(m.word)
+	w := m.table.vocab[string(m.word)] // no allocation for the lookup
 	m.word = m.word[:0]
 	m.recent[m.n%maxPhrase] = w
 	m.n++
+	if w == 0 {
+		return // no phrase ends with a word outside the vocabulary
+	}
 	// Phrases ending at this word: try each start within maxPhrase words.
 	for back := 1; back <= maxPhrase && back <= m.n; back++ {
 		first := m.recent[(m.n-back)%maxPhrase]
-		for _, p := range m.index[first] {
+		if first == 0 {
+			continue
+		}
+		for _, p := range m.table.first[first] {
 			if len(p.words) == back && m.matches(p) {
 				m.hit(p)
 			}
