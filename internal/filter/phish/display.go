@@ -3,6 +3,7 @@ package phish
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -145,7 +146,7 @@ func brandName(ix *index, from Person, name, addr string) (Finding, bool) {
 		if p.kind != kindBrand || len(p.skelR) < 4 {
 			continue
 		}
-		if words[0] != p.skel && words[0] != p.regSk {
+		if words[0] != p.skel && words[0] != p.regSk || !allServiceWords(words[1:]) {
 			continue
 		}
 		if sender.skel == p.skel && sender.label == p.label {
@@ -167,3 +168,37 @@ func nameKey(folded string) string {
 		return r
 	}, skeleton(folded))
 }
+
+// serviceWords follow a brand in the names phishing signs with ("PayPal
+// Security Team"); any other word makes it a person's or another
+// company's name ("Chase Smith", "Apple Valley Farm").
+var serviceWords = map[string]bool{
+	"service": true, "services": true, "support": true, "security": true, "team": true,
+	"account": true, "accounts": true, "customer": true, "customers": true, "billing": true,
+	"inc": true, "online": true, "alert": true, "alerts": true, "notification": true,
+	"notifications": true, "center": true, "centre": true, "department": true, "dept": true,
+	"member": true, "members": true, "help": true, "noreply": true, "no-reply": true, "id": true,
+	"bank": true, "banking": true, "verification": true, "update": true, "the": true,
+	"resolution": true, "safety": true, "fraud": true, "protection": true, "corp": true, "ltd": true,
+	"llc": true, "payments": true, "com": true,
+}
+
+// allServiceWords reports whether every word (a skeleton) is a service
+// word.
+func allServiceWords(words []string) bool {
+	known := serviceSkeletons()
+	for _, w := range words {
+		if !known[w] {
+			return false
+		}
+	}
+	return true
+}
+
+var serviceSkeletons = sync.OnceValue(func() map[string]bool {
+	m := make(map[string]bool, len(serviceWords))
+	for w := range serviceWords {
+		m[skeleton(w)] = true
+	}
+	return m
+})

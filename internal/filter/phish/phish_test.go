@@ -168,6 +168,9 @@ func TestDisplayName(t *testing.T) {
 		{"someone else's address in the name", Person{"support@bank.test", "x@evil.test"}, []string{NameDisplayAddress}},
 		{"our domain in the name", Person{"example.org IT desk", "it@evil.test"}, []string{NameDisplayDomain}},
 		{"brand name elsewhere", Person{"PayPal", "service@paypal-mail.test"}, []string{NameDisplayBrand}},
+		{"brand name and service words", Person{"PayPal Security Team", "x@evil.test"}, []string{NameDisplayBrand}},
+		{"a person named like a brand", Person{"Chase Smith", "chase.smith@gmail.com"}, nil},
+		{"a company named like a brand", Person{"Apple Valley Farm", "shop@applevalley.test"}, nil},
 	}
 	k := known.Prepare()
 	for _, tt := range tests {
