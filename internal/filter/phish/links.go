@@ -73,6 +73,9 @@ func Links(links []Link, k Known) []Finding {
 		}
 		if isNumericHost(host) {
 			fs = append(fs, Finding{NameLinkIP, 2.5, fmt.Sprintf("a link goes to the bare address %s", host)})
+			if f, ok := textMismatch(ix, l, domain{name: host, reg: host}); ok {
+				fs = append(fs, f)
+			}
 			continue
 		}
 		d, ok := parsed[host]

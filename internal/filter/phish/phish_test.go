@@ -216,6 +216,7 @@ func TestLinks(t *testing.T) {
 		}, nil},
 		{"text shows another domain", []Link{{Text: "https://www.paypal.com/login", Href: "http://login.evil.test/pp", Host: "login.evil.test", HTML: true}}, []string{NameLinkTextMismatch}},
 		{"raw IPv4", []Link{{Text: "Log in", Href: "http://192.0.2.7/paypal/", Host: "192.0.2.7", HTML: true}}, []string{NameLinkIP}},
+		{"raw IPv4 behind a domain", []Link{{Text: "www.paypal.com", Href: "http://192.0.2.7/paypal/", Host: "192.0.2.7", HTML: true}}, []string{NameLinkIP, NameLinkTextMismatch}},
 		{"raw IPv6", []Link{{Href: "http://[2001:db8::1]/x"}}, []string{NameLinkIP}},
 		{"integer IPv4", []Link{{Href: "http://3221225991/x"}}, []string{NameLinkIP}},
 		{"shortener", []Link{{Href: "https://bit.ly/3abc", Host: "bit.ly"}}, []string{NameLinkShortener}},
