@@ -112,6 +112,8 @@ func (in *inspector) name(shown, name string) {
 		in.add(NameExecutable, 5, "%s is a program (.%s)", shown, last)
 	case scriptExt[last]:
 		in.add(NameScript, 4, "%s is a script, shortcut or disk image (.%s) that runs or opens with a click", shown, last)
+	case shortcutExt[last]:
+		in.add(NameScript, 1.5, "%s is an internet shortcut (.%s): it opens whatever it points to", shown, last)
 	case macroExt[last]:
 		in.add(NameMacro, 3.5, "%s is an Office document that may run macros (.%s)", shown, last)
 	}

@@ -52,6 +52,7 @@ func TestInspect(t *testing.T) {
 		{"lnk by magic", "Photos", "", lnk, []string{NameScript}},
 		{"iso by magic", "delivery.pdf", "", iso, []string{NameScript}},
 		{"iso by name", "delivery.iso", "", nil, []string{NameScript}},
+		{"internet shortcut", "Liberalism in America.url", "", []byte("[InternetShortcut]\r\nURL=http://example.com/\r\n"), []string{NameScript}},
 		// Double extensions and reordering.
 		{"double", "invoice.pdf.exe", "", nil, []string{NameDoubleExtension, NameExecutable}},
 		{"double with spaces", "invoice.pdf                    .scr", "", nil, []string{NameDoubleExtension, NameExecutable}},
@@ -135,5 +136,18 @@ func TestHasVBAAlignment(t *testing.T) {
 	}
 	if !bytes.HasPrefix(b, oleMagic) {
 		t.Fatal("not OLE")
+	}
+}
+
+func TestScores(t *testing.T) {
+	score := func(name string) float64 {
+		fs := Inspect(name, "", nil, Limits{})
+		if len(fs) != 1 {
+			t.Fatalf("%s: %v", name, fs)
+		}
+		return fs[0].Score
+	}
+	if s, e := score("bookmark.url"), score("setup.exe"); s >= 3 || e < 5 {
+		t.Errorf("internet shortcut scores %v, program %v: want a shortcut under 3 and a program 5 or more", s, e)
 	}
 }

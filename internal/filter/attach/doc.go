@@ -9,7 +9,8 @@
 //     Mach-O (thin and universal); Windows shortcuts ([MS-SHLLINK]) and
 //     ISO 9660 images by their magic. By extension: programs (.exe .scr
 //     .msi ...), scripts and shortcuts (.js .jse .vbs .vbe .wsf .ps1 .bat
-//     .cmd .hta .lnk .jar ...) and disk images (.iso .img .vhd); by
+//     .cmd .hta .lnk .jar ...), disk images (.iso .img .vhd) and, weighed
+//     less, internet shortcuts (.url); by
 //     declared media type.
 //   - Names: double extensions ("invoice.pdf.exe", "invoice.pdf      .exe"),
 //     reordering characters (U+202E "invoice\u202Efdp.exe" shows as

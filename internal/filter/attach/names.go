@@ -14,8 +14,12 @@ var executableExt = set("exe", "com", "scr", "pif", "cpl", "dll", "ocx", "sys", 
 // disk images (which Windows mounts with one click, hiding what they
 // hold from mail filters).
 var scriptExt = set("js", "jse", "vbs", "vbe", "wsf", "wsh", "wsc", "ps1", "ps1xml", "ps2", "psc1", "psm1",
-	"bat", "cmd", "hta", "lnk", "scf", "sct", "reg", "inf", "jar", "jnlp", "msc", "chm", "hlp", "url",
+	"bat", "cmd", "hta", "lnk", "scf", "sct", "reg", "inf", "jar", "jnlp", "msc", "chm", "hlp",
 	"settingcontent-ms", "library-ms", "searchconnector-ms", "iso", "img", "vhd", "vhdx", "udf", "dmg")
+
+// Internet shortcuts open a web page (or, through a file: URL, a
+// program): people share bookmarks this way too, so they weigh less.
+var shortcutExt = set("url", "website", "webloc")
 
 // The extensions of Office documents that may hold macros.
 var macroExt = set("docm", "dotm", "xlsm", "xltm", "xlam", "xlsb", "pptm", "potm", "ppsm", "sldm", "ppam")
