@@ -118,7 +118,7 @@ func TestDedupe(t *testing.T) {
 		files = append(files, file{name: n, data: []byte("x")})
 	}
 	fs := Inspect("x.zip", "", makeZip(t, files...), Limits{})
-	if len(fs) != 1 || !strings.Contains(fs[0].Reason, "(and 2 more)") {
+	if len(fs) != 1 || !strings.Contains(fs[0].Reason, "(and 2 more of the kind)") {
 		t.Fatalf("findings %v, want one with the count of the others", fs)
 	}
 }

@@ -159,34 +159,33 @@ func LookalikeDomain(domain string, k Known) []Finding {
 	if !ok {
 		return nil
 	}
-	return k.prepared().lookalike(d, "")
+	return k.prepared().lookalike(d, d.name)
 }
 
-// lookalike compares d with the protected domains; context prefixes the
-// reasons ("link to ").
-func (ix *index) lookalike(d domain, context string) []Finding {
+// lookalike compares d with the protected domains; subject begins the
+// reasons: the domain, or "a link goes to x, which".
+func (ix *index) lookalike(d domain, subject string) []Finding {
 	if ix.regs[d.reg] {
 		return nil
 	}
 	var fs []Finding
 	for i := range ix.domains {
-		if f, ok := compare(d, &ix.domains[i]); ok {
-			f.Reason = context + f.Reason
+		if f, ok := compare(d, &ix.domains[i], subject); ok {
 			fs = append(fs, f)
 		}
 	}
-	fs = append(fs, scriptFindings(d, context)...)
+	fs = append(fs, scriptFindings(d, subject)...)
 	return dedupe(fs)
 }
 
 // compare returns the strongest likeness of d to p.
-func compare(d domain, p *protected) (Finding, bool) {
+func compare(d domain, p *protected, subject string) (Finding, bool) {
 	if len(p.skelR) < 3 {
 		return Finding{}, false
 	}
 	if d.skel == p.skel && d.label != p.label {
 		return Finding{NameHomograph, scoreFor(p.kind, 6, 5),
-			fmt.Sprintf("%s looks like %s (%s) but is a different domain", d.name, p.reg, p.kind)}, true
+			fmt.Sprintf("%s looks like %s (%s) but is a different domain", subject, p.reg, p.kind)}, true
 	}
 	minTypo := 5
 	if p.kind == kindBrand {
@@ -194,12 +193,15 @@ func compare(d domain, p *protected) (Finding, bool) {
 	}
 	if len(p.runes) >= minTypo && (withinOneEdit(d.runes, p.runes) || withinOneEdit(d.skelR, p.skelR)) {
 		return Finding{NameTypo, scoreFor(p.kind, 4, 3),
-			fmt.Sprintf("%s is one letter away from %s (%s)", d.name, p.reg, p.kind)}, true
+			fmt.Sprintf("%s is one letter away from %s (%s)", subject, p.reg, p.kind)}, true
 	}
 	if len(p.skelR) >= 4 {
 		if word, ok := addedWords(d, p); ok {
-			return Finding{NameAddedWords, scoreFor(p.kind, 4, 3),
-				fmt.Sprintf("%s dresses up %s (%s) with %q", d.name, p.reg, p.kind, word)}, true
+			reason := fmt.Sprintf("%s dresses up %s (%s) with %q", subject, p.reg, p.kind, word)
+			if word == d.reg {
+				reason = fmt.Sprintf("%s puts %s (%s) in front of another domain, %s", subject, p.reg, p.kind, d.reg)
+			}
+			return Finding{NameAddedWords, scoreFor(p.kind, 4, 3), reason}, true
 		}
 	}
 	return Finding{}, false
@@ -297,29 +299,29 @@ var phishingSkeletons = sync.OnceValue(func() map[string]bool {
 // scriptFindings flags labels that mix scripts, and a registrable label in
 // another script made only of letters that look Latin ("аррӏе" in
 // Cyrillic) under an ASCII suffix.
-func scriptFindings(d domain, context string) []Finding {
+func scriptFindings(d domain, subject string) []Finding {
 	var fs []Finding
 	for _, l := range d.sub {
 		if mixed, scripts := mixedScript(l); mixed {
-			fs = append(fs, mixedFinding(d, l, scripts, context))
+			fs = append(fs, mixedFinding(l, scripts, subject))
 			break
 		}
 	}
 	mixed, scripts := mixedScript(d.label)
 	switch {
 	case mixed:
-		fs = append(fs, mixedFinding(d, d.label, scripts, context))
+		fs = append(fs, mixedFinding(d.label, scripts, subject))
 	case !isASCII(d.label) && !contains(scripts, "Latin") && isASCII(d.skel) && isASCII(d.suffix) &&
 		utf8.RuneCountInString(d.label) >= 3:
 		fs = append(fs, Finding{NameConfusableIDN, 1.5,
-			fmt.Sprintf("%s%s is written in %s letters that read as %q", context, d.name, strings.Join(scripts, " and "), d.skel)})
+			fmt.Sprintf("%s is written in %s letters that read as %q", subject, strings.Join(scripts, " and "), d.skel)})
 	}
 	return fs
 }
 
-func mixedFinding(d domain, label string, scripts []string, context string) Finding {
+func mixedFinding(label string, scripts []string, subject string) Finding {
 	return Finding{NameMixedScript, 2,
-		fmt.Sprintf("%s%s mixes %s letters in %q", context, d.name, strings.Join(scripts, " and "), label)}
+		fmt.Sprintf("%s mixes %s letters in %q", subject, strings.Join(scripts, " and "), label)}
 }
 
 func isASCII(s string) bool {

@@ -123,7 +123,7 @@ func dedupe(fs []Finding) []Finding {
 	}
 	for i := range out {
 		if n := count[out[i].Name] - 1; n > 0 {
-			out[i].Reason += fmt.Sprintf(" (and %d more)", n)
+			out[i].Reason += fmt.Sprintf(" (and %d more of the kind)", n)
 		}
 	}
 	return out

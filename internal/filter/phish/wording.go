@@ -26,7 +26,7 @@ func Wording(subject, text string) []Finding {
 	if !m.fired {
 		return nil
 	}
-	return []Finding{{NameCredentialHarvest, 3, fmt.Sprintf("asks for %s, to %s, with a threat or deadline: %s",
+	return []Finding{{NameCredentialHarvest, 3, fmt.Sprintf("the message asks for %q, says %q, and presses with %q",
 		m.last[groupCredential], m.last[groupAction], m.last[groupUrgency])}}
 }
 
