@@ -101,4 +101,25 @@ func TestCorporaAttachments(t *testing.T) {
 		}
 		t.Logf("%s: %d attachments, %d with findings", sub, n, flagged)
 	}
+	var n, flagged int
+	names := map[string]int{}
+	for _, mbox := range []string{"phishing0.mbox", "phishing1.mbox", "20051114.mbox"} {
+		data, err := os.ReadFile(filepath.Join(corpora, "phishing-nazario", mbox))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range bytes.Split(data, []byte("\nFrom ")) {
+			for _, a := range attachments(raw[bytes.IndexByte(raw, '\n')+1:]) {
+				n++
+				fs := Inspect(a.name, a.mediaType, a.data, Limits{})
+				if len(fs) > 0 {
+					flagged++
+				}
+				for _, f := range fs {
+					names[f.Name]++
+				}
+			}
+		}
+	}
+	t.Logf("phishing: %d attachments, %d with findings %v", n, flagged, names)
 }
