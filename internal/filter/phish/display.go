@@ -65,6 +65,7 @@ func DisplayName(from Person, k Known) []Finding {
 // addressesInName checks the addresses and our domains shown in the name.
 func addressesInName(ix *index, from Person, name, addr string) []Finding {
 	sender, _ := parseDomain(domainOf(addr))
+	viaList := strings.Contains(" "+name+" ", " via ")
 	var fs []Finding
 	for _, tok := range strings.Fields(name) {
 		tok = strings.Trim(tok, ".-_+")
@@ -75,6 +76,11 @@ func addressesInName(ix *index, from Person, name, addr string) []Finding {
 			score := 3.0
 			if d, ok := parseDomain(tok[at+1:]); ok && ix.regs[d.reg] {
 				score = 5
+			}
+			if viaList {
+				// "'ann@example.org' via Friends" <friends@lists.test>: a
+				// mailing list rewrote the From (RFC 7960 §4.1.3).
+				score = 0.5
 			}
 			fs = append(fs, Finding{NameDisplayAddress, score,
 				fmt.Sprintf("the name %q shows the address %s but the message was sent from %s", from.Name, tok, addr)})

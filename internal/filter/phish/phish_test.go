@@ -191,6 +191,10 @@ func TestDisplayNameScores(t *testing.T) {
 		t.Errorf("scores %v, %v, %v: want our user > correspondent > same organisation",
 			ours[0].Score, theirs[0].Score, sameOrg[0].Score)
 	}
+	list := DisplayName(Person{"'carol@partnerfirm.com' via Friends", "friends@lists.example.com"}, known)
+	if len(list) != 1 || list[0].Score >= 1 {
+		t.Errorf("a list's rewritten From: %v, want one finding under 1", list)
+	}
 	if want := "claims to be Ann Smith <ann@example.org>"; !strings.Contains(ours[0].Reason, want) {
 		t.Errorf("reason %q lacks %q", ours[0].Reason, want)
 	}
@@ -339,5 +343,33 @@ func TestConfusablesData(t *testing.T) {
 	}
 	if n := len(confusables()); n != lines || n < 40 {
 		t.Fatalf("%d mappings read from %d data lines", n, lines)
+	}
+}
+
+// TestPreparedConcurrent runs the checks on one prepared Known from many
+// goroutines: run with -race.
+func TestPreparedConcurrent(t *testing.T) {
+	k := known.Prepare()
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			defer func() { done <- true }()
+			for range 50 {
+				DisplayName(Person{"Ann Smith", "ann@evil.test"}, k)
+				LookalikeDomain("exаmple.org", k)
+				Links([]Link{{Text: "www.example.org", Href: "http://evil.test/", Host: "evil.test"}}, k)
+				Wording("Suspended", "verify your password now, urgent")
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
+
+func TestLinksUnicodeHost(t *testing.T) {
+	// content.Link gives IDN hosts in Unicode; A-labels come the same.
+	for _, host := range []string{"exаmple.org", "xn--exmple-4nf.org"} {
+		check(t, Links([]Link{{Href: "https://" + host + "/", Host: host}}, known), NameLinkLookalike, NameMixedScript)
 	}
 }
