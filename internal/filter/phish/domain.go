@@ -29,6 +29,7 @@ func (k kind) String() string {
 // domain is a host name taken apart for comparison.
 type domain struct {
 	name   string   // Unicode form, lower-case, no final dot
+	ascii  string   // the same with A-labels (RFC 5890)
 	reg    string   // registrable domain (eTLD+1), Unicode
 	label  string   // the registrable label: "example" of "www.example.co.uk"
 	suffix string   // the public suffix: "co.uk"
@@ -71,6 +72,7 @@ func parseDomain(host string) (d domain, ok bool) {
 		return d, false
 	}
 	d.name = uni
+	d.ascii = ascii
 	d.sub = labels[:len(labels)-nreg]
 	d.reg = strings.Join(labels[len(labels)-nreg:], ".")
 	d.label = labels[len(labels)-nreg]
@@ -159,7 +161,16 @@ func LookalikeDomain(domain string, k Known) []Finding {
 	if !ok {
 		return nil
 	}
-	return k.prepared().lookalike(d, d.name)
+	return k.prepared().lookalike(d, d.shown())
+}
+
+// shown is the name for people: an IDN looks like what it imitates, so
+// its A-label form is added.
+func (d domain) shown() string {
+	if d.ascii != d.name {
+		return d.name + " (" + d.ascii + ")"
+	}
+	return d.name
 }
 
 // lookalike compares d with the protected domains; subject begins the

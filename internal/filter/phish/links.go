@@ -218,7 +218,7 @@ func hostInText(text string) string {
 // link's own names so that the From check and the link check add up
 // separately.
 func linkLookalike(ix *index, d domain) []Finding {
-	fs := ix.lookalike(d, "a link goes to "+d.name+", which")
+	fs := ix.lookalike(d, "a link goes to "+d.shown()+", which")
 	for i := range fs {
 		switch fs[i].Name {
 		case NameHomograph, NameTypo, NameAddedWords:
