@@ -1,0 +1,50 @@
+// Package attach inspects a message's attachments for what phishing and
+// malware send: programs, scripts, macro documents, disguised names and
+// archives that hide them. Inspect takes plain values (a file name, a
+// media type, the decoded bytes) and returns findings; Finding is an
+// alias of phish.Finding, so the pipeline weighs both alike.
+//
+// Implemented:
+//
+//   - Programs by content: PE (an MZ header pointing at "PE\0\0"), ELF,
+//     Mach-O (thin and universal); Windows shortcuts ([MS-SHLLINK]) and
+//     ISO 9660 images by their magic. By extension: programs (.exe .scr
+//     .msi ...), scripts and shortcuts (.js .jse .vbs .vbe .wsf .ps1 .bat
+//     .cmd .hta .lnk .jar ...), disk images (.iso .img .vhd) and, weighed
+//     less, internet shortcuts (.url); by
+//     declared media type.
+//
+//   - Names: double extensions ("invoice.pdf.exe", "invoice.pdf      .exe"),
+//     reordering characters (U+202E "invoice\u202Efdp.exe" shows as
+//     "invoiceexe.pdf"), zero-width characters and the trailing dots and
+//     spaces Windows drops.
+//
+//   - Macros: OOXML documents holding vbaProject.bin, OLE2 compound files
+//     ([MS-CFB]) with a VBA storage, macro-enabled extensions and media
+//     types (.docm .xlsm ...).
+//
+//   - Archives: zip (APPNOTE.TXT) looked into, each entry inspected the
+//     same way, nested up to Limits.MaxDepth; the encryption flag of zip
+//     entries; RAR 4 and RAR 5 headers read for encryption flags and file
+//     names; 7z headers searched for the AES coder.
+//
+//   - Bounds: Limits caps the nesting depth, the number of entries, the
+//     total uncompressed size declared and the compression ratio of an
+//     entry (above 1 MiB). A zip bomb (a high-ratio entry, 42.zip-like
+//     nesting, millions of entries) gives a finding without being
+//     expanded: entry counts are read from the end of central directory
+//     before archive/zip allocates, ratios from the declared sizes, and an
+//     entry is read whole only when it is an archive or OLE2 document,
+//     at most 16 MiB each and 32 MiB in all; archive/zip refuses to read
+//     past a declared size, so lying headers cannot get around it.
+//
+//   - Active content: PDF files naming the /Launch or /JavaScript actions
+//     (ISO 32000-1 §12.6.4) in their plain dictionaries; HTML files with a
+//     password input (a login page sent as a file).
+//
+// Left out: decompressing RAR and 7z (their file names inside 7z, and
+// encrypted files behind a compressed 7z header, go unseen); gzip, tar,
+// cab and ace archives; PDF object streams (actions inside compressed
+// streams go unseen); Excel 4.0 (XLM) macros; OneNote files; malware
+// signatures, which are clamd's job (internal/clamd).
+package attach

@@ -1,0 +1,34 @@
+package attach
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzInspect feeds arbitrary names and bytes: zip, RAR, 7z and OLE2
+// readers must neither panic nor take long, whatever the headers claim.
+func FuzzInspect(f *testing.F) {
+	f.Add("invoice.pdf.exe", pe())
+	f.Add("a.zip", makeZip(f, file{name: "b.zip", data: makeZip(f, file{name: "c.vbs", data: []byte("x")})}))
+	f.Add("a.zip", makeZip(f, file{name: "a.pdf", data: []byte("x"), encrypted: true}))
+	f.Add("q.docx", makeZip(f, file{name: "word/vbaProject.bin", data: ole("VBA")}))
+	f.Add("q.doc", ole("Root Entry", "Macros", "VBA"))
+	f.Add("a.rar", rar4(0, 0x04, "a.pdf", "b.exe"))
+	f.Add("a.rar", rar5(false, true, "x.js"))
+	f.Add("a.rar", rar5(true, false))
+	f.Add("a.7z", sevenZip([]byte{0x17, 0x06, 0xF1, 0x07, 0x01}))
+	f.Add("big.zip", makeRawZip(f, "big.bin", 4<<30, deflateZeros(f, 1<<16), 0))
+	f.Add("r\u202Efdp.exe", []byte("\x7fELF"))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		start := time.Now()
+		fs := Inspect(name, "application/octet-stream", data, Limits{})
+		for _, x := range fs {
+			if x.Name == "" || x.Score <= 0 || x.Reason == "" {
+				t.Fatalf("empty finding %+v", x)
+			}
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("Inspect took %v on %d bytes", d, len(data))
+		}
+	})
+}
