@@ -229,11 +229,11 @@ func (f *Filter) Check(ctx context.Context, env *delivery.Envelope, msg delivery
 	switch res.Action {
 	case Defer:
 		f.logVerdict(ctx, env, "", res)
-		return delivery.Verdict{Action: delivery.Defer, Code: 451, Enhanced: "4.7.1",
+		return delivery.Verdict{Action: delivery.Defer, Code: 451, Enhanced: "4.7.1", Drop: v.Drop,
 			Text: "message could not be checked now, try again later", Reason: "filter: " + res.Failed}, nil
 	case Reject:
 		f.logVerdict(ctx, env, "", res)
-		return delivery.Verdict{Action: delivery.Reject, Code: 550, Enhanced: "5.7.1",
+		return delivery.Verdict{Action: delivery.Reject, Code: 550, Enhanced: "5.7.1", Drop: v.Drop,
 			Text: rejectText(res), Reason: fmt.Sprintf("filter: score %.1f", res.Total)}, nil
 	}
 	v.ForAccount = func(ctx context.Context, account string) (delivery.Verdict, error) {
