@@ -49,7 +49,9 @@ func (a accountFake) CheckAccount(_ context.Context, _ *Input, rcpt Recipient) (
 	return a[rcpt.Address], nil
 }
 
-func sc(name string, w float64) Score { return Score{Name: name, Weight: w, Reason: "because of " + name} }
+func sc(name string, w float64) Score {
+	return Score{Name: name, Weight: w, Reason: "because of " + name}
+}
 
 func testInput() *Input {
 	env := &delivery.Envelope{ID: "m1", MailFrom: "x@far.example", RemoteIP: netip.MustParseAddr("192.0.2.7")}
