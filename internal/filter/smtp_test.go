@@ -147,4 +147,3 @@ func sendMail(t *testing.T, addr, from, to, msg string) string {
 	fmt.Fprintf(conn, "QUIT\r\n")
 	return reply
 }
-
