@@ -45,9 +45,11 @@
 // (Date, Message-ID, From) and DMARC failure of a domain that publishes
 // p=reject. Left out: the content classifier, phishing heuristics,
 // attachment inspection, DNS blocklists, virus scanning and reputation
-// (each a Check adapter over its own package), and a reject decided per
+// (each a Check adapter over its own package); a reject decided per
 // recipient: the SMTP reply to DATA is one for all recipients, so only
-// the message-level score can reject.
+// the message-level score can reject; and filtering of the copies
+// forwarded to outside addresses, which carry no X-Sealpost fields and
+// are never filed or rewritten.
 package filter
 
 import (
@@ -105,7 +107,11 @@ type Score struct {
 }
 
 // Check scores a whole message. Name is stable and unique among the
-// checks: it prefixes the scores' names and keys the configuration.
+// checks: it prefixes the scores' names and keys the configuration
+// (weights, tempfail). Check may run concurrently with other checks and
+// with itself for other messages; it must return soon after ctx is done.
+// Returning no score is the ordinary outcome for a clean message; an
+// error means the check could not judge (then OnError applies).
 type Check interface {
 	Name() string
 	Check(ctx context.Context, in *Input) ([]Score, error)
@@ -113,7 +119,8 @@ type Check interface {
 
 // AccountCheck scores a message for one local recipient; it runs after
 // the message-level checks, once per local account the message is
-// delivered to, under the same kind of deadline.
+// delivered to, under a deadline of its own (Filter.Timeout). The
+// message is accepted by then: its failure is logged and never defers.
 type AccountCheck interface {
 	Name() string
 	CheckAccount(ctx context.Context, in *Input, rcpt Recipient) ([]Score, error)

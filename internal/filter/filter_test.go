@@ -258,6 +258,9 @@ func TestFields(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("fields\n%q\nwant\n%q", got, want)
 	}
+	if got := resultFields(Result{Scores: []Score{{Name: "p", Weight: 1, Reason: "from pаypal.example"}}}); got[1] != `X-Sealpost-Reasons: p=1 "from p\u0430ypal.example"` {
+		t.Errorf("non-ASCII reason: %q", got[1])
+	}
 	if got := resultFields(Result{}); !slices.Equal(got, []string{"X-Sealpost-Score: 0 (pass)"}) {
 		t.Errorf("no scores: %q", got)
 	}
@@ -304,5 +307,29 @@ func TestOurFields(t *testing.T) {
 		if got := ourFields([]byte(tt.msg)); !slices.Equal(got, tt.want) {
 			t.Errorf("ourFields(%q) = %v, want %v", tt.msg, got, tt.want)
 		}
+	}
+}
+
+// failingAccount is an account check that fails.
+type failingAccount struct{}
+
+func (failingAccount) Name() string { return "personal" }
+func (failingAccount) CheckAccount(context.Context, *Input, Recipient) ([]Score, error) {
+	return nil, errors.New("no model")
+}
+
+// TestAccountCheckFailure: a failing account check is logged and scores
+// nothing; it never defers, even when OnError says Tempfail, since the
+// message was accepted already.
+func TestAccountCheckFailure(t *testing.T) {
+	f := &Filter{JunkScore: 6, Checks: []Check{fake{name: "a", scores: []Score{sc("x", 7)}}},
+		AccountChecks: []AccountCheck{failingAccount{}}, OnError: map[string]OnError{"personal": Tempfail}}
+	v, err := f.Check(t.Context(), hookEnv("ann@example.org"), delivery.Spool(spamMsg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := v.ForAccount(t.Context(), "ann@example.org")
+	if err != nil || av.Folder != `\Junk` || av.Headers[0] != "X-Sealpost-Score: 7 (junk)" {
+		t.Errorf("verdict %+v, %v", av, err)
 	}
 }

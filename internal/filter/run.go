@@ -82,9 +82,9 @@ func (f *Filter) scoreAccount(ctx context.Context, in *Input, msg Result, rcpt R
 	res.Scores = append(slices.Clip(msg.Scores), res.Scores...)
 	res.Failed = strings.TrimPrefix(msg.Failed+"; "+res.Failed, "; ")
 	res.Failed = strings.TrimSuffix(res.Failed, "; ")
-	if msg.Action == Defer {
-		res.Action = Defer
-	}
+	// The message was accepted by now: an account check that fails
+	// cannot defer it, whatever OnError says.
+	res.Action = Pass
 	return f.decide(res)
 }
 

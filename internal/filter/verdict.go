@@ -35,7 +35,7 @@ func resultFields(res Result) []string {
 		if i > 0 {
 			b.WriteString(",\r\n\t")
 		}
-		b.WriteString(fieldText(s.Name, 64) + "=" + number(s.Weight) + " " + strconv.Quote(fieldText(s.Reason, maxReason)))
+		b.WriteString(fieldText(s.Name, 64) + "=" + number(s.Weight) + " " + strconv.QuoteToASCII(fieldText(s.Reason, maxReason)))
 	}
 	return append(fields, b.String())
 }
@@ -46,8 +46,7 @@ func number(w float64) string {
 }
 
 // fieldText makes s safe in a header field: one line, no control
-// characters, at most n bytes. Non-ASCII text is kept (RFC 6532), since
-// strconv.Quote escapes it in the reasons anyway.
+// characters, at most n bytes (the reasons are then quoted in ASCII).
 func fieldText(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
