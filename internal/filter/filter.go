@@ -29,8 +29,9 @@
 //	 the message fails DMARC", headers.no_message_id=0.5 "no Message-ID"
 //
 // and logged (one INFO record per verdict: id, account, score, action and
-// each score). Fields with our prefix (X-Sealpost-) that arrive from
-// outside are removed, so that nobody can forge our verdict.
+// each score). Fields with our prefix (X-Sealpost-) that arrive over SMTP
+// are removed, so that nobody can forge our verdict or our security
+// alerts (X-Sealpost-Alert, package alert).
 //
 // Suspicious mail that is delivered to the inbox (a warn verdict, or a
 // phishing finding, Score.Warn, below the Junk threshold) gets a banner at
@@ -218,17 +219,23 @@ type Filter struct {
 	Logger  *slog.Logger
 }
 
-// Check implements delivery.Hook. It removes forged X-Sealpost- fields,
-// runs the message-level checks and either rejects or defers the message
+// Check implements delivery.Hook. It removes the X-Sealpost- fields of
+// mail received over SMTP (ours are added only by the server), runs the
+// message-level checks and either rejects or defers the message
 // or leaves the decision for each local account (Verdict.ForAccount).
 // Mail of our own users and mail the queue hands back is not filtered.
 func (f *Filter) Check(ctx context.Context, env *delivery.Envelope, msg delivery.Message) (delivery.Verdict, error) {
+	if !env.RemoteIP.IsValid() {
+		// Mail the server makes or the queue hands back: its X-Sealpost-
+		// fields are ours (security alerts carry X-Sealpost-Alert).
+		return delivery.Verdict{}, nil
+	}
 	raw, truncated, err := readBounded(msg)
 	if err != nil {
 		return delivery.Verdict{}, fmt.Errorf("filter: reading the message: %w", err)
 	}
 	v := delivery.Verdict{Drop: ourFields(raw)}
-	if env.Account != 0 || !env.RemoteIP.IsValid() || f.exemptSender(env.Auth) || f.allExempt(env) {
+	if env.Account != 0 || f.exemptSender(env.Auth) || f.allExempt(env) {
 		return v, nil
 	}
 	in := &Input{Env: env, Auth: env.Auth, Raw: raw, Truncated: truncated, Size: msg.Size(), Message: content.Parse(raw)}
