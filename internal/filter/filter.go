@@ -60,6 +60,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"sealpost.dev/sealpost/internal/delivery"
@@ -81,6 +82,27 @@ type Input struct {
 	Size      int64
 	// Message is Raw parsed once, for every check.
 	Message *content.Message
+
+	mu   sync.Mutex
+	memo map[string]any
+}
+
+// Once returns what compute returns, computing it once per message and
+// key: checks share work through it (the classifier's features, found in
+// Check and used again in CheckAccount for each recipient). Keys are
+// check names or start with one. compute must not call Once.
+func (in *Input) Once(key string, compute func() any) any {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.memo[key]; ok {
+		return v
+	}
+	v := compute()
+	if in.memo == nil {
+		in.memo = map[string]any{}
+	}
+	in.memo[key] = v
+	return v
 }
 
 // Recipient is the local account an AccountCheck decides for.
@@ -216,7 +238,12 @@ type Filter struct {
 	ExemptRecipients, ExemptSenders []string
 	// Timeout bounds the checks of one message; 0 is DefaultTimeout.
 	Timeout time.Duration
-	Logger  *slog.Logger
+	// OnVerdict, when set, hears every verdict after it is logged: for
+	// each local account (account is its address), or for the whole
+	// message when it is refused or deferred (account ""). Reputation
+	// learns from it. It runs in the delivery path: it must be quick.
+	OnVerdict func(ctx context.Context, in *Input, account string, res Result)
+	Logger    *slog.Logger
 }
 
 // Check implements delivery.Hook. It removes the X-Sealpost- fields of
@@ -242,11 +269,11 @@ func (f *Filter) Check(ctx context.Context, env *delivery.Envelope, msg delivery
 	res := f.score(ctx, in)
 	switch res.Action {
 	case Defer:
-		f.logVerdict(ctx, env, "", res)
+		f.verdict(ctx, in, "", res)
 		return delivery.Verdict{Action: delivery.Defer, Code: 451, Enhanced: "4.7.1", Drop: v.Drop,
 			Text: "message could not be checked now, try again later", Reason: "filter: " + res.Failed}, nil
 	case Reject:
-		f.logVerdict(ctx, env, "", res)
+		f.verdict(ctx, in, "", res)
 		return delivery.Verdict{Action: delivery.Reject, Code: 550, Enhanced: "5.7.1", Drop: v.Drop,
 			Text: rejectText(res), Reason: fmt.Sprintf("filter: score %.1f", res.Total)}, nil
 	}
@@ -277,7 +304,7 @@ func (f *Filter) forAccount(ctx context.Context, in *Input, msgRes Result, accou
 	if res.Action == Reject {
 		res.Action = Junk // too late to refuse: it was accepted for others
 	}
-	f.logVerdict(ctx, in.Env, account, res)
+	f.verdict(ctx, in, account, res)
 	v := delivery.Verdict{Headers: resultFields(res)}
 	switch {
 	case res.Action == Junk:
@@ -288,6 +315,14 @@ func (f *Filter) forAccount(ctx context.Context, in *Input, msgRes Result, accou
 		}
 	}
 	return v, nil
+}
+
+// verdict logs a verdict and tells OnVerdict.
+func (f *Filter) verdict(ctx context.Context, in *Input, account string, res Result) {
+	f.logVerdict(ctx, in.Env, account, res)
+	if f.OnVerdict != nil {
+		f.OnVerdict(ctx, in, account, res)
+	}
 }
 
 // rewriteWithBanner reads the message to store and returns it with the

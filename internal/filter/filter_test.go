@@ -333,3 +333,42 @@ func TestAccountCheckFailure(t *testing.T) {
 		t.Errorf("verdict %+v, %v", av, err)
 	}
 }
+
+// memoCheck counts how often its shared work is done.
+type memoCheck struct{ computed *int }
+
+func (memoCheck) Name() string { return "memo" }
+func (m memoCheck) work(in *Input) float64 {
+	return in.Once("memo.features", func() any { *m.computed++; return 2.0 }).(float64)
+}
+func (m memoCheck) Check(_ context.Context, in *Input) ([]Score, error) {
+	return []Score{sc("global", m.work(in))}, nil
+}
+func (m memoCheck) CheckAccount(_ context.Context, in *Input, _ Recipient) ([]Score, error) {
+	return []Score{sc("personal", m.work(in))}, nil
+}
+
+// TestOnceAndOnVerdict: work shared through Input.Once is done once per
+// message however many recipients; OnVerdict hears each account's
+// verdict.
+func TestOnceAndOnVerdict(t *testing.T) {
+	n := 0
+	m := memoCheck{&n}
+	var heard []string
+	f := &Filter{JunkScore: 6, Checks: []Check{m}, AccountChecks: []AccountCheck{m},
+		OnVerdict: func(_ context.Context, _ *Input, account string, res Result) {
+			heard = append(heard, account+"="+number(res.Total))
+		}}
+	v, err := f.Check(t.Context(), hookEnv("ann@example.org", "bob@example.org"), delivery.Spool(spamMsg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"ann@example.org", "bob@example.org"} {
+		if _, err := v.ForAccount(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 || !slices.Equal(heard, []string{"ann@example.org=4", "bob@example.org=4"}) {
+		t.Errorf("computed %d times, heard %q", n, heard)
+	}
+}
