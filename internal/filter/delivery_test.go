@@ -118,3 +118,22 @@ func TestDelivery(t *testing.T) {
 		t.Errorf("bob's Junk: %q", got)
 	}
 }
+
+// TestForgedFieldsDropped: X-Sealpost- fields from outside never reach
+// the mailbox, folded or after a line that is no field, and the fields
+// around them stay; a filter without checks adds no field of its own.
+func TestForgedFieldsDropped(t *testing.T) {
+	p, st := newPipeline(t, &Filter{})
+	msg := "Received: from x\r\nnot a field line\r\nX-SEALPOST-Score: -50 (pass)\r\n\tfolded forged\r\nX-Sealpost-Alert: password-changed\r\n" +
+		"From: a@far.example\r\nSubject: hi\r\n\r\nX-Sealpost-Score: in the body stays\r\n"
+	env := &delivery.Envelope{ID: "d2", MailFrom: "a@far.example", RemoteIP: netip.MustParseAddr("192.0.2.7"),
+		Recipients: []delivery.Recipient{{Address: "ann@example.org"}}}
+	if _, err := p.Deliver(t.Context(), env, delivery.Spool(msg)); err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.MailboxBodies(t, st, "ann@example.org", "INBOX")
+	want := "Received: from x\r\nnot a field line\r\nFrom: a@far.example\r\nSubject: hi\r\n\r\nX-Sealpost-Score: in the body stays\r\n"
+	if len(got) != 1 || !strings.HasSuffix(got[0], want) || strings.Count(got[0], "X-Sealpost") != 1 {
+		t.Errorf("stored %q\nwant it to end with %q", got, want)
+	}
+}
