@@ -19,6 +19,8 @@ func FuzzBanner(f *testing.F) {
 		f.Add(b, "Caution: suspicious.\n- reason")
 	}
 	f.Add([]byte("Content-Type: multipart/alternative; boundary=x\r\n\r\n--x\r\n\r\nhi\r\n--x--\r\n"), "--x")
+	f.Add([]byte("Content-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"+
+		"--r\r\nContent-Type: text/html; charset=windows-1252\r\n\r\n<body>caf\xe9</body>\r\n--r\r\nContent-Type: image/png\r\n\r\nPNG\r\n--r--\r\n--a--\r\n"), "B")
 	f.Fuzz(func(t *testing.T, msg []byte, banner string) {
 		if len(msg) > 1<<16 || len(banner) > 500 {
 			return
