@@ -24,9 +24,11 @@
 // The verdict is shown in two header fields added on top of each stored
 // copy:
 //
-//	X-Sealpost-Score: 7.5 (junk)
-//	X-Sealpost-Reasons: dmarc.reject=5 "example.com publishes p=reject and
-//	 the message fails DMARC", headers.no_message_id=0.5 "no Message-ID"
+//	X-Sealpost-Score: 6.5 (junk)
+//	X-Sealpost-Reasons: dmarc.reject=5 "example.com asks to reject mail
+//	 that fails DMARC, and this message fails it",
+//	 headers.no_message_id=0.5 "no Message-ID field",
+//	 classifier.spam=1 "..."
 //
 // and logged (one INFO record per verdict: id, account, score, action and
 // each score). Fields with our prefix (X-Sealpost-) that arrive over SMTP
@@ -232,9 +234,11 @@ type Filter struct {
 	// Banner, when set, writes the warning put at the top of the body of
 	// suspicious mail delivered to the inbox; nil adds no banner.
 	Banner *BannerTemplate
-	// ExemptRecipients are addresses or domains whose mail is not
-	// filtered; ExemptSenders are domains whose authenticated mail (the
-	// DMARC-aligned identity, or a passing SPF or DKIM domain) is not.
+	// ExemptRecipients are addresses or domains (lower case) whose mail
+	// is not filtered: never refused while one of them is a recipient,
+	// never filed or warned for them. ExemptSenders are domains whose
+	// authenticated mail (the DMARC-aligned identity, or a passing SPF or
+	// DKIM domain, or one below) is not filtered.
 	ExemptRecipients, ExemptSenders []string
 	// Timeout bounds the checks of one message; 0 is DefaultTimeout.
 	Timeout time.Duration
@@ -273,6 +277,9 @@ func (f *Filter) Check(ctx context.Context, env *delivery.Envelope, msg delivery
 		return delivery.Verdict{Action: delivery.Defer, Code: 451, Enhanced: "4.7.1", Drop: v.Drop,
 			Text: "message could not be checked now, try again later", Reason: "filter: " + res.Failed}, nil
 	case Reject:
+		if f.anyExempt(env) {
+			break // an exempt recipient must get it: Junk for the others
+		}
 		f.verdict(ctx, in, "", res)
 		return delivery.Verdict{Action: delivery.Reject, Code: 550, Enhanced: "5.7.1", Drop: v.Drop,
 			Text: rejectText(res), Reason: fmt.Sprintf("filter: score %.1f", res.Total)}, nil
@@ -410,6 +417,16 @@ func (f *Filter) allExempt(env *delivery.Envelope) bool {
 		}
 	}
 	return true
+}
+
+// anyExempt reports whether a recipient is exempt.
+func (f *Filter) anyExempt(env *delivery.Envelope) bool {
+	for _, r := range env.Recipients {
+		if f.exemptRecipient(r.Address) {
+			return true
+		}
+	}
+	return false
 }
 
 // exemptSender reports whether an authenticated domain of the message is

@@ -183,6 +183,8 @@ func TestHook(t *testing.T) {
 		{name: "our user", score: 20, env: func() *delivery.Envelope { e := hookEnv("ann@example.org"); e.Account = 3; return e }(), noFilter: true},
 		{name: "queued locally", score: 20, env: func() *delivery.Envelope { e := hookEnv("ann@example.org"); e.RemoteIP = netip.Addr{}; return e }(), noFilter: true},
 		{name: "all recipients exempt", score: 20, env: hookEnv("ann@example.org", "abuse@example.net"), exempt: []string{"ann@example.org", "example.net"}, noFilter: true},
+		{name: "one recipient exempt: no reject", score: 20, env: hookEnv("ann@example.org", "abuse@example.net"), exempt: []string{"example.net"},
+			folder: `\Junk`, header: "X-Sealpost-Score: 20 (junk)"},
 		{name: "one recipient exempt", score: 7, env: hookEnv("ann@example.org", "abuse@example.net"), exempt: []string{"example.net"},
 			folder: `\Junk`, header: "X-Sealpost-Score: 7 (junk)"},
 	}
