@@ -58,6 +58,7 @@ type Config struct {
 	Passwords  Passwords  `toml:"passwords" doc:"Account password policy and hashing (argon2id, RFC 9106)."`
 	LoginGuard LoginGuard `toml:"login_guard" doc:"Defence of IMAP, POP3, SMTP and web logins against password guessing. Failed logins are counted per IP address, per network and per account: each attempt from an address with recent failures waits a growing delay, and too many failures lock the address, the network or the account out for a while, each repeat twice as long. An account locked out still accepts logins from the networks it has logged in from successfully before (its trusted networks), so an attacker elsewhere cannot lock the owner out. Loopback and private addresses are not exempt. Lock-outs are logged, listed by the administrator and kept in memory only; trusted networks are kept in the database."`
 	Auth       Auth       `toml:"auth" doc:"Mail authentication of inbound mail: SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617), reported in one Authentication-Results field (RFC 8601)."`
+	Filter     Filter     `toml:"filter" doc:"Spam and phishing filtering of inbound mail from other servers (package filter), after mail authentication. Each check adds named, weighted scores; their total decides: at reject_score the message is refused at DATA (550 5.7.1 with the main reasons), at junk_score it is filed into the recipient's Junk folder, at warn_score it is delivered with a warning. Each stored copy carries X-Sealpost-Score and X-Sealpost-Reasons fields; every X-Sealpost- field that arrives over SMTP is removed, so that no sender can forge a verdict or a security alert. Every verdict is logged. Mail of authenticated users is not filtered."`
 	SRS        SRS        `toml:"srs" doc:"Sender Rewriting Scheme for mail that aliases forward to outside addresses: the reverse path becomes an address of the alias's domain (SRS0=hash=time=domain=local@alias-domain), so that the forwarded mail passes SPF at its receiver, and bounces sent to it go back to the original sender. The secret that signs these addresses is generated once into data_dir/srs.key; nodes that share a database must share that file."`
 	Outbound   Outbound   `toml:"outbound" doc:"Outbound abuse control: per-account limits on the mail an account submits to recipients outside the hosted domains, so that a stolen password cannot send spam. When one is exceeded, the message is still accepted but its outside copy is queued held, as is every later one of the account; the account is flagged, its owner and the postmaster are alerted and a warning is logged. Held mail leaves only after sealpost queue release --account USER. Mail to hosted domains is never held. Counts are kept in the database, shared by every node. A limit of 0 is not checked."`
 	Greylist   Greylist   `toml:"greylist" doc:"Greylisting of unknown senders on the MX listener: the first attempt of a client network (IPv4 /24, IPv6 /64), envelope sender and recipient is answered 451 4.7.1, and a retry after delay and within window is accepted; the network is then not greylisted for whitelist. Mail servers retry; much bulk mail software does not. Authenticated submissions are never greylisted, and if the database cannot be asked the mail is accepted. State is kept in the database, so it survives restarts and is shared by nodes. Off by default: it delays the first mail of every new sender by at least delay."`
@@ -166,6 +167,21 @@ type Auth struct {
 	DMARCExempt       []string `toml:"dmarc_exempt" example:"lists.example.org" doc:"Domains whose mail is exempt from DMARC enforcement: a message is delivered normally when its From domain, or a domain that passed SPF or DKIM for it, is listed or below one listed. For mailing lists and forwarders that break DMARC. Every exemption applied is logged."`
 	ARCTrustedSealers []string `toml:"arc_trusted_sealers" example:"google.com" doc:"Forwarders whose ARC seal (RFC 8617) is trusted: a valid ARC chain whose latest seal is by one of these domains, and that says the message passed DMARC on its arrival there, overrides a DMARC failure here."`
 	CheckTimeout      Duration `toml:"check_timeout" doc:"Time allowed for the DNS lookups of all checks of one message together, 1s to 2m; checks that run out report a temporary error."`
+}
+
+// Filter configures spam and phishing filtering.
+type Filter struct {
+	Enabled          bool     `toml:"enabled" doc:"Filter inbound mail. When false no check runs; forged X-Sealpost- fields are still removed."`
+	RejectScore      float64  `toml:"reject_score" doc:"Total score at which a message is refused at SMTP time (550 5.7.1); 0 never refuses. Above junk_score when both are set."`
+	JunkScore        float64  `toml:"junk_score" doc:"Total score at which a message is filed into the recipient's Junk folder; 0 never does. Above warn_score when both are set."`
+	WarnScore        float64  `toml:"warn_score" doc:"Total score at which a message is delivered to the inbox with a warning (the banner, when banner is on); 0 never warns."`
+	Banner           bool     `toml:"banner" doc:"Put a warning at the top of the body of suspicious mail delivered to the inbox: warn verdicts, and phishing findings (such as a DMARC failure of a domain with p=reject) below junk_score. Done for text/plain, text/html and text alternatives of multipart/alternative and of the first part of multipart/mixed; other messages are warned of in the header only."`
+	BannerText       string   `toml:"banner_text" doc:"The banner's text as a Go text/template; \"\" is the built-in text. Its data: .From (the From address), .Sender (the envelope sender, or the HELO name), .Mismatch (true when the From domain is neither authenticated nor the sender's), .Reasons (list of the findings to tell), .Score and .Verdict."`
+	Weights          []string `toml:"weights" example:"headers.no_message_id=0" doc:"Weight overrides, each \"name=number\": a score's full name (check.finding, as X-Sealpost-Reasons shows it) sets that score's weight; a check's name (such as structure, headers, dmarc) multiplies all of its scores (0 turns the check off)."`
+	Tempfail         []string `toml:"tempfail" example:"clamd" doc:"Checks whose failure or time-out defers the message (451 4.7.1) so that the sender tries again later, rather than passing it unscored, such as a virus scanner that is down."`
+	ExemptRecipients []string `toml:"exempt_recipients" example:"abuse@example.com" doc:"Recipient addresses, or whole domains, whose mail is not filtered (abuse and postmaster boxes that must see spam)."`
+	ExemptSenders    []string `toml:"exempt_senders" example:"partner.example.org" doc:"Sender domains whose authenticated mail (DMARC-aligned, or passing SPF or DKIM, for the domain or one below it) is not filtered. An unauthenticated claim exempts nothing."`
+	Timeout          Duration `toml:"timeout" doc:"Time allowed for all checks of one message together, 1s to 2m; a check that runs out scores nothing (or defers, see tempfail)."`
 }
 
 // DKIM configures how the server completes DKIM key rotations.
@@ -286,6 +302,8 @@ func Default() *Config {
 		SRS:  SRS{Enabled: true, MaxAge: Duration(504 * time.Hour)},
 		Greylist: Greylist{Delay: Duration(5 * time.Minute), Window: Duration(24 * time.Hour),
 			Whitelist: Duration(840 * time.Hour), SpareAligned: true},
+		Filter: Filter{Enabled: true, RejectScore: 15, JunkScore: 6, WarnScore: 3, Banner: true,
+			Timeout: Duration(15 * time.Second)},
 		Outbound: Outbound{Enabled: true,
 			MessagesPerMinute: 20, MessagesPerHour: 100, MessagesPerDay: 500,
 			RecipientsPerMinute: 50, RecipientsPerHour: 200, RecipientsPerDay: 500,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -118,6 +119,19 @@ func (d *decoder) value(f reflect.Value, raw any, path string) {
 			return
 		}
 		*p = int(n)
+	case *float64:
+		switch v := raw.(type) {
+		case int64:
+			*p = float64(v)
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				d.fail(path, "must be a finite number")
+				return
+			}
+			*p = v
+		default:
+			d.fail(path, "must be a number, not %s", typeName(raw))
+		}
 	case *[]string:
 		d.strings(p, raw, path)
 	default:

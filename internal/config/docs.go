@@ -88,6 +88,8 @@ func typeDoc(t reflect.Type) string {
 		return "boolean"
 	case reflect.Int:
 		return "integer"
+	case reflect.Float64:
+		return "number"
 	case reflect.Slice:
 		return "array of strings"
 	}
@@ -173,6 +175,8 @@ func tomlValue(v reflect.Value) string {
 		return strconv.FormatBool(x)
 	case int:
 		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case []string:
 		q := make([]string, len(x))
 		for i, s := range x {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 )
 
@@ -40,6 +42,7 @@ func (d *decoder) validate(c *Config) {
 	d.passwords(&c.Passwords)
 	d.loginGuard(&c.LoginGuard)
 	d.auth(&c.Auth)
+	d.filter(&c.Filter)
 	d.durationRange("dkim.publish_hold", c.DKIM.PublishHold, time.Minute, 720*time.Hour)
 	d.durationRange("dkim.overlap", c.DKIM.Overlap, time.Hour, 2160*time.Hour)
 	d.durationRange("srs.max_age", c.SRS.MaxAge, 24*time.Hour, 8760*time.Hour)
@@ -71,6 +74,76 @@ func (d *decoder) auth(a *Auth) {
 		}
 	}
 	d.durationRange("auth.check_timeout", a.CheckTimeout, time.Second, 2*time.Minute)
+}
+
+func (d *decoder) filter(f *Filter) {
+	for _, t := range []struct {
+		key string
+		v   float64
+	}{{"filter.reject_score", f.RejectScore}, {"filter.junk_score", f.JunkScore}, {"filter.warn_score", f.WarnScore}} {
+		if t.v < 0 || t.v > 1000 {
+			d.fail(t.key, "must be between 0 (off) and 1000, not %v", t.v)
+		}
+	}
+	if f.JunkScore > 0 && f.RejectScore > 0 && f.RejectScore <= f.JunkScore {
+		d.fail("filter.reject_score", "must be above junk_score (%v), not %v", f.JunkScore, f.RejectScore)
+	}
+	if f.WarnScore > 0 && f.JunkScore > 0 && f.JunkScore <= f.WarnScore {
+		d.fail("filter.junk_score", "must be above warn_score (%v), not %v", f.WarnScore, f.JunkScore)
+	}
+	if f.BannerText != "" {
+		if _, err := template.New("banner").Parse(f.BannerText); err != nil {
+			d.fail("filter.banner_text", "invalid template: %v", err)
+		}
+	}
+	for _, w := range f.Weights {
+		name, num, ok := strings.Cut(w, "=")
+		v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || !checkName(strings.TrimSpace(name)) || err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			d.fail("filter.weights", "invalid weight %q: write name=number, such as headers.no_date=0.5", w)
+		}
+	}
+	for _, n := range f.Tempfail {
+		if !checkName(n) {
+			d.fail("filter.tempfail", "invalid check name %q", n)
+		}
+	}
+	for i, r := range f.ExemptRecipients {
+		domain := r
+		if at := strings.LastIndexByte(r, '@'); at >= 0 {
+			domain = r[at+1:]
+			if at == 0 {
+				domain = ""
+			}
+		}
+		if checkDomain(domain) != nil {
+			d.fail("filter.exempt_recipients", "invalid address or domain %q", r)
+			continue
+		}
+		f.ExemptRecipients[i] = strings.ToLower(r)
+	}
+	for i, dom := range f.ExemptSenders {
+		if err := checkDomain(dom); err != nil {
+			d.fail("filter.exempt_senders", "invalid domain %q: %v", dom, err)
+			continue
+		}
+		f.ExemptSenders[i] = strings.ToLower(dom)
+	}
+	d.durationRange("filter.timeout", f.Timeout, time.Second, 2*time.Minute)
+}
+
+// checkName reports whether s is a check or score name: lower-case
+// letters, digits, '_', '-' and '.'.
+func checkName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // required reports empty fields tagged required:"true".

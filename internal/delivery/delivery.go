@@ -2,7 +2,10 @@
 // message between the end of DATA and the reply. Checks run first (hooks:
 // authentication results and filtering plug in here, and may reject, defer,
 // leave out header fields (those that falsely claim our checks),
-// add header fields or file the message into another folder); then each
+// add header fields or file the message into another folder, for all
+// recipients or, through Verdict.ForAccount, for each local account, and
+// have the stored copies rewritten, e.g. with a warning at the top of the
+// body); then each
 // recipient is resolved through accounts, their forwarding rules, aliases
 // and catch-alls, trace fields are added, and the message is stored
 // durably in the mailboxes of local accounts and queued for forwarding
@@ -30,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"sealpost.dev/sealpost/internal/account"
@@ -64,6 +68,36 @@ type Envelope struct {
 	BodyType   string
 	EnvID      string
 	Ret        string
+	// Auth is what the mail-authentication hook found, for the hooks
+	// after it; nil when the message was not checked (mail of our own
+	// users, mail the queue hands back for local delivery).
+	Auth *Auth
+}
+
+// Auth summarises the authentication of a message (SPF, DKIM, DMARC,
+// ARC) in plain values, so that later hooks need not know the packages
+// that found them. Results are the lower-case words of
+// Authentication-Results (RFC 8601): "pass", "fail", "none" ...
+type Auth struct {
+	SPF       string // result for MAIL FROM (or HELO for the null sender)
+	SPFDomain string // the domain SPF checked
+	// DKIM are the domains (d=) of the signatures that passed and cover
+	// the whole body.
+	DKIM       []string
+	DMARC      string // DMARC result; "" when DMARC was not evaluated
+	FromDomain string // the RFC5322.From domain DMARC evaluated
+	// Policy is what the From domain's DMARC record asks for it (p=, or
+	// sp= or np= where those apply): "none", "quarantine", "reject"; ""
+	// without a usable record. Disposition is the policy left after pct
+	// sampling.
+	Policy, Disposition string
+	// Aligned is the DMARC-aligned identifier that passed: the DKIM d= or
+	// the SPF domain; "" when none did.
+	Aligned string
+	// TrustedARC names the trusted forwarder whose ARC chain says DMARC
+	// passed before it forwarded the message; Exempted the local exemption
+	// that spared a DMARC failure.
+	TrustedARC, Exempted string
 }
 
 // Recipient is one RCPT TO with its DSN parameters.
@@ -108,6 +142,24 @@ type Verdict struct {
 	Drop []int
 	// Reason says why, for the log.
 	Reason string
+	// ForAccount, when set, decides for one local account, before its
+	// copy is stored: the Folder it returns (when not "") replaces the
+	// one above, its Headers are added after these, and its Rewrite (when
+	// set) replaces the one above; its Action is ignored (the message was
+	// accepted for all recipients). An error is logged and the copy
+	// stored as the message-level verdict says. It lets a hook carry
+	// what it found for the whole message into the per-account decision
+	// (a per-user classifier, the user's correspondents).
+	ForAccount func(ctx context.Context, account string) (Verdict, error)
+	// Rewrite, when set, gives the message to store in local mailboxes in
+	// place of the one received, e.g. with a warning at the top of its
+	// body. It reads the received message, with the Drop fields already
+	// left out and without our trace fields, and returns the message to
+	// store; the reader it returns must not read msg after Rewrite
+	// returned (msg is closed then). An error stores the message as
+	// received. Forwarded copies
+	// are never rewritten: that would break their DKIM signatures.
+	Rewrite func(msg io.Reader) (io.Reader, error)
 }
 
 // Sealer seals forwarded messages. SealForward reads the message as it
@@ -199,20 +251,15 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 	}
 
 	out := Outcome{Verdict: v}
-	trace := env.Received
-	if trace != "" {
-		trace += "\r\n"
-	}
-	for _, h := range v.Headers {
-		trace += h + "\r\n"
-	}
+	trace := topFields(env, v.Headers)
 	// Once one copy is stored, the sender must get 250: a 4xx would make it
 	// send again to everyone. Accounts whose copy failed are retried from
 	// the queue, with the outside targets, in one durable write.
 	var retry []string
 	var lastErr error
 	for _, acct := range local {
-		if err := p.deliverLocal(ctx, env, msg, acct, v, trace); err != nil {
+		av := p.forAccount(ctx, env, v, acct)
+		if err := p.deliverLocal(ctx, env, msg, acct, av, topFields(env, av.Headers)); err != nil {
 			log.Warn("local delivery failed", "account", acct, "err", err)
 			retry, lastErr = append(retry, acct), err
 			continue
@@ -247,6 +294,65 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 	return out, nil
 }
 
+// topFields returns the fields put on top of a stored or forwarded
+// message: the session's Received field and the hooks' fields, each line
+// ended by CRLF.
+func topFields(env *Envelope, headers []string) string {
+	var b strings.Builder
+	if env.Received != "" {
+		b.WriteString(env.Received + "\r\n")
+	}
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	return b.String()
+}
+
+// forAccount returns the verdict for one local account's copy: v with
+// what the hooks decide for that account.
+func (p *Pipeline) forAccount(ctx context.Context, env *Envelope, v Verdict, acct string) Verdict {
+	if v.ForAccount == nil {
+		return v
+	}
+	av, err := v.ForAccount(ctx, acct)
+	if err != nil {
+		p.log().Warn("per-account check failed", "id", env.ID, "account", acct, "err", err)
+		return v
+	}
+	return merge(v, av)
+}
+
+// merge returns v with a later verdict's folder, header fields and
+// rewrite applied.
+func merge(v, later Verdict) Verdict {
+	v.Headers = append(slices.Clip(v.Headers), later.Headers...)
+	if later.Folder != "" {
+		v.Folder, v.Reason = later.Folder, later.Reason
+	}
+	if later.Rewrite != nil {
+		v.Rewrite = later.Rewrite
+	}
+	return v
+}
+
+// chainAccount returns a ForAccount that asks first, then second.
+func chainAccount(first, second func(context.Context, string) (Verdict, error)) func(context.Context, string) (Verdict, error) {
+	if first == nil {
+		return second
+	}
+	return func(ctx context.Context, acct string) (Verdict, error) {
+		a, err := first(ctx, acct)
+		if err != nil {
+			return Verdict{}, err
+		}
+		b, err := second(ctx, acct)
+		if err != nil {
+			return Verdict{}, err
+		}
+		return merge(a, b), nil
+	}
+}
+
 func (p *Pipeline) log() *slog.Logger {
 	if p.Logger == nil {
 		return slog.New(slog.DiscardHandler)
@@ -270,6 +376,12 @@ func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdi
 		v.Drop = append(v.Drop, hv.Drop...)
 		if hv.Folder != "" {
 			v.Folder, v.Reason = hv.Folder, hv.Reason
+		}
+		if hv.Rewrite != nil {
+			v.Rewrite = hv.Rewrite
+		}
+		if hv.ForAccount != nil {
+			v.ForAccount = chainAccount(v.ForAccount, hv.ForAccount)
 		}
 	}
 	return v, nil
@@ -342,13 +454,17 @@ func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message,
 	if err != nil {
 		return err
 	}
-	body, err := msg.Open()
-	if err != nil {
-		return err
+	content := p.rewrite(env, v, msg)
+	if content == nil {
+		body, err := msg.Open()
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		content = dropFields(body, v.Drop)
 	}
-	defer body.Close()
 	prefix := "Return-Path: <" + env.MailFrom + ">\r\nDelivered-To: " + addr + "\r\n" + trace
-	if _, err := p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), dropFields(body, v.Drop)), []store.Target{{MailboxID: mbox.ID}}); err != nil {
+	if _, err := p.Store.Deliver(ctx, io.MultiReader(strings.NewReader(prefix), content), []store.Target{{MailboxID: mbox.ID}}); err != nil {
 		return err
 	}
 	if p.Changed != nil {
@@ -358,6 +474,26 @@ func (p *Pipeline) deliverLocal(ctx context.Context, env *Envelope, msg Message,
 		p.Received(ctx, acct.ID, env.MailFrom)
 	}
 	return nil
+}
+
+// rewrite returns the message to store: v.Rewrite's, or nil when there
+// is none or it fails (then the received one is stored).
+func (p *Pipeline) rewrite(env *Envelope, v Verdict, msg Message) io.Reader {
+	if v.Rewrite == nil {
+		return nil
+	}
+	body, err := msg.Open()
+	if err != nil {
+		p.log().Warn("storing the message as received: reading it for the rewrite", "id", env.ID, "err", err)
+		return nil
+	}
+	defer body.Close()
+	r, err := v.Rewrite(dropFields(body, v.Drop))
+	if err != nil {
+		p.log().Warn("storing the message as received: rewriting failed", "id", env.ID, "err", err)
+		return nil
+	}
+	return r
 }
 
 // mailbox finds the account's mailbox with the special-use attribute, or

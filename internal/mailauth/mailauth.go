@@ -125,6 +125,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
 	}
 	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
+	env.Auth = res.Summary()
 	c.decide(&v, res)
 	if log := c.log(); log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,

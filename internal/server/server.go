@@ -207,7 +207,13 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
 		Changed: s.hub.Changed, Logger: s.log}
 	auth := s.mailAuth()
-	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}}, auth
+	spam, err := instance.Filter(cfg, s.store, s.log)
+	if err != nil {
+		return nil, err
+	}
+	// The filter reads the results mail authentication leaves on the
+	// envelope, so it comes after it.
+	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}, spam}, auth
 	// Security alerts are delivered like any local mail, and queued to
 	// recovery addresses.
 	s.accounts.Alerts = alert.New(s.pipeline, s.accounts, s.pokeQueue, s.log)
