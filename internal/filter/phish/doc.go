@@ -43,8 +43,15 @@
 // Latin extensions); the UTS #46 mapping applied first already turns
 // upper-case, full-width and mathematical letters into plain ones. The
 // data is © Unicode, Inc., under the Unicode License v3, whose notice the
-// file carries. The skeleton is lower-cased after mapping, since domains
-// and names compare without case ("0" maps to "O").
+// file carries. Every entry is exactly as in confusables.txt of Unicode
+// 15.1.0 (2023-08-11), checked against ICU's copy of that file
+// (icu4c/source/data/unidata/confusables.txt, as carried by
+// github.com/openharmony/third_party_icu at commit 02ccb6801b88); a test
+// holds each line to the subset's rule. The skeleton is lower-cased after
+// mapping, since domains and names compare without case ("0" maps to
+// "O"). Unicode maps the Cyrillic palochka "ӏ" to "i", not "l", so
+// "аррӏе.com" reads "appie": it is flagged as a Cyrillic label that reads
+// as Latin, not as a homograph of apple.com.
 //
 // Left out: the whole confusables.txt (symbols, and prototypes outside
 // ASCII, so two IDNs in the same non-Latin script are compared only by

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // known is the world of the tests: we host example.org and
@@ -87,11 +89,16 @@ func TestLookalikeDomain(t *testing.T) {
 		{"pаypal.com", []string{NameHomograph, NameMixedScript}},
 		{"paypa1.com", []string{NameHomograph}},
 		{"rnicrosoft.com", []string{NameHomograph}},
-		{"раураl.com", []string{NameHomograph, NameMixedScript}},   // Cyrillic р а у а + Latin l
-		{"раураӏ.com", []string{NameHomograph, NameConfusableIDN}}, // all Cyrillic
+		{"раураl.com", []string{NameHomograph, NameMixedScript}},  // Cyrillic р а у а + Latin l
+		{"сһаѕе.com", []string{NameHomograph, NameConfusableIDN}}, // all Cyrillic
+		{"ᴄhase.com", []string{NameHomograph}},                    // small capital C
 		{"ехаmрlе.org", []string{NameHomograph, NameMixedScript}},
-		{"xn--80ak6aa92e.com", []string{NameHomograph, NameConfusableIDN}}, // "аррӏе.com"
-		{"partnerf1rm.com", []string{NameTypo}},                            // "1" is confusable with "l", not "i"
+		// Unicode's data maps the Cyrillic palochka "ӏ" to "i", not "l":
+		// "раураӏ" reads "paypai", one edit from paypal; "аррӏе" reads
+		// "appie", too short for the typo check on a brand.
+		{"раураӏ.com", []string{NameTypo, NameConfusableIDN}},
+		{"xn--80ak6aa92e.com", []string{NameConfusableIDN}}, // "аррӏе.com"
+		{"partnerf1rm.com", []string{NameTypo}},             // "1" is confusable with "l", not "i"
 		// One-edit typos.
 		{"exmaple.org", []string{NameTypo}},
 		{"exampel.org", []string{NameTypo}},
@@ -333,15 +340,57 @@ func TestSkeleton(t *testing.T) {
 	}
 }
 
-// TestConfusablesData checks every line of the embedded data is read.
+// TestConfusablesData checks every line of the embedded data is read and
+// keeps to the subset's rule: one source code point, ASCII or a lower-case
+// (or caseless) letter of the scripts domains are spoofed with, mapped to
+// an all-ASCII prototype, with the comment showing those very characters.
 func TestConfusablesData(t *testing.T) {
+	scripts := []*unicode.RangeTable{unicode.Latin, unicode.Greek, unicode.Cyrillic, unicode.Armenian}
+	seen := make(map[rune]bool)
 	lines := 0
 	for line := range strings.Lines(confusablesData) {
-		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
-			lines++
+		l := strings.TrimSpace(line)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		lines++
+		data, comment, _ := strings.Cut(l, "#")
+		f := strings.Split(data, ";")
+		if len(f) != 3 || strings.TrimSpace(f[2]) != "MA" {
+			t.Errorf("%q: want source ; prototype ; MA", l)
+			continue
+		}
+		src, ok1 := parseCodePoints(f[0])
+		proto, ok2 := parseCodePoints(f[1])
+		if !ok1 || !ok2 || utf8.RuneCountInString(src) != 1 {
+			t.Errorf("%q: bad code points", l)
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(src)
+		if seen[r] {
+			t.Errorf("%q: source listed twice", l)
+		}
+		seen[r] = true
+		// U+2113 SCRIPT SMALL L is a letterlike symbol of script Common.
+		letter := unicode.IsLetter(r) && unicode.ToLower(r) == r && (unicode.In(r, scripts...) || r == 'ℓ')
+		if r >= utf8.RuneSelf && !letter {
+			t.Errorf("%q: source is neither ASCII nor a lower-case letter of the kept scripts", l)
+		}
+		if !isASCII(proto) {
+			t.Errorf("%q: prototype is not ASCII", l)
+		}
+		if want := "( " + src + " → " + proto + " )"; strings.TrimSpace(comment) != want {
+			t.Errorf("%q: comment should read %q", l, want)
 		}
 	}
-	if n := len(confusables()); n != lines || n < 40 {
+	for _, p := range confusables() {
+		for _, r := range p {
+			if seen[r] {
+				t.Errorf("prototype %q has a source in it: the skeleton would not be a fixed point", p)
+			}
+		}
+	}
+	if n := len(confusables()); n != lines || n < 60 {
 		t.Fatalf("%d mappings read from %d data lines", n, lines)
 	}
 }
