@@ -106,6 +106,7 @@ type Store interface {
 	Outbound
 	NetworkAllowLists
 	Forwarding
+	FilterModels
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error
