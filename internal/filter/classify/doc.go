@@ -14,9 +14,8 @@
 // Return-Path, Reply-To and the links belong to the From domain; link
 // hosts, registrable domains and suffixes, links to raw IP addresses,
 // forms, anchors whose text names another domain; attachment types,
-// extensions and double extensions; the top-level MIME type, charset and
-// transfer encoding, the structural flaws the parser met and the HTML
-// elements used; whether the message is a reply (In-Reply-To or
+// extensions and double extensions; the charset, the structural flaws the parser met, HTML that hides text; whether the
+// message is a reply (In-Reply-To or
 // References present) or comes from a list (List-Id and the like
 // present: never their values).
 //
@@ -26,6 +25,11 @@
 // and the recipient's own address words become "(recipient)". The
 // corpora Sealpost is measured on are of different years for ham and
 // phishing; a filter that learnt the years would fail on today's mail.
+// For the same reason the HTML elements used and the top-level MIME type
+// are not features: the corpora's ham is mostly the plain text of 2002
+// mailing lists, today's ham mostly HTML. (Dropping them also raised
+// spam recall in cross-validation on the training split, 0.74 to 0.76:
+// they were what made commercial ham look like spam.)
 //
 // # Classifier
 //
@@ -67,10 +71,20 @@
 // holds itself to. At the thresholds chosen for 0.1 % ham false
 // positives:
 //
-//	spam recall      0.64   (96 of 151; target 0.99: not reached)
-//	ham false pos.   1 of 815 (0.12 %)
-//	phishing caught  0.987  (378 of 383 as spam or phishing; target 0.98)
-//	phish as phish   0.984
+//	spam recall      0.636  (96 of 151; target 0.99: not reached)
+//	ham false pos.   0 of 815
+//	phishing caught  0.982  (376 of 383 as spam or phishing; target 0.98)
+//	phish as phish   0.979
+//
+// In 5-fold cross-validation inside the training split, spam recall at
+// the threshold's edge (before Margin) is 0.74 to 0.76. A Robinson/Fisher
+// naive Bayes (SpamBayes' combining) tried on the same features reached
+// 0.79 at the same edge and the two combined no more: the limit is in
+// what the content tells, not in the learner.
+//
+// Throughput: parse, extract and score take about 0.5 ms for an average
+// test message on one core (BenchmarkClassify), about 2,000 messages a
+// second.
 //
 // Most missed spam is commercial mail that reads like the "hard ham"
 // newsletters the threshold must let through; the content alone does
@@ -78,7 +92,8 @@
 // filter pipeline adds reputation, authentication and per-account
 // training.
 //
-// Left out: character n-grams (a trial gained little for three times
-// the features), image and attachment contents, the values of header
-// fields other than Subject, From, Reply-To and Return-Path.
+// Left out: character n-grams (a trial gained 0.02 of spam recall for
+// three times the features and work), image and attachment contents, the
+// values of header fields other than Subject, From, Reply-To and
+// Return-Path.
 package classify
