@@ -12,8 +12,8 @@ import (
 // last changed, less a small margin: a change that makes them worse
 // fails the test.
 const (
-	minSpamRecall  = 0.60
-	minPhishRecall = 0.97
+	minSpamRecall  = 0.70
+	minPhishRecall = 0.98
 	maxHamFPCount  = 2
 )
 

@@ -52,14 +52,46 @@ func tokenFunc(fn func(string)) emitFunc {
 
 // Hash returns the feature of a readable token.
 func Hash(token string) uint64 {
-	return fnvString(fnvOffset, token)
+	prefix := token
+	if i := strings.IndexByte(token, ':'); i >= 0 {
+		prefix = token[:i+1]
+	}
+	return group(prefix, fnvString(fnvOffset, token))
+}
+
+// Features come in groups, named by the top groupBits bits of their
+// hash: each group is scaled to unit length on its own (see scales), so
+// that a long text does not drown the few facts about the sender and
+// the links.
+const (
+	groupBits  = 3
+	groupShift = 64 - groupBits
+	groups     = 1 << groupBits
+)
+
+// groupOf names the group of each token prefix: the body's words (and
+// unknown prefixes), the subject's, and the facts about the message
+// (sender, links, attachments, structure, conversation). Finer groups
+// did no better in cross-validation.
+var groupOf = map[string]uint64{
+	"s:": 1, "s2:": 1, "sshape:": 1,
+	"n:": 2, "fd:": 2, "ftld:": 2, "flocal:": 2, "rt:": 2, "rp:": 2, "rcpts:": 2,
+	"h:": 2, "d:": 2, "tld:": 2, "l:": 2, "lcount:": 2, "lalign:": 2,
+	"at:": 2, "ax:": 2, "asize:": 2,
+	"cs:": 2, "mime:": 2, "fl:": 2, "hattr:": 2, "html:": 2,
+	"conv:": 2, "conv:precedence ": 2,
+}
+
+// group puts hash h in the group of its token's prefix.
+func group(prefix string, h uint64) uint64 {
+	return h&(1<<groupShift-1) | groupOf[prefix]<<groupShift
 }
 
 // hasher collects hashed tokens.
 type hasher struct{ f Features }
 
 func (h *hasher) add(prefix, s string) {
-	h.f = append(h.f, fnvString(fnvString(fnvOffset, prefix), s))
+	h.f = append(h.f, group(prefix, fnvString(fnvString(fnvOffset, prefix), s)))
 }
 
 // addPair adds the token prefix+a+" "+b without building it.
@@ -67,7 +99,7 @@ func (h *hasher) addPair(prefix, a, b string) {
 	x := fnvString(fnvString(fnvOffset, prefix), a)
 	x ^= ' '
 	x *= fnvPrime
-	h.f = append(h.f, fnvString(x, b))
+	h.f = append(h.f, group(prefix, fnvString(x, b)))
 }
 
 func (h *hasher) features() Features {

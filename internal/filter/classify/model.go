@@ -100,28 +100,54 @@ func slot(f uint64, bits uint8) uint32 {
 	return uint32((f * 0x9E3779B97F4A7C15) >> (64 - bits))
 }
 
-// scale is the factor every present feature gets: 1/sqrt(n), so that
-// long and short messages weigh alike.
-func scale(n int) float32 {
-	if n == 0 {
-		return 0
-	}
-	return float32(1 / math.Sqrt(float64(n)))
+// scales are the values of a message's present features, by group:
+// words of the text, and the rest (senders, links, structure). Each
+// group is scaled to unit length, so that long and short messages weigh
+// alike and a long text does not drown the few facts about its sender
+// and links. norm2 is the squared length of the whole vector: adding
+// d/norm2 times each feature's value to its weight moves the log-odds
+// by exactly d.
+type scales struct {
+	by    [groups]float32 // indexed by the feature's group
+	norm2 float32
 }
+
+func scalesOf(f Features) scales {
+	var n [groups]int
+	for _, x := range f {
+		n[x>>groupShift]++
+	}
+	var s scales
+	for g := range n {
+		if n[g] > 0 {
+			s.by[g] = float32(1 / math.Sqrt(float64(n[g])))
+			s.norm2++
+		}
+	}
+	return s
+}
+
+func (s scales) of(x uint64) float32 { return s.by[x>>groupShift] }
 
 // logits returns the two heads' log-odds for f.
 func (m *Model) logits(f Features) [heads]float64 {
-	var sum [heads]float32
+	var sum [groups][heads]float32
 	for _, x := range f {
 		s := slot(x, m.bits)
-		sum[headSpam] += m.w[headSpam][s]
-		sum[headPhish] += m.w[headPhish][s]
+		g := x >> groupShift
+		sum[g][headSpam] += m.w[headSpam][s]
+		sum[g][headPhish] += m.w[headPhish][s]
 	}
-	sc := scale(len(f))
-	return [heads]float64{
-		float64(m.bias[headSpam] + sc*sum[headSpam]),
-		float64(m.bias[headPhish] + sc*sum[headPhish]),
+	sc := scalesOf(f)
+	var z [heads]float64
+	for k := range heads {
+		t := m.bias[k]
+		for g := range groups {
+			t += sc.by[g] * sum[g][k]
+		}
+		z[k] = float64(t)
 	}
+	return z
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
@@ -144,7 +170,7 @@ func (m *Model) Classify(f Features) Class {
 // Explain returns the n features of f that weighed most in its higher
 // score (spam or phish), heaviest first.
 func (m *Model) Explain(f Features, n int) []Contribution {
-	sc := float64(scale(len(f)))
+	sc := scalesOf(f)
 	z := m.logits(f)
 	head := headSpam
 	if z[headPhish] > z[headSpam] {
@@ -162,7 +188,7 @@ func (m *Model) Explain(f Features, n int) []Contribution {
 			continue
 		}
 		seen[s] = true
-		all = append(all, slotWeight{s, sc * float64(m.w[head][s])})
+		all = append(all, slotWeight{s, float64(sc.of(x) * m.w[head][s])})
 	}
 	sort.Slice(all, func(i, j int) bool { return math.Abs(all[i].w) > math.Abs(all[j].w) })
 	if len(all) > n {
@@ -192,14 +218,14 @@ func (m *Model) Learn(f Features, c Class) {
 // loss at z, for class c.
 func (m *Model) step(f Features, c Class, z [heads]float64, rate float32) {
 	g := gradients(c, z)
-	sc := scale(len(f))
+	sc := scalesOf(f)
 	for k := range heads {
 		if g[k] == 0 {
 			continue
 		}
-		d := -rate * float32(g[k]) * sc
+		d := -rate * float32(g[k])
 		for _, x := range f {
-			m.w[k][slot(x, m.bits)] += d
+			m.w[k][slot(x, m.bits)] += d * sc.of(x)
 		}
 		m.bias[k] -= rate * float32(g[k]) * 0.1
 	}

@@ -40,24 +40,21 @@ func logitsWith(global *Model, p *Personal, f Features) [heads]float64 {
 	if p == nil || len(p.w) == 0 {
 		return z
 	}
-	var sum [heads]float32
+	sc := scalesOf(f)
 	for _, x := range f {
 		if w, ok := p.w[x]; ok {
-			sum[headSpam] += w[headSpam]
-			sum[headPhish] += w[headPhish]
+			v := float64(sc.of(x))
+			z[headSpam] += v * float64(w[headSpam])
+			z[headPhish] += v * float64(w[headPhish])
 		}
 	}
-	sc := float64(scale(len(f)))
-	z[headSpam] += sc * float64(sum[headSpam])
-	z[headPhish] += sc * float64(sum[headPhish])
 	return z
 }
 
 // Learn records one user action: the message with features f is of
 // class c. The account's weights for f's features move by the least that
 // makes the message classify as c with a margin (a passive-aggressive
-// step: adding d/sqrt(n) to each of the n features' weights moves the
-// log-odds by exactly d); messages that share features with it move in
+// step: see scales); messages that share features with it move in
 // proportion. The global model is not changed.
 func (p *Personal) Learn(global *Model, f Features, c Class) {
 	if len(f) == 0 || c < Ham || c > Phish {
@@ -66,12 +63,12 @@ func (p *Personal) Learn(global *Model, f Features, c Class) {
 	fp := fingerprint(f, c)
 	entry := p.learned[fp]
 	entry.Class = c
-	sc := scale(len(f))
+	sc := scalesOf(f)
 	d := corrections(global.Thresholds, logitsWith(global, p, f), c)
 	for k := range heads {
 		if d[k] != 0 {
 			entry.Step[k] += float32(d[k])
-			p.add(f, k, float32(d[k])*sc)
+			p.add(f, k, float32(d[k])/sc.norm2, sc)
 		}
 	}
 	p.learned[fp] = entry
@@ -116,22 +113,22 @@ func (p *Personal) Unlearn(global *Model, f Features, c Class) {
 	if !ok {
 		return
 	}
-	sc := scale(len(f))
+	sc := scalesOf(f)
 	for k := range heads {
-		p.add(f, k, -entry.Step[k]*sc)
+		p.add(f, k, -entry.Step[k]/sc.norm2, sc)
 	}
 	delete(p.learned, fp)
 }
 
-// add adds d to head k of every feature of f, dropping weights that
-// return to zero.
-func (p *Personal) add(f Features, k int, d float32) {
+// add adds d times each feature's value to head k of every feature of
+// f, dropping weights that return to zero.
+func (p *Personal) add(f Features, k int, d float32, sc scales) {
 	if d == 0 {
 		return
 	}
 	for _, x := range f {
 		w := p.w[x]
-		w[k] += d
+		w[k] += d * sc.of(x)
 		if abs32(w[k]) < 1e-6 {
 			w[k] = 0
 		}

@@ -140,20 +140,19 @@ func fit(examples []Example, opt TrainOptions) *Model {
 			case Spam:
 				weight = opt.SpamWeight
 			}
-			sc := scale(len(e.Features))
+			sc := scalesOf(e.Features)
 			for k := range heads {
 				if g[k] == 0 {
 					continue
 				}
-				gk := float32(g[k]*weight) * sc
-				gg := gk * gk
+				gk := float32(g[k] * weight)
 				w, s := m.w[k], sq[k]
-				if gg == 0 {
-					continue
-				}
-				for _, j := range slots {
-					s[j] += gg
-					w[j] -= rate * gk / float32(math.Sqrt(float64(s[j])))
+				for i, j := range slots {
+					gj := gk * sc.of(e.Features[i])
+					s[j] += gj * gj
+					if s[j] > 0 {
+						w[j] -= rate * gj / float32(math.Sqrt(float64(s[j])))
+					}
 				}
 				gb := g[k] * weight
 				biasSq[k] += gb * gb
@@ -173,11 +172,13 @@ type scored struct {
 }
 
 // crossValidate scores every example with a model trained on the other
-// folds.
+// folds. Folds are drawn at random (from opt.Seed), so that the order of
+// the examples (class by class, say) does not matter.
 func crossValidate(examples []Example, opt TrainOptions) []scored {
-	folds := opt.Folds
-	if folds < 2 {
-		folds = 2
+	folds := max(opt.Folds, 2)
+	fold := rand.New(rand.NewPCG(opt.Seed, 0xf01d)).Perm(len(examples))
+	for i := range fold {
+		fold[i] %= folds
 	}
 	out := make([]scored, len(examples))
 	var wg sync.WaitGroup
@@ -188,13 +189,15 @@ func crossValidate(examples []Example, opt TrainOptions) []scored {
 			defer func() { <-sem }()
 			var train []Example
 			for i, e := range examples {
-				if i%folds != k {
+				if fold[i] != k {
 					train = append(train, e)
 				}
 			}
 			m := fit(train, opt)
-			for i := k; i < len(examples); i += folds {
-				out[i] = scored{examples[i].Class, m.Score(examples[i].Features)}
+			for i, e := range examples {
+				if fold[i] == k {
+					out[i] = scored{e.Class, m.Score(e.Features)}
+				}
 			}
 		})
 	}
