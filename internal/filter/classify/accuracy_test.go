@@ -14,7 +14,7 @@ import (
 const (
 	minSpamRecall  = 0.70
 	minPhishRecall = 0.98
-	maxHamFPCount  = 2
+	maxHamFPCount  = 1
 )
 
 // TestAccuracy trains on the training split of the corpora and measures

@@ -207,7 +207,9 @@ func crossValidate(examples []Example, opt TrainOptions) []scored {
 
 // chooseThresholds picks, for each head, the threshold that keeps
 // out-of-fold ham false positives within MaxHamFP, moved up by Margin in
-// log-odds as insurance for mail unlike the training set.
+// log-odds as insurance for mail unlike the training set. The two heads
+// share the allowance (a ham message flagged by either is a false
+// positive): the spam head gets the larger half.
 func chooseThresholds(s []scored, opt TrainOptions) Thresholds {
 	var spam, phish []float64
 	for _, x := range s {
@@ -217,9 +219,10 @@ func chooseThresholds(s []scored, opt TrainOptions) Thresholds {
 		}
 	}
 	allowed := int(opt.MaxHamFP * float64(len(spam)))
+	phishAllowed := allowed / 2
 	return Thresholds{
-		Spam:  sigmoid(logit(edge(spam, allowed)) + opt.Margin),
-		Phish: sigmoid(logit(edge(phish, allowed)) + opt.Margin),
+		Spam:  sigmoid(logit(edge(spam, allowed-phishAllowed)) + opt.Margin),
+		Phish: sigmoid(logit(edge(phish, phishAllowed)) + opt.Margin),
 	}
 }
 
