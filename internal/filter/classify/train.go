@@ -18,8 +18,8 @@ type Example struct {
 // TrainOptions tune Train; the zero value gives the defaults.
 type TrainOptions struct {
 	Bits      int     // log2 of the weight table's size; 0: 20 (1 Mi slots)
-	Epochs    int     // passes over the examples; 0: 5
-	Rate      float64 // AdaGrad's step; 0: 0.05
+	Epochs    int     // passes over the examples; 0: 10
+	Rate      float64 // AdaGrad's step; 0: 0.1
 	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 2
 	// SpamWeight is how much more a spam example counts than a phishing
 	// one; 0: the ratio of phishing to spam examples, so that both kinds
@@ -44,10 +44,10 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.Bits = 20
 	}
 	if o.Epochs == 0 {
-		o.Epochs = 5
+		o.Epochs = 10
 	}
 	if o.Rate == 0 {
-		o.Rate = 0.05
+		o.Rate = 0.1
 	}
 	if o.HamWeight == 0 {
 		o.HamWeight = 2
