@@ -110,6 +110,7 @@ type Store interface {
 	NetworkAllowLists
 	Forwarding
 	Reputation
+	FilterModels
 
 	// Ping checks the backend is reachable, for /healthz.
 	Ping(ctx context.Context) error

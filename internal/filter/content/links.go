@@ -109,41 +109,30 @@ func (p *parser) textLinks(s string) {
 	}
 }
 
-// indexURL returns the index of the first URL start in s, or -1.
+// indexURL returns the index of the first URL start in s, or -1: one
+// pass, so that text full of URLs costs no more than its length.
 func indexURL(s string) int {
-	best := -1
-	for _, prefix := range []string{"http://", "https://", "www."} {
-		i := indexFold(s, prefix)
-		if prefix == "www." {
-			// "www." starts a word.
-			for i > 0 && !isSpace(s[i-1]) && s[i-1] != '(' && s[i-1] != '<' {
-				j := indexFold(s[i+1:], prefix)
-				if j < 0 {
-					i = -1
-					break
-				}
-				i += 1 + j
+	for i := 0; i < len(s); i++ {
+		switch s[i] | 0x20 {
+		case 'h':
+			if hasPrefixFold(s[i:], "http://") || hasPrefixFold(s[i:], "https://") {
+				return i
 			}
-		}
-		if i >= 0 && (best < 0 || i < best) {
-			best = i
-		}
-	}
-	return best
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// indexFold is strings.Index ignoring ASCII case; sub is lower case.
-func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		c := s[i] | 0x20
-		if c == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
+		case 'w':
+			// "www." starts a word.
+			if hasPrefixFold(s[i:], "www.") && (i == 0 || isSpace(s[i-1]) || s[i-1] == '(' || s[i-1] == '<') {
+				return i
+			}
 		}
 	}
 	return -1
 }
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // hostOf returns the lower-cased host of a link, IDNs as Unicode; "" for
 // a link without one.

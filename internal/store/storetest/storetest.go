@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RecordSendConcurrent", testRecordSendConcurrent},
 		{"AllowedNetworks", testAllowedNetworks},
 		{"ForwardRules", testForwardRules},
+		{"FilterModels", testFilterModels},
 		{"KV", testKV},
 		{"KVExpiry", testKVExpiry},
 		{"KVPrune", testKVPrune},

@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"sealpost.dev/sealpost/internal/filter/classify"
+	"sealpost.dev/sealpost/internal/filter/content"
+	"sealpost.dev/sealpost/internal/filter/corpus"
+	"sealpost.dev/sealpost/internal/store"
+)
+
+// filterUsage is the usage line of filter train and filter eval.
+const filterUsage = "filter train|eval [-config FILE | --data DIR] --ham PATH... --spam PATH... [--phish PATH...] [--split train|test|all] [--json]"
+
+// runFilter trains the content classifier's global model from labelled
+// mail, or measures it: filter train | filter eval.
+func runFilter(ctx context.Context, env *Env, args []string) error {
+	verb, args, err := subcommand(args, "train", "eval")
+	if err != nil {
+		return err
+	}
+	fa, err := parseFilterArgs(env, verb, args)
+	if err != nil {
+		return err
+	}
+	st, done, err := openStore(ctx, fa.instance)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if verb == "train" {
+		return filterTrain(ctx, env, st, fa)
+	}
+	return filterEval(ctx, env, st, fa)
+}
+
+// filterArgs are the parsed arguments of filter train and eval.
+type filterArgs struct {
+	instance instanceFlags
+	paths    [3][]string // by class
+	split    corpus.Split
+}
+
+// classFlags name the classes' path lists on the command line.
+var classFlags = map[string]classify.Class{"ham": classify.Ham, "spam": classify.Spam, "phish": classify.Phish}
+
+// parseFilterArgs reads the arguments. --ham, --spam and --phish each
+// take every argument after them up to the next flag, so that a shell
+// glob can follow them ("--phish dir/*.mbox").
+func parseFilterArgs(env *Env, verb string, args []string) (filterArgs, error) {
+	var fa filterArgs
+	var split string
+	fs := newFlagSet(env, "filter "+verb, filterUsage)
+	fa.instance.register(fs, true)
+	fs.StringVar(&split, "split", "all", "which part of the corpus to use: train, test or all (by SHA-256 of each message)")
+	for name := range classFlags {
+		fs.Bool(name, false, "the `PATH`s after it are "+name+": directories of one-message files, maildirs or mbox files")
+	}
+	var rest []string
+	current := -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if current < 0 {
+				return fa, usagef("filter %s: %q: a path must follow --ham, --spam or --phish", verb, a)
+			}
+			fa.paths[current] = append(fa.paths[current], a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if c, ok := classFlags[name]; ok {
+			current = int(c)
+			if hasValue {
+				fa.paths[c] = append(fa.paths[c], value)
+			}
+			continue
+		}
+		current = -1
+		rest = append(rest, a)
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f.Value) && i+1 < len(args) {
+			rest = append(rest, args[i+1])
+			i++
+		}
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return fa, err
+		}
+		return fa, usageError{err}
+	}
+	if len(fs.Args()) > 0 {
+		return fa, usagef("filter %s: unexpected %q", verb, fs.Args()[0])
+	}
+	var err error
+	if fa.split, err = corpus.ParseSplit(split); err != nil {
+		return fa, usageError{err}
+	}
+	if len(fa.paths[classify.Ham]) == 0 || len(fa.paths[classify.Spam])+len(fa.paths[classify.Phish]) == 0 {
+		return fa, usagef("filter %s: needs --ham and --spam or --phish paths", verb)
+	}
+	return fa, nil
+}
+
+func isBoolFlag(v any) bool {
+	b, ok := v.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// forEachMessage calls fn for every message of the paths of each class
+// that is in the split.
+func forEachMessage(fa filterArgs, fn func(c classify.Class, raw []byte)) error {
+	for c, paths := range fa.paths {
+		for _, p := range paths {
+			err := corpus.Read(p, func(_ string, raw []byte) error {
+				if fa.split.In(raw) {
+					fn(classify.Class(c), raw)
+				}
+				return nil
+			})
+			if err != nil {
+				return usagef("filter: %v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// maxVocabulary bounds the readable tokens gathered for Explain while
+// training; word pairs are left out (their words explain them).
+const maxVocabulary = 500000
+
+// filterTrain trains the global model and stores it.
+func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
+	var examples []classify.Example
+	var counts [3]int
+	vocab := map[uint64]string{}
+	err := forEachMessage(fa, func(c classify.Class, raw []byte) {
+		m := content.Parse(raw)
+		for _, tok := range classify.Tokens(m) {
+			if len(vocab) < maxVocabulary && !isPairToken(tok) {
+				vocab[classify.Hash(tok)] = tok
+			}
+		}
+		examples = append(examples, classify.Example{Features: classify.Extract(m), Class: c})
+		counts[c]++
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	model, err := classify.Train(examples, classify.TrainOptions{Vocabulary: vocab})
+	if err != nil {
+		return usagef("filter train: %v", err)
+	}
+	took := time.Since(start)
+	data, err := model.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := st.PutFilterModel(ctx, 0, data); err != nil {
+		return err
+	}
+	if fa.instance.json {
+		return writeJSON(env.Stdout, map[string]any{
+			"counts":      countsJSON(counts),
+			"thresholds":  map[string]float64{"spam": model.Thresholds.Spam, "phish": model.Thresholds.Phish},
+			"model_bytes": len(data),
+			"seconds":     took.Seconds(),
+			"split":       fa.split,
+		})
+	}
+	fmt.Fprintf(env.Stdout, "trained on %d ham, %d spam, %d phishing (split %s) in %.1fs\n",
+		counts[classify.Ham], counts[classify.Spam], counts[classify.Phish], fa.split, took.Seconds())
+	fmt.Fprintf(env.Stdout, "thresholds: spam %.4f, phish %.4f; model %d bytes stored as the global model\n",
+		model.Thresholds.Spam, model.Thresholds.Phish, len(data))
+	return nil
+}
+
+// isPairToken reports whether tok is a word pair (subject bigram or
+// sparse body bigram).
+func isPairToken(tok string) bool {
+	return len(tok) > 3 && (tok[0] == 'o' && tok[2] == ':' || strings.HasPrefix(tok, "s2:"))
+}
+
+func countsJSON(counts [3]int) map[string]int {
+	out := map[string]int{}
+	for c, n := range counts {
+		out[classify.Class(c).String()] = n
+	}
+	return out
+}
+
+// evalResult is what filter eval measures.
+type evalResult struct {
+	SpamRecall        *float64                  `json:"spam_recall"`
+	HamFPRate         *float64                  `json:"ham_fp_rate"`
+	PhishRecall       *float64                  `json:"phish_recall"`
+	PhishAsPhish      *float64                  `json:"phish_as_phish"`
+	MessagesPerSecond float64                   `json:"messages_per_second"`
+	Confusion         map[string]map[string]int `json:"confusion"`
+	Counts            map[string]int            `json:"counts"`
+	Split             corpus.Split              `json:"split"`
+	Thresholds        map[string]float64        `json:"thresholds"`
+}
+
+// filterEval classifies every message with the stored global model,
+// training nothing, and prints the figures.
+func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
+	data, _, err := st.GetFilterModel(ctx, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		return usagef("filter eval: no model stored: run filter train first")
+	}
+	if err != nil {
+		return err
+	}
+	model, err := classify.UnmarshalModel(data)
+	if err != nil {
+		return err
+	}
+	var conf [3][3]int
+	var busy time.Duration
+	err = forEachMessage(fa, func(c classify.Class, raw []byte) {
+		start := time.Now()
+		got := model.Classify(classify.Extract(content.Parse(raw)))
+		busy += time.Since(start)
+		conf[c][got]++
+	})
+	if err != nil {
+		return err
+	}
+	r := evalFigures(conf, busy)
+	r.Split = fa.split
+	r.Thresholds = map[string]float64{"spam": model.Thresholds.Spam, "phish": model.Thresholds.Phish}
+	if fa.instance.json {
+		return writeJSON(env.Stdout, r)
+	}
+	printEval(env.Stdout, r, conf)
+	return nil
+}
+
+// evalFigures computes the figures from a confusion matrix (actual ×
+// predicted) and the time spent classifying.
+func evalFigures(conf [3][3]int, busy time.Duration) evalResult {
+	const ham, spam, phish = classify.Ham, classify.Spam, classify.Phish
+	r := evalResult{Confusion: map[string]map[string]int{}, Counts: map[string]int{}}
+	total := 0
+	for a := range conf {
+		row := map[string]int{}
+		n := 0
+		for p, k := range conf[a] {
+			row[classify.Class(p).String()] = k
+			n += k
+		}
+		r.Confusion[classify.Class(a).String()] = row
+		r.Counts[classify.Class(a).String()] = n
+		total += n
+	}
+	ratio := func(num, den int) *float64 {
+		if den == 0 {
+			return nil
+		}
+		v := float64(num) / float64(den)
+		return &v
+	}
+	// Phishing is caught when it does not reach the inbox: as phish or
+	// spam. Ham is a false positive when it is taken for either.
+	r.SpamRecall = ratio(conf[spam][spam]+conf[spam][phish], r.Counts["spam"])
+	r.HamFPRate = ratio(conf[ham][spam]+conf[ham][phish], r.Counts["ham"])
+	r.PhishRecall = ratio(conf[phish][spam]+conf[phish][phish], r.Counts["phish"])
+	r.PhishAsPhish = ratio(conf[phish][phish], r.Counts["phish"])
+	if busy > 0 {
+		r.MessagesPerSecond = float64(total) / busy.Seconds()
+	}
+	return r
+}
+
+func printEval(w io.Writer, r evalResult, conf [3][3]int) {
+	pct := func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%%", 100**v)
+	}
+	fmt.Fprintf(w, "split %s: %d ham, %d spam, %d phishing\n", r.Split, r.Counts["ham"], r.Counts["spam"], r.Counts["phish"])
+	fmt.Fprintf(w, "spam recall      %s\n", pct(r.SpamRecall))
+	fmt.Fprintf(w, "ham false pos.   %s (%d)\n", pct(r.HamFPRate), conf[classify.Ham][classify.Spam]+conf[classify.Ham][classify.Phish])
+	fmt.Fprintf(w, "phish recall     %s (as phish: %s)\n", pct(r.PhishRecall), pct(r.PhishAsPhish))
+	fmt.Fprintf(w, "messages/second  %.0f (parse, extract, score; one goroutine)\n", r.MessagesPerSecond)
+	fmt.Fprintf(w, "\nconfusion (rows actual, columns predicted):\n%-8s%8s%8s%8s\n", "", "ham", "spam", "phish")
+	for a := range conf {
+		fmt.Fprintf(w, "%-8s%8d%8d%8d\n", classify.Class(a), conf[a][0], conf[a][1], conf[a][2])
+	}
+}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// filterCorpus writes a small labelled corpus in the three layouts: ham
+// as a directory of files, spam as a maildir, phishing as an mbox.
+func filterCorpus(t *testing.T) (ham, spam, phish string) {
+	t.Helper()
+	dir := t.TempDir()
+	ham, spam, phish = filepath.Join(dir, "ham"), filepath.Join(dir, "spam"), filepath.Join(dir, "phish.mbox")
+	for _, d := range []string{ham, filepath.Join(spam, "cur"), filepath.Join(spam, "new"), filepath.Join(spam, "tmp")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	words := [][]string{
+		strings.Fields("meeting agenda project review patch kernel build release notes lunch thanks schedule"),
+		strings.Fields("cheap pills casino winner offer free money mortgage rates lowest discount unsubscribe"),
+		strings.Fields("verify account suspended password bank login confirm identity security update billing"),
+	}
+	var mbox strings.Builder
+	for i := range 40 {
+		for c, w := range words {
+			var body []string
+			for j := range 10 {
+				body = append(body, w[(i*5+j*7)%len(w)])
+			}
+			msg := fmt.Sprintf("From: Sender %d <s%d@example%d.com>\nSubject: %s %s\n\n%s\n", i, i, c, w[i%len(w)], w[(i+3)%len(w)], strings.Join(body, " "))
+			var err error
+			switch c {
+			case 0:
+				err = os.WriteFile(filepath.Join(ham, fmt.Sprintf("%03d", i)), []byte(msg), 0o644)
+			case 1:
+				err = os.WriteFile(filepath.Join(spam, "cur", fmt.Sprintf("%d.x:2,S", i)), []byte(msg), 0o644)
+			case 2:
+				fmt.Fprintf(&mbox, "From phisher Mon Jan  1 00:00:00 2024\n%s\n", msg)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(phish, []byte(mbox.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ham, spam, phish
+}
+
+func TestFilterCommands(t *testing.T) {
+	dir := t.TempDir()
+	ham, spam, phish := filterCorpus(t)
+	if code, _, stderr := run(t, "filter", "eval", "--data", dir, "--ham", ham, "--spam", spam); code != 2 || !strings.Contains(stderr, "filter train first") {
+		t.Errorf("eval before train: exit %d: %s", code, stderr)
+	}
+	var trained struct {
+		Counts     map[string]int     `json:"counts"`
+		Thresholds map[string]float64 `json:"thresholds"`
+		ModelBytes int                `json:"model_bytes"`
+	}
+	runJSON(t, &trained, "filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--phish", phish, "--json")
+	if trained.Counts["ham"] != 40 || trained.Counts["spam"] != 40 || trained.Counts["phish"] != 40 || trained.ModelBytes == 0 {
+		t.Errorf("train: %+v", trained)
+	}
+	var r struct {
+		SpamRecall        *float64                  `json:"spam_recall"`
+		HamFPRate         *float64                  `json:"ham_fp_rate"`
+		PhishRecall       *float64                  `json:"phish_recall"`
+		MessagesPerSecond float64                   `json:"messages_per_second"`
+		Confusion         map[string]map[string]int `json:"confusion"`
+		Counts            map[string]int            `json:"counts"`
+	}
+	code, out, stderr := run(t, "filter", "eval", "--ham", ham, "--data", dir, "--spam", spam, "--phish="+phish, "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	for _, key := range []string{`"spam_recall"`, `"ham_fp_rate"`, `"phish_recall"`, `"phish_as_phish"`, `"messages_per_second"`, `"confusion"`, `"counts"`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("eval --json lacks %s: %s", key, out)
+		}
+	}
+	runJSON(t, &r, "filter", "eval", "--data", dir, "--ham", ham, "--spam", spam, "--phish", phish, "--json")
+	if r.SpamRecall == nil || *r.SpamRecall < 0.9 || *r.HamFPRate > 0.05 || *r.PhishRecall < 0.9 || r.MessagesPerSecond <= 0 {
+		t.Errorf("eval on the training data: %+v", r)
+	}
+	if r.Counts["ham"] != 40 || r.Confusion["ham"]["ham"]+r.Confusion["ham"]["spam"]+r.Confusion["ham"]["phish"] != 40 {
+		t.Errorf("counts %v confusion %v", r.Counts, r.Confusion)
+	}
+	// The splits part the corpus.
+	var test, train struct{ Counts map[string]int }
+	runJSON(t, &test, "filter", "eval", "--data", dir, "--split", "test", "--ham", ham, "--spam", spam, "--json")
+	runJSON(t, &train, "filter", "eval", "--data", dir, "--split", "train", "--ham", ham, "--spam", spam, "--json")
+	if test.Counts["ham"]+train.Counts["ham"] != 40 || test.Counts["ham"] == 0 || train.Counts["ham"] == 0 {
+		t.Errorf("split counts: test %v train %v", test.Counts, train.Counts)
+	}
+	code, out, _ = run(t, "filter", "eval", "--data", dir, "--ham", ham, "--spam", spam)
+	if code != 0 || !strings.Contains(out, "spam recall") || !strings.Contains(out, "confusion") {
+		t.Errorf("eval text: exit %d: %s", code, out)
+	}
+	for _, args := range [][]string{
+		{"filter", "train", "--data", dir, "--spam", spam},
+		{"filter", "train", "--data", dir, "--ham", ham},
+		{"filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--split", "half"},
+		{"filter", "train", "--data", dir, "--ham", ham, "--spam", filepath.Join(dir, "missing")},
+		{"filter", "train", "--data", dir, "stray", "--ham", ham, "--spam", spam},
+		{"filter", "sort", "--data", dir},
+	} {
+		if code, _, _ := run(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}

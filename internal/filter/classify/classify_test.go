@@ -1,0 +1,238 @@
+package classify
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"sealpost.dev/sealpost/internal/filter/content"
+)
+
+func TestTokens(t *testing.T) {
+	msg := "Received: from mx.example by mail.example; Tue, 3 Sep 2002 10:00:00 +0100\n" +
+		"Date: Tue, 3 Sep 2002 10:00:00 +0100\nMessage-ID: <20020903.ABC@mail.example>\nX-Mailer: Outlook 6.0\n" +
+		"From: \"PayPal Service\" <service@mail.paypa1.example.com>\nTo: jsmith@example.org\nReply-To: drop@other.example\n" +
+		"Subject: Verify your account NOW!\nMIME-Version: 1.0\nContent-Type: text/html; charset=iso-8859-1\n\n" +
+		"<p>Dear jsmith, in 2002 we saw $1,000 go. Click <a href=\"http://192.0.2.1/x\">here</a> or " +
+		"<a href=\"http://login.evil.example/\">https://www.paypal.com/</a>.</p><form action=\"http://evil.example/p\"></form>\n"
+	toks := Tokens(content.Parse([]byte(msg)))
+	for _, want := range []string{
+		"s:verify", "s2:your account", "sshape:mixed!", "n:paypal", "fd:example.com", "rt:other domain",
+		"b:dear", "b:(recipient)", "o1:dear (recipient)", "b:$9,9", "l:ip", "h:login.evil.example", "d:evil.example",
+		"l:text shows another domain", "l:form", "cs:iso-8859-1", "at:(none)",
+		"rp:none", "lalign:none own",
+	} {
+		if !slices.Contains(toks, want) {
+			t.Errorf("no token %q in %q", want, toks)
+		}
+	}
+	// Nothing that dates the message: years, mailer, message id, server names.
+	for _, tok := range toks {
+		for _, bad := range []string{"2002", "outlook", "mx.example", "abc", "jsmith"} {
+			if strings.Contains(tok, bad) {
+				t.Errorf("token %q holds %q", tok, bad)
+			}
+		}
+	}
+	f := Extract(content.Parse([]byte(msg)))
+	if !slices.IsSorted(f) || len(slices.Compact(slices.Clone(f))) != len(f) {
+		t.Error("features not sorted and unique")
+	}
+	if !slices.Contains(f, Hash("s:verify")) {
+		t.Error("Hash(token) is not the token's feature")
+	}
+}
+
+func TestClassStrings(t *testing.T) {
+	for _, c := range []Class{Ham, Spam, Phish} {
+		got, err := ParseClass(c.String())
+		if err != nil || got != c {
+			t.Errorf("ParseClass(%q) = %v, %v", c.String(), got, err)
+		}
+	}
+	if _, err := ParseClass("eggs"); err == nil {
+		t.Error("ParseClass(eggs) accepted")
+	}
+	if Class(7).String() != "class(7)" {
+		t.Error(Class(7).String())
+	}
+}
+
+func TestThresholdsClassify(t *testing.T) {
+	th := Thresholds{Spam: 0.9, Phish: 0.8}
+	for _, tt := range []struct {
+		s    Scores
+		want Class
+	}{
+		{Scores{0.1, 0.1}, Ham}, {Scores{0.95, 0.1}, Spam}, {Scores{0.95, 0.85}, Phish}, {Scores{0.2, 0.8}, Phish}, {Scores{0.9, 0}, Spam},
+	} {
+		if got := th.Classify(tt.s); got != tt.want {
+			t.Errorf("Classify(%+v) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+// synthetic builds n messages of each class from small vocabularies.
+func synthetic(n int) ([]Example, map[uint64]string) {
+	hamWords := strings.Fields("meeting agenda project review patch kernel build release notes lunch thanks schedule")
+	spamWords := strings.Fields("cheap pills viagra casino winner offer free money mortgage rates lowest discount")
+	phishWords := strings.Fields("verify account suspended password bank login confirm identity security update")
+	vocab := map[uint64]string{}
+	var out []Example
+	for i := range n {
+		for c, words := range [][]string{hamWords, spamWords, phishWords} {
+			var body []string
+			for j := range 8 {
+				body = append(body, words[(i*7+j*3)%len(words)])
+			}
+			msg := fmt.Sprintf("From: a%d@example.com\nSubject: %s\n\n%s\n", i, words[i%len(words)], strings.Join(body, " "))
+			m := content.Parse([]byte(msg))
+			for _, tok := range Tokens(m) {
+				vocab[Hash(tok)] = tok
+			}
+			out = append(out, Example{Extract(m), Class(c)})
+		}
+	}
+	return out, vocab
+}
+
+func trainSynthetic(t *testing.T) (*Model, []Example) {
+	t.Helper()
+	ex, vocab := synthetic(60)
+	m, err := Train(ex, TrainOptions{Bits: 16, Folds: 3, Epochs: 20, Rate: 0.2, Vocabulary: vocab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, ex
+}
+
+func TestTrainSynthetic(t *testing.T) {
+	m, ex := trainSynthetic(t)
+	wrong := 0
+	for _, e := range ex {
+		if m.Classify(e.Features) != e.Class {
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of %d training examples misclassified; thresholds %+v", wrong, len(ex), m.Thresholds)
+	}
+	expl := m.Explain(ex[1].Features, 3) // a spam message
+	if len(expl) != 3 || expl[0].Token == "" || math.Abs(expl[0].Weight) < math.Abs(expl[2].Weight) {
+		t.Errorf("Explain = %+v", expl)
+	}
+	if _, err := Train(ex[:1], TrainOptions{}); err == nil {
+		t.Error("Train with ham only accepted")
+	}
+	if _, err := Train(ex, TrainOptions{Bits: 40}); err == nil {
+		t.Error("Train with 40 bits accepted")
+	}
+	// The same examples and options give the same model.
+	a, _ := m.MarshalBinary()
+	m2, _ := Train(ex, TrainOptions{Bits: 16, Folds: 3, Epochs: 20, Rate: 0.2})
+	m2.names = m.names
+	b, _ := m2.MarshalBinary()
+	if !slices.Equal(a, b) {
+		t.Error("training is not deterministic")
+	}
+}
+
+func TestMarshalModel(t *testing.T) {
+	m, ex := trainSynthetic(t)
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := UnmarshalModel(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Thresholds != m.Thresholds {
+		t.Errorf("thresholds %+v, want %+v", m2.Thresholds, m.Thresholds)
+	}
+	for _, e := range ex[:30] {
+		if m.Score(e.Features) != m2.Score(e.Features) {
+			t.Fatal("scores differ after a round trip")
+		}
+	}
+	if len(m2.names) == 0 || len(m2.names) != len(m.names) {
+		t.Errorf("%d names after a round trip, want %d", len(m2.names), len(m.names))
+	}
+	// Every cut of the encoding is an error, as is trailing data.
+	for i := 0; i < len(b); i += 1 + len(b)/200 {
+		if _, err := UnmarshalModel(b[:i]); err == nil {
+			t.Fatalf("cut at %d accepted", i)
+		}
+	}
+	if _, err := UnmarshalModel(append(b, 0)); err == nil {
+		t.Error("trailing byte accepted")
+	}
+}
+
+func TestModelLearn(t *testing.T) {
+	m, _ := trainSynthetic(t)
+	f := Extract(content.Parse([]byte("Subject: meeting agenda\n\nproject review casino winner\n")))
+	before := m.Score(f).Spam
+	for range 5 {
+		m.Learn(f, Spam)
+	}
+	if after := m.Score(f).Spam; after <= before {
+		t.Errorf("spam score %.4f after learning spam, was %.4f", after, before)
+	}
+	m.Learn(nil, Spam) // no features: nothing happens, no panic
+}
+
+func TestPersonal(t *testing.T) {
+	global, _ := trainSynthetic(t)
+	// Thresholds from cross-validation on data this easy sit near 0; the
+	// corrections are relative to whatever they are.
+	global.Thresholds = Thresholds{Spam: 0.5, Phish: 0.5}
+	f := Extract(content.Parse([]byte("From: a1@example.com\nSubject: meeting\n\nproject review release lunch thanks notes build\n")))
+	base := ScoreWith(global, nil, f)
+	if global.Thresholds.Classify(base) != Ham {
+		t.Fatalf("message not ham to begin with: %+v (thresholds %+v)", base, global.Thresholds)
+	}
+	p := NewPersonal()
+	if ScoreWith(global, p, f) != base {
+		t.Error("an empty personal model changes scores")
+	}
+	p.Learn(global, f, Spam)
+	if c := global.Thresholds.Classify(ScoreWith(global, p, f)); c != Spam {
+		t.Errorf("after Learn(Spam): %v %+v", c, ScoreWith(global, p, f))
+	}
+	// Another ham message sharing nothing stays ham.
+	other := Extract(content.Parse([]byte("From: a2@example.com\nSubject: kernel\n\nkernel patch schedule agenda meeting\n")))
+	if c := global.Thresholds.Classify(ScoreWith(global, p, other)); c != Ham {
+		t.Errorf("unrelated message became %v", c)
+	}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := UnmarshalPersonal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ScoreWith(global, p2, f) != ScoreWith(global, p, f) {
+		t.Error("scores differ after a round trip")
+	}
+	p2.Unlearn(global, f, Spam)
+	if s := ScoreWith(global, p2, f); math.Abs(s.Spam-base.Spam) > 1e-6 || math.Abs(s.Phish-base.Phish) > 1e-6 {
+		t.Errorf("after Unlearn: %+v, want %+v", s, base)
+	}
+	if len(p2.w) != 0 || len(p2.learned) != 0 {
+		t.Errorf("Unlearn left %d weights, %d records", len(p2.w), len(p2.learned))
+	}
+	p2.Unlearn(global, f, Spam) // twice: nothing more happens
+	p.Learn(global, f, Phish)
+	if c := global.Thresholds.Classify(ScoreWith(global, p, f)); c != Phish {
+		t.Errorf("after Learn(Phish): %v", c)
+	}
+	for i := 0; i < len(b); i += 1 + len(b)/100 {
+		if _, err := UnmarshalPersonal(b[:i]); err == nil {
+			t.Fatalf("cut at %d accepted", i)
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package classify
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Example is one labelled message.
+type Example struct {
+	Features Features
+	Class    Class
+}
+
+// TrainOptions tune Train; the zero value gives the defaults.
+type TrainOptions struct {
+	Bits      int     // log2 of the weight table's size; 0: 20 (1 Mi slots)
+	Epochs    int     // passes over the examples; 0: 10
+	Rate      float64 // AdaGrad's step; 0: 0.1
+	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 2
+	// SpamWeight is how much more a spam example counts than a phishing
+	// one; 0: the ratio of phishing to spam examples, so that both kinds
+	// of unwanted mail weigh alike whatever the corpus holds.
+	SpamWeight float64
+	Folds      int     // cross-validation folds for choosing thresholds; 0: 5
+	MaxHamFP   float64 // ham false-positive rate the thresholds aim at; 0: 0.001
+	// Margin is added to the log-odds of the threshold cross-validation
+	// finds, as insurance for mail unlike the training set; 0: 0.5.
+	Margin float64
+	Seed   uint64 // of the shuffling; the same examples and seed give the same model
+	// Vocabulary names features (Hash(token) → token) so that Explain
+	// can show them; optional.
+	Vocabulary map[uint64]string
+	// Fixed, when set, are used as the thresholds, without
+	// cross-validation.
+	Fixed *Thresholds
+}
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.Bits == 0 {
+		o.Bits = 20
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 10
+	}
+	if o.Rate == 0 {
+		o.Rate = 0.1
+	}
+	if o.HamWeight == 0 {
+		o.HamWeight = 2
+	}
+	if o.Folds == 0 {
+		o.Folds = 5
+	}
+	if o.MaxHamFP == 0 {
+		o.MaxHamFP = 0.001
+	}
+	if o.Margin == 0 {
+		o.Margin = 0.5
+	}
+	return o
+}
+
+// maxNames bounds the readable tokens a model keeps.
+const maxNames = 50000
+
+// Train fits a model to examples and chooses its thresholds by
+// cross-validation inside them: no other data is looked at.
+func Train(examples []Example, opt TrainOptions) (*Model, error) {
+	opt = opt.withDefaults()
+	if opt.Bits < 10 || opt.Bits > 22 {
+		return nil, errors.New("classify: Bits must be within 10..22")
+	}
+	var counts [3]int
+	for _, e := range examples {
+		if e.Class < Ham || e.Class > Phish {
+			return nil, errors.New("classify: example of unknown class")
+		}
+		counts[e.Class]++
+	}
+	if counts[Ham] == 0 || counts[Spam]+counts[Phish] == 0 {
+		return nil, errors.New("classify: training needs ham and spam or phishing examples")
+	}
+	m := fit(examples, opt)
+	if opt.Fixed != nil {
+		m.Thresholds = *opt.Fixed
+	} else {
+		m.Thresholds = chooseThresholds(crossValidate(examples, opt), opt)
+	}
+	m.nameTopSlots(opt.Vocabulary, maxNames)
+	return m, nil
+}
+
+// fit trains the weights with AdaGrad, epoch by epoch over a shuffled
+// order.
+func fit(examples []Example, opt TrainOptions) *Model {
+	if opt.SpamWeight == 0 {
+		var counts [3]int
+		for _, e := range examples {
+			counts[e.Class]++
+		}
+		opt.SpamWeight = 1
+		if counts[Spam] > 0 && counts[Phish] > counts[Spam] {
+			opt.SpamWeight = float64(counts[Phish]) / float64(counts[Spam])
+		}
+	}
+	m := newModel(uint8(opt.Bits))
+	var sq [heads][]float32 // AdaGrad's sums of squared gradients
+	for k := range heads {
+		sq[k] = make([]float32, 1<<opt.Bits)
+	}
+	var biasSq [heads]float64
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x5ea1))
+	rate := float32(opt.Rate)
+	slots := make([]uint32, 0, 4096)
+	for range opt.Epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			e := examples[i]
+			if len(e.Features) == 0 {
+				continue
+			}
+			slots = slots[:0]
+			for _, x := range e.Features {
+				slots = append(slots, slot(x, m.bits))
+			}
+			z := m.logits(e.Features)
+			g := gradients(e.Class, z)
+			weight := 1.0
+			switch e.Class {
+			case Ham:
+				weight = opt.HamWeight
+			case Spam:
+				weight = opt.SpamWeight
+			}
+			sc := scalesOf(e.Features)
+			for k := range heads {
+				if g[k] == 0 {
+					continue
+				}
+				gk := float32(g[k] * weight)
+				w, s := m.w[k], sq[k]
+				for i, j := range slots {
+					gj := gk * sc.of(e.Features[i])
+					s[j] += gj * gj
+					if s[j] > 0 {
+						w[j] -= rate * gj / float32(math.Sqrt(float64(s[j])))
+					}
+				}
+				gb := g[k] * weight
+				biasSq[k] += gb * gb
+				if biasSq[k] > 0 {
+					m.bias[k] -= float32(opt.Rate * gb / math.Sqrt(biasSq[k]))
+				}
+			}
+		}
+	}
+	return m
+}
+
+// scored is an example's class and its out-of-fold scores.
+type scored struct {
+	class  Class
+	scores Scores
+}
+
+// crossValidate scores every example with a model trained on the other
+// folds. Folds are drawn at random (from opt.Seed), so that the order of
+// the examples (class by class, say) does not matter.
+func crossValidate(examples []Example, opt TrainOptions) []scored {
+	folds := max(opt.Folds, 2)
+	fold := rand.New(rand.NewPCG(opt.Seed, 0xf01d)).Perm(len(examples))
+	for i := range fold {
+		fold[i] %= folds
+	}
+	out := make([]scored, len(examples))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k := range folds {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var train []Example
+			for i, e := range examples {
+				if fold[i] != k {
+					train = append(train, e)
+				}
+			}
+			m := fit(train, opt)
+			for i, e := range examples {
+				if fold[i] == k {
+					out[i] = scored{e.Class, m.Score(e.Features)}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// chooseThresholds picks, for each head, the threshold that keeps
+// out-of-fold ham false positives within MaxHamFP, moved up by Margin in
+// log-odds as insurance for mail unlike the training set. The two heads
+// share the allowance (a ham message flagged by either is a false
+// positive): the spam head gets the larger half.
+func chooseThresholds(s []scored, opt TrainOptions) Thresholds {
+	var spam, phish []float64
+	for _, x := range s {
+		if x.class == Ham {
+			spam = append(spam, x.scores.Spam)
+			phish = append(phish, x.scores.Phish)
+		}
+	}
+	allowed := int(opt.MaxHamFP * float64(len(spam)))
+	phishAllowed := allowed / 2
+	return Thresholds{
+		Spam:  sigmoid(logit(edge(spam, allowed-phishAllowed)) + opt.Margin),
+		Phish: sigmoid(logit(edge(phish, phishAllowed)) + opt.Margin),
+	}
+}
+
+// edge returns the (allowed+1)-th highest of scores: a threshold just
+// above it lets allowed of them through.
+func edge(scores []float64, allowed int) float64 {
+	slices.Sort(scores)
+	slices.Reverse(scores)
+	if allowed < len(scores) {
+		return scores[allowed]
+	}
+	return 0
+}
+
+func logit(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-12), 1-1e-12)
+	return math.Log(p / (1 - p))
+}
