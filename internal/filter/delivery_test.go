@@ -16,8 +16,8 @@ import (
 )
 
 // newPipeline returns a delivery pipeline over a real SQLite store with
-// the accounts ann@ and bob@example.org, filtered by f.
-func newPipeline(t *testing.T, f *Filter) (*delivery.Pipeline, store.Store) {
+// the accounts ann@ and bob@example.org, and those of more, filtered by f.
+func newPipeline(t *testing.T, f *Filter, more ...string) (*delivery.Pipeline, store.Store) {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
@@ -29,7 +29,7 @@ func newPipeline(t *testing.T, f *Filter) (*delivery.Pipeline, store.Store) {
 	if _, err := acc.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"ann@example.org", "bob@example.org"} {
+	for _, a := range append([]string{"ann@example.org", "bob@example.org"}, more...) {
 		if _, err := acc.AddAccount(ctx, a, "a long password 1", 0); err != nil {
 			t.Fatal(err)
 		}
