@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -153,15 +154,16 @@ func ParseZone(s string) (dnsbl.Zone, error) {
 	if len(fields) == 0 {
 		return dnsbl.Zone{}, errors.New("empty zone")
 	}
-	name, num, ok := strings.Cut(fields[0], "=")
-	if !ok || name == "" {
+	name, num, _ := strings.Cut(fields[0], "=")
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..") {
 		return dnsbl.Zone{}, fmt.Errorf("zone %q: write name=score", s)
 	}
 	score, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return dnsbl.Zone{}, fmt.Errorf("zone %q: score: %w", s, err)
+	if err != nil || math.IsNaN(score) || math.IsInf(score, 0) {
+		return dnsbl.Zone{}, fmt.Errorf("zone %q: the score is no number", s)
 	}
-	z := dnsbl.Zone{Name: strings.ToLower(strings.TrimSuffix(name, ".")), Score: score}
+	z := dnsbl.Zone{Name: name, Score: score}
 	for _, f := range fields[1:] {
 		a, err := netip.ParseAddr(f)
 		if err != nil || !a.Is4() {

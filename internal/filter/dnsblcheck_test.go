@@ -91,7 +91,7 @@ func TestParseZone(t *testing.T) {
 	if err != nil || z.Name != "dbl.example" || z.Score != 4.5 || len(z.Codes) != 2 || z.Codes[1] != netip.MustParseAddr("127.0.1.4") {
 		t.Errorf("%+v, %v", z, err)
 	}
-	for _, bad := range []string{"", "zone", "=3", "zone=x", "zone=3 ::1", "zone=3 nonsense"} {
+	for _, bad := range []string{"", "zone", "=3", "zone=x", "zone=3 ::1", "zone=3 nonsense", ".=1", "a..b=1", "zone=NaN", "zone=Inf"} {
 		if _, err := ParseZone(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

@@ -25,8 +25,9 @@
 // copy:
 //
 //	X-Sealpost-Score: 6.5 (junk)
-//	X-Sealpost-Reasons: dmarc.reject=5 "example.com asks to reject mail
-//	 that fails DMARC, and this message fails it",
+//	X-Sealpost-Reasons: phish.dmarc_reject_fail=6 "the message claims to
+//	 be from example.com, which asks that mail failing its checks be
+//	 rejected, and it fails them",
 //	 headers.no_message_id=0.5 "no Message-ID field",
 //	 classifier.spam=1 "..."
 //
@@ -45,14 +46,32 @@
 // logging; the checks that need nothing but the message: structural
 // flaws (content.Message.Flaws) and header sanity (Date, Message-ID,
 // From); and the adapters of the checks of other packages, each a small
-// file: Phish (package phish: links, wording, lookalike domains, DMARC
-// failure of a domain that publishes p=reject, and per recipient display
-// names that impersonate our users or their correspondents), Attachments
-// (package attach). Left out: the content classifier's adapter (it joins
-// with the classifier); a reject decided per recipient: the SMTP reply
-// to DATA is one for all recipients, so only the message-level score can
-// reject; and filtering of the copies forwarded to outside addresses,
-// which carry no X-Sealpost fields and are never filed or rewritten.
+// file:
+//
+//   - Phish (package phish): links, wording, a From domain imitating
+//     ours, DMARC failure of a domain that publishes p=reject (the one
+//     DMARC score: the framework has no DMARC check of its own); per
+//     recipient, display names that impersonate our users or the
+//     recipient's correspondents (CorrespondentLister).
+//   - Attachments (package attach).
+//   - DNSBL (package dnsbl): the client's address and the From and link
+//     domains against configured zones; a network check.
+//   - Clamd (package clamd): malware scanning; a network check whose
+//     failure defers or passes the message as configured.
+//   - Reputation (package reputation), per recipient; RecordVerdicts
+//     tells reputation each verdict and VouchVerdicts tells greylisting
+//     of senders that proved themselves, both through Background, a
+//     bounded queue off the delivery path (what does not fit is dropped
+//     and counted).
+//
+// Phishing findings (Score.Warn) put the banner on the message wherever
+// it is filed, Junk included.
+//
+// Left out: the content classifier's adapter (it joins with the
+// classifier); a reject decided per recipient: the SMTP reply to DATA is
+// one for all recipients, so only the message-level score can reject; and
+// filtering of the copies forwarded to outside addresses, which carry no
+// X-Sealpost fields and are never filed or rewritten.
 package filter
 
 import (

@@ -17,11 +17,13 @@ type Directory interface {
 	ListAccounts(ctx context.Context, domain string) ([]store.Account, error)
 }
 
-// CorrespondentLister lists an account's most recent correspondents. The
-// store keeps them without display names and, for now, offers only a
-// look-up of given addresses (store.Outbound.Correspondents); a
-// Directory that also lists them lets the display-name check protect the
-// recipient's correspondents too.
+// CorrespondentLister lists the correspondents an account wrote to, the
+// latest first. It is not part of store.Store (whose
+// Outbound.Correspondents looks up given addresses only); the SQLite and
+// PostgreSQL stores implement it, and a Directory that does lets the
+// display-name check protect the recipient's correspondents too. The
+// store keeps addresses without display names: names are read from the
+// addresses, as for our users.
 type CorrespondentLister interface {
 	ListCorrespondents(ctx context.Context, accountID int64, limit int) ([]store.Correspondent, error)
 }

@@ -186,3 +186,31 @@ func TestAttachmentsCheck(t *testing.T) {
 		t.Errorf("no attachment: %v", res.Scores)
 	}
 }
+
+// TestPhishCorrespondentsFromStore: over a real store, the name of
+// someone the recipient wrote to, from another address, is an
+// impersonation for that recipient only.
+func TestPhishCorrespondentsFromStore(t *testing.T) {
+	_, st := newPipeline(t, &Filter{})
+	ctx := t.Context()
+	bob, err := st.GetAccount(ctx, "bob@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, err := st.GetAccount(ctx, "ann@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordSend(ctx, bob.ID, time.Now(), []string{"carol.jones@partner.test"}, 100); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPhish(st)
+	in := phishInput("From: Carol Jones <carol@evil.test>\r\nSubject: invoice\r\n\r\nHi.\r\n", nil)
+	scores, err := p.CheckAccount(ctx, in, Recipient{ID: bob.ID})
+	if err != nil || len(scores) != 1 || scores[0].Name != "display_name_impersonation" || !strings.Contains(scores[0].Reason, "carol.jones@partner.test") {
+		t.Errorf("bob: %+v, %v", scores, err)
+	}
+	if scores, err := p.CheckAccount(ctx, in, Recipient{ID: ann.ID}); err != nil || len(scores) != 0 {
+		t.Errorf("ann, who never wrote to Carol: %+v, %v", scores, err)
+	}
+}

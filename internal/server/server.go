@@ -712,6 +712,9 @@ func (s *Server) closeAll() {
 	if s.adminLn != nil {
 		s.adminLn.Close() // again if it was served: closing twice is harmless
 	}
+	if s.learn != nil {
+		s.learn.Close()
+	}
 	if s.store != nil {
 		s.store.Close()
 	}
