@@ -3,6 +3,7 @@ package filter
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -54,15 +55,14 @@ type Phish struct {
 
 	Now func() time.Time
 
+	once     sync.Once
 	global   *ttlCache[struct{}, phish.Known]
 	accounts *ttlCache[int64, phish.Known]
 }
 
 // NewPhish returns the phishing check over dir.
 func NewPhish(dir Directory) *Phish {
-	p := &Phish{Directory: dir}
-	p.init()
-	return p
+	return &Phish{Directory: dir}
 }
 
 func (p *Phish) init() {
@@ -121,9 +121,7 @@ func (p *Phish) CheckAccount(ctx context.Context, in *Input, rcpt Recipient) ([]
 
 // known returns the hosted domains and our users, prepared.
 func (p *Phish) known(ctx context.Context) (phish.Known, error) {
-	if p.global == nil {
-		p.init()
-	}
+	p.once.Do(p.init)
 	if k, ok := p.global.get(struct{}{}); ok {
 		return k, nil
 	}
@@ -157,6 +155,7 @@ func (p *Phish) accountKnown(ctx context.Context, accountID int64) (phish.Known,
 	if !ok || accountID == 0 {
 		return p.known(ctx)
 	}
+	p.once.Do(p.init)
 	if k, ok := p.accounts.get(accountID); ok {
 		return k, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,4 +214,23 @@ func TestPhishCorrespondentsFromStore(t *testing.T) {
 	if scores, err := p.CheckAccount(ctx, in, Recipient{ID: ann.ID}); err != nil || len(scores) != 0 {
 		t.Errorf("ann, who never wrote to Carol: %+v, %v", scores, err)
 	}
+}
+
+// TestPhishConcurrent: the first messages may arrive together; run with
+// -race.
+func TestPhishConcurrent(t *testing.T) {
+	p := &Phish{Directory: &directory{}, MaxAccounts: 2}
+	in := phishInput("From: Carol Jones <carol@evil.test>\r\n\r\nSee https://examp1e.org/\r\n", nil)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := p.Check(t.Context(), in); err != nil {
+				t.Error(err)
+			}
+			if _, err := p.CheckAccount(t.Context(), in, Recipient{ID: int64(i%4 + 1)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
