@@ -11,6 +11,7 @@ import (
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/reputation"
+	"sealpost.dev/sealpost/internal/greylist"
 )
 
 // TestReputationCheck over a real SQLite store: an authenticated message
@@ -199,5 +200,52 @@ func TestVouchVerdicts(t *testing.T) {
 				t.Errorf("vouched %q, want %q", v.from, want)
 			}
 		})
+	}
+}
+
+// TestVouchGreylist: over a real store, a proven sender's next mail from
+// its network is not greylisted; another domain's still is.
+func TestVouchGreylist(t *testing.T) {
+	_, st := newPipeline(t, &Filter{})
+	g := greylist.New(st, greylist.Options{SpareAligned: true})
+	bg := NewBackground(10, nil)
+	ip := netip.MustParseAddr("192.0.2.7")
+	in := &Input{Env: &delivery.Envelope{ID: "t", MailFrom: "bounce@partner.test", RemoteIP: ip},
+		Auth:    &delivery.Auth{SPF: "pass", DKIM: []string{"partner.test"}, DMARC: "pass", FromDomain: "partner.test"},
+		Message: content.Parse([]byte("From: a@partner.test\r\n\r\nHi.\r\n"))}
+	VouchVerdicts(g, bg, nil)(t.Context(), in, "ann@example.org", Result{Action: Pass})
+	bg.Close()
+	ok, _, err := g.Check(t.Context(), netip.MustParseAddr("192.0.2.99"), "news@partner.test", "bob@example.org")
+	if err != nil || !ok {
+		t.Errorf("the proven sender: greylisted (%v)", err)
+	}
+	if ok, _, _ := g.Check(t.Context(), ip, "x@stranger.test", "bob@example.org"); ok {
+		t.Error("another sender domain: not greylisted")
+	}
+}
+
+// TestVerdictsTeachReputation: over a real store, spam verdicts recorded
+// in the background give the network a bad name at the next message,
+// capped well below the Junk threshold (the filter must not teach itself
+// into filing mail on its own say).
+func TestVerdictsTeachReputation(t *testing.T) {
+	_, st := newPipeline(t, &Filter{})
+	rep := reputation.New(st, reputation.Policy{}, nil)
+	bg := NewBackground(100, nil)
+	on := RecordVerdicts(rep, bg, nil)
+	newInput := func() *Input {
+		return &Input{Env: &delivery.Envelope{ID: "t", RemoteIP: netip.MustParseAddr("198.51.100.7")},
+			Message: content.Parse([]byte("From: a@spam.test\r\n\r\nBuy.\r\n"))}
+	}
+	for range 20 {
+		on(t.Context(), newInput(), "ann@example.org", Result{Action: Junk, Scores: []Score{sc("x.y", 7)}})
+	}
+	bg.Close()
+	if bg.Dropped() != 0 {
+		t.Fatalf("%d dropped", bg.Dropped())
+	}
+	scores, err := Reputation{Assessor: rep}.CheckAccount(t.Context(), newInput(), Recipient{ID: 1})
+	if err != nil || len(scores) != 1 || scores[0].Weight <= 0 || scores[0].Weight > reputation.DefaultPolicy.VerdictCap {
+		t.Errorf("after 20 spam verdicts: %+v, %v", scores, err)
 	}
 }
