@@ -35,6 +35,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/alert"
@@ -215,6 +217,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	auth := s.mailAuth()
 	s.greylist = instance.Greylist(cfg, s.store)
 	s.learn = filter.NewBackground(instance.VerdictQueue, s.log)
+	s.metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sealpost_filter_learning_dropped_total",
+		Help: "Verdicts of the spam filter not learnt from (reputation, greylist vouches): the background queue was full.",
+	}, func() float64 { return float64(s.learn.Dropped()) }))
 	spam, err := instance.Filter(cfg, s.store, instance.FilterDeps{Resolver: s.resolver, Greylist: s.greylist, Background: s.learn}, s.log)
 	if err != nil {
 		s.learn.Close()
