@@ -182,6 +182,10 @@ type Filter struct {
 	ExemptRecipients []string `toml:"exempt_recipients" example:"abuse@example.com" doc:"Recipient addresses, or whole domains, whose mail is not filtered (abuse and postmaster boxes that must see spam)."`
 	ExemptSenders    []string `toml:"exempt_senders" example:"partner.example.org" doc:"Sender domains whose authenticated mail (DMARC-aligned, or passing SPF or DKIM, for the domain or one below it) is not filtered. An unauthenticated claim exempts nothing."`
 	Timeout          Duration `toml:"timeout" doc:"Time allowed for all checks of one message together, 1s to 2m; a check that runs out scores nothing (or defers, see tempfail)."`
+	DNSBLZones       []string `toml:"dnsbl_zones" example:"zen.spamhaus.org=4 127.0.0.2 127.0.0.3 127.0.0.4" doc:"DNS blocklists of IP addresses (RFC 5782) asked about the client's address, each \"zone=score\", optionally followed by the answers that count (otherwise any 127.0.0.x but 127.0.0.1). A listing adds the zone's score once (named dnsbl.ZONE). Loopback and private addresses are not asked. None by default: public lists require registration, and they are asked through dns.resolver, which must not be a large public resolver they refuse."`
+	URIBLZones       []string `toml:"uribl_zones" example:"dbl.spamhaus.org=4 127.0.1.2 127.0.1.4" doc:"Domain blocklists (URIBL, SURBL, Spamhaus DBL) asked about the registrable domains of the From address and of the message's links (at most 20), in the form of dnsbl_zones."`
+	Clamd            string   `toml:"clamd" example:"/run/clamav/clamd.ctl" doc:"ClamAV's clamd, to scan every message for malware: the path of its unix socket (Debian's clamav-daemon: /run/clamav/clamd.ctl) or host:port of its TCP socket. \"\" scans nothing. A virus found scores clamd.infected=100, which refuses the message (550 5.7.1, naming the signature)."`
+	ClamdOnError     string   `toml:"clamd_on_error" doc:"What to do with a message when clamd gives no verdict (it is down, too slow or fails): tempfail defers it (451 4.7.1) so that the sender retries later, pass delivers it unscanned (and logs it). Mail is never lost either way. It decides for clamd whatever tempfail lists."`
 }
 
 // DKIM configures how the server completes DKIM key rotations.
@@ -219,7 +223,7 @@ type Greylist struct {
 	Delay        Duration `toml:"delay" doc:"How long after a first attempt a retry is accepted, 1m to 1h. Most servers retry within 15 to 30 minutes."`
 	Window       Duration `toml:"window" doc:"How long after a first attempt a retry is awaited before an attempt counts as a first one again, 1h to 168h."`
 	Whitelist    Duration `toml:"whitelist" doc:"How long a network whose retry was accepted is not greylisted, renewed while its mail keeps coming, 24h to 8760h."`
-	SpareAligned bool     `toml:"spare_aligned" doc:"Spare sender domains that proved themselves: once mail from a domain and network passed SPF with a DKIM signature aligned with its From domain, later mail from that domain and network is not greylisted. A new sender's first message still is: DKIM is only known after DATA."`
+	SpareAligned bool     `toml:"spare_aligned" doc:"Spare sender domains that proved themselves: once mail from a domain and network passed SPF with a DKIM signature aligned with its From domain, later mail from that domain and network is not greylisted. The spam filter tells greylisting of such a sender after delivering its message (not into Junk), when filter.enabled is on. A new sender's first message still is greylisted: DKIM is only known after DATA."`
 }
 
 // Testing holds test-only overrides of outbound delivery. They are
@@ -303,7 +307,7 @@ func Default() *Config {
 		Greylist: Greylist{Delay: Duration(5 * time.Minute), Window: Duration(24 * time.Hour),
 			Whitelist: Duration(840 * time.Hour), SpareAligned: true},
 		Filter: Filter{Enabled: true, RejectScore: 15, JunkScore: 6, WarnScore: 3, Banner: true,
-			Timeout: Duration(15 * time.Second)},
+			Timeout: Duration(15 * time.Second), ClamdOnError: "tempfail"},
 		Outbound: Outbound{Enabled: true,
 			MessagesPerMinute: 20, MessagesPerHour: 100, MessagesPerDay: 500,
 			RecipientsPerMinute: 50, RecipientsPerHour: 200, RecipientsPerDay: 500,

@@ -130,6 +130,39 @@ func (d *decoder) filter(f *Filter) {
 		f.ExemptSenders[i] = strings.ToLower(dom)
 	}
 	d.durationRange("filter.timeout", f.Timeout, time.Second, 2*time.Minute)
+	d.zones("filter.dnsbl_zones", f.DNSBLZones)
+	d.zones("filter.uribl_zones", f.URIBLZones)
+	if f.ClamdOnError != "tempfail" && f.ClamdOnError != "pass" {
+		d.fail("filter.clamd_on_error", "must be tempfail or pass, not %q", f.ClamdOnError)
+	}
+	if c := f.Clamd; c != "" && !strings.HasPrefix(c, "/") {
+		if _, port, err := net.SplitHostPort(c); err != nil || port == "" {
+			d.fail("filter.clamd", "must be a unix socket's absolute path or host:port, not %q", c)
+		}
+	}
+}
+
+// zones checks blocklist zones written "zone=score [answer ...]", and
+// lower-cases their names.
+func (d *decoder) zones(key string, zones []string) {
+	for i, z := range zones {
+		fields := strings.Fields(z)
+		ok := len(fields) > 0
+		if ok {
+			name, num, found := strings.Cut(fields[0], "=")
+			v, err := strconv.ParseFloat(num, 64)
+			ok = found && checkDomain(strings.TrimSuffix(name, ".")) == nil && err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+			for _, a := range fields[1:] {
+				ip, err := netip.ParseAddr(a)
+				ok = ok && err == nil && ip.Is4()
+			}
+		}
+		if !ok {
+			d.fail(key, "invalid zone %q: write zone=score, optionally followed by the IPv4 answers that count", z)
+			continue
+		}
+		zones[i] = strings.ToLower(z)
+	}
 }
 
 // checkName reports whether s is a check or score name: lower-case

@@ -113,35 +113,9 @@ func (h Headers) now() time.Time {
 	return time.Now()
 }
 
-// DMARC scores a message that fails DMARC for a From domain whose policy
-// asks to reject or quarantine it, when mail authentication did not act
-// on it (enforcement off) or had to spare it: someone may be sending in
-// that domain's name. A local exemption or a trusted ARC chain clears it.
-// Its scores are Warn: the recipient is told who the mail claims to be
-// from.
-type DMARC struct{}
-
-// Name implements Check.
-func (DMARC) Name() string { return "dmarc" }
-
-// Check implements Check.
-func (DMARC) Check(_ context.Context, in *Input) ([]Score, error) {
-	a := in.Auth
-	if a == nil || a.DMARC != "fail" || a.Exempted != "" || a.TrustedARC != "" {
-		return nil, nil
-	}
-	switch a.Policy {
-	case "reject":
-		return []Score{{Name: "reject", Weight: 5, Warn: true,
-			Reason: a.FromDomain + " asks to reject mail that fails DMARC, and this message fails it"}}, nil
-	case "quarantine":
-		return []Score{{Name: "quarantine", Weight: 3, Warn: true,
-			Reason: a.FromDomain + " asks to quarantine mail that fails DMARC, and this message fails it"}}, nil
-	}
-	return nil, nil
-}
-
-// Builtin returns the checks of this package, in their order.
+// Builtin returns the checks of this package that need nothing but the
+// message, in their order. (DMARC failure of a domain publishing p=reject
+// is the phishing check's: Phish.)
 func Builtin() []Check {
-	return []Check{Structure{}, Headers{}, DMARC{}}
+	return []Check{Structure{}, Headers{}}
 }

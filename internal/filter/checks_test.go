@@ -12,11 +12,9 @@ import (
 func TestBuiltinChecks(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
 	good := "From: Ann <ann@example.org>\r\nTo: bob@example.net\r\nSubject: hi\r\nDate: Sun, 22 Nov 2026 11:00:00 +0000\r\nMessage-ID: <1@example.org>\r\n\r\nHello.\r\n"
-	spoofed := &delivery.Auth{SPF: "fail", DMARC: "fail", FromDomain: "bank.example", Policy: "reject", Disposition: "reject"}
 	tests := []struct {
 		name string
 		msg  string
-		auth *delivery.Auth
 		want []string
 	}{
 		{name: "clean", msg: good},
@@ -29,17 +27,11 @@ func TestBuiltinChecks(t *testing.T) {
 			want: []string{"headers.no_from", "headers.bad_date"}},
 		{name: "broken multipart", msg: "From: ann@example.org\r\nDate: Sun, 22 Nov 2026 11:00:00 +0000\r\nMessage-ID: <4@x>\r\n" +
 			"Content-Type: multipart/mixed\r\n\r\nno boundary\r\n", want: []string{"structure.bad_boundary"}},
-		{name: "dmarc p=reject fails", msg: good, auth: spoofed, want: []string{"dmarc.reject"}},
-		{name: "dmarc p=quarantine fails", msg: good, auth: &delivery.Auth{DMARC: "fail", Policy: "quarantine"}, want: []string{"dmarc.quarantine"}},
-		{name: "dmarc failure exempted", msg: good, auth: &delivery.Auth{DMARC: "fail", Policy: "reject", Exempted: "lists.example"}},
-		{name: "dmarc failure, trusted ARC", msg: good, auth: &delivery.Auth{DMARC: "fail", Policy: "reject", TrustedARC: "google.com"}},
-		{name: "dmarc p=none fails", msg: good, auth: &delivery.Auth{DMARC: "fail", Policy: "none"}},
-		{name: "dmarc passes", msg: good, auth: &delivery.Auth{DMARC: "pass", Policy: "reject"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Filter{Checks: []Check{Structure{}, Headers{Now: now}, DMARC{}}}
-			in := &Input{Env: &delivery.Envelope{ID: "t"}, Auth: tt.auth, Raw: []byte(tt.msg), Message: content.Parse([]byte(tt.msg))}
+			f := &Filter{Checks: []Check{Structure{}, Headers{Now: now}}}
+			in := &Input{Env: &delivery.Envelope{ID: "t"}, Raw: []byte(tt.msg), Message: content.Parse([]byte(tt.msg))}
 			res := f.score(t.Context(), in)
 			if !slices.Equal(names(res.Scores), tt.want) || res.Failed != "" {
 				t.Errorf("scores %v (failed %q), want %v", names(res.Scores), res.Failed, tt.want)

@@ -16,8 +16,8 @@ import (
 )
 
 // newPipeline returns a delivery pipeline over a real SQLite store with
-// the accounts ann@ and bob@example.org, filtered by f.
-func newPipeline(t *testing.T, f *Filter) (*delivery.Pipeline, store.Store) {
+// the accounts ann@ and bob@example.org, and those of more, filtered by f.
+func newPipeline(t *testing.T, f *Filter, more ...string) (*delivery.Pipeline, store.Store) {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
@@ -29,7 +29,7 @@ func newPipeline(t *testing.T, f *Filter) (*delivery.Pipeline, store.Store) {
 	if _, err := acc.AddDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"ann@example.org", "bob@example.org"} {
+	for _, a := range append([]string{"ann@example.org", "bob@example.org"}, more...) {
 		if _, err := acc.AddAccount(ctx, a, "a long password 1", 0); err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,8 @@ func subjectMsg(subject string) string {
 }
 
 // TestDelivery: over a real store, a junk verdict files into the
-// account's \Junk mailbox, a warn verdict stores the banner, a reject
+// account's \Junk mailbox (with the banner, since its score is a
+// warning one), a warn verdict stores the banner, a reject
 // gives 550 5.7.1, and a per-account score sends one recipient's copy to
 // Junk and leaves the other's in INBOX. Forged X-Sealpost fields never
 // reach the mailbox.
@@ -88,7 +89,7 @@ func TestDelivery(t *testing.T) {
 	}
 	junk := box("ann@example.org", "Junk")
 	if len(junk) != 1 || !strings.Contains(junk[0], "\r\nX-Sealpost-Score: 7 (junk)\r\nX-Sealpost-Reasons: subject.score=7 \"the subject asks for it\"\r\n") ||
-		strings.Contains(junk[0], "-50") || strings.Contains(junk[0], "Caution") {
+		strings.Contains(junk[0], "-50") || !strings.Contains(junk[0], "Caution") {
 		t.Errorf("Junk: %q", junk)
 	}
 

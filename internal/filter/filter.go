@@ -25,8 +25,9 @@
 // copy:
 //
 //	X-Sealpost-Score: 6.5 (junk)
-//	X-Sealpost-Reasons: dmarc.reject=5 "example.com asks to reject mail
-//	 that fails DMARC, and this message fails it",
+//	X-Sealpost-Reasons: phish.dmarc_reject_fail=6 "the message claims to
+//	 be from example.com, which asks that mail failing its checks be
+//	 rejected, and it fails them",
 //	 headers.no_message_id=0.5 "no Message-ID field",
 //	 classifier.spam=1 "..."
 //
@@ -35,24 +36,42 @@
 // are removed, so that nobody can forge our verdict or our security
 // alerts (X-Sealpost-Alert, package alert).
 //
-// Suspicious mail that is delivered to the inbox (a warn verdict, or a
-// phishing finding, Score.Warn, below the Junk threshold) gets a banner at
-// the top of its body (Banner), for text/plain, text/html and the text
+// Suspicious mail (a warn verdict, or a phishing finding, Score.Warn,
+// whether in the inbox or in Junk) gets a banner at the top of its body (Banner), for text/plain, text/html and the text
 // alternatives of multipart/alternative and of the first part of
 // multipart/mixed; other structures are left alone and only the header
 // fields warn.
 //
 // Implemented here: the framework, verdicts, header fields, banner and
-// logging, and the checks that need nothing but the message and its
-// authentication: structural flaws (content.Message.Flaws), header sanity
-// (Date, Message-ID, From) and DMARC failure of a domain that publishes
-// p=reject. Left out: the content classifier, phishing heuristics,
-// attachment inspection, DNS blocklists, virus scanning and reputation
-// (each a Check adapter over its own package); a reject decided per
-// recipient: the SMTP reply to DATA is one for all recipients, so only
-// the message-level score can reject; and filtering of the copies
-// forwarded to outside addresses, which carry no X-Sealpost fields and
-// are never filed or rewritten.
+// logging; the checks that need nothing but the message: structural
+// flaws (content.Message.Flaws) and header sanity (Date, Message-ID,
+// From); and the adapters of the checks of other packages, each a small
+// file:
+//
+//   - Phish (package phish): links, wording, a From domain imitating
+//     ours, DMARC failure of a domain that publishes p=reject (the one
+//     DMARC score: the framework has no DMARC check of its own); per
+//     recipient, display names that impersonate our users or the
+//     recipient's correspondents (CorrespondentLister).
+//   - Attachments (package attach).
+//   - DNSBL (package dnsbl): the client's address and the From and link
+//     domains against configured zones; a network check.
+//   - Clamd (package clamd): malware scanning; a network check whose
+//     failure defers or passes the message as configured.
+//   - Reputation (package reputation), per recipient; RecordVerdicts
+//     tells reputation each verdict and VouchVerdicts tells greylisting
+//     of senders that proved themselves, both through Background, a
+//     bounded queue off the delivery path (what does not fit is dropped
+//     and counted).
+//
+// Phishing findings (Score.Warn) put the banner on the message wherever
+// it is filed, Junk included.
+//
+// Left out: the content classifier's adapter (it joins with the
+// classifier); a reject decided per recipient: the SMTP reply to DATA is
+// one for all recipients, so only the message-level score can reject; and
+// filtering of the copies forwarded to outside addresses, which carry no
+// X-Sealpost fields and are never filed or rewritten.
 package filter
 
 import (
@@ -313,10 +332,12 @@ func (f *Filter) forAccount(ctx context.Context, in *Input, msgRes Result, accou
 	}
 	f.verdict(ctx, in, account, res)
 	v := delivery.Verdict{Headers: resultFields(res)}
-	switch {
-	case res.Action == Junk:
+	if res.Action == Junk {
 		v.Folder, v.Reason = `\Junk`, fmt.Sprintf("filter: score %.1f", res.Total)
-	case f.Banner != nil && (res.Action == Warn || res.Action == Pass && res.warned()):
+	}
+	// Phishing filed into Junk gets the banner too: people open their
+	// Junk folder, and then they should be told what is wrong.
+	if f.Banner != nil && (res.Action == Warn || res.warned()) {
 		if text := f.Banner.Text(in, res); text != "" && !in.Truncated {
 			v.Rewrite = func(r io.Reader) (io.Reader, error) { return rewriteWithBanner(r, text) }
 		}

@@ -33,3 +33,25 @@ func FuzzBanner(f *testing.F) {
 		checkBanner(t, msg, out, changed, text)
 	})
 }
+
+// FuzzParseZone: a zone either parses into a named zone with answers in
+// 127.0.0.0/8 or IPv4 at all, or is refused; never a panic.
+func FuzzParseZone(f *testing.F) {
+	for _, s := range []string{"zen.spamhaus.org=4", "dbl.spamhaus.org=4 127.0.1.2 127.0.1.4", "=3", "x=NaN", "x=1e400", "x=3 ::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		z, err := ParseZone(s)
+		if err != nil {
+			return
+		}
+		if z.Name == "" {
+			t.Fatalf("%q: a zone without a name", s)
+		}
+		for _, a := range z.Codes {
+			if !a.Is4() {
+				t.Fatalf("%q: answer %v", s, a)
+			}
+		}
+	})
+}

@@ -31,8 +31,8 @@ evil.example. TXT "v=spf1 -all"
 // with mail authentication (not enforcing DMARC) and the filter in the
 // pipeline: a message the fake check scores high gets 550 5.7.1 with the
 // reason, a lower one lands in Junk, and a message failing bank.example's
-// p=reject is delivered to the inbox with the banner, its authentication
-// results having reached the filter.
+// p=reject is filed into Junk with the banner, its authentication results
+// having reached the phishing check.
 func TestSMTP(t *testing.T) {
 	banner, err := ParseBanner(DefaultBanner)
 	if err != nil {
@@ -40,6 +40,7 @@ func TestSMTP(t *testing.T) {
 	}
 	f := &Filter{RejectScore: 15, JunkScore: 6, WarnScore: 3, Banner: banner, Checks: append(Builtin(), scoreFor{})}
 	p, st := newPipeline(t, f)
+	f.Checks = append(f.Checks, NewPhish(st))
 	srv := dnstest.Start(t, smtpZone)
 	resolver, err := dnsx.NewClient(srv.Addr(), dnsx.ClientConfig{})
 	if err != nil {
@@ -63,13 +64,13 @@ func TestSMTP(t *testing.T) {
 	if reply := sendMail(t, addr, "x@evil.example", "ann@example.org", smtpMsg("service@bank.example", "hello")); !strings.HasPrefix(reply, "250 ") {
 		t.Fatalf("DMARC failure: %q", reply)
 	}
-	inbox := storetest.MailboxBodies(t, st, "ann@example.org", "INBOX")
-	if len(inbox) != 1 || !strings.Contains(inbox[0], "(warn)") || !strings.Contains(inbox[0], "dmarc.reject=5") {
-		t.Fatalf("INBOX: %q", inbox)
+	junk = storetest.MailboxBodies(t, st, "ann@example.org", "Junk")
+	if len(junk) != 2 || !strings.Contains(junk[1], "(junk)") || !strings.Contains(junk[1], "phish.dmarc_reject_fail=6") {
+		t.Fatalf("Junk: %q", junk)
 	}
-	text := content.Parse([]byte(inbox[0])).Text
+	text := content.Parse([]byte(junk[1])).Text
 	if !strings.Contains(text, "It claims to be from Bank <service@bank.example> but was sent from x@evil.example.") ||
-		!strings.Contains(text, "bank.example asks to reject mail that fails DMARC") || !strings.Contains(text, "Please verify your account.") {
+		!strings.Contains(text, "bank.example, which asks that mail failing its checks be rejected") || !strings.Contains(text, "Please verify your account.") {
 		t.Errorf("stored text: %q", text)
 	}
 }

@@ -35,6 +35,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/admin"
 	"sealpost.dev/sealpost/internal/alert"
@@ -44,7 +46,9 @@ import (
 	"sealpost.dev/sealpost/internal/connlimit"
 	"sealpost.dev/sealpost/internal/delivery"
 	"sealpost.dev/sealpost/internal/dnsx"
+	"sealpost.dev/sealpost/internal/filter"
 	"sealpost.dev/sealpost/internal/filter/training"
+	"sealpost.dev/sealpost/internal/greylist"
 	"sealpost.dev/sealpost/internal/imap"
 	"sealpost.dev/sealpost/internal/imapserver"
 	"sealpost.dev/sealpost/internal/instance"
@@ -98,7 +102,11 @@ type Server struct {
 	// api serves the account API on the HTTPS listener.
 	api     *api.Server
 	trainer *training.Trainer // learns from IMAP moves and API reports
-	adminLn net.Listener      // the admin socket, served once bound
+	// greylist is nil when greylisting is off; learn runs what the spam
+	// filter learns from its verdicts, off the delivery path.
+	greylist *greylist.Greylist
+	learn    *filter.Background
+	adminLn  net.Listener // the admin socket, served once bound
 	// testRoots are the trust anchors of testing.ca_file for outbound
 	// HTTPS and SMTP; nil outside tests (the system's roots).
 	testRoots *x509.CertPool
@@ -207,8 +215,15 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.pipeline = &delivery.Pipeline{Store: s.store, Accounts: s.accounts, Queued: s.pokeQueue,
 		Changed: s.hub.Changed, Logger: s.log}
 	auth := s.mailAuth()
-	spam, err := instance.Filter(cfg, s.store, s.log)
+	s.greylist = instance.Greylist(cfg, s.store)
+	s.learn = filter.NewBackground(instance.VerdictQueue, s.log)
+	s.metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sealpost_filter_learning_dropped_total",
+		Help: "Verdicts of the spam filter not learnt from (reputation, greylist vouches): the background queue was full.",
+	}, func() float64 { return float64(s.learn.Dropped()) }))
+	spam, err := instance.Filter(cfg, s.store, instance.FilterDeps{Resolver: s.resolver, Greylist: s.greylist, Background: s.learn}, s.log)
 	if err != nil {
+		s.learn.Close()
 		return nil, err
 	}
 	// The filter reads the results mail authentication leaves on the
@@ -238,8 +253,8 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 // greylister returns the greylist of the configuration, nil (not a nil
 // pointer in an interface) when it is off.
 func (s *Server) greylister() smtpserver.Greylister {
-	if g := instance.Greylist(s.cfg, s.store); g != nil {
-		return g
+	if s.greylist != nil {
+		return s.greylist
 	}
 	return nil
 }
@@ -687,6 +702,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shut.Wait()
 	wg.Wait()
+	s.learn.Close() // what the last verdicts teach, before the store closes
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close store: %w", err)
 	}
@@ -701,6 +717,9 @@ func (s *Server) closeAll() {
 	}
 	if s.adminLn != nil {
 		s.adminLn.Close() // again if it was served: closing twice is harmless
+	}
+	if s.learn != nil {
+		s.learn.Close()
 	}
 	if s.store != nil {
 		s.store.Close()

@@ -83,6 +83,9 @@ func TestServeAndShutdown(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", url, resp.StatusCode, body)
 		}
+		if strings.HasSuffix(url, "/metrics") && !strings.Contains(string(body), "\nsealpost_filter_learning_dropped_total 0\n") {
+			t.Errorf("metrics lack the filter's dropped lessons:\n%s", body)
+		}
 	}
 
 	// With nothing in flight, shutdown is prompt, stops the listeners and

@@ -20,8 +20,8 @@
 // What reputation is told is read from the message as stored: the sender
 // domain only when our own Authentication-Results field says DMARC passed
 // for it (a forged From must not spoil a domain), the address from our
-// own topmost Received field, and the hosts of http and https links in
-// the text. Describe may be replaced by one built on a full MIME parse.
+// own topmost Received field, and the hosts of the message's links as the
+// filter's own parse finds them (package content).
 //
 // Lessons are taught one at a time per Trainer, so the records stay
 // right within a process; two nodes sharing a PostgreSQL store may teach
@@ -33,7 +33,6 @@
 package training
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +46,7 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/authres"
+	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/reputation"
 	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/store"
@@ -273,11 +273,11 @@ type Description struct {
 // Describe reads a stored message for reputation: the header.from of a
 // DMARC pass in our Authentication-Results (those naming authservID: the
 // delivery removed any forged ones), the address in the topmost Received
-// field when it is ours (by hostname), and the hosts of http(s) links in
-// the first MiB of the body (quoted-printable soft breaks undone).
+// field when it is ours (by hostname), and the hosts of the links that
+// content.Parse finds (in decoded text and HTML, as the filter sees them).
 func Describe(raw []byte, authservID, hostname string) Description {
 	var d Description
-	end, h := mimeutil.ParseHeader(raw)
+	_, h := mimeutil.ParseHeader(raw)
 	receivedSeen := false
 	for _, f := range h {
 		switch {
@@ -288,7 +288,7 @@ func Describe(raw []byte, authservID, hostname string) Description {
 			d.IP = receivedIP(f.Value, hostname)
 		}
 	}
-	d.LinkDomains = linkHosts(raw[end:])
+	d.LinkDomains = linkHosts(raw)
 	return d
 }
 
@@ -318,7 +318,6 @@ func dmarcPass(value, authservID string) string {
 var (
 	literalRE = regexp.MustCompile(`\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]`)
 	byRE      = regexp.MustCompile(`(?i)(?:^|\s)by\s+([^\s;()]+)`)
-	linkRE    = regexp.MustCompile(`(?i)\bhttps?://([a-z0-9\p{L}][a-z0-9\p{L}.\-]{0,252})`)
 )
 
 // receivedIP returns the connecting address of a Received value written
@@ -340,17 +339,13 @@ func receivedIP(value, hostname string) netip.Addr {
 	return ip
 }
 
-// linkHosts finds the hosts of http and https links in a body.
-func linkHosts(body []byte) []string {
-	if len(body) > 1<<20 {
-		body = body[:1<<20]
-	}
-	body = bytes.ReplaceAll(body, []byte("=\r\n"), nil)
-	body = bytes.ReplaceAll(body, []byte("=\n"), nil)
+// linkHosts returns the hosts of a message's links, as content.Parse
+// finds them (decoded, in text and HTML), each once.
+func linkHosts(raw []byte) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, m := range linkRE.FindAllSubmatch(body, -1) {
-		h := strings.TrimRight(strings.ToLower(string(m[1])), ".-")
+	for _, l := range content.Parse(raw).Links {
+		h := strings.TrimRight(l.Host, ".-")
 		if h == "" || seen[h] {
 			continue
 		}

@@ -306,6 +306,9 @@ func TestDescribe(t *testing.T) {
 			"Content-Transfer-Encoding: quoted-printable\r\n\r\n<a href=3D\"https://lo=\r\ngin.bank.test/\">x</a> https://login.bank.test/again\r\n",
 			Description{LinkDomains: []string{"login.bank.test"}}},
 		{"empty header", "\r\nbody http://a.test\r\n", Description{LinkDomains: []string{"a.test"}}},
+		{"base64 HTML, mailto left out",
+			"Content-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPHA+PGEgaHJlZj0iaHR0cHM6Ly9Mb2dpbi5CYW5rLnRlc3QveCI+c2lnbiBpbjwvYT4gb3IgbWFpbCA8YSBocmVmPSJtYWlsdG86YUBiLnRlc3QiPnVzPC9hPjwvcD4=\r\n",
+			Description{LinkDomains: []string{"login.bank.test"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Describe([]byte(tc.raw), us, us)

@@ -121,3 +121,23 @@ func (s *Store) Correspondents(ctx context.Context, accountID int64, addresses [
 	})
 	return out, mapErr(err, what, nil)
 }
+
+// ListCorrespondents returns the correspondents the account wrote to,
+// the most recently written first, at most limit of them. (Not part of
+// store.Store: the spam filter asks for it when the store has it.)
+func (s *Store) ListCorrespondents(ctx context.Context, accountID int64, limit int) ([]store.Correspondent, error) {
+	what := fmt.Sprintf("correspondents of account %d", accountID)
+	rows, err := s.pool.Query(ctx, "SELECT address, last_seen, wrote FROM correspondents WHERE account_id = $1 AND wrote IS NOT NULL ORDER BY wrote DESC LIMIT $2",
+		accountID, max(limit, 0))
+	if err != nil {
+		return nil, mapErr(err, what, nil)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Correspondent, error) {
+		var c store.Correspondent
+		var wrote *time.Time
+		err := r.Scan(&c.Address, &c.LastSeen, &wrote)
+		c.LastSeen, c.LastWrote = c.LastSeen.UTC(), optTime(wrote)
+		return c, err
+	})
+	return out, mapErr(err, what, nil)
+}

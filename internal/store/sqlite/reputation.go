@@ -131,3 +131,27 @@ func (s *Store) Correspondents(ctx context.Context, accountID int64, addresses [
 	}
 	return out, wrap(what, rows.Err())
 }
+
+// ListCorrespondents returns the correspondents the account wrote to,
+// the most recently written first, at most limit of them. (Not part of
+// store.Store: the spam filter asks for it when the store has it.)
+func (s *Store) ListCorrespondents(ctx context.Context, accountID int64, limit int) ([]store.Correspondent, error) {
+	what := fmt.Sprintf("correspondents of account %d", accountID)
+	rows, err := s.r.QueryContext(ctx, "SELECT address, last_seen, wrote FROM correspondents WHERE account_id = ? AND wrote > 0 ORDER BY wrote DESC LIMIT ?",
+		accountID, max(limit, 0))
+	if err != nil {
+		return nil, wrap(what, err)
+	}
+	defer rows.Close()
+	var out []store.Correspondent
+	for rows.Next() {
+		var c store.Correspondent
+		var seen, wrote int64
+		if err := rows.Scan(&c.Address, &seen, &wrote); err != nil {
+			return nil, wrap(what, err)
+		}
+		c.LastSeen, c.LastWrote = fromMicros(seen), fromMicros(wrote)
+		out = append(out, c)
+	}
+	return out, wrap(what, rows.Err())
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -223,4 +224,30 @@ func testCorrespondentsWrote(t *testing.T, s store.Store) {
 	}
 	_, err := s.Correspondents(ctx, a.ID, make([]string, store.MaxRepBatch+1))
 	wantErr(t, "too many addresses", err, store.ErrInvalid)
+
+	// Both backends list the correspondents written to, for the spam
+	// filter's display-name check (not part of store.Store).
+	l, ok := s.(interface {
+		ListCorrespondents(ctx context.Context, accountID int64, limit int) ([]store.Correspondent, error)
+	})
+	if !ok {
+		t.Fatal("the store does not list correspondents")
+	}
+	must(s.RecordSend(ctx, a.ID, t0.Add(time.Hour), []string{"colleague@out.test"}, 10)).get(t)
+	addrs := func(cs []store.Correspondent) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Address)
+		}
+		return out
+	}
+	if got := addrs(must(l.ListCorrespondents(ctx, a.ID, 10)).get(t)); !slices.Equal(got, []string{"colleague@out.test", "friend@out.test"}) {
+		t.Errorf("listed %v: those written to, the latest first", got)
+	}
+	if got := addrs(must(l.ListCorrespondents(ctx, a.ID, 1)).get(t)); !slices.Equal(got, []string{"colleague@out.test"}) {
+		t.Errorf("limit 1: %v", got)
+	}
+	if got := must(l.ListCorrespondents(ctx, b.ID, 10)).get(t); len(got) != 0 {
+		t.Errorf("an account that never wrote lists %+v", got)
+	}
 }
