@@ -145,8 +145,11 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// A deadline whose timer is made only if a lookup has to wait: see
+	// deadlineCtx.
+	dctx, cancel := withDeadline(ctx, time.Now().Add(timeout))
 	defer cancel()
+	ctx = dctx
 	var res Results
 	args := spf.Args{IP: env.RemoteIP, MailFrom: env.MailFrom, HELO: env.Helo, Receiver: c.hostname()}
 	// The errors repeat the result (temperror, permerror) already in it.
