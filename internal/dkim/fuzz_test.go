@@ -112,3 +112,46 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBase64 compares the one-pass decoder of the usual b= and bh= values
+// with the plain definition (whitespace removed, then the standard
+// decoder): whatever it accepts must decode alike.
+func FuzzBase64(f *testing.F) {
+	for _, s := range []string{"", "AAAA", "AA==", "AAA=", "A===", "AB\r\n\tCD", "AB=\r\n =", "AB==CD", "A", "AB", "ABC",
+		"Zm9v YmFy", "Zm9vYg==\r\n", "Zm9vYmE= ", "Zm9v=mE=", "Zm\x00", "Zh==", "Zm9=", "////", "+/+/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantOK := refBase64(s)
+		got, err := appendBase64([]byte("x"), s)
+		if (err == nil) != wantOK || err == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("appendBase64(%q) = %q, %v; want %q, ok=%v", s, got, err, want, wantOK)
+		}
+		if fast, ok := appendBase64Usual(nil, s); ok && (!wantOK || !bytes.Equal(fast, want)) {
+			t.Fatalf("appendBase64Usual(%q) = %q; want %q, ok=%v", s, fast, want, wantOK)
+		}
+	})
+}
+
+// FuzzStripSpan checks that removing b= where parsing the tag list found
+// it gives what StripSignatureValue gives.
+func FuzzStripSpan(f *testing.F) {
+	f.Add("v=1; a=rsa-sha256; b=AAAA; bh=AAAA\r\n")
+	f.Add(" v=1; bh=AA==;\r\n\tb=\r\n AAAA\r\n")
+	f.Add("b = AA ; c=x")
+	f.Add("b=;")
+	f.Fuzz(func(t *testing.T, value string) {
+		_, b, err := parseTagListSpan(value, nil)
+		if err != nil || b == (span{}) {
+			return
+		}
+		field := []byte("DKIM-Signature:" + value)
+		want, err := StripSignatureValue(field)
+		if err != nil {
+			t.Fatalf("StripSignatureValue: %v, though the tag list has b=", err)
+		}
+		if got := appendStrippedSpan(nil, field, b); !bytes.Equal(got, want) {
+			t.Fatalf("appendStrippedSpan = %q, StripSignatureValue = %q", got, want)
+		}
+	})
+}

@@ -236,6 +236,22 @@ func StripSignatureValue(field []byte) ([]byte, error) {
 	return appendStripped(make([]byte, 0, len(field)), field)
 }
 
+// appendStrippedSpan is appendStripped for a field whose b= value was
+// found by parsing it: b is where it is in the field's value (the part
+// after the first colon).
+func appendStrippedSpan(dst, field []byte, b span) []byte {
+	value := bytes.IndexByte(field, ':') + 1
+	dst = append(dst, field[:value+b.start]...)
+	if value+b.end == len(field) {
+		// A field ending with b= keeps its final line break.
+		if bytes.HasSuffix(field, []byte("\r\n")) {
+			dst = append(dst, '\r', '\n')
+		}
+		return dst
+	}
+	return append(dst, field[value+b.end:]...)
+}
+
 // appendStripped appends field with its b= value removed to dst.
 func appendStripped(dst, field []byte) ([]byte, error) {
 	colon := bytes.IndexByte(field, ':')

@@ -95,6 +95,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 // pending is a signature that passed the checks before the body.
 type pending struct {
 	field  []byte
+	bSpan  span // of b= in the field's value
 	sig    *Signature
 	result *Result
 	body   *bodyHasher
@@ -132,13 +133,13 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			res.Status, res.Reason = StatusNeutral, fmt.Sprintf("not checked: more than %d signatures", limit)
 			continue
 		}
-		sig := v.precheck(f, res)
+		sig, bSpan := v.precheck(f, res)
 		if sig == nil {
 			continue
 		}
 		var bh *bodyHasher
 		hashers, bh = hashers.add(bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length})
-		todo = append(todo, pending{field: f.Raw, sig: sig, result: res, body: bh})
+		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh})
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
@@ -224,14 +225,15 @@ func sameDomain(a, b string) bool {
 }
 
 // precheck parses the field and applies the checks that need neither DNS
-// nor the body. It returns nil when res already holds the final status.
-func (v *Verifier) precheck(f Field, res *Result) *Signature {
+// nor the body. It returns nil when res already holds the final status,
+// and where b='s value is written in the field's value.
+func (v *Verifier) precheck(f Field, res *Result) (*Signature, span) {
 	value := f.Value()
-	sig, err := ParseSignature(value)
+	sig, bSpan, err := parseSignature(value)
 	if err != nil {
 		res.fillFromTags(value)
 		res.Status, res.Reason = StatusPermError, err.Error()
-		return nil
+		return nil, span{}
 	}
 	res.Signature = sig
 	res.HeaderB = headerB(sig.Tags.Get("b"))
@@ -240,15 +242,15 @@ func (v *Verifier) precheck(f Field, res *Result) *Signature {
 	switch {
 	case sig.Algorithm == RSASHA1:
 		res.Status, res.Reason = StatusPolicy, "rsa-sha1 is not accepted (RFC 8301)"
-		return nil
+		return nil, span{}
 	case sig.Algorithm.KeyType() == "":
 		res.Status, res.Reason = StatusPermError, "unknown algorithm "+string(sig.Algorithm)
-		return nil
+		return nil, span{}
 	case !sig.Expiration.IsZero() && v.now().After(sig.Expiration):
 		res.Status, res.Reason = StatusFail, "signature expired"
-		return nil
+		return nil, span{}
 	}
-	return sig
+	return sig, bSpan
 }
 
 // fillFromTags records d=, s=, i=, a= and b= as written, so that even a
@@ -315,7 +317,9 @@ func (v *Verifier) check(h Header, p *pending, key *Key, err error) {
 		return
 	}
 	var digestArr [64]byte
-	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, p.field, true)
+	var strippedArr [1024]byte
+	stripped := appendStrippedSpan(strippedArr[:0], p.field, p.bSpan)
+	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, stripped, false)
 	if err != nil {
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return
