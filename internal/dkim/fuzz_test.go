@@ -1,9 +1,11 @@
 package dkim
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -152,6 +154,43 @@ func FuzzStripSpan(f *testing.F) {
 		}
 		if got := appendStrippedSpan(nil, field, b); !bytes.Equal(got, want) {
 			t.Fatalf("appendStrippedSpan = %q, StripSignatureValue = %q", got, want)
+		}
+	})
+}
+
+// FuzzReadHeader compares reading a header section from what is buffered
+// (bufferedHeader) with reading it line by line: the same fields, the same
+// error, the reader left at the same byte.
+func FuzzReadHeader(f *testing.F) {
+	for _, s := range []string{"From: a\r\nTo: b\r\n folded\r\n\r\nbody", "A: 1\nB: 2\r\n\r\n", " lead\r\nA: 1\r\n\r\n",
+		"\r\nbody", "A: 1\r\n", "A: 1\r\n\n", "A: 1\r\r\n\r\n", "no colon\r\n\r\nx", "A: " + strings.Repeat("x", 80) + "\r\n\r\n"} {
+		f.Add(s, 0)
+		f.Add(s, 20)
+	}
+	f.Fuzz(func(t *testing.T, msg string, max int) {
+		if max < 0 || max > 1<<16 {
+			return
+		}
+		fast := bufio.NewReaderSize(strings.NewReader(msg), 1<<16)
+		h, _, err := ReadHeaderBuf(fast, max, nil)
+		slow := bufio.NewReaderSize(strings.NewReader(msg), 1<<16)
+		if max <= 0 {
+			max = MaxHeaderSize
+		}
+		want, _, wantErr := readHeaderLines(slow, max, nil, nil)
+		if !errors.Is(err, wantErr) && err != wantErr {
+			t.Fatalf("error %v, line by line %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(h, want) {
+			t.Fatalf("fields %q, line by line %q", h, want)
+		}
+		rest, _ := io.ReadAll(fast)
+		wantRest, _ := io.ReadAll(slow)
+		if !bytes.Equal(rest, wantRest) {
+			t.Fatalf("body %q, line by line %q", rest, wantRest)
 		}
 	})
 }

@@ -55,7 +55,21 @@ func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte
 	// slices at the end, when the buffer no longer moves.
 	start := buf[:0]
 	buf = start
-	starts := make([]int, 0, 32) // start of each field in buf
+	var startsArr [32]int
+	starts := startsArr[:0] // start of each field in buf
+	if section, n, ok := bufferedHeader(r, max, starts); ok {
+		buf = append(buf, section...)
+		starts = n
+		r.Discard(len(section) + 2) // buffered: it cannot fail
+		return fieldsOf(buf, starts), buf, nil
+	}
+	return readHeaderLines(r, max, buf, starts)
+}
+
+// readHeaderLines is ReadHeaderBuf reading line by line, for what
+// bufferedHeader leaves.
+func readHeaderLines(r *bufio.Reader, max int, buf []byte, starts []int) (Header, []byte, error) {
+	start := buf
 	for {
 		lineStart := len(buf)
 		var err error
@@ -72,7 +86,13 @@ func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte
 			starts = append(starts, lineStart)
 		}
 	}
-	h = make(Header, len(starts))
+	return fieldsOf(buf, starts), buf, nil
+}
+
+// fieldsOf returns the fields of a header section held in buf, which start
+// at starts.
+func fieldsOf(buf []byte, starts []int) Header {
+	h := make(Header, len(starts))
 	for i, start := range starts {
 		end := len(buf)
 		if i+1 < len(starts) {
@@ -81,7 +101,40 @@ func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte
 		h[i].Raw = buf[start:end:end]
 	}
 	setNames(h)
-	return h, buf, nil
+	return h
+}
+
+// bufferedHeader finds the header section in what r holds buffered
+// already, without reading or consuming: a message read through a large
+// buffer has its whole header there, and one look for each line end
+// replaces reading it line by line. It returns the section, without the
+// empty line that ends it (two bytes, CRLF), and starts with the start of
+// each field appended, when the section is all there, within max bytes (the empty
+// line included), with every line ending in CRLF. Otherwise (a bare LF to
+// turn into CRLF, the end of input, a section not all buffered or too
+// large) it returns false, and reading line by line gives the answer.
+func bufferedHeader(r *bufio.Reader, max int, starts []int) ([]byte, []int, bool) {
+	if r.Buffered() == 0 {
+		r.Peek(1) // fills the buffer; an error is found again by the slow way
+	}
+	data, _ := r.Peek(r.Buffered())
+	data = data[:min(len(data), max)]
+	for pos := 0; ; {
+		i := bytes.IndexByte(data[pos:], '\n')
+		switch {
+		case i < 0 || i == 0:
+			// Not all here, or an empty line ending in a bare LF.
+			return nil, starts, false
+		case data[pos+i-1] != '\r':
+			return nil, starts, false
+		case i == 1:
+			return data[:pos], starts, pos > 0
+		}
+		if c := data[pos]; c != ' ' && c != '\t' || len(starts) == 0 {
+			starts = append(starts, pos)
+		}
+		pos += i + 1
+	}
 }
 
 // msgReader is what reading a message needs: a bufio.Reader and the buffer
@@ -180,11 +233,18 @@ func readLine(r *bufio.Reader, buf []byte, max int) ([]byte, error) {
 // fieldName returns the name of the field that line starts, nil when it
 // has no colon.
 func fieldName(line []byte) []byte {
-	name, _, ok := bytes.Cut(line, []byte(":"))
-	if !ok {
-		return nil
+	// A loop of its own rather than bytes.Cut and bytes.TrimRight: names
+	// are a few bytes long, shorter than the calls cost.
+	for i, c := range line {
+		if c == ':' {
+			name := line[:i]
+			for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+				name = name[:len(name)-1]
+			}
+			return name
+		}
 	}
-	return bytes.TrimRight(name, " \t")
+	return nil
 }
 
 // SelectFields picks the fields that a signature's h= list names, in h=
