@@ -72,16 +72,29 @@ func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
 	} else {
 		used = make([]bool, len(h))
 	}
+	// An oversigned h= names thirty fields and more, most of them absent,
+	// each present one twice in a row. The same name again takes the
+	// next field of that name above the one just taken, if there is one:
+	// every field below was taken already.
+	prev, below := "", len(h)
 	for _, name := range names {
-		for j := len(h) - 1; j >= 0; j-- {
-			// Lengths first: an oversigned h= names thirty fields
-			// and more, most of them absent.
-			if !used[j] && len(h[j].Name) == len(name) && strings.EqualFold(h[j].Name, name) {
-				used[j] = true
+		from := len(h) - 1
+		if name == prev {
+			from = below - 1
+		}
+		below = -1
+		for j := from; j >= 0; j-- {
+			// Length and first letter before EqualFold. (The names
+			// are ASCII; a field name that is not cannot match one
+			// of the same length.)
+			if n := h[j].Name; !used[j] && len(n) == len(name) && len(n) > 0 &&
+				n[0]|0x20 == name[0]|0x20 && strings.EqualFold(n, name) {
+				used[j], below = true, j
 				dst = CanonHeader(dst, c, h[j].Raw)
 				break
 			}
 		}
+		prev = name
 	}
 	return dst
 }

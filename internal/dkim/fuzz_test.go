@@ -194,3 +194,33 @@ func FuzzReadHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelectFields compares the selection of the fields a signature
+// covers, as the header hash makes it (appendSelectedCanon), with the rule
+// of RFC 6376 section 5.4.2 written plainly (refSelectFields).
+func FuzzSelectFields(f *testing.F) {
+	f.Add("From: a\r\nTo: b\r\nto: c\r\nSubject: s\r\n\r\n", "From:From:To:To:to:Subject:Cc:Cc:TO")
+	f.Add("from: a\r\nFROM: b\r\nX: 1\r\n\r\n", "From:x:FROM:from:From:X:X")
+	f.Add("\xc5\xbf\xc5\xbfk: a\r\nssK: b\r\n\r\n", "ssK:ssk:SSK")
+	f.Fuzz(func(t *testing.T, header, list string) {
+		h, err := ReadHeader(bufio.NewReader(strings.NewReader(header)), 0)
+		if err != nil {
+			return
+		}
+		names, err := ParseHeaderNames(list)
+		if err != nil {
+			return
+		}
+		for _, c := range []Canon{Simple, Relaxed} {
+			var want []byte
+			for _, f := range refSelectFields(h, names) {
+				if f != nil {
+					want = CanonHeader(want, c, f)
+				}
+			}
+			if got := appendSelectedCanon(nil, c, h, names); !bytes.Equal(got, want) {
+				t.Fatalf("%s: appendSelectedCanon = %q, the plain rule %q", c, got, want)
+			}
+		}
+	})
+}

@@ -132,3 +132,24 @@ func refParseSignature(value string) (*Signature, bool) {
 	}
 	return s, true
 }
+
+// refSelectFields is the selection of the fields a signature covers (RFC
+// 6376 section 5.4.2) as the header hash makes it: each name takes the
+// last field of that name not yet taken. Names are compared as
+// SelectFields does, and of the same length: the names of h= are ASCII,
+// and a field name with letters outside ASCII that Unicode folds to
+// ASCII ones (U+017F, U+212A) is not one of them.
+func refSelectFields(h Header, names []string) [][]byte {
+	used := make([]bool, len(h))
+	out := make([][]byte, len(names))
+	for i, name := range names {
+		for j := len(h) - 1; j >= 0; j-- {
+			if !used[j] && len(h[j].Name) == len(name) && strings.EqualFold(h[j].Name, name) {
+				used[j] = true
+				out[i] = h[j].Raw
+				break
+			}
+		}
+	}
+	return out
+}

@@ -325,16 +325,41 @@ func ParseCanon(s string) (header, body Canon, err error) { return parseCanon(s)
 func ParseHeaderNames(s string) ([]string, error) {
 	// Sized once: signers that oversign list thirty names and more.
 	names := make([]string, 0, strings.Count(s, ":")+1)
-	for rest, more := s, true; more; {
-		var n string
-		n, rest, more = strings.Cut(rest, ":")
-		if n = trimFWS(n); !validFieldName(n) {
-			return nil, syntaxErr("invalid h= list %q", s)
+	// One pass, each byte looked up once: a name of printable ASCII
+	// (validFieldName), folding white space around it, a colon after it.
+	// The names are short, and finding each colon and then checking the
+	// name cost twice as much in calls as in looking at bytes.
+	start, end := -1, 0 // the current name is s[start:end], once start >= 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case fieldNameByte[c]:
+			if start < 0 {
+				start = i
+			} else if end != i {
+				return nil, syntaxErr("invalid h= list %q", s) // white space inside a name
+			}
+			end = i + 1
+		case c == ':' && start >= 0:
+			names = append(names, s[start:end])
+			start = -1
+		case !isFWS(c):
+			return nil, syntaxErr("invalid h= list %q", s) // an empty name, or a byte outside the grammar
 		}
-		names = append(names, n)
 	}
-	return names, nil
+	if start < 0 {
+		return nil, syntaxErr("invalid h= list %q", s)
+	}
+	return append(names, s[start:end]), nil
 }
+
+// fieldNameByte tells the bytes of a header field name: printable ASCII
+// but the colon (validFieldName). It is never written after init.
+var fieldNameByte = func() (t [256]bool) {
+	for c := 0x21; c <= 0x7e; c++ {
+		t[c] = c != ':'
+	}
+	return t
+}()
 
 // validFieldName checks a header field name: printable ASCII except colon
 // (RFC 5322 section 3.6.8).
