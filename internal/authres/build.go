@@ -265,8 +265,21 @@ func appendClean(dst []byte, s string, max int) []byte {
 	return dst[:start+n]
 }
 
+// printableASCII reports whether s is all printable ASCII or space. Eight
+// bytes are looked at together: every value of every message's field goes
+// through here.
 func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte below 0x20 borrows when 0x20 is taken from it; one of
+		// 0x7f or more carries into its high bit when 0x01 is added.
+		if ((w-0x2020202020202020)|(w+0x0101010101010101)|w)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] >= 0x7f {
 			return false
 		}
@@ -310,8 +323,12 @@ func appendEscaped(dst, s []byte, specials *[256]bool) []byte {
 	return append(dst, s[start:]...)
 }
 
-// appendLower appends the keyword s in lower case.
+// appendLower appends the keyword s in lower case. Keywords are written
+// in lower case almost always: then s is appended whole.
 func appendLower(dst []byte, s string) []byte {
+	if !hasUpper(s) {
+		return append(dst, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'A' <= c && c <= 'Z' {
@@ -320,6 +337,15 @@ func appendLower(dst []byte, s string) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func isKeyword(s string) bool {
