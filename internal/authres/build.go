@@ -2,7 +2,9 @@ package authres
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -105,19 +107,22 @@ func Header(authservID string, results []Result) (string, error) {
 	return string(out), nil
 }
 
-// checkKeywords checks the parts of r that are written as they are.
+// checkKeywords checks the parts of r that are written as they are. The
+// errors quote copies of the words (strconv.Quote) rather than the words
+// themselves (fmt): so r, its Props included, does not escape, and a
+// caller may keep its results and their properties on the stack.
 func checkKeywords(r Result) error {
 	for _, k := range [...]string{r.Method, r.Value} {
 		if !isKeyword(k) {
-			return fmt.Errorf("authres: %q is not a keyword", k)
+			return errors.New("authres: " + strconv.Quote(k) + " is not a keyword")
 		}
 	}
 	if strings.Trim(r.Version, "0123456789") != "" {
-		return fmt.Errorf("authres: invalid method version %q", r.Version)
+		return errors.New("authres: invalid method version " + strconv.Quote(r.Version))
 	}
 	for _, p := range r.Props {
 		if !isKeyword(p.Type) || !isKeyword(p.Name) {
-			return fmt.Errorf("authres: property %q.%q is not made of keywords", p.Type, p.Name)
+			return errors.New("authres: property " + strconv.Quote(p.Type) + "." + strconv.Quote(p.Name) + " is not made of keywords")
 		}
 	}
 	return nil

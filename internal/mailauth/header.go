@@ -61,7 +61,7 @@ type header struct {
 // readMessageHeader reads the header section from m.br, leaving it at the
 // start of the body. For a section too large it reads the start of it from
 // msg anew.
-func (m *msgReader) readMessageHeader(msg delivery.Message) (*header, error) {
+func (m *msgReader) readMessageHeader(msg delivery.Message) (header, error) {
 	h, buf, err := dkim.ReadHeaderBuf(m.br, maxHeader, m.hdr)
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
@@ -70,28 +70,28 @@ func (m *msgReader) readMessageHeader(msg delivery.Message) (*header, error) {
 		return readTruncatedHeader(msg)
 	}
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
-	return &header{fields: h}, nil
+	return header{fields: h}, nil
 }
 
-func readTruncatedHeader(msg delivery.Message) (*header, error) {
+func readTruncatedHeader(msg delivery.Message) (header, error) {
 	r, err := msg.Open()
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
 	defer r.Close()
 	start, err := io.ReadAll(io.LimitReader(r, maxHeader))
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
 	// The start is shorter than the limit, and ends where it ends: as a
 	// header section of its own it reads without error.
 	h, err := dkim.ReadHeader(bufio.NewReader(bytes.NewReader(start)), 2*maxHeader)
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
-	return &header{fields: h, truncated: true}, nil
+	return header{fields: h, truncated: true}, nil
 }
 
 // claiming returns the Authentication-Results fields that claim
