@@ -224,3 +224,26 @@ func FuzzSelectFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeaderList compares the h= list a signer writes (oversigning) with
+// the plain definition, for the default names and for names of its own.
+func FuzzHeaderList(f *testing.F) {
+	f.Add("From: a\r\nTo: b\r\nto: c\r\nSubject: s\r\nX-Y: 1\r\n\r\n", "")
+	f.Add("FROM: a\r\nfrom: b\r\nList-Id: x\r\n\r\n", "To:x-y:TO:From:X-Y")
+	f.Add("\xc5\xbfubject: a\r\nSubject: b\r\n\r\n", "subject")
+	f.Fuzz(func(t *testing.T, header, list string) {
+		h, err := ReadHeader(bufio.NewReader(strings.NewReader(header)), 0)
+		if err != nil {
+			return
+		}
+		s := &Signer{}
+		if list != "" {
+			if s.Headers, err = ParseHeaderNames(list); err != nil {
+				return
+			}
+		}
+		if got, want := s.headerList(h), refHeaderList(s, h); !slices.Equal(got, want) {
+			t.Fatalf("headerList = %q, the plain definition %q", got, want)
+		}
+	})
+}

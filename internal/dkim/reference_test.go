@@ -153,3 +153,33 @@ func refSelectFields(h Header, names []string) [][]byte {
 	}
 	return out
 }
+
+// refHeaderList is Signer.headerList written plainly: each name to sign
+// (From first, then the others once each), as many times as the header
+// has fields of that name, compared lower-cased, plus one.
+func refHeaderList(s *Signer, h Header) []string {
+	names := s.Headers
+	if names == nil {
+		names = defaultHeaders
+	}
+	var list []string
+	var done []string
+	for _, name := range append([]string{"From"}, names...) {
+		if slices.Contains(done, strings.ToLower(name)) {
+			continue
+		}
+		done = append(done, strings.ToLower(name))
+		n := 0
+		for _, f := range h {
+			// Lower-cased, as Signer.headerList compares (lowerEqual).
+			//lint:ignore SA6005 see above
+			if strings.ToLower(f.Name) == strings.ToLower(name) {
+				n++
+			}
+		}
+		for range n + 1 {
+			list = append(list, name)
+		}
+	}
+	return list
+}
