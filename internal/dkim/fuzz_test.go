@@ -247,3 +247,18 @@ func FuzzHeaderList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidLabels compares validLabels with the labels split plainly.
+func FuzzValidLabels(f *testing.F) {
+	for _, s := range []string{"example.com", "a..b", ".a", "a.", "", "x_y.z", "-a.b", strings.Repeat("a", 64) + ".b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, underscore := range []bool{false, true} {
+			want := !slices.ContainsFunc(strings.Split(s, "."), func(l string) bool { return !validLabel(l, underscore) })
+			if got := validLabels(s, underscore); got != want {
+				t.Fatalf("validLabels(%q, %v) = %v, want %v", s, underscore, got, want)
+			}
+		}
+	})
+}
