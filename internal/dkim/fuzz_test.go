@@ -262,3 +262,15 @@ func FuzzValidLabels(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIsSignatureField checks the length test before EqualFold.
+func FuzzIsSignatureField(f *testing.F) {
+	for _, s := range []string{"DKIM-Signature", "dkim-signature", "DKIM-Signatur", "D\u212aIM-\u017fignature", "From", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := isSignatureField(name), strings.EqualFold(name, "DKIM-Signature"); got != want {
+			t.Fatalf("isSignatureField(%q) = %v, want %v", name, got, want)
+		}
+	})
+}

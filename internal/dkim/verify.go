@@ -113,7 +113,13 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		limit = DefaultMaxSignatures
 	}
 	var results []Result
-	if n := h.Count("DKIM-Signature"); n > 0 {
+	n := 0
+	for _, f := range h {
+		if isSignatureField(f.Name) {
+			n++
+		}
+	}
+	if n > 0 {
 		// Made at its final size: pointers into it stay valid.
 		results = make([]Result, 0, n)
 	}
@@ -124,7 +130,7 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	var hashersArr [2]*bodyHasher
 	hashers := bodyHashers(hashersArr[:0])
 	for _, f := range h {
-		if !strings.EqualFold(f.Name, "DKIM-Signature") {
+		if !isSignatureField(f.Name) {
 			continue
 		}
 		results = append(results, Result{BodyLength: -1})
@@ -161,6 +167,14 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		return nil, err
 	}
 	return results, nil
+}
+
+// isSignatureField reports whether a field is a DKIM-Signature, as
+// strings.EqualFold tells. A name shorter than "DKIM-Signature" cannot be
+// one (each of its letters that folds to an ASCII one is at least one
+// byte), and most are: they are told so without the call.
+func isSignatureField(name string) bool {
+	return len(name) >= len("DKIM-Signature") && strings.EqualFold(name, "DKIM-Signature")
 }
 
 // keyLookup is one key lookup, running in the background when done is not
