@@ -3,25 +3,74 @@
 # its parts, counted with callgrind: deterministic, where timings on a
 # shared machine swing by tens of percent. Needs valgrind (Debian package).
 #
-#   bench/auth-instructions.sh                       # Check/rsa/10KiB
+#   bench/auth-instructions.sh                       # Check/rsa/10KiB, where they go
 #   bench/auth-instructions.sh 'Check/ed25519/10KiB$' 2000
+#   bench/auth-instructions.sh totals                # each operation against its floor
+#
+# The first form lists the inclusive count of the check's functions per
+# operation (callgrind's inclusive counts of Go code that switches stacks
+# are approximate; use them to see where the work goes). The second runs
+# each benchmark twice, N1 and N2 times, and divides the difference of the
+# totals: what one operation costs, setup left out. The benchmarks sign
+# with fixed keys, so the counts repeat from run to run.
 #
 # Instructions are not time (cryptography runs at a higher rate per
 # cycle than parsing), but a change that removes instructions from the
 # parsing removes time too, and this tells so in one run.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Garbage collection and asynchronous preemption off: the first would
+# spread its work over whatever runs, the second breaks callgrind.
+grind() { # out binary args...
+	local out=$1
+	shift
+	GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 timeout 600 valgrind --tool=callgrind \
+		--callgrind-out-file="$out" "$@" >/dev/null 2>&1
+}
+
+if [ "${1:-}" = totals ]; then
+	N1=${N1:-100}
+	N2=${N2:-600}
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	go test -c -o "$tmp/mailauth.test" ./internal/mailauth
+	go test -c -o "$tmp/dkim.test" ./internal/dkim
+	# per PKG BENCH: instructions of one operation.
+	per() {
+		local pkg=$1 bench=$2 n total=()
+		for n in "$N1" "$N2"; do
+			(cd "internal/$pkg" && grind "$tmp/out" "$tmp/$pkg.test" -test.run '^$' -test.bench "$bench" -test.benchtime "${n}x")
+			total+=("$(callgrind_annotate "$tmp/out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')")
+		done
+		echo $(((total[1] - total[0]) / (N2 - N1)))
+	}
+	row() { # what op floor
+		printf '| %s | %d | %d | %+d | %+.1f %% |\n' "$1" "$2" "$3" $(($2 - $3)) "$(awk -v a="$2" -v b="$3" 'BEGIN { print (a / b - 1) * 100 }')"
+	}
+	echo '| operation (10 KiB) | instructions | floor | above | above |'
+	echo '| --- | --- | --- | --- | --- |'
+	for alg in rsa ed25519; do
+		row "whole inbound check, $alg" "$(per mailauth "^BenchmarkCheck\$/^$alg\$/^10KiB\$")" \
+			"$(per mailauth "^BenchmarkRawCrypto\$/^$alg\$/^10KiB\$")"
+	done
+	sha=$(per dkim '^BenchmarkRawSHA256$/^10KiB$')
+	for alg in ed25519 rsa2048; do
+		row "DKIM verify, $alg" "$(per dkim "^BenchmarkVerify\$/^$alg\$/^10KiB\$")" \
+			$((sha + $(per dkim "^BenchmarkRawVerify\$/^$alg\$")))
+	done
+	row "DKIM sign, ed25519" "$(per dkim '^BenchmarkSign$/^ed25519$/^10KiB$')" \
+		$((sha + $(per dkim '^BenchmarkRawSign$/^ed25519$')))
+	exit 0
+fi
 
 BENCH=${1:-'Check/rsa/10KiB$'}
 N=${2:-2000}
-cd "$(dirname "$0")/.."
 bin=$(mktemp)
 out=$(mktemp)
 trap 'rm -f "$bin" "$out"' EXIT
 go test -c -o "$bin" ./internal/mailauth
-# Garbage collection and asynchronous preemption off: the first would
-# spread its work over whatever runs, the second breaks callgrind.
-GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 timeout 600 valgrind --tool=callgrind \
-	--callgrind-out-file="$out" "$bin" -test.run '^$' -test.bench "$BENCH" -test.benchtime "${N}x" >/dev/null 2>&1
+(cd internal/mailauth && grind "$out" "$bin" -test.run '^$' -test.bench "$BENCH" -test.benchtime "${N}x")
 callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null |
 	awk -v n="$N" '{c=$1; gsub(",","",c); name=$NF; if (name ~ /^\[/) name=$(NF-1); sub(/.*:/,"",name);
 		if (c+0>0) printf "%8.0f  %s\n", c/n, name}' |

@@ -2,7 +2,9 @@ package authres
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -105,19 +107,22 @@ func Header(authservID string, results []Result) (string, error) {
 	return string(out), nil
 }
 
-// checkKeywords checks the parts of r that are written as they are.
+// checkKeywords checks the parts of r that are written as they are. The
+// errors quote copies of the words (strconv.Quote) rather than the words
+// themselves (fmt): so r, its Props included, does not escape, and a
+// caller may keep its results and their properties on the stack.
 func checkKeywords(r Result) error {
 	for _, k := range [...]string{r.Method, r.Value} {
 		if !isKeyword(k) {
-			return fmt.Errorf("authres: %q is not a keyword", k)
+			return errors.New("authres: " + strconv.Quote(k) + " is not a keyword")
 		}
 	}
 	if strings.Trim(r.Version, "0123456789") != "" {
-		return fmt.Errorf("authres: invalid method version %q", r.Version)
+		return errors.New("authres: invalid method version " + strconv.Quote(r.Version))
 	}
 	for _, p := range r.Props {
 		if !isKeyword(p.Type) || !isKeyword(p.Name) {
-			return fmt.Errorf("authres: property %q.%q is not made of keywords", p.Type, p.Name)
+			return errors.New("authres: property " + strconv.Quote(p.Type) + "." + strconv.Quote(p.Name) + " is not made of keywords")
 		}
 	}
 	return nil
@@ -166,19 +171,27 @@ func appendResult(dst, text []byte, r Result, end string) []byte {
 	dst = append(dst, '=')
 	dst = appendLower(dst, r.Value)
 	finish()
+	// A text that needs nothing replaced nor cut is written from where
+	// it is (clean); any other is cleaned into text first.
 	if r.Comment != "" {
 		begin()
-		text = appendClean(text[:0], r.Comment, maxCommentLen)
 		dst = append(dst, '(')
-		dst = appendEscaped(dst, text, commentSpecials)
+		if c, ok := clean(r.Comment, maxCommentLen); ok {
+			dst = appendEscaped(dst, c, commentSpecials)
+		} else {
+			dst = appendEscaped(dst, appendClean(text[:0], r.Comment, maxCommentLen), commentSpecials)
+		}
 		dst = append(dst, ')')
 		finish()
 	}
 	if r.Reason != "" {
 		begin()
-		text = appendClean(text[:0], r.Reason, maxReasonLen)
 		dst = append(dst, "reason="...)
-		dst = appendQuoted(dst, text)
+		if c, ok := clean(r.Reason, maxReasonLen); ok {
+			dst = appendQuoted(dst, c)
+		} else {
+			dst = appendQuoted(dst, appendClean(text[:0], r.Reason, maxReasonLen))
+		}
 		finish()
 	}
 	for _, p := range r.Props {
@@ -187,11 +200,23 @@ func appendResult(dst, text []byte, r Result, end string) []byte {
 		dst = append(dst, '.')
 		dst = appendLower(dst, p.Name)
 		dst = append(dst, '=')
-		text = appendClean(text[:0], p.Value, maxValueLen)
-		dst = appendValue(dst, text)
+		if c, ok := clean(p.Value, maxValueLen); ok {
+			dst = appendValue(dst, c)
+		} else {
+			dst = appendValue(dst, appendClean(text[:0], p.Value, maxValueLen))
+		}
 		finish()
 	}
 	return dst
+}
+
+// clean returns what appendClean makes of s, and true, when that is a part
+// of s: s is no longer than max and has nothing to replace.
+func clean(s string, max int) (string, bool) {
+	if len(s) <= max && printableASCII(s) {
+		return strings.Trim(s, " "), true
+	}
+	return "", false
 }
 
 // fold takes the word that ends dst and starts at start, on a line of
@@ -217,11 +242,11 @@ func fold(dst []byte, start, cur int) ([]byte, int) {
 // appendValue appends a cleaned property value (pvalue) as a token, as
 // local-part@domain when it is an address whose domain is a token, or else
 // as a quoted-string.
-func appendValue(dst, s []byte) []byte {
+func appendValue[T string | []byte](dst []byte, s T) []byte {
 	if isToken(s) {
 		return append(dst, s...)
 	}
-	if at := bytes.LastIndexByte(s, '@'); at >= 0 && isToken(s[at+1:]) {
+	if at := lastIndexByte(s, '@'); at >= 0 && isToken(s[at+1:]) {
 		local := s[:at]
 		if len(local) == 0 || isDotAtom(local) {
 			return append(dst, s...)
@@ -265,8 +290,21 @@ func appendClean(dst []byte, s string, max int) []byte {
 	return dst[:start+n]
 }
 
+// printableASCII reports whether s is all printable ASCII or space. Eight
+// bytes are looked at together: every value of every message's field goes
+// through here.
 func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte below 0x20 borrows when 0x20 is taken from it; one of
+		// 0x7f or more carries into its high bit when 0x01 is added.
+		if ((w-0x2020202020202020)|(w+0x0101010101010101)|w)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] >= 0x7f {
 			return false
 		}
@@ -290,7 +328,7 @@ func specialSet(chars string) *[256]bool {
 	return &t
 }
 
-func appendQuoted(dst, s []byte) []byte {
+func appendQuoted[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	dst = appendEscaped(dst, s, quotedSpecials)
 	return append(dst, '"')
@@ -298,10 +336,10 @@ func appendQuoted(dst, s []byte) []byte {
 
 // appendEscaped appends s with a backslash before each of specials: runs
 // without one are appended whole.
-func appendEscaped(dst, s []byte, specials *[256]bool) []byte {
+func appendEscaped[T string | []byte](dst []byte, s T, specials *[256]bool) []byte {
 	start := 0
-	for i, c := range s {
-		if specials[c] {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; specials[c] {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', c)
 			start = i + 1
@@ -310,8 +348,12 @@ func appendEscaped(dst, s []byte, specials *[256]bool) []byte {
 	return append(dst, s[start:]...)
 }
 
-// appendLower appends the keyword s in lower case.
+// appendLower appends the keyword s in lower case. Keywords are written
+// in lower case almost always: then s is appended whole.
 func appendLower(dst []byte, s string) []byte {
+	if !hasUpper(s) {
+		return append(dst, s...)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'A' <= c && c <= 'Z' {
@@ -320,6 +362,15 @@ func appendLower(dst []byte, s string) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func isKeyword(s string) bool {
@@ -334,27 +385,36 @@ func isKeyword(s string) bool {
 	return true
 }
 
-func isToken(s []byte) bool {
+func isToken[T string | []byte](s T) bool {
 	if len(s) == 0 {
 		return false
 	}
-	for _, c := range s {
-		if !isTokenChar(c) {
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
 			return false
 		}
 	}
 	return true
 }
 
+func lastIndexByte[T string | []byte](s T, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
 // isDotAtom reports whether s is a dot-atom (RFC 5322 section 3.2.3),
 // which an address's local-part may be written as without quotes: atext
 // runs separated by single dots.
-func isDotAtom(s []byte) bool {
+func isDotAtom[T string | []byte](s T) bool {
 	if len(s) == 0 || s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
-	for i, c := range s {
-		if c == '.' {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' {
 			if s[i-1] == '.' {
 				return false
 			}

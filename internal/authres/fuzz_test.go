@@ -76,3 +76,17 @@ func FuzzClaiming(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPrintableASCII compares printableASCII, eight bytes at a time, with
+// its definition.
+func FuzzPrintableASCII(f *testing.F) {
+	for _, s := range []string{"", "plain text", "tab\there", "del\x7f", "é", "0123456789abcdef\x1f", " ~~~~~~~~~~~~~~~", "\x20\x7e\x20\x7e\x20\x7e\x20\x7e\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f })
+		if got := printableASCII(s); got != want {
+			t.Fatalf("printableASCII(%q) = %v, want %v", s, got, want)
+		}
+	})
+}

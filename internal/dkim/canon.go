@@ -50,12 +50,7 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 		// the output well defined.
 		return append(dst, field...)
 	}
-	for _, ch := range bytes.TrimRight(name, " \t") {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		dst = append(dst, ch)
-	}
+	dst = appendLowerASCII(dst, bytes.TrimRight(name, " \t"))
 	dst = append(dst, ':')
 	crlf := bytes.HasSuffix(value, []byte("\r\n"))
 	space := false // whitespace seen since the last written character
@@ -72,8 +67,16 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 			i++
 			continue
 		}
-		// A run of other characters is copied at once.
-		j := i + 1 + indexHeaderSpace(value[i+1:])
+		// A run of other characters is copied at once. Its end is
+		// looked for here rather than in a function: most runs are
+		// a few bytes long, shorter than a call costs.
+		j := i + 1
+		for j+8 <= len(value) && !hasBelow(load64(value, j), 0x21) {
+			j += 8
+		}
+		for j < len(value) && !isHeaderSpace(value[j]) {
+			j++
+		}
 		if space && wrote {
 			dst = append(dst, ' ')
 		}
@@ -87,23 +90,20 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 	return dst
 }
 
-func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-// indexHeaderSpace returns the index of the first whitespace or line
-// break in b, or len(b). The four are all below 0x21, so words without
-// such a byte are passed over whole.
-func indexHeaderSpace(b []byte) int {
-	for i := 0; ; {
-		j := indexBelow(b[i:], 0x21)
-		if j < 0 {
-			return len(b)
+// appendLowerASCII appends b with ASCII letters lower-cased; a name with
+// no upper-case letter is appended whole.
+func appendLowerASCII(dst, b []byte) []byte {
+	start := len(dst)
+	dst = append(dst, b...)
+	for i, c := range dst[start:] {
+		if 'A' <= c && c <= 'Z' {
+			dst[start+i] = c + 'a' - 'A'
 		}
-		if i += j; isHeaderSpace(b[i]) {
-			return i
-		}
-		i++
 	}
+	return dst
 }
+
+func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
 // as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result

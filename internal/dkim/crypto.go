@@ -65,26 +65,56 @@ func signedHeaderDigest(dst []byte, alg Algorithm, c Canon, h Header, names []st
 // appendSelectedCanon appends the canonical form of the fields that names
 // select from h, in the order and by the rule of SelectFields.
 func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
-	var arr [64]bool
-	var used []bool
+	// Each field's name length and first letter, lower-cased, in one
+	// word (nameKey), so that a name is compared with each field in one
+	// step before EqualFold; taken marks a field taken.
+	var arr [64]uint64
+	var keys []uint64
 	if len(h) <= len(arr) {
-		used = arr[:len(h)]
+		keys = arr[:len(h)]
 	} else {
-		used = make([]bool, len(h))
+		keys = make([]uint64, len(h))
 	}
+	for j, f := range h {
+		keys[j] = nameKey(f.Name)
+	}
+	// An oversigned h= names thirty fields and more, most of them absent,
+	// each present one twice in a row. The same name again takes the
+	// next field of that name above the one just taken, if there is one:
+	// every field below was taken already.
+	prev, below := "", len(h)
 	for _, name := range names {
-		for j := len(h) - 1; j >= 0; j-- {
-			// Lengths first: an oversigned h= names thirty fields
-			// and more, most of them absent.
-			if !used[j] && len(h[j].Name) == len(name) && strings.EqualFold(h[j].Name, name) {
-				used[j] = true
+		from := len(h) - 1
+		if name == prev {
+			from = below - 1
+		}
+		below = -1
+		// (The names are ASCII; a field name that is not cannot match
+		// one of the same length, and so neither one of another key.)
+		k := nameKey(name)
+		for j := from; j >= 0; j-- {
+			if keys[j] == k && k != 0 && strings.EqualFold(h[j].Name, name) {
+				keys[j], below = taken, j
 				dst = CanonHeader(dst, c, h[j].Raw)
 				break
 			}
 		}
+		prev = name
 	}
 	return dst
 }
+
+// nameKey is a field name's length and first letter, lower-cased, in one
+// word: names that differ in it are not equal. An empty name is 0.
+func nameKey(name string) uint64 {
+	if name == "" {
+		return 0
+	}
+	return uint64(len(name))<<8 | uint64(name[0]|0x20)
+}
+
+// taken is the key of a field already selected: no name has it.
+const taken = 1<<64 - 1
 
 // SignHash signs digest, made with alg's hash, with key. RSA uses
 // PKCS #1 v1.5 (RFC 6376 section 3.3.1); Ed25519 signs the digest itself

@@ -1,9 +1,11 @@
 package dkim
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -109,6 +111,166 @@ func FuzzVerify(f *testing.F) {
 			if r.Status == StatusPass && r.Signature == nil {
 				t.Fatalf("pass without a parsed signature: %+v", r)
 			}
+		}
+	})
+}
+
+// FuzzBase64 compares the one-pass decoder of the usual b= and bh= values
+// with the plain definition (whitespace removed, then the standard
+// decoder): whatever it accepts must decode alike.
+func FuzzBase64(f *testing.F) {
+	for _, s := range []string{"", "AAAA", "AA==", "AAA=", "A===", "AB\r\n\tCD", "AB=\r\n =", "AB==CD", "A", "AB", "ABC",
+		"Zm9v YmFy", "Zm9vYg==\r\n", "Zm9vYmE= ", "Zm9v=mE=", "Zm\x00", "Zh==", "Zm9=", "////", "+/+/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantOK := refBase64(s)
+		got, err := appendBase64([]byte("x"), s)
+		if (err == nil) != wantOK || err == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("appendBase64(%q) = %q, %v; want %q, ok=%v", s, got, err, want, wantOK)
+		}
+		if fast, ok := appendBase64Usual(nil, s); ok && (!wantOK || !bytes.Equal(fast, want)) {
+			t.Fatalf("appendBase64Usual(%q) = %q; want %q, ok=%v", s, fast, want, wantOK)
+		}
+	})
+}
+
+// FuzzStripSpan checks that removing b= where parsing the tag list found
+// it gives what StripSignatureValue gives.
+func FuzzStripSpan(f *testing.F) {
+	f.Add("v=1; a=rsa-sha256; b=AAAA; bh=AAAA\r\n")
+	f.Add(" v=1; bh=AA==;\r\n\tb=\r\n AAAA\r\n")
+	f.Add("b = AA ; c=x")
+	f.Add("b=;")
+	f.Fuzz(func(t *testing.T, value string) {
+		_, b, err := parseTagListSpan(value, nil)
+		if err != nil || b == (span{}) {
+			return
+		}
+		field := []byte("DKIM-Signature:" + value)
+		want, err := StripSignatureValue(field)
+		if err != nil {
+			t.Fatalf("StripSignatureValue: %v, though the tag list has b=", err)
+		}
+		if got := appendStrippedSpan(nil, field, b); !bytes.Equal(got, want) {
+			t.Fatalf("appendStrippedSpan = %q, StripSignatureValue = %q", got, want)
+		}
+	})
+}
+
+// FuzzReadHeader compares reading a header section from what is buffered
+// (bufferedHeader) with reading it line by line: the same fields, the same
+// error, the reader left at the same byte.
+func FuzzReadHeader(f *testing.F) {
+	for _, s := range []string{"From: a\r\nTo: b\r\n folded\r\n\r\nbody", "A: 1\nB: 2\r\n\r\n", " lead\r\nA: 1\r\n\r\n",
+		"\r\nbody", "A: 1\r\n", "A: 1\r\n\n", "A: 1\r\r\n\r\n", "no colon\r\n\r\nx", "A: " + strings.Repeat("x", 80) + "\r\n\r\n"} {
+		f.Add(s, 0)
+		f.Add(s, 20)
+	}
+	f.Fuzz(func(t *testing.T, msg string, max int) {
+		if max < 0 || max > 1<<16 {
+			return
+		}
+		fast := bufio.NewReaderSize(strings.NewReader(msg), 1<<16)
+		h, _, err := ReadHeaderBuf(fast, max, nil)
+		slow := bufio.NewReaderSize(strings.NewReader(msg), 1<<16)
+		if max <= 0 {
+			max = MaxHeaderSize
+		}
+		want, _, wantErr := readHeaderLines(slow, max, nil, nil)
+		if !errors.Is(err, wantErr) && err != wantErr {
+			t.Fatalf("error %v, line by line %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(h, want) {
+			t.Fatalf("fields %q, line by line %q", h, want)
+		}
+		rest, _ := io.ReadAll(fast)
+		wantRest, _ := io.ReadAll(slow)
+		if !bytes.Equal(rest, wantRest) {
+			t.Fatalf("body %q, line by line %q", rest, wantRest)
+		}
+	})
+}
+
+// FuzzSelectFields compares the selection of the fields a signature
+// covers, as the header hash makes it (appendSelectedCanon), with the rule
+// of RFC 6376 section 5.4.2 written plainly (refSelectFields).
+func FuzzSelectFields(f *testing.F) {
+	f.Add("From: a\r\nTo: b\r\nto: c\r\nSubject: s\r\n\r\n", "From:From:To:To:to:Subject:Cc:Cc:TO")
+	f.Add("from: a\r\nFROM: b\r\nX: 1\r\n\r\n", "From:x:FROM:from:From:X:X")
+	f.Add("\xc5\xbf\xc5\xbfk: a\r\nssK: b\r\n\r\n", "ssK:ssk:SSK")
+	f.Fuzz(func(t *testing.T, header, list string) {
+		h, err := ReadHeader(bufio.NewReader(strings.NewReader(header)), 0)
+		if err != nil {
+			return
+		}
+		names, err := ParseHeaderNames(list)
+		if err != nil {
+			return
+		}
+		for _, c := range []Canon{Simple, Relaxed} {
+			var want []byte
+			for _, f := range refSelectFields(h, names) {
+				if f != nil {
+					want = CanonHeader(want, c, f)
+				}
+			}
+			if got := appendSelectedCanon(nil, c, h, names); !bytes.Equal(got, want) {
+				t.Fatalf("%s: appendSelectedCanon = %q, the plain rule %q", c, got, want)
+			}
+		}
+	})
+}
+
+// FuzzHeaderList compares the h= list a signer writes (oversigning) with
+// the plain definition, for the default names and for names of its own.
+func FuzzHeaderList(f *testing.F) {
+	f.Add("From: a\r\nTo: b\r\nto: c\r\nSubject: s\r\nX-Y: 1\r\n\r\n", "")
+	f.Add("FROM: a\r\nfrom: b\r\nList-Id: x\r\n\r\n", "To:x-y:TO:From:X-Y")
+	f.Add("\xc5\xbfubject: a\r\nSubject: b\r\n\r\n", "subject")
+	f.Fuzz(func(t *testing.T, header, list string) {
+		h, err := ReadHeader(bufio.NewReader(strings.NewReader(header)), 0)
+		if err != nil {
+			return
+		}
+		s := &Signer{}
+		if list != "" {
+			if s.Headers, err = ParseHeaderNames(list); err != nil {
+				return
+			}
+		}
+		if got, want := s.headerList(h), refHeaderList(s, h); !slices.Equal(got, want) {
+			t.Fatalf("headerList = %q, the plain definition %q", got, want)
+		}
+	})
+}
+
+// FuzzValidLabels compares validLabels with the labels split plainly.
+func FuzzValidLabels(f *testing.F) {
+	for _, s := range []string{"example.com", "a..b", ".a", "a.", "", "x_y.z", "-a.b", strings.Repeat("a", 64) + ".b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, underscore := range []bool{false, true} {
+			want := !slices.ContainsFunc(strings.Split(s, "."), func(l string) bool { return !validLabel(l, underscore) })
+			if got := validLabels(s, underscore); got != want {
+				t.Fatalf("validLabels(%q, %v) = %v, want %v", s, underscore, got, want)
+			}
+		}
+	})
+}
+
+// FuzzIsSignatureField checks the length test before EqualFold.
+func FuzzIsSignatureField(f *testing.F) {
+	for _, s := range []string{"DKIM-Signature", "dkim-signature", "DKIM-Signatur", "D\u212aIM-\u017fignature", "From", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := isSignatureField(name), strings.EqualFold(name, "DKIM-Signature"); got != want {
+			t.Fatalf("isSignatureField(%q) = %v, want %v", name, got, want)
 		}
 	})
 }

@@ -132,3 +132,54 @@ func refParseSignature(value string) (*Signature, bool) {
 	}
 	return s, true
 }
+
+// refSelectFields is the selection of the fields a signature covers (RFC
+// 6376 section 5.4.2) as the header hash makes it: each name takes the
+// last field of that name not yet taken. Names are compared as
+// SelectFields does, and of the same length: the names of h= are ASCII,
+// and a field name with letters outside ASCII that Unicode folds to
+// ASCII ones (U+017F, U+212A) is not one of them.
+func refSelectFields(h Header, names []string) [][]byte {
+	used := make([]bool, len(h))
+	out := make([][]byte, len(names))
+	for i, name := range names {
+		for j := len(h) - 1; j >= 0; j-- {
+			if !used[j] && len(h[j].Name) == len(name) && strings.EqualFold(h[j].Name, name) {
+				used[j] = true
+				out[i] = h[j].Raw
+				break
+			}
+		}
+	}
+	return out
+}
+
+// refHeaderList is Signer.headerList written plainly: each name to sign
+// (From first, then the others once each), as many times as the header
+// has fields of that name, compared lower-cased, plus one.
+func refHeaderList(s *Signer, h Header) []string {
+	names := s.Headers
+	if names == nil {
+		names = defaultHeaders
+	}
+	var list []string
+	var done []string
+	for _, name := range append([]string{"From"}, names...) {
+		if slices.Contains(done, strings.ToLower(name)) {
+			continue
+		}
+		done = append(done, strings.ToLower(name))
+		n := 0
+		for _, f := range h {
+			// Lower-cased, as Signer.headerList compares (lowerEqual).
+			//lint:ignore SA6005 see above
+			if strings.ToLower(f.Name) == strings.ToLower(name) {
+				n++
+			}
+		}
+		for range n + 1 {
+			list = append(list, name)
+		}
+	}
+	return list
+}

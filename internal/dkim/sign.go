@@ -231,6 +231,27 @@ func (s *Signer) headerList(h Header) []string {
 		}
 		return lowerEqual(a, b)
 	}
+	// How many fields each name has, counted in one pass over the
+	// fields when the names are ASCII: each field is counted for the
+	// first name it matches (a later equal name is left out below), and
+	// lengths are compared first.
+	var countsArr [64]int
+	counted := ascii && len(names) <= len(countsArr)
+	fromCount := 0
+	if counted {
+		for _, f := range h {
+			if equalFoldASCII(f.Name, "From") {
+				fromCount++
+				continue
+			}
+			for i, name := range names {
+				if len(name) == len(f.Name) && equalFoldASCII(f.Name, name) {
+					countsArr[i]++
+					break
+				}
+			}
+		}
+	}
 	list := make([]string, 0, 2*len(names)+2)
 	for i := -1; i < len(names); i++ {
 		name := "From"
@@ -241,9 +262,16 @@ func (s *Signer) headerList(h Header) []string {
 			}
 		}
 		n := 0
-		for _, f := range h {
-			if same(f.Name, name) {
-				n++
+		switch {
+		case counted && i < 0:
+			n = fromCount
+		case counted:
+			n = countsArr[i]
+		default:
+			for _, f := range h {
+				if same(f.Name, name) {
+					n++
+				}
 			}
 		}
 		for range n + 1 {

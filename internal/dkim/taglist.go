@@ -36,36 +36,52 @@ func ParseTagList(s string) (TagList, error) {
 // characters for the tags that checked reports: those whose own parser
 // refuses every character the check would.
 func parseTagList(s string, checked func(name string) bool) (TagList, error) {
+	list, _, err := parseTagListSpan(s, checked)
+	return list, err
+}
+
+// span is where a tag's value is written in its tag list, from the byte
+// after '=' to the ';' that ends it (or the end), white space included.
+type span struct{ start, end int }
+
+// parseTagListSpan is parseTagList, also telling where the value of the
+// b= tag is written, as StripSignatureValue would remove it; a zero span
+// when there is none.
+func parseTagListSpan(s string, checked func(name string) bool) (TagList, span, error) {
 	list := make(TagList, 0, 16)
 	var seen tagSet
+	var b span
 	for rest, more := s, true; more; {
 		// A loop on IndexByte rather than strings.SplitSeq, whose
 		// iterator was a third of the time of this function.
 		var spec string
+		specStart := len(s) - len(rest)
 		spec, rest, more = strings.Cut(rest, ";")
 		if isFWSOnly(spec) {
 			continue
 		}
 		name, value, ok := strings.Cut(spec, "=")
 		if !ok {
-			return nil, syntaxErr("tag %q has no '='", trimFWS(spec))
+			return nil, span{}, syntaxErr("tag %q has no '='", trimFWS(spec))
 		}
-		name = trimFWS(name)
+		if name = trimFWS(name); name == "b" {
+			b = span{specStart + len(spec) - len(value), specStart + len(spec)}
+		}
 		if !validTagName(name) {
-			return nil, syntaxErr("invalid tag name %q", name)
+			return nil, span{}, syntaxErr("invalid tag name %q", name)
 		}
 		value = trimFWS(value)
 		if checked != nil && checked(name) {
 			// Checked later, by its own parser.
 		} else if err := checkTagValue(value); err != nil {
-			return nil, fmt.Errorf("tag %s: %w", name, err)
+			return nil, span{}, fmt.Errorf("tag %s: %w", name, err)
 		}
 		if seen.add(name, list) {
-			return nil, syntaxErr("tag %s given twice", name)
+			return nil, span{}, syntaxErr("tag %s given twice", name)
 		}
 		list = append(list, Tag{Name: name, Value: value})
 	}
-	return list, nil
+	return list, b, nil
 }
 
 // tagSet tells which tags a list already has. Most tag names are one

@@ -95,6 +95,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 // pending is a signature that passed the checks before the body.
 type pending struct {
 	field  []byte
+	bSpan  span // of b= in the field's value
 	sig    *Signature
 	result *Result
 	body   *bodyHasher
@@ -112,7 +113,13 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		limit = DefaultMaxSignatures
 	}
 	var results []Result
-	if n := h.Count("DKIM-Signature"); n > 0 {
+	n := 0
+	for _, f := range h {
+		if isSignatureField(f.Name) {
+			n++
+		}
+	}
+	if n > 0 {
 		// Made at its final size: pointers into it stay valid.
 		results = make([]Result, 0, n)
 	}
@@ -123,7 +130,7 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	var hashersArr [2]*bodyHasher
 	hashers := bodyHashers(hashersArr[:0])
 	for _, f := range h {
-		if !strings.EqualFold(f.Name, "DKIM-Signature") {
+		if !isSignatureField(f.Name) {
 			continue
 		}
 		results = append(results, Result{BodyLength: -1})
@@ -132,13 +139,13 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			res.Status, res.Reason = StatusNeutral, fmt.Sprintf("not checked: more than %d signatures", limit)
 			continue
 		}
-		sig := v.precheck(f, res)
+		sig, bSpan := v.precheck(f, res)
 		if sig == nil {
 			continue
 		}
 		var bh *bodyHasher
 		hashers, bh = hashers.add(bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length})
-		todo = append(todo, pending{field: f.Raw, sig: sig, result: res, body: bh})
+		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh})
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
@@ -160,6 +167,14 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		return nil, err
 	}
 	return results, nil
+}
+
+// isSignatureField reports whether a field is a DKIM-Signature, as
+// strings.EqualFold tells. A name shorter than "DKIM-Signature" cannot be
+// one (each of its letters that folds to an ASCII one is at least one
+// byte), and most are: they are told so without the call.
+func isSignatureField(name string) bool {
+	return len(name) >= len("DKIM-Signature") && strings.EqualFold(name, "DKIM-Signature")
 }
 
 // keyLookup is one key lookup, running in the background when done is not
@@ -224,14 +239,15 @@ func sameDomain(a, b string) bool {
 }
 
 // precheck parses the field and applies the checks that need neither DNS
-// nor the body. It returns nil when res already holds the final status.
-func (v *Verifier) precheck(f Field, res *Result) *Signature {
+// nor the body. It returns nil when res already holds the final status,
+// and where b='s value is written in the field's value.
+func (v *Verifier) precheck(f Field, res *Result) (*Signature, span) {
 	value := f.Value()
-	sig, err := ParseSignature(value)
+	sig, bSpan, err := parseSignature(value)
 	if err != nil {
 		res.fillFromTags(value)
 		res.Status, res.Reason = StatusPermError, err.Error()
-		return nil
+		return nil, span{}
 	}
 	res.Signature = sig
 	res.HeaderB = headerB(sig.Tags.Get("b"))
@@ -240,15 +256,15 @@ func (v *Verifier) precheck(f Field, res *Result) *Signature {
 	switch {
 	case sig.Algorithm == RSASHA1:
 		res.Status, res.Reason = StatusPolicy, "rsa-sha1 is not accepted (RFC 8301)"
-		return nil
+		return nil, span{}
 	case sig.Algorithm.KeyType() == "":
 		res.Status, res.Reason = StatusPermError, "unknown algorithm "+string(sig.Algorithm)
-		return nil
+		return nil, span{}
 	case !sig.Expiration.IsZero() && v.now().After(sig.Expiration):
 		res.Status, res.Reason = StatusFail, "signature expired"
-		return nil
+		return nil, span{}
 	}
-	return sig
+	return sig, bSpan
 }
 
 // fillFromTags records d=, s=, i=, a= and b= as written, so that even a
@@ -315,7 +331,9 @@ func (v *Verifier) check(h Header, p *pending, key *Key, err error) {
 		return
 	}
 	var digestArr [64]byte
-	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, p.field, true)
+	var strippedArr [1024]byte
+	stripped := appendStrippedSpan(strippedArr[:0], p.field, p.bSpan)
+	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, stripped, false)
 	if err != nil {
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return

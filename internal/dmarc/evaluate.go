@@ -137,7 +137,10 @@ func (e *Evaluator) sample() int {
 // messages is the SMTP layer's job, not a DMARC policy's.
 func (e *Evaluator) Evaluate(ctx context.Context, in Input) Verdict {
 	var best Verdict
-	seen := map[string]bool{}
+	// The domains evaluated already: one almost always, a handful at
+	// most, so a list on the stack rather than a map.
+	var seenArr [4]string
+	seen := seenArr[:0]
 	for i, raw := range in.FromDomains {
 		d, err := NormalizeDomain(raw)
 		if err != nil {
@@ -147,10 +150,10 @@ func (e *Evaluator) Evaluate(ctx context.Context, in Input) Verdict {
 			}
 			continue
 		}
-		if seen[d] {
+		if slices.Contains(seen, d) {
 			continue
 		}
-		seen[d] = true
+		seen = append(seen, d)
 		v := e.evaluateDomain(ctx, d, in)
 		if i == 0 || stricter(v, best) {
 			best = v

@@ -64,3 +64,21 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizeDomain checks that a domain normalized takes for done
+// already is one that normalizing leaves as it is.
+func FuzzNormalizeDomain(f *testing.F) {
+	for _, s := range []string{"example.com", "Example.COM", "a.b.", " a.b", "a..b", "_dmarc.x-y.z", "a", "", ".", "xn--bcher-kva.example",
+		"bücher.example", "a-.b", "a/b", strings.Repeat("a", 63) + ".b", strings.Repeat("a", 64) + ".b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, domain string) {
+		want, err := normalizeDomain(domain)
+		if normalized(domain) && (err != nil || want != domain) {
+			t.Fatalf("normalized(%q), but normalizeDomain gives %q, %v", domain, want, err)
+		}
+		if got, gotErr := NormalizeDomain(domain); got != want || (gotErr == nil) != (err == nil) {
+			t.Fatalf("NormalizeDomain(%q) = %q, %v; want %q, %v", domain, got, gotErr, want, err)
+		}
+	})
+}

@@ -16,6 +16,43 @@ import (
 // NormalizeDomain returns domain in lower-case A-label form without a
 // trailing dot, or an error if it is not a valid domain name.
 func NormalizeDomain(domain string) (string, error) {
+	if normalized(domain) {
+		// Every evaluation normalizes the From, SPF and DKIM domains,
+		// which are in this form already almost always.
+		return domain, nil
+	}
+	return normalizeDomain(domain)
+}
+
+// normalized reports whether domain is in the form NormalizeDomain returns
+// already: lower-case labels of 1 to 63 letters, digits, hyphens and
+// underscores (validLabel), 253 bytes at most, no dot at the end. One
+// pass over the bytes.
+func normalized(domain string) bool {
+	if len(domain) > 253 {
+		return false
+	}
+	label := 0 // the length of the current label
+	for i := 0; i < len(domain); i++ {
+		switch c := domain[i]; {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_':
+			if label++; label > 63 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return label > 0
+}
+
+// normalizeDomain is NormalizeDomain for a domain not in its form yet.
+func normalizeDomain(domain string) (string, error) {
 	d := strings.TrimSuffix(strings.TrimSpace(domain), ".")
 	if d == "" {
 		return "", errors.New("dmarc: empty domain")

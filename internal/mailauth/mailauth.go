@@ -116,11 +116,14 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 		// queue hands back for local delivery (reports, forwards).
 		return v, nil
 	}
-	res, err := c.authenticate(ctx, env, msg, m, mr.br)
+	res, err := c.authenticate(ctx, env, msg, &m, mr.br)
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
-	ar, err := authres.Header(c.AuthservID, c.authResults(res))
+	// The results are put together on the stack: authres.Header keeps
+	// none of them.
+	var rs [8]authres.Result
+	ar, err := authres.Header(c.AuthservID, c.appendAuthResults(rs[:0], &res))
 	if err != nil {
 		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
 	}
@@ -146,8 +149,11 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// A deadline whose timer is made only if a lookup has to wait: see
+	// deadlineCtx.
+	dctx, cancel := withDeadline(ctx, time.Now().Add(timeout))
 	defer cancel()
+	ctx = dctx
 	var res Results
 	args := spf.Args{IP: env.RemoteIP, MailFrom: env.MailFrom, HELO: env.Helo, Receiver: c.hostname()}
 	// The errors repeat the result (temperror, permerror) already in it.
@@ -286,8 +292,12 @@ func (c *Checker) exemption(res Results) string {
 
 // authResults are the method results of the Authentication-Results field.
 func (c *Checker) authResults(res Results) []authres.Result {
-	// SPF, HELO, each DKIM signature or "none", ARC and DMARC: sized once.
-	rs := make([]authres.Result, 0, 4+max(1, len(res.DKIM)))
+	return c.appendAuthResults(nil, &res)
+}
+
+// appendAuthResults appends to rs the method results of the
+// Authentication-Results field.
+func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres.Result {
 	rs = append(rs, spfResult(res.SPF))
 	if res.HELO.Result != "" {
 		rs = append(rs, spfResult(res.HELO))
