@@ -126,6 +126,13 @@ split_corpora() {
 	while read -r split label n; do
 		eval "count_${split}_$label=$n"
 	done <"$work/split.counts"
+	# Sealpost's own record of the split, where there is one, must say the same.
+	local recorded=$repo/internal/filter/corpus/testdata/split.tsv
+	if [ -f "$recorded" ]; then
+		cmp -s <(cut -f3,4 "$work/split/manifest.tsv" | sort -u) <(awk -F'\t' '$3 == "train" || $3 == "test" {print $2 "\t" $3}' "$recorded" | sort -u) ||
+			die "the split differs from $recorded"
+		log "the split is the one recorded in internal/filter/corpus/testdata/split.tsv"
+	fi
 	log "train: $count_train_ham ham, $count_train_spam spam, $count_train_phish phish;" \
 		"test: $count_test_ham ham, $count_test_spam spam, $count_test_phish phish"
 }
@@ -425,9 +432,17 @@ run_sealpost() {
 		return
 	fi
 	log "Sealpost: filter eval on the test split"
-	timeout "$SCAN_TIMEOUT" "$bin/sealpost" filter eval --data "$work/sealpost" --split test --json "${args[@]}" \
-		>"$work/sealpost-eval.json" 2>"$work/sealpost-eval.err" ||
-		{ tail "$work/sealpost-eval.err" >&2; sealpost_status="sealpost: filter eval failed"; log "$sealpost_status"; return; }
+	local rc=0 TIMEFORMAT='%R %U %S'
+	{ time timeout "$SCAN_TIMEOUT" "$bin/sealpost" filter eval --data "$work/sealpost" --split test --json "${args[@]}" \
+		>"$work/sealpost-eval.json" 2>"$work/sealpost-eval.err"; } 2>"$work/sealpost-eval.time" || rc=$?
+	if [ "$rc" != 0 ]; then
+		tail "$work/sealpost-eval.err" >&2
+		sealpost_status="sealpost: filter eval failed"
+		log "$sealpost_status"
+		return
+	fi
+	# The whole command's CPU time (reading the corpora, opening the store, classifying).
+	read -r sealpost_wall sealpost_user sealpost_sys <"$work/sealpost-eval.time"
 	"$PY" - "$work/sealpost-eval.json" >"$work/sealpost.figures" <<-'EOF' ||
 		import json, sys
 		j = json.load(open(sys.argv[1]))
@@ -438,7 +453,13 @@ run_sealpost() {
 		    if isinstance(c.get(k), (int, float)):
 		        print("%s_n=%d" % (k, c[k]))
 	EOF
-		{ sealpost_status="sealpost: filter eval gave no usable JSON"; log "$sealpost_status"; }
+		{ sealpost_status="sealpost: filter eval gave no usable JSON"; log "$sealpost_status"; return; }
+	local label n
+	for label in ham spam phish; do
+		n=$(sed -n "s/^${label}_n=//p" "$work/sealpost.figures" 2>/dev/null)
+		[ -z "$n" ] || [ "$n" = "$(eval echo "\$count_test_$label")" ] ||
+			log "warning: Sealpost's eval counted $n $label in the test split, the split here $(eval echo "\$count_test_$label")"
+	done
 }
 
 # ---- the table -------------------------------------------------------------------------
@@ -456,8 +477,10 @@ cells() {
 	elif [ "$1" = sealpost ]; then
 		(
 			. "$f"
-			printf '%s %%|%s %%|%s %%|%s|in process\n' "$(pct "$spam_recall")" "$(pct "$ham_fp_rate" 2)" \
-				"$(pct "$phish_recall")" "$(calc "$messages_per_second" 0)"
+			local n=$((count_test_ham + count_test_spam + count_test_phish))
+			printf '%s %%|%s %%|%s %%|%s (eval: messages_per_second); %s per CPU second of the whole eval command|%s s (the whole eval command)\n' \
+				"$(pct "$spam_recall")" "$(pct "$ham_fp_rate" 2)" "$(pct "$phish_recall")" "$(calc "$messages_per_second" 0)" \
+				"$(calc "$n / ($sealpost_user + $sealpost_sys)" 0)" "$sealpost_wall"
 		)
 	else
 		(

@@ -3,8 +3,10 @@
 
     filter-split.py OUT --ham DIR... --spam DIR... --phish MBOX...
 
-Writes OUT/{train,test}/{ham,spam,phish}/NAME, one message per file, and prints
-one line per split and class: "test ham 825".
+Writes OUT/{train,test}/{ham,spam,phish}/NAME, one message per file (without a
+leading "From " envelope line: what an MTA hands to a filter), and
+OUT/manifest.tsv ("CLASS NAME SHA256 SPLIT" per message, tab-separated), and prints
+one line per split and class: "test ham 815".
 
 The rule (docs/benchmarks.md): a message is in the test split when the first byte
 of the SHA-256 of its exact bytes is below 77, otherwise in the training split.
@@ -47,6 +49,12 @@ def dir_messages(path):
             yield name, read_bounded(full)
 
 
+def without_envelope(msg):
+    if msg.startswith(b"From "):
+        return msg[msg.find(b"\n") + 1:] if b"\n" in msg else b""
+    return msg
+
+
 def unquote(line):
     return line[1:] if line.startswith(b">From ") else line
 
@@ -78,7 +86,9 @@ def main():
     p.add_argument("--spam", nargs="+", default=[])
     p.add_argument("--phish", nargs="+", default=[])
     a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
     counts = {}
+    manifest = open(os.path.join(a.out, "manifest.tsv"), "w")
     for label, paths in (("ham", a.ham), ("spam", a.spam), ("phish", a.phish)):
         for split in ("train", "test"):
             os.makedirs(os.path.join(a.out, split, label), exist_ok=True)
@@ -91,9 +101,12 @@ def main():
                 messages = mbox_messages(path)
             for name, msg in messages:
                 split = "test" if in_test(msg) else "train"
+                digest = hashlib.sha256(msg).hexdigest()
+                manifest.write(f"{label}\t{name}\t{digest}\t{split}\n")
                 with open(os.path.join(a.out, split, label, name), "wb") as f:
-                    f.write(msg)
+                    f.write(without_envelope(msg))
                 counts[split, label] += 1
+    manifest.close()
     for (split, label), n in sorted(counts.items()):
         print(split, label, n)
 
