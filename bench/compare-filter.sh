@@ -137,7 +137,7 @@ split_corpora() {
 		"test: $count_test_ham ham, $count_test_spam spam, $count_test_phish phish"
 }
 
-# verdicts NAME: from $work/NAME.verdicts ("CLASS FILE VERDICT DETAIL" lines, VERDICT
+# figures NAME WALL TICKS: from $work/NAME.verdicts ("CLASS FILE VERDICT DETAIL" lines, VERDICT
 # spam|ham|error), the figures in $work/NAME.figures as shell assignments.
 figures() {
 	local name=$1 wall=$2 ticks=$3 hz
@@ -332,15 +332,21 @@ run_rspamd() {
 		{ tail -n 30 "$rs/rspamd.out" "$rs/log/rspamd.log" >&2 || true; die "rspamd did not start"; }
 	# Scanning before Hyperscan has compiled the rules would measure the fallback.
 	for ((i = 0; i < 240; i++)); do
-		grep -q 'hyperscan.*\(loaded\|finished\)\|finished.*hyperscan\|hs_helper.*compiled' "$rs/log/rspamd.log" 2>/dev/null && break
+		grep -q '(normal).*full hyperscan database.*loaded' "$rs/log/rspamd.log" 2>/dev/null && break
 		sleep 1
 	done
-	log "rspamd: rspamc learn_ham / learn_spam on the training split"
-	for label in ham spam phish; do
-		if [ "$label" = ham ]; then set -- learn_ham; else set -- learn_spam; fi
-		timeout "$LEARN_TIMEOUT" rspamc -h "127.0.0.1:$rs_ctl" -n 2 -t 60 "$1" "$work/split/train/$label" \
-			>"$rs/learn-$label.out" 2>&1 || { tail "$rs/learn-$label.out" >&2; die "rspamc $1 failed"; }
-	done
+	# rspamd refuses to learn a message its Bayes already puts in the class at over 95 %,
+	# once it has 200 of each: ham and spam go in interleaved batches, so that neither
+	# class is learned whole before the other starts.
+	log "rspamd: rspamc learn_ham / learn_spam on the training split, interleaved"
+	local t0 command files
+	t0=$(now)
+	while read -r command files; do
+		# shellcheck disable=SC2086 # $files: file names without spaces
+		timeout 300 rspamc -h "127.0.0.1:$rs_ctl" -n 2 -t 60 "$command" $files >>"$rs/$command.out" 2>&1 ||
+			{ tail "$rs/$command.out" >&2; die "rspamc $command failed"; }
+		[ "$(calc "$(now) - $t0" 0)" -lt "$LEARN_TIMEOUT" ] || die "rspamd took more than ${LEARN_TIMEOUT}s to learn"
+	done < <("$PY" - "$work/split/train" <<<"$learn_order")
 	# The controller refreshes its counts from redis now and then: wait for them.
 	for ((i = 0; i < 30; i++)); do
 		rspamd_stat >"$rs/stat.out" || true
@@ -352,8 +358,8 @@ run_rspamd() {
 	log "rspamd: Bayes learned $learned_ham ham, $learned_spam spam (minimum 200 each)"
 	[ "${learned_ham:-0}" -ge 200 ] && [ "${learned_spam:-0}" -ge 200 ] || { cat "$rs/stat.out" >&2; die "rspamd's Bayes is below its minimum learn counts"; }
 	# What rspamd took: it skips a message its Bayes already puts in the class at over 95 %.
-	rs_learned="took $(grep -c 'success = true' "$rs/learn-ham.out") of $count_train_ham ham,"
-	rs_learned+=" $(cat "$rs/learn-spam.out" "$rs/learn-phish.out" | grep -c 'success = true') of $((count_train_spam + count_train_phish)) spam and phish"
+	rs_learned="took $(grep -c 'success = true' "$rs/learn_ham.out") of $count_train_ham ham,"
+	rs_learned+=" $(grep -c 'success = true' "$rs/learn_spam.out") of $((count_train_spam + count_train_phish)) spam and phish"
 
 	log "rspamd: scanning the test split"
 	"$PY" - "$work/split/train/ham" "127.0.0.1:$rs_port" 1 >/dev/null <<<"$rspamd_client" # warm-up
@@ -370,6 +376,24 @@ run_rspamd() {
 	stop_pids "$rspamd_pid"
 	stop_pids "$redis_pid"
 }
+
+# The order rspamd learns in: "learn_ham FILE..." or "learn_spam FILE..." lines, 25 files
+# each, ham and spam (spam and phish together, in an order fixed by the SHA-256 of their
+# names) taken in turn so that both advance at the same pace.
+read -r -d '' learn_order <<'EOF' || true
+import hashlib, os, sys
+root = sys.argv[1]
+def files(*labels):
+    out = [os.path.join(root, l, n) for l in labels for n in os.listdir(os.path.join(root, l))]
+    return sorted(out, key=lambda p: hashlib.sha256(os.path.basename(p).encode()).digest())
+ham, spam = files("ham"), files("spam", "phish")
+i = j = 0
+while i < len(ham) or j < len(spam):
+    if j >= len(spam) or (i < len(ham) and i * len(spam) <= j * len(ham)):
+        print("learn_ham", *ham[i:i + 25]); i += 25
+    else:
+        print("learn_spam", *spam[j:j + 25]); j += 25
+EOF
 
 # The rspamd client: one HTTP request per message (/checkv2), in order, on loopback.
 # Arguments: DIR (with ham/ spam/ phish/ under it, or the files themselves when LIMIT
