@@ -617,10 +617,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 start_watchdog
 
-if ! command -v spamc >/dev/null || ! command -v sa-learn >/dev/null || [ ! -x /usr/sbin/spamd ] ||
-	! command -v rspamd >/dev/null || ! command -v redis-server >/dev/null; then
-	install_debs 'spamd|rspamd|redis-server' spamassassin spamc spamd rspamd redis-server
-fi
+missing=()
+command -v sa-learn >/dev/null || missing+=(spamassassin)
+command -v spamc >/dev/null || missing+=(spamc)
+[ -x /usr/sbin/spamd ] || missing+=(spamd)
+command -v rspamd >/dev/null || missing+=(rspamd)
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x "$PY" ] || missing+=(python3)
+command -v ip >/dev/null || missing+=(iproute2)
+[ ${#missing[@]} = 0 ] || install_debs 'spamd|rspamd|redis-server' "${missing[@]}"
 export PATH=$PATH:/usr/sbin
 mkdir -p "$bin"
 if [ -n "${SEALPOST:-}" ]; then
