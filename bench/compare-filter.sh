@@ -33,6 +33,11 @@
 #   bench/compare-filter.sh --out FILE       # and writes it to FILE
 #   SEALPOST=/path/to/sealpost bench/compare-filter.sh
 #   KEEP=1 bench/compare-filter.sh           # keeps the temporary directory (logs, verdicts)
+#   FILTERS="rspamd sealpost" bench/compare-filter.sh   # a subset
+#   MAX_SECONDS=1800 SCAN_TIMEOUT=1200 bench/compare-filter.sh   # on a busy machine
+
+# The counts and figures come from eval and from sourced files; the inner cleanup is a trap.
+# shellcheck disable=SC2154,SC1090,SC1091,SC2317
 set -euo pipefail
 
 MAX_SECONDS=${MAX_SECONDS:-840}      # the whole script
@@ -97,7 +102,7 @@ start_stubs() {
 	sa_dns=$(free_port)
 	rs_dns=$(free_port)
 	[ "$sa_dns" != "$rs_dns" ] || rs_dns=$(free_port)
-	: >"$work/dns-system.log" >"$work/dns-spamassassin.log" >"$work/dns-rspamd.log"
+	touch "$work/dns-system.log" "$work/dns-spamassassin.log" "$work/dns-rspamd.log"
 	start_stub system "${addrs[@]}"
 	start_stub spamassassin "127.0.0.1:$sa_dns"
 	start_stub rspamd "127.0.0.1:$rs_dns"
@@ -208,8 +213,9 @@ run_spamassassin() {
 	pids+=("$spamd_pid")
 	wait_port "$port" 120 || { tail "$sa/spamd.out" "$sa/spamd.log" >&2 || true; die "spamd did not start"; }
 	# The child is ready once it is forked and spamc is answered: warm up with one message.
+	local first=("$work"/split/train/ham/*)
 	for ((i = 0; i < 60; i++)); do
-		spamc -d 127.0.0.1 -p "$port" -c -x -t 60 <"$(ls -d "$work"/split/train/ham/* | head -n1)" >/dev/null 2>&1 && break
+		spamc -d 127.0.0.1 -p "$port" -c -x -t 60 <"${first[0]}" >/dev/null 2>&1 && break
 		[ "$?" = 1 ] && break
 		sleep 1
 	done
@@ -579,7 +585,7 @@ inner() {
 	trap 'exit 130' INT TERM
 	start_stubs
 	split_corpora
-	sealpost_status="not run" sa_learned= rs_learned=
+	sealpost_status="not run" sa_learned="" rs_learned=""
 	case " $FILTERS " in *" spamassassin "*) run_spamassassin; check_dns ;; esac
 	case " $FILTERS " in *" rspamd "*) run_rspamd; check_dns ;; esac
 	case " $FILTERS " in *" sealpost "*) run_sealpost; check_dns ;; esac
