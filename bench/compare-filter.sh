@@ -41,7 +41,7 @@
 set -euo pipefail
 
 MAX_SECONDS=${MAX_SECONDS:-840}      # the whole script
-SCAN_TIMEOUT=${SCAN_TIMEOUT:-480}    # seconds for one filter to scan the test split
+SCAN_TIMEOUT=${SCAN_TIMEOUT:-600}    # seconds for one filter to scan the test split
 LEARN_TIMEOUT=${LEARN_TIMEOUT:-300}  # seconds for one filter to learn the training split
 FILTERS=${FILTERS:-"spamassassin rspamd sealpost"} # which to run
 PY=/usr/bin/python3
@@ -232,7 +232,7 @@ run_spamassassin() {
 			1) echo "$label ${f##*/} spam $out" ;;
 			*) echo "$label ${f##*/} error rc=$rc" ;;
 			esac
-			[ "$(calc "$(now) - $t0" 0)" -lt "$SCAN_TIMEOUT" ] || die "SpamAssassin took more than ${SCAN_TIMEOUT}s"
+			[ "$(calc "$(now) - $t0" 0)" -lt "$SCAN_TIMEOUT" ] || die "SpamAssassin took more than ${SCAN_TIMEOUT}s to scan (on a busy machine, raise SCAN_TIMEOUT and MAX_SECONDS)"
 		done >>"$work/spamassassin.verdicts"
 	done
 	t1=$(now)
@@ -373,7 +373,7 @@ run_rspamd() {
 	t0=$(now)
 	timeout "$SCAN_TIMEOUT" "$PY" - "$work/split/test" "127.0.0.1:$rs_port" 0 \
 		>"$work/rspamd.verdicts" 2>"$rs/client.err" <<<"$rspamd_client" ||
-		{ tail "$rs/client.err" >&2; die "scanning with rspamd failed or took more than ${SCAN_TIMEOUT}s"; }
+		{ tail "$rs/client.err" >&2; die "scanning with rspamd failed or took more than ${SCAN_TIMEOUT}s (on a busy machine, raise SCAN_TIMEOUT and MAX_SECONDS)"; }
 	t1=$(now)
 	c1=$(tree_ticks "$rspamd_pid")
 	figures rspamd "$(calc "$t1 - $t0" 3)" $((c1 - c0))
