@@ -13,7 +13,7 @@ import (
 )
 
 // Filter returns the spam and phishing filter of the [filter] section,
-// with the checks Sealpost has built in; when filter.enabled is off it
+// with the checks Sealpost has built in and the content classifier; when filter.enabled is off it
 // runs no check and only removes forged X-Sealpost- fields. Checks of
 // other packages are appended to its Checks and AccountChecks by the
 // caller.
@@ -24,6 +24,7 @@ func Filter(cfg *config.Config, st store.Store, log *slog.Logger) (*filter.Filte
 		return f, nil
 	}
 	f.Checks = filter.Builtin()
+	f.AccountChecks = append(f.AccountChecks, &filter.Classifier{Models: st, JunkScore: c.JunkScore, RejectScore: c.RejectScore, Logger: log})
 	f.RejectScore, f.JunkScore, f.WarnScore = c.RejectScore, c.JunkScore, c.WarnScore
 	f.ExemptRecipients, f.ExemptSenders = c.ExemptRecipients, c.ExemptSenders
 	f.Timeout = time.Duration(c.Timeout)
