@@ -198,10 +198,13 @@ func countsJSON(counts [3]int) map[string]int {
 
 // evalResult is what filter eval measures.
 type evalResult struct {
-	SpamRecall        *float64                  `json:"spam_recall"`
-	HamFPRate         *float64                  `json:"ham_fp_rate"`
-	PhishRecall       *float64                  `json:"phish_recall"`
-	PhishAsPhish      *float64                  `json:"phish_as_phish"`
+	SpamRecall   *float64 `json:"spam_recall"`
+	HamFPRate    *float64 `json:"ham_fp_rate"`
+	PhishRecall  *float64 `json:"phish_recall"`
+	PhishAsPhish *float64 `json:"phish_as_phish"`
+	// HamWarnRate is the share of ham the whole filter delivers to the
+	// inbox with a warning.
+	HamWarnRate       *float64                  `json:"ham_warn_rate,omitempty"`
 	MessagesPerSecond float64                   `json:"messages_per_second"`
 	Confusion         map[string]map[string]int `json:"confusion"`
 	Counts            map[string]int            `json:"counts"`
@@ -238,6 +241,7 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 	var conf, onlyConf [3][3]int
 	var busy, onlyBusy time.Duration
 	var failed error
+	hamWarned := 0
 	err = forEachMessage(fa, func(c classify.Class, raw []byte) {
 		start := time.Now()
 		got := model.Classify(classify.Extract(content.Parse(raw)))
@@ -250,6 +254,9 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 			failed = err
 		}
 		conf[c][whole]++
+		if c == classify.Ham && lf.warned {
+			hamWarned++
+		}
 	})
 	if err != nil {
 		return err
@@ -258,6 +265,10 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 		return failed
 	}
 	r, only := evalFigures(conf, busy), evalFigures(onlyConf, onlyBusy)
+	if n := r.Counts["ham"]; n > 0 {
+		v := float64(hamWarned) / float64(n)
+		r.HamWarnRate = &v
+	}
 	r.Split = fa.split
 	r.Thresholds = map[string]float64{"junk": lf.f.JunkScore, "reject": lf.f.RejectScore}
 	only.Thresholds = map[string]float64{"spam": model.Thresholds.Spam, "phish": model.Thresholds.Phish}
@@ -318,6 +329,9 @@ func printEval(w io.Writer, r evalResult, conf [3][3]int) {
 	fmt.Fprintf(w, "spam recall      %s\n", pct(r.SpamRecall))
 	fmt.Fprintf(w, "ham false pos.   %s (%d)\n", pct(r.HamFPRate), conf[classify.Ham][classify.Spam]+conf[classify.Ham][classify.Phish])
 	fmt.Fprintf(w, "phish recall     %s (as phish: %s)\n", pct(r.PhishRecall), pct(r.PhishAsPhish))
+	if r.HamWarnRate != nil {
+		fmt.Fprintf(w, "ham warned       %s (to the inbox with a warning)\n", pct(r.HamWarnRate))
+	}
 	fmt.Fprintf(w, "messages/second  %.0f (one goroutine)\n", r.MessagesPerSecond)
 	fmt.Fprintf(w, "\nconfusion (rows actual, columns predicted):\n%-8s%8s%8s%8s\n", "", "ham", "spam", "phish")
 	for a := range conf {

@@ -28,6 +28,9 @@ type localFilter struct {
 	f    *filter.Filter
 	last filter.Result
 	env  delivery.Envelope
+	// warned says the last message judged ham got a warn verdict (the
+	// inbox with a banner).
+	warned bool
 }
 
 // evalRecipient is the account messages are judged for: account ID 0
@@ -84,6 +87,7 @@ func (m rawMessage) Size() int64                  { return int64(len(m)) }
 // phishing when the phishing findings decided it (see phishDecided),
 // else spam.
 func (lf *localFilter) judge(ctx context.Context, raw []byte) (classify.Class, error) {
+	lf.warned = false
 	lf.last = filter.Result{}
 	env := lf.env
 	v, err := lf.f.Check(ctx, &env, rawMessage(raw))
@@ -101,6 +105,7 @@ func (lf *localFilter) judge(ctx context.Context, raw []byte) (classify.Class, e
 	case filter.Defer:
 		return 0, errors.New("filter eval: a check failed: " + res.Failed)
 	default:
+		lf.warned = res.Action == filter.Warn
 		return classify.Ham, nil
 	}
 	if phishDecided(res, lf.f.JunkScore) {

@@ -33,8 +33,10 @@ import (
 //   - at z_t the score is JunkScore: the model alone files the message
 //     into Junk exactly where it would classify it as spam or phishing;
 //   - above, the points grow linearly and reach RejectScore RejectSpan
-//     log-odds past the threshold (never more): only a model that is very
-//     sure refuses a message by itself;
+//     log-odds past the threshold (never more). As an account check the
+//     classifier cannot refuse at SMTP time (the framework files such
+//     mail into Junk); the points past JunkScore show how sure the model
+//     is and outweigh a known correspondent's credit;
 //   - below, they halve every Halving log-odds, and a score under
 //     minPoints is left out: content that is nearly spam still adds
 //     enough that a few other findings file it, clear ham adds nothing.
@@ -155,8 +157,12 @@ func (c *Classifier) Scores(global *classify.Model, f classify.Features, s class
 	if out.Weight < minPoints {
 		return nil
 	}
-	if words := topWords(global, f); words != "" {
-		out.Reason += ": top words " + words
+	// Explain sorts all of the message's features: worth it only for a
+	// score that counts.
+	if out.Weight >= c.JunkScore/2 {
+		if words := topWords(global, f); words != "" {
+			out.Reason += ": top words " + words
+		}
 	}
 	return []Score{out}
 }

@@ -46,8 +46,9 @@
 // logging, and the checks that need nothing but the message and its
 // authentication: structural flaws (content.Message.Flaws), header sanity
 // (Date, Message-ID, From) and DMARC failure of a domain that publishes
-// p=reject. Left out: the content classifier, phishing heuristics,
-// attachment inspection, DNS blocklists, virus scanning and reputation
+// p=reject; the content classifier (Classifier: package classify's
+// global and per-account models as an AccountCheck, and training's
+// Learner). Left out: phishing heuristics, attachment inspection, DNS blocklists, virus scanning and reputation
 // (each a Check adapter over its own package); a reject decided per
 // recipient: the SMTP reply to DATA is one for all recipients, so only
 // the message-level score can reject; and filtering of the copies
