@@ -24,7 +24,7 @@ func Filter(cfg *config.Config, st store.Store, log *slog.Logger) (*filter.Filte
 		return f, nil
 	}
 	f.Checks = filter.Builtin()
-	f.AccountChecks = append(f.AccountChecks, &filter.Classifier{Models: st, JunkScore: c.JunkScore, RejectScore: c.RejectScore, Logger: log})
+	f.AccountChecks = append(f.AccountChecks, classifier(cfg, st, log))
 	f.RejectScore, f.JunkScore, f.WarnScore = c.RejectScore, c.JunkScore, c.WarnScore
 	f.ExemptRecipients, f.ExemptSenders = c.ExemptRecipients, c.ExemptSenders
 	f.Timeout = time.Duration(c.Timeout)
