@@ -124,12 +124,18 @@ func (c *Classifier) Name() string { return "classifier" }
 // CheckAccount implements AccountCheck.
 func (c *Classifier) CheckAccount(ctx context.Context, in *Input, rcpt Recipient) ([]Score, error) {
 	global, err := c.Global(ctx)
-	if err != nil || global == nil {
+	if global == nil {
 		return nil, err
+	}
+	if err != nil {
+		// The model loaded before still judges.
+		c.log().Warn("filter: content classifier", "err", err)
 	}
 	p, err := c.personalModel(ctx, rcpt.ID)
 	if err != nil {
-		return nil, err
+		// The global model alone still judges: better than nothing.
+		c.log().Warn("filter: content classifier", "account", rcpt.ID, "err", err)
+		p = nil
 	}
 	f := in.Once(featuresKey, func() any { return classify.Extract(in.Message) }).(classify.Features)
 	return c.Scores(global, f, classify.ScoreWith(global, p, f)), nil

@@ -344,3 +344,25 @@ func TestClassifierNoGlobalToLearnOn(t *testing.T) {
 		t.Error("learning without a global model succeeded")
 	}
 }
+
+// failingModels holds a global model and fails for every account.
+type failingModels struct{ memModels }
+
+func (m *failingModels) GetFilterModel(ctx context.Context, account int64) ([]byte, time.Time, error) {
+	if account != 0 {
+		return nil, time.Time{}, fmt.Errorf("store is down")
+	}
+	return m.memModels.GetFilterModel(ctx, account)
+}
+
+// TestClassifierPersonalFails: when an account's model cannot be read,
+// the global model still scores the message.
+func TestClassifierPersonalFails(t *testing.T) {
+	st := &failingModels{}
+	putModel(t, st, testModel(t))
+	c := &Classifier{Models: st, JunkScore: 6}
+	scores, err := c.CheckAccount(t.Context(), inputOf(spamText(3)), Recipient{ID: 9})
+	if err != nil || len(scores) != 1 || scores[0].Weight < 6 {
+		t.Errorf("scores %v, %v; want the global model's", scores, err)
+	}
+}
