@@ -59,7 +59,8 @@ import (
 // ReloadEvery, and replaced at once when this process learns. With no
 // global model saved the check scores nothing (logged once until one
 // appears); an account without a model of its own is scored with the
-// global one.
+// global one. Lessons given while no global model is saved are skipped
+// (they are corrections of a model that does not exist yet).
 //
 // Learning is serialized per account within the process (a lock for
 // each of a fixed set of stripes), so that concurrent moves of one
@@ -351,7 +352,10 @@ func (c *Classifier) lesson(ctx context.Context, account int64, raw []byte, clas
 		return err
 	}
 	if global == nil {
-		return errors.New("classifier: no global model to learn on")
+		// Nothing scores with a personal model yet: the lesson is
+		// skipped, and training still tells reputation.
+		c.log().Debug("filter: no content classifier model; lesson skipped", "account", account)
+		return nil
 	}
 	f := classify.Extract(content.Parse(raw))
 	mu := &c.learning[uint64(account)%learnStripes]
