@@ -198,19 +198,26 @@ func countsJSON(counts [3]int) map[string]int {
 
 // evalResult is what filter eval measures.
 type evalResult struct {
-	SpamRecall        *float64                  `json:"spam_recall"`
-	HamFPRate         *float64                  `json:"ham_fp_rate"`
-	PhishRecall       *float64                  `json:"phish_recall"`
-	PhishAsPhish      *float64                  `json:"phish_as_phish"`
+	SpamRecall   *float64 `json:"spam_recall"`
+	HamFPRate    *float64 `json:"ham_fp_rate"`
+	PhishRecall  *float64 `json:"phish_recall"`
+	PhishAsPhish *float64 `json:"phish_as_phish"`
+	// HamWarnRate is the share of ham the whole filter delivers to the
+	// inbox with a warning.
+	HamWarnRate       *float64                  `json:"ham_warn_rate,omitempty"`
 	MessagesPerSecond float64                   `json:"messages_per_second"`
 	Confusion         map[string]map[string]int `json:"confusion"`
 	Counts            map[string]int            `json:"counts"`
-	Split             corpus.Split              `json:"split"`
-	Thresholds        map[string]float64        `json:"thresholds"`
+	Split             corpus.Split              `json:"split,omitempty"`
+	Thresholds        map[string]float64        `json:"thresholds,omitempty"`
+	// ClassifierOnly are the figures of the content classifier alone, at
+	// its own thresholds; the others are the whole local filter's.
+	ClassifierOnly *evalResult `json:"classifier_only,omitempty"`
 }
 
-// filterEval classifies every message with the stored global model,
-// training nothing, and prints the figures.
+// filterEval judges every message with the whole local filter (see
+// localFilter) and with the stored global model alone, training
+// nothing, and prints both figures.
 func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
 	data, _, err := st.GetFilterModel(ctx, 0)
 	if errors.Is(err, store.ErrNotFound) {
@@ -223,24 +230,53 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 	if err != nil {
 		return err
 	}
-	var conf [3][3]int
-	var busy time.Duration
+	cfg, err := loadInstanceConfig(fa.instance)
+	if err != nil {
+		return err
+	}
+	lf, err := newLocalFilter(cfg, st)
+	if err != nil {
+		return err
+	}
+	var conf, onlyConf [3][3]int
+	var busy, onlyBusy time.Duration
+	var failed error
+	hamWarned := 0
 	err = forEachMessage(fa, func(c classify.Class, raw []byte) {
 		start := time.Now()
 		got := model.Classify(classify.Extract(content.Parse(raw)))
+		onlyBusy += time.Since(start)
+		onlyConf[c][got]++
+		start = time.Now()
+		whole, err := lf.judge(ctx, raw)
 		busy += time.Since(start)
-		conf[c][got]++
+		if err != nil && failed == nil {
+			failed = err
+		}
+		conf[c][whole]++
+		if c == classify.Ham && lf.warned {
+			hamWarned++
+		}
 	})
 	if err != nil {
 		return err
 	}
-	r := evalFigures(conf, busy)
+	if failed != nil {
+		return failed
+	}
+	r, only := evalFigures(conf, busy), evalFigures(onlyConf, onlyBusy)
+	if n := r.Counts["ham"]; n > 0 {
+		v := float64(hamWarned) / float64(n)
+		r.HamWarnRate = &v
+	}
 	r.Split = fa.split
-	r.Thresholds = map[string]float64{"spam": model.Thresholds.Spam, "phish": model.Thresholds.Phish}
+	r.Thresholds = map[string]float64{"junk": lf.f.JunkScore, "reject": lf.f.RejectScore}
+	only.Thresholds = map[string]float64{"spam": model.Thresholds.Spam, "phish": model.Thresholds.Phish}
+	r.ClassifierOnly = &only
 	if fa.instance.json {
 		return writeJSON(env.Stdout, r)
 	}
-	printEval(env.Stdout, r, conf)
+	printBoth(env.Stdout, r, conf, only, onlyConf)
 	return nil
 }
 
@@ -287,11 +323,16 @@ func printEval(w io.Writer, r evalResult, conf [3][3]int) {
 		}
 		return fmt.Sprintf("%.2f%%", 100**v)
 	}
-	fmt.Fprintf(w, "split %s: %d ham, %d spam, %d phishing\n", r.Split, r.Counts["ham"], r.Counts["spam"], r.Counts["phish"])
+	if r.Split != "" {
+		fmt.Fprintf(w, "split %s: %d ham, %d spam, %d phishing\n", r.Split, r.Counts["ham"], r.Counts["spam"], r.Counts["phish"])
+	}
 	fmt.Fprintf(w, "spam recall      %s\n", pct(r.SpamRecall))
 	fmt.Fprintf(w, "ham false pos.   %s (%d)\n", pct(r.HamFPRate), conf[classify.Ham][classify.Spam]+conf[classify.Ham][classify.Phish])
 	fmt.Fprintf(w, "phish recall     %s (as phish: %s)\n", pct(r.PhishRecall), pct(r.PhishAsPhish))
-	fmt.Fprintf(w, "messages/second  %.0f (parse, extract, score; one goroutine)\n", r.MessagesPerSecond)
+	if r.HamWarnRate != nil {
+		fmt.Fprintf(w, "ham warned       %s (to the inbox with a warning)\n", pct(r.HamWarnRate))
+	}
+	fmt.Fprintf(w, "messages/second  %.0f (one goroutine)\n", r.MessagesPerSecond)
 	fmt.Fprintf(w, "\nconfusion (rows actual, columns predicted):\n%-8s%8s%8s%8s\n", "", "ham", "spam", "phish")
 	for a := range conf {
 		fmt.Fprintf(w, "%-8s%8d%8d%8d\n", classify.Class(a), conf[a][0], conf[a][1], conf[a][2])

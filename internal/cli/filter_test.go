@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sealpost.dev/sealpost/internal/filter"
 )
 
 // filterCorpus writes a small labelled corpus in the three layouts: ham
@@ -74,6 +76,11 @@ func TestFilterCommands(t *testing.T) {
 		MessagesPerSecond float64                   `json:"messages_per_second"`
 		Confusion         map[string]map[string]int `json:"confusion"`
 		Counts            map[string]int            `json:"counts"`
+		ClassifierOnly    *struct {
+			SpamRecall        *float64       `json:"spam_recall"`
+			MessagesPerSecond float64        `json:"messages_per_second"`
+			Counts            map[string]int `json:"counts"`
+		} `json:"classifier_only"`
 	}
 	code, out, stderr := run(t, "filter", "eval", "--ham", ham, "--data", dir, "--spam", spam, "--phish="+phish, "--json")
 	if code != 0 {
@@ -88,6 +95,9 @@ func TestFilterCommands(t *testing.T) {
 	if r.SpamRecall == nil || *r.SpamRecall < 0.9 || *r.HamFPRate > 0.05 || *r.PhishRecall < 0.9 || r.MessagesPerSecond <= 0 {
 		t.Errorf("eval on the training data: %+v", r)
 	}
+	if c := r.ClassifierOnly; c == nil || c.SpamRecall == nil || *c.SpamRecall < 0.9 || c.MessagesPerSecond <= 0 || c.Counts["spam"] != 40 {
+		t.Errorf("eval's classifier_only: %+v", c)
+	}
 	if r.Counts["ham"] != 40 || r.Confusion["ham"]["ham"]+r.Confusion["ham"]["spam"]+r.Confusion["ham"]["phish"] != 40 {
 		t.Errorf("counts %v confusion %v", r.Counts, r.Confusion)
 	}
@@ -99,7 +109,8 @@ func TestFilterCommands(t *testing.T) {
 		t.Errorf("split counts: test %v train %v", test.Counts, train.Counts)
 	}
 	code, out, _ = run(t, "filter", "eval", "--data", dir, "--ham", ham, "--spam", spam)
-	if code != 0 || !strings.Contains(out, "spam recall") || !strings.Contains(out, "confusion") {
+	if code != 0 || !strings.Contains(out, "spam recall") || !strings.Contains(out, "confusion") ||
+		!strings.Contains(out, "whole local filter") || !strings.Contains(out, "content classifier alone") {
 		t.Errorf("eval text: exit %d: %s", code, out)
 	}
 	for _, args := range [][]string{
@@ -112,6 +123,28 @@ func TestFilterCommands(t *testing.T) {
 	} {
 		if code, _, _ := run(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestPhishDecided: a positive verdict is phishing when its Warn scores
+// reach Junk alone or outweigh the rest.
+func TestPhishDecided(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scores []filter.Score
+		want   bool
+	}{
+		{"classifier spam", []filter.Score{{Name: "classifier.spam", Weight: 8}}, false},
+		{"classifier phish", []filter.Score{{Name: "classifier.phish", Weight: 7, Warn: true}}, true},
+		{"phish head past its threshold beside heavier spam", []filter.Score{{Weight: 9}, {Weight: 6, Warn: true}}, true},
+		{"small finding beside spam", []filter.Score{{Weight: 6}, {Weight: 1, Warn: true}}, false},
+		{"findings outweigh", []filter.Score{{Weight: 2}, {Weight: 3, Warn: true}, {Weight: 1, Warn: true}}, true},
+		{"negative warn counts nothing", []filter.Score{{Weight: 6}, {Weight: -7, Warn: true}}, false},
+		{"nothing", nil, false},
+	} {
+		if got := phishDecided(filter.Result{Scores: tc.scores}, 6); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

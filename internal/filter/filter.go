@@ -67,8 +67,11 @@
 // Phishing findings (Score.Warn) put the banner on the message wherever
 // it is filed, Junk included.
 //
-// Left out: the content classifier's adapter (it joins with the
-// classifier); a reject decided per recipient: the SMTP reply to DATA is
+//   - Classifier (package classify): the content classifier, global and
+//     per-account models, as an AccountCheck; it is also training's
+//     Learner.
+//
+// Left out: a reject decided per recipient: the SMTP reply to DATA is
 // one for all recipients, so only the message-level score can reject; and
 // filtering of the copies forwarded to outside addresses, which carry no
 // X-Sealpost fields and are never filed or rewritten.

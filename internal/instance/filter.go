@@ -38,10 +38,10 @@ const VerdictQueue = 1000
 
 // Filter returns the spam and phishing filter of the [filter] section,
 // with the checks Sealpost has built in and the adapters of the phishing
-// heuristics, the attachment inspector, sender reputation, and, when
-// configured, DNS blocklists and clamd; when filter.enabled is off it
-// runs no check and only removes forged X-Sealpost- fields. The content
-// classifier's check is appended by the caller.
+// heuristics, the attachment inspector, sender reputation, the content
+// classifier, and, when configured, DNS blocklists and clamd; when
+// filter.enabled is off it runs no check and only removes forged
+// X-Sealpost- fields.
 func Filter(cfg *config.Config, st store.Store, deps FilterDeps, log *slog.Logger) (*filter.Filter, error) {
 	c := cfg.Filter
 	f := &filter.Filter{Accounts: st, Logger: log}
@@ -49,6 +49,7 @@ func Filter(cfg *config.Config, st store.Store, deps FilterDeps, log *slog.Logge
 		return f, nil
 	}
 	f.Checks = append(filter.Builtin(), filter.Attachments{})
+	f.AccountChecks = append(f.AccountChecks, classifier(cfg, st, log))
 	f.RejectScore, f.JunkScore, f.WarnScore = c.RejectScore, c.JunkScore, c.WarnScore
 	f.ExemptRecipients, f.ExemptSenders = c.ExemptRecipients, c.ExemptSenders
 	f.Timeout = time.Duration(c.Timeout)

@@ -80,7 +80,7 @@ clamd = "/run/clamav/clamd.ctl"
 	for _, c := range f.AccountChecks {
 		names = append(names, "account "+c.Name())
 	}
-	want := []string{"structure", "headers", "attach", "phish", "dnsbl", "clamd", "account phish", "account reputation"}
+	want := []string{"structure", "headers", "attach", "phish", "dnsbl", "clamd", "account classifier", "account phish", "account reputation"}
 	if !slices.Equal(names, want) || f.OnError["clamd"] != filter.Tempfail || f.OnVerdict == nil {
 		t.Errorf("checks %v, want %v; on error %v", names, want, f.OnError)
 	}

@@ -226,6 +226,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		s.learn.Close()
 		return nil, err
 	}
+	s.trainer.Learner = instance.Learner(spam) // the content classifier learns from moves
 	// The filter reads the results mail authentication leaves on the
 	// envelope, so it comes after it.
 	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}, spam}, auth
