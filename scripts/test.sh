@@ -20,3 +20,8 @@ export SEALPOST_TEST_POSTGRES
 export SEALPOST_REQUIRE_POSTGRES=1
 
 go test -race -count=1 -timeout 15m "$@" ./...
+
+# The accuracy of the content classifier, trained on the whole corpus: pure
+# computation that the race detector slows sevenfold, so it skips itself
+# under -race and runs here without it.
+go test -count=1 -timeout 15m -run '^TestAccuracy$' ./internal/filter/classify

@@ -23,6 +23,12 @@ func TestAccuracy(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("short mode")
 	}
+	if raceEnabled {
+		// Training on the whole corpus is pure computation, seven times
+		// slower under the race detector; scripts/test.sh runs this test
+		// again without it. TestTrainSynthetic covers training with -race.
+		t.Skip("under -race: scripts/test.sh runs TestAccuracy without the race detector")
+	}
 	msgs := loadCorpus(t)
 	start := time.Now()
 	m, err := Train(examplesOf(msgs, corpus.Train), TrainOptions{})
