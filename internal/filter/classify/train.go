@@ -19,8 +19,8 @@ type Example struct {
 type TrainOptions struct {
 	Bits      int     // log2 of the weight table's size; 0: 20 (1 Mi slots)
 	Epochs    int     // passes over the examples; 0: 10
-	Rate      float64 // AdaGrad's step; 0: 0.1
-	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 2
+	Rate      float64 // AdaGrad's step; 0: 0.2
+	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 4
 	// SpamWeight is how much more a spam example counts than a phishing
 	// one; 0: the ratio of phishing to spam examples, so that both kinds
 	// of unwanted mail weigh alike whatever the corpus holds.
@@ -52,10 +52,10 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.Epochs = 10
 	}
 	if o.Rate == 0 {
-		o.Rate = 0.1
+		o.Rate = 0.2
 	}
 	if o.HamWeight == 0 {
-		o.HamWeight = 2
+		o.HamWeight = 4
 	}
 	if o.Folds == 0 {
 		o.Folds = 5
