@@ -80,6 +80,7 @@ var groupOf = map[string]uint64{
 	"at:": 2, "ax:": 2, "asize:": 2,
 	"cs:": 2, "mime:": 2, "fl:": 2, "hattr:": 2, "html:": 2,
 	"conv:": 2, "conv:precedence ": 2,
+	"bstat:": 2, "img:": 2, "to:": 2,
 }
 
 // group puts hash h in the group of its token's prefix.
@@ -140,6 +141,7 @@ func tokens(m *content.Message, emit emitFunc, pair pairFunc) {
 	attachmentTokens(m.Attachments, emit)
 	structureTokens(m, emit)
 	conversationTokens(m, emit)
+	textStatTokens(m, emit)
 }
 
 // conversationTokens tell a reply in a conversation or mail from a list
@@ -596,4 +598,87 @@ func hiddenTokens(h string, emit emitFunc) {
 			emit("hattr:", attr)
 		}
 	}
+}
+
+// textStatTokens sum up how the body is written and sent, in buckets:
+// the share of capitals, runs of "!", money and percentages, images
+// against words, HTML sent without a plain-text alternative or saying
+// much more than it, and an undisclosed or missing To. These are the
+// habits of bulk mail whatever its year or language: none of them names
+// a mailer, a server or a date.
+func textStatTokens(m *content.Message, emit emitFunc) {
+	text := m.Text
+	if len(text) > maxHTMLScan {
+		text = text[:maxHTMLScan]
+	}
+	letters, upper, bang, money, percent := 0, 0, 0, 0, 0
+	prevDigit := false
+	for _, r := range text {
+		switch {
+		case r >= 'a' && r <= 'z':
+			letters++
+		case r >= 'A' && r <= 'Z':
+			letters++
+			upper++
+		case r == '!':
+			bang++
+		case r == '$' || r == '€' || r == '£':
+			money++
+		case r == '%' && prevDigit:
+			percent++
+		}
+		prevDigit = r >= '0' && r <= '9'
+	}
+	if letters > 0 {
+		emit("bstat:", "caps "+strconv.Itoa(min(upper*20/letters, 6)))
+	}
+	emit("bstat:", "bang "+strconv.Itoa(log2(bang+1)))
+	emit("bstat:", "money "+strconv.Itoa(log2(money+1)))
+	emit("bstat:", "percent "+strconv.Itoa(log2(percent+1)))
+	if m.HTML != "" {
+		html := m.HTML
+		if len(html) > maxHTMLScan {
+			html = html[:maxHTMLScan]
+		}
+		imgs := strings.Count(strings.ToLower(html), "<img")
+		emit("img:", strconv.Itoa(log2(imgs+1)))
+		htmlText := len(m.Text) - m.PlainText
+		switch {
+		case m.PlainText == 0:
+			emit("bstat:", "html only")
+		case htmlText > 2*m.PlainText+200:
+			emit("bstat:", "html says more")
+		}
+		if imgs > 0 && len(strings.Fields(text)) < 40*imgs {
+			emit("img:", "images over words")
+		}
+	}
+	to := m.Get("To")
+	switch {
+	case to == "":
+		emit("to:", "missing")
+	case len(m.To) == 0 || strings.Contains(strings.ToLower(to), "undisclosed"):
+		emit("to:", "undisclosed")
+	}
+	subj := m.Subject
+	if subj != "" {
+		if subj != strings.TrimRight(subj, " \t") {
+			emit("sshape:", "trailing space")
+		}
+		if strings.Count(subj, "!") > 1 {
+			emit("sshape:", "many !")
+		}
+		if i := strings.LastIndexAny(subj, " \t"); i > 0 && i < len(subj)-1 && len(strings.TrimLeft(subj[i:], " \t")) >= 4 && isDigits(strings.TrimLeft(subj[i:], " \t")) && strings.Contains(subj[:i], "  ") {
+			emit("sshape:", "spaced number")
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

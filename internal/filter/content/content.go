@@ -69,14 +69,18 @@ type Attachment struct {
 
 // Message is a parsed message.
 type Message struct {
-	Header      []Field
-	From        []Address
-	ReplyTo     []Address
-	To, Cc      []Address
-	ReturnPath  string // as found, "" if none
-	Subject     string
-	Text        string // decoded text of text/plain parts, and HTML reduced to text
-	HTML        string // raw decoded HTML of text/html parts (for checks that want markup), bounded
+	Header     []Field
+	From       []Address
+	ReplyTo    []Address
+	To, Cc     []Address
+	ReturnPath string // as found, "" if none
+	Subject    string
+	Text       string // decoded text of text/plain parts, and HTML reduced to text
+	HTML       string // raw decoded HTML of text/html parts (for checks that want markup), bounded
+	// PlainText is how many bytes of Text came from text/plain parts
+	// (the rest is HTML reduced to text): HTML sent without a plain
+	// alternative, or saying much more than it, is a spam sign.
+	PlainText   int
 	Links       []Link
 	Attachments []Attachment // every non-text leaf part, and text parts with a file name
 	Flaws       []string     // structural oddities met: "bad boundary", "too deep", "bad base64", ...
@@ -264,7 +268,9 @@ func (p *parser) textPart(h mimeutil.Header, body []byte, sub, charset string) {
 		return
 	}
 	p.textLinks(s)
+	before := p.text.Len()
 	p.addText(s)
+	p.m.PlainText += p.text.Len() - before
 }
 
 // attachment records a part that is not read as text.
