@@ -2,8 +2,10 @@ package mailauth
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/arc"
 	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/mimeinfo"
 )
@@ -30,6 +32,25 @@ func FuzzFromDomains(f *testing.F) {
 		h := header{fields: dkim.Header{{Name: "From", Raw: raw}}}
 		if got := h.fromDomains(); !slices.Equal(got, want) {
 			t.Fatalf("fromDomains = %q, the parser reads %q", got, want)
+		}
+	})
+}
+
+// FuzzIsName compares isName, which tells lengths first, with
+// strings.EqualFold, and hasARCField with arc.Present.
+func FuzzIsName(f *testing.F) {
+	for _, s := range []string{"From", "from", "\xc5\xbfrom", "FROM ", "ARC-\xc5\xbfeal", "arc-seal", "Authentication-Results", "\xe2\x84\xaaey"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, field string) {
+		for _, name := range []string{"From", "Authentication-Results", arc.SealField, arc.MessageSigField, arc.AuthResultsField, "Key"} {
+			if got, want := isName(field, name), strings.EqualFold(field, name); got != want {
+				t.Fatalf("isName(%q, %q) = %v, EqualFold %v", field, name, got, want)
+			}
+		}
+		h := dkim.Header{{Name: "To"}, {Name: field}}
+		if got, want := hasARCField(h), arc.Present(h); got != want {
+			t.Fatalf("hasARCField(%q) = %v, arc.Present %v", field, got, want)
 		}
 	})
 }
