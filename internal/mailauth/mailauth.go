@@ -129,14 +129,14 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	}
 	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
 	env.Auth = res.Summary()
-	c.decide(&v, res)
+	c.decide(&v, &res)
 	if log := c.log(); log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
 			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Status, "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
 			"policy", res.DMARC.Disposition, "exempt", res.Exempted, "trusted_arc", res.TrustedARC,
 			"action", v.Action, "folder", v.Folder, "reason", v.Reason)
 	}
-	c.record(ctx, env, res)
+	c.record(ctx, env, &res)
 	return v, nil
 }
 
@@ -185,7 +185,7 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	}
 	res.DMARC = (&dmarc.Evaluator{Resolver: c.Resolver, Sample: c.Sample}).Evaluate(ctx, in)
 	res.Input = in
-	res.Exempted = c.exemption(res)
+	res.Exempted = c.exemption(&res)
 	if res.DMARC.Result == dmarc.ResultFail && res.Exempted == "" {
 		if t := res.ARC.Trust(c.TrustedSealers); t.OverridesDMARC() {
 			res.TrustedARC = t.Sealer
@@ -225,7 +225,7 @@ func hasARCField(h dkim.Header) bool {
 
 // record counts the DMARC evaluation for the policy domain's aggregate
 // reports; a failure is logged, never the message's.
-func (c *Checker) record(ctx context.Context, env *delivery.Envelope, res Results) {
+func (c *Checker) record(ctx context.Context, env *delivery.Envelope, res *Results) {
 	if c.Reports == nil || res.DMARC.Record == nil || len(res.DMARC.Record.Aggregate) == 0 {
 		return
 	}
@@ -261,7 +261,7 @@ func (c *Checker) now() time.Time {
 }
 
 // decide applies the DMARC disposition to v.
-func (c *Checker) decide(v *delivery.Verdict, res Results) {
+func (c *Checker) decide(v *delivery.Verdict, res *Results) {
 	if res.DMARC.Result != dmarc.ResultFail || !c.Enforce || res.Exempted != "" || res.TrustedARC != "" {
 		return
 	}
@@ -278,7 +278,7 @@ func (c *Checker) decide(v *delivery.Verdict, res Results) {
 
 // exemption returns the Exempt entry that covers the From domain or a
 // domain that passed SPF or DKIM, or "".
-func (c *Checker) exemption(res Results) string {
+func (c *Checker) exemption(res *Results) string {
 	if res.DMARC.Result != dmarc.ResultFail {
 		return ""
 	}
