@@ -120,10 +120,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
-	// The results are put together on the stack: authres.Header keeps
-	// none of them.
-	var rs [8]authres.Result
-	ar, err := authres.Header(c.AuthservID, c.appendAuthResults(rs[:0], &res))
+	ar, err := c.authResultsField(&res)
 	if err != nil {
 		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
 	}
@@ -313,6 +310,12 @@ func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres
 	if res.HELO.Result != "" {
 		rs = append(rs, spfResult(res.HELO))
 	}
+	return c.appendOtherResults(rs, res)
+}
+
+// appendOtherResults appends to rs the results after SPF's: DKIM, ARC
+// and DMARC.
+func (c *Checker) appendOtherResults(rs []authres.Result, res *Results) []authres.Result {
 	if len(res.DKIM) == 0 {
 		rs = append(rs, authres.Result{Method: "dkim", Value: "none"})
 	}
@@ -350,16 +353,79 @@ func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres
 	return append(rs, dm)
 }
 
+// authResultsField returns the Authentication-Results field of res,
+// ending in CRLF.
+//
+// The results are put together in arrays of this function's frame, as
+// are the SPF results' properties and reasons: authres.Header keeps none
+// of them, and what is built in another function and returned, or stored
+// through a slice, is made on the heap. The rest (DKIM, ARC, DMARC) comes
+// from appendAuthResults as before.
+func (c *Checker) authResultsField(res *Results) (string, error) {
+	if len(res.DKIM) > 4 {
+		return authres.Header(c.AuthservID, c.appendAuthResults(nil, res))
+	}
+	var rs [8]authres.Result
+	var props [2]authres.Prop
+	r, p, head := spfParts(res.SPF)
+	r.Reason = head + r.Reason // "matched ..." fits the concatenation's own stack buffer
+	if p.Name != "" {
+		props[0] = p
+		r.Props = props[0:1]
+	}
+	rs[0] = r
+	n := 1
+	if res.HELO.Result != "" {
+		r, p, head := spfParts(res.HELO)
+		r.Reason = head + r.Reason
+		if p.Name != "" {
+			props[1] = p
+			r.Props = props[1:2]
+		}
+		rs[1] = r
+		n = 2
+	}
+	// The other results come through a slice of their own: rs handed
+	// to appendOtherResults would go to the heap, as what append may
+	// copy.
+	var others [6]authres.Result
+	for _, r := range c.appendOtherResults(others[:0], res) {
+		rs[n] = r
+		n++
+	}
+	return authres.Header(c.AuthservID, rs[:n])
+}
+
+// spfResult is the spf result of r for Authentication-Results.
 func spfResult(r spf.Received) authres.Result {
+	res, p, head := spfParts(r)
+	res.Reason = head + res.Reason
+	if p.Name != "" {
+		res.Props = []authres.Prop{p}
+	}
+	return res
+}
+
+// spfParts returns the parts of r's spf result, as authres.SPF makes it,
+// for the caller to put together: the result without its property, the
+// property (none when its Name is ""), and what goes before the reason.
+func spfParts(r spf.Received) (authres.Result, authres.Prop, string) {
 	mailFrom, helo := r.Sender, ""
 	if r.Identity == spf.IdentityHELO {
 		mailFrom, helo = "", r.HELO
 	}
-	reason := r.Problem
-	if reason == "" && r.Mechanism != "" {
-		reason = "matched " + r.Mechanism
+	var p authres.Prop
+	switch {
+	case mailFrom != "":
+		p = authres.Prop{Type: "smtp", Name: "mailfrom", Value: mailFrom}
+	case helo != "":
+		p = authres.Prop{Type: "smtp", Name: "helo", Value: helo}
 	}
-	return authres.SPF(string(r.Result), reason, mailFrom, helo)
+	head, reason := "", r.Problem
+	if reason == "" && r.Mechanism != "" {
+		head, reason = "matched ", r.Mechanism
+	}
+	return authres.Result{Method: "spf", Value: string(r.Result), Reason: reason}, p, head
 }
 
 func (c *Checker) hostname() string {
