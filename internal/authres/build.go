@@ -81,11 +81,6 @@ func Header(authservID string, results []Result) (string, error) {
 	if len(text) == 0 {
 		return "", fmt.Errorf("authres: invalid authserv-id %q", authservID)
 	}
-	for _, r := range results {
-		if err := checkKeywords(r); err != nil {
-			return "", err
-		}
-	}
 	out := append(outBuf[:0], FieldName+": "...)
 	if isToken(text) {
 		out = append(out, text...)
@@ -101,42 +96,47 @@ func Header(authservID string, results []Result) (string, error) {
 		if i == len(results)-1 {
 			end = ""
 		}
-		out = appendResult(out, text, r, end)
+		var err error
+		if out, err = appendResult(out, text, r, end); err != nil {
+			return "", err
+		}
 	}
 	out = append(out, "\r\n"...)
 	return string(out), nil
 }
 
-// checkKeywords checks the parts of r that are written as they are. The
-// errors quote copies of the words (strconv.Quote) rather than the words
-// themselves (fmt): so r, its Props included, does not escape, and a
-// caller may keep its results and their properties on the stack.
-func checkKeywords(r Result) error {
-	for _, k := range [...]string{r.Method, r.Value} {
-		if !isKeyword(k) {
-			return errors.New("authres: " + strconv.Quote(k) + " is not a keyword")
-		}
-	}
-	if strings.Trim(r.Version, "0123456789") != "" {
-		return errors.New("authres: invalid method version " + strconv.Quote(r.Version))
-	}
-	for _, p := range r.Props {
-		if !isKeyword(p.Type) || !isKeyword(p.Name) {
-			return errors.New("authres: property " + strconv.Quote(p.Type) + "." + strconv.Quote(p.Name) + " is not made of keywords")
-		}
-	}
-	return nil
+// The errors of the parts of a result written as they are. They quote
+// copies of the words (strconv.Quote) rather than the words themselves
+// (fmt): so a Result, its Props included, does not escape, and a caller may
+// keep its results and their properties on the stack.
+
+func keywordError(k string) error {
+	return errors.New("authres: " + strconv.Quote(k) + " is not a keyword")
+}
+
+func versionError(v string) error {
+	return errors.New("authres: invalid method version " + strconv.Quote(v))
+}
+
+func propError(p Prop) error {
+	return errors.New("authres: property " + strconv.Quote(p.Type) + "." + strconv.Quote(p.Name) + " is not made of keywords")
 }
 
 // appendResult appends one resinfo on a new line, followed by end. text
 // is scratch space for cleaned values.
+//
+// The keywords (method, result, property types and names) are checked as
+// they are written, in the order an error names the first bad one:
+// method, result, version, then the properties. A result with a bad one
+// is an error, and the field is not returned, so what was written of it
+// does not matter.
 //
 // The words are folded into lines of at most foldAt columns where they can
 // (the tab that starts a line counted as one); a single word longer than
 // that stays on its own line. Each word is written in place, and the
 // space before it turned into a fold if the word, with end when it is the
 // last, does not fit.
-func appendResult(dst, text []byte, r Result, end string) []byte {
+func appendResult(dst, text []byte, r Result, end string) ([]byte, error) {
 	dst = append(dst, "\r\n\t"...)
 	cur := 0 // length of the line after its tab
 	left := 1 + len(r.Props)
@@ -163,13 +163,25 @@ func appendResult(dst, text []byte, r Result, end string) []byte {
 	}
 
 	begin()
-	dst = appendLower(dst, r.Method)
+	var ok bool
+	if dst, ok = appendKeyword(dst, r.Method); !ok {
+		return dst, keywordError(r.Method)
+	}
 	if r.Version != "" {
+		// The result is checked before the version: see above.
+		if !isKeyword(r.Value) {
+			return dst, keywordError(r.Value)
+		}
+		if strings.Trim(r.Version, "0123456789") != "" {
+			return dst, versionError(r.Version)
+		}
 		dst = append(dst, '/')
 		dst = append(dst, r.Version...)
 	}
 	dst = append(dst, '=')
-	dst = appendLower(dst, r.Value)
+	if dst, ok = appendKeyword(dst, r.Value); !ok {
+		return dst, keywordError(r.Value)
+	}
 	finish()
 	// A text that needs nothing replaced nor cut is written from where
 	// it is (clean); any other is cleaned into text first.
@@ -196,18 +208,28 @@ func appendResult(dst, text []byte, r Result, end string) []byte {
 	}
 	for _, p := range r.Props {
 		begin()
-		dst = appendLower(dst, p.Type)
+		// The comment and reason cannot fail: a bad property is the
+		// first error of the result all the same.
+		var typeOK, nameOK bool
+		dst, typeOK = appendKeyword(dst, p.Type)
 		dst = append(dst, '.')
-		dst = appendLower(dst, p.Name)
+		dst, nameOK = appendKeyword(dst, p.Name)
+		if !typeOK || !nameOK {
+			return dst, propError(p)
+		}
 		dst = append(dst, '=')
-		if c, ok := clean(p.Value, maxValueLen); ok {
+		if isPlainToken(p.Value) {
+			// Nearly every value (a domain, a selector, an algorithm):
+			// nothing to clean, cut or quote.
+			dst = append(dst, p.Value...)
+		} else if c, ok := clean(p.Value, maxValueLen); ok {
 			dst = appendValue(dst, c)
 		} else {
 			dst = appendValue(dst, appendClean(text[:0], p.Value, maxValueLen))
 		}
 		finish()
 	}
-	return dst
+	return dst, nil
 }
 
 // clean returns what appendClean makes of s, and true, when that is a part
@@ -348,11 +370,23 @@ func appendEscaped[T string | []byte](dst []byte, s T, specials *[256]bool) []by
 	return append(dst, s[start:]...)
 }
 
-// appendLower appends the keyword s in lower case. Keywords are written
+// appendKeyword appends the keyword s in lower case and reports whether
+// it is a keyword: one look at each byte tells both. Keywords are written
 // in lower case almost always: then s is appended whole.
-func appendLower(dst []byte, s string) []byte {
-	if !hasUpper(s) {
-		return append(dst, s...)
+func appendKeyword(dst []byte, s string) ([]byte, bool) {
+	if s == "" {
+		return dst, false
+	}
+	var seen byte
+	for i := 0; i < len(s); i++ {
+		k := keywordClass[s[i]]
+		if k == 0 {
+			return dst, false
+		}
+		seen |= k
+	}
+	if seen&keywordUpper == 0 {
+		return append(dst, s...), true
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -361,17 +395,51 @@ func appendLower(dst []byte, s string) []byte {
 		}
 		dst = append(dst, c)
 	}
-	return dst
+	return dst, true
 }
 
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
+// keywordClass tells a keyword's characters (keywordChar) and among them
+// the upper-case letters (keywordUpper too); 0 for any other byte.
+const (
+	keywordChar  = 1
+	keywordUpper = 2
+)
+
+var keywordClass = func() (t [256]byte) {
+	for c := range 256 {
+		if isKeywordChar(byte(c)) {
+			t[c] = keywordChar
+			if 'A' <= c && c <= 'Z' {
+				t[c] |= keywordUpper
+			}
 		}
 	}
-	return false
+	return t
+}()
+
+// isPlainToken reports whether s is a token of printable ASCII no longer
+// than maxValueLen: what appendValue writes as it is, with nothing to
+// clean, trim or cut.
+func isPlainToken(s string) bool {
+	if s == "" || len(s) > maxValueLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !plainTokenChars[s[i]] {
+			return false
+		}
+	}
+	return true
 }
+
+// plainTokenChars are the token characters that are ASCII (tokenChars
+// takes octets above 127 too, which a value cleans).
+var plainTokenChars = func() (t [256]bool) {
+	for c := range 128 {
+		t[c] = tokenChars[c]
+	}
+	return t
+}()
 
 func isKeyword(s string) bool {
 	if s == "" {

@@ -1,6 +1,7 @@
 package authres
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -87,6 +88,32 @@ func FuzzPrintableASCII(f *testing.F) {
 		want := !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f })
 		if got := printableASCII(s); got != want {
 			t.Fatalf("printableASCII(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// FuzzHeaderReference compares Header with its definition before keywords
+// were checked as they are written (referenceHeader): the same field, or
+// the same error, for keywords and values from outside.
+func FuzzHeaderReference(f *testing.F) {
+	f.Add("mx.example", "spf", "pass", "", "smtp", "mailfrom", "joe@example.com", "matched ip4:192.0.2.0/24", "")
+	f.Add("mx.example", "DKIM", "Fail", "1", "header", "d", "example.com", "", "p=reject dis=none")
+	f.Add("mx example", "dmarc", "pass", "x", "header", "from", "exa mple.com", "", "")
+	f.Add("mx.example", "arc", "p_ss", "", "Header", "b", "abc/+=de", "", "")
+	f.Add("mx.example", "a-b", "none", "", "", "n", "é.example", "", "")
+	f.Fuzz(func(t *testing.T, id, method, value, version, ptype, pname, pvalue, reason, comment string) {
+		results := []Result{
+			{Method: "spf", Value: "pass", Props: []Prop{{"smtp", "helo", pvalue}}},
+			{Method: method, Version: version, Value: value, Reason: reason, Comment: comment,
+				Props: []Prop{{"header", "d", pvalue}, {ptype, pname, pvalue}, {"header", "s", reason}}},
+			{Method: "dmarc", Value: value, Props: []Prop{{ptype, "from", comment}}},
+		}
+		for n := 0; n <= len(results); n++ {
+			got, gotErr := Header(id, results[:n])
+			want, wantErr := referenceHeader(id, results[:n])
+			if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("Header(%q, %+v) =\n%q, %v\nwant\n%q, %v", id, results[:n], got, gotErr, want, wantErr)
+			}
 		}
 	})
 }

@@ -244,6 +244,12 @@ func splitTags(txt string) ([]tag, error) {
 // Discovery runs it on every TXT record at a _dmarc name, for every
 // message, before the parsed record is taken from the cache.
 func isDMARCRecord(txt string) bool {
+	// Nearly every record starts "v=DMARC1;" as published: that first
+	// part is the tag v=DMARC1 with nothing to trim, told without
+	// splitting.
+	if rest, ok := strings.CutPrefix(txt, "v=DMARC1"); ok && (rest == "" || rest[0] == ';') {
+		return true
+	}
 	for part := range strings.SplitSeq(txt, ";") {
 		part = strings.Trim(part, " \t\r\n")
 		if part == "" {

@@ -84,6 +84,10 @@ func TestAuthResults(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
+			c := Checker{AuthservID: ourID}
+			if field, err := c.authResultsField(&tt.res); err != nil || field != tt.want {
+				t.Errorf("authResultsField: %v\n%s\nwant\n%s", err, field, tt.want)
+			}
 			if strings.Contains(got, "\r\n\r\n") {
 				t.Error("empty line in the field")
 			}

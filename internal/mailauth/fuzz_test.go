@@ -1,11 +1,17 @@
 package mailauth
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/arc"
+	"sealpost.dev/sealpost/internal/authres"
 	"sealpost.dev/sealpost/internal/dkim"
+	"sealpost.dev/sealpost/internal/dmarc"
 	"sealpost.dev/sealpost/internal/mimeinfo"
+	"sealpost.dev/sealpost/internal/spf"
 )
 
 // FuzzFromDomains compares the From domains found by plainFromDomain, for
@@ -30,6 +36,75 @@ func FuzzFromDomains(f *testing.F) {
 		h := header{fields: dkim.Header{{Name: "From", Raw: raw}}}
 		if got := h.fromDomains(); !slices.Equal(got, want) {
 			t.Fatalf("fromDomains = %q, the parser reads %q", got, want)
+		}
+	})
+}
+
+// FuzzIsName compares isName, which tells lengths first, with
+// strings.EqualFold, and hasARCField with arc.Present.
+func FuzzIsName(f *testing.F) {
+	for _, s := range []string{"From", "from", "\xc5\xbfrom", "FROM ", "ARC-\xc5\xbfeal", "arc-seal", "Authentication-Results", "\xe2\x84\xaaey"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, field string) {
+		for _, name := range []string{"From", "Authentication-Results", arc.SealField, arc.MessageSigField, arc.AuthResultsField, "Key"} {
+			if got, want := isName(field, name), strings.EqualFold(field, name); got != want {
+				t.Fatalf("isName(%q, %q) = %v, EqualFold %v", field, name, got, want)
+			}
+		}
+		h := dkim.Header{{Name: "To"}, {Name: field}}
+		if got, want := hasARCField(h), arc.Present(h); got != want {
+			t.Fatalf("hasARCField(%q) = %v, arc.Present %v", field, got, want)
+		}
+	})
+}
+
+// referenceSPFResult is spfResult as it was before its parts were put
+// together by the caller (spfParts): through authres.SPF.
+func referenceSPFResult(r spf.Received) authres.Result {
+	mailFrom, helo := r.Sender, ""
+	if r.Identity == spf.IdentityHELO {
+		mailFrom, helo = "", r.HELO
+	}
+	reason := r.Problem
+	if reason == "" && r.Mechanism != "" {
+		reason = "matched " + r.Mechanism
+	}
+	return authres.SPF(string(r.Result), reason, mailFrom, helo)
+}
+
+// FuzzAuthResultsField compares the field the check writes
+// (authResultsField, its SPF results put together in place) with the
+// results made as before, through authres.SPF, written by authres.Header.
+func FuzzAuthResultsField(f *testing.F) {
+	f.Add("pass", "bounce@example.com", "mail.example.com", "ip4:192.0.2.0/24", "", false, "none", "example.com", 1)
+	f.Add("permerror", "", "mail.example.com", "", "too many DNS lookups", true, "", "x\r\ny", 0)
+	f.Add("fail", "a@b", "", "all", "", false, "pass", "example.com", 6)
+	f.Add("pass", "\"q w\"@example.com", "h", "a:mail.example.com/24 and more words to pass thirty-two", "", true, "pass", "d", 4)
+	f.Fuzz(func(t *testing.T, result, sender, helo, mechanism, problem string, heloIdentity bool, heloResult, domain string, sigs int) {
+		id := spf.IdentityMailFrom
+		if heloIdentity {
+			id = spf.IdentityHELO
+		}
+		res := Results{
+			SPF:   spf.Received{Result: spf.Status(result), Identity: id, Sender: sender, HELO: helo, Mechanism: mechanism, Problem: problem},
+			HELO:  spf.Received{Result: spf.Status(heloResult), Identity: spf.IdentityHELO, Sender: "postmaster@" + helo, HELO: helo, Mechanism: problem},
+			ARC:   &arc.Result{Status: arc.StatusNone},
+			DMARC: dmarc.Verdict{Result: dmarc.ResultPass, FromDomain: domain},
+		}
+		for i := range sigs % 8 {
+			res.DKIM = append(res.DKIM, dkim.Result{Status: dkim.StatusPass, Signature: &dkim.Signature{}, Domain: domain,
+				Selector: mechanism, HeaderB: problem, UnsignedBodyBytes: int64(i)})
+		}
+		c := Checker{AuthservID: "mx.sealpost.test"}
+		got, gotErr := c.authResultsField(&res)
+		rs := []authres.Result{referenceSPFResult(res.SPF)}
+		if res.HELO.Result != "" {
+			rs = append(rs, referenceSPFResult(res.HELO))
+		}
+		want, wantErr := authres.Header(c.AuthservID, c.appendOtherResults(rs, &res))
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("authResultsField =\n%q, %v\nwant\n%q, %v", got, gotErr, want, wantErr)
 		}
 	})
 }

@@ -98,18 +98,27 @@ func readTruncatedHeader(msg delivery.Message) (header, error) {
 // authservID (authres.Claiming), indexed as delivery counts fields.
 func (m *header) claiming(authservID string) []authres.Field {
 	for _, f := range m.fields {
-		if strings.EqualFold(f.Name, authres.FieldName) {
+		if isName(f.Name, authres.FieldName) {
 			return authres.Claiming(m.fields.Bytes(), authservID)
 		}
 	}
 	return nil
 }
 
+// isName reports whether the field name equals name, an ASCII one, as
+// strings.EqualFold tells. A name that matches is never shorter: the only
+// other runes that fold to ASCII letters (U+017F, U+212A) take more bytes.
+// Most fields are shorter than Authentication-Results, and are told so at
+// once.
+func isName(field, name string) bool {
+	return len(field) >= len(name) && strings.EqualFold(field, name)
+}
+
 // fromDomains returns the domains of the addresses of the From fields.
 func (m *header) fromDomains() []string {
 	var out []string
 	for _, f := range m.fields {
-		if !strings.EqualFold(f.Name, "From") {
+		if !isName(f.Name, "From") {
 			continue
 		}
 		if d, ok := plainFromDomain(f.Raw[bytes.IndexByte(f.Raw, ':')+1:]); ok {

@@ -120,23 +120,20 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
-	// The results are put together on the stack: authres.Header keeps
-	// none of them.
-	var rs [8]authres.Result
-	ar, err := authres.Header(c.AuthservID, c.appendAuthResults(rs[:0], &res))
+	ar, err := c.authResultsField(&res)
 	if err != nil {
 		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
 	}
 	v.Headers = append(v.Headers, strings.TrimRight(ar, "\r\n"))
 	env.Auth = res.Summary()
-	c.decide(&v, res)
+	c.decide(&v, &res)
 	if log := c.log(); log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("mail authentication", "id", env.ID, "spf", res.SPF.Result, "helo", res.HELO.Result,
 			"dkim", dkimSummary(res.DKIM), "arc", res.ARC.Status, "dmarc", res.DMARC.Result, "from", res.DMARC.FromDomain,
 			"policy", res.DMARC.Disposition, "exempt", res.Exempted, "trusted_arc", res.TrustedARC,
 			"action", v.Action, "folder", v.Folder, "reason", v.Reason)
 	}
-	c.record(ctx, env, res)
+	c.record(ctx, env, &res)
 	return v, nil
 }
 
@@ -185,7 +182,7 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 	}
 	res.DMARC = (&dmarc.Evaluator{Resolver: c.Resolver, Sample: c.Sample}).Evaluate(ctx, in)
 	res.Input = in
-	res.Exempted = c.exemption(res)
+	res.Exempted = c.exemption(&res)
 	if res.DMARC.Result == dmarc.ResultFail && res.Exempted == "" {
 		if t := res.ARC.Trust(c.TrustedSealers); t.OverridesDMARC() {
 			res.TrustedARC = t.Sealer
@@ -197,7 +194,7 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 // validateARC validates the message's ARC chain, given its header. Most
 // messages have none, and the message is read again only for one that has.
 func (c *Checker) validateARC(ctx context.Context, msg delivery.Message, h dkim.Header) (*arc.Result, error) {
-	if !arc.Present(h) {
+	if !hasARCField(h) {
 		return &arc.Result{Status: arc.StatusNone, Reason: "no ARC sets"}, nil
 	}
 	body, err := msg.Open()
@@ -212,9 +209,20 @@ func (c *Checker) validateARC(ctx context.Context, msg delivery.Message, h dkim.
 	return res, nil
 }
 
+// hasARCField is arc.Present, its names told by length first (isName):
+// most messages have no ARC field, and every field is looked at.
+func hasARCField(h dkim.Header) bool {
+	for _, f := range h {
+		if isName(f.Name, arc.AuthResultsField) || isName(f.Name, arc.SealField) || isName(f.Name, arc.MessageSigField) {
+			return true
+		}
+	}
+	return false
+}
+
 // record counts the DMARC evaluation for the policy domain's aggregate
 // reports; a failure is logged, never the message's.
-func (c *Checker) record(ctx context.Context, env *delivery.Envelope, res Results) {
+func (c *Checker) record(ctx context.Context, env *delivery.Envelope, res *Results) {
 	if c.Reports == nil || res.DMARC.Record == nil || len(res.DMARC.Record.Aggregate) == 0 {
 		return
 	}
@@ -250,7 +258,7 @@ func (c *Checker) now() time.Time {
 }
 
 // decide applies the DMARC disposition to v.
-func (c *Checker) decide(v *delivery.Verdict, res Results) {
+func (c *Checker) decide(v *delivery.Verdict, res *Results) {
 	if res.DMARC.Result != dmarc.ResultFail || !c.Enforce || res.Exempted != "" || res.TrustedARC != "" {
 		return
 	}
@@ -267,7 +275,7 @@ func (c *Checker) decide(v *delivery.Verdict, res Results) {
 
 // exemption returns the Exempt entry that covers the From domain or a
 // domain that passed SPF or DKIM, or "".
-func (c *Checker) exemption(res Results) string {
+func (c *Checker) exemption(res *Results) string {
 	if res.DMARC.Result != dmarc.ResultFail {
 		return ""
 	}
@@ -302,6 +310,12 @@ func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres
 	if res.HELO.Result != "" {
 		rs = append(rs, spfResult(res.HELO))
 	}
+	return c.appendOtherResults(rs, res)
+}
+
+// appendOtherResults appends to rs the results after SPF's: DKIM, ARC
+// and DMARC.
+func (c *Checker) appendOtherResults(rs []authres.Result, res *Results) []authres.Result {
 	if len(res.DKIM) == 0 {
 		rs = append(rs, authres.Result{Method: "dkim", Value: "none"})
 	}
@@ -339,16 +353,79 @@ func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres
 	return append(rs, dm)
 }
 
+// authResultsField returns the Authentication-Results field of res,
+// ending in CRLF.
+//
+// The results are put together in arrays of this function's frame, as
+// are the SPF results' properties and reasons: authres.Header keeps none
+// of them, and what is built in another function and returned, or stored
+// through a slice, is made on the heap. The rest (DKIM, ARC, DMARC) comes
+// from appendAuthResults as before.
+func (c *Checker) authResultsField(res *Results) (string, error) {
+	if len(res.DKIM) > 4 {
+		return authres.Header(c.AuthservID, c.appendAuthResults(nil, res))
+	}
+	var rs [8]authres.Result
+	var props [2]authres.Prop
+	r, p, head := spfParts(res.SPF)
+	r.Reason = head + r.Reason // "matched ..." fits the concatenation's own stack buffer
+	if p.Name != "" {
+		props[0] = p
+		r.Props = props[0:1]
+	}
+	rs[0] = r
+	n := 1
+	if res.HELO.Result != "" {
+		r, p, head := spfParts(res.HELO)
+		r.Reason = head + r.Reason
+		if p.Name != "" {
+			props[1] = p
+			r.Props = props[1:2]
+		}
+		rs[1] = r
+		n = 2
+	}
+	// The other results come through a slice of their own: rs handed
+	// to appendOtherResults would go to the heap, as what append may
+	// copy.
+	var others [6]authres.Result
+	for _, r := range c.appendOtherResults(others[:0], res) {
+		rs[n] = r
+		n++
+	}
+	return authres.Header(c.AuthservID, rs[:n])
+}
+
+// spfResult is the spf result of r for Authentication-Results.
 func spfResult(r spf.Received) authres.Result {
+	res, p, head := spfParts(r)
+	res.Reason = head + res.Reason
+	if p.Name != "" {
+		res.Props = []authres.Prop{p}
+	}
+	return res
+}
+
+// spfParts returns the parts of r's spf result, as authres.SPF makes it,
+// for the caller to put together: the result without its property, the
+// property (none when its Name is ""), and what goes before the reason.
+func spfParts(r spf.Received) (authres.Result, authres.Prop, string) {
 	mailFrom, helo := r.Sender, ""
 	if r.Identity == spf.IdentityHELO {
 		mailFrom, helo = "", r.HELO
 	}
-	reason := r.Problem
-	if reason == "" && r.Mechanism != "" {
-		reason = "matched " + r.Mechanism
+	var p authres.Prop
+	switch {
+	case mailFrom != "":
+		p = authres.Prop{Type: "smtp", Name: "mailfrom", Value: mailFrom}
+	case helo != "":
+		p = authres.Prop{Type: "smtp", Name: "helo", Value: helo}
 	}
-	return authres.SPF(string(r.Result), reason, mailFrom, helo)
+	head, reason := "", r.Problem
+	if reason == "" && r.Mechanism != "" {
+		head, reason = "matched ", r.Mechanism
+	}
+	return authres.Result{Method: "spf", Value: string(r.Result), Reason: reason}, p, head
 }
 
 func (c *Checker) hostname() string {
