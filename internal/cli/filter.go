@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sealpost.dev/sealpost/internal/filter"
 	"sealpost.dev/sealpost/internal/filter/classify"
 	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/corpus"
@@ -45,6 +46,9 @@ type filterArgs struct {
 	instance instanceFlags
 	paths    [3][]string // by class
 	split    corpus.Split
+	// misjudged makes eval list each message the whole filter got wrong,
+	// with its scores.
+	misjudged bool
 }
 
 // classFlags name the classes' path lists on the command line.
@@ -58,6 +62,9 @@ func parseFilterArgs(env *Env, verb string, args []string) (filterArgs, error) {
 	var split string
 	fs := newFlagSet(env, "filter "+verb, filterUsage)
 	fa.instance.register(fs, true)
+	if verb == "eval" {
+		fs.BoolVar(&fa.misjudged, "misjudged", false, "list each message the whole filter misjudged, with its scores (on standard error)")
+	}
 	fs.StringVar(&split, "split", "all", "which part of the corpus to use: train, test or all (by SHA-256 of each message)")
 	for name := range classFlags {
 		fs.Bool(name, false, "the `PATH`s after it are "+name+": directories of one-message files, maildirs or mbox files")
@@ -114,12 +121,12 @@ func isBoolFlag(v any) bool {
 
 // forEachMessage calls fn for every message of the paths of each class
 // that is in the split.
-func forEachMessage(fa filterArgs, fn func(c classify.Class, raw []byte)) error {
+func forEachMessage(fa filterArgs, fn func(c classify.Class, name string, raw []byte)) error {
 	for c, paths := range fa.paths {
 		for _, p := range paths {
-			err := corpus.Read(p, func(_ string, raw []byte) error {
+			err := corpus.Read(p, func(name string, raw []byte) error {
 				if fa.split.In(raw) {
-					fn(classify.Class(c), raw)
+					fn(classify.Class(c), name, raw)
 				}
 				return nil
 			})
@@ -140,7 +147,7 @@ func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) e
 	var examples []classify.Example
 	var counts [3]int
 	vocab := map[uint64]string{}
-	err := forEachMessage(fa, func(c classify.Class, raw []byte) {
+	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) {
 		m := content.Parse(raw)
 		for _, tok := range classify.Tokens(m) {
 			if len(vocab) < maxVocabulary && !isPairToken(tok) {
@@ -242,7 +249,7 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 	var busy, onlyBusy time.Duration
 	var failed error
 	hamWarned := 0
-	err = forEachMessage(fa, func(c classify.Class, raw []byte) {
+	err = forEachMessage(fa, func(c classify.Class, name string, raw []byte) {
 		start := time.Now()
 		got := model.Classify(classify.Extract(content.Parse(raw)))
 		onlyBusy += time.Since(start)
@@ -254,6 +261,9 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 			failed = err
 		}
 		conf[c][whole]++
+		if fa.misjudged && whole != c && err == nil {
+			printMisjudged(env.Stderr, name, c, whole, lf.last)
+		}
 		if c == classify.Ham && lf.warned {
 			hamWarned++
 		}
@@ -337,4 +347,17 @@ func printEval(w io.Writer, r evalResult, conf [3][3]int) {
 	for a := range conf {
 		fmt.Fprintf(w, "%-8s%8d%8d%8d\n", classify.Class(a), conf[a][0], conf[a][1], conf[a][2])
 	}
+}
+
+// printMisjudged writes one line for a message the whole filter got
+// wrong: where it is, what it is, what the filter said, and the scores
+// that counted.
+func printMisjudged(w io.Writer, name string, actual, got classify.Class, res filter.Result) {
+	fmt.Fprintf(w, "%s: %s judged %s, score %.1f:", name, actual, got, res.Total)
+	for _, s := range res.Scores {
+		if s.Weight != 0 {
+			fmt.Fprintf(w, " %s=%.2f", s.Name, s.Weight)
+		}
+	}
+	fmt.Fprintln(w)
 }

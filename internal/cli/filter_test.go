@@ -113,7 +113,14 @@ func TestFilterCommands(t *testing.T) {
 		!strings.Contains(out, "whole local filter") || !strings.Contains(out, "content classifier alone") {
 		t.Errorf("eval text: exit %d: %s", code, out)
 	}
+	// Labelled the wrong way round, the spam is misjudged as it is
+	// listed: each message with what it is, what it was judged and why.
+	code, _, stderr = run(t, "filter", "eval", "--misjudged", "--data", dir, "--ham", spam, "--spam", ham)
+	if lines := strings.Count(stderr, ": ham judged spam, score "); code != 0 || lines < 30 || !strings.Contains(stderr, "classifier.spam=") {
+		t.Errorf("eval --misjudged: exit %d, %d lines: %s", code, lines, stderr)
+	}
 	for _, args := range [][]string{
+		{"filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--misjudged"},
 		{"filter", "train", "--data", dir, "--spam", spam},
 		{"filter", "train", "--data", dir, "--ham", ham},
 		{"filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--split", "half"},

@@ -16,7 +16,8 @@ import (
 
 // TestReputationCheck over a real SQLite store: an authenticated message
 // from someone the recipient wrote to is trusted; the same From without
-// DMARC pass is not (a forged friend); new link domains are fresh.
+// DMARC pass is not (a forged friend); new link domains are fresh once
+// link domains have been watched for a while.
 func TestReputationCheck(t *testing.T) {
 	_, st := newPipeline(t, &Filter{})
 	ctx := t.Context()
@@ -25,6 +26,11 @@ func TestReputationCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := st.RecordSend(ctx, bob.ID, time.Now(), []string{"carol@partner.test"}, 100); err != nil {
+		t.Fatal(err)
+	}
+	// Link domains have been watched for three days: fresh means fresh.
+	past := reputation.New(st, reputation.Policy{}, func() time.Time { return time.Now().Add(-72 * time.Hour) })
+	if err := past.Record(ctx, reputation.Observation{LinkDomains: []string{"old.test"}, Class: reputation.Ham, Source: reputation.FromVerdict}); err != nil {
 		t.Fatal(err)
 	}
 	check := Reputation{Assessor: reputation.New(st, reputation.Policy{}, nil)}

@@ -224,6 +224,9 @@ func (r *Reputation) Record(ctx context.Context, o Observation) error {
 	if len(deltas) == 0 {
 		return nil
 	}
+	// Keep the watch marker seen: its first sighting is when link
+	// domains began to be watched.
+	deltas = append(deltas, store.RepDelta{Key: watchKey})
 	if err := r.store.AddReputation(ctx, r.now(), deltas); err != nil {
 		return fmt.Errorf("reputation: %w", err)
 	}
@@ -263,17 +266,22 @@ func (r *Reputation) Assess(ctx context.Context, q Query) (Assessment, error) {
 	now := r.now()
 	var a Assessment
 	ks := keys(q.SenderDomain, q.IP, q.LinkDomains)
-	entries, err := r.store.Reputations(ctx, now, ks)
+	asked := ks
+	if len(q.LinkDomains) > 0 {
+		asked = append(ks[:len(ks):len(ks)], watchKey)
+	}
+	entries, err := r.store.Reputations(ctx, now, asked)
 	if err != nil {
 		return a, fmt.Errorf("reputation: %w", err)
 	}
 	var fresh []string
+	watching := r.watching(entries, now)
 	for _, k := range ks {
 		e, known := entries[k]
 		if f, ok := r.judge(k, e); known && ok {
 			a.Findings = append(a.Findings, f)
 		}
-		if k.Kind == store.RepLink {
+		if k.Kind == store.RepLink && watching {
 			if why, ok := r.fresh(k.Name, e, known, now); ok {
 				fresh = append(fresh, why)
 			}
@@ -352,6 +360,19 @@ func describe(e store.RepEntry) string {
 		return "little recent mail"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// watchKey marks when Sealpost began to watch link domains: every
+// Record keeps it seen, so its FirstSeen is the first Record. "." is no
+// domain, so no link's key can be it.
+var watchKey = store.RepKey{Kind: store.RepLink, Name: "."}
+
+// watching reports whether link domains have been watched for FreshAge
+// at least. Before, every domain is new to Sealpost, not to the world: a
+// new installation would call every link of every message fresh.
+func (r *Reputation) watching(entries map[store.RepKey]store.RepEntry, now time.Time) bool {
+	e, ok := entries[watchKey]
+	return ok && now.Sub(e.FirstSeen) >= r.policy.FreshAge
 }
 
 // fresh says why a link domain is fresh: first seen less than FreshAge

@@ -78,6 +78,9 @@ func TestAssess(t *testing.T) {
 		query   Query
 		when    time.Duration // after t0
 		want    []want
+		// newInstall leaves out the record of three days before t0 that
+		// the other cases start with: link domains are not yet watched.
+		newInstall bool
 	}{{
 		name:    "reported spam",
 		history: []at{{0, 8, obs(Spam, FromUser, "bad.test", "")}, {0, 2, obs(Ham, FromVerdict, "bad.test", "")}},
@@ -189,7 +192,11 @@ func TestAssess(t *testing.T) {
 			t.Run(bname+"/"+tc.name, func(t *testing.T) {
 				st := open(t)
 				ctx := t.Context()
-				for _, h := range tc.history {
+				history := tc.history
+				if !tc.newInstall {
+					history = append([]at{{-3 * day, 1, obs(Ham, FromVerdict, "", "", "background.test")}}, history...)
+				}
+				for _, h := range history {
 					r := New(st, Policy{}, func() time.Time { return t0.Add(h.after) })
 					for range h.n {
 						if err := r.Record(ctx, h.obs); err != nil {
