@@ -21,9 +21,22 @@ func TestCrossValidation(t *testing.T) {
 		t.Skip("SEALPOST_CV not set")
 	}
 	opt := cvOptions(t)
+	if v := os.Getenv("SEALPOST_CV_PAIRS"); v != "" {
+		// Must come before the corpus is loaded (once per binary).
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > osbWindow {
+			t.Fatalf("SEALPOST_CV_PAIRS=%q: want 0..%d", v, osbWindow)
+		}
+		bodyPairs = n
+	}
 	train := examplesOf(loadCorpus(t), corpus.Train)
-	if os.Getenv("SEALPOST_NESTED") != "" {
-		nested(t, train, opt, draws)
+	if v := os.Getenv("SEALPOST_NESTED"); v != "" {
+		// SEALPOST_NESTED=n: the n-th draw of the outer folds.
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("SEALPOST_NESTED=%q: want a number from 1", v)
+		}
+		nested(t, train, opt, draws, uint64(n))
 		return
 	}
 	var all [][]scored
@@ -160,11 +173,24 @@ func rates(s []scored, th Thresholds) (spamRecall, hamFP, phishRecall float64) {
 // way the test split does: each outer fold of the training split is
 // classified by a model trained (and thresholded by its own inner
 // cross-validation) on the other folds, for several margins at once.
-func nested(t *testing.T, train []Example, opt TrainOptions, folds int) {
+func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uint64) {
 	opt = opt.withDefaults()
-	fold := rand.New(rand.NewPCG(99, 0x0e57)).Perm(len(train))
-	margins := []float64{0, 0.1, 0.25, 0.5}
-	var caught, total [4][3]int // by margin, class
+	fold := rand.New(rand.NewPCG(98+draw, 0x0e57)).Perm(len(train))
+	margins := []float64{0, 0.25, 0.5, 0.75, 1, 1.5}
+	// Threshold rules: how many of the inner draws, and the ham
+	// false-positive rate aimed at (1e-9: above every out-of-fold ham).
+	type rule struct {
+		draws    int
+		maxHamFP float64
+	}
+	rules := []rule{{1, 0.001}, {1, 1e-9}}
+	for _, d := range []int{3, 5} {
+		if opt.Draws >= d {
+			rules = append(rules, rule{d, 0.001}, rule{d, 1e-9})
+		}
+	}
+	caught := make([][6][3]int, len(rules)) // by rule, margin, class
+	total := make([][6][3]int, len(rules))
 	for k := range folds {
 		var in, out []Example
 		for i, e := range train {
@@ -181,26 +207,36 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int) {
 			inner = append(inner, crossValidate(in, o))
 		}
 		m := fit(in, opt)
-		for j, margin := range margins {
-			o := opt
-			o.Margin = margin
-			var th Thresholds
-			for _, s := range inner {
-				x := chooseThresholds(s, o)
-				th.Spam = math.Max(th.Spam, x.Spam)
-				th.Phish = math.Max(th.Phish, x.Phish)
-			}
-			for _, e := range out {
-				total[j][e.Class]++
-				if th.Classify(m.Score(e.Features)) != Ham {
-					caught[j][e.Class]++
+		var outScores []scored
+		for _, e := range out {
+			outScores = append(outScores, scored{e.Class, m.Score(e.Features)})
+		}
+		for r, rule := range rules {
+			for j, margin := range margins {
+				o := opt
+				o.Margin = margin
+				o.MaxHamFP = rule.maxHamFP
+				var th Thresholds
+				for _, s := range inner[:rule.draws] {
+					x := chooseThresholds(s, o)
+					th.Spam = math.Max(th.Spam, x.Spam)
+					th.Phish = math.Max(th.Phish, x.Phish)
+				}
+				for _, x := range outScores {
+					total[r][j][x.class]++
+					if th.Classify(x.scores) != Ham {
+						caught[r][j][x.class]++
+					}
 				}
 			}
 		}
 	}
-	for j, margin := range margins {
-		t.Logf("nested, margin %.2f: spam recall %.4f, ham FP %d of %d, phish recall %.4f", margin,
-			float64(caught[j][Spam])/float64(total[j][Spam]), caught[j][Ham], total[j][Ham],
-			float64(caught[j][Phish])/float64(total[j][Phish]))
+	for r, rule := range rules {
+		for j, margin := range margins {
+			t.Logf("nested, %d draws, max ham FP %g, margin %.2f: spam recall %.4f, ham FP %d of %d, phish recall %.4f",
+				rule.draws, rule.maxHamFP, margin,
+				float64(caught[r][j][Spam])/float64(total[r][j][Spam]), caught[r][j][Ham], total[r][j][Ham],
+				float64(caught[r][j][Phish])/float64(total[r][j][Phish]))
+		}
 	}
 }

@@ -342,7 +342,7 @@ func bodyTokens(text string, rcpt map[string]bool, emit emitFunc, pair pairFunc)
 		w = normalizeWord(w, rcpt)
 		emit("b:", w)
 
-		for d := 1; d <= osbWindow && d <= n; d++ {
+		for d := 1; d <= bodyPairs && d <= n; d++ {
 			prev := window[(n-d)%osbWindow]
 			pair(osbPrefix[d], prev, w)
 		}
@@ -358,6 +358,11 @@ func bodyTokens(text string, rcpt map[string]bool, emit emitFunc, pair pairFunc)
 }
 
 var osbPrefix = [...]string{"", "o1:", "o2:", "o3:", "o4:"}
+
+// bodyPairs is how far apart body words are paired, at most osbWindow;
+// 0, no pairs, did best in nested cross-validation (see the package
+// doc). A variable so that cross-validation can compare choices.
+var bodyPairs = 0
 
 func log2(n int) int {
 	l := 0
