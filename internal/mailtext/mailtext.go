@@ -26,7 +26,6 @@ import (
 	"io"
 	"mime"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -87,7 +86,7 @@ func ExtractBytes(raw []byte) Text {
 	var hb strings.Builder
 	for _, f := range h {
 		v := e.decodeWords(f.Value)
-		line := clean(f.Name) + ": " + v + "\n"
+		line := mimeutil.CleanText(f.Name) + ": " + v + "\n"
 		if !e.take(len(line)) {
 			break
 		}
@@ -125,12 +124,12 @@ func (e *extractor) take(n int) bool {
 
 // add appends s to the body text, cut to the budget.
 func (e *extractor) add(s string) {
-	s = clean(s)
+	s = mimeutil.CleanText(s)
 	if s == "" || e.budget <= 0 {
 		return
 	}
 	if len(s)+1 > e.budget {
-		s = cutUTF8(s, e.budget-1)
+		s = mimeutil.CutUTF8(s, e.budget-1)
 	}
 	e.budget -= len(s) + 1
 	e.body.WriteString(s)
@@ -161,7 +160,8 @@ func (e *extractor) entity(h mimeutil.Header, body []byte, depth int, defaultTyp
 		if sub == "digest" {
 			child = "message/rfc822"
 		}
-		for _, p := range splitMultipart(body, params["boundary"]) {
+		parts, _ := mimeutil.SplitMultipart(body, params["boundary"], MaxParts)
+		for _, p := range parts {
 			start, ph := mimeutil.ParseHeader(p)
 			e.entity(ph, p[start:], depth+1, child)
 		}
@@ -202,7 +202,7 @@ func (e *extractor) decodeWords(v string) string {
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 	}
-	return clean(v)
+	return mimeutil.CleanText(v)
 }
 
 // decodeTransfer undoes a Content-Transfer-Encoding. Damaged input
@@ -215,30 +215,6 @@ func decodeTransfer(cte string, body []byte) []byte {
 	}
 	out, _ := io.ReadAll(r)
 	return out
-}
-
-// clean makes s valid UTF-8 without NUL: PostgreSQL text holds neither
-// invalid UTF-8 nor NUL.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	return s
-}
-
-// cutUTF8 cuts s to at most n bytes without splitting a character.
-func cutUTF8(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // Values returns the values of the header fields called name (ASCII case

@@ -77,7 +77,7 @@ func (l Limits) withDefaults() Limits {
 func Inspect(name, mediaType string, data []byte, lim Limits) []Finding {
 	in := &inspector{lim: lim.withDefaults()}
 	in.file(name, name, strings.ToLower(mediaType), data, 0)
-	return dedupe(in.found)
+	return phish.Dedupe(in.found)
 }
 
 // inspector carries the budget across nested archives.
@@ -276,34 +276,6 @@ func utf16Name(b []byte) string {
 		u[i] = binary.LittleEndian.Uint16(b[2*i:])
 	}
 	return string(utf16.Decode(u))
-}
-
-// dedupe keeps the highest-scoring finding of each name, saying how many
-// more there were, in the order names first appeared.
-func dedupe(fs []Finding) []Finding {
-	var out []Finding
-	count := map[string]int{}
-	for _, f := range fs {
-		count[f.Name]++
-		i := -1
-		for j := range out {
-			if out[j].Name == f.Name {
-				i = j
-			}
-		}
-		switch {
-		case i < 0:
-			out = append(out, f)
-		case f.Score > out[i].Score:
-			out[i] = f
-		}
-	}
-	for i := range out {
-		if n := count[out[i].Name] - 1; n > 0 {
-			out[i].Reason += fmt.Sprintf(" (and %d more of the kind)", n)
-		}
-	}
-	return out
 }
 
 // shortPath bounds a shown path: archive entry names are the sender's.

@@ -120,7 +120,7 @@ func Parse(raw []byte) *Message {
 		p.flaw(FlawNoHeader)
 	}
 	for _, f := range h {
-		m.Header = append(m.Header, Field{Name: clean(f.Name), Value: decodeWords(f.Value)})
+		m.Header = append(m.Header, Field{Name: mimeutil.CleanText(f.Name), Value: decodeWords(f.Value)})
 	}
 	m.Subject = m.Get("Subject")
 	m.From = p.addresses("From")
@@ -234,7 +234,7 @@ func (p *parser) multipart(body []byte, sub, boundary string, depth int) {
 		p.addText(string(body)) // what a reader would see
 		return
 	}
-	parts, closed := splitMultipart(body, boundary)
+	parts, closed := mimeutil.SplitMultipart(body, boundary, MaxParts)
 	if len(parts) == 0 {
 		p.flaw(FlawBadBoundary)
 		return
@@ -347,7 +347,7 @@ func (p *parser) toUTF8(charset string, b []byte) string {
 			b = mimeutil.ToUTF8("windows-1252", b)
 		}
 	}
-	return clean(string(b))
+	return mimeutil.CleanText(string(b))
 }
 
 // addText appends s to Text within MaxText.
@@ -363,13 +363,13 @@ func (p *parser) addHTML(s string) {
 // appendBounded appends s and a line break to b, cut to budget; it
 // returns the budget left.
 func appendBounded(b *strings.Builder, s string, budget int, cut func()) int {
-	s = strings.TrimSpace(clean(s))
+	s = strings.TrimSpace(mimeutil.CleanText(s))
 	if s == "" {
 		return budget
 	}
 	if len(s)+1 > budget {
 		cut()
-		s = cutUTF8(s, budget-1)
+		s = mimeutil.CutUTF8(s, budget-1)
 		if s == "" {
 			return budget
 		}
@@ -408,28 +408,5 @@ func decodeWords(v string) string {
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(v)
 	}
-	return clean(v)
-}
-
-// clean makes s valid UTF-8 without NUL.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	return s
-}
-
-// cutUTF8 cuts s to at most n bytes without splitting a character.
-func cutUTF8(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return mimeutil.CleanText(v)
 }

@@ -1,49 +1,12 @@
 package content
 
 import (
-	"bytes"
 	"mime"
 	"net/mail"
 	"strings"
 
 	"sealpost.dev/sealpost/internal/mimeutil"
 )
-
-// splitMultipart returns the parts between the boundary delimiter lines
-// of a multipart body (RFC 2046 §5.1.1), at most MaxParts, and whether
-// the close delimiter was found. The line end before a delimiter belongs
-// to the delimiter.
-func splitMultipart(body []byte, boundary string) (parts [][]byte, closed bool) {
-	delim := []byte("--" + boundary)
-	partStart := -1
-	for i := 0; i < len(body) && len(parts) < MaxParts; {
-		lineEnd := len(body)
-		if nl := bytes.IndexByte(body[i:], '\n'); nl >= 0 {
-			lineEnd = i + nl + 1
-		}
-		line := bytes.TrimRight(body[i:lineEnd], " \t\r\n")
-		if rest, ok := bytes.CutPrefix(line, delim); ok && (len(rest) == 0 || bytes.Equal(rest, []byte("--"))) {
-			if partStart >= 0 {
-				parts = append(parts, trimLineEnd(body[partStart:i]))
-			}
-			if len(rest) > 0 {
-				return parts, true
-			}
-			partStart = lineEnd
-		}
-		i = lineEnd
-	}
-	if partStart >= 0 && partStart < len(body) && len(parts) < MaxParts {
-		parts = append(parts, body[partStart:])
-	}
-	return parts, false
-}
-
-// trimLineEnd drops one final CRLF or LF.
-func trimLineEnd(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
-}
 
 // maxAddresses bounds the mailboxes kept of one field.
 const maxAddresses = 1000
@@ -64,7 +27,7 @@ func (p *parser) addresses(name string) []Address {
 			continue
 		}
 		for _, a := range list {
-			out = append(out, Address{Name: clean(a.Name), Addr: lowerDomain(a.Address)})
+			out = append(out, Address{Name: mimeutil.CleanText(a.Name), Addr: lowerDomain(a.Address)})
 		}
 	}
 	if len(out) > maxAddresses {

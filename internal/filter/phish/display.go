@@ -59,7 +59,7 @@ func DisplayName(from Person, k Known) []Finding {
 	if f, ok := brandName(ix, from, name, addr); ok {
 		fs = append(fs, f)
 	}
-	return dedupe(fs)
+	return Dedupe(fs)
 }
 
 // addressesInName checks the addresses and our domains shown in the name.

@@ -186,7 +186,7 @@ func (ix *index) lookalike(d domain, subject string) []Finding {
 		}
 	}
 	fs = append(fs, scriptFindings(d, subject)...)
-	return dedupe(fs)
+	return Dedupe(fs)
 }
 
 // compare returns the strongest likeness of d to p.

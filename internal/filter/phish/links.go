@@ -97,7 +97,7 @@ func Links(links []Link, k Known) []Finding {
 			fs = append(fs, linkLookalike(ix, d)...)
 		}
 	}
-	return dedupe(fs)
+	return Dedupe(fs)
 }
 
 // parseHref returns the parsed href (nil when it does not parse) and the

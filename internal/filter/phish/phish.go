@@ -103,9 +103,9 @@ var defaultShorteners = []string{
 	"qrco.de", "rotf.lol", "t2m.io", "1url.com", "surl.li", "shrtco.de", "gg.gg", "did.li",
 }
 
-// dedupe keeps the highest-scoring finding of each name, saying how many
+// Dedupe keeps the highest-scoring finding of each name, saying how many
 // more there were, in the order names first appeared.
-func dedupe(fs []Finding) []Finding {
+func Dedupe(fs []Finding) []Finding {
 	if len(fs) < 2 {
 		return fs
 	}
