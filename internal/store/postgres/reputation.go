@@ -112,13 +112,7 @@ func (s *Store) Correspondents(ctx context.Context, accountID int64, addresses [
 	if err != nil {
 		return nil, mapErr(err, what, nil)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Correspondent, error) {
-		var c store.Correspondent
-		var wrote *time.Time
-		err := r.Scan(&c.Address, &c.LastSeen, &wrote)
-		c.LastSeen, c.LastWrote = c.LastSeen.UTC(), optTime(wrote)
-		return c, err
-	})
+	out, err := pgx.CollectRows(rows, scanCorrespondent)
 	return out, mapErr(err, what, nil)
 }
 
@@ -132,12 +126,15 @@ func (s *Store) ListCorrespondents(ctx context.Context, accountID int64, limit i
 	if err != nil {
 		return nil, mapErr(err, what, nil)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Correspondent, error) {
-		var c store.Correspondent
-		var wrote *time.Time
-		err := r.Scan(&c.Address, &c.LastSeen, &wrote)
-		c.LastSeen, c.LastWrote = c.LastSeen.UTC(), optTime(wrote)
-		return c, err
-	})
+	out, err := pgx.CollectRows(rows, scanCorrespondent)
 	return out, mapErr(err, what, nil)
+}
+
+// scanCorrespondent reads a row of address, last_seen, wrote.
+func scanCorrespondent(r pgx.CollectableRow) (store.Correspondent, error) {
+	var c store.Correspondent
+	var wrote *time.Time
+	err := r.Scan(&c.Address, &c.LastSeen, &wrote)
+	c.LastSeen, c.LastWrote = c.LastSeen.UTC(), optTime(wrote)
+	return c, err
 }

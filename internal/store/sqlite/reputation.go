@@ -118,18 +118,8 @@ func (s *Store) Correspondents(ctx context.Context, accountID int64, addresses [
 	if err != nil {
 		return nil, wrap(what, err)
 	}
-	defer rows.Close()
-	var out []store.Correspondent
-	for rows.Next() {
-		var c store.Correspondent
-		var seen, wrote int64
-		if err := rows.Scan(&c.Address, &seen, &wrote); err != nil {
-			return nil, wrap(what, err)
-		}
-		c.LastSeen, c.LastWrote = fromMicros(seen), fromMicros(wrote)
-		out = append(out, c)
-	}
-	return out, wrap(what, rows.Err())
+	out, err := scanCorrespondents(rows)
+	return out, wrap(what, err)
 }
 
 // ListCorrespondents returns the correspondents the account wrote to,
@@ -142,16 +132,23 @@ func (s *Store) ListCorrespondents(ctx context.Context, accountID int64, limit i
 	if err != nil {
 		return nil, wrap(what, err)
 	}
+	out, err := scanCorrespondents(rows)
+	return out, wrap(what, err)
+}
+
+// scanCorrespondents reads rows of address, last_seen, wrote, and closes
+// them.
+func scanCorrespondents(rows *sql.Rows) ([]store.Correspondent, error) {
 	defer rows.Close()
 	var out []store.Correspondent
 	for rows.Next() {
 		var c store.Correspondent
 		var seen, wrote int64
 		if err := rows.Scan(&c.Address, &seen, &wrote); err != nil {
-			return nil, wrap(what, err)
+			return nil, err
 		}
 		c.LastSeen, c.LastWrote = fromMicros(seen), fromMicros(wrote)
 		out = append(out, c)
 	}
-	return out, wrap(what, rows.Err())
+	return out, rows.Err()
 }
