@@ -5,19 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/store/teststore"
+
 	"sealpost.dev/sealpost/internal/account"
 	"sealpost.dev/sealpost/internal/sessions"
-	"sealpost.dev/sealpost/internal/store"
-	"sealpost.dev/sealpost/internal/store/postgres"
-	"sealpost.dev/sealpost/internal/store/sqlite"
-	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 func TestLogin(t *testing.T) {
@@ -468,39 +465,10 @@ func TestGuard(t *testing.T) {
 	}
 }
 
-// backends returns openers of one SQLite store and, when
-// SEALPOST_TEST_POSTGRES names a server, one PostgreSQL database; each call
-// opens the same store again, as a restarted server would.
-func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	dir := t.TempDir()
-	bs := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}}
-	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
-		db := storetest.PostgresDatabase(t, dsn, "")
-		bs["postgres"] = func(t *testing.T) store.Store {
-			st, err := postgres.Open(t.Context(), db, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		}
-	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
-		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
-	}
-	return bs
-}
-
 // TestRestart: web sessions, their step-ups and tokens are in the store,
 // so a restarted server honours them, lists them and signs them out.
 func TestRestart(t *testing.T) {
-	for name, open := range backends(t) {
+	for name, open := range teststore.Backends(t) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnvStore(t, open(t))
 			mine, other := e.client(), e.client()

@@ -7,17 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/store/teststore"
+
 	"sealpost.dev/sealpost/internal/store"
-	"sealpost.dev/sealpost/internal/store/postgres"
-	"sealpost.dev/sealpost/internal/store/sqlite"
-	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // guard is the interface account.Service consults (account.Guard); it is
@@ -477,35 +475,8 @@ func TestBruteForce(t *testing.T) {
 	}
 }
 
-// backends returns openers of one SQLite store and, when
-// SEALPOST_TEST_POSTGRES names a server, one PostgreSQL database: each
-// call opens the same store again, as a restart would.
-func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	dir := t.TempDir()
-	bs := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}}
-	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
-		db := storetest.PostgresDatabase(t, dsn, "")
-		bs["postgres"] = func(t *testing.T) store.Store {
-			st, err := postgres.Open(t.Context(), db, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}
-	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
-		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
-	}
-	return bs
-}
-
 func TestTrustSurvivesRestart(t *testing.T) {
-	for name, openStore := range backends(t) {
+	for name, openStore := range teststore.Backends(t) {
 		t.Run(name, func(t *testing.T) { testTrustSurvivesRestart(t, openStore) })
 	}
 }

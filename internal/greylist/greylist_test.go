@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/store/teststore"
+
 	"sealpost.dev/sealpost/internal/store"
-	"sealpost.dev/sealpost/internal/store/postgres"
-	"sealpost.dev/sealpost/internal/store/sqlite"
-	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // clock is a settable test clock.
@@ -36,33 +34,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// backends returns openers of one SQLite store and, when
-// SEALPOST_TEST_POSTGRES names a server, one PostgreSQL database: each call
-// opens the same store again, as a restart would.
-func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	dir := t.TempDir()
-	bs := map[string]func(t *testing.T) store.Store{"sqlite": func(t *testing.T) store.Store {
-		st, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}}
-	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
-		db := storetest.PostgresDatabase(t, dsn, "")
-		bs["postgres"] = func(t *testing.T) store.Store {
-			st, err := postgres.Open(t.Context(), db, postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}
-	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
-		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
-	}
-	return bs
-}
-
 var (
 	client  = netip.MustParseAddr("192.0.2.10")
 	sibling = netip.MustParseAddr("192.0.2.77") // same /24
@@ -78,7 +49,7 @@ type step struct {
 }
 
 func TestGreylist(t *testing.T) {
-	for name, open := range backends(t) {
+	for name, open := range teststore.Backends(t) {
 		t.Run(name, func(t *testing.T) { testGreylist(t, open) })
 	}
 }
@@ -165,7 +136,7 @@ func testGreylist(t *testing.T, open func(t *testing.T) store.Store) {
 // TestSurvivesRestart: the first try is remembered across a restart (a
 // new store connection and a new Greylist), and so is the whitelist.
 func TestSurvivesRestart(t *testing.T) {
-	for name, open := range backends(t) {
+	for name, open := range teststore.Backends(t) {
 		t.Run(name, func(t *testing.T) {
 			clk := newClock()
 			st := open(t)
