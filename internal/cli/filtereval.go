@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/delivery"
@@ -54,6 +55,9 @@ func newLocalFilter(cfg *config.Config, st store.Store) (*localFilter, error) {
 	lf := &localFilter{f: f, env: delivery.Envelope{ID: "eval", RemoteIP: netip.MustParseAddr("192.0.2.1"),
 		Helo: "eval.invalid", Recipients: []delivery.Recipient{{Address: evalRecipient}}}}
 	f.OnVerdict = func(_ context.Context, _ *filter.Input, _ string, res filter.Result) { lf.last = res }
+	// A collected message arrived when its topmost Received field says,
+	// as training reads it, not now.
+	f.Arrived = func(in *filter.Input) time.Time { return in.Message.Arrival }
 	return lf, nil
 }
 

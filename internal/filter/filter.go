@@ -269,7 +269,12 @@ type Filter struct {
 	// message when it is refused or deferred (account ""). Reputation
 	// learns from it. It runs in the delivery path: it must be quick.
 	OnVerdict func(ctx context.Context, in *Input, account string, res Result)
-	Logger    *slog.Logger
+	// Arrived, when set, says when the message being checked arrived
+	// (the classifier compares its Date with it); nil is now, as for
+	// mail arriving over SMTP. Judging collected mail sets it to the
+	// time the message was received, in.Message.Arrival as parsed.
+	Arrived func(in *Input) time.Time
+	Logger  *slog.Logger
 }
 
 // Check implements delivery.Hook. It removes the X-Sealpost- fields of
@@ -292,6 +297,13 @@ func (f *Filter) Check(ctx context.Context, env *delivery.Envelope, msg delivery
 		return v, nil
 	}
 	in := &Input{Env: env, Auth: env.Auth, Raw: raw, Truncated: truncated, Size: msg.Size(), Message: content.Parse(raw)}
+	// A message over SMTP is arriving now; its topmost Received field
+	// is the sending server's, not ours (ours is added when it is stored).
+	if f.Arrived != nil {
+		in.Message.Arrival = f.Arrived(in)
+	} else {
+		in.Message.Arrival = time.Now()
+	}
 	res := f.score(ctx, in)
 	switch res.Action {
 	case Defer:

@@ -374,3 +374,34 @@ func TestOnceAndOnVerdict(t *testing.T) {
 		t.Errorf("computed %d times, heard %q", n, heard)
 	}
 }
+
+// arrivalCheck records when the filter said the message arrived.
+type arrivalCheck struct{ got *time.Time }
+
+func (arrivalCheck) Name() string { return "arrival" }
+func (a arrivalCheck) Check(_ context.Context, in *Input) ([]Score, error) {
+	*a.got = in.Message.Arrival
+	return nil, nil
+}
+
+// TestArrival: mail over SMTP arrives now, whatever its own Received
+// fields say; Arrived replaces the clock for collected mail.
+func TestArrival(t *testing.T) {
+	const msg = "Received: from a.example by b.example; Tue, 3 Sep 2002 10:00:00 +0000\r\nSubject: x\r\n\r\nbody\r\n"
+	var got time.Time
+	f := &Filter{JunkScore: 6, Checks: []Check{arrivalCheck{&got}}}
+	before := time.Now()
+	if _, err := f.Check(t.Context(), hookEnv("ann@example.org"), delivery.Spool(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if got.Before(before) || got.After(time.Now()) {
+		t.Errorf("arrival %v, want now", got)
+	}
+	f.Arrived = func(in *Input) time.Time { return in.Message.Arrival }
+	if _, err := f.Check(t.Context(), hookEnv("ann@example.org"), delivery.Spool(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2002, 9, 3, 10, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("arrival %v, want the Received field's %v", got, want)
+	}
+}

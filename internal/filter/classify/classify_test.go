@@ -57,6 +57,40 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+func TestOriginTokens(t *testing.T) {
+	const received = "Received: from mx.example by mail.example; Tue, 3 Sep 2002 10:00:00 +0100\n"
+	for _, tt := range []struct {
+		name, header string
+		want, not    []string
+	}{
+		{"own server", received + "Date: Tue, 3 Sep 2002 09:59:00 +0100\nMessage-ID: <a.1@mail.example.com>\nFrom: ann@example.com\n",
+			[]string{"mid:from domain"}, []string{"date:future", "date:past", "date:bad", "mid:no dot"}},
+		{"written by a bulk sender", received + "Date: Tue, 3 Sep 2002 18:00:00\nMessage-ID: <57.883@win-8bnedo4>\nFrom: ann@example.com\n",
+			[]string{"date:bad", "mid:no dot"}, []string{"mid:from domain"}},
+		{"dated ahead", received + "Date: Wed, 4 Sep 2002 10:00:00 +0100\nMessage-ID: <x@relay.other.example>\nFrom: ann@example.com\n",
+			[]string{"date:future"}, []string{"mid:from domain", "mid:malformed"}},
+		{"dated back", received + "Date: Thu, 29 Aug 2002 09:00:00 +0100\nMessage-ID: x@y.example\nFrom: ann@example.com\n",
+			[]string{"date:past", "mid:malformed"}, nil},
+		{"nothing to compare with", "Date: Wed, 4 Sep 2030 10:00:00 +0100\nFrom: ann@example.com\n",
+			[]string{"mid:missing"}, []string{"date:future", "date:bad"}},
+		{"no date", received + "Message-ID: <@example.com>\n", []string{"date:missing", "mid:malformed"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			toks := Tokens(content.Parse([]byte(tt.header + "Subject: s\n\nbody\n")))
+			for _, w := range tt.want {
+				if !slices.Contains(toks, w) {
+					t.Errorf("no token %q in %q", w, toks)
+				}
+			}
+			for _, w := range tt.not {
+				if slices.Contains(toks, w) {
+					t.Errorf("token %q in %q", w, toks)
+				}
+			}
+		})
+	}
+}
+
 func TestClassStrings(t *testing.T) {
 	for _, c := range []Class{Ham, Spam, Phish} {
 		got, err := ParseClass(c.String())

@@ -1,11 +1,13 @@
 package classify
 
 import (
+	"net/mail"
 	"net/netip"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -80,7 +82,7 @@ var groupOf = map[string]uint64{
 	"at:": 2, "ax:": 2, "asize:": 2,
 	"cs:": 2, "mime:": 2, "fl:": 2, "hattr:": 2, "html:": 2,
 	"conv:": 2, "conv:precedence ": 2,
-	"bstat:": 2, "img:": 2, "to:": 2,
+	"bstat:": 2, "img:": 2, "to:": 2, "date:": 2, "mid:": 2,
 }
 
 // group puts hash h in the group of its token's prefix.
@@ -142,6 +144,45 @@ func tokens(m *content.Message, emit emitFunc, pair pairFunc) {
 	structureTokens(m, emit)
 	conversationTokens(m, emit)
 	textStatTokens(m, emit)
+	originTokens(m, emit)
+}
+
+// originTokens tell whether the Date and Message-ID fields look like a
+// mail program's: a Date that does not parse, or that lies more than an
+// hour after the message arrived or days before, and a Message-ID that
+// is missing, malformed or named after a machine (no dot in its domain)
+// are the marks of bulk senders that write their own header, in any
+// year; a Message-ID named after the From domain is what a sender's own
+// server writes. The dates themselves are never tokens.
+func originTokens(m *content.Message, emit emitFunc) {
+	date := m.Get("Date")
+	if date == "" {
+		emit("date:", "missing")
+	} else if t, err := mail.ParseDate(date); err != nil {
+		emit("date:", "bad")
+	} else if !m.Arrival.IsZero() {
+		switch d := m.Arrival.Sub(t); {
+		case d < -time.Hour:
+			emit("date:", "future")
+		case d > 96*time.Hour:
+			emit("date:", "past")
+		}
+	}
+	id := strings.TrimSpace(m.Get("Message-ID"))
+	local, domain, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">"), "@")
+	switch {
+	case id == "":
+		emit("mid:", "missing")
+	case !ok || local == "" || !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, ">"):
+		emit("mid:", "malformed")
+	case !strings.Contains(domain, "."):
+		emit("mid:", "no dot")
+	case len(m.From) > 0:
+		_, from, _ := strings.Cut(m.From[0].Addr, "@")
+		if registrable(strings.ToLower(domain)) == registrable(strings.ToLower(from)) {
+			emit("mid:", "from domain")
+		}
+	}
 }
 
 // conversationTokens tell a reply in a conversation or mail from a list

@@ -23,7 +23,9 @@ import (
 	"bytes"
 	"io"
 	"mime"
+	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
@@ -51,7 +53,7 @@ type Field struct{ Name, Value string } // top-level header field, value unfolde
 // Link is a link found in the body.
 type Link struct {
 	Text string // the anchor's visible text (HTML), "" for a bare URL in text
-	Href string // as written (entities decoded), trimmed
+	Href string // as written (entities decoded), trimmed, tabs and line breaks dropped
 	Host string // lower-cased host of Href; IDNs as Unicode; "" if none (mailto:, relative)
 	HTML bool   // from an <a href>, <area>, <form action> (Form true) ...
 	Form bool   // a <form action=...>: a form in mail is a phishing sign
@@ -84,6 +86,12 @@ type Message struct {
 	Links       []Link
 	Attachments []Attachment // every non-text leaf part, and text parts with a file name
 	Flaws       []string     // structural oddities met: "bad boundary", "too deep", "bad base64", ...
+	// Arrival is when the message arrived: the date of its topmost
+	// Received field, which for stored mail is the receiving server's
+	// own; zero when there is none or it does not parse. A caller that
+	// knows better (a server reading a message as it arrives, before
+	// its own trace field is added) sets it.
+	Arrival time.Time
 }
 
 // The flaws Parse notes.
@@ -130,10 +138,25 @@ func Parse(raw []byte) *Message {
 	if rp := m.Get("Return-Path"); rp != "" {
 		m.ReturnPath = strings.TrimSpace(strings.Trim(strings.TrimSpace(rp), "<>"))
 	}
+	m.Arrival = receivedTime(m.Get("Received"))
 	p.entity(h, raw[start:], 0, "text/plain")
 	m.Text = p.text.String()
 	m.HTML = p.html.String()
 	return m
+}
+
+// receivedTime returns the date a Received field ends with, after its
+// last semicolon (RFC 5321 section 4.4), or zero.
+func receivedTime(v string) time.Time {
+	i := strings.LastIndexByte(v, ';')
+	if i < 0 {
+		return time.Time{}
+	}
+	t, err := mail.ParseDate(strings.Join(strings.Fields(v[i+1:]), " "))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // Get returns the value of the first header field called name (ASCII case
@@ -385,10 +408,20 @@ func (p *parser) addLink(l Link) {
 		p.flaw(FlawTooManyLinks)
 		return
 	}
-	l.Href = strings.TrimSpace(l.Href)
+	// Browsers drop every tab and line break from a URL before reading
+	// it (WHATWG URL standard, "basic URL parser"); an attribute value
+	// wrapped by the tool that wrote the HTML goes where it would unwrapped.
+	l.Href = strings.Map(dropTabNewline, strings.TrimSpace(l.Href))
 	l.Text = strings.Join(strings.Fields(l.Text), " ")
 	l.Host = hostOf(l.Href)
 	p.m.Links = append(p.m.Links, l)
+}
+
+func dropTabNewline(r rune) rune {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return -1
+	}
+	return r
 }
 
 // fileName returns a part's decoded file name, from Content-Disposition

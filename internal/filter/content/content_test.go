@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -168,7 +169,7 @@ func TestParse(t *testing.T) {
 				"<p>Dear customer, <a href=\" http://evil.example/login?a=1&amp;b=2 \">https://www.paypal.com/</a></p>" +
 				"<a href='mailto:x@y.example'>write</a><a href=\"https://XN--80AK6AA92E.com/x\"><img alt=\"Click\" src=\"i.png\"></a>" +
 				"<map><area href=\"http://10.0.0.1/\"></map><form action=\"http://harvest.example/post\"><input name=p></form>" +
-				"<a name=top>no href</a></body></html>\n",
+				"<a name=top>no href</a><a href=\"http://news.\r\n\texample/a?b=\nc\">wrapped</a></body></html>\n",
 			check: func(t *testing.T, m *Message) {
 				want := []Link{
 					{Text: "https://www.paypal.com/", Href: "http://evil.example/login?a=1&b=2", Host: "evil.example", HTML: true},
@@ -176,6 +177,8 @@ func TestParse(t *testing.T) {
 					{Text: "Click", Href: "https://XN--80AK6AA92E.com/x", Host: "аррӏе.com", HTML: true},
 					{Href: "http://10.0.0.1/", Host: "10.0.0.1", HTML: true},
 					{Href: "http://harvest.example/post", Host: "harvest.example", HTML: true, Form: true},
+					// Tabs and line breaks dropped, as browsers do.
+					{Text: "wrapped", Href: "http://news.example/a?b=c", Host: "news.example", HTML: true},
 				}
 				if !slices.Equal(m.Links, want) {
 					t.Errorf("Links =\n%+v\nwant\n%+v", m.Links, want)
@@ -183,6 +186,21 @@ func TestParse(t *testing.T) {
 				wantText(t, m, "Dear customer, https://www.paypal.com/")
 				if strings.Contains(m.Text, "<a") || !strings.Contains(m.HTML, "<form") {
 					t.Errorf("Text %q / HTML %q", m.Text, m.HTML)
+				}
+			},
+		},
+		{
+			name: "arrival from the topmost received field",
+			msg: "Received: from b.example by a.example (Sealpost) with ESMTPS id x;\n\tTue, 3 Sep 2002 10:00:00 +0100\n" +
+				"Received: from c.example by b.example; Mon, 2 Sep 2002 23:00:00 +0000\nSubject: x\n\nbody\n",
+			check: func(t *testing.T, m *Message) {
+				if want := time.Date(2002, 9, 3, 9, 0, 0, 0, time.UTC); !m.Arrival.Equal(want) {
+					t.Errorf("Arrival = %v, want %v", m.Arrival, want)
+				}
+				for _, bad := range []string{"Subject: x\n\n", "Received: from x by y; yesterday\n\n", "Received: no date\n\n"} {
+					if a := Parse([]byte(bad)).Arrival; !a.IsZero() {
+						t.Errorf("Arrival of %q = %v, want zero", bad, a)
+					}
 				}
 			},
 		},
