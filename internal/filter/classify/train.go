@@ -19,8 +19,8 @@ type Example struct {
 type TrainOptions struct {
 	Bits      int     // log2 of the weight table's size; 0: 20 (1 Mi slots)
 	Epochs    int     // passes over the examples; 0: 10
-	Rate      float64 // AdaGrad's step; 0: 0.2
-	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 4
+	Rate      float64 // AdaGrad's step; 0: 0.3
+	HamWeight float64 // how much more a ham example counts than a phishing one; 0: 12
 	// SpamWeight is how much more a spam example counts than a phishing
 	// one; 0: the ratio of phishing to spam examples, so that both kinds
 	// of unwanted mail weigh alike whatever the corpus holds.
@@ -33,8 +33,8 @@ type TrainOptions struct {
 	Draws    int
 	MaxHamFP float64 // ham false-positive rate the thresholds aim at; 0: 0.001
 	// Margin is added to the log-odds of the threshold cross-validation
-	// finds, as insurance for mail unlike the training set; 0: 1 (the
-	// least that let no ham through in nested cross-validation).
+	// finds, as insurance for mail unlike the training set; 0: 0.75
+	// (the least that let no ham through in nested cross-validation).
 	Margin float64
 	Seed   uint64 // of the shuffling; the same examples and seed give the same model
 	// Vocabulary names features (Hash(token) → token) so that Explain
@@ -53,10 +53,10 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.Epochs = 10
 	}
 	if o.Rate == 0 {
-		o.Rate = 0.2
+		o.Rate = 0.3
 	}
 	if o.HamWeight == 0 {
-		o.HamWeight = 4
+		o.HamWeight = 12
 	}
 	if o.Folds == 0 {
 		o.Folds = 5
@@ -68,7 +68,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.MaxHamFP = 0.001
 	}
 	if o.Margin == 0 {
-		o.Margin = 1
+		o.Margin = 0.75
 	}
 	return o
 }
