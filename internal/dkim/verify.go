@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ type pending struct {
 	sig    *Signature
 	result *Result
 	body   *bodyHasher
-	key    *keyLookup
+	key    int // index of its key lookup
 }
 
 // VerifyHeader is Verify for a message whose header was already read; body
@@ -149,7 +150,8 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
-	stop := v.lookupKeys(ctx, todo)
+	var lookupsArr [2]keyLookup
+	lookups, stop := v.lookupKeys(ctx, todo, lookupsArr[:0])
 	defer stop()
 	err := hashBodies(body, hashers)
 	for i := range todo {
@@ -157,10 +159,11 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			break
 		}
 		p := &todo[i]
-		if p.key.done != nil {
-			<-p.key.done
+		k := &lookups[p.key]
+		if k.done != nil {
+			<-k.done
 		}
-		v.check(h, p, p.key.key, p.key.err)
+		v.check(h, p, k.key, k.err)
 	}
 	hashers.release()
 	if err != nil {
@@ -186,50 +189,57 @@ type keyLookup struct {
 	err              error
 }
 
-// lookupKeys sets the key lookup of each signature in todo, one per
-// distinct key name; stop ends those still running. A single key, the
+// lookupKeys appends to lookups one key lookup per distinct key name of
+// the signatures in todo, sets the index of each signature's, and returns
+// them and the function that ends those still running. A single key, the
 // common case, is looked up at once: a goroutine would cost more than the
 // lookup when the answer is cached, and when it is not, hashing the body
 // overlaps with little of the wait. Several are looked up in parallel.
-func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) (stop func()) {
-	var arr [2]*keyLookup
-	lookups := arr[:0]
+//
+// The signatures name their lookups by index, not by pointer, so that the
+// caller's lookups can stay on its stack: a pointer stored in todo would
+// move them to the heap.
+func (v *Verifier) lookupKeys(ctx context.Context, todo []pending, lookups []keyLookup) ([]keyLookup, func()) {
 	for i := range todo {
 		p := &todo[i]
-		for _, k := range lookups {
-			if k.selector == p.sig.Selector && sameDomain(k.domain, p.sig.Domain) {
-				p.key = k
+		p.key = -1
+		for j := range lookups {
+			if k := &lookups[j]; k.selector == p.sig.Selector && sameDomain(k.domain, p.sig.Domain) {
+				p.key = j
 				break
 			}
 		}
-		if p.key == nil {
-			p.key = &keyLookup{selector: p.sig.Selector, domain: p.sig.Domain}
-			lookups = append(lookups, p.key)
+		if p.key < 0 {
+			p.key = len(lookups)
+			lookups = append(lookups, keyLookup{selector: p.sig.Selector, domain: p.sig.Domain})
 		}
 	}
 	switch len(lookups) {
 	case 0:
-		return func() {}
+		return lookups, func() {}
 	case 1:
-		k := lookups[0]
+		k := &lookups[0]
 		k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
-		return func() {}
+		return lookups, func() {}
 	}
-	return v.lookupParallel(ctx, lookups)
+	return lookupParallel(ctx, v.Resolver, lookups)
 }
 
-// lookupParallel starts the lookups, each in a goroutine. (It is apart
-// from lookupKeys so that the one-key case does not move ctx to the heap.)
-func (v *Verifier) lookupParallel(ctx context.Context, lookups []*keyLookup) (stop func()) {
-	ctx, stop = context.WithCancel(ctx)
-	for _, k := range lookups {
+// lookupParallel starts the lookups, each in a goroutine, on a copy of
+// them that it returns. (It is apart from lookupKeys so that the one-key
+// case moves neither ctx nor the lookups to the heap.)
+func lookupParallel(ctx context.Context, r dnsx.Resolver, lookups []keyLookup) ([]keyLookup, func()) {
+	ctx, stop := context.WithCancel(ctx)
+	running := slices.Clone(lookups)
+	for i := range running {
+		k := &running[i]
 		k.done = make(chan struct{})
 		go func() {
 			defer close(k.done)
-			k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
+			k.key, k.err = LookupKey(ctx, r, k.selector, k.domain)
 		}()
 	}
-	return stop
+	return running, stop
 }
 
 // sameDomain reports whether two d= values, lower case, name the same

@@ -115,8 +115,11 @@ func isName(field, name string) bool {
 }
 
 // fromDomains returns the domains of the addresses of the From fields.
-func (m *header) fromDomains() []string {
-	var out []string
+func (m *header) fromDomains() []string { return m.appendFromDomains(nil) }
+
+// appendFromDomains appends to out the domains of the addresses of the
+// From fields.
+func (m *header) appendFromDomains(out []string) []string {
 	for _, f := range m.fields {
 		if !isName(f.Name, "From") {
 			continue
