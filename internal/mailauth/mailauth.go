@@ -383,46 +383,126 @@ func (c *Checker) appendOtherResults(rs []authres.Result, res *Results) []authre
 }
 
 // authResultsField returns the Authentication-Results field of res,
-// ending in CRLF.
-//
-// The results are put together in arrays of this function's frame, as
-// are the SPF results' properties and reasons: authres.Header keeps none
-// of them, and what is built in another function and returned, or stored
-// through a slice, is made on the heap. The rest (DKIM, ARC, DMARC) comes
-// from appendAuthResults as before.
+// ending in CRLF: written straight from res in the usual case
+// (writeAuthResults), or else by authres.Header from the list of results,
+// which writes every case in the same bytes.
 func (c *Checker) authResultsField(res *Results) (string, error) {
-	if len(res.DKIM) > 4 {
-		return authres.Header(c.AuthservID, c.appendAuthResults(nil, res))
+	var buf [1024]byte
+	if out, ok := c.writeAuthResults(buf[:0], res); ok {
+		return string(out), nil
 	}
-	var rs [8]authres.Result
-	var props [2]authres.Prop
-	r, p, head := spfParts(res.SPF)
-	r.Reason = head + r.Reason // "matched ..." fits the concatenation's own stack buffer
-	if p.Name != "" {
-		props[0] = p
-		r.Props = props[0:1]
+	return authres.Header(c.AuthservID, c.appendAuthResults(nil, res))
+}
+
+// writeAuthResults appends the Authentication-Results field of res with an
+// authres.Writer, the results read where they are: putting them together
+// as a list (appendAuthResults) cost about as much as writing them, and
+// two allocations. It returns false for what it leaves to authres.Header:
+// anything the Writer does not write as Header would (text to clean or
+// cut), DKIM's l= note, ARC's header.oldest-pass, DMARC overridden by
+// local policy.
+func (c *Checker) writeAuthResults(dst []byte, res *Results) ([]byte, bool) {
+	if res.Exempted != "" || res.TrustedARC != "" || res.ARC.Status == arc.StatusPass {
+		return dst, false
 	}
-	rs[0] = r
-	n := 1
+	var w authres.Writer
+	dst, ok := w.Begin(dst, c.AuthservID)
+	if !ok {
+		return dst, false
+	}
+	if dst, ok = writeSPF(&w, dst, res.SPF); !ok {
+		return dst, false
+	}
 	if res.HELO.Result != "" {
-		r, p, head := spfParts(res.HELO)
-		r.Reason = head + r.Reason
-		if p.Name != "" {
-			props[1] = p
-			r.Props = props[1:2]
+		if dst, ok = writeSPF(&w, dst, res.HELO); !ok {
+			return dst, false
 		}
-		rs[1] = r
-		n = 2
 	}
-	// The other results come through a slice of their own: rs handed
-	// to appendOtherResults would go to the heap, as what append may
-	// copy.
-	var others [6]authres.Result
-	for _, r := range c.appendOtherResults(others[:0], res) {
-		rs[n] = r
-		n++
+	if len(res.DKIM) == 0 {
+		if dst, ok = w.Result(dst, "dkim", "none"); !ok {
+			return dst, false
+		}
 	}
-	return authres.Header(c.AuthservID, rs[:n])
+	for i := range res.DKIM {
+		if dst, ok = writeDKIM(&w, dst, &res.DKIM[i]); !ok {
+			return dst, false
+		}
+	}
+	if dst, ok = w.Result(dst, "arc", string(res.ARC.Status)); !ok {
+		return dst, false
+	}
+	if dst, ok = w.Reason(dst, "", res.ARC.Reason); !ok {
+		return dst, false
+	}
+	if dst, ok = writeDMARC(&w, dst, &res.DMARC); !ok {
+		return dst, false
+	}
+	return w.End(dst), true
+}
+
+// writeSPF writes r as spfResult makes it.
+func writeSPF(w *authres.Writer, dst []byte, r spf.Received) ([]byte, bool) {
+	res, p, head := spfParts(r)
+	dst, ok1 := w.Result(dst, "spf", res.Value)
+	dst, ok2 := w.Reason(dst, head, res.Reason)
+	ok3 := true
+	if p.Name != "" {
+		dst, ok3 = w.Prop(dst, p.Type, p.Name, p.Value)
+	}
+	return dst, ok1 && ok2 && ok3
+}
+
+// writeDKIM writes d as appendOtherResults makes it (authres.DKIM), but
+// for the note on l=, which it leaves to authres.Header.
+func writeDKIM(w *authres.Writer, dst []byte, d *dkim.Result) ([]byte, bool) {
+	if d.UnsignedBodyBytes > 0 {
+		return dst, false
+	}
+	b := ""
+	if d.Signature != nil {
+		b = authres.HeaderB(d.HeaderB)
+	}
+	dst, ok := w.Result(dst, "dkim", string(d.Status))
+	if !ok {
+		return dst, false
+	}
+	if dst, ok = w.Reason(dst, "", d.Reason); !ok {
+		return dst, false
+	}
+	// authres.DKIM leaves out the properties without a value.
+	for _, p := range [...]struct{ name, value string }{{"d", d.Domain}, {"s", d.Selector}, {"a", string(d.Algorithm)}, {"b", b}} {
+		if p.value == "" {
+			continue
+		}
+		if dst, ok = w.Prop(dst, "header", p.name, p.value); !ok {
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+// writeDMARC writes v as v.AuthResult makes it.
+func writeDMARC(w *authres.Writer, dst []byte, v *dmarc.Verdict) ([]byte, bool) {
+	comment, policy := v.AuthResultParts()
+	dst, ok := w.Result(dst, "dmarc", string(v.Result))
+	if !ok {
+		return dst, false
+	}
+	if dst, ok = w.Comment(dst, comment); !ok {
+		return dst, false
+	}
+	// authres.DMARC leaves out the properties without a value.
+	if v.FromDomain != "" {
+		if dst, ok = w.Prop(dst, "header", "from", v.FromDomain); !ok {
+			return dst, false
+		}
+	}
+	if policy != "" {
+		if dst, ok = w.Prop(dst, "policy", "dmarc", policy); !ok {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // spfResult is the spf result of r for Authentication-Results.

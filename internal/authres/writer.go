@@ -1,0 +1,138 @@
+package authres
+
+import "strings"
+
+// Writer writes an Authentication-Results field a result at a time, in the
+// bytes Header writes for the same results, into the caller's buffer: for
+// a caller whose results are not a []Result already (the inbound check
+// writes one field for every message), putting the list together cost
+// about as much as writing it.
+//
+// Each method appends to dst and returns it, with false for anything it
+// does not write as Header would: a word that is not a keyword, a text
+// that needs characters replaced or to be cut. The caller then writes the
+// field with Header, which writes every case, or tells the error; what a
+// Writer wrote is then to be thrown away. The usual field, with domains,
+// addresses and short reasons of printable ASCII, is written through.
+//
+// The parts of a result come in Header's order: Result (method and
+// value), Comment, Reason, then each Prop; End finishes the field. The
+// zero Writer is ready for Begin.
+type Writer struct {
+	cur   int // length of the current line after its tab
+	start int // where the last word written starts, before it is folded; -1 for none
+}
+
+// Begin appends "Authentication-Results: authservID;".
+func (w *Writer) Begin(dst []byte, authservID string) ([]byte, bool) {
+	w.start = -1
+	if !isPlainToken(authservID) {
+		return dst, false
+	}
+	dst = append(dst, FieldName+": "...)
+	dst = append(dst, authservID...)
+	return append(dst, ';'), true
+}
+
+// Result starts a result, method=value on a new line (Header writes no
+// method version); the result before it, if any, is ended with ';'.
+func (w *Writer) Result(dst []byte, method, value string) ([]byte, bool) {
+	dst = w.endResult(dst, ";")
+	dst = append(dst, "\r\n\t"...)
+	w.cur = 0
+	dst = w.word(dst)
+	dst, ok := appendKeyword(dst, method)
+	dst = append(dst, '=')
+	dst, ok2 := appendKeyword(dst, value)
+	return dst, ok && ok2
+}
+
+// Comment writes the result's comment; "" writes none.
+func (w *Writer) Comment(dst []byte, comment string) ([]byte, bool) {
+	if comment == "" {
+		return dst, true
+	}
+	c, ok := clean(comment, maxCommentLen)
+	if !ok {
+		return dst, false
+	}
+	dst = w.word(dst)
+	dst = append(dst, '(')
+	dst = appendEscaped(dst, c, commentSpecials)
+	return append(dst, ')'), true
+}
+
+// Reason writes the reason head+tail, without making the string: a
+// reason is often a fixed start and a part from elsewhere ("matched " and
+// an SPF mechanism). "" writes none.
+func (w *Writer) Reason(dst []byte, head, tail string) ([]byte, bool) {
+	switch {
+	case head == "" && tail == "":
+		return dst, true
+	case len(head)+len(tail) > maxReasonLen || !printableASCII(head) || !printableASCII(tail):
+		return dst, false
+	case head == "":
+		tail = strings.Trim(tail, " ")
+	case head[0] == ' ' || tail == "" || tail[len(tail)-1] == ' ':
+		// Trimming would cross from one part into the other.
+		return dst, false
+	}
+	dst = w.word(dst)
+	dst = append(dst, `reason="`...)
+	dst = appendEscaped(dst, head, quotedSpecials)
+	dst = appendEscaped(dst, tail, quotedSpecials)
+	return append(dst, '"'), true
+}
+
+// Prop writes the property ptype.name=value. Header writes every property
+// it is given, one with an empty value too: leave out those a constructor
+// (DKIM, DMARC) leaves out.
+func (w *Writer) Prop(dst []byte, ptype, name, value string) ([]byte, bool) {
+	dst = w.word(dst)
+	dst, typeOK := appendKeyword(dst, ptype)
+	dst = append(dst, '.')
+	dst, nameOK := appendKeyword(dst, name)
+	dst = append(dst, '=')
+	switch {
+	case isPlainToken(value):
+		dst = append(dst, value...)
+	default:
+		c, ok := clean(value, maxValueLen)
+		if !ok {
+			return dst, false
+		}
+		dst = appendValue(dst, c)
+	}
+	return dst, typeOK && nameOK
+}
+
+// End ends the last result and the field, with CRLF. A field without a
+// result is not written this way (Header writes " none").
+func (w *Writer) End(dst []byte) []byte {
+	return append(w.endResult(dst, ""), "\r\n"...)
+}
+
+// word starts a word: the word before it, now known not to be the last of
+// its result, is folded, and a space separates the two.
+func (w *Writer) word(dst []byte) []byte {
+	if w.start >= 0 {
+		dst, w.cur = fold(dst, w.start, w.cur)
+	}
+	if w.cur > 0 {
+		dst = append(dst, ' ')
+	}
+	w.start = len(dst)
+	return dst
+}
+
+// endResult appends end after the last word of a result and folds it
+// with end, as appendResult does; with no result begun it does nothing.
+func (w *Writer) endResult(dst []byte, end string) []byte {
+	if w.start < 0 {
+		return dst
+	}
+	dst = append(dst, end...)
+	dst, w.cur = fold(dst, w.start, w.cur)
+	w.start = -1
+	return dst
+}
