@@ -18,9 +18,18 @@ func writeAll(authservID string, results []Result, cut int) (string, bool) {
 		c := min(cut, len(r.Reason))
 		dst, ok3 = w.Reason(dst, r.Reason[:c], r.Reason[c:])
 		ok = ok && ok1 && ok2 && ok3
-		for _, p := range r.Props {
+		for i, p := range r.Props {
 			var okp bool
-			dst, okp = w.Prop(dst, p.Type, p.Name, p.Value)
+			if i%2 == 0 {
+				dst, okp = w.Prop(dst, p.Type, p.Name, p.Value)
+			} else {
+				// Every other through a PropName.
+				n, err := NewPropName(p.Type, p.Name)
+				dst, okp = w.PropNamed(dst, n, p.Value)
+				if err != nil && okp {
+					panic("PropNamed wrote a property NewPropName refused")
+				}
+			}
 			ok = ok && okp
 		}
 	}
@@ -56,6 +65,8 @@ func TestWriter(t *testing.T) {
 		{"not a keyword", []Result{{Method: "sp f", Value: "pass"}}, 0, false},
 		{"comment to clean", []Result{{Method: "dmarc", Value: "pass", Comment: "p=\x00"}}, 0, false},
 		{"value to clean", []Result{{Method: "dkim", Value: "pass", Props: []Prop{{"header", "d", "\xff"}}}}, 0, false},
+		{"second property not keywords", []Result{{Method: "dkim", Value: "pass", Props: []Prop{{"header", "d", "a"}, {"he ader", "s", "b"}}}}, 0, false},
+		{"second property upper case", []Result{{Method: "dkim", Value: "pass", Props: []Prop{{"header", "d", "a"}, {"HEADER", "S", "b"}}}}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := writeAll("mx.sealpost.test", tc.results, tc.cut)

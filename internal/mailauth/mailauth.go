@@ -440,14 +440,34 @@ func (c *Checker) writeAuthResults(dst []byte, res *Results) ([]byte, bool) {
 	return w.End(dst), true
 }
 
+// The properties writeAuthResults writes, checked once.
+var (
+	propMailFrom    = mustPropName("smtp", "mailfrom")
+	propHELO        = mustPropName("smtp", "helo")
+	propDKIM        = [...]authres.PropName{mustPropName("header", "d"), mustPropName("header", "s"), mustPropName("header", "a"), mustPropName("header", "b")}
+	propFrom        = mustPropName("header", "from")
+	propPolicyDMARC = mustPropName("policy", "dmarc")
+)
+
+func mustPropName(ptype, name string) authres.PropName {
+	n, err := authres.NewPropName(ptype, name)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
 // writeSPF writes r as spfResult makes it.
 func writeSPF(w *authres.Writer, dst []byte, r spf.Received) ([]byte, bool) {
 	res, p, head := spfParts(r)
 	dst, ok1 := w.Result(dst, "spf", res.Value)
 	dst, ok2 := w.Reason(dst, head, res.Reason)
 	ok3 := true
-	if p.Name != "" {
-		dst, ok3 = w.Prop(dst, p.Type, p.Name, p.Value)
+	switch p.Name {
+	case "mailfrom":
+		dst, ok3 = w.PropNamed(dst, propMailFrom, p.Value)
+	case "helo":
+		dst, ok3 = w.PropNamed(dst, propHELO, p.Value)
 	}
 	return dst, ok1 && ok2 && ok3
 }
@@ -470,11 +490,11 @@ func writeDKIM(w *authres.Writer, dst []byte, d *dkim.Result) ([]byte, bool) {
 		return dst, false
 	}
 	// authres.DKIM leaves out the properties without a value.
-	for _, p := range [...]struct{ name, value string }{{"d", d.Domain}, {"s", d.Selector}, {"a", string(d.Algorithm)}, {"b", b}} {
-		if p.value == "" {
+	for i, value := range [...]string{d.Domain, d.Selector, string(d.Algorithm), b} {
+		if value == "" {
 			continue
 		}
-		if dst, ok = w.Prop(dst, "header", p.name, p.value); !ok {
+		if dst, ok = w.PropNamed(dst, propDKIM[i], value); !ok {
 			return dst, false
 		}
 	}
@@ -493,12 +513,12 @@ func writeDMARC(w *authres.Writer, dst []byte, v *dmarc.Verdict) ([]byte, bool) 
 	}
 	// authres.DMARC leaves out the properties without a value.
 	if v.FromDomain != "" {
-		if dst, ok = w.Prop(dst, "header", "from", v.FromDomain); !ok {
+		if dst, ok = w.PropNamed(dst, propFrom, v.FromDomain); !ok {
 			return dst, false
 		}
 	}
 	if policy != "" {
-		if dst, ok = w.Prop(dst, "policy", "dmarc", policy); !ok {
+		if dst, ok = w.PropNamed(dst, propPolicyDMARC, policy); !ok {
 			return dst, false
 		}
 	}
