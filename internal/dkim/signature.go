@@ -80,23 +80,37 @@ const maxTimeDigits = 12
 // verifier reports it (section 3.5 says to ignore what is not understood
 // only for tags, not for algorithms, so it is permerror there).
 func ParseSignature(value string) (*Signature, error) {
-	s, _, err := parseSignature(value)
+	s, _, err := parseSignature(value, new(sigBlock))
 	return s, err
 }
 
+// sigBlock is a Signature with room for its parts: the tags, the names of
+// h=, the decoded b= and bh=. Verifying a message parses one signature or
+// two, and each of them was five allocations; with a block it is one for
+// the usual signature, whose parts fit (a part that does not fit has an
+// allocation of its own). The parts with pointers come first: the
+// collector scans an object only up to its last pointer.
+type sigBlock struct {
+	sig   Signature
+	tags  [16]Tag
+	names [40]string // signers that oversign list some thirty
+	raw   [320]byte  // an RSA-2048 b= and a SHA-256 bh= take 288
+}
+
 // parseSignature is ParseSignature, also telling where b='s value is
-// written in value, for the header hash to leave it out.
-func parseSignature(value string) (*Signature, span, error) {
-	tags, bSpan, err := parseTagListSpan(value, selfChecked)
+// written in value, for the header hash to leave it out. The signature and
+// its parts are made in blk.
+func parseSignature(value string, blk *sigBlock) (*Signature, span, error) {
+	tags, bSpan, err := parseTagListInto(blk.tags[:0], value, selfChecked)
 	if err != nil {
 		return nil, span{}, err
 	}
-	s, err := signatureFields(tags)
+	s, err := signatureFields(tags, blk)
 	return s, bSpan, err
 }
 
-// signatureFields makes a Signature of its parsed tags.
-func signatureFields(tags TagList) (*Signature, error) {
+// signatureFields makes a Signature of its parsed tags, in blk.
+func signatureFields(tags TagList, blk *sigBlock) (*Signature, error) {
 	// One pass over the tags: every verification parses a signature, and
 	// looking each tag up by name was a tenth of the time.
 	var f sigFields
@@ -110,9 +124,10 @@ func signatureFields(tags TagList) (*Signature, error) {
 	if f.v != "1" {
 		return nil, syntaxErr("unsupported version v=%s", f.v)
 	}
-	s := &Signature{Tags: tags, Length: -1}
+	s := &blk.sig
+	*s = Signature{Tags: tags, Length: -1}
 	s.Algorithm = Algorithm(strings.ToLower(f.a))
-	if err := s.decodeHashes(f.b, f.bh); err != nil {
+	if err := s.decodeHashes(f.b, f.bh, blk.raw[:0]); err != nil {
 		return nil, err
 	}
 	if s.HeaderCanon, s.BodyCanon, err = ParseCanon(f.c); err != nil {
@@ -122,7 +137,7 @@ func signatureFields(tags TagList) (*Signature, error) {
 	if !ValidDomain(s.Domain) {
 		return nil, syntaxErr("invalid domain d=%s", f.d)
 	}
-	if s.Headers, err = ParseHeaderNames(f.h); err != nil {
+	if s.Headers, err = parseHeaderNames(blk.names[:0], f.h); err != nil {
 		return nil, err
 	}
 	if !slices.ContainsFunc(s.Headers, func(n string) bool { return strings.EqualFold(n, "From") }) {
@@ -221,11 +236,13 @@ func (f *sigFields) missing() string {
 	return ""
 }
 
-// decodeHashes decodes b= and bh= into Sig and BodyHash, which share one
-// allocation.
-func (s *Signature) decodeHashes(b, bh string) error {
+// decodeHashes decodes b= and bh= into Sig and BodyHash, which share raw,
+// or one allocation when they do not fit it.
+func (s *Signature) decodeHashes(b, bh string, raw []byte) error {
 	enc := base64.StdEncoding
-	raw := make([]byte, 0, enc.DecodedLen(len(b))+enc.DecodedLen(len(bh)))
+	if n := enc.DecodedLen(len(b)) + enc.DecodedLen(len(bh)); n > cap(raw) {
+		raw = make([]byte, 0, n)
+	}
 	raw, err := appendBase64(raw, b)
 	if err != nil || len(raw) == 0 {
 		return syntaxErr("invalid b= value")
@@ -235,7 +252,7 @@ func (s *Signature) decodeHashes(b, bh string) error {
 	if err != nil || len(raw) == len(s.Sig) {
 		return syntaxErr("invalid bh= value")
 	}
-	s.BodyHash = raw[len(s.Sig):]
+	s.BodyHash = raw[len(s.Sig):len(raw):len(raw)]
 	return nil
 }
 
@@ -323,8 +340,16 @@ func ParseCanon(s string) (header, body Canon, err error) { return parseCanon(s)
 // folding whitespace allowed around them (RFC 6376 section 3.5). It does not
 // require From; ParseSignature does.
 func ParseHeaderNames(s string) ([]string, error) {
-	// Sized once: signers that oversign list thirty names and more.
-	names := make([]string, 0, strings.Count(s, ":")+1)
+	return parseHeaderNames(nil, s)
+}
+
+// parseHeaderNames is ParseHeaderNames appending the names to names, when
+// it has room for them all.
+func parseHeaderNames(names []string, s string) ([]string, error) {
+	if n := strings.Count(s, ":") + 1; n > cap(names) {
+		// Sized once: signers that oversign list thirty names and more.
+		names = make([]string, 0, n)
+	}
 	// One pass, each byte looked up once: a name of printable ASCII
 	// (validFieldName), folding white space around it, a colon after it.
 	// The names are short, and finding each colon and then checking the

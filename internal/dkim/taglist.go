@@ -48,7 +48,13 @@ type span struct{ start, end int }
 // b= tag is written, as StripSignatureValue would remove it; a zero span
 // when there is none.
 func parseTagListSpan(s string, checked func(name string) bool) (TagList, span, error) {
-	list := make(TagList, 0, 16)
+	return parseTagListInto(make(TagList, 0, 16), s, checked)
+}
+
+// parseTagListInto is parseTagListSpan appending the tags to list, which
+// the caller may have made with room for them in a larger allocation
+// (sigBlock).
+func parseTagListInto(list TagList, s string, checked func(name string) bool) (TagList, span, error) {
 	var seen tagSet
 	var b span
 	for rest, more := s, true; more; {

@@ -120,9 +120,17 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			n++
 		}
 	}
-	if n > 0 {
-		// Made at its final size: pointers into it stay valid.
+	// The signature blocks: the one of a message with one signature, the
+	// usual, is made with its result (oneSignature).
+	var blocks []sigBlock
+	switch {
+	case n == 1:
+		one := new(oneSignature)
+		results, blocks = one.result[:0:1], one.sig[:]
+	case n > 0:
+		// Made at their final size: pointers into them stay valid.
 		results = make([]Result, 0, n)
+		blocks = make([]sigBlock, min(n, limit))
 	}
 	// Most messages have one or two signatures and one body hash: these
 	// stay on the stack.
@@ -140,7 +148,7 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			res.Status, res.Reason = StatusNeutral, fmt.Sprintf("not checked: more than %d signatures", limit)
 			continue
 		}
-		sig, bSpan := v.precheck(f, res)
+		sig, bSpan := v.precheck(f, res, &blocks[len(results)-1])
 		if sig == nil {
 			continue
 		}
@@ -170,6 +178,13 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		return nil, err
 	}
 	return results, nil
+}
+
+// oneSignature is the result and the signature of a message with one
+// DKIM-Signature, made in one allocation.
+type oneSignature struct {
+	result [1]Result
+	sig    [1]sigBlock
 }
 
 // isSignatureField reports whether a field is a DKIM-Signature, as
@@ -248,12 +263,12 @@ func sameDomain(a, b string) bool {
 	return strings.TrimSuffix(a, ".") == strings.TrimSuffix(b, ".")
 }
 
-// precheck parses the field and applies the checks that need neither DNS
-// nor the body. It returns nil when res already holds the final status,
+// precheck parses the field, into blk, and applies the checks that need
+// neither DNS nor the body. It returns nil when res already holds the final status,
 // and where b='s value is written in the field's value.
-func (v *Verifier) precheck(f Field, res *Result) (*Signature, span) {
+func (v *Verifier) precheck(f Field, res *Result, blk *sigBlock) (*Signature, span) {
 	value := f.Value()
-	sig, bSpan, err := parseSignature(value)
+	sig, bSpan, err := parseSignature(value, blk)
 	if err != nil {
 		res.fillFromTags(value)
 		res.Status, res.Reason = StatusPermError, err.Error()
