@@ -115,18 +115,20 @@ func isName(field, name string) bool {
 }
 
 // fromDomains returns the domains of the addresses of the From fields.
-func (m *header) fromDomains() []string { return m.appendFromDomains(nil) }
+func (m *header) fromDomains() []string { return m.appendFromDomains(nil, nil) }
 
 // appendFromDomains appends to out the domains of the addresses of the
-// From fields.
-func (m *header) appendFromDomains(out []string) []string {
+// From fields. A domain written as one of known is given as that string:
+// the From domain of most mail is the domain of its signature, or of its
+// envelope sender, and then it is not copied out of the header.
+func (m *header) appendFromDomains(out, known []string) []string {
 	for _, f := range m.fields {
 		if !isName(f.Name, "From") {
 			continue
 		}
 		if d, ok := plainFromDomain(f.Raw[bytes.IndexByte(f.Raw, ':')+1:]); ok {
 			if string(d) != mimeinfo.MissingDomain {
-				out = append(out, string(d))
+				out = append(out, knownString(d, known))
 			}
 			continue
 		}
@@ -137,6 +139,17 @@ func (m *header) appendFromDomains(out []string) []string {
 		}
 	}
 	return out
+}
+
+// knownString returns b as a string: the one of known that it equals, or
+// else a copy.
+func knownString(b []byte, known []string) string {
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
 }
 
 // plainFromDomain returns the domain of a From field's value in one of

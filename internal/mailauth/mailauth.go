@@ -191,7 +191,12 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 			return res, err
 		}
 	}
-	in := dmarc.Input{FromDomains: m.appendFromDomains(pm.from[:0:1]), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
+	var known [2]string
+	if len(res.DKIM) > 0 {
+		known[0] = res.DKIM[0].Domain
+	}
+	known[1] = res.SPF.Domain
+	in := dmarc.Input{FromDomains: m.appendFromDomains(pm.from[:0:1], known[:]), SPF: dmarc.SPF{Result: string(res.SPF.Result), Domain: res.SPF.Domain}}
 	in.DKIM = pm.dmarcDKIM[:0:len(pm.dmarcDKIM)]
 	for _, d := range res.DKIM {
 		result := string(d.Status)
