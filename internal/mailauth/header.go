@@ -23,15 +23,19 @@ const maxHeader = 1 << 20
 // reaches the hashes in few pieces.
 const readerSize = 64 << 10
 
-// msgReader is a read buffer and a header buffer, pooled so that they cost
-// nothing per message; a header buffer grown past maxPooledHeader is not
-// kept.
+// msgReader is a read buffer, a header buffer and the fields read into
+// it, pooled so that they cost nothing per message; a header buffer grown
+// past maxPooledHeader, or fields past maxPooledFields, are not kept.
 type msgReader struct {
-	br  *bufio.Reader
-	hdr []byte
+	br     *bufio.Reader
+	hdr    []byte
+	fields dkim.Header // of hdr; kept when no longer than maxPooledFields
 }
 
-const maxPooledHeader = 64 << 10
+const (
+	maxPooledHeader = 64 << 10
+	maxPooledFields = 256
+)
 
 var readers = sync.Pool{New: func() any {
 	return &msgReader{br: bufio.NewReaderSize(nil, readerSize), hdr: make([]byte, 0, 4<<10)}
@@ -62,9 +66,12 @@ type header struct {
 // start of the body. For a section too large it reads the start of it from
 // msg anew.
 func (m *msgReader) readMessageHeader(msg delivery.Message) (header, error) {
-	h, buf, err := dkim.ReadHeaderBuf(m.br, maxHeader, m.hdr)
+	h, buf, err := dkim.ReadHeaderInto(m.br, maxHeader, m.hdr, m.fields)
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
+	}
+	if h != nil && cap(h) <= maxPooledFields {
+		m.fields = h[:0]
 	}
 	if errors.Is(err, dkim.ErrHeaderTooLarge) {
 		return readTruncatedHeader(msg)
