@@ -352,29 +352,36 @@ func parseHeaderNames(names []string, s string) ([]string, error) {
 	}
 	// One pass, each byte looked up once: a name of printable ASCII
 	// (validFieldName), folding white space around it, a colon after it.
-	// The names are short, and finding each colon and then checking the
-	// name cost twice as much in calls as in looking at bytes.
-	start, end := -1, 0 // the current name is s[start:end], once start >= 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case fieldNameByte[c]:
-			if start < 0 {
-				start = i
-			} else if end != i {
-				return nil, syntaxErr("invalid h= list %q", s) // white space inside a name
-			}
-			end = i + 1
-		case c == ':' && start >= 0:
-			names = append(names, s[start:end])
-			start = -1
-		case !isFWS(c):
-			return nil, syntaxErr("invalid h= list %q", s) // an empty name, or a byte outside the grammar
+	// Each name's bytes are run over in a loop of their own, which does
+	// nothing else: the names are short, and finding each colon and then
+	// checking the name cost twice as much in calls as in looking at
+	// bytes, and one loop telling every byte's role half as much again.
+	i := 0
+	for {
+		for i < len(s) && isFWS(s[i]) {
+			i++
 		}
+		start := i
+		for i < len(s) && fieldNameByte[s[i]] {
+			i++
+		}
+		end := i
+		for i < len(s) && isFWS(s[i]) {
+			i++
+		}
+		// An empty name, white space inside one, or a byte outside
+		// the grammar; else the name ends the list or a colon does.
+		switch {
+		case start == end:
+			return nil, syntaxErr("invalid h= list %q", s)
+		case i == len(s):
+			return append(names, s[start:end]), nil
+		case s[i] != ':':
+			return nil, syntaxErr("invalid h= list %q", s)
+		}
+		names = append(names, s[start:end])
+		i++
 	}
-	if start < 0 {
-		return nil, syntaxErr("invalid h= list %q", s)
-	}
-	return append(names, s[start:end]), nil
 }
 
 // fieldNameByte tells the bytes of a header field name: printable ASCII
