@@ -44,13 +44,20 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 	if c == Simple {
 		return append(dst, field...)
 	}
-	name, value, ok := bytes.Cut(field, []byte(":"))
-	if !ok {
+	// IndexByte and a loop for the white space after the name rather
+	// than bytes.Cut and bytes.TrimRight, which look up a separator and
+	// build a set of two bytes for every field.
+	colon := bytes.IndexByte(field, ':')
+	if colon < 0 {
 		// Not a header field; it is never selected by name, but keep
 		// the output well defined.
 		return append(dst, field...)
 	}
-	dst = appendLowerASCII(dst, bytes.TrimRight(name, " \t"))
+	name, value := field[:colon], field[colon+1:]
+	for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+		name = name[:len(name)-1]
+	}
+	dst = appendLowerASCII(dst, name)
 	dst = append(dst, ':')
 	crlf := bytes.HasSuffix(value, []byte("\r\n"))
 	space := false // whitespace seen since the last written character

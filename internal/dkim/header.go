@@ -29,8 +29,11 @@ type Field struct {
 
 // Value returns what follows the colon, line breaks and all.
 func (f Field) Value() string {
-	_, v, _ := bytes.Cut(f.Raw, []byte(":"))
-	return string(v)
+	i := bytes.IndexByte(f.Raw, ':')
+	if i < 0 {
+		return ""
+	}
+	return string(f.Raw[i+1:])
 }
 
 // Header is a message's header section, fields in message order.

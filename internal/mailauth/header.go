@@ -168,7 +168,7 @@ func knownString(b []byte, known []string) string {
 // Anything else (a comment, a quoted string, a group, several addresses,
 // a folded line) returns false, for the parser.
 func plainFromDomain(value []byte) ([]byte, bool) {
-	value = bytes.Trim(value, " \t\r\n")
+	value = trimWhite(value)
 	addr := value
 	if n := len(value); n > 0 && value[n-1] == '>' {
 		lt := bytes.LastIndexByte(value, '<')
@@ -183,6 +183,20 @@ func plainFromDomain(value []byte) ([]byte, bool) {
 	}
 	return addr[at+1:], true
 }
+
+// trimWhite is bytes.Trim(b, " \t\r\n"), without building the set of
+// four bytes for every call.
+func trimWhite(b []byte) []byte {
+	for len(b) > 0 && isWhite(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isWhite(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isWhite(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // plainWords reports whether b is atoms separated by spaces and tabs.
 func plainWords(b []byte) bool {
