@@ -91,10 +91,11 @@ func ParseSignature(value string) (*Signature, error) {
 // allocation of its own). The parts with pointers come first: the
 // collector scans an object only up to its last pointer.
 type sigBlock struct {
-	sig   Signature
-	tags  [16]Tag
-	names [40]string // signers that oversign list some thirty
-	raw   [320]byte  // an RSA-2048 b= and a SHA-256 bh= take 288
+	sig     Signature
+	keyName string // the key's DNS name, when made with Identity (parseIdentity)
+	tags    [16]Tag
+	names   [40]string // signers that oversign list some thirty
+	raw     [320]byte  // an RSA-2048 b= and a SHA-256 bh= take 288
 }
 
 // parseSignature is ParseSignature, also telling where b='s value is
@@ -147,7 +148,7 @@ func signatureFields(tags TagList, blk *sigBlock) (*Signature, error) {
 	if !ValidSelector(s.Selector) {
 		return nil, syntaxErr("invalid selector s=%s", s.Selector)
 	}
-	if err := s.parseIdentity(f.i, f.has&tagI != 0); err != nil {
+	if err := s.parseIdentity(f.i, f.has&tagI != 0, &blk.keyName); err != nil {
 		return nil, err
 	}
 	if err := s.parseOptional(&f); err != nil {
@@ -256,9 +257,15 @@ func (s *Signature) decodeHashes(b, bh string, raw []byte) error {
 	return nil
 }
 
-func (s *Signature) parseIdentity(i string, present bool) error {
+// parseIdentity sets Identity from i=, or to "@" + d= when i= is absent,
+// as most signers leave it. Then the key's DNS name (KeyName) is made in
+// the same string, before it, and set in *keyName: one allocation for the
+// two.
+func (s *Signature) parseIdentity(i string, present bool, keyName *string) error {
 	if !present {
-		s.Identity = "@" + s.Domain
+		both := s.Selector + "._domainkey." + strings.TrimSuffix(s.Domain, ".") + "@" + s.Domain
+		at := len(both) - len(s.Domain) - 1
+		s.Identity, *keyName = both[at:], both[:at]
 		return nil
 	}
 	at := strings.LastIndexByte(i, '@')

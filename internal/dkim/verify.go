@@ -95,12 +95,13 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 
 // pending is a signature that passed the checks before the body.
 type pending struct {
-	field  []byte
-	bSpan  span // of b= in the field's value
-	sig    *Signature
-	result *Result
-	body   *bodyHasher
-	key    int // index of its key lookup
+	field   []byte
+	bSpan   span // of b= in the field's value
+	sig     *Signature
+	result  *Result
+	body    *bodyHasher
+	keyName string // the key's DNS name, when parsing made it; else ""
+	key     int    // index of its key lookup
 }
 
 // VerifyHeader is Verify for a message whose header was already read; body
@@ -154,7 +155,7 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		}
 		var bh *bodyHasher
 		hashers, bh = hashers.add(bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length})
-		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh})
+		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh, keyName: blocks[len(results)-1].keyName})
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
@@ -199,6 +200,7 @@ func isSignatureField(name string) bool {
 // nil.
 type keyLookup struct {
 	selector, domain string
+	name             string // KeyName(selector, domain)
 	done             chan struct{}
 	key              *Key
 	err              error
@@ -226,7 +228,11 @@ func (v *Verifier) lookupKeys(ctx context.Context, todo []pending, lookups []key
 		}
 		if p.key < 0 {
 			p.key = len(lookups)
-			lookups = append(lookups, keyLookup{selector: p.sig.Selector, domain: p.sig.Domain})
+			name := p.keyName
+			if name == "" {
+				name = KeyName(p.sig.Selector, p.sig.Domain)
+			}
+			lookups = append(lookups, keyLookup{selector: p.sig.Selector, domain: p.sig.Domain, name: name})
 		}
 	}
 	switch len(lookups) {
@@ -234,7 +240,7 @@ func (v *Verifier) lookupKeys(ctx context.Context, todo []pending, lookups []key
 		return lookups, func() {}
 	case 1:
 		k := &lookups[0]
-		k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
+		k.key, k.err = lookupKeyNamed(ctx, v.Resolver, k.name)
 		return lookups, func() {}
 	}
 	return lookupParallel(ctx, v.Resolver, lookups)
@@ -251,7 +257,7 @@ func lookupParallel(ctx context.Context, r dnsx.Resolver, lookups []keyLookup) (
 		k.done = make(chan struct{})
 		go func() {
 			defer close(k.done)
-			k.key, k.err = LookupKey(ctx, r, k.selector, k.domain)
+			k.key, k.err = lookupKeyNamed(ctx, r, k.name)
 		}()
 	}
 	return running, stop
