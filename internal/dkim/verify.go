@@ -115,12 +115,15 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		limit = DefaultMaxSignatures
 	}
 	var results []Result
-	n := 0
-	for _, f := range h {
+	// Where the signatures are, found once.
+	var sigAtArr [4]int
+	sigAt := sigAtArr[:0]
+	for j, f := range h {
 		if isSignatureField(f.Name) {
-			n++
+			sigAt = append(sigAt, j)
 		}
 	}
+	n := len(sigAt)
 	// The signature blocks: the one of a message with one signature, the
 	// usual, is made with its result (oneSignature).
 	var blocks []sigBlock
@@ -139,10 +142,8 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	todo := todoArr[:0]
 	var hashersArr [2]*bodyHasher
 	hashers := bodyHashers(hashersArr[:0])
-	for _, f := range h {
-		if !isSignatureField(f.Name) {
-			continue
-		}
+	for _, j := range sigAt {
+		f := h[j]
 		results = append(results, Result{BodyLength: -1})
 		res := &results[len(results)-1]
 		if len(results) > limit {
