@@ -66,6 +66,16 @@ func (w *Writer) Comment(dst []byte, comment string) ([]byte, bool) {
 // reason is often a fixed start and a part from elsewhere ("matched " and
 // an SPF mechanism). "" writes none.
 func (w *Writer) Reason(dst []byte, head, tail string) ([]byte, bool) {
+	if len(head)+len(tail) <= maxReasonLen && (head != "" || tail != "") && plainQuoted(head) && plainQuoted(tail) &&
+		(head == "" || head[0] != ' ') && (tail == "" || tail[len(tail)-1] != ' ') &&
+		(head != "" || tail[0] != ' ') && (tail != "" || head[len(head)-1] != ' ') {
+		// The usual reason: nothing to clean, trim nor escape.
+		dst = w.word(dst)
+		dst = append(dst, `reason="`...)
+		dst = append(dst, head...)
+		dst = append(dst, tail...)
+		return append(dst, '"'), true
+	}
 	switch {
 	case head == "" && tail == "":
 		return dst, true
@@ -169,4 +179,28 @@ func (w *Writer) endResult(dst []byte, end string) []byte {
 	dst, w.cur = fold(dst, w.start, w.cur)
 	w.start = -1
 	return dst
+}
+
+// plainQuoted reports whether s is printable ASCII (space included)
+// without '"' or '\\': what a quoted-string holds as it is. Eight bytes
+// are looked at together, as in printableASCII.
+func plainQuoted(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// Not printable (see printableASCII), or a byte equal to '"'
+		// or '\\' (a zero byte after the XOR borrows when 1 is taken).
+		q, b := w^('"'*ones), w^('\\'*ones)
+		if ((w-0x20*ones)|(w+ones)|w|(q-ones)&^q|(b-ones)&^b)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

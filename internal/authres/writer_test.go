@@ -2,6 +2,7 @@ package authres
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -107,6 +108,11 @@ func FuzzWriter(f *testing.F) {
 				r.Props = append(r.Props, Prop{ptype, pname, v})
 			}
 			results = append(results, r)
+		}
+		for _, s := range []string{reason, comment, pvalue} {
+			if got, want := plainQuoted(s), !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f || r == '"' || r == '\\' }); got != want {
+				t.Fatalf("plainQuoted(%q) = %v, want %v", s, got, want)
+			}
 		}
 		got, ok := writeAll(id, results, cut)
 		want, err := Header(id, results)
