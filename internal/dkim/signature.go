@@ -369,6 +369,14 @@ func parseHeaderNames(names []string, s string) ([]string, error) {
 			i++
 		}
 		start := i
+		// Four bytes a step while they last (names are ten bytes or
+		// so), then one: a step's test is the loop's, done once.
+		for ; i+4 <= len(s); i += 4 {
+			t := s[i : i+4]
+			if !fieldNameByte[t[0]] || !fieldNameByte[t[1]] || !fieldNameByte[t[2]] || !fieldNameByte[t[3]] {
+				break
+			}
+		}
 		for i < len(s) && fieldNameByte[s[i]] {
 			i++
 		}
