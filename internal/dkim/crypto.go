@@ -103,7 +103,7 @@ func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
 			continue
 		}
 		for j := from; j >= 0; j-- {
-			if keys[j] == k && k != 0 && strings.EqualFold(h[j].Name, name) {
+			if keys[j] == k && k != 0 && (h[j].Name == name || strings.EqualFold(h[j].Name, name)) {
 				keys[j], below = taken, j
 				dst = CanonHeader(dst, c, h[j].Raw)
 				break
