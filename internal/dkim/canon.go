@@ -81,7 +81,7 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 		for j+8 <= len(value) && !hasBelow(load64(value, j), 0x21) {
 			j += 8
 		}
-		for j < len(value) && !isHeaderSpace(value[j]) {
+		for j < len(value) && !headerSpace[value[j]] {
 			j++
 		}
 		if space && wrote {
@@ -111,6 +111,15 @@ func appendLowerASCII(dst, b []byte) []byte {
 }
 
 func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// headerSpace is isHeaderSpace as a table: one look-up per byte where the
+// end of a word is looked for. It is never written after init.
+var headerSpace = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isHeaderSpace(byte(c))
+	}
+	return t
+}()
 
 // BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
 // as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result
