@@ -486,7 +486,7 @@ func validDomain(name string) bool {
 				return false
 			}
 			label, dots = 0, dots+1
-		case c < ' ' || c >= 0x7f || c == '[' || c == ']':
+		case !domainByte[c]:
 			return false
 		default:
 			if label++; label > 63 {
@@ -496,6 +496,16 @@ func validDomain(name string) bool {
 	}
 	return dots > 0 && label > 0
 }
+
+// domainByte tells the bytes validDomain lets into a label: printable
+// ASCII but '[' and ']' (and '.', which it reads apart). It is never
+// written after init.
+var domainByte = func() (t [256]bool) {
+	for c := ' '; c < 0x7f; c++ {
+		t[c] = c != '[' && c != ']'
+	}
+	return t
+}()
 
 // dottedIP is the %{i} macro: dotted quads, or dotted nibbles for IPv6
 // (RFC 7208 section 7.3).
