@@ -9,6 +9,10 @@
 //     auth, ...), with reasons, comments and properties (RFC 8601 sections
 //     2.2 to 2.7), folded between words at 78 columns. Text that may come
 //     from outside is sanitized so it cannot end the field or add results.
+//   - [Writer] writes the same field a result at a time into the caller's
+//     buffer, without a list of results, for the usual text (nothing to
+//     clean or cut), and says when the caller must use Header instead;
+//     [PropName] checks a property's keywords once for many fields.
 //   - [Parse] reads an Authentication-Results value and [ParseARC] an
 //     ARC-Authentication-Results value (RFC 8617 section 4.1.1, "i=N;"
 //     first): authserv-id, version, and each result's method, version,

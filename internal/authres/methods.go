@@ -39,11 +39,20 @@ func DKIM(result, reason, domain, selector, algorithm, signature string) Result 
 	return r
 }
 
+// HeaderB returns what DKIM writes as header.b of signature: its first
+// SignaturePrefix characters once white space is removed. It serves a
+// caller that writes the field itself (Writer).
+func HeaderB(signature string) string { return signaturePrefix(signature) }
+
 // signaturePrefix returns the first SignaturePrefix bytes of signature
 // once white space is removed; as a part of signature when no white space
 // interrupts them. Only the start is looked at for white space: b= runs to
 // hundreds of bytes.
 func signaturePrefix(signature string) string {
+	if len(signature) <= SignaturePrefix && visibleASCII(signature) {
+		// Already a prefix, as a verifier gives it: nothing to remove.
+		return signature
+	}
 	s := strings.TrimLeftFunc(signature, unicode.IsSpace)
 	for i, r := range s {
 		if i >= SignaturePrefix {
@@ -110,4 +119,15 @@ func withValues(props []Prop) []Prop {
 		}
 	}
 	return kept
+}
+
+// visibleASCII reports whether s is all ASCII from '!' to '~': no white
+// space of any kind (unicode.IsSpace), and nothing to decode.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

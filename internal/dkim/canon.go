@@ -44,13 +44,20 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 	if c == Simple {
 		return append(dst, field...)
 	}
-	name, value, ok := bytes.Cut(field, []byte(":"))
-	if !ok {
+	// IndexByte and a loop for the white space after the name rather
+	// than bytes.Cut and bytes.TrimRight, which look up a separator and
+	// build a set of two bytes for every field.
+	colon := bytes.IndexByte(field, ':')
+	if colon < 0 {
 		// Not a header field; it is never selected by name, but keep
 		// the output well defined.
 		return append(dst, field...)
 	}
-	dst = appendLowerASCII(dst, bytes.TrimRight(name, " \t"))
+	name, value := field[:colon], field[colon+1:]
+	for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+		name = name[:len(name)-1]
+	}
+	dst = appendLowerASCII(dst, name)
 	dst = append(dst, ':')
 	crlf := bytes.HasSuffix(value, []byte("\r\n"))
 	space := false // whitespace seen since the last written character
@@ -74,7 +81,7 @@ func CanonHeader(dst []byte, c Canon, field []byte) []byte {
 		for j+8 <= len(value) && !hasBelow(load64(value, j), 0x21) {
 			j += 8
 		}
-		for j < len(value) && !isHeaderSpace(value[j]) {
+		for j < len(value) && !headerSpace[value[j]] {
 			j++
 		}
 		if space && wrote {
@@ -104,6 +111,15 @@ func appendLowerASCII(dst, b []byte) []byte {
 }
 
 func isHeaderSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// headerSpace is isHeaderSpace as a table: one look-up per byte where the
+// end of a word is looked for. It is never written after init.
+var headerSpace = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isHeaderSpace(byte(c))
+	}
+	return t
+}()
 
 // BodyCanonicalizer is an io.WriteCloser that canonicalizes a message body
 // as it is written (RFC 6376 sections 3.4.3 and 3.4.4) and writes the result

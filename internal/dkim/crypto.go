@@ -75,8 +75,14 @@ func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
 	} else {
 		keys = make([]uint64, len(h))
 	}
+	// present has a bit for each key of a field (keyBit): a name whose
+	// bit is not set names no field, and the fields are not looked
+	// through for it. Most names of an oversigned h= are of fields the
+	// message does not have.
+	var present uint64
 	for j, f := range h {
 		keys[j] = nameKey(f.Name)
+		present |= keyBit(keys[j])
 	}
 	// An oversigned h= names thirty fields and more, most of them absent,
 	// each present one twice in a row. The same name again takes the
@@ -92,8 +98,12 @@ func appendSelectedCanon(dst []byte, c Canon, h Header, names []string) []byte {
 		// (The names are ASCII; a field name that is not cannot match
 		// one of the same length, and so neither one of another key.)
 		k := nameKey(name)
+		if present&keyBit(k) == 0 {
+			prev = name
+			continue
+		}
 		for j := from; j >= 0; j-- {
-			if keys[j] == k && k != 0 && strings.EqualFold(h[j].Name, name) {
+			if keys[j] == k && k != 0 && (h[j].Name == name || strings.EqualFold(h[j].Name, name)) {
 				keys[j], below = taken, j
 				dst = CanonHeader(dst, c, h[j].Raw)
 				break
@@ -111,6 +121,13 @@ func nameKey(name string) uint64 {
 		return 0
 	}
 	return uint64(len(name))<<8 | uint64(name[0]|0x20)
+}
+
+// keyBit is a bit of a word for the key k: equal keys have the same bit.
+// The first letter's low six bits with the length mixed in tell most
+// names of a header apart.
+func keyBit(k uint64) uint64 {
+	return 1 << ((k ^ k>>8) & 63)
 }
 
 // taken is the key of a field already selected: no name has it.

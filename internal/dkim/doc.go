@@ -37,21 +37,24 @@
 // the TXT record to publish.
 //
 // Fixed cost per message: Verify and SignAll take their bufio.Reader,
-// header buffer and body hashers (canonicalizer buffer and hash state) from
-// sync.Pools and give them back before returning; nothing they return
-// refers to them. The header hash is canonicalized into one buffer on the
-// stack and hashed at once, a signature's b= and bh= decode into one
-// allocation, and a single key is looked up without a goroutine. A 10 KiB
-// message costs Verify about 13 allocations and Sign about 9.
+// header buffer, header fields and body hashers (canonicalizer buffer and
+// hash state) from sync.Pools and give them back before returning; nothing
+// they return refers to them (ReadHeaderInto gives a caller the same reuse).
+// The header hash is canonicalized into one buffer on the stack and hashed
+// at once; a signature is parsed into one allocation with room for its
+// tags, h= names and decoded b= and bh= (with its result, for a message
+// with one signature), and a single key is looked up without a goroutine.
+// A 10 KiB message costs Verify 6 allocations with Ed25519 (15 with
+// RSA-2048, 9 of them inside crypto/rsa) and Sign 7.
 //
 // For ARC (RFC 8617), which reuses DKIM's pieces, the package exports the
 // tag-list parser (ParseTagList), the tag value helpers (ParseCanon,
 // ParseHeaderNames, DecodeBase64, ValidDomain, ValidSelector), header and
 // body canonicalization (CanonHeader, BodyCanonicalizer), header reading
-// and selection for h= (ReadHeader, Header.SelectFields), removal of the b=
-// value (StripSignatureValue), the header hash (HeaderHash), signing and
-// checking a hash (SignHash, VerifyHash), and key lookup and its RFC 8301
-// checks (LookupKey, Key.CheckAlgorithm).
+// and selection for h= (ReadHeader, ReadHeaderInto, Header.SelectFields),
+// removal of the b= value (StripSignatureValue), the header hash
+// (HeaderHash), signing and checking a hash (SignHash, VerifyHash), and key
+// lookup and its RFC 8301 checks (LookupKey, Key.CheckAlgorithm).
 //
 // Body canonicalization hashes a line as it stands whenever it is already
 // canonical, which most lines are. Telling so is the one pass over the body

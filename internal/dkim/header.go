@@ -29,8 +29,11 @@ type Field struct {
 
 // Value returns what follows the colon, line breaks and all.
 func (f Field) Value() string {
-	_, v, _ := bytes.Cut(f.Raw, []byte(":"))
-	return string(v)
+	i := bytes.IndexByte(f.Raw, ':')
+	if i < 0 {
+		return ""
+	}
+	return string(f.Raw[i+1:])
 }
 
 // Header is a message's header section, fields in message order.
@@ -48,6 +51,13 @@ func ReadHeader(r *bufio.Reader, max int) (Header, error) {
 // as needed, for reuse once h is no longer used: a caller reading many
 // messages keeps one buffer instead of making one per message.
 func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte, err error) {
+	return ReadHeaderInto(r, max, buf, nil)
+}
+
+// ReadHeaderInto is ReadHeaderBuf making the fields in fields when it has
+// room for them: a caller reading many messages keeps h[:0] for the next
+// one too, once h is no longer used.
+func ReadHeaderInto(r *bufio.Reader, max int, buf []byte, fields Header) (h Header, grown []byte, err error) {
 	if max <= 0 {
 		max = MaxHeaderSize
 	}
@@ -61,14 +71,20 @@ func ReadHeaderBuf(r *bufio.Reader, max int, buf []byte) (h Header, grown []byte
 		buf = append(buf, section...)
 		starts = n
 		r.Discard(len(section) + 2) // buffered: it cannot fail
-		return fieldsOf(buf, starts), buf, nil
+		return fieldsOf(buf, starts, fields), buf, nil
 	}
-	return readHeaderLines(r, max, buf, starts)
+	return readHeaderLinesInto(r, max, buf, starts, fields)
 }
 
 // readHeaderLines is ReadHeaderBuf reading line by line, for what
 // bufferedHeader leaves.
 func readHeaderLines(r *bufio.Reader, max int, buf []byte, starts []int) (Header, []byte, error) {
+	return readHeaderLinesInto(r, max, buf, starts, nil)
+}
+
+// readHeaderLinesInto is readHeaderLines making the fields in fields when
+// it has room for them.
+func readHeaderLinesInto(r *bufio.Reader, max int, buf []byte, starts []int, fields Header) (Header, []byte, error) {
 	start := buf
 	for {
 		lineStart := len(buf)
@@ -86,13 +102,16 @@ func readHeaderLines(r *bufio.Reader, max int, buf []byte, starts []int) (Header
 			starts = append(starts, lineStart)
 		}
 	}
-	return fieldsOf(buf, starts), buf, nil
+	return fieldsOf(buf, starts, fields), buf, nil
 }
 
 // fieldsOf returns the fields of a header section held in buf, which start
-// at starts.
-func fieldsOf(buf []byte, starts []int) Header {
-	h := make(Header, len(starts))
+// at starts, made in h when it has room for them.
+func fieldsOf(buf []byte, starts []int, h Header) Header {
+	if cap(h) < len(starts) {
+		h = make(Header, len(starts))
+	}
+	h = h[:len(starts)]
 	for i, start := range starts {
 		end := len(buf)
 		if i+1 < len(starts) {
@@ -142,9 +161,14 @@ func bufferedHeader(r *bufio.Reader, max int, starts []int) ([]byte, []int, bool
 // each message; nothing they return refers to it (results copy what they
 // keep from the header).
 type msgReader struct {
-	br  *bufio.Reader
-	hdr []byte
+	br     *bufio.Reader
+	hdr    []byte
+	fields Header // of hdr; kept when no longer than maxPooledFields
 }
+
+// maxPooledFields bounds the fields kept between messages: most messages
+// have twenty or thirty.
+const maxPooledFields = 256
 
 // msgReaders keeps msgReaders between messages, saving their allocation
 // for every message. A sync.Pool is safe for concurrent use, and the
@@ -173,9 +197,12 @@ func getMsgReader(r io.Reader) *msgReader {
 // readHeader reads the header section from br, which is m.br or a
 // bufio.Reader of the caller's.
 func (m *msgReader) readHeader(br *bufio.Reader, max int) (Header, error) {
-	h, buf, err := ReadHeaderBuf(br, max, m.hdr)
+	h, buf, err := ReadHeaderInto(br, max, m.hdr, m.fields)
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
+	}
+	if h != nil && cap(h) <= maxPooledFields {
+		m.fields = h[:0]
 	}
 	return h, err
 }

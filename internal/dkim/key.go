@@ -171,7 +171,11 @@ func KeyName(selector, domain string) string {
 // dnsx.ErrTemporary when DNS failed. When several TXT records are there, the
 // first that parses is used.
 func LookupKey(ctx context.Context, r dnsx.Resolver, selector, domain string) (*Key, error) {
-	name := KeyName(selector, domain)
+	return lookupKeyNamed(ctx, r, KeyName(selector, domain))
+}
+
+// lookupKeyNamed is LookupKey for the key's DNS name (KeyName).
+func lookupKeyNamed(ctx context.Context, r dnsx.Resolver, name string) (*Key, error) {
 	txts, _, err := r.LookupTXT(ctx, name)
 	switch {
 	case errors.Is(err, dnsx.ErrNotFound):

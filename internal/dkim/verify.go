@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,12 +95,13 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 
 // pending is a signature that passed the checks before the body.
 type pending struct {
-	field  []byte
-	bSpan  span // of b= in the field's value
-	sig    *Signature
-	result *Result
-	body   *bodyHasher
-	key    *keyLookup
+	field   []byte
+	bSpan   span // of b= in the field's value
+	sig     *Signature
+	result  *Result
+	body    *bodyHasher
+	keyName string // the key's DNS name, when parsing made it; else ""
+	key     int    // index of its key lookup
 }
 
 // VerifyHeader is Verify for a message whose header was already read; body
@@ -113,15 +115,26 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 		limit = DefaultMaxSignatures
 	}
 	var results []Result
-	n := 0
-	for _, f := range h {
+	// Where the signatures are, found once.
+	var sigAtArr [4]int
+	sigAt := sigAtArr[:0]
+	for j, f := range h {
 		if isSignatureField(f.Name) {
-			n++
+			sigAt = append(sigAt, j)
 		}
 	}
-	if n > 0 {
-		// Made at its final size: pointers into it stay valid.
+	n := len(sigAt)
+	// The signature blocks: the one of a message with one signature, the
+	// usual, is made with its result (oneSignature).
+	var blocks []sigBlock
+	switch {
+	case n == 1:
+		one := new(oneSignature)
+		results, blocks = one.result[:0:1], one.sig[:]
+	case n > 0:
+		// Made at their final size: pointers into them stay valid.
 		results = make([]Result, 0, n)
+		blocks = make([]sigBlock, min(n, limit))
 	}
 	// Most messages have one or two signatures and one body hash: these
 	// stay on the stack.
@@ -129,27 +142,26 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	todo := todoArr[:0]
 	var hashersArr [2]*bodyHasher
 	hashers := bodyHashers(hashersArr[:0])
-	for _, f := range h {
-		if !isSignatureField(f.Name) {
-			continue
-		}
+	for _, j := range sigAt {
+		f := h[j]
 		results = append(results, Result{BodyLength: -1})
 		res := &results[len(results)-1]
 		if len(results) > limit {
 			res.Status, res.Reason = StatusNeutral, fmt.Sprintf("not checked: more than %d signatures", limit)
 			continue
 		}
-		sig, bSpan := v.precheck(f, res)
+		sig, bSpan := v.precheck(f, res, &blocks[len(results)-1])
 		if sig == nil {
 			continue
 		}
 		var bh *bodyHasher
 		hashers, bh = hashers.add(bodyHashKey{sig.BodyCanon, sig.Algorithm.Hash(), sig.Length})
-		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh})
+		todo = append(todo, pending{field: f.Raw, bSpan: bSpan, sig: sig, result: res, body: bh, keyName: blocks[len(results)-1].keyName})
 	}
 	// Several keys are looked up in parallel, while the body is hashed, so
 	// their DNS latencies overlap.
-	stop := v.lookupKeys(ctx, todo)
+	var lookupsArr [2]keyLookup
+	lookups, stop := v.lookupKeys(ctx, todo, lookupsArr[:0])
 	defer stop()
 	err := hashBodies(body, hashers)
 	for i := range todo {
@@ -157,16 +169,24 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 			break
 		}
 		p := &todo[i]
-		if p.key.done != nil {
-			<-p.key.done
+		k := &lookups[p.key]
+		if k.done != nil {
+			<-k.done
 		}
-		v.check(h, p, p.key.key, p.key.err)
+		v.check(h, p, k.key, k.err)
 	}
 	hashers.release()
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// oneSignature is the result and the signature of a message with one
+// DKIM-Signature, made in one allocation.
+type oneSignature struct {
+	result [1]Result
+	sig    [1]sigBlock
 }
 
 // isSignatureField reports whether a field is a DKIM-Signature, as
@@ -181,55 +201,67 @@ func isSignatureField(name string) bool {
 // nil.
 type keyLookup struct {
 	selector, domain string
+	name             string // KeyName(selector, domain)
 	done             chan struct{}
 	key              *Key
 	err              error
 }
 
-// lookupKeys sets the key lookup of each signature in todo, one per
-// distinct key name; stop ends those still running. A single key, the
+// lookupKeys appends to lookups one key lookup per distinct key name of
+// the signatures in todo, sets the index of each signature's, and returns
+// them and the function that ends those still running. A single key, the
 // common case, is looked up at once: a goroutine would cost more than the
 // lookup when the answer is cached, and when it is not, hashing the body
 // overlaps with little of the wait. Several are looked up in parallel.
-func (v *Verifier) lookupKeys(ctx context.Context, todo []pending) (stop func()) {
-	var arr [2]*keyLookup
-	lookups := arr[:0]
+//
+// The signatures name their lookups by index, not by pointer, so that the
+// caller's lookups can stay on its stack: a pointer stored in todo would
+// move them to the heap.
+func (v *Verifier) lookupKeys(ctx context.Context, todo []pending, lookups []keyLookup) ([]keyLookup, func()) {
 	for i := range todo {
 		p := &todo[i]
-		for _, k := range lookups {
-			if k.selector == p.sig.Selector && sameDomain(k.domain, p.sig.Domain) {
-				p.key = k
+		p.key = -1
+		for j := range lookups {
+			if k := &lookups[j]; k.selector == p.sig.Selector && sameDomain(k.domain, p.sig.Domain) {
+				p.key = j
 				break
 			}
 		}
-		if p.key == nil {
-			p.key = &keyLookup{selector: p.sig.Selector, domain: p.sig.Domain}
-			lookups = append(lookups, p.key)
+		if p.key < 0 {
+			p.key = len(lookups)
+			name := p.keyName
+			if name == "" {
+				name = KeyName(p.sig.Selector, p.sig.Domain)
+			}
+			lookups = append(lookups, keyLookup{selector: p.sig.Selector, domain: p.sig.Domain, name: name})
 		}
 	}
 	switch len(lookups) {
 	case 0:
-		return func() {}
+		return lookups, func() {}
 	case 1:
-		k := lookups[0]
-		k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
-		return func() {}
+		k := &lookups[0]
+		k.key, k.err = lookupKeyNamed(ctx, v.Resolver, k.name)
+		return lookups, func() {}
 	}
-	return v.lookupParallel(ctx, lookups)
+	return lookupParallel(ctx, v.Resolver, lookups)
 }
 
-// lookupParallel starts the lookups, each in a goroutine. (It is apart
-// from lookupKeys so that the one-key case does not move ctx to the heap.)
-func (v *Verifier) lookupParallel(ctx context.Context, lookups []*keyLookup) (stop func()) {
-	ctx, stop = context.WithCancel(ctx)
-	for _, k := range lookups {
+// lookupParallel starts the lookups, each in a goroutine, on a copy of
+// them that it returns. (It is apart from lookupKeys so that the one-key
+// case moves neither ctx nor the lookups to the heap.)
+func lookupParallel(ctx context.Context, r dnsx.Resolver, lookups []keyLookup) ([]keyLookup, func()) {
+	ctx, stop := context.WithCancel(ctx)
+	running := slices.Clone(lookups)
+	for i := range running {
+		k := &running[i]
 		k.done = make(chan struct{})
 		go func() {
 			defer close(k.done)
-			k.key, k.err = LookupKey(ctx, v.Resolver, k.selector, k.domain)
+			k.key, k.err = lookupKeyNamed(ctx, r, k.name)
 		}()
 	}
-	return stop
+	return running, stop
 }
 
 // sameDomain reports whether two d= values, lower case, name the same
@@ -238,12 +270,12 @@ func sameDomain(a, b string) bool {
 	return strings.TrimSuffix(a, ".") == strings.TrimSuffix(b, ".")
 }
 
-// precheck parses the field and applies the checks that need neither DNS
-// nor the body. It returns nil when res already holds the final status,
+// precheck parses the field, into blk, and applies the checks that need
+// neither DNS nor the body. It returns nil when res already holds the final status,
 // and where b='s value is written in the field's value.
-func (v *Verifier) precheck(f Field, res *Result) (*Signature, span) {
+func (v *Verifier) precheck(f Field, res *Result, blk *sigBlock) (*Signature, span) {
 	value := f.Value()
-	sig, bSpan, err := parseSignature(value)
+	sig, bSpan, err := parseSignature(value, blk)
 	if err != nil {
 		res.fillFromTags(value)
 		res.Status, res.Reason = StatusPermError, err.Error()

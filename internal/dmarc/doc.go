@@ -33,7 +33,8 @@
 //     From domain: permerror.
 //   - External destination verification for report URIs (section 7.1).
 //   - The dmarc result of an Authentication-Results field (section 11.2),
-//     through package authres: Verdict.AuthResult.
+//     through package authres: Verdict.AuthResult (or its parts,
+//     Verdict.AuthResultParts, for a caller writing the field itself).
 //
 // # Left out
 //

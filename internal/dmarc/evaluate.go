@@ -303,12 +303,19 @@ func orNone(s string) string {
 // overrides the disposition (a local policy for a mailing list, a trusted
 // ARC chain) changes policy.dmarc and says why in Reason.
 func (v Verdict) AuthResult() authres.Result {
-	comment, policy := "", ""
-	if v.Requested != "" {
-		comment = policyComment(v.Requested, v.Disposition)
-		policy = string(v.Disposition)
-	}
+	comment, policy := v.AuthResultParts()
 	return authres.DMARC(string(v.Result), comment, v.FromDomain, policy)
+}
+
+// AuthResultParts returns what AuthResult writes besides the result and
+// the From domain: the comment ("p=reject dis=none") and policy.dmarc, ""
+// when there is none. It serves a caller that writes the field itself
+// (authres.Writer).
+func (v Verdict) AuthResultParts() (comment, policy string) {
+	if v.Requested == "" {
+		return "", ""
+	}
+	return policyComment(v.Requested, v.Disposition), string(v.Disposition)
 }
 
 // policies are the three policies, in the order of policyComments.

@@ -141,7 +141,9 @@ func infoOf(domain string) domainInfo {
 // section 3.1): equal for strict, sharing their Organizational Domain for
 // relaxed.
 func Aligned(a Alignment, from, other string) bool {
-	if strings.EqualFold(from, other) {
+	// The same bytes first: the usual aligned domain is written alike,
+	// often the very string, and == tells so at once.
+	if from == other || strings.EqualFold(from, other) {
 		return true
 	}
 	return a != Strict && OrganizationalDomain(from) == OrganizationalDomain(other)

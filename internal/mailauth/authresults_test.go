@@ -94,3 +94,35 @@ func TestAuthResults(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteAuthResultsUsual checks that the usual results are written
+// straight (writeAuthResults), not left to authres.Header, and in its
+// bytes: FuzzWriteAuthResults compares the two on any results.
+func TestWriteAuthResultsUsual(t *testing.T) {
+	res := Results{
+		SPF: spf.Received{Result: spf.Pass, Identity: spf.IdentityMailFrom, Sender: "joe@bench.example", HELO: "mx.bench.example",
+			Mechanism: "ip4:192.0.2.10"},
+		HELO: spf.Received{Result: spf.Pass, Identity: spf.IdentityHELO, Sender: "postmaster@mx.bench.example", HELO: "mx.bench.example",
+			Mechanism: "ip4:192.0.2.10"},
+		DKIM: []dkim.Result{{Status: dkim.StatusPass, Reason: "signature verified", Signature: &dkim.Signature{}, Domain: "bench.example",
+			Selector: "sel", Algorithm: dkim.RSASHA256, HeaderB: "zv/Oo1wh"}},
+		ARC: &arc.Result{Status: arc.StatusNone, Reason: "no ARC sets"},
+		DMARC: dmarc.Verdict{Result: dmarc.ResultPass, FromDomain: "bench.example", Requested: dmarc.PolicyReject,
+			Disposition: dmarc.PolicyNone},
+	}
+	c := Checker{AuthservID: "mx.sealpost.test"}
+	got, ok := c.writeAuthResults(nil, &res)
+	if !ok {
+		t.Fatalf("writeAuthResults left the usual results to authres.Header; it wrote\n%s", got)
+	}
+	want := "Authentication-Results: mx.sealpost.test;\r\n" +
+		"\tspf=pass reason=\"matched ip4:192.0.2.10\" smtp.mailfrom=joe@bench.example;\r\n" +
+		"\tspf=pass reason=\"matched ip4:192.0.2.10\" smtp.helo=mx.bench.example;\r\n" +
+		"\tdkim=pass reason=\"signature verified\" header.d=bench.example header.s=sel\r\n" +
+		"\theader.a=rsa-sha256 header.b=\"zv/Oo1wh\";\r\n" +
+		"\tarc=none reason=\"no ARC sets\";\r\n" +
+		"\tdmarc=pass (p=reject dis=none) header.from=bench.example policy.dmarc=none\r\n"
+	if string(got) != want {
+		t.Fatalf("writeAuthResults =\n%q\nwant\n%q", got, want)
+	}
+}

@@ -29,8 +29,16 @@ type deadlineCtx struct {
 // withDeadline returns parent bounded by deadline, and the function that
 // releases its timer if one was made; it must be called.
 func withDeadline(parent context.Context, deadline time.Time) (*deadlineCtx, func()) {
-	c := &deadlineCtx{Context: parent, deadline: deadline}
-	return c, c.stop
+	c := new(deadlineCtx)
+	return c.init(parent, deadline), c.stop
+}
+
+// init makes c, a zero deadlineCtx, parent bounded by deadline, and
+// returns it; c.stop must be called. (Made in place, c can be part of a
+// larger allocation.)
+func (c *deadlineCtx) init(parent context.Context, deadline time.Time) *deadlineCtx {
+	c.Context, c.deadline = parent, deadline
+	return c
 }
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) {

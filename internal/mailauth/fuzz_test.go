@@ -108,3 +108,62 @@ func FuzzAuthResultsField(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteAuthResults compares the field the check writes (written
+// straight from the results by writeAuthResults when it can) with the one
+// authres.Header writes of the list of results (appendAuthResults): byte
+// for byte, errors alike.
+func FuzzWriteAuthResults(f *testing.F) {
+	f.Add("mx.sealpost.test", "pass", "joe@bench.example", "ip4:192.0.2.10", "", "pass", "signature verified", "bench.example", "sel", "zv/Oo1wh", "none", "no ARC sets", "pass", "reject", "none", "", uint16(0x15))
+	f.Add("mx", "fail", "\"a b\"@x", "", "problem", "fail", "", "x.example", "", "", "fail", "AMS(1) body hash", "fail", "quarantine", "quarantine", "lists.example", uint16(0x3f))
+	f.Add("m x", "pass", "a@b", "all ", "", "PASS", "r\r\n", "D", "s", " ab cd\tefgh ", "pass", "", "pass", "", "", "", uint16(0xffff))
+	f.Fuzz(func(t *testing.T, id, spfResult, sender, mechanism, problem, dkimStatus, dkimReason, domain, selector, b,
+		arcStatus, arcReason, dmarcResult, requested, disposition, local string, shape uint16) {
+		res := Results{
+			SPF:   spf.Received{Result: spf.Status(spfResult), Identity: spf.IdentityMailFrom, Sender: sender, HELO: domain, Mechanism: mechanism, Problem: problem},
+			ARC:   &arc.Result{Status: arc.Status(arcStatus), Reason: arcReason, OldestPass: int(shape >> 12)},
+			DMARC: dmarc.Verdict{Result: dmarc.Result(dmarcResult), FromDomain: domain, Requested: dmarc.Policy(requested), Disposition: dmarc.Policy(disposition)},
+		}
+		if shape&1 != 0 {
+			res.HELO = spf.Received{Result: spf.Status(spfResult), Identity: spf.IdentityHELO, Sender: "postmaster@" + domain, HELO: domain, Problem: problem}
+		}
+		for i := range int(shape>>1) & 3 {
+			d := dkim.Result{Status: dkim.Status(dkimStatus), Reason: dkimReason, Domain: domain, Selector: selector,
+				Algorithm: dkim.Algorithm(mechanism), HeaderB: b}
+			if shape&8 != 0 {
+				d.Signature = &dkim.Signature{}
+			}
+			if i == 1 && shape&16 != 0 {
+				d.UnsignedBodyBytes = 10
+			}
+			res.DKIM = append(res.DKIM, d)
+		}
+		switch shape >> 5 & 3 {
+		case 1:
+			res.Exempted = local
+		case 2:
+			res.TrustedARC = local
+		}
+		c := Checker{AuthservID: id}
+		got, gotErr := c.authResultsField(&res)
+		want, wantErr := authres.Header(c.AuthservID, c.appendAuthResults(nil, &res))
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("authResultsField =\n%q, %v\nauthres.Header\n%q, %v", got, gotErr, want, wantErr)
+		}
+	})
+}
+
+// TestFromDomainsKnown checks that a From domain equal to a known one is
+// that string, not a copy (no allocation), and that one in another case
+// is read as written.
+func TestFromDomainsKnown(t *testing.T) {
+	h := header{fields: dkim.Header{{Name: "From", Raw: []byte("From: Joe <joe@Bench.example>\r\n")}}}
+	known := []string{"bench.example", "Bench.example"}
+	out := make([]string, 0, 1)
+	if allocs := testing.AllocsPerRun(100, func() { out = h.appendFromDomains(out[:0], known) }); allocs != 0 || !slices.Equal(out, []string{"Bench.example"}) {
+		t.Fatalf("appendFromDomains = %q with %v allocations, want [Bench.example] and none", out, allocs)
+	}
+	if out = h.appendFromDomains(out[:0], known[:1]); !slices.Equal(out, []string{"Bench.example"}) {
+		t.Fatalf("appendFromDomains = %q, want [Bench.example]", out)
+	}
+}

@@ -23,15 +23,19 @@ const maxHeader = 1 << 20
 // reaches the hashes in few pieces.
 const readerSize = 64 << 10
 
-// msgReader is a read buffer and a header buffer, pooled so that they cost
-// nothing per message; a header buffer grown past maxPooledHeader is not
-// kept.
+// msgReader is a read buffer, a header buffer and the fields read into
+// it, pooled so that they cost nothing per message; a header buffer grown
+// past maxPooledHeader, or fields past maxPooledFields, are not kept.
 type msgReader struct {
-	br  *bufio.Reader
-	hdr []byte
+	br     *bufio.Reader
+	hdr    []byte
+	fields dkim.Header // of hdr; kept when no longer than maxPooledFields
 }
 
-const maxPooledHeader = 64 << 10
+const (
+	maxPooledHeader = 64 << 10
+	maxPooledFields = 256
+)
 
 var readers = sync.Pool{New: func() any {
 	return &msgReader{br: bufio.NewReaderSize(nil, readerSize), hdr: make([]byte, 0, 4<<10)}
@@ -62,9 +66,12 @@ type header struct {
 // start of the body. For a section too large it reads the start of it from
 // msg anew.
 func (m *msgReader) readMessageHeader(msg delivery.Message) (header, error) {
-	h, buf, err := dkim.ReadHeaderBuf(m.br, maxHeader, m.hdr)
+	h, buf, err := dkim.ReadHeaderInto(m.br, maxHeader, m.hdr, m.fields)
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
+	}
+	if h != nil && cap(h) <= maxPooledFields {
+		m.fields = h[:0]
 	}
 	if errors.Is(err, dkim.ErrHeaderTooLarge) {
 		return readTruncatedHeader(msg)
@@ -115,15 +122,20 @@ func isName(field, name string) bool {
 }
 
 // fromDomains returns the domains of the addresses of the From fields.
-func (m *header) fromDomains() []string {
-	var out []string
+func (m *header) fromDomains() []string { return m.appendFromDomains(nil, nil) }
+
+// appendFromDomains appends to out the domains of the addresses of the
+// From fields. A domain written as one of known is given as that string:
+// the From domain of most mail is the domain of its signature, or of its
+// envelope sender, and then it is not copied out of the header.
+func (m *header) appendFromDomains(out, known []string) []string {
 	for _, f := range m.fields {
 		if !isName(f.Name, "From") {
 			continue
 		}
 		if d, ok := plainFromDomain(f.Raw[bytes.IndexByte(f.Raw, ':')+1:]); ok {
 			if string(d) != mimeinfo.MissingDomain {
-				out = append(out, string(d))
+				out = append(out, knownString(d, known))
 			}
 			continue
 		}
@@ -136,6 +148,17 @@ func (m *header) fromDomains() []string {
 	return out
 }
 
+// knownString returns b as a string: the one of known that it equals, or
+// else a copy.
+func knownString(b []byte, known []string) string {
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
 // plainFromDomain returns the domain of a From field's value in one of
 // the two forms nearly every message has, on one line: "Name
 // <local@domain>" (the name words and white space only, or nothing) and
@@ -145,7 +168,7 @@ func (m *header) fromDomains() []string {
 // Anything else (a comment, a quoted string, a group, several addresses,
 // a folded line) returns false, for the parser.
 func plainFromDomain(value []byte) ([]byte, bool) {
-	value = bytes.Trim(value, " \t\r\n")
+	value = trimWhite(value)
 	addr := value
 	if n := len(value); n > 0 && value[n-1] == '>' {
 		lt := bytes.LastIndexByte(value, '<')
@@ -160,6 +183,20 @@ func plainFromDomain(value []byte) ([]byte, bool) {
 	}
 	return addr[at+1:], true
 }
+
+// trimWhite is bytes.Trim(b, " \t\r\n"), without building the set of
+// four bytes for every call.
+func trimWhite(b []byte) []byte {
+	for len(b) > 0 && isWhite(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isWhite(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isWhite(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // plainWords reports whether b is atoms separated by spaces and tabs.
 func plainWords(b []byte) bool {

@@ -101,3 +101,36 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// refValidDomain is validDomain as first written: split into labels.
+func refValidDomain(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	if len(name) > 253 || !strings.Contains(name, ".") {
+		return false
+	}
+	for l := range strings.SplitSeq(name, ".") {
+		if l == "" || len(l) > 63 {
+			return false
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < ' ' || c >= 0x7f || c == '[' || c == ']' {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzValidDomain compares validDomain, one pass over the bytes, with
+// refValidDomain.
+func FuzzValidDomain(f *testing.F) {
+	for _, s := range []string{"example.com", "example.com.", "a..b", ".a", "a.", "a..", "com", "", "[x].y",
+		strings.Repeat("a", 63) + ".b", strings.Repeat("a", 64) + ".b", strings.Repeat("a.", 127) + "bc", "a b.c", "a\x7f.b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := validDomain(name), refValidDomain(name); got != want {
+			t.Fatalf("validDomain(%q) = %v, want %v", name, got, want)
+		}
+	})
+}

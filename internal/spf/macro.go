@@ -240,7 +240,7 @@ func (c *checker) macroValue(ctx context.Context) func(byte) (string, error) {
 			}
 			return c.args.Receiver, nil
 		case 't':
-			return strconv.FormatInt(c.now.Unix(), 10), nil
+			return strconv.FormatInt(c.clock().Unix(), 10), nil
 		}
 		return "", fmt.Errorf("invalid macro letter %q", letter)
 	}

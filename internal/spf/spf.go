@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 
 	"sealpost.dev/sealpost/internal/dnsx"
 )
@@ -104,7 +103,7 @@ func verify(ctx context.Context, r dnsx.Resolver, args Args, id Identity, sender
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	c := &checker{r: r, args: args, now: time.Now()}
+	c := &checker{r: r, args: args}
 	c.sender, c.local, c.senderDomain = splitSender(sender)
 	rcv := Received{
 		Identity: id,
