@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"io"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -200,23 +201,36 @@ func TestResolveForwarding(t *testing.T) {
 	if _, err := s.ConfirmForwarding(ctx, token); err != nil {
 		t.Fatal(err)
 	}
+	// An alias that leads to both@ and straight outside: only the
+	// account's rule names it in ForwardedBy.
+	if _, err := s.AddAlias(ctx, "list@example.com", []string{"both@example.com", "out@elsewhere.example"}); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
-		addr     string
-		accounts []string
-		external []string
+		addr        string
+		accounts    []string
+		external    []string
+		forwardedBy map[string]string
 	}{
-		{"keep@example.com", []string{"keep@example.com", "friend@example.com"}, nil},
-		{"move@example.com", []string{"friend@example.com"}, nil},
-		{"wait@example.com", []string{"wait@example.com"}, nil},
-		{"both@example.com", []string{"friend@example.com"}, []string{"far@elsewhere.example"}},
+		{"keep@example.com", []string{"keep@example.com", "friend@example.com"}, nil, nil},
+		{"move@example.com", []string{"friend@example.com"}, nil, nil},
+		{"wait@example.com", []string{"wait@example.com"}, nil, nil},
+		{"both@example.com", []string{"friend@example.com"}, []string{"far@elsewhere.example"},
+			map[string]string{"far@elsewhere.example": "both@example.com"}},
+		{"list@example.com", []string{"friend@example.com"}, []string{"far@elsewhere.example", "out@elsewhere.example"},
+			map[string]string{"far@elsewhere.example": "both@example.com"}},
 	}
 	for _, c := range cases {
 		res, err := s.Resolve(ctx, c.addr)
-		if err != nil || !slices.Equal(res.Accounts, c.accounts) || !slices.Equal(res.External, c.external) {
-			t.Errorf("resolve %s: %+v, %v; want %v %v", c.addr, res, err, c.accounts, c.external)
+		if err != nil || !slices.Equal(res.Accounts, c.accounts) || !slices.Equal(res.External, c.external) ||
+			!maps.Equal(res.ForwardedBy, c.forwardedBy) {
+			t.Errorf("resolve %s: %+v, %v; want %v %v %v", c.addr, res, err, c.accounts, c.external, c.forwardedBy)
+		}
+		if c.addr == "list@example.com" {
+			continue // an alias: its own outside target stays
 		}
 		res, err = s.ResolveLocal(ctx, c.addr)
-		if err != nil || !slices.Equal(res.Accounts, []string{c.addr}) || len(res.External) != 0 {
+		if err != nil || !slices.Equal(res.Accounts, []string{c.addr}) || len(res.External) != 0 || res.ForwardedBy != nil {
 			t.Errorf("resolve %s locally: %+v, %v", c.addr, res, err)
 		}
 	}

@@ -23,6 +23,12 @@ type Resolution struct {
 	// External are targets in domains Sealpost does not host, to be
 	// forwarded through the queue.
 	External []string
+	// ForwardedBy names, for each External target that an account's
+	// forwarding rule leads to, that account (the innermost one when
+	// forwards lead through several). Targets that aliases alone lead
+	// to are not in it. Mail an account's filter files into Junk does
+	// not follow its forwarding rules (package delivery).
+	ForwardedBy map[string]string
 }
 
 // Resolve finds where mail for a hosted address goes: to the account of
@@ -210,6 +216,7 @@ func (r *resolver) expandAccount(ctx context.Context, acc store.Account, depth i
 	if depth >= MaxAliasDepth {
 		return fmt.Errorf("%w: more than %d levels at %s", errTooDeep, MaxAliasDepth, acc.Address)
 	}
+	before := len(r.res.External)
 	for _, f := range rules {
 		if f.State != store.ForwardActive {
 			continue
@@ -220,6 +227,14 @@ func (r *resolver) expandAccount(ctx context.Context, acc store.Account, depth i
 		}
 		if _, err := r.expand(ctx, t, depth+1); err != nil {
 			return err
+		}
+	}
+	for _, t := range r.res.External[before:] {
+		if r.res.ForwardedBy == nil {
+			r.res.ForwardedBy = make(map[string]string)
+		}
+		if _, ok := r.res.ForwardedBy[t]; !ok {
+			r.res.ForwardedBy[t] = acc.Address
 		}
 	}
 	return nil

@@ -21,7 +21,11 @@
 // forwarded them, so that they pass SPF at the receiver; the null sender
 // and senders in hosted domains are kept. Mail to an account with an
 // active forwarding rule takes the same path as mail to an alias with an
-// outside target, SRS-rewritten into an address of the account's domain.
+// outside target, SRS-rewritten into an address of the account's domain,
+// unless that account's verdict files it into Junk: spam does not follow
+// forwarding rules, it stays in the account's Junk folder (copy kept or
+// not), as the large providers do, so that Sealpost's addresses do not
+// send spam on under their own name.
 package delivery
 
 import (
@@ -240,10 +244,15 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 		return Outcome{Verdict: reject(554, "5.4.6", "too many hops, a mail loop?", "loop: %d Received fields", seen.hops)}, nil
 	}
 
-	local, external, via, err := p.route(ctx, env)
+	local, external, forwardedBy, via, err := p.route(ctx, env)
 	if err != nil {
 		return Outcome{}, err
 	}
+	verdicts := make(map[string]Verdict, len(local))
+	for _, acct := range local {
+		verdicts[acct] = p.forAccount(ctx, env, v, acct)
+	}
+	local, external = p.holdJunk(ctx, env, v, local, external, forwardedBy, verdicts)
 	for _, acct := range local {
 		if seen.deliveredTo[strings.ToLower(acct)] {
 			return Outcome{Verdict: reject(554, "5.4.6", "mail forwarding loop for "+acct, "loop: Delivered-To %s", acct)}, nil
@@ -258,7 +267,7 @@ func (p *Pipeline) Deliver(ctx context.Context, env *Envelope, msg Message) (Out
 	var retry []string
 	var lastErr error
 	for _, acct := range local {
-		av := p.forAccount(ctx, env, v, acct)
+		av := verdicts[acct]
 		if err := p.deliverLocal(ctx, env, msg, acct, av, topFields(env, av.Headers)); err != nil {
 			log.Warn("local delivery failed", "account", acct, "err", err)
 			retry, lastErr = append(retry, acct), err
@@ -387,10 +396,47 @@ func (p *Pipeline) check(ctx context.Context, env *Envelope, msg Message) (Verdi
 	return v, nil
 }
 
+// holdJunk keeps spam from following forwarding rules: an outside target
+// that an account's forwarding rule leads to (forwardedBy) is dropped when
+// that account's verdict files the message into Junk, and the account
+// gets the message in its Junk folder instead, even when its rules keep no
+// copy, so that nothing is lost and its owner can still see it. Forwarding
+// spam would spread it under our name and cost our addresses their
+// reputation with the receivers. Targets of aliases alone have no account
+// to keep the message and are forwarded as the message-level verdict says.
+func (p *Pipeline) holdJunk(ctx context.Context, env *Envelope, v Verdict, local, external []string, forwardedBy map[string]string, verdicts map[string]Verdict) ([]string, []string) {
+	if len(forwardedBy) == 0 {
+		return local, external
+	}
+	kept := external[:0:0]
+	for _, target := range external {
+		acct, ok := forwardedBy[target]
+		if !ok {
+			kept = append(kept, target)
+			continue
+		}
+		av, known := verdicts[acct]
+		if !known {
+			av = p.forAccount(ctx, env, v, acct)
+			verdicts[acct] = av
+		}
+		if av.Folder != `\Junk` {
+			kept = append(kept, target)
+			continue
+		}
+		if !known {
+			local = append(local, acct)
+		}
+		p.log().Info("not forwarding junk", "id", env.ID, "account", acct, "to", target, "reason", av.Reason)
+	}
+	return local, kept
+}
+
 // route resolves the recipients to local accounts and outside targets,
-// each once. via is the domain of the first recipient that leads outside:
-// the domain that forwards.
-func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, via string, err error) {
+// each once, and names the account whose forwarding rule leads to each
+// outside target that one does (forwardedBy). via is the domain of the
+// first recipient that leads outside: the domain that forwards.
+func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []string, forwardedBy map[string]string, via string, err error) {
 	seen := map[string]bool{}
 	for _, r := range env.Recipients {
 		resolve := p.Accounts.Resolve
@@ -399,7 +445,15 @@ func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []
 		}
 		res, err := resolve(ctx, r.Address)
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("resolving %s: %w", r.Address, err)
+			return nil, nil, nil, "", fmt.Errorf("resolving %s: %w", r.Address, err)
+		}
+		for target, acct := range res.ForwardedBy {
+			if _, ok := forwardedBy[target]; !ok {
+				if forwardedBy == nil {
+					forwardedBy = make(map[string]string)
+				}
+				forwardedBy[target] = acct
+			}
 		}
 		if via == "" && len(res.External) > 0 {
 			via = r.Address[strings.LastIndexByte(r.Address, '@')+1:]
@@ -417,7 +471,7 @@ func (p *Pipeline) route(ctx context.Context, env *Envelope) (local, external []
 			}
 		}
 	}
-	return local, external, via, nil
+	return local, external, forwardedBy, via, nil
 }
 
 // rewriteSender returns the reverse path for mail forwarded through the

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,65 @@ func TestAccountForwarding(t *testing.T) {
 				if orig, err := rw.Reverse(items[0].From); !strings.HasSuffix(items[0].From, "@example.org") || err != nil || orig != "sender@far.example" {
 					t.Errorf("forwarded from %q (%q, %v)", items[0].From, orig, err)
 				}
+			}
+		})
+	}
+}
+
+// TestJunkIsNotForwarded: what an account's verdict files into Junk does
+// not follow its forwarding rules; it stays in that account's Junk, with
+// a copy kept or not. Other accounts' forwards and an alias's outside
+// target still go out.
+func TestJunkIsNotForwarded(t *testing.T) {
+	tests := []struct {
+		name      string
+		keep      bool
+		junk      string // the account whose verdict is Junk
+		forwarded []string
+		annJunk   int
+		annInbox  int
+	}{
+		{"ham, forward only", false, "", []string{"far@outside.example", "list@outside.example"}, 0, 0},
+		{"junk, forward only", false, "ann@example.org", []string{"list@outside.example"}, 1, 0},
+		{"junk, keep a copy", true, "ann@example.org", []string{"list@outside.example"}, 1, 0},
+		{"ham, keep a copy", true, "", []string{"far@outside.example", "list@outside.example"}, 0, 1},
+		{"another account's junk", false, "bob@example.org", []string{"far@outside.example", "list@outside.example"}, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ann, err := f.st.GetAccount(t.Context(), "ann@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rule := store.ForwardRule{AccountID: ann.ID, Target: "far@outside.example", State: store.ForwardActive,
+				KeepCopy: tc.keep, Created: time.Now()}
+			if _, err := f.st.AddForwardRule(t.Context(), rule); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.st.CreateAlias(t.Context(), "news@example.org", []string{"ann@example.org", "list@outside.example"}); err != nil {
+				t.Fatal(err)
+			}
+			f.p.Hooks = []Hook{hookFunc(func(ctx context.Context, env *Envelope, msg Message) (Verdict, error) {
+				return Verdict{ForAccount: func(ctx context.Context, acct string) (Verdict, error) {
+					if acct == tc.junk {
+						return Verdict{Folder: `\Junk`, Reason: "filter: score 9"}, nil
+					}
+					return Verdict{}, nil
+				}}, nil
+			})}
+			out, err := f.p.Deliver(t.Context(), envelope("news@example.org"), Spool(plain))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(out.Forwarded, tc.forwarded) {
+				t.Errorf("forwarded %v, want %v", out.Forwarded, tc.forwarded)
+			}
+			if n := len(f.messages(t, "ann@example.org", "Junk")); n != tc.annJunk {
+				t.Errorf("%d messages in ann's Junk, want %d", n, tc.annJunk)
+			}
+			if n := len(f.messages(t, "ann@example.org", "INBOX")); n != tc.annInbox {
+				t.Errorf("%d messages in ann's INBOX, want %d", n, tc.annInbox)
 			}
 		})
 	}
