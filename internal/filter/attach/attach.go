@@ -69,9 +69,9 @@ func (l Limits) withDefaults() Limits {
 // Inspect examines one attachment: its name (executable and script
 // extensions, double extensions, reordering characters), its content
 // (PE, ELF and Mach-O programs, Windows shortcuts, ISO images, OLE2
-// documents with a VBA storage), and archives: zip files are looked into,
-// nested up to lim.MaxDepth, each entry examined the same way; RAR and 7z
-// headers are read for encryption. Work and memory are bounded by lim
+// documents with a VBA storage), and archives: zip, tar and gzip files
+// are looked into, nested up to lim.MaxDepth, each entry examined the
+// same way; RAR and 7z headers are read for encryption. Work and memory are bounded by lim
 // whatever the input. Each name is reported once, with the count of
 // repeats.
 func Inspect(name, mediaType string, data []byte, lim Limits) []Finding {
@@ -175,6 +175,10 @@ func (in *inspector) content(shown, name string, data []byte, depth int) {
 		if sevenZipEncrypted(data) {
 			in.add(NameEncrypted, 3, "%s is a password-protected 7z archive", shown)
 		}
+	case bytes.HasPrefix(data, gzipMagic):
+		in.gzip(shown, data, depth+1)
+	case isTar(data):
+		in.tar(shown, data, depth+1)
 	case bytes.HasPrefix(data, []byte("%PDF-")):
 		in.pdf(shown, data)
 	default:

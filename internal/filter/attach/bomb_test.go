@@ -53,15 +53,24 @@ func buildBombs(t testing.TB) map[string][]byte {
 	// A header declaring less than the entry holds (a lying bomb): the
 	// ratio looks ordinary, the read is cut at the declared size.
 	lies := makeRawZip(t, "small.zip", uint64(len(raw)*2), raw, crc32.ChecksumIEEE(make([]byte, 1<<20)))
+	// gzip declares no size: 64 MiB of zeros in about 64 KiB, alone and
+	// in a tar inside a gzip.
+	gz := gzipped(t, "zeros.bin", make([]byte, 64<<20))
+	var manyTar []file
+	for i := range 5000 {
+		manyTar = append(manyTar, file{name: strings.Repeat("t", 1+i%7) + ".txt", data: []byte("x")})
+	}
 	return map[string][]byte{
 		"ratio": ratio, "nested": nested, "nested42": nested42, "deep": deep, "many": makeZip(t, many...),
 		"claims": claims, "lies": lies,
+		"gzip": gz, "tar.gz": gzipped(t, "", makeTar(t, file{name: "a.gz", data: gz})), "many.tar": makeTar(t, manyTar...),
 	}
 }
 
 func TestBombs(t *testing.T) {
 	want := map[string]string{
 		"ratio": NameBomb, "nested": NameBomb, "nested42": NameBomb, "claims": NameBomb, "deep": NameBomb, "many": NameLimit, "lies": NameMalformed,
+		"gzip": NameBomb, "tar.gz": NameBomb, "many.tar": NameLimit,
 	}
 	for name, data := range bombs(t) {
 		t.Run(name, func(t *testing.T) {

@@ -23,8 +23,10 @@
 //     ([MS-CFB]) with a VBA storage, macro-enabled extensions and media
 //     types (.docm .xlsm ...).
 //
-//   - Archives: zip (APPNOTE.TXT) looked into, each entry inspected the
-//     same way, nested up to Limits.MaxDepth; the encryption flag of zip
+//   - Archives: zip (APPNOTE.TXT), tar (POSIX ustar and GNU) and gzip
+//     (RFC 1952, with the original name its header may carry) looked
+//     into, each entry inspected the same way, nested up to
+//     Limits.MaxDepth (a .tar.gz is two levels); the encryption flag of zip
 //     entries; RAR 4 and RAR 5 headers read for encryption flags and file
 //     names; 7z headers searched for the AES coder.
 //
@@ -33,7 +35,9 @@
 //     entry (above 1 MiB). A zip bomb (a high-ratio entry, 42.zip-like
 //     nesting, millions of entries) gives a finding without being
 //     expanded: entry counts are read from the end of central directory
-//     before archive/zip allocates, ratios from the declared sizes, and an
+//     before archive/zip allocates, ratios from the declared sizes (gzip
+//     declares none: its output is read only up to what the ratio and the
+//     budgets allow, and past it the file is a bomb or too large), and an
 //     entry is read whole only when it is an archive or OLE2 document,
 //     at most 16 MiB each and 32 MiB in all; archive/zip refuses to read
 //     past a declared size, so lying headers cannot get around it.
@@ -43,7 +47,7 @@
 //     password input (a login page sent as a file).
 //
 // Left out: decompressing RAR and 7z (their file names inside 7z, and
-// encrypted files behind a compressed 7z header, go unseen); gzip, tar,
+// encrypted files behind a compressed 7z header, go unseen); bzip2, xz,
 // cab and ace archives; PDF object streams (actions inside compressed
 // streams go unseen); Excel 4.0 (XLM) macros; OneNote files; malware
 // signatures, which are clamd's job (internal/clamd).

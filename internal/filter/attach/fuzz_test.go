@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// FuzzInspect feeds arbitrary names and bytes: zip, RAR, 7z and OLE2
+// FuzzInspect feeds arbitrary names and bytes: zip, tar, gzip, RAR, 7z and OLE2
 // readers must neither panic nor take long, whatever the headers claim.
 func FuzzInspect(f *testing.F) {
 	f.Add("invoice.pdf.exe", pe())
@@ -19,6 +19,9 @@ func FuzzInspect(f *testing.F) {
 	f.Add("a.7z", sevenZip([]byte{0x17, 0x06, 0xF1, 0x07, 0x01}))
 	f.Add("big.zip", makeRawZip(f, "big.bin", 4<<30, deflateZeros(f, 1<<16), 0))
 	f.Add("r\u202Efdp.exe", []byte("\x7fELF"))
+	f.Add("a.tar", makeTar(f, file{name: "b.exe", data: pe()}, file{name: "c.zip", data: makeZip(f, file{name: "d.js", data: []byte("x")})}))
+	f.Add("a.tgz", gzipped(f, "a.tar", makeTar(f, file{name: "b.txt", data: []byte("b")})))
+	f.Add("z.gz", gzipped(f, "z", make([]byte, 4<<20)))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		start := time.Now()
 		fs := Inspect(name, "application/octet-stream", data, Limits{})

@@ -32,7 +32,8 @@ var decoyExt = set("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "o
 
 // The extensions of archives this package looks into or reads the
 // headers of.
-var archiveExt = set("zip", "jar", "rar", "7z", "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "odt", "ods")
+var archiveExt = set("zip", "jar", "rar", "7z", "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "odt", "ods",
+	"gz", "tgz", "tar")
 
 func set(list ...string) map[string]bool {
 	m := make(map[string]bool, len(list))

@@ -136,7 +136,8 @@ func (in *inspector) bomb(format string, args ...any) {
 func needsWhole(head []byte, name string) bool {
 	_, last, _ := extensions(path.Base(name))
 	return bytes.HasPrefix(head, []byte("PK")) || bytes.HasPrefix(head, oleMagic) ||
-		bytes.HasPrefix(head, rar4Magic[:4]) || bytes.HasPrefix(head, sevenZipMagic) || archiveExt[last]
+		bytes.HasPrefix(head, rar4Magic[:4]) || bytes.HasPrefix(head, sevenZipMagic) ||
+		bytes.HasPrefix(head, gzipMagic) || isTar(head) || archiveExt[last]
 }
 
 // zipEntries reads the number of entries from the end of central
