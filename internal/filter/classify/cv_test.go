@@ -145,6 +145,8 @@ func cvOptions(t *testing.T) TrainOptions {
 			o.HamWeight = x
 		case "SpamWeight":
 			o.SpamWeight = x
+		case "Folds":
+			o.Folds = int(x)
 		case "Draws":
 			o.Draws = int(x)
 		case "Bits":
