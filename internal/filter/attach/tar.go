@@ -26,11 +26,7 @@ func isTar(data []byte) bool {
 // budget. Past a ratio of MaxRatio (once above minBomb) it is a bomb, past
 // the budgets too large; no more is decompressed then.
 func (in *inspector) gzip(shown string, data []byte, depth int) {
-	if in.full {
-		return
-	}
-	if depth > in.lim.MaxDepth {
-		in.bomb("%s holds archives nested more than %d deep", shown, in.lim.MaxDepth)
+	if !in.enter(shown, depth) {
 		return
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
@@ -111,11 +107,7 @@ var errLimit = errors.New("attach: limit reached")
 // into. Entries are stored, not compressed, so none is larger than the
 // archive: the budgets bound the work.
 func (in *inspector) tar(shown string, data []byte, depth int) {
-	if in.full {
-		return
-	}
-	if depth > in.lim.MaxDepth {
-		in.bomb("%s holds archives nested more than %d deep", shown, in.lim.MaxDepth)
+	if !in.enter(shown, depth) {
 		return
 	}
 	tr := tar.NewReader(bytes.NewReader(data))

@@ -18,12 +18,7 @@ const peekSize = 4096
 // that may hide something (programs by magic, nested archives, OLE2
 // documents).
 func (in *inspector) zip(shown string, data []byte, depth int) {
-	if in.full {
-		return
-	}
-	if depth > in.lim.MaxDepth {
-		// Ordinary mail nests an archive or two; 42.zip nests five.
-		in.bomb("%s holds archives nested more than %d deep", shown, in.lim.MaxDepth)
+	if !in.enter(shown, depth) {
 		return
 	}
 	// Count the entries before archive/zip allocates one record for each.
@@ -61,6 +56,21 @@ func (in *inspector) zip(shown string, data []byte, depth int) {
 			in.entry(entry, f, depth)
 		}
 	}
+}
+
+// enter reports whether an archive at depth is to be looked into: no
+// limit was reached, and it is nested no deeper than MaxDepth (a finding
+// when it is).
+func (in *inspector) enter(shown string, depth int) bool {
+	if in.full {
+		return false
+	}
+	if depth > in.lim.MaxDepth {
+		// Ordinary mail nests an archive or two; 42.zip nests five.
+		in.bomb("%s holds archives nested more than %d deep", shown, in.lim.MaxDepth)
+		return false
+	}
+	return true
 }
 
 func (in *inspector) limit(format string, args ...any) {
