@@ -363,9 +363,9 @@ func (v *Verifier) check(h Header, p *pending, key *Key, err error) {
 		return
 	}
 	var digestArr [64]byte
-	var strippedArr [1024]byte
-	stripped := appendStrippedSpan(strippedArr[:0], p.field, p.bSpan)
-	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, stripped, false)
+	bh := p.body
+	bh.field = appendStrippedSpan(bh.field[:0], p.field, p.bSpan)
+	digest, err := signedHeaderDigest(digestArr[:0], &bh.header, sig.Algorithm, sig.HeaderCanon, h, sig.Headers, bh.field, false)
 	if err != nil {
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return
