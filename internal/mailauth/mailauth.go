@@ -121,7 +121,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 	if err != nil {
 		return delivery.Verdict{}, err
 	}
-	ar, err := c.authResultsField(&res)
+	ar, err := c.authResultsFieldInto(&res, &mr.out)
 	if err != nil {
 		return delivery.Verdict{}, fmt.Errorf("mailauth: %w", err)
 	}
@@ -392,8 +392,16 @@ func (c *Checker) appendOtherResults(rs []authres.Result, res *Results) []authre
 // (writeAuthResults), or else by authres.Header from the list of results,
 // which writes every case in the same bytes.
 func (c *Checker) authResultsField(res *Results) (string, error) {
-	var buf [1024]byte
-	if out, ok := c.writeAuthResults(buf[:0], res); ok {
+	var buf []byte
+	return c.authResultsFieldInto(res, &buf)
+}
+
+// authResultsFieldInto is authResultsField writing the field into *buf
+// first, which it grows as needed, for the caller to keep.
+func (c *Checker) authResultsFieldInto(res *Results, buf *[]byte) (string, error) {
+	out, ok := c.writeAuthResults((*buf)[:0], res)
+	*buf = out[:0]
+	if ok {
 		return string(out), nil
 	}
 	return authres.Header(c.AuthservID, c.appendAuthResults(nil, res))
