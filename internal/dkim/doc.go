@@ -44,8 +44,10 @@
 // body hasher, and hashed at once; reading the header copies the field
 // names and the value of each DKIM-Signature into one string; a signature
 // is parsed into one allocation with room for its tags, h= names and
-// decoded b= and bh= (with its result, for a message with one signature),
-// and a single key is looked up without a goroutine. A 10 KiB message
+// decoded b= and bh= (with its result, for a message with one signature:
+// a SignatureRoom, which a caller may hold in an allocation of its own and
+// give to VerifyHeaderIn), and a single key is looked up without a
+// goroutine. A 10 KiB message
 // costs Verify 4 allocations with Ed25519 (13 with RSA-2048, 9 of them
 // inside crypto/rsa) and Sign 7.
 //

@@ -145,7 +145,7 @@ func (c *Checker) Check(ctx context.Context, env *delivery.Envelope, msg deliver
 // message's check made some thirty, and allocation and the collector's
 // work were a good part of what it costs above its cryptography. What is
 // handed on (Envelope.Auth, Verdict.Headers, Results) keeps the whole
-// block alive, a few hundred bytes.
+// block alive, some 2 KiB.
 type perMessage struct {
 	deadline  deadlineCtx
 	noARC     arc.Result
@@ -154,6 +154,9 @@ type perMessage struct {
 	auth      delivery.Auth
 	authDKIM  [1]string
 	headers   [1]string
+	// dkim holds the DKIM result and signature of a message with one
+	// signature, most of them: one allocation less per message.
+	dkim dkim.SignatureRoom
 }
 
 // authenticate runs SPF, DKIM, ARC and DMARC on a message whose header m
@@ -183,7 +186,7 @@ func (c *Checker) authenticate(ctx context.Context, env *delivery.Envelope, msg 
 		res.ARC = &arc.Result{Status: arc.StatusNone, Reason: dkim.ErrHeaderTooLarge.Error()}
 	} else {
 		var err error
-		res.DKIM, err = (&dkim.Verifier{Resolver: c.Resolver}).VerifyHeader(ctx, m.fields, body)
+		res.DKIM, err = (&dkim.Verifier{Resolver: c.Resolver}).VerifyHeaderIn(ctx, m.fields, body, &pm.dkim)
 		if err != nil {
 			return res, fmt.Errorf("mailauth: reading the message for DKIM: %w", err)
 		}
