@@ -230,41 +230,56 @@ func (m *msgReader) release() {
 // field, which verifying it copies into a string anyway, is copied into
 // the same string (Field.value): one allocation less per message.
 func setNames(h Header) {
-	// The length first, and the string made at its size: names and
-	// values are found again rather than kept, a scan of a few bytes
-	// each, where keeping them took buffers on the stack zeroed at every
-	// call.
+	// Each name's length, the string made at the size of all, then
+	// filled. A signature field's length is kept negative, less one.
+	var lensArr [64]int32
+	lens := lensArr[:0]
 	n := 0
 	for _, f := range h {
 		name := fieldName(f.Raw)
 		n += len(name)
+		l := int32(len(name))
 		if isSignatureName(name) {
 			n += len(f.Raw) - bytes.IndexByte(f.Raw, ':') - 1
+			l = -l - 1
 		}
+		lens = append(lens, l)
 	}
 	var b strings.Builder
 	b.Grow(n)
-	for _, f := range h {
-		b.Write(fieldName(f.Raw))
+	signatures := false
+	for i, f := range h {
+		l := lens[i]
+		if l < 0 {
+			l, signatures = -l-1, true
+		}
+		b.Write(f.Raw[:l]) // a name is the start of its field
 	}
-	for _, f := range h {
-		if isSignatureName(fieldName(f.Raw)) {
-			b.Write(f.Raw[bytes.IndexByte(f.Raw, ':')+1:])
+	if signatures {
+		for i, f := range h {
+			if lens[i] < 0 {
+				b.Write(f.Raw[bytes.IndexByte(f.Raw, ':')+1:])
+			}
 		}
 	}
 	all := b.String()
 	start := 0
 	for i := range h {
-		end := start + len(fieldName(h[i].Raw))
-		h[i].Name = all[start:end]
-		h[i].value = ""
-		start = end
+		l := int(lens[i])
+		if l < 0 {
+			l = -l - 1
+		}
+		h[i].Name, h[i].value = all[start:start+l], ""
+		start += l
 	}
-	for i := range h {
-		if isSignatureField(h[i].Name) {
-			end := start + len(h[i].Raw) - bytes.IndexByte(h[i].Raw, ':') - 1
-			h[i].value = all[start:end]
-			start = end
+	if signatures {
+		for i := range h {
+			if lens[i] < 0 {
+				f := &h[i]
+				end := start + len(f.Raw) - bytes.IndexByte(f.Raw, ':') - 1
+				f.value = all[start:end]
+				start = end
+			}
 		}
 	}
 }
