@@ -232,56 +232,57 @@ func (m *msgReader) release() {
 func setNames(h Header) {
 	// Each name's length, the string made at the size of all, then
 	// filled. A signature field's length is kept negative, less one.
+	// (The loops index h rather than copy each Field.)
 	var lensArr [64]int32
 	lens := lensArr[:0]
-	n := 0
-	for _, f := range h {
-		name := fieldName(f.Raw)
+	n, signatures := 0, false
+	for i := range h {
+		raw := h[i].Raw
+		name := fieldName(raw)
 		n += len(name)
 		l := int32(len(name))
 		if isSignatureName(name) {
-			n += len(f.Raw) - bytes.IndexByte(f.Raw, ':') - 1
-			l = -l - 1
+			n += len(raw) - bytes.IndexByte(raw, ':') - 1
+			l, signatures = -l-1, true
 		}
 		lens = append(lens, l)
 	}
 	var b strings.Builder
 	b.Grow(n)
-	signatures := false
-	for i, f := range h {
-		l := lens[i]
-		if l < 0 {
-			l, signatures = -l-1, true
-		}
-		b.Write(f.Raw[:l]) // a name is the start of its field
+	for i := range h {
+		b.Write(h[i].Raw[:nameLen(lens[i])]) // a name is the start of its field
 	}
 	if signatures {
-		for i, f := range h {
-			if lens[i] < 0 {
-				b.Write(f.Raw[bytes.IndexByte(f.Raw, ':')+1:])
+		for i := range h {
+			if raw := h[i].Raw; lens[i] < 0 {
+				b.Write(raw[bytes.IndexByte(raw, ':')+1:])
 			}
 		}
 	}
 	all := b.String()
 	start := 0
 	for i := range h {
-		l := int(lens[i])
-		if l < 0 {
-			l = -l - 1
-		}
+		l := nameLen(lens[i])
 		h[i].Name, h[i].value = all[start:start+l], ""
 		start += l
 	}
 	if signatures {
 		for i := range h {
-			if lens[i] < 0 {
-				f := &h[i]
+			if f := &h[i]; lens[i] < 0 {
 				end := start + len(f.Raw) - bytes.IndexByte(f.Raw, ':') - 1
 				f.value = all[start:end]
 				start = end
 			}
 		}
 	}
+}
+
+// nameLen is the length of a name as setNames keeps it.
+func nameLen(l int32) int {
+	if l < 0 {
+		return int(-l - 1)
+	}
+	return int(l)
 }
 
 // isSignatureName is isSignatureField for a name in the read buffer.
