@@ -38,7 +38,29 @@ func TestAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Logf("Verify: %.0f allocations, Sign: %.0f", verify, sign)
+	h, err := ReadHeader(bufioReader(string(signed)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := msg[bytes.Index(msg, []byte("\r\n\r\n"))+4:]
+	// One room for every run, made before: the results of a run are not
+	// used after it.
+	room := new(SignatureRoom)
+	in := testing.AllocsPerRun(100, func() {
+		res, err := v.VerifyHeaderIn(context.Background(), h, bytes.NewReader(body), room)
+		if err != nil || res[0].Status != StatusPass || res[0].Signature != &room.one.sig[0].sig {
+			t.Fatal(res, err)
+		}
+	})
+	header := testing.AllocsPerRun(100, func() {
+		if _, err := v.VerifyHeader(context.Background(), h, bytes.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("Verify: %.0f allocations, Sign: %.0f, VerifyHeader: %.0f, VerifyHeaderIn: %.0f", verify, sign, header, in)
+	if in != header-1 {
+		t.Errorf("VerifyHeaderIn made %.0f allocations, VerifyHeader %.0f: want one less", in, header)
+	}
 	if verify > 16 {
 		t.Errorf("Verify made %.0f allocations, want at most 16", verify)
 	}

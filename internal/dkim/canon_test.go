@@ -166,6 +166,46 @@ func TestReadHeader(t *testing.T) {
 	}
 }
 
+// TestFieldValueKept: the value of a DKIM-Signature field is made when the
+// header is read, in the string of the names; Value gives it while Raw
+// still ends in it, and what follows the colon otherwise.
+func TestFieldValueKept(t *testing.T) {
+	tests := []struct {
+		header string
+		kept   []bool // by field: Value made when read
+	}{
+		{"From: a\r\nDKIM-Signature: v=1;\r\n b=x\r\nTo: b\r\n\r\n", []bool{false, true, false}},
+		{"dkim-signature : v=1; b=x\r\nDKIM-Signature:\r\nX-DKIM-Signature: y\r\n\r\n", []bool{true, true, false}},
+		{"DKIM-Signature: a\r\nDKIM-Signature: b: c\r\nno colon\r\n\r\n", []bool{true, true, false}},
+	}
+	var fields Header
+	for _, tt := range tests {
+		// The fields of the previous message are reused: a kept value
+		// must not outlive its field.
+		h, _, err := ReadHeaderInto(bufioReader(tt.header), 0, nil, fields[:0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range h {
+			want := ""
+			if _, v, ok := strings.Cut(string(f.Raw), ":"); ok {
+				want = v
+			}
+			if got := f.Value(); got != want {
+				t.Errorf("%q field %d: Value %q, want %q", tt.header, i, got, want)
+			}
+			if kept := f.value != ""; kept != tt.kept[i] {
+				t.Errorf("%q field %d: value kept %v, want %v", tt.header, i, kept, tt.kept[i])
+			}
+			f.Raw = []byte(f.Name + ": changed\r\n")
+			if got := f.Value(); got != " changed\r\n" {
+				t.Errorf("%q field %d changed: Value %q", tt.header, i, got)
+			}
+		}
+		fields = h
+	}
+}
+
 func TestStripSignatureValue(t *testing.T) {
 	for in, want := range map[string]string{
 		"DKIM-Signature: v=1; b=abc\r\n def; bh=x\r\n":     "DKIM-Signature: v=1; b=; bh=x\r\n",

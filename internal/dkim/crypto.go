@@ -40,10 +40,12 @@ func HeaderHash(h hash.Hash, c Canon, fields [][]byte, sigField []byte) []byte {
 // signedHeaderDigest appends to dst what HeaderHash computes for a
 // signature over h: the fields that names select (as SelectFields does),
 // then sigField, with its b= value removed when strip is set. Everything is
-// canonicalized into one buffer, on the stack for a header of usual size,
-// and hashed at once; with SHA-256, the hash of every signature that can
-// pass, nothing is allocated.
-func signedHeaderDigest(dst []byte, alg Algorithm, c Canon, h Header, names []string, sigField []byte, strip bool) ([]byte, error) {
+// canonicalized into one buffer, *scratch, and hashed at once; with
+// SHA-256, the hash of every signature that can pass, nothing is allocated.
+// The caller keeps scratch between messages (a bodyHasher's), grown as
+// needed: a fresh 4 KiB buffer on the stack, zeroed at every call, cost
+// more than its use.
+func signedHeaderDigest(dst []byte, scratch *[]byte, alg Algorithm, c Canon, h Header, names []string, sigField []byte, strip bool) ([]byte, error) {
 	if strip {
 		var arr [1024]byte
 		stripped, err := appendStripped(arr[:0], sigField)
@@ -55,10 +57,10 @@ func signedHeaderDigest(dst []byte, alg Algorithm, c Canon, h Header, names []st
 	if alg.Hash() != crypto.SHA256 {
 		return append(dst, HeaderHash(alg.Hash().New(), c, h.SelectFields(names), sigField)...), nil
 	}
-	var arr [4096]byte
-	buf := appendSelectedCanon(arr[:0], c, h, names)
+	buf := appendSelectedCanon((*scratch)[:0], c, h, names)
 	buf = CanonHeader(buf, c, sigField)
 	sum := sha256.Sum256(bytes.TrimSuffix(buf, []byte("\r\n")))
+	*scratch = buf[:0]
 	return append(dst, sum[:]...), nil
 }
 
@@ -211,8 +213,13 @@ type bodyHasher struct {
 	canon  BodyCanonicalizer
 	count  LimitHash
 	digest []byte // the body hash, once hashBodies is done
-	buf    [canonBufSize]byte
-	sum    [64]byte
+	// Scratch for the header hash of a signature over this body: the
+	// canonical fields, and the signature field without its b= value.
+	// Kept with the hasher, they are neither allocated nor zeroed per
+	// message.
+	header, field []byte
+	buf           [canonBufSize]byte
+	sum           [64]byte
 }
 
 // bodyHasherPool keeps body hashers between messages: each is over 4 KiB
@@ -235,6 +242,9 @@ func newBodyHasher(k bodyHashKey) *bodyHasher {
 	return bh
 }
 
+// maxKeptScratch bounds the scratch buffers a pooled bodyHasher keeps.
+const maxKeptScratch = 16 << 10
+
 // bodyHashers are the body hashes one message needs, rarely more than one.
 type bodyHashers []*bodyHasher
 
@@ -255,6 +265,13 @@ func (hs bodyHashers) add(k bodyHashKey) (bodyHashers, *bodyHasher) {
 func (hs bodyHashers) release() {
 	for _, bh := range hs {
 		bh.canon.out = nil
+		// A buffer grown for an unusually large header is not kept.
+		if cap(bh.header) > maxKeptScratch {
+			bh.header = nil
+		}
+		if cap(bh.field) > maxKeptScratch {
+			bh.field = nil
+		}
 		bodyHasherPool.Put(bh)
 	}
 }

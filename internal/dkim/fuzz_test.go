@@ -187,6 +187,11 @@ func FuzzReadHeader(f *testing.F) {
 		if !reflect.DeepEqual(h, want) {
 			t.Fatalf("fields %q, line by line %q", h, want)
 		}
+		for _, f := range h {
+			if _, v, ok := strings.Cut(string(f.Raw), ":"); f.Value() != v || !ok && f.Value() != "" {
+				t.Fatalf("field %q: Value %q", f.Raw, f.Value())
+			}
+		}
 		rest, _ := io.ReadAll(fast)
 		wantRest, _ := io.ReadAll(slow)
 		if !bytes.Equal(rest, wantRest) {

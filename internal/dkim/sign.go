@@ -151,16 +151,17 @@ func SignAll(r io.Reader, signers []*Signer) ([]string, error) {
 	}
 	out := make([]string, len(signers))
 	for i, s := range signers {
-		if out[i], err = s.signHeader(h, bodies[i].digest); err != nil {
+		if out[i], err = s.signHeader(h, bodies[i]); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// signHeader builds the field for a message with header h and body hash bh.
-// The field is written once, folded as it goes, into a buffer on the stack.
-func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
+// signHeader builds the field for a message with header h and body hash
+// body.digest. The field is written once, folded as it goes, into the
+// hasher's scratch buffer, and its header hash canonicalized into the other.
+func (s *Signer) signHeader(h Header, body *bodyHasher) (string, error) {
 	alg, _ := algorithmFor(s.Key)
 	hc, bc := s.canons()
 	names := s.headerList(h)
@@ -169,8 +170,7 @@ func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 		now = s.Now
 	}
 	t := now().Unix()
-	var fieldArr [2048]byte
-	f := folder{buf: append(fieldArr[:0], "DKIM-Signature:"...)}
+	f := folder{buf: append(body.field[:0], "DKIM-Signature:"...)}
 	f.col = len(f.buf)
 	var tagArr [1024]byte
 	tag := tagArr[:0]
@@ -194,16 +194,17 @@ func (s *Signer) signHeader(h Header, bh []byte) (string, error) {
 		tag = append(tag, name...)
 	}
 	f = f.tag(tag)
-	f = f.tag(base64.StdEncoding.AppendEncode(append(tag[:0], "bh="...), bh))
+	f = f.tag(base64.StdEncoding.AppendEncode(append(tag[:0], "bh="...), body.digest))
 	f.buf = append(f.buf, ";\r\n b="...)
 	var digestArr [64]byte
-	digest, _ := signedHeaderDigest(digestArr[:0], alg, hc, h, names, f.buf, false)
+	digest, _ := signedHeaderDigest(digestArr[:0], &body.header, alg, hc, h, names, f.buf, false)
 	sig, err := SignHash(s.Key, alg, digest)
 	if err != nil {
 		return "", fmt.Errorf("dkim: signing: %w", err)
 	}
 	f.buf = appendFoldBase64(f.buf, base64.StdEncoding.AppendEncode(tag[:0], sig))
 	f.buf = append(f.buf, "\r\n"...)
+	body.field = f.buf[:0]
 	return string(f.buf), nil
 }
 

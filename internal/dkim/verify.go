@@ -107,6 +107,21 @@ type pending struct {
 // VerifyHeader is Verify for a message whose header was already read; body
 // is the rest of the message.
 func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) ([]Result, error) {
+	return v.VerifyHeaderIn(ctx, h, body, nil)
+}
+
+// SignatureRoom is room for the result and the parsed signature of a
+// message with one DKIM-Signature, the usual case, some 1,800 bytes. A
+// caller that makes an allocation of its own for each message can hold
+// one in it and give it to VerifyHeaderIn, which then makes none for the
+// signature. The results refer to it: one room serves one message.
+type SignatureRoom struct {
+	one oneSignature
+}
+
+// VerifyHeaderIn is VerifyHeader making the result and the signature of a
+// message with one DKIM-Signature in room, when room is not nil.
+func (v *Verifier) VerifyHeaderIn(ctx context.Context, h Header, body io.Reader, room *SignatureRoom) ([]Result, error) {
 	if v.Resolver == nil {
 		return nil, errors.New("dkim: Verifier without a Resolver")
 	}
@@ -129,7 +144,10 @@ func (v *Verifier) VerifyHeader(ctx context.Context, h Header, body io.Reader) (
 	var blocks []sigBlock
 	switch {
 	case n == 1:
-		one := new(oneSignature)
+		if room == nil {
+			room = new(SignatureRoom)
+		}
+		one := &room.one
 		results, blocks = one.result[:0:1], one.sig[:]
 	case n > 0:
 		// Made at their final size: pointers into them stay valid.
@@ -363,9 +381,9 @@ func (v *Verifier) check(h Header, p *pending, key *Key, err error) {
 		return
 	}
 	var digestArr [64]byte
-	var strippedArr [1024]byte
-	stripped := appendStrippedSpan(strippedArr[:0], p.field, p.bSpan)
-	digest, err := signedHeaderDigest(digestArr[:0], sig.Algorithm, sig.HeaderCanon, h, sig.Headers, stripped, false)
+	bh := p.body
+	bh.field = appendStrippedSpan(bh.field[:0], p.field, p.bSpan)
+	digest, err := signedHeaderDigest(digestArr[:0], &bh.header, sig.Algorithm, sig.HeaderCanon, h, sig.Headers, bh.field, false)
 	if err != nil {
 		res.Status, res.Reason = StatusPermError, err.Error()
 		return

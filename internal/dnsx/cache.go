@@ -45,21 +45,24 @@ func newCache(size int) *cache {
 	return &cache{max: size, order: list.New(), byKey: make(map[cacheKey]*list.Element)}
 }
 
-func (c *cache) get(k cacheKey, now time.Time) (answer, bool) {
+// get returns the answer cached for k, shared with the cache: an entry is
+// never changed once put (put replaces it whole), so it may be read after
+// the lock is released, but not written.
+func (c *cache) get(k cacheKey, now time.Time) (*answer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byKey[k]
 	if !ok {
-		return answer{}, false
+		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
 	if !now.Before(e.expires) {
 		c.order.Remove(el)
 		delete(c.byKey, k)
-		return answer{}, false
+		return nil, false
 	}
 	c.order.MoveToFront(el)
-	return e.a, true
+	return &e.a, true
 }
 
 func (c *cache) put(k cacheKey, a answer, now time.Time) {

@@ -100,19 +100,19 @@ func (c *Client) Server() netip.AddrPort { return c.server }
 // LookupMX implements Resolver.
 func (c *Client) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
 	a, res, err := c.lookup(ctx, name, dns.TypeMX)
-	return mxFrom(a.rrs), res, err
+	return mxFrom(a.records()), res, err
 }
 
 // LookupTXT implements Resolver. The slice is the cached answer's own.
 func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, Result, error) {
 	a, res, err := c.lookup(ctx, name, dns.TypeTXT)
-	return a.txt, res, err
+	return a.texts(), res, err
 }
 
 // LookupSRV implements Resolver.
 func (c *Client) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
 	a, res, err := c.lookup(ctx, name, dns.TypeSRV)
-	return srvFrom(a.rrs), res, err
+	return srvFrom(a.records()), res, err
 }
 
 // LookupIP implements Resolver. The A and AAAA queries are sent one after
@@ -122,7 +122,7 @@ func (c *Client) LookupIP(ctx context.Context, name string) ([]netip.Addr, Resul
 	// mergeIP returns.
 	a4, r4, err4 := c.lookup(ctx, name, dns.TypeA)
 	a6, r6, err6 := c.lookup(ctx, name, dns.TypeAAAA)
-	return mergeIP(a4.addrs, a6.addrs, r4, r6, err4, err6)
+	return mergeIP(a4.addresses(), a6.addresses(), r4, r6, err4, err6)
 }
 
 // LookupAddr implements Resolver.
@@ -132,7 +132,7 @@ func (c *Client) LookupAddr(ctx context.Context, addr netip.Addr) ([]string, Res
 		return nil, Result{}, err
 	}
 	a, res, err := c.lookup(ctx, name, dns.TypePTR)
-	return ptrFrom(a.rrs), res, err
+	return ptrFrom(a.records()), res, err
 }
 
 // LookupTLSA implements Resolver.
@@ -142,7 +142,7 @@ func (c *Client) LookupTLSA(ctx context.Context, port int, proto, host string) (
 		return nil, Result{}, err
 	}
 	a, res, err := c.lookup(ctx, name, dns.TypeTLSA)
-	return tlsaFrom(a.rrs), res, err
+	return tlsaFrom(a.records()), res, err
 }
 
 // LookupCNAME implements Resolver. It asks for the CNAME of each name in
@@ -154,7 +154,7 @@ func (c *Client) LookupCNAME(ctx context.Context, name string) (string, Result, 
 	}
 	return followCNAME(ctx, fqdn, func(ctx context.Context, name string) ([]dns.RR, Result, error) {
 		a, res, err := c.lookup(ctx, name, dns.TypeCNAME)
-		return a.rrs, res, err
+		return a.records(), res, err
 	})
 }
 
@@ -188,7 +188,11 @@ func followCNAME(ctx context.Context, name string, cnameOf func(context.Context,
 // error conventions. A cache hit costs no allocation: the key is built
 // without one for the usual lower-case names, and the answer carries its
 // converted values and its NXDOMAIN error, made once when it arrived.
-func (c *Client) lookup(ctx context.Context, name string, qtype uint16) (answer, Result, error) {
+//
+// The answer is nil when there is an error, and is shared with the cache:
+// it must not be changed. (A pointer, so that a cache hit copies none of
+// its hundred bytes.)
+func (c *Client) lookup(ctx context.Context, name string, qtype uint16) (*answer, Result, error) {
 	if c.cache != nil && name != "" {
 		// Only valid names are ever cached, and a name is valid exactly
 		// when the names sharing its key are (they differ in case or in
@@ -199,13 +203,13 @@ func (c *Client) lookup(ctx context.Context, name string, qtype uint16) (answer,
 	}
 	fqdn, err := checkName(name)
 	if err != nil {
-		return answer{}, Result{}, err
+		return nil, Result{}, err
 	}
 	a, err := c.query(ctx, fqdn, qtype)
 	if err != nil {
-		return answer{}, Result{}, fmt.Errorf("%w: %s %s: %w", ErrTemporary, fqdn, dns.TypeToString[qtype], err)
+		return nil, Result{}, fmt.Errorf("%w: %s %s: %w", ErrTemporary, fqdn, dns.TypeToString[qtype], err)
 	}
-	return a.result(fqdn)
+	return (&a).result(fqdn)
 }
 
 // query returns the answer for (name, qtype) from the server, retrying

@@ -73,18 +73,41 @@ func (a *answer) prepare(name string, qtype uint16) {
 }
 
 // result returns the answer, its Result and its error for a lookup of name
-// (fully qualified or not).
-func (a answer) result(name string) (answer, Result, error) {
+// (fully qualified or not). The answer is nil with an error.
+func (a *answer) result(name string) (*answer, Result, error) {
 	res := Result{Authentic: a.authentic}
 	if !a.nxdomain {
 		return a, res, nil
 	}
 	if a.notFound != nil && sameFQDN(a.asked, name) {
-		return answer{}, res, a.notFound
+		return nil, res, a.notFound
 	}
 	// The name differs from the first asker's in case: the error names
 	// it as this caller wrote it.
-	return answer{}, res, notFound(dns.Fqdn(name))
+	return nil, res, notFound(dns.Fqdn(name))
+}
+
+// records, texts and addresses return what a lookup gives of a, nothing
+// when a is nil (the lookup failed).
+func (a *answer) records() []dns.RR {
+	if a == nil {
+		return nil
+	}
+	return a.rrs
+}
+
+func (a *answer) texts() []string {
+	if a == nil {
+		return nil
+	}
+	return a.txt
+}
+
+func (a *answer) addresses() []netip.Addr {
+	if a == nil {
+		return nil
+	}
+	return a.addrs
 }
 
 // sameFQDN reports whether fqdn is name made fully qualified, without

@@ -32,12 +32,12 @@ type Zone struct {
 	// answer costs no allocation. It is emptied when the zone changes,
 	// under mu, and when full. Its lock is taken after mu, never before.
 	memoMu sync.Mutex
-	memo   map[cacheKey]zoneAnswer
+	memo   map[cacheKey]*zoneAnswer
 }
 
 // NewZone returns an empty zone with no domains.
 func NewZone() *Zone {
-	return &Zone{domains: make(map[string]bool), records: make(map[string][]dns.RR), memo: make(map[cacheKey]zoneAnswer)}
+	return &Zone{domains: make(map[string]bool), records: make(map[string][]dns.RR), memo: make(map[cacheKey]*zoneAnswer)}
 }
 
 // DevZone returns the zone `sealpost dev` starts with: domain's MX is host,
@@ -168,25 +168,28 @@ func (za *zoneAnswer) prepare(qtype uint16) {
 
 // answer is what the zone says about (name, qtype), from the memo when it
 // was asked before. The error is about the name or the zone (an invalid
-// name, a CNAME chain too long); NXDOMAIN is za.err.
-func (z *Zone) answer(name string, qtype uint16) (zoneAnswer, error) {
+// name, a CNAME chain too long); NXDOMAIN is za.err. The answer is shared
+// by every lookup that finds it in the memo, and must not be changed: it
+// is a pointer so that a lookup copies none of its hundred bytes.
+func (z *Zone) answer(name string, qtype uint16) (*zoneAnswer, error) {
 	key := cacheKey{name: name, qtype: qtype}
 	z.memoMu.Lock()
-	za, ok := z.memo[key]
+	za := z.memo[key]
 	z.memoMu.Unlock()
-	if ok {
+	if za != nil {
 		return za, nil
 	}
 	fqdn, err := checkName(name)
 	if err != nil {
-		return zoneAnswer{}, err
+		return nil, err
 	}
 	z.mu.RLock()
 	defer z.mu.RUnlock()
-	za, err = z.resolve(fqdn, qtype)
+	resolved, err := z.resolve(fqdn, qtype)
 	if err != nil {
-		return zoneAnswer{}, fmt.Errorf("%w: %w", ErrTemporary, err)
+		return nil, fmt.Errorf("%w: %w", ErrTemporary, err)
 	}
+	za = &resolved
 	za.prepare(qtype)
 	z.memoMu.Lock()
 	if len(z.memo) >= maxMemo {
@@ -247,7 +250,7 @@ func noUpstream(name string) error { return notFound(name) }
 
 // fromZone answers name for qtype with what convert makes of the zone's
 // answer or, for a name the zone forwards, with what ask gets upstream.
-func fromZone[T any](s *Stub, name string, qtype uint16, convert func(zoneAnswer) T, ask func(target string) (T, Result, error)) (T, Result, error) {
+func fromZone[T any](s *Stub, name string, qtype uint16, convert func(*zoneAnswer) T, ask func(target string) (T, Result, error)) (T, Result, error) {
 	var none T
 	za, err := s.zone.answer(name, qtype)
 	switch {
@@ -263,20 +266,20 @@ func fromZone[T any](s *Stub, name string, qtype uint16, convert func(zoneAnswer
 
 // LookupMX implements Resolver.
 func (s *Stub) LookupMX(ctx context.Context, name string) ([]MX, Result, error) {
-	return fromZone(s, name, dns.TypeMX, func(za zoneAnswer) []MX { return mxFrom(za.rrs) },
+	return fromZone(s, name, dns.TypeMX, func(za *zoneAnswer) []MX { return mxFrom(za.rrs) },
 		func(target string) ([]MX, Result, error) { return s.upstream.LookupMX(ctx, target) })
 }
 
 // LookupTXT implements Resolver. The slice of an answer from the zone is
 // shared by every lookup of the same name.
 func (s *Stub) LookupTXT(ctx context.Context, name string) ([]string, Result, error) {
-	return fromZone(s, name, dns.TypeTXT, func(za zoneAnswer) []string { return za.txt },
+	return fromZone(s, name, dns.TypeTXT, func(za *zoneAnswer) []string { return za.txt },
 		func(target string) ([]string, Result, error) { return s.upstream.LookupTXT(ctx, target) })
 }
 
 // LookupSRV implements Resolver.
 func (s *Stub) LookupSRV(ctx context.Context, name string) ([]SRV, Result, error) {
-	return fromZone(s, name, dns.TypeSRV, func(za zoneAnswer) []SRV { return srvFrom(za.rrs) },
+	return fromZone(s, name, dns.TypeSRV, func(za *zoneAnswer) []SRV { return srvFrom(za.rrs) },
 		func(target string) ([]SRV, Result, error) { return s.upstream.LookupSRV(ctx, target) })
 }
 

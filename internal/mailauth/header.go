@@ -30,11 +30,16 @@ type msgReader struct {
 	br     *bufio.Reader
 	hdr    []byte
 	fields dkim.Header // of hdr; kept when no longer than maxPooledFields
+	// out is where the Authentication-Results field is written before
+	// it is copied into a string: kept here, it is not a buffer zeroed
+	// on the stack for every message.
+	out []byte
 }
 
 const (
 	maxPooledHeader = 64 << 10
 	maxPooledFields = 256
+	maxPooledOut    = 4 << 10
 )
 
 var readers = sync.Pool{New: func() any {
@@ -51,6 +56,9 @@ func getReader(r io.Reader) *msgReader {
 // used after.
 func (m *msgReader) release() {
 	m.br.Reset(nil)
+	if cap(m.out) > maxPooledOut {
+		m.out = nil
+	}
 	readers.Put(m)
 }
 
