@@ -239,7 +239,7 @@ func (a answer) listing(z Zone) *Listing {
 
 // lookup asks name's A records and, when listed, its TXT records.
 func lookup(ctx context.Context, r dnsx.Resolver, name string, codes []netip.Addr) answer {
-	addrs, _, err := r.LookupIP(ctx, name)
+	addrs, _, err := dnsx.LookupA(ctx, r, name)
 	if errors.Is(err, dnsx.ErrNotFound) {
 		return answer{cacheable: true}
 	}

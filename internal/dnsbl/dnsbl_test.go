@@ -187,6 +187,24 @@ func TestConcurrentWithinBudget(t *testing.T) {
 	}
 }
 
+// TestQueriesPerZone: a zone costs one A query, and a TXT query when it
+// lists the address; no AAAA query (a DNSBL answers with A records).
+func TestQueriesPerZone(t *testing.T) {
+	srv, r := world(t)
+	for _, tc := range []struct {
+		ip   netip.Addr
+		want int
+	}{{ipOther, 1}, {ipListed, 2}} {
+		before := srv.Queries()
+		if _, err := Check(t.Context(), r, tc.ip, []Zone{{Name: "ip.test"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.Queries() - before; got != tc.want {
+			t.Errorf("%v: %d queries, want %d", tc.ip, got, tc.want)
+		}
+	}
+}
+
 // TestNoDeadline: without a deadline, DefaultTimeout bounds the check,
 // however long the resolver would wait.
 func TestNoDeadline(t *testing.T) {

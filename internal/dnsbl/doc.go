@@ -32,7 +32,8 @@
 // the rest. Timeouts and other DNS failures wrap dnsx.ErrTemporary.
 //
 // All DNS goes through a dnsx.Resolver, never the system resolver.
-// dnsx.Resolver asks for A and AAAA together; the AAAA half is ignored.
+// A zone is asked for A records alone (dnsx.LookupA), and for TXT records
+// when it lists the address.
 //
 // Left out: RFC 5782 section 2.2's "test entries" self-check of a zone,
 // bitmask-coded zones (SURBL multi's bits; list the codes that count

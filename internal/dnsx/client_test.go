@@ -127,6 +127,9 @@ func txtOf(name string) func(context.Context, Resolver) (any, Result, error) {
 func ipOf(name string) func(context.Context, Resolver) (any, Result, error) {
 	return func(ctx context.Context, r Resolver) (any, Result, error) { return r.LookupIP(ctx, name) }
 }
+func aOf(name string) func(context.Context, Resolver) (any, Result, error) {
+	return func(ctx context.Context, r Resolver) (any, Result, error) { return LookupA(ctx, r, name) }
+}
 func ptrOf(addr string) func(context.Context, Resolver) (any, Result, error) {
 	return func(ctx context.Context, r Resolver) (any, Result, error) {
 		return r.LookupAddr(ctx, netip.MustParseAddr(addr))
@@ -184,6 +187,10 @@ func TestClientLookups(t *testing.T) {
 		{"ip through cnames", ipOf("alias2.example.test"), "[192.0.2.1 2001:db8::1]", "ok", false},
 		{"ip half failed", ipOf("half.example.test"), "[192.0.2.3]", "temporary", false},
 		{"ip nxdomain", ipOf("nope.example.test"), "[]", "notfound", false},
+		{"a only", aOf("mx1.example.test"), "[192.0.2.1]", "ok", false},
+		{"a through cnames", aOf("alias2.example.test"), "[192.0.2.1]", "ok", false},
+		{"a nxdomain", aOf("nope.example.test"), "[]", "notfound", false},
+		{"a secure", aOf("mx.secure.test"), "[192.0.2.10]", "ok", true},
 		{"ip secure", ipOf("mx.secure.test"), "[192.0.2.10]", "ok", true},
 		{"ip secure name through insecure cname", ipOf("out.secure.test"), "[192.0.2.1 2001:db8::1]", "ok", false},
 		{"ip chain of 8", ipOf("ok0.example.test"), "[192.0.2.77]", "ok", false},
