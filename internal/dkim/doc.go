@@ -40,6 +40,9 @@
 // header buffer, header fields and body hashers (canonicalizer buffer and
 // hash state) from sync.Pools and give them back before returning; nothing
 // they return refers to them (ReadHeaderInto gives a caller the same reuse).
+// A message held in memory need not be read at all: HeaderInPlace finds
+// its header section in its bytes, the fields slices of them, and leaves
+// its body to give VerifyHeaderIn as a bytes.Reader, hashed where it lies.
 // The header hash is canonicalized into one buffer, kept with the pooled
 // body hasher, and hashed at once; reading the header copies the field
 // names and the value of each DKIM-Signature into one string; a signature
@@ -55,7 +58,8 @@
 // tag-list parser (ParseTagList), the tag value helpers (ParseCanon,
 // ParseHeaderNames, DecodeBase64, ValidDomain, ValidSelector), header and
 // body canonicalization (CanonHeader, BodyCanonicalizer), header reading
-// and selection for h= (ReadHeader, ReadHeaderInto, Header.SelectFields),
+// and selection for h= (ReadHeader, ReadHeaderInto, HeaderInPlace,
+// Header.SelectFields),
 // removal of the b= value (StripSignatureValue), the header hash
 // (HeaderHash), signing and checking a hash (SignHash, VerifyHash), and key
 // lookup and its RFC 8301 checks (LookupKey, Key.CheckAlgorithm).

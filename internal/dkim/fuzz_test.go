@@ -279,3 +279,38 @@ func FuzzIsSignatureField(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeaderInPlace: HeaderInPlace finds, when it finds anything, the
+// fields reading the message line by line finds, and leaves the same body.
+func FuzzHeaderInPlace(f *testing.F) {
+	for _, s := range []string{"From: a\r\nTo: b\r\n folded\r\n\r\nbody", "A: 1\nB: 2\r\n\r\n", " lead\r\nA: 1\r\n\r\n",
+		"\r\nbody", "A: 1\r\n", "A: 1\r\n\n", "A: 1\r\r\n\r\n", "no colon\r\n\r\nx", "A: 1\r\n\r\n", "",
+		"A: 1\r\nB: 2\nC: 3\r\n\r\nx", "A: 1\r\n\r\nbare\nLF\r\n", "A: " + strings.Repeat("x", 80) + "\r\n\r\n"} {
+		f.Add(s, 0)
+		f.Add(s, 20)
+	}
+	f.Fuzz(func(t *testing.T, msg string, max int) {
+		if max < 0 || max > 1<<16 {
+			return
+		}
+		h, body, ok := HeaderInPlace([]byte(msg), max, nil)
+		if !ok {
+			return
+		}
+		if max <= 0 {
+			max = MaxHeaderSize
+		}
+		slow := bufio.NewReaderSize(strings.NewReader(msg), 1<<16)
+		want, _, err := readHeaderLines(slow, max, nil, nil)
+		if err != nil {
+			t.Fatalf("in place %q, line by line %v", h, err)
+		}
+		if !reflect.DeepEqual(h, want) {
+			t.Fatalf("fields %q, line by line %q", h, want)
+		}
+		wantBody, _ := io.ReadAll(slow)
+		if !bytes.Equal(body, wantBody) {
+			t.Fatalf("body %q, line by line %q", body, wantBody)
+		}
+	})
+}

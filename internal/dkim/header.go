@@ -86,6 +86,27 @@ func ReadHeaderInto(r *bufio.Reader, max int, buf []byte, fields Header) (h Head
 	return readHeaderLinesInto(r, max, buf, starts, fields)
 }
 
+// HeaderInPlace finds the header section of msg, a whole message held in
+// memory, when it is within max bytes (MaxHeaderSize when max <= 0), the
+// empty line that ends it included, and every line of it ends in CRLF. It
+// returns the fields, made in fields when it has room for them, whose Raw
+// are slices of msg itself (no copy: msg must not change while h is used),
+// and the body, the rest of msg. Otherwise (a bare LF, no empty line, a
+// section too large) it returns false, and ReadHeader gives the answer:
+// when it returns true, ReadHeader would have read the same fields and
+// left its reader at the same body.
+func HeaderInPlace(msg []byte, max int, fields Header) (h Header, body []byte, ok bool) {
+	if max <= 0 {
+		max = MaxHeaderSize
+	}
+	var startsArr [32]int
+	section, starts, ok := headerSection(msg[:min(len(msg), max)], startsArr[:0])
+	if !ok {
+		return nil, nil, false
+	}
+	return fieldsOf(section, starts, fields), msg[len(section)+2:], true
+}
+
 // readHeaderLines is ReadHeaderBuf reading line by line, for what
 // bufferedHeader leaves.
 func readHeaderLines(r *bufio.Reader, max int, buf []byte, starts []int) (Header, []byte, error) {
@@ -147,7 +168,12 @@ func bufferedHeader(r *bufio.Reader, max int, starts []int) ([]byte, []int, bool
 		r.Peek(1) // fills the buffer; an error is found again by the slow way
 	}
 	data, _ := r.Peek(r.Buffered())
-	data = data[:min(len(data), max)]
+	return headerSection(data[:min(len(data), max)], starts)
+}
+
+// headerSection is bufferedHeader's search in data, the start of a
+// message no longer than its bound.
+func headerSection(data []byte, starts []int) ([]byte, []int, bool) {
 	for pos := 0; ; {
 		i := bytes.IndexByte(data[pos:], '\n')
 		switch {
