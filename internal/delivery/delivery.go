@@ -118,6 +118,24 @@ type Message interface {
 	Size() int64
 }
 
+// InMemory is a Message that may be held in memory, and says so: a reader
+// then uses its bytes where they lie instead of copying them through a
+// read buffer. Bytes returns the whole message, which is not to be
+// changed, or nil when the message is not in memory after all (a spool
+// moved to a file): then, as for an empty one, it is read with Open.
+type InMemory interface {
+	Message
+	Bytes() []byte
+}
+
+// Bytes returns msg's bytes when it is held in memory (InMemory), or nil.
+func Bytes(msg Message) []byte {
+	if m, ok := msg.(InMemory); ok {
+		return m.Bytes()
+	}
+	return nil
+}
+
 // Action is what a Verdict decides.
 type Action int
 
@@ -690,3 +708,6 @@ func (*spoolReader) Close() error                         { return nil }
 
 // Size implements Message.
 func (s Spool) Size() int64 { return int64(len(s)) }
+
+// Bytes implements InMemory: s itself.
+func (s Spool) Bytes() []byte { return s }

@@ -360,3 +360,15 @@ func TestReceivedNamesTheSender(t *testing.T) {
 		t.Errorf("Received calls %q, want %q", got, want)
 	}
 }
+
+// TestSpoolBytes: a Spool is held in memory, and says so; a Message
+// without Bytes is not.
+func TestSpoolBytes(t *testing.T) {
+	s := Spool("From: a@example.com\r\n\r\nbody\r\n")
+	if got := Bytes(s); string(got) != string(s) || &got[0] != &s[0] {
+		t.Errorf("Bytes(Spool) = %q, want the spool itself", got)
+	}
+	if got := Bytes(struct{ Message }{s}); got != nil {
+		t.Errorf("Bytes of a Message without Bytes = %q, want nil", got)
+	}
+}

@@ -220,6 +220,15 @@ func (s *spool) Open() (io.ReadCloser, error) {
 // Size implements delivery.Message.
 func (s *spool) Size() int64 { return s.size }
 
+// Bytes implements delivery.InMemory: the message while it is held in
+// memory, nil once it went to a file.
+func (s *spool) Bytes() []byte {
+	if s.file != nil {
+		return nil
+	}
+	return s.buf.Bytes()
+}
+
 // Close releases the spool.
 func (s *spool) Close() {
 	if s.file != nil {
