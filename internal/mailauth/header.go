@@ -28,8 +28,13 @@ const readerSize = 64 << 10
 // past maxPooledHeader, or fields past maxPooledFields, are not kept.
 type msgReader struct {
 	br     *bufio.Reader
+	opened io.ReadCloser // what br reads, closed on release
 	hdr    []byte
-	fields dkim.Header // of hdr; kept when no longer than maxPooledFields
+	fields dkim.Header // of hdr or of mem's message; kept when no longer than maxPooledFields
+	// mem reads the body of a message held in memory, whose header
+	// fields, the first inPlace of fields, are slices of its bytes.
+	mem     bytes.Reader
+	inPlace int
 	// out is where the Authentication-Results field is written before
 	// it is copied into a string: kept here, it is not a buffer zeroed
 	// on the stack for every message.
@@ -46,16 +51,56 @@ var readers = sync.Pool{New: func() any {
 	return &msgReader{br: bufio.NewReaderSize(nil, readerSize), hdr: make([]byte, 0, 4<<10)}
 }}
 
-func getReader(r io.Reader) *msgReader {
-	m := readers.Get().(*msgReader)
+// open reads msg's header section, and returns it and a reader of the
+// body that follows. A message held in memory (delivery.InMemory), most
+// of them, is read where it lies: its header fields are slices of it and
+// its body is hashed from it, where reading it through br copied it into
+// br's buffer, then its header again into hdr. The header of one on disk,
+// or one dkim.HeaderInPlace leaves (a bare LF, no empty line, a section
+// past maxHeader), is read through br as before, to the same fields.
+func (m *msgReader) open(msg delivery.Message) (header, io.Reader, error) {
+	if b := delivery.Bytes(msg); b != nil {
+		if h, body, ok := dkim.HeaderInPlace(b, maxHeader, m.fields); ok {
+			if m.keepFields(h) {
+				m.inPlace = len(h) // to be cleared on release
+			}
+			m.mem.Reset(body)
+			return header{fields: h}, &m.mem, nil
+		}
+	}
+	r, err := msg.Open()
+	if err != nil {
+		return header{}, nil, err
+	}
+	m.opened = r
 	m.br.Reset(r)
-	return m
+	h, err := m.readMessageHeader(msg)
+	return h, m.br, err
+}
+
+// keepFields keeps h's array for the next message, unless it is large,
+// and reports whether it did.
+func (m *msgReader) keepFields(h dkim.Header) bool {
+	if h != nil && cap(h) <= maxPooledFields {
+		m.fields = h[:0]
+		return true
+	}
+	return false
 }
 
 // release returns m to the pool; neither m nor a header it read may be
-// used after.
+// used after. The pool keeps no reference to a message held in memory.
 func (m *msgReader) release() {
+	if m.opened != nil {
+		m.opened.Close()
+		m.opened = nil
+	}
 	m.br.Reset(nil)
+	m.mem.Reset(nil)
+	if m.inPlace > 0 {
+		clear(m.fields[:m.inPlace])
+		m.inPlace = 0
+	}
 	if cap(m.out) > maxPooledOut {
 		m.out = nil
 	}
@@ -78,9 +123,7 @@ func (m *msgReader) readMessageHeader(msg delivery.Message) (header, error) {
 	if cap(buf) <= maxPooledHeader {
 		m.hdr = buf[:0]
 	}
-	if h != nil && cap(h) <= maxPooledFields {
-		m.fields = h[:0]
-	}
+	m.keepFields(h)
 	if errors.Is(err, dkim.ErrHeaderTooLarge) {
 		return readTruncatedHeader(msg)
 	}
