@@ -1,8 +1,6 @@
 package mailauth
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"net/netip"
 	"reflect"
@@ -11,7 +9,6 @@ import (
 
 	"sealpost.dev/sealpost/internal/arc"
 	"sealpost.dev/sealpost/internal/delivery"
-	"sealpost.dev/sealpost/internal/dkim"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/dnsx/dnstest"
 )
@@ -28,14 +25,7 @@ func (m readOnly) Size() int64                  { return int64(len(m.b)) }
 // through the read buffer gets, byte for byte: the test messages, an ARC
 // sealed one, and the edge cases where reading in place gives way.
 func TestInMemorySameAsRead(t *testing.T) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := dkim.KeyRecordText(key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, rec := newSigningKey(t)
 	original := "From: Boss <ceo@example.com>\r\nTo: list@forwarder.example\r\nSubject: [list] budget\r\n\r\nNumbers.\r\n"
 	set, err := (&arc.Sealer{Domain: "forwarder.example", Selector: "arc", Key: key}).Seal(strings.NewReader(original),
 		"mx.forwarder.example", "spf=pass smtp.mailfrom=example.com", &arc.Result{Status: arc.StatusNone})

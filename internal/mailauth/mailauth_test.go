@@ -156,11 +156,9 @@ func TestQueuedMailIsNotChecked(t *testing.T) {
 	}
 }
 
-// TestTrustedARCOverridesDMARC: a forwarder changed a message so that it
-// fails DMARC here, but sealed it with ARC saying it passed DMARC there.
-// Sealed by a trusted forwarder, it is delivered (and reported so);
-// sealed by any other, the policy applies.
-func TestTrustedARCOverridesDMARC(t *testing.T) {
+// newSigningKey returns a new Ed25519 key and its DKIM key record.
+func newSigningKey(t *testing.T) (ed25519.PrivateKey, string) {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +167,15 @@ func TestTrustedARCOverridesDMARC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key, rec
+}
+
+// TestTrustedARCOverridesDMARC: a forwarder changed a message so that it
+// fails DMARC here, but sealed it with ARC saying it passed DMARC there.
+// Sealed by a trusted forwarder, it is delivered (and reported so);
+// sealed by any other, the policy applies.
+func TestTrustedARCOverridesDMARC(t *testing.T) {
+	key, rec := newSigningKey(t)
 	srv := dnstest.Start(t, zone+"arc._domainkey.forwarder.example. TXT \""+rec+"\"\n")
 	client, err := dnsx.NewClient(srv.Addr(), dnsx.ClientConfig{})
 	if err != nil {
