@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/smtp"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"sealpost.dev/sealpost/internal/filter/corpus"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
+	"sealpost.dev/sealpost/internal/store/storetest"
 )
 
 // corpusDir is the SpamAssassin public corpus, read in place.
@@ -179,29 +179,11 @@ func sendRaw(t *testing.T, addr, rcpt string, raw []byte) {
 
 // waitMessage waits for a message in the account's mailbox and returns
 // its stored bytes.
-func waitMessage(t *testing.T, srv *Server, accountID int64, mailbox string) string {
+func waitMessage(t *testing.T, srv *Server, address, mailbox string) string {
 	t.Helper()
-	ctx := t.Context()
-	mb, err := srv.Store().GetMailbox(ctx, accountID, mailbox)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		ms, err := srv.Store().ListMessages(ctx, mb.ID, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) > 0 {
-			r, err := srv.Store().OpenBody(ctx, ms[0].BlobID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			b, err := io.ReadAll(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
+		if bodies := storetest.MailboxBodies(t, srv.Store(), address, mailbox); len(bodies) > 0 {
+			return bodies[0]
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing in %s", mailbox)
@@ -218,8 +200,7 @@ func TestClassifierOverSMTP(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Listeners.SMTP = "127.0.0.1:0"
 	srv := startWithModel(t, cfg, tc.data)
-	spamAcct, err := srv.Accounts().AddAccount(t.Context(), "ann@example.org", "a long enough password", 0)
-	if err != nil {
+	if _, err := srv.Accounts().AddAccount(t.Context(), "ann@example.org", "a long enough password", 0); err != nil {
 		t.Fatal(err)
 	}
 	hamAcct, err := srv.Accounts().AddAccount(t.Context(), "bob@example.org", "a long enough password", 0)
@@ -229,7 +210,7 @@ func TestClassifierOverSMTP(t *testing.T) {
 	addr := srv.Addrs()["smtp"].String()
 
 	sendRaw(t, addr, "ann@example.org", tc.spam[0])
-	got := waitMessage(t, srv, spamAcct.ID, "Junk")
+	got := waitMessage(t, srv, "ann@example.org", "Junk")
 	if !strings.Contains(got, "X-Sealpost-Reasons: classifier.spam=") || !strings.Contains(got, "content looks like spam") {
 		t.Errorf("spam in Junk without the classifier's reason:\n%s", headerOf(got))
 	}
@@ -238,7 +219,7 @@ func TestClassifierOverSMTP(t *testing.T) {
 	}
 
 	sendRaw(t, addr, "bob@example.org", tc.ham[0])
-	got = waitMessage(t, srv, hamAcct.ID, "INBOX")
+	got = waitMessage(t, srv, "bob@example.org", "INBOX")
 	if !strings.Contains(got, "X-Sealpost-Score: ") || strings.Contains(got, "(junk)") {
 		t.Errorf("ham's header:\n%s", headerOf(got))
 	}

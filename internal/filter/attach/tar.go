@@ -130,37 +130,11 @@ func (in *inspector) tar(shown string, data []byte, depth int) {
 		}
 		entry := shortPath(shown + "/" + h.Name)
 		in.name(entry, h.Name)
-		in.tarEntry(entry, h, tr, depth)
+		if h.Size < 0 || h.Size > in.lim.MaxTotal-in.total {
+			in.limit("%s would expand past the %d bytes looked at (%d declared)", entry, in.lim.MaxTotal, h.Size)
+			return
+		}
+		in.total += h.Size
+		in.readEntry(entry, h.Name, h.Size, tr, depth)
 	}
-}
-
-// tarEntry reads what it needs of one regular file of a tar archive.
-func (in *inspector) tarEntry(shown string, h *tar.Header, r io.Reader, depth int) {
-	if h.Size < 0 || h.Size > in.lim.MaxTotal-in.total {
-		in.limit("%s would expand past the %d bytes looked at (%d declared)", shown, in.lim.MaxTotal, h.Size)
-		return
-	}
-	in.total += h.Size
-	head := make([]byte, min(h.Size, peekSize))
-	n, err := io.ReadFull(r, head)
-	if err != nil {
-		in.add(NameMalformed, 1, "%s does not read as its archive declares (%v)", shown, err)
-		return
-	}
-	if !needsWhole(head, h.Name) || int64(n) == h.Size {
-		in.content(shown, "", head, depth)
-		return
-	}
-	if h.Size > maxWhole || in.read+h.Size > maxRead {
-		in.limit("%s is too large to look into (%d bytes)", shown, h.Size)
-		return
-	}
-	in.read += h.Size
-	whole := make([]byte, h.Size)
-	copy(whole, head)
-	if _, err := io.ReadFull(r, whole[n:]); err != nil {
-		in.add(NameMalformed, 1, "%s does not read as its archive declares (%v)", shown, err)
-		return
-	}
-	in.content(shown, "", whole, depth)
 }

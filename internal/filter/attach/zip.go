@@ -95,34 +95,44 @@ func (in *inspector) entry(shown string, f *zip.File, depth int) {
 		return // a method archive/zip lacks: its name was checked
 	}
 	defer rc.Close()
+	in.readEntry(shown, f.Name, int64(size), rc, depth)
+}
+
+// readEntry reads what it needs of an archive entry of the declared size,
+// within the budget already: its first peekSize bytes, or all of it when
+// it is an archive or an OLE2 document (within maxWhole and maxRead), and
+// examines them. The archive readers (archive/zip, archive/tar) stop at
+// the declared size, so the reads are bounded; an entry that holds more,
+// or less, than declared is a finding.
+func (in *inspector) readEntry(shown, name string, size int64, r io.Reader, depth int) {
 	head := make([]byte, min(size, peekSize))
-	n, err := io.ReadFull(rc, head)
+	n, err := io.ReadFull(r, head)
 	head = head[:n]
 	if err != nil {
 		in.add(NameMalformed, 1, "%s does not read as its archive declares (%v)", shown, err)
 		return
 	}
-	if uint64(n) == size {
+	if int64(n) == size {
 		// All of it, as declared: unless it holds more than declared.
-		if k, err := rc.Read(make([]byte, 1)); k > 0 || err != io.EOF {
+		if k, err := r.Read(make([]byte, 1)); k > 0 || err != io.EOF {
 			in.add(NameMalformed, 1, "%s holds more than its archive declares", shown)
 			return
 		}
-	}
-	if !needsWhole(head, f.Name) || uint64(n) == size {
 		in.content(shown, "", head, depth)
 		return
 	}
-	if size > maxWhole || in.read+int64(size) > maxRead {
+	if !needsWhole(head, name) {
+		in.content(shown, "", head, depth)
+		return
+	}
+	if size > maxWhole || in.read+size > maxRead {
 		in.limit("%s is too large to look into (%d bytes)", shown, size)
 		return
 	}
-	in.read += int64(size)
-	// archive/zip stops at the declared size (an error past it), and the
-	// declared size is within the budget: the read is bounded.
+	in.read += size
 	whole := make([]byte, size)
 	copy(whole, head)
-	if _, err := io.ReadFull(rc, whole[n:]); err != nil {
+	if _, err := io.ReadFull(r, whole[n:]); err != nil {
 		in.add(NameMalformed, 1, "%s does not read as its archive declares (%v)", shown, err)
 		return
 	}

@@ -3,43 +3,22 @@ package reputation
 import (
 	"math"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"sealpost.dev/sealpost/internal/store"
-	"sealpost.dev/sealpost/internal/store/postgres"
-	"sealpost.dev/sealpost/internal/store/sqlite"
-	"sealpost.dev/sealpost/internal/store/storetest"
+	"sealpost.dev/sealpost/internal/store/teststore"
 )
 
-// backends returns the stores the tests run on: SQLite always,
-// PostgreSQL when SEALPOST_TEST_POSTGRES names a server.
+// backends returns, per storage backend (teststore.Backends), an opener
+// of a new, empty store: each test case starts from nothing.
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	b := map[string]func(t *testing.T) store.Store{
-		"sqlite": func(t *testing.T) store.Store {
-			st, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
+	bs := map[string]func(t *testing.T) store.Store{}
+	for name := range teststore.Backends(t) {
+		bs[name] = func(t *testing.T) store.Store { return teststore.Backends(t)[name](t) }
 	}
-	if dsn := os.Getenv("SEALPOST_TEST_POSTGRES"); dsn != "" {
-		b["postgres"] = func(t *testing.T) store.Store {
-			st, err := postgres.Open(t.Context(), storetest.PostgresDatabase(t, dsn, ""), postgres.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		}
-	} else if os.Getenv("SEALPOST_REQUIRE_POSTGRES") != "" {
-		t.Fatal("SEALPOST_TEST_POSTGRES not set, and SEALPOST_REQUIRE_POSTGRES says PostgreSQL tests must run")
-	}
-	return b
+	return bs
 }
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
