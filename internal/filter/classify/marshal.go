@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 )
@@ -44,11 +45,7 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		b = appendF32(b, m.w[headPhish][s])
 		last = s
 	}
-	slots := make([]uint32, 0, len(m.names))
-	for s := range m.names {
-		slots = append(slots, s)
-	}
-	slices.Sort(slots)
+	slots := slices.Sorted(maps.Keys(m.names))
 	b = binary.AppendUvarint(b, uint64(len(slots)))
 	for _, s := range slots {
 		tok := m.names[s]
@@ -125,22 +122,14 @@ func UnmarshalModel(b []byte) (*Model, error) {
 // MarshalBinary encodes the account's weights and learned records.
 func (p *Personal) MarshalBinary() ([]byte, error) {
 	b := []byte(personalMagic)
-	keys := make([]uint64, 0, len(p.w))
-	for x := range p.w {
-		keys = append(keys, x)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(p.w))
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, x := range keys {
 		b = binary.LittleEndian.AppendUint64(b, x)
 		b = appendF32(b, p.w[x][headSpam])
 		b = appendF32(b, p.w[x][headPhish])
 	}
-	fps := make([]uint64, 0, len(p.learned))
-	for fp := range p.learned {
-		fps = append(fps, fp)
-	}
-	slices.Sort(fps)
+	fps := slices.Sorted(maps.Keys(p.learned))
 	b = binary.AppendUvarint(b, uint64(len(fps)))
 	for _, fp := range fps {
 		e := p.learned[fp]
