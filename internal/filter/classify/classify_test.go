@@ -183,6 +183,14 @@ func TestTrainSynthetic(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Error("training is not deterministic")
 	}
+	// Nor does the order they come in matter.
+	reversed := slices.Clone(ex)
+	slices.Reverse(reversed)
+	m3, _ := Train(reversed, TrainOptions{Bits: 16, Folds: 3, Epochs: 20, Rate: 0.2})
+	m3.names = m.names
+	if c, _ := m3.MarshalBinary(); !slices.Equal(a, c) {
+		t.Error("the order of the examples changes the model")
+	}
 }
 
 func TestMarshalModel(t *testing.T) {

@@ -93,6 +93,7 @@ func Train(examples []Example, opt TrainOptions) (*Model, error) {
 	if counts[Ham] == 0 || counts[Spam]+counts[Phish] == 0 {
 		return nil, errors.New("classify: training needs ham and spam or phishing examples")
 	}
+	examples = canonicalOrder(examples)
 	m := fit(examples, opt)
 	if opt.Fixed != nil {
 		m.Thresholds = *opt.Fixed
@@ -101,6 +102,20 @@ func Train(examples []Example, opt TrainOptions) (*Model, error) {
 	}
 	m.nameTopSlots(opt.Vocabulary, maxNames)
 	return m, nil
+}
+
+// canonicalOrder returns a copy of examples sorted by class, then by
+// features. Training shuffles its examples and draws its folds from
+// the seed, starting from the order it is given: sorted first, the same
+// messages make the same model however they were listed (corpora named
+// in another order, a directory read in another order).
+func canonicalOrder(examples []Example) []Example {
+	return slices.SortedFunc(slices.Values(examples), func(a, b Example) int {
+		if a.Class != b.Class {
+			return int(a.Class) - int(b.Class)
+		}
+		return slices.Compare(a.Features, b.Features)
+	})
 }
 
 // fit trains the weights with AdaGrad, epoch by epoch over a shuffled
