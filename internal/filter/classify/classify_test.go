@@ -290,3 +290,25 @@ func TestPersonal(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainWithoutPhishing: a head with no example of its class never
+// decides, where a threshold taken from the ham alone would call mail
+// phishing at random.
+func TestTrainWithoutPhishing(t *testing.T) {
+	ex, _ := synthetic(60)
+	ex = slices.DeleteFunc(ex, func(e Example) bool { return e.Class == Phish })
+	m, err := Train(ex, TrainOptions{Bits: 16, Folds: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (The examples are told apart easily: the threshold is the floor.)
+	if m.Thresholds.Phish != 1 || m.Thresholds.Spam < minSpamThreshold || m.Thresholds.Spam >= 1 {
+		t.Errorf("thresholds %+v", m.Thresholds)
+	}
+	all, _ := synthetic(60)
+	for _, e := range all {
+		if got := m.Classify(e.Features); got == Phish {
+			t.Fatalf("a %v example classified phishing", e.Class)
+		}
+	}
+}
