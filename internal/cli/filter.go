@@ -13,11 +13,13 @@ import (
 	"sealpost.dev/sealpost/internal/filter/classify"
 	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/corpus"
+	"sealpost.dev/sealpost/internal/filter/usercorpus"
 	"sealpost.dev/sealpost/internal/store"
 )
 
 // filterUsage is the usage line of filter train and filter eval.
-const filterUsage = "filter train|eval [-config FILE | --data DIR] --ham PATH... --spam PATH... [--phish PATH...] [--split train|test|all] [--json]"
+const filterUsage = "filter train|eval [-config FILE | --data DIR] --ham PATH... --spam PATH... [--phish PATH...] [--split train|test|all] [--json]\n" +
+	"       filter train [-config FILE | --data DIR] --mailboxes [--ham PATH... --spam PATH... --phish PATH...] [--json]"
 
 // runFilter trains the content classifier's global model from labelled
 // mail, or measures it: filter train | filter eval.
@@ -49,6 +51,9 @@ type filterArgs struct {
 	// misjudged makes eval list each message the whole filter got wrong,
 	// with its scores.
 	misjudged bool
+	// mailboxes makes train learn from the users' own mail too (package
+	// usercorpus).
+	mailboxes bool
 }
 
 // classFlags name the classes' path lists on the command line.
@@ -64,6 +69,8 @@ func parseFilterArgs(env *Env, verb string, args []string) (filterArgs, error) {
 	fa.instance.register(fs, true)
 	if verb == "eval" {
 		fs.BoolVar(&fa.misjudged, "misjudged", false, "list each message the whole filter misjudged, with its scores (on standard error)")
+	} else {
+		fs.BoolVar(&fa.mailboxes, "mailboxes", false, "learn from the users' own mail as well: what they reported as spam or phishing, and what they read and kept (see docs/filter.md)")
 	}
 	fs.StringVar(&split, "split", "all", "which part of the corpus to use: train, test or all (by SHA-256 of each message)")
 	for name := range classFlags {
@@ -108,7 +115,7 @@ func parseFilterArgs(env *Env, verb string, args []string) (filterArgs, error) {
 	if fa.split, err = corpus.ParseSplit(split); err != nil {
 		return fa, usageError{err}
 	}
-	if len(fa.paths[classify.Ham]) == 0 || len(fa.paths[classify.Spam])+len(fa.paths[classify.Phish]) == 0 {
+	if !fa.mailboxes && (len(fa.paths[classify.Ham]) == 0 || len(fa.paths[classify.Spam])+len(fa.paths[classify.Phish]) == 0) {
 		return fa, usagef("filter %s: needs --ham and --spam or --phish paths", verb)
 	}
 	return fa, nil
@@ -138,30 +145,23 @@ func forEachMessage(fa filterArgs, fn func(c classify.Class, name string, raw []
 	return nil
 }
 
-// maxVocabulary bounds the readable tokens gathered for Explain while
-// training; word pairs are left out (their words explain them).
-const maxVocabulary = 500000
-
 // filterTrain trains the global model and stores it.
 func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
-	var examples []classify.Example
-	var counts [3]int
-	vocab := map[uint64]string{}
-	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) {
-		m := content.Parse(raw)
-		for _, tok := range classify.Tokens(m) {
-			if len(vocab) < maxVocabulary && !isPairToken(tok) {
-				vocab[classify.Hash(tok)] = tok
-			}
-		}
-		examples = append(examples, classify.Example{Features: classify.Extract(m), Class: c})
-		counts[c]++
-	})
+	var set classify.Set
+	add := func(c classify.Class, raw []byte) { set.Add(content.Parse(raw), c) }
+	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) { add(c, raw) })
 	if err != nil {
 		return err
 	}
+	fromCorpora := set.Counts
+	if fa.mailboxes {
+		if err := usercorpus.Collect(ctx, st, usercorpus.Options{}, add); err != nil {
+			return err
+		}
+	}
+	counts := set.Counts
 	start := time.Now()
-	model, err := classify.Train(examples, classify.TrainOptions{Vocabulary: vocab})
+	model, err := classify.Train(set.Examples, classify.TrainOptions{Vocabulary: set.Vocabulary})
 	if err != nil {
 		return usagef("filter train: %v", err)
 	}
@@ -173,6 +173,16 @@ func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) e
 	if err := st.PutFilterModel(ctx, 0, data); err != nil {
 		return err
 	}
+	source := usercorpus.FromCorpora
+	if fa.mailboxes {
+		source = usercorpus.FromMailboxes
+		if fromCorpora != [3]int{} {
+			source = usercorpus.FromCorporaAndMailboxes
+		}
+	}
+	if err := usercorpus.SetSource(ctx, st, source); err != nil {
+		return err
+	}
 	if fa.instance.json {
 		return writeJSON(env.Stdout, map[string]any{
 			"counts":      countsJSON(counts),
@@ -180,19 +190,14 @@ func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) e
 			"model_bytes": len(data),
 			"seconds":     took.Seconds(),
 			"split":       fa.split,
+			"source":      source,
 		})
 	}
-	fmt.Fprintf(env.Stdout, "trained on %d ham, %d spam, %d phishing (split %s) in %.1fs\n",
-		counts[classify.Ham], counts[classify.Spam], counts[classify.Phish], fa.split, took.Seconds())
+	fmt.Fprintf(env.Stdout, "trained on %d ham, %d spam, %d phishing (split %s; from %s) in %.1fs\n",
+		counts[classify.Ham], counts[classify.Spam], counts[classify.Phish], fa.split, source, took.Seconds())
 	fmt.Fprintf(env.Stdout, "thresholds: spam %.4f, phish %.4f; model %d bytes stored as the global model\n",
 		model.Thresholds.Spam, model.Thresholds.Phish, len(data))
 	return nil
-}
-
-// isPairToken reports whether tok is a word pair (subject bigram or
-// sparse body bigram).
-func isPairToken(tok string) bool {
-	return len(tok) > 3 && (tok[0] == 'o' && tok[2] == ':' || strings.HasPrefix(tok, "s2:"))
 }
 
 func countsJSON(counts [3]int) map[string]int {

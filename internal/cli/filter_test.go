@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sealpost.dev/sealpost/internal/filter"
+	"sealpost.dev/sealpost/internal/instance"
+	"sealpost.dev/sealpost/internal/store"
 )
 
 // filterCorpus writes a small labelled corpus in the three layouts: ham
@@ -153,5 +156,66 @@ func TestPhishDecided(t *testing.T) {
 		if got := phishDecided(filter.Result{Scores: tc.scores}, 6); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestFilterTrainMailboxes: --mailboxes learns from the users' mail, alone
+// or with corpora, and says where the model came from.
+func TestFilterTrainMailboxes(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	if code, _, stderr := run(t, "filter", "train", "--data", dir, "--mailboxes"); code != 2 || !strings.Contains(stderr, "needs ham") {
+		t.Errorf("with no mail: exit %d: %s", code, stderr)
+	}
+	cfg, err := loadInstanceConfig(instanceFlags{data: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := instance.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateDomain(ctx, "home.test"); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.CreateAccount(ctx, store.NewAccount{Address: "me@home.test", PasswordHash: "x",
+		Mailboxes: []store.NewMailbox{{Name: "INBOX"}, {Name: "Phishing"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-72 * time.Hour)
+	for i, kind := range []string{"project meeting notes", "verify your bank password"} {
+		mb, err := st.GetMailbox(ctx, acct.ID, []string{"INBOX", "Phishing"}[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 5 {
+			msg := fmt.Sprintf("From: a@b.test\r\nSubject: %s %d\r\n\r\n%s\r\n", kind, j, kind)
+			if _, err := st.Deliver(ctx, strings.NewReader(msg), []store.Target{{MailboxID: mb.ID, Flags: []string{`\Seen`}, InternalDate: old}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st.Close()
+
+	var trained struct {
+		Counts map[string]int `json:"counts"`
+		Source string         `json:"source"`
+	}
+	runJSON(t, &trained, "filter", "train", "--data", dir, "--mailboxes", "--json")
+	if trained.Counts["ham"] != 5 || trained.Counts["phish"] != 5 || trained.Source != "mailboxes" {
+		t.Errorf("from the mailboxes alone: %+v", trained)
+	}
+	ham, spam, phish := filterCorpus(t)
+	runJSON(t, &trained, "filter", "train", "--data", dir, "--mailboxes", "--ham", ham, "--spam", spam, "--phish", phish, "--json")
+	if trained.Counts["ham"] != 45 || trained.Counts["spam"] != 40 || trained.Counts["phish"] != 45 || trained.Source != "corpora and mailboxes" {
+		t.Errorf("from corpora and mailboxes: %+v", trained)
+	}
+	runJSON(t, &trained, "filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--json")
+	if trained.Counts["ham"] != 40 || trained.Source != "corpora" {
+		t.Errorf("from corpora alone: %+v", trained)
+	}
+	if code, _, _ := run(t, "filter", "eval", "--data", dir, "--mailboxes", "--ham", ham, "--spam", spam); code != 2 {
+		t.Errorf("eval --mailboxes: exit %d, want 2", code)
 	}
 }

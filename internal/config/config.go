@@ -186,6 +186,7 @@ type Filter struct {
 	URIBLZones       []string `toml:"uribl_zones" example:"dbl.spamhaus.org=4 127.0.1.2 127.0.1.4" doc:"Domain blocklists (URIBL, SURBL, Spamhaus DBL) asked about the registrable domains of the From address and of the message's links (at most 20), in the form of dnsbl_zones."`
 	Clamd            string   `toml:"clamd" example:"/run/clamav/clamd.ctl" doc:"ClamAV's clamd, to scan every message for malware: the path of its unix socket (Debian's clamav-daemon: /run/clamav/clamd.ctl) or host:port of its TCP socket. \"\" scans nothing. A virus found scores clamd.infected=100, which refuses the message (550 5.7.1, naming the signature)."`
 	ClamdOnError     string   `toml:"clamd_on_error" doc:"What to do with a message when clamd gives no verdict (it is down, too slow or fails): tempfail defers it (451 4.7.1) so that the sender retries later, pass delivers it unscanned (and logs it). Mail is never lost either way. It decides for clamd whatever tempfail lists."`
+	Retrain          Duration `toml:"retrain" doc:"How often the content classifier's global model is made again from the users' own mail: what they reported as spam or phishing (moved into Junk or Phishing) and what they read and kept for two days (package usercorpus), once there are at least 200 ham and 200 spam and phishing messages; the first time ten minutes after start. A model an administrator trained from corpora (sealpost filter train without --mailboxes) is kept. 0 never retrains; otherwise 1h to 720h."`
 }
 
 // DKIM configures how the server completes DKIM key rotations.
@@ -307,7 +308,7 @@ func Default() *Config {
 		Greylist: Greylist{Delay: Duration(5 * time.Minute), Window: Duration(24 * time.Hour),
 			Whitelist: Duration(840 * time.Hour), SpareAligned: true},
 		Filter: Filter{Enabled: true, RejectScore: 15, JunkScore: 6, WarnScore: 3, Banner: true,
-			Timeout: Duration(15 * time.Second), ClamdOnError: "tempfail"},
+			Timeout: Duration(15 * time.Second), ClamdOnError: "tempfail", Retrain: Duration(24 * time.Hour)},
 		Outbound: Outbound{Enabled: true,
 			MessagesPerMinute: 20, MessagesPerHour: 100, MessagesPerDay: 500,
 			RecipientsPerMinute: 50, RecipientsPerHour: 200, RecipientsPerDay: 500,

@@ -130,6 +130,9 @@ func (d *decoder) filter(f *Filter) {
 		f.ExemptSenders[i] = strings.ToLower(dom)
 	}
 	d.durationRange("filter.timeout", f.Timeout, time.Second, 2*time.Minute)
+	if f.Retrain != 0 {
+		d.durationRange("filter.retrain", f.Retrain, time.Hour, 720*time.Hour)
+	}
 	d.zones("filter.dnsbl_zones", f.DNSBLZones)
 	d.zones("filter.uribl_zones", f.URIBLZones)
 	if f.ClamdOnError != "tempfail" && f.ClamdOnError != "pass" {

@@ -235,7 +235,7 @@ func (c *Classifier) Global(ctx context.Context) (*classify.Model, error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if !c.warned {
-			c.log().Warn("filter: no content classifier model saved; the classifier scores nothing until one is (sealpost filter train)")
+			c.log().Warn("filter: no content classifier model saved; the classifier scores nothing until one is, made from the users' reports ([filter] retrain) or by sealpost filter train")
 			c.warned = true
 		}
 		c.global = nil
@@ -255,6 +255,14 @@ func (c *Classifier) Global(ctx context.Context) (*classify.Model, error) {
 	}
 	c.global, c.updated, c.warned = m, updated, false
 	return m, nil
+}
+
+// Reload makes the next message load the global model again, as if
+// ReloadEvery had passed: for the process that has just stored a new one.
+func (c *Classifier) Reload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checked = time.Time{}
 }
 
 // personalModel returns the account's model, nil when it has none

@@ -46,17 +46,24 @@ var (
 // classify and `filter eval` measure the accuracy).
 func trainCorpus(t *testing.T) *trainedCorpus {
 	t.Helper()
+	needCorpus(t)
+	corpusOnce.Do(func() { corpusModel = train() })
+	if corpusModel.trainErr != nil {
+		t.Fatal(corpusModel.trainErr)
+	}
+	return &corpusModel
+}
+
+// needCorpus skips the test when the corpus is missing, or fails it in
+// CI, where it must be there.
+func needCorpus(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(corpusDir); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}
 		t.Skipf("corpus missing: %v", err)
 	}
-	corpusOnce.Do(func() { corpusModel = train() })
-	if corpusModel.trainErr != nil {
-		t.Fatal(corpusModel.trainErr)
-	}
-	return &corpusModel
 }
 
 func train() trainedCorpus {

@@ -102,6 +102,10 @@ type Server struct {
 	// api serves the account API on the HTTPS listener.
 	api     *api.Server
 	trainer *training.Trainer // learns from IMAP moves and API reports
+	// classifier is the spam filter's content classifier, nil when the
+	// filter is off; its global model is made again from the users' mail
+	// every [filter] retrain (retrainFilter).
+	classifier *filter.Classifier
 	// greylist is nil when greylisting is off; learn runs what the spam
 	// filter learns from its verdicts, off the delivery path.
 	greylist *greylist.Greylist
@@ -119,6 +123,9 @@ type Server struct {
 	// forwardEvery is how often forwarding reminders are looked for
 	// (tests shorten it).
 	forwardEvery time.Duration
+	// retrainFirst is when the classifier's first retraining runs
+	// (tests shorten it).
+	retrainFirst time.Duration
 }
 
 // service is what serves one listener: an http.Server or an SMTP server.
@@ -141,7 +148,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	cfg := opts.Config
 	s := &Server{cfg: cfg, log: opts.Logger, resolver: opts.Resolver, metrics: metrics.New(),
-		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval, forwardEvery: forwardReminderInterval}
+		dkimFirst: dkimFirstRun, dkimEvery: dkimInterval, forwardEvery: forwardReminderInterval, retrainFirst: retrainFirstRun}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -227,6 +234,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.trainer.Learner = instance.Learner(spam) // the content classifier learns from moves
+	s.classifier, _ = s.trainer.Learner.(*filter.Classifier)
 	// The filter reads the results mail authentication leaves on the
 	// envelope, so it comes after it.
 	s.pipeline.Hooks, s.pipeline.Sealer = []delivery.Hook{auth, reportIngest{s}, spam}, auth
@@ -661,6 +669,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.sendReports(ctx) })
 	wg.Go(func() { s.rotateDKIM(ctx) })
 	wg.Go(func() { s.remindForwarding(ctx) })
+	wg.Go(func() { s.retrainFilter(ctx) })
 	wg.Go(func() {
 		if err := s.queue.Run(ctx); err != nil {
 			errc <- fmt.Errorf("queue: %w", err)

@@ -190,12 +190,11 @@ func (t *Trainer) Teach(ctx context.Context, accountID int64, m store.Message, c
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := strconv.FormatInt(accountID, 10) + "/" + m.BlobID
-	prev, err := t.Store.GetValue(ctx, recordNamespace, key)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("training: %w", err)
+	prev, err := Learnt(ctx, t.Store, accountID, m.BlobID)
+	if err != nil {
+		return err
 	}
-	if string(prev) == class {
+	if prev == class {
 		return nil
 	}
 	raw, err := t.read(ctx, m.BlobID)
@@ -203,18 +202,38 @@ func (t *Trainer) Teach(ctx context.Context, accountID int64, m store.Message, c
 		return err
 	}
 	d := Describe(raw, t.AuthservID, t.Hostname)
-	if len(prev) > 0 {
-		if err := t.lesson(ctx, accountID, raw, d, string(prev), true); err != nil {
+	if prev != "" {
+		if err := t.lesson(ctx, accountID, raw, d, prev, true); err != nil {
 			return err
 		}
 	}
 	if err := t.lesson(ctx, accountID, raw, d, class, false); err != nil {
 		return err
 	}
-	if err := t.Store.PutValue(ctx, recordNamespace, key, []byte(class), time.Now().Add(recordFor)); err != nil {
+	if err := t.Store.PutValue(ctx, recordNamespace, recordKey(accountID, m.BlobID), []byte(class), time.Now().Add(recordFor)); err != nil {
 		return fmt.Errorf("training: %w", err)
 	}
 	return nil
+}
+
+// Learnt returns the class an account's moves last taught from a
+// message body (Ham, Spam or Phish), or "" when they taught nothing from
+// it in the past year.
+func Learnt(ctx context.Context, kv interface {
+	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
+}, accountID int64, blobID string) (string, error) {
+	v, err := kv.GetValue(ctx, recordNamespace, recordKey(accountID, blobID))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("training: %w", err)
+	}
+	return string(v), nil
+}
+
+func recordKey(accountID int64, blobID string) string {
+	return strconv.FormatInt(accountID, 10) + "/" + blobID
 }
 
 // lesson gives (or, with undo, takes back) one lesson to the classifier
