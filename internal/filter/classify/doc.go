@@ -175,6 +175,16 @@
 // through there) with no ham of the 11,610 judged, and phishing 0.983
 // to 0.989.
 //
+// Train sorts its examples (by class, then features) before it shuffles
+// them, so that the same mail makes the same model in whatever order it
+// is given; before, the order the corpora were named in changed the
+// model. Trained on the whole training split with eight seeds, the
+// classifier catches 129 to 135 of the test split's 151 spam (mean 0.879)
+// with one or two of its 815 ham through, and 378 to 382 of its 383
+// phishing messages: one model's figure on the test split is a draw from
+// that spread, and the nested cross-validation above, over six draws of
+// the folds, is what the choices rest on.
+//
 // The earlier findings, at step 0.2 and weight 4: with the pairs, the
 // rule that let no ham through (3 draws, margin 0.5) gives 0.785.
 // Without the pairs spam recall is higher at every margin and number of
