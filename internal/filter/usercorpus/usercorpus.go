@@ -21,9 +21,11 @@
 //     for two days without a report is mail its reader wanted: the way
 //     large providers learn ham, since few people say so.
 //
-// Each account gives at most PerAccount messages of each class, the newest
-// (InternalDate), none older than MaxAge: recent mail, and no single
-// mailbox making the model its own. A body shared by several mailboxes or
+// Each account gives at most PerAccount messages of each class (2,000),
+// fewer on a server of more than ten accounts (20,000 of each class in
+// all), the newest (InternalDate), none older than MaxAge: recent mail,
+// a bounded amount of work, and no single mailbox making the model its
+// own. A body shared by several mailboxes or
 // accounts (one message to many recipients) counts once; when people
 // disagree about it a report of phishing or spam outweighs someone's
 // keeping it, as the lesson worth learning server-wide. An account's own
@@ -71,6 +73,11 @@ type Options struct {
 	// PerAccount bounds each class's messages per account; 0:
 	// DefaultPerAccount.
 	PerAccount int
+	// PerClass bounds each class's messages over all accounts: each
+	// account gives at most PerClass divided by the number of accounts
+	// (and PerAccount), so that a server of many accounts learns from
+	// a sample of each; 0: DefaultPerClass.
+	PerClass int
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -80,6 +87,7 @@ const (
 	DefaultReportAfter = 48 * time.Hour
 	DefaultMaxAge      = 365 * 24 * time.Hour
 	DefaultPerAccount  = 2000
+	DefaultPerClass    = 20000
 	listBatch          = 500
 	lookedAt           = 4 // see learnt
 )
@@ -93,6 +101,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PerAccount <= 0 {
 		o.PerAccount = DefaultPerAccount
+	}
+	if o.PerClass <= 0 {
+		o.PerClass = DefaultPerClass
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -116,12 +127,13 @@ func Collect(ctx context.Context, st Store, opt Options, fn func(c classify.Clas
 	if err != nil {
 		return fmt.Errorf("usercorpus: %w", err)
 	}
+	accounts = slices.DeleteFunc(accounts, func(a store.Account) bool { return a.Disabled })
+	if len(accounts) > 0 {
+		opt.PerAccount = max(1, min(opt.PerAccount, opt.PerClass/len(accounts)))
+	}
 	byBlob := map[string]label{}
 	var order []string // blobs in the order first met, for a stable set
 	for _, a := range accounts {
-		if a.Disabled {
-			continue
-		}
 		labels, err := accountLabels(ctx, st, a.ID, opt)
 		if err != nil {
 			return err

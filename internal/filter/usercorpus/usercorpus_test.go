@@ -164,6 +164,15 @@ func TestCollectBounds(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("collected\n%q\nwant\n%q", got, want)
 	}
+	// Three of each class over two accounts: one each.
+	other := newAccount(t, st, "other@home.test")
+	put(t, st, other.boxes["INBOX"], "other's kept", 3*day, `\Seen`)
+	put(t, st, other.boxes["INBOX"], "other's older", 4*day, `\Seen`)
+	got = collected(t, st, Options{PerClass: 3, MaxAge: 6*day + time.Hour, ReportAfter: 4*day - time.Hour})
+	want = []string{"ham kept 4 days", "ham other's older", "phish phish 3 days"}
+	if !slices.Equal(got, want) {
+		t.Errorf("with PerClass 3 over two accounts, collected\n%q\nwant\n%q", got, want)
+	}
 }
 
 func openSQLite(t *testing.T) store.Store {
