@@ -4,8 +4,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"sealpost.dev/sealpost/internal/instance"
 )
 
 // TestCommandsRaiseAlerts checks the administrative commands that change
@@ -38,14 +36,7 @@ func TestCommandsRaiseAlerts(t *testing.T) {
 func inboxSubjects(t *testing.T, dir string) []string {
 	t.Helper()
 	ctx := t.Context()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	defer st.Close()
 	acc, err := st.GetAccount(ctx, secUser)
 	if err != nil {

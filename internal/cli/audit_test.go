@@ -5,21 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
 
 // adminEntries returns the instance's audit entries, oldest first.
 func adminEntries(t *testing.T, dir string) []store.LogEntry {
 	t.Helper()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	defer st.Close()
 	es, err := st.QueryLog(t.Context(), store.LogQuery{Kind: "admin", Limit: 1000})
 	if err != nil {
@@ -35,14 +27,7 @@ func adminEntries(t *testing.T, dir string) []store.LogEntry {
 func auditInstance(t *testing.T) string {
 	t.Helper()
 	dir := securityInstance(t)
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	defer st.Close()
 	msg := "From: ann@example.org\r\nSubject: queued\r\n\r\nbody\r\n"
 	it, err := st.Enqueue(t.Context(), strings.NewReader(msg), store.NewQueueItem{

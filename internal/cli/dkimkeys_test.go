@@ -236,14 +236,7 @@ func TestDKIMSign(t *testing.T) {
 func seePublished(t *testing.T, dir, domain string) {
 	t.Helper()
 	ctx := t.Context()
-	cfg, err := loadInstanceConfig(instanceFlags{data: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := openTestInstance(t, dir)
 	defer st.Close()
 	svc := instance.Accounts(cfg, st)
 	keys, err := svc.DKIMKeys(ctx, domain)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sealpost.dev/sealpost/internal/filter"
-	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -167,14 +166,7 @@ func TestFilterTrainMailboxes(t *testing.T) {
 	if code, _, stderr := run(t, "filter", "train", "--data", dir, "--mailboxes"); code != 2 || !strings.Contains(stderr, "needs ham") {
 		t.Errorf("with no mail: exit %d: %s", code, stderr)
 	}
-	cfg, err := loadInstanceConfig(instanceFlags{data: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	if _, err := st.CreateDomain(ctx, "home.test"); err != nil {
 		t.Fatal(err)
 	}

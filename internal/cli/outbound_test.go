@@ -15,14 +15,7 @@ import (
 func TestQueueHeldAndReleaseAccount(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := openTestInstance(t, dir)
 	if _, err := st.CreateDomain(ctx, "example.org"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/instance"
 	"sealpost.dev/sealpost/internal/store"
 )
@@ -22,14 +23,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 
 func TestQueueCommands(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	msg := "From: ann@example.org\r\nSubject: queued\r\n\r\nbody\r\n"
 	it, err := st.Enqueue(t.Context(), strings.NewReader(msg), store.NewQueueItem{
 		From: "ann@example.org", Recipients: []store.NewQueueRecipient{{Address: "bob@elsewhere.example"}}})
@@ -85,4 +79,19 @@ func TestQueueCommands(t *testing.T) {
 	if _, out, _ := run(t, "queue", "list", "--data", dir); !strings.Contains(out, "empty") {
 		t.Errorf("after drop: %s", out)
 	}
+}
+
+// openTestInstance opens the store of the instance in dir, with its
+// configuration; the caller closes it.
+func openTestInstance(t *testing.T, dir string) (*config.Config, store.Store) {
+	t.Helper()
+	cfg, err := instance.LoadConfig("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := instance.OpenStore(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, st
 }

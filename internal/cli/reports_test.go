@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sealpost.dev/sealpost/internal/instance"
 )
 
 func runWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -42,14 +40,7 @@ func dmarcReportMail(org, id, domain string, records ...string) string {
 
 func TestReportCommands(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := openTestInstance(t, dir)
 	st.Close()
 
 	imports := []struct {

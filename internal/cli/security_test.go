@@ -19,14 +19,7 @@ const secUser = "ann@example.org"
 func securityInstance(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := openTestInstance(t, dir)
 	defer st.Close()
 	svc := instance.Accounts(cfg, st)
 	if _, err := svc.AddDomain(t.Context(), "example.org"); err != nil {
@@ -53,16 +46,9 @@ func loginAs(t *testing.T, dir, user, password string) error {
 
 func loginOn(t *testing.T, dir, protocol, user, password string) error {
 	t.Helper()
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := openTestInstance(t, dir)
 	defer st.Close()
-	_, err = instance.Accounts(cfg, st).Login(t.Context(), account.Attempt{Protocol: protocol, Username: user,
+	_, err := instance.Accounts(cfg, st).Login(t.Context(), account.Attempt{Protocol: protocol, Username: user,
 		Password: password, RemoteIP: netip.MustParseAddr("192.0.2.1"), Client: "cli-test", Method: "PLAIN"})
 	if err != nil && !errors.Is(err, account.ErrAuthFailed) {
 		t.Fatal(err)

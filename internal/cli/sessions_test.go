@@ -27,14 +27,7 @@ func sessionsInstance(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	cfg, err := instance.LoadConfig("", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := instance.OpenStore(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st := openTestInstance(t, dir)
 	defer st.Close()
 	svc := instance.Accounts(cfg, st)
 	if _, err := svc.AddDomain(t.Context(), "example.org"); err != nil {
