@@ -98,7 +98,7 @@ func commands() []command {
 		{"spf", "check a client's SPF authorization: spf check IP MAILFROM [HELO] --resolver HOST:PORT", runSPF},
 		{"report", "show received DMARC and TLS reports, import one: report dmarc|tls|import", audited("report", verbs("import"), runReport)},
 		{"arc", "check an ARC chain: arc verify < message", runARC},
-		{"filter", "train or measure the content classifier: filter train|eval --ham PATH... --spam PATH... [--phish PATH...]", runFilter},
+		{"filter", "train, measure or show the content classifier: filter train|eval --ham PATH... --spam PATH... [--phish PATH...], filter train --mailboxes, filter status", runFilter},
 		{"audit", "list administrative changes: audit [--since DURATION] [--limit N]", runAudit},
 		{"version", "print the version", runVersion},
 	}

@@ -19,14 +19,19 @@ import (
 
 // filterUsage is the usage line of filter train and filter eval.
 const filterUsage = "filter train|eval [-config FILE | --data DIR] --ham PATH... --spam PATH... [--phish PATH...] [--split train|test|all] [--json]\n" +
-	"       filter train [-config FILE | --data DIR] --mailboxes [--ham PATH... --spam PATH... --phish PATH...] [--json]"
+	"       filter train [-config FILE | --data DIR] --mailboxes [--ham PATH... --spam PATH... --phish PATH...] [--json]\n" +
+	"       filter status [-config FILE | --data DIR] [--json]"
 
 // runFilter trains the content classifier's global model from labelled
-// mail, or measures it: filter train | filter eval.
+// mail, measures it, or tells where it stands: filter train | eval |
+// status.
 func runFilter(ctx context.Context, env *Env, args []string) error {
-	verb, args, err := subcommand(args, "train", "eval")
+	verb, args, err := subcommand(args, "train", "eval", "status")
 	if err != nil {
 		return err
+	}
+	if verb == "status" {
+		return filterStatus(ctx, env, args)
 	}
 	fa, err := parseFilterArgs(env, verb, args)
 	if err != nil {
@@ -365,4 +370,89 @@ func printMisjudged(w io.Writer, name string, actual, got classify.Class, res fi
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// filterStatus tells where the global model came from and when, and what
+// the users' mail holds for the next retraining.
+func filterStatus(ctx context.Context, env *Env, args []string) error {
+	var f instanceFlags
+	fs := newFlagSet(env, "filter status", filterUsage)
+	f.register(fs, true)
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("filter status: unexpected %q", rest[0])
+	}
+	cfg, err := loadInstanceConfig(f)
+	if err != nil {
+		return err
+	}
+	st, done, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer done()
+	type modelStatus struct {
+		Updated    time.Time          `json:"updated"`
+		Source     string             `json:"source,omitempty"`
+		Bytes      int                `json:"bytes"`
+		Thresholds map[string]float64 `json:"thresholds"`
+	}
+	var out struct {
+		Model     *modelStatus   `json:"model"` // null: none yet
+		Mailboxes map[string]int `json:"mailboxes"`
+		// Needed are the fewest messages a retraining makes a model
+		// from: ham, and spam and phishing together.
+		Needed  map[string]int `json:"needed"`
+		Retrain string         `json:"retrain"` // [filter] retrain; "0s": never
+	}
+	data, updated, err := st.GetFilterModel(ctx, 0)
+	switch {
+	case err == nil:
+		m, err := classify.UnmarshalModel(data)
+		if err != nil {
+			return fmt.Errorf("the stored global model: %w", err)
+		}
+		src, err := usercorpus.Source(ctx, st)
+		if err != nil {
+			return err
+		}
+		out.Model = &modelStatus{Updated: updated.UTC(), Source: src, Bytes: len(data),
+			Thresholds: map[string]float64{"spam": m.Thresholds.Spam, "phish": m.Thresholds.Phish}}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	counts, err := usercorpus.Count(ctx, st, usercorpus.Options{})
+	if err != nil {
+		return err
+	}
+	out.Mailboxes = countsJSON(counts)
+	out.Needed = map[string]int{"ham": usercorpus.DefaultMinHam, "spam_and_phish": usercorpus.DefaultMinUnwanted}
+	out.Retrain = cfg.Filter.Retrain.String()
+	if f.json {
+		return writeJSON(env.Stdout, out)
+	}
+	if m := out.Model; m != nil {
+		src := m.Source
+		if src == "" {
+			src = "not recorded"
+		}
+		fmt.Fprintf(env.Stdout, "global model: trained %s, from %s; %d bytes; thresholds spam %.4f, phish %.4f\n",
+			m.Updated.Format(time.RFC3339), src, m.Bytes, m.Thresholds["spam"], m.Thresholds["phish"])
+	} else {
+		fmt.Fprintln(env.Stdout, "global model: none yet; the content classifier scores nothing")
+	}
+	fmt.Fprintf(env.Stdout, "users' mail to learn from: %d ham, %d spam, %d phishing (a model needs %d ham and %d spam and phishing)\n",
+		counts[classify.Ham], counts[classify.Spam], counts[classify.Phish], usercorpus.DefaultMinHam, usercorpus.DefaultMinUnwanted)
+	switch {
+	case cfg.Filter.Retrain == 0:
+		fmt.Fprintln(env.Stdout, "retraining from the users' mail: off ([filter] retrain = 0)")
+	case out.Model != nil && (out.Model.Source == usercorpus.FromCorpora || out.Model.Source == usercorpus.FromCorporaAndMailboxes):
+		fmt.Fprintln(env.Stdout, "retraining from the users' mail: not over a model trained from corpora (sealpost filter train --mailboxes adds it)")
+	default:
+		fmt.Fprintf(env.Stdout, "retraining from the users' mail: every %s\n", out.Retrain)
+	}
+	return nil
 }

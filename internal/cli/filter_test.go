@@ -166,6 +166,11 @@ func TestFilterTrainMailboxes(t *testing.T) {
 	if code, _, stderr := run(t, "filter", "train", "--data", dir, "--mailboxes"); code != 2 || !strings.Contains(stderr, "needs ham") {
 		t.Errorf("with no mail: exit %d: %s", code, stderr)
 	}
+	if code, out, _ := run(t, "filter", "status", "--data", dir); code != 0 || !strings.Contains(out, "global model: none yet") ||
+		!strings.Contains(out, "0 ham, 0 spam, 0 phishing (a model needs 200 ham and 200 spam and phishing)") ||
+		!strings.Contains(out, "retraining from the users' mail: every 24h\n") {
+		t.Errorf("status of a fresh instance: exit %d:\n%s", code, out)
+	}
 	_, st := openTestInstance(t, dir)
 	if _, err := st.CreateDomain(ctx, "home.test"); err != nil {
 		t.Fatal(err)
@@ -198,6 +203,21 @@ func TestFilterTrainMailboxes(t *testing.T) {
 	if trained.Counts["ham"] != 5 || trained.Counts["phish"] != 5 || trained.Source != "mailboxes" {
 		t.Errorf("from the mailboxes alone: %+v", trained)
 	}
+	var status struct {
+		Model *struct {
+			Updated    time.Time          `json:"updated"`
+			Source     string             `json:"source"`
+			Bytes      int                `json:"bytes"`
+			Thresholds map[string]float64 `json:"thresholds"`
+		} `json:"model"`
+		Mailboxes map[string]int `json:"mailboxes"`
+		Retrain   string         `json:"retrain"`
+	}
+	runJSON(t, &status, "filter", "status", "--data", dir, "--json")
+	if m := status.Model; m == nil || m.Source != "mailboxes" || m.Bytes == 0 || time.Since(m.Updated) > time.Minute ||
+		m.Thresholds["phish"] < 0.2 || status.Mailboxes["ham"] != 5 || status.Mailboxes["phish"] != 5 {
+		t.Errorf("status after training from the mailboxes: %+v %+v", status, status.Model)
+	}
 	ham, spam, phish := filterCorpus(t)
 	runJSON(t, &trained, "filter", "train", "--data", dir, "--mailboxes", "--ham", ham, "--spam", spam, "--phish", phish, "--json")
 	if trained.Counts["ham"] != 45 || trained.Counts["spam"] != 40 || trained.Counts["phish"] != 45 || trained.Source != "corpora and mailboxes" {
@@ -206,6 +226,10 @@ func TestFilterTrainMailboxes(t *testing.T) {
 	runJSON(t, &trained, "filter", "train", "--data", dir, "--ham", ham, "--spam", spam, "--json")
 	if trained.Counts["ham"] != 40 || trained.Source != "corpora" {
 		t.Errorf("from corpora alone: %+v", trained)
+	}
+	if code, out, _ := run(t, "filter", "status", "--data", dir); code != 0 || !strings.Contains(out, "from corpora;") ||
+		!strings.Contains(out, "not over a model trained from corpora") {
+		t.Errorf("status after training from corpora: exit %d:\n%s", code, out)
 	}
 	if code, _, _ := run(t, "filter", "eval", "--data", dir, "--mailboxes", "--ham", ham, "--spam", spam); code != 2 {
 		t.Errorf("eval --mailboxes: exit %d, want 2", code)

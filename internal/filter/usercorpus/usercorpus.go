@@ -122,35 +122,12 @@ type label struct {
 // Collect calls fn with each labelled message of the enabled accounts,
 // its class and its body, each body once.
 func Collect(ctx context.Context, st Store, opt Options, fn func(c classify.Class, raw []byte)) error {
-	opt = opt.withDefaults()
-	accounts, err := st.ListAccounts(ctx, "")
+	labels, err := choose(ctx, st, opt)
 	if err != nil {
-		return fmt.Errorf("usercorpus: %w", err)
+		return err
 	}
-	accounts = slices.DeleteFunc(accounts, func(a store.Account) bool { return a.Disabled })
-	if len(accounts) > 0 {
-		opt.PerAccount = max(1, min(opt.PerAccount, opt.PerClass/len(accounts)))
-	}
-	byBlob := map[string]label{}
-	var order []string // blobs in the order first met, for a stable set
-	for _, a := range accounts {
-		labels, err := accountLabels(ctx, st, a.ID, opt)
-		if err != nil {
-			return err
-		}
-		for _, l := range labels {
-			prev, seen := byBlob[l.msg.BlobID]
-			if !seen {
-				order = append(order, l.msg.BlobID)
-			}
-			if !seen || outweighs(l, prev) {
-				byBlob[l.msg.BlobID] = l
-			}
-		}
-	}
-	for _, blob := range order {
-		l := byBlob[blob]
-		raw, err := read(ctx, st, blob)
+	for _, l := range labels {
+		raw, err := read(ctx, st, l.msg.BlobID)
 		if err != nil {
 			if errors.Is(err, errTooLarge) || errors.Is(err, store.ErrNotFound) {
 				continue // too large to learn from, or expunged meanwhile
@@ -160,6 +137,51 @@ func Collect(ctx context.Context, st Store, opt Options, fn func(c classify.Clas
 		fn(l.class, raw)
 	}
 	return nil
+}
+
+// Count returns how many messages of each class Collect would give, at
+// most (a body too large to learn from is counted here), without reading
+// any.
+func Count(ctx context.Context, st Store, opt Options) ([3]int, error) {
+	var n [3]int
+	labels, err := choose(ctx, st, opt)
+	for _, l := range labels {
+		n[l.class]++
+	}
+	return n, err
+}
+
+// choose labels the messages of every enabled account, each body once,
+// in the order first met.
+func choose(ctx context.Context, st Store, opt Options) ([]label, error) {
+	opt = opt.withDefaults()
+	accounts, err := st.ListAccounts(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("usercorpus: %w", err)
+	}
+	accounts = slices.DeleteFunc(accounts, func(a store.Account) bool { return a.Disabled })
+	if len(accounts) > 0 {
+		opt.PerAccount = max(1, min(opt.PerAccount, opt.PerClass/len(accounts)))
+	}
+	byBlob := map[string]int{} // index in out
+	var out []label
+	for _, a := range accounts {
+		labels, err := accountLabels(ctx, st, a.ID, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range labels {
+			i, seen := byBlob[l.msg.BlobID]
+			switch {
+			case !seen:
+				byBlob[l.msg.BlobID] = len(out)
+				out = append(out, l)
+			case outweighs(l, out[i]):
+				out[i] = l
+			}
+		}
+	}
+	return out, nil
 }
 
 // outweighs reports whether label a replaces b for the same body: a

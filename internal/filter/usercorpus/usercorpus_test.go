@@ -110,6 +110,9 @@ func TestCollect(t *testing.T) {
 			if got := collected(t, st, Options{}); !slices.Equal(got, want) {
 				t.Errorf("collected\n%q\nwant\n%q", got, want)
 			}
+			if n, err := Count(ctx, st, Options{Now: func() time.Time { return now }}); err != nil || n != [3]int{3, 1, 1} {
+				t.Errorf("Count = %v, %v; want 3 ham, 1 spam, 1 phish", n, err)
+			}
 
 			// A disabled account gives nothing.
 			other := newAccount(t, st, "other@home.test")
