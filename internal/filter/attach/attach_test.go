@@ -52,6 +52,10 @@ func TestInspect(t *testing.T) {
 		{"lnk by magic", "Photos", "", lnk, []string{NameScript}},
 		{"iso by magic", "delivery.pdf", "", iso, []string{NameScript}},
 		{"iso by name", "delivery.iso", "", nil, []string{NameScript}},
+		{"onenote", "Invoice 4471.one", "", nil, []string{NameScript}},
+		{"troubleshooter", "fix-your-printer.diagcab", "", nil, []string{NameScript}},
+		{"cabinet", "update.cab", "", nil, []string{NameExecutable}},
+		{"access application", "orders.ADE", "", nil, []string{NameExecutable}},
 		{"internet shortcut", "Liberalism in America.url", "", []byte("[InternetShortcut]\r\nURL=http://example.com/\r\n"), []string{NameScript}},
 		// Double extensions and reordering.
 		{"double", "invoice.pdf.exe", "", nil, []string{NameDoubleExtension, NameExecutable}},

@@ -9,10 +9,11 @@
 //   - Programs by content: PE (an MZ header pointing at "PE\0\0"), ELF,
 //     Mach-O (thin and universal); Windows shortcuts ([MS-SHLLINK]) and
 //     ISO 9660 images by their magic. By extension: programs (.exe .scr
-//     .msi ...), scripts and shortcuts (.js .jse .vbs .vbe .wsf .ps1 .bat
-//     .cmd .hta .lnk .jar ...), disk images (.iso .img .vhd) and, weighed
-//     less, internet shortcuts (.url); by
-//     declared media type.
+//     .msi .cab ..., Access applications .ade .adp .mde), scripts and
+//     shortcuts (.js .jse .vbs .vbe .wsf .ps1 .bat .cmd .hta .lnk .jar
+//     ...), troubleshooting packages (.diagcab), OneNote notebooks (.one
+//     .onepkg), disk images (.iso .img .vhd) and, weighed less, internet
+//     shortcuts (.url); by declared media type.
 //
 //   - Names: double extensions ("invoice.pdf.exe", "invoice.pdf      .exe"),
 //     reordering characters (U+202E "invoice\u202Efdp.exe" shows as
@@ -49,6 +50,7 @@
 // Left out: decompressing RAR and 7z (their file names inside 7z, and
 // encrypted files behind a compressed 7z header, go unseen); bzip2, xz,
 // cab and ace archives; PDF object streams (actions inside compressed
-// streams go unseen); Excel 4.0 (XLM) macros; OneNote files; malware
+// streams go unseen); Excel 4.0 (XLM) macros; OneNote files' contents
+// (a notebook is flagged by its name alone); malware
 // signatures, which are clamd's job (internal/clamd).
 package attach

@@ -6,16 +6,22 @@ import (
 )
 
 // The extensions of programs: run by a double click on Windows, or
-// installed as one (.msi, .appx), or loaded by Excel (.xll).
-var executableExt = set("exe", "com", "scr", "pif", "cpl", "dll", "ocx", "sys", "drv", "msi", "msp",
-	"mst", "appx", "appxbundle", "msix", "msixbundle", "application", "gadget", "xll", "apk", "run", "elf")
+// installed as one (.msi, .appx, .cab), or loaded by Excel (.xll);
+// Access applications (.ade, .adp, .mde) run their VBA when opened.
+var executableExt = set("exe", "com", "scr", "pif", "cpl", "dll", "ocx", "sys", "drv", "vxd", "msi", "msp",
+	"mst", "appx", "appxbundle", "msix", "msixbundle", "application", "gadget", "xll", "apk", "run", "elf",
+	"ex_", "cab", "ade", "adp", "mde")
 
-// The extensions of scripts, shortcuts, registry and help files, and of
-// disk images (which Windows mounts with one click, hiding what they
+// The extensions of scripts, shortcuts, registry and help files, of
+// Windows troubleshooting packages (.diagcab and its kin, which fetch
+// and run code), of OneNote notebooks (whose embedded files run on a
+// click: a common carrier of malware since Office blocked macros), and
+// of disk images (which Windows mounts with one click, hiding what they
 // hold from mail filters).
-var scriptExt = set("js", "jse", "vbs", "vbe", "wsf", "wsh", "wsc", "ps1", "ps1xml", "ps2", "psc1", "psm1",
-	"bat", "cmd", "hta", "lnk", "scf", "sct", "reg", "inf", "jar", "jnlp", "msc", "chm", "hlp",
-	"settingcontent-ms", "library-ms", "searchconnector-ms", "iso", "img", "vhd", "vhdx", "udf", "dmg")
+var scriptExt = set("js", "jse", "mjs", "vb", "vbs", "vbe", "wsf", "wsh", "wsc", "ps1", "ps1xml", "ps2", "psc1", "psm1",
+	"bat", "cmd", "hta", "lnk", "scf", "sct", "shb", "reg", "inf", "ins", "isp", "nsh", "jar", "jnlp", "msc", "chm", "hlp",
+	"settingcontent-ms", "library-ms", "searchconnector-ms", "diagcab", "diagcfg", "diagpkg", "one", "onepkg",
+	"iso", "img", "vhd", "vhdx", "udf", "dmg")
 
 // Internet shortcuts open a web page (or, through a file: URL, a
 // program): people share bookmarks this way too, so they weigh less.
