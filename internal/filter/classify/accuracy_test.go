@@ -12,7 +12,7 @@ import (
 // last changed, less a small margin: a change that makes them worse
 // fails the test.
 const (
-	minSpamRecall  = 0.85
+	minSpamRecall  = 0.89
 	minPhishRecall = 0.98
 	maxHamFPCount  = 1
 )

@@ -151,6 +151,10 @@ func cvOptions(t *testing.T) TrainOptions {
 			o.Draws = int(x)
 		case "Bits":
 			o.Bits = int(x)
+		case "Fits":
+			o.Fits = int(x)
+		case "Seed":
+			o.Seed = uint64(x)
 		default:
 			t.Fatalf("unknown option %s", k)
 		}
