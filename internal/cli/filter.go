@@ -153,14 +153,14 @@ func forEachMessage(fa filterArgs, fn func(c classify.Class, name string, raw []
 // filterTrain trains the global model and stores it.
 func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
 	var set classify.Set
-	add := func(c classify.Class, raw []byte) { set.Add(content.Parse(raw), c) }
-	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) { add(c, raw) })
+	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) { set.Add(content.Parse(raw), c) })
 	if err != nil {
 		return err
 	}
 	fromCorpora := set.Counts
 	if fa.mailboxes {
-		if err := usercorpus.Collect(ctx, st, usercorpus.Options{}, add); err != nil {
+		err := usercorpus.Collect(ctx, st, usercorpus.Options{}, func(c classify.Class, raw []byte) { usercorpus.AddTo(&set, c, raw) })
+		if err != nil {
 			return err
 		}
 	}

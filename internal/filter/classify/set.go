@@ -29,6 +29,12 @@ func (s *Set) Add(m *content.Message, c Class) {
 			s.Vocabulary[Hash(tok)] = tok
 		}
 	}
+	s.AddUnnamed(m, c)
+}
+
+// AddUnnamed adds m as Add does, its tokens left out of the vocabulary:
+// for mail whose words the model must never name (Explain) to anyone.
+func (s *Set) AddUnnamed(m *content.Message, c Class) {
 	s.Examples = append(s.Examples, Example{Features: Extract(m), Class: c})
 	s.Counts[c]++
 }

@@ -31,6 +31,10 @@
 // keeping it, as the lesson worth learning server-wide. An account's own
 // preferences stay in its personal model (classify.Personal).
 //
+// The words a model names when it explains a score (the top words in
+// X-Sealpost-Reasons) come from reported spam and phishing only, never
+// from the mail people kept.
+//
 // A global model made by an administrator from corpora (filter train
 // without --mailboxes) is not replaced by the daily retraining: Source
 // records where the stored model came from.
@@ -404,6 +408,18 @@ type Result struct {
 	Took       time.Duration
 }
 
+// AddTo adds a message Collect gave to set. Only the words of reported
+// spam and phishing may be named by the model: the filter writes the
+// words that weighed most into a message's X-Sealpost-Reasons, and the
+// words of mail someone kept must never show in another person's message.
+func AddTo(set *classify.Set, c classify.Class, raw []byte) {
+	if c == classify.Ham {
+		set.AddUnnamed(content.Parse(raw), c)
+		return
+	}
+	set.Add(content.Parse(raw), c)
+}
+
 // ErrCorpusModel is Retrain's refusal to replace a model made from an
 // administrator's corpora.
 var ErrCorpusModel = errors.New("usercorpus: the global model was trained from corpora (sealpost filter train); retrain it with --mailboxes to add the users' mail")
@@ -422,7 +438,7 @@ func (r *Retrainer) Retrain(ctx context.Context) (Result, error) {
 	}
 	start := time.Now()
 	var set classify.Set
-	err = Collect(ctx, r.Store, r.Options, func(c classify.Class, raw []byte) { set.Add(content.Parse(raw), c) })
+	err = Collect(ctx, r.Store, r.Options, func(c classify.Class, raw []byte) { AddTo(&set, c, raw) })
 	if err != nil {
 		return res, err
 	}

@@ -240,6 +240,20 @@ func TestRetrain(t *testing.T) {
 	if got := judge("project meeting notes"); got != classify.Ham {
 		t.Errorf("new mail like the kept: %v", got)
 	}
+	// The model names words of reported mail, never of kept mail.
+	named := func(subject string) string {
+		var toks []string
+		for _, c := range m.Explain(classify.Extract(content.Parse([]byte(message(subject)))), 50) {
+			toks = append(toks, c.Token)
+		}
+		return strings.Join(toks, " ")
+	}
+	if got := named("casino bonus winner"); !strings.Contains(got, "casino") {
+		t.Errorf("a reported word is not named: %q", got)
+	}
+	if got := named("project meeting notes"); strings.Contains(got, "meeting") || strings.Contains(got, "project") {
+		t.Errorf("a word of kept mail is named: %q", got)
+	}
 	if src, err := Source(ctx, st); err != nil || src != FromMailboxes {
 		t.Errorf("source %q, %v", src, err)
 	}
