@@ -23,7 +23,7 @@ type account struct {
 	boxes map[string]store.Mailbox
 }
 
-func newAccount(t *testing.T, st store.Store, addr string) account {
+func newAccount(t testing.TB, st store.Store, addr string) account {
 	t.Helper()
 	ctx := t.Context()
 	a, err := st.CreateAccount(ctx, store.NewAccount{Address: addr, PasswordHash: "x", Mailboxes: []store.NewMailbox{
