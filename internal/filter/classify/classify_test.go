@@ -312,3 +312,75 @@ func TestTrainWithoutPhishing(t *testing.T) {
 		}
 	}
 }
+
+// TestPersonalWithoutPhishing: with a global model that never decides
+// phishing, a person's phishing report moves nothing (there is no
+// threshold to aim past), and a spam report still teaches spam without
+// making other mail phishing.
+func TestPersonalWithoutPhishing(t *testing.T) {
+	ex, _ := synthetic(60)
+	var phish []Example
+	ex = slices.DeleteFunc(ex, func(e Example) bool {
+		if e.Class == Phish {
+			phish = append(phish, e)
+			return true
+		}
+		return false
+	})
+	m, err := Train(ex, TrainOptions{Bits: 16, Folds: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPersonal()
+	p.Learn(m, phish[0].Features, Phish)
+	for _, e := range ex {
+		if got := m.Thresholds.Classify(ScoreWith(m, p, e.Features)); got == Phish {
+			t.Fatalf("after a phishing report, a %v example classified phishing", e.Class)
+		}
+	}
+	var ham Example
+	for _, e := range ex {
+		if e.Class == Ham && m.Classify(e.Features) == Ham {
+			ham = e
+			break
+		}
+	}
+	p.Learn(m, ham.Features, Spam)
+	if got := m.Thresholds.Classify(ScoreWith(m, p, ham.Features)); got != Spam {
+		t.Errorf("a message reported as spam classifies %v", got)
+	}
+	for _, e := range ex {
+		if s := ScoreWith(m, p, e.Features); s.Phish >= 0.5 {
+			t.Fatalf("after a spam report, a %v example scores %.3f for phishing", e.Class, s.Phish)
+		}
+	}
+}
+
+// TestExplainNamesOnlyItsFeature: a slot's name is given to the feature
+// it was learnt from, never to another feature that hashes to the same
+// slot.
+func TestExplainNamesOnlyItsFeature(t *testing.T) {
+	ex, vocab := synthetic(60)
+	m, err := Train(ex, TrainOptions{Bits: 10, Folds: 3, Vocabulary: vocab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, name := range m.names {
+		own := Hash(name)
+		if got := m.Explain(Features{own}, 1); len(got) != 1 || got[0].Token != name {
+			continue // a slot with no weight for the head Explain picks
+		}
+		for i := 0; i < 1<<16; i++ {
+			other := Hash(fmt.Sprintf("w:other%d", i))
+			if other == own || slot(other, m.bits) != s {
+				continue
+			}
+			got := m.Explain(Features{other}, 1)
+			if len(got) != 1 || got[0].Token != "" {
+				t.Fatalf("a feature sharing the slot of %q is explained as %+v", name, got)
+			}
+			return
+		}
+	}
+	t.Fatal("no named slot with a colliding feature found")
+}

@@ -168,7 +168,8 @@ func (m *Model) Classify(f Features) Class {
 }
 
 // Explain returns the n features of f that weighed most in its higher
-// score (spam or phish), heaviest first.
+// score (spam or phish), heaviest first, with the readable token of each
+// that the model names.
 func (m *Model) Explain(f Features, n int) []Contribution {
 	sc := scalesOf(f)
 	z := m.logits(f)
@@ -177,8 +178,9 @@ func (m *Model) Explain(f Features, n int) []Contribution {
 		head = headPhish
 	}
 	type slotWeight struct {
-		slot uint32
-		w    float64
+		slot    uint32
+		feature uint64
+		w       float64
 	}
 	seen := map[uint32]bool{}
 	var all []slotWeight
@@ -188,7 +190,7 @@ func (m *Model) Explain(f Features, n int) []Contribution {
 			continue
 		}
 		seen[s] = true
-		all = append(all, slotWeight{s, float64(sc.of(x) * m.w[head][s])})
+		all = append(all, slotWeight{s, x, float64(sc.of(x) * m.w[head][s])})
 	}
 	sort.Slice(all, func(i, j int) bool { return math.Abs(all[i].w) > math.Abs(all[j].w) })
 	if len(all) > n {
@@ -196,7 +198,14 @@ func (m *Model) Explain(f Features, n int) []Contribution {
 	}
 	out := make([]Contribution, len(all))
 	for i, a := range all {
-		out[i] = Contribution{Token: m.names[a.slot], Weight: a.w}
+		out[i] = Contribution{Weight: a.w}
+		// A slot is shared by every feature that hashes to it: its name
+		// is given only to the very feature it was learnt from, never
+		// to another that happens to share the slot (the name may be a
+		// word of someone else's mail).
+		if name, ok := m.names[a.slot]; ok && Hash(name) == a.feature {
+			out[i].Token = name
+		}
 	}
 	return out
 }

@@ -102,6 +102,15 @@ func corrections(t Thresholds, z [heads]float64, c Class) [heads]float64 {
 	case Phish:
 		atLeast(headPhish, phish+personalMargin)
 	}
+	// A head whose threshold is 1 never decides (it saw no example of its
+	// class): there is no side of it to aim for, and a step towards
+	// logit(1) would swamp every message sharing a feature.
+	if t.Spam >= 1 {
+		d[headSpam] = 0
+	}
+	if t.Phish >= 1 {
+		d[headPhish] = 0
+	}
 	return d
 }
 
