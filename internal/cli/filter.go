@@ -175,9 +175,6 @@ func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) e
 	if err != nil {
 		return err
 	}
-	if err := st.PutFilterModel(ctx, 0, data); err != nil {
-		return err
-	}
 	source := usercorpus.FromCorpora
 	if fa.mailboxes {
 		source = usercorpus.FromMailboxes
@@ -185,7 +182,12 @@ func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) e
 			source = usercorpus.FromCorporaAndMailboxes
 		}
 	}
+	// The source first: should storing the model fail, the server's
+	// retraining takes the old one for an administrator's and keeps it.
 	if err := usercorpus.SetSource(ctx, st, source); err != nil {
+		return err
+	}
+	if err := st.PutFilterModel(ctx, 0, data); err != nil {
 		return err
 	}
 	if fa.instance.json {

@@ -15,32 +15,45 @@
 //     the filter filed there is left out: a model taught by its own
 //     verdicts grows surer of its mistakes;
 //   - ham: the messages an account moved out of Junk or Phishing, and
-//     the messages it has read (\Seen) and kept, for at least ReportAfter,
-//     in any mailbox but Junk, Phishing, Trash, Sent and Drafts (what
-//     people write is not what they receive). A message read and kept
-//     for two days without a report is mail its reader wanted: the way
-//     large providers learn ham, since few people say so.
+//     the messages it has read (\Seen) that arrived at least ReportAfter
+//     ago (InternalDate) and are kept in any mailbox but Junk, Phishing,
+//     Trash, Sent and Drafts (what people write is not what they
+//     receive). A message read and kept for two days without a report is
+//     mail its reader wanted: the way large providers learn ham, since
+//     few people say so.
 //
 // Each account gives at most PerAccount messages of each class (2,000),
-// fewer on a server of more than ten accounts (20,000 of each class in
-// all), the newest (InternalDate), none older than MaxAge: recent mail,
-// a bounded amount of work, and no single mailbox making the model its
-// own. A body shared by several mailboxes or
-// accounts (one message to many recipients) counts once; when people
-// disagree about it a report of phishing or spam outweighs someone's
-// keeping it, as the lesson worth learning server-wide. An account's own
-// preferences stay in its personal model (classify.Personal).
+// fewer on a server of more than five accounts (10,000 of each class in
+// all, a few hundred megabytes of features; one each past 10,000
+// accounts), the newest (InternalDate), none older than MaxAge: recent
+// mail, a bounded amount of work, and no single
+// mailbox making the model its own. A message in several mailboxes or
+// accounts (one message to many recipients: each copy is a body of its
+// own) counts once, known by its Message-ID; when people disagree about
+// it a report outweighs someone's keeping it, and between reports
+// phishing outweighs spam outweighs ham, as the lesson worth learning
+// server-wide. An account's own preferences stay in its personal model
+// (classify.Personal).
 //
 // The words a model names when it explains a score (the top words in
 // X-Sealpost-Reasons) come from reported spam and phishing only, never
-// from the mail people kept.
+// from the mail people kept, and a word is named only for the very
+// feature it was learnt from (classify.Model.Explain).
 //
 // A global model made by an administrator from corpora (filter train
-// without --mailboxes) is not replaced by the daily retraining: Source
-// records where the stored model came from.
+// without --mailboxes), or stored before its source was recorded, is not
+// replaced by the daily retraining: Source records where the stored model
+// came from. Nor is one stored while the retraining ran.
 //
-// Left out: disabled accounts, messages marked \Deleted, and bodies over
-// training.MaxMessageBytes.
+// Limits, known and left: the labels are what people say, so a user can
+// teach the global model what they like (IMAP APPEND places any message,
+// with any date and flags, in any mailbox); PerAccount bounds how much
+// any one account weighs, and the model's thresholds still keep 0.1 % of
+// the ham it learnt from. Every node that shares a PostgreSQL store runs
+// the retraining (the same model, made several times). Each run lists
+// every mailbox of every account, and training uses every core for its
+// minutes. Disabled accounts, messages marked \Deleted, and bodies over
+// training.MaxMessageBytes are left out.
 package usercorpus
 
 import (
@@ -50,11 +63,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"sealpost.dev/sealpost/internal/filter/classify"
 	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/training"
+	"sealpost.dev/sealpost/internal/mimeinfo"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -62,7 +77,7 @@ import (
 type Store interface {
 	ListAccounts(ctx context.Context, domain string) ([]store.Account, error)
 	ListMailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
-	ListMessages(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Message, error)
+	ListSummarized(ctx context.Context, mailboxID int64, fromUID uint32, limit int) ([]store.Summarized, error)
 	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
 	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
 }
@@ -91,9 +106,10 @@ const (
 	DefaultReportAfter = 48 * time.Hour
 	DefaultMaxAge      = 365 * 24 * time.Hour
 	DefaultPerAccount  = 2000
-	DefaultPerClass    = 20000
+	DefaultPerClass    = 10000
 	listBatch          = 500
 	lookedAt           = 4 // see learnt
+	minLookups         = 1000
 )
 
 func (o Options) withDefaults() Options {
@@ -115,10 +131,17 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// candidate is a message that may become an example, with the key
+// that tells copies of it apart from other mail (sameMessage).
+type candidate struct {
+	store.Message
+	key string
+}
+
 // label is one message chosen as an example, and how sure the choice is
 // (a report outweighs a message merely kept: see the package doc).
 type label struct {
-	msg      store.Message
+	msg      candidate
 	class    classify.Class
 	reported bool
 }
@@ -167,7 +190,7 @@ func choose(ctx context.Context, st Store, opt Options) ([]label, error) {
 	if len(accounts) > 0 {
 		opt.PerAccount = max(1, min(opt.PerAccount, opt.PerClass/len(accounts)))
 	}
-	byBlob := map[string]int{} // index in out
+	byKey := map[string]int{} // index in out
 	var out []label
 	for _, a := range accounts {
 		labels, err := accountLabels(ctx, st, a.ID, opt)
@@ -175,10 +198,10 @@ func choose(ctx context.Context, st Store, opt Options) ([]label, error) {
 			return nil, err
 		}
 		for _, l := range labels {
-			i, seen := byBlob[l.msg.BlobID]
+			i, seen := byKey[l.msg.key]
 			switch {
 			case !seen:
-				byBlob[l.msg.BlobID] = len(out)
+				byKey[l.msg.key] = len(out)
 				out = append(out, l)
 			case outweighs(l, out[i]):
 				out[i] = l
@@ -188,13 +211,15 @@ func choose(ctx context.Context, st Store, opt Options) ([]label, error) {
 	return out, nil
 }
 
-// outweighs reports whether label a replaces b for the same body: a
-// report over a message merely kept, phishing over spam.
+// outweighs reports whether label a replaces b for the same message: a
+// report over a message merely kept, and between reports phishing over
+// spam over ham (someone's report of unwanted mail is the lesson worth
+// learning server-wide; the rest is in their personal models).
 func outweighs(a, b label) bool {
 	if a.reported != b.reported {
 		return a.reported
 	}
-	return a.class == classify.Phish && b.class == classify.Spam
+	return a.class > b.class // Ham < Spam < Phish
 }
 
 // accountLabels chooses one account's examples.
@@ -205,13 +230,13 @@ func accountLabels(ctx context.Context, st Store, account int64, opt Options) ([
 	}
 	now := opt.Now()
 	oldest, keptSince := now.Add(-opt.MaxAge), now.Add(-opt.ReportAfter)
-	var phish, junk, kept, unread []store.Message
+	var phish, junk, kept, unread []candidate
 	for _, mb := range mailboxes {
 		role := roleOf(mb)
 		if role == skipped {
 			continue
 		}
-		err := eachMessage(ctx, st, mb.ID, func(m store.Message) {
+		err := eachMessage(ctx, st, mb.ID, func(m candidate) {
 			if m.InternalDate.Before(oldest) || slices.Contains(m.Flags, `\Deleted`) {
 				return
 			}
@@ -251,7 +276,7 @@ func accountLabels(ctx context.Context, st Store, account int64, opt Options) ([
 		out = append(out, label{m, classify.Ham, true})
 		taken[m.ID] = true
 	}
-	kept = slices.DeleteFunc(kept, func(m store.Message) bool { return taken[m.ID] })
+	kept = slices.DeleteFunc(kept, func(m candidate) bool { return taken[m.ID] })
 	for _, m := range newest(kept, opt.PerAccount-len(rescued)) {
 		out = append(out, label{m, classify.Ham, false})
 	}
@@ -279,15 +304,15 @@ func roleOf(mb store.Mailbox) int {
 }
 
 // eachMessage calls fn for every message of a mailbox.
-func eachMessage(ctx context.Context, st Store, mailbox int64, fn func(store.Message)) error {
+func eachMessage(ctx context.Context, st Store, mailbox int64, fn func(candidate)) error {
 	var from uint32 = 1
 	for {
-		batch, err := st.ListMessages(ctx, mailbox, from, listBatch)
+		batch, err := st.ListSummarized(ctx, mailbox, from, listBatch)
 		if err != nil {
 			return err
 		}
 		for _, m := range batch {
-			fn(m)
+			fn(candidate{m.Message, sameMessage(m)})
 		}
 		if len(batch) < listBatch {
 			return nil
@@ -296,19 +321,37 @@ func eachMessage(ctx context.Context, st Store, mailbox int64, fn func(store.Mes
 	}
 }
 
+// sameMessage keys copies of one message: its Message-ID, from the
+// stored summary. Each recipient's copy is stored as a body of its own
+// (with its own trace and score fields), so a body's ID does not tell
+// that a message sent to many people is one; a message without a
+// Message-ID (or a summary) is keyed by its body.
+func sameMessage(m store.Summarized) string {
+	if len(m.Summary) > 0 {
+		if sum, err := mimeinfo.Decode(m.Summary); err == nil && sum.Root != nil && sum.Root.Envelope != nil {
+			if id := strings.TrimSpace(sum.Root.Envelope.MessageID); id != "" {
+				return "id " + id
+			}
+		}
+	}
+	return "blob " + m.BlobID
+}
+
 // newest returns at most n of msgs, the newest first.
-func newest(msgs []store.Message, n int) []store.Message {
-	slices.SortStableFunc(msgs, func(a, b store.Message) int { return b.InternalDate.Compare(a.InternalDate) })
+func newest(msgs []candidate, n int) []candidate {
+	slices.SortStableFunc(msgs, func(a, b candidate) int { return b.InternalDate.Compare(a.InternalDate) })
 	return msgs[:max(0, min(n, len(msgs)))]
 }
 
 // learnt returns at most n of msgs, the newest first, whose body the
-// account's moves taught as class. Only the newest lookedAt*n are looked
-// up: a record is one read of the store, and a mailbox of years holds
-// tens of thousands of messages.
-func learnt(ctx context.Context, st Store, account int64, msgs []store.Message, class string, n int) ([]store.Message, error) {
-	var out []store.Message
-	for _, m := range newest(msgs, lookedAt*n) {
+// account's moves taught as class. Only the newest lookups of them are
+// looked up, lookedAt*n and at least minLookups: a record is one read of
+// the store, and a mailbox of years holds tens of thousands of messages
+// (reports older than the newest thousand messages of a Junk folder are
+// missed).
+func learnt(ctx context.Context, st Store, account int64, msgs []candidate, class string, n int) ([]candidate, error) {
+	var out []candidate
+	for _, m := range newest(msgs, max(lookedAt*n, minLookups)) {
 		if len(out) == n {
 			break
 		}
@@ -422,19 +465,17 @@ func AddTo(set *classify.Set, c classify.Class, raw []byte) {
 
 // ErrCorpusModel is Retrain's refusal to replace a model made from an
 // administrator's corpora.
-var ErrCorpusModel = errors.New("usercorpus: the global model was trained from corpora (sealpost filter train); retrain it with --mailboxes to add the users' mail")
+var ErrCorpusModel = errors.New("usercorpus: the global model was trained from corpora (sealpost filter train), or before its source was recorded; retrain it with --mailboxes to add the users' mail")
 
 // Retrain collects the users' mail and, when there is enough of it,
-// trains and stores the global model. A model made from corpora is kept
-// (ErrCorpusModel).
+// trains and stores the global model. A model made from corpora, or one
+// whose source is not recorded, is kept (ErrCorpusModel), as is one
+// stored while it trained (ErrReplaced).
 func (r *Retrainer) Retrain(ctx context.Context) (Result, error) {
 	var res Result
-	src, err := Source(ctx, r.Store)
+	before, err := r.replaceable(ctx)
 	if err != nil {
-		return res, fmt.Errorf("usercorpus: %w", err)
-	}
-	if src == FromCorpora || src == FromCorporaAndMailboxes {
-		return res, ErrCorpusModel
+		return res, err
 	}
 	start := time.Now()
 	var set classify.Set
@@ -452,20 +493,80 @@ func (r *Retrainer) Retrain(ctx context.Context) (Result, error) {
 		res.Skipped = fmt.Sprintf("%d spam and phishing of the %d needed", n, minUnwanted)
 		return res, nil
 	}
-	model, err := classify.Train(set.Examples, classify.TrainOptions{Vocabulary: set.Vocabulary})
+	model, err := train(ctx, set)
 	if err != nil {
-		return res, fmt.Errorf("usercorpus: %w", err)
+		return res, err
 	}
 	data, err := model.MarshalBinary()
 	if err != nil {
 		return res, err
 	}
-	if err := r.Store.PutFilterModel(ctx, 0, data); err != nil {
-		return res, fmt.Errorf("usercorpus: storing the model: %w", err)
+	// Training takes minutes on a large server: the model stored must
+	// still be the one looked at, not one an administrator has trained
+	// meanwhile.
+	if now, err := r.replaceable(ctx); err != nil {
+		return res, err
+	} else if !now.Equal(before) {
+		return res, ErrReplaced
 	}
+	// The source first: should storing the model then fail, the old one
+	// is taken for the users' (it was, or there was none) and nothing an
+	// administrator made is ever taken for it.
 	if err := SetSource(ctx, r.Store, FromMailboxes); err != nil {
 		return res, fmt.Errorf("usercorpus: %w", err)
 	}
+	if err := r.Store.PutFilterModel(ctx, 0, data); err != nil {
+		return res, fmt.Errorf("usercorpus: storing the model: %w", err)
+	}
 	res.Trained, res.ModelBytes, res.Took = true, len(data), time.Since(start)
 	return res, nil
+}
+
+// ErrReplaced is Retrain's refusal to store its model over one stored
+// while it trained.
+var ErrReplaced = errors.New("usercorpus: the global model was replaced while retraining; not overwritten")
+
+// replaceable returns when the stored global model was stored (zero when
+// there is none), or ErrCorpusModel when it is not the users': made
+// from corpora, or stored before its source was recorded.
+func (r *Retrainer) replaceable(ctx context.Context) (time.Time, error) {
+	_, updated, err := r.Store.GetFilterModel(ctx, 0)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("usercorpus: %w", err)
+	}
+	src, err := Source(ctx, r.Store)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("usercorpus: %w", err)
+	}
+	if src != FromMailboxes {
+		return time.Time{}, ErrCorpusModel
+	}
+	return updated, nil
+}
+
+// train trains on set, giving up when ctx is done: a server shutting down
+// does not wait for minutes of training (the abandoned work ends on its
+// own and is dropped).
+func train(ctx context.Context, set classify.Set) (*classify.Model, error) {
+	type trained struct {
+		m   *classify.Model
+		err error
+	}
+	done := make(chan trained, 1)
+	go func() {
+		m, err := classify.Train(set.Examples, classify.TrainOptions{Vocabulary: set.Vocabulary})
+		done <- trained{m, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case t := <-done:
+		if t.err != nil {
+			return nil, fmt.Errorf("usercorpus: %w", t.err)
+		}
+		return t.m, nil
+	}
 }

@@ -1,6 +1,7 @@
 package usercorpus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -127,28 +128,35 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-// TestCollectOnce: a body in several mailboxes and accounts counts once,
-// and a report outweighs another reader keeping it.
+// TestCollectOnce: a message in several mailboxes and accounts counts
+// once, each recipient's copy stored as a body of its own (as delivery
+// does, with its own trace fields) and told the same by its Message-ID;
+// a report outweighs another reader keeping it.
 func TestCollectOnce(t *testing.T) {
 	st := openSQLite(t)
 	ctx := t.Context()
 	ann, bob := newAccount(t, st, "ann@home.test"), newAccount(t, st, "bob@home.test")
-	body := "From: list@sender.test\r\nSubject: weekly offers\r\n\r\nOffers.\r\n"
-	ms, err := st.Deliver(ctx, strings.NewReader(body), []store.Target{
-		{MailboxID: ann.boxes["INBOX"].ID, Flags: []string{`\Seen`}, InternalDate: now.Add(-3 * day)},
-		{MailboxID: ann.boxes["Archive"].ID, Flags: []string{`\Seen`}, InternalDate: now.Add(-3 * day)},
-		{MailboxID: bob.boxes["Junk"].ID, InternalDate: now.Add(-3 * day)},
-	})
-	if err != nil {
-		t.Fatal(err)
+	copyTo := func(mb store.Mailbox, rcpt string, flags ...string) store.Message {
+		body := "Received: from mx.sender.test by mail.home.test for <" + rcpt + ">; Mon, 16 Nov 2026 09:00:00 +0000\r\n" +
+			"Message-ID: <weekly-42@sender.test>\r\nFrom: list@sender.test\r\nSubject: weekly offers\r\n\r\nOffers.\r\n"
+		ms, err := st.Deliver(ctx, strings.NewReader(body), []store.Target{{MailboxID: mb.ID, Flags: flags, InternalDate: now.Add(-3 * day)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ms[0]
 	}
-	if got := collected(t, st, Options{}); !slices.Equal(got, []string{"ham weekly offers"}) {
+	copyTo(ann.boxes["INBOX"], "ann@home.test", `\Seen`)
+	copyTo(ann.boxes["Archive"], "ann@home.test", `\Seen`)
+	reported := copyTo(bob.boxes["Junk"], "bob@home.test")
+	// Without a Message-ID, bodies are told apart by themselves.
+	put(t, st, bob.boxes["INBOX"], "no id", 3*day, `\Seen`)
+	if got := collected(t, st, Options{}); !slices.Equal(got, []string{"ham no id", "ham weekly offers"}) {
 		t.Errorf("kept twice, filed by the filter once: collected %q", got)
 	}
-	if err := (&training.Trainer{Store: st}).Teach(ctx, bob.ID, ms[2], training.Spam); err != nil {
+	if err := (&training.Trainer{Store: st}).Teach(ctx, bob.ID, reported, training.Spam); err != nil {
 		t.Fatal(err)
 	}
-	if got := collected(t, st, Options{}); !slices.Equal(got, []string{"spam weekly offers"}) {
+	if got := collected(t, st, Options{}); !slices.Equal(got, []string{"ham no id", "spam weekly offers"}) {
 		t.Errorf("kept by one, reported by the other: collected %q", got)
 	}
 }
@@ -258,15 +266,43 @@ func TestRetrain(t *testing.T) {
 		t.Errorf("source %q, %v", src, err)
 	}
 
-	// An administrator's model stays.
-	if err := SetSource(ctx, st, FromCorpora); err != nil {
-		t.Fatal(err)
+	// A model stored while it trained stays.
+	racing := &replacedMeanwhile{Store: st}
+	r2 := &Retrainer{Store: racing, Options: r.Options, MinHam: 30, MinUnwanted: 30}
+	if _, err := r2.Retrain(ctx); !errors.Is(err, ErrReplaced) {
+		t.Errorf("over a model stored meanwhile: %v", err)
 	}
+
+	// An administrator's model stays, and so does one whose source was
+	// never recorded (stored before sources were).
 	_, before, _ := st.GetFilterModel(ctx, 0)
-	if _, err := r.Retrain(ctx); !errors.Is(err, ErrCorpusModel) {
-		t.Errorf("over a corpus model: %v", err)
+	for _, src := range []string{FromCorpora, FromCorporaAndMailboxes, ""} {
+		if src == "" {
+			if err := st.DeleteValue(ctx, sourceNamespace, sourceKey); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := SetSource(ctx, st, src); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Retrain(ctx); !errors.Is(err, ErrCorpusModel) {
+			t.Errorf("over a model from %q: %v", src, err)
+		}
 	}
 	if _, after, _ := st.GetFilterModel(ctx, 0); !after.Equal(before) {
 		t.Error("the corpus model was replaced")
 	}
+}
+
+// replacedMeanwhile is a store whose global model is stored anew each
+// time it is asked for, as if an administrator trained one while the
+// retraining ran.
+type replacedMeanwhile struct {
+	store.Store
+	asked int
+}
+
+func (s *replacedMeanwhile) GetFilterModel(ctx context.Context, account int64) ([]byte, time.Time, error) {
+	data, updated, err := s.Store.GetFilterModel(ctx, account)
+	s.asked++
+	return data, updated.Add(time.Duration(s.asked) * time.Second), err
 }
