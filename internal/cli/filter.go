@@ -19,7 +19,7 @@ import (
 
 // filterUsage is the usage line of filter train and filter eval.
 const filterUsage = "filter train|eval [-config FILE | --data DIR] --ham PATH... --spam PATH... [--phish PATH...] [--split train|test|all] [--json]\n" +
-	"       filter train [-config FILE | --data DIR] --mailboxes [--ham PATH... --spam PATH... --phish PATH...] [--json]\n" +
+	"       filter train|eval [-config FILE | --data DIR] --mailboxes [--ham PATH... --spam PATH... --phish PATH...] [--split ...] [--json]\n" +
 	"       filter status [-config FILE | --data DIR] [--json]"
 
 // runFilter trains the content classifier's global model from labelled
@@ -74,6 +74,7 @@ func parseFilterArgs(env *Env, verb string, args []string) (filterArgs, error) {
 	fa.instance.register(fs, true)
 	if verb == "eval" {
 		fs.BoolVar(&fa.misjudged, "misjudged", false, "list each message the whole filter misjudged, with its scores (on standard error)")
+		fs.BoolVar(&fa.mailboxes, "mailboxes", false, "judge the users' own mail as well, labelled as the daily retraining labels it (see docs/filter.md); with --split test, the part a model trained with --split train never saw")
 	} else {
 		fs.BoolVar(&fa.mailboxes, "mailboxes", false, "learn from the users' own mail as well: what they reported as spam or phishing, and what they read and kept (see docs/filter.md)")
 	}
@@ -131,9 +132,38 @@ func isBoolFlag(v any) bool {
 	return ok && b.IsBoolFlag()
 }
 
+// labelled is one message to learn from or judge.
+type labelled struct {
+	class classify.Class
+	name  string // its path, or for the users' mail its Message-ID
+	raw   []byte
+	users bool // from the users' mail (--mailboxes)
+}
+
 // forEachMessage calls fn for every message of the paths of each class
-// that is in the split.
-func forEachMessage(fa filterArgs, fn func(c classify.Class, name string, raw []byte)) error {
+// that is in the split. With --mailboxes, the users' mail follows (package
+// usercorpus), split alike.
+func forEachMessage(ctx context.Context, st store.Store, fa filterArgs, fn func(labelled)) error {
+	err := forEachInPaths(fa, func(c classify.Class, name string, raw []byte) { fn(labelled{c, name, raw, false}) })
+	if err != nil || !fa.mailboxes {
+		return err
+	}
+	return usercorpus.Collect(ctx, st, usercorpus.Options{}, func(c classify.Class, raw []byte) {
+		if fa.split.In(raw) {
+			fn(labelled{c, "users' mail " + messageID(raw), raw, true})
+		}
+	})
+}
+
+// messageID returns the Message-ID of raw, or "(no Message-ID)".
+func messageID(raw []byte) string {
+	if id := content.Parse(raw).Get("Message-ID"); id != "" {
+		return id
+	}
+	return "(no Message-ID)"
+}
+
+func forEachInPaths(fa filterArgs, fn func(c classify.Class, name string, raw []byte)) error {
 	for c, paths := range fa.paths {
 		for _, p := range paths {
 			err := corpus.Read(p, func(name string, raw []byte) error {
@@ -153,16 +183,17 @@ func forEachMessage(fa filterArgs, fn func(c classify.Class, name string, raw []
 // filterTrain trains the global model and stores it.
 func filterTrain(ctx context.Context, env *Env, st store.Store, fa filterArgs) error {
 	var set classify.Set
-	err := forEachMessage(fa, func(c classify.Class, _ string, raw []byte) { set.Add(content.Parse(raw), c) })
+	var fromCorpora [3]int
+	err := forEachMessage(ctx, st, fa, func(m labelled) {
+		if m.users {
+			usercorpus.AddTo(&set, m.class, m.raw)
+			return
+		}
+		set.Add(content.Parse(m.raw), m.class)
+		fromCorpora[m.class]++
+	})
 	if err != nil {
 		return err
-	}
-	fromCorpora := set.Counts
-	if fa.mailboxes {
-		err := usercorpus.Collect(ctx, st, usercorpus.Options{}, func(c classify.Class, raw []byte) { usercorpus.AddTo(&set, c, raw) })
-		if err != nil {
-			return err
-		}
 	}
 	counts := set.Counts
 	start := time.Now()
@@ -261,7 +292,8 @@ func filterEval(ctx context.Context, env *Env, st store.Store, fa filterArgs) er
 	var busy, onlyBusy time.Duration
 	var failed error
 	hamWarned := 0
-	err = forEachMessage(fa, func(c classify.Class, name string, raw []byte) {
+	err = forEachMessage(ctx, st, fa, func(m labelled) {
+		c, name, raw := m.class, m.name, m.raw
 		start := time.Now()
 		got := model.Classify(classify.Extract(content.Parse(raw)))
 		onlyBusy += time.Since(start)

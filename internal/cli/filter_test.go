@@ -231,7 +231,16 @@ func TestFilterTrainMailboxes(t *testing.T) {
 		!strings.Contains(out, "not over a model trained from corpora") {
 		t.Errorf("status after training from corpora: exit %d:\n%s", code, out)
 	}
-	if code, _, _ := run(t, "filter", "eval", "--data", dir, "--mailboxes", "--ham", ham, "--spam", spam); code != 2 {
-		t.Errorf("eval --mailboxes: exit %d, want 2", code)
+	// eval judges the users' mail too, split as the corpora are.
+	var judged struct{ Counts map[string]int }
+	runJSON(t, &judged, "filter", "eval", "--data", dir, "--mailboxes", "--json")
+	if judged.Counts["ham"] != 5 || judged.Counts["phish"] != 5 || judged.Counts["spam"] != 0 {
+		t.Errorf("eval --mailboxes: counts %v", judged.Counts)
+	}
+	var test, train struct{ Counts map[string]int }
+	runJSON(t, &test, "filter", "eval", "--data", dir, "--mailboxes", "--split", "test", "--json")
+	runJSON(t, &train, "filter", "eval", "--data", dir, "--mailboxes", "--split", "train", "--json")
+	if test.Counts["ham"]+train.Counts["ham"] != 5 || test.Counts["phish"]+train.Counts["phish"] != 5 {
+		t.Errorf("eval --mailboxes split: test %v train %v", test.Counts, train.Counts)
 	}
 }

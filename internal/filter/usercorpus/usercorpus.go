@@ -147,7 +147,7 @@ type label struct {
 }
 
 // Collect calls fn with each labelled message of the enabled accounts,
-// its class and its body, each body once.
+// its class and its body, each message once.
 func Collect(ctx context.Context, st Store, opt Options, fn func(c classify.Class, raw []byte)) error {
 	labels, err := choose(ctx, st, opt)
 	if err != nil {
@@ -178,8 +178,8 @@ func Count(ctx context.Context, st Store, opt Options) ([3]int, error) {
 	return n, err
 }
 
-// choose labels the messages of every enabled account, each body once,
-// in the order first met.
+// choose labels the messages of every enabled account, each message
+// once, in the order first met.
 func choose(ctx context.Context, st Store, opt Options) ([]label, error) {
 	opt = opt.withDefaults()
 	accounts, err := st.ListAccounts(ctx, "")
