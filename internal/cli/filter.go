@@ -483,8 +483,8 @@ func filterStatus(ctx context.Context, env *Env, args []string) error {
 	switch {
 	case cfg.Filter.Retrain == 0:
 		fmt.Fprintln(env.Stdout, "retraining from the users' mail: off ([filter] retrain = 0)")
-	case out.Model != nil && (out.Model.Source == usercorpus.FromCorpora || out.Model.Source == usercorpus.FromCorporaAndMailboxes):
-		fmt.Fprintln(env.Stdout, "retraining from the users' mail: not over a model trained from corpora (sealpost filter train --mailboxes adds it)")
+	case out.Model != nil && out.Model.Source != usercorpus.FromMailboxes:
+		fmt.Fprintln(env.Stdout, "retraining from the users' mail: not over this model, trained from corpora or before its source was recorded (sealpost filter train --mailboxes adds the users' mail)")
 	default:
 		fmt.Fprintf(env.Stdout, "retraining from the users' mail: every %s\n", out.Retrain)
 	}

@@ -228,7 +228,7 @@ func TestFilterTrainMailboxes(t *testing.T) {
 		t.Errorf("from corpora alone: %+v", trained)
 	}
 	if code, out, _ := run(t, "filter", "status", "--data", dir); code != 0 || !strings.Contains(out, "from corpora;") ||
-		!strings.Contains(out, "not over a model trained from corpora") {
+		!strings.Contains(out, "not over this model, trained from corpora") {
 		t.Errorf("status after training from corpora: exit %d:\n%s", code, out)
 	}
 	// eval judges the users' mail too, split as the corpora are.
