@@ -36,9 +36,11 @@ func (s *Server) retrainFilter(ctx context.Context) {
 		switch {
 		case errors.Is(err, usercorpus.ErrCorpusModel):
 			if !toldKept {
-				s.log.Info("filter: the content classifier's model was trained from corpora; not retraining it from the users' mail (sealpost filter train --mailboxes adds it)")
+				s.log.Info("filter: the content classifier's model was trained from corpora, or before its source was recorded; not retraining it from the users' mail (sealpost filter train --mailboxes adds it)")
 				toldKept = true
 			}
+		case errors.Is(err, usercorpus.ErrReplaced):
+			s.log.Info("filter: the content classifier's model was replaced while retraining; kept")
 		case err != nil && ctx.Err() == nil:
 			s.log.Warn("filter: retraining the content classifier from the users' mail", "err", err)
 		case res.Trained:
