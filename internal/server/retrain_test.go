@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,52 @@ func waitNew(t *testing.T, srv *Server, address, mailbox string, had int) string
 		if time.Now().After(deadline) {
 			t.Fatalf("nothing new in %s of %s", mailbox, address)
 		}
+	}
+}
+
+// TestRetrainKeepsCorpusModel: a model stored before the server knew
+// where models come from (no source recorded) is taken for an
+// administrator's and kept, and the server says so.
+func TestRetrainKeepsCorpusModel(t *testing.T) {
+	cfg := testConfig(t)
+	var set classify.Set
+	for i := range 20 {
+		set.Add(content.Parse([]byte(fmt.Sprintf("Subject: meeting notes %d\r\n\r\nagenda\r\n", i))), classify.Ham)
+		set.Add(content.Parse([]byte(fmt.Sprintf("Subject: casino bonus %d\r\n\r\nwinner\r\n", i))), classify.Spam)
+	}
+	m, err := classify.Train(set.Examples, classify.TrainOptions{Bits: 12, Folds: 2, Fits: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logRecorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store().PutFilterModel(ctx, 0, data); err != nil {
+		t.Fatal(err)
+	}
+	_, before, _ := srv.Store().GetFilterModel(ctx, 0)
+	srv.retrainFirst = time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	const kept = "not retraining it from the users' mail"
+	for deadline := time.Now().Add(20 * time.Second); !logs.has(kept); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not logged in 20 s; log:\n%s", logs.String())
+		}
+	}
+	if _, after, _ := srv.Store().GetFilterModel(ctx, 0); !after.Equal(before) {
+		t.Error("the model was replaced")
 	}
 }
