@@ -183,6 +183,12 @@ func TestTrainSynthetic(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Error("training is not deterministic")
 	}
+	// Nor does how many fits run at once.
+	m4, _ := Train(ex, TrainOptions{Bits: 16, Folds: 3, Epochs: 20, Rate: 0.2, Workers: 1})
+	m4.names = m.names
+	if c, _ := m4.MarshalBinary(); !slices.Equal(a, c) {
+		t.Error("one worker makes another model")
+	}
 	// Nor does the order they come in matter.
 	reversed := slices.Clone(ex)
 	slices.Reverse(reversed)

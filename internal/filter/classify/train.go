@@ -41,6 +41,12 @@ type TrainOptions struct {
 	// into the model (and into each model of the cross-validation that
 	// chooses the thresholds); 0: 4.
 	Fits int
+	// Workers bounds the fits of this training that run at once; 0: as
+	// many as the process runs at once (GOMAXPROCS, shared by every
+	// training). A server that trains beside its mail gives it some of
+	// its cores only. The model does not depend on it.
+	Workers int
+	workers chan struct{} // made by Train from Workers
 	// Vocabulary names features (Hash(token) → token) so that Explain
 	// can show them; optional.
 	Vocabulary map[uint64]string
@@ -101,6 +107,9 @@ func Train(examples []Example, opt TrainOptions) (*Model, error) {
 		return nil, errors.New("classify: training needs ham and spam or phishing examples")
 	}
 	examples = canonicalOrder(examples)
+	if opt.Workers > 0 {
+		opt.workers = make(chan struct{}, opt.Workers)
+	}
 	m := fit(examples, opt)
 	if opt.Fixed != nil {
 		m.Thresholds = *opt.Fixed
@@ -139,7 +148,7 @@ func canonicalOrder(examples []Example) []Example {
 // shuffles of their own.
 func fit(examples []Example, opt TrainOptions) *Model {
 	if opt.Fits <= 1 {
-		return fitOnce(examples, opt)
+		return boundedFit(examples, opt)
 	}
 	// The fits run side by side (a cross-validation's folds already do,
 	// and then wait their turn here) and are summed in order, so that the
@@ -148,11 +157,9 @@ func fit(examples []Example, opt TrainOptions) *Model {
 	var wg sync.WaitGroup
 	for i := range fits {
 		wg.Go(func() {
-			fitSlots <- struct{}{}
-			defer func() { <-fitSlots }()
 			o := opt
 			o.Seed = opt.Seed + uint64(i)*0x51ed
-			fits[i] = fitOnce(examples, o)
+			fits[i] = boundedFit(examples, o)
 		})
 	}
 	wg.Wait()
@@ -179,6 +186,18 @@ func fit(examples []Example, opt TrainOptions) *Model {
 // holds two weight tables and their sums of squares (16 MiB at 20 bits),
 // and the folds of a cross-validation each make several.
 var fitSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// boundedFit is fitOnce once a slot of the training's own (Workers) and
+// one of the process's are free, taken in that order.
+func boundedFit(examples []Example, opt TrainOptions) *Model {
+	if opt.workers != nil {
+		opt.workers <- struct{}{}
+		defer func() { <-opt.workers }()
+	}
+	fitSlots <- struct{}{}
+	defer func() { <-fitSlots }()
+	return fitOnce(examples, opt)
+}
 
 // fitOnce trains the weights with AdaGrad, epoch by epoch over a shuffled
 // order.

@@ -51,8 +51,8 @@
 // any one account weighs, and the model's thresholds still keep 0.1 % of
 // the ham it learnt from. Every node that shares a PostgreSQL store runs
 // the retraining (the same model, made several times). Each run lists
-// every mailbox of every account, and training uses every core for its
-// minutes. Disabled accounts, messages marked \Deleted, and bodies over
+// every mailbox of every account, and training uses half the cores for
+// its minutes. Disabled accounts, messages marked \Deleted, and bodies over
 // training.MaxMessageBytes are left out.
 package usercorpus
 
@@ -62,6 +62,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -557,7 +558,9 @@ func train(ctx context.Context, set classify.Set) (*classify.Model, error) {
 	}
 	done := make(chan trained, 1)
 	go func() {
-		m, err := classify.Train(set.Examples, classify.TrainOptions{Vocabulary: set.Vocabulary})
+		// Half the cores: the server trains beside its mail.
+		m, err := classify.Train(set.Examples, classify.TrainOptions{Vocabulary: set.Vocabulary,
+			Workers: max(1, runtime.GOMAXPROCS(0)/2)})
 		done <- trained{m, err}
 	}()
 	select {
