@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/dnsx"
 	"sealpost.dev/sealpost/internal/filter/classify"
 	"sealpost.dev/sealpost/internal/filter/content"
@@ -29,13 +30,8 @@ func TestServerLearnsFromItsUsers(t *testing.T) {
 	needCorpus(t)
 	cfg := testConfig(t)
 	cfg.Listeners.SMTP = "127.0.0.1:0"
-	logs := &logRecorder{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, logs := newRecorded(t, cfg)
+	ctx := t.Context()
 	acct, err := srv.Accounts().AddAccount(ctx, "ann@example.org", "a long enough password", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -80,12 +76,7 @@ func TestServerLearnsFromItsUsers(t *testing.T) {
 	}
 
 	srv.retrainFirst = time.Millisecond
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runUntilEnd(t, srv)
 	for deadline := time.Now().Add(3 * time.Minute); !logs.has("content classifier model made from the users' mail"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) || logs.has("too little reported mail") || logs.has("WARN filter: retraining") {
 			t.Fatalf("no model made; log:\n%s", logs.String())
@@ -163,24 +154,14 @@ func TestRetrainKeepsCorpusModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logRecorder{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := New(ctx, Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, logs := newRecorded(t, cfg)
+	ctx := t.Context()
 	if err := srv.Store().PutFilterModel(ctx, 0, data); err != nil {
 		t.Fatal(err)
 	}
 	_, before, _ := srv.Store().GetFilterModel(ctx, 0)
 	srv.retrainFirst = time.Millisecond
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runUntilEnd(t, srv)
 	const kept = "not retraining it from the users' mail"
 	for deadline := time.Now().Add(20 * time.Second); !logs.has(kept); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -190,4 +171,27 @@ func TestRetrainKeepsCorpusModel(t *testing.T) {
 	if _, after, _ := srv.Store().GetFilterModel(ctx, 0); !after.Equal(before) {
 		t.Error("the model was replaced")
 	}
+}
+
+// newRecorded makes a server on loopback whose log is recorded; it does
+// not run yet (runUntilEnd), so that a test can set it up first.
+func newRecorded(t *testing.T, cfg *config.Config) (*Server, *logRecorder) {
+	t.Helper()
+	logs := &logRecorder{}
+	srv, err := New(t.Context(), Options{Config: cfg, Resolver: dnsx.NewStub(dnsx.NewZone(), nil), Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, logs
+}
+
+// runUntilEnd runs srv until the test ends.
+func runUntilEnd(t *testing.T, srv *Server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
