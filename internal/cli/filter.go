@@ -14,6 +14,7 @@ import (
 	"sealpost.dev/sealpost/internal/filter/content"
 	"sealpost.dev/sealpost/internal/filter/corpus"
 	"sealpost.dev/sealpost/internal/filter/usercorpus"
+	"sealpost.dev/sealpost/internal/mimeutil"
 	"sealpost.dev/sealpost/internal/store"
 )
 
@@ -155,10 +156,11 @@ func forEachMessage(ctx context.Context, st store.Store, fa filterArgs, fn func(
 	})
 }
 
-// messageID returns the Message-ID of raw, or "(no Message-ID)".
+// messageID returns the Message-ID of raw, or "(no Message-ID)", from
+// the header alone.
 func messageID(raw []byte) string {
-	if id := content.Parse(raw).Get("Message-ID"); id != "" {
-		return id
+	if _, h := mimeutil.ParseHeader(raw); h.Get("Message-ID") != "" {
+		return h.Get("Message-ID")
 	}
 	return "(no Message-ID)"
 }

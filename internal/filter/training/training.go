@@ -260,17 +260,32 @@ func (t *Trainer) lesson(ctx context.Context, accountID int64, raw []byte, d Des
 
 // read returns a body, at most MaxMessageBytes.
 func (t *Trainer) read(ctx context.Context, blobID string) ([]byte, error) {
-	r, err := t.Store.OpenBody(ctx, blobID)
+	raw, err := ReadBody(ctx, t.Store, blobID)
 	if err != nil {
 		return nil, fmt.Errorf("training: %w", err)
+	}
+	return raw, nil
+}
+
+// ErrTooLarge is ReadBody's refusal of a body over MaxMessageBytes.
+var ErrTooLarge = fmt.Errorf("message larger than %d bytes: too large to learn from", MaxMessageBytes)
+
+// ReadBody reads a stored body to learn from: ErrTooLarge past
+// MaxMessageBytes, without reading further.
+func ReadBody(ctx context.Context, st interface {
+	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
+}, blobID string) ([]byte, error) {
+	r, err := st.OpenBody(ctx, blobID)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	raw, err := io.ReadAll(io.LimitReader(r, MaxMessageBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("training: reading body: %w", err)
+		return nil, fmt.Errorf("reading body: %w", err)
 	}
 	if len(raw) > MaxMessageBytes {
-		return nil, fmt.Errorf("training: message larger than %d bytes", MaxMessageBytes)
+		return nil, ErrTooLarge
 	}
 	return raw, nil
 }

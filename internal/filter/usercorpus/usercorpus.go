@@ -155,9 +155,9 @@ func Collect(ctx context.Context, st Store, opt Options, fn func(c classify.Clas
 		return err
 	}
 	for _, l := range labels {
-		raw, err := read(ctx, st, l.msg.BlobID)
+		raw, err := training.ReadBody(ctx, st, l.msg.BlobID)
 		if err != nil {
-			if errors.Is(err, errTooLarge) || errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, training.ErrTooLarge) || errors.Is(err, store.ErrNotFound) {
 				continue // too large to learn from, or expunged meanwhile
 			}
 			return err
@@ -365,24 +365,6 @@ func learnt(ctx context.Context, st Store, account int64, msgs []candidate, clas
 		}
 	}
 	return out, nil
-}
-
-var errTooLarge = errors.New("usercorpus: message too large to learn from")
-
-func read(ctx context.Context, st Store, blob string) ([]byte, error) {
-	r, err := st.OpenBody(ctx, blob)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	raw, err := io.ReadAll(io.LimitReader(r, training.MaxMessageBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("usercorpus: reading a body: %w", err)
-	}
-	if len(raw) > training.MaxMessageBytes {
-		return nil, errTooLarge
-	}
-	return raw, nil
 }
 
 // Where a stored global model came from (Source, SetSource).
