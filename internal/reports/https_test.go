@@ -36,13 +36,16 @@ func (e *reportEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, stall := e.status, e.stall
 	e.mu.Unlock()
 	if stall {
-		// The body read, the server notices the client leaving.
+		// The body read, the server notices the client leaving. It
+		// never answers: returning would write an implicit 200, which a
+		// request context ended early (a loaded machine) turned into a
+		// report accepted; the connection is dropped instead.
 		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(10 * time.Second):
 		}
-		return
+		panic(http.ErrAbortHandler)
 	}
 	problem := func(f string, args ...any) {
 		e.mu.Lock()
