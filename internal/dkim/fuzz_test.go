@@ -22,6 +22,8 @@ func FuzzParseSignature(f *testing.F) {
 	f.Add("v=1;;; a = x ;\r\n\tb=\r\n AAAA")
 	f.Add("v=1; a=rsa-sha256; d=example.org; s=s; h=From:\x7fTo; bh=AAAA; b=AA\r\n\x00AA")
 	f.Add("v=1; a=rsa-sha256; d=example.org; s=s; h = from :\r\n subject ; bh=AAAA; b=AA\r\n\tAA; c=simple; q=DNS/TXT:x")
+	f.Add("From:From:Content-Transfer-Encoding:List-Unsubscribe-Post :\r\n Message-ID:To")
+	f.Add("Content-Transfer-Encoding:List-Unsu\x7fbscribe:Sub:ject")
 	f.Fuzz(func(t *testing.T, value string) {
 		sig, err := ParseSignature(value)
 		ref, refOK := refParseSignature(value)

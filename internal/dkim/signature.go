@@ -3,6 +3,7 @@ package dkim
 import (
 	"crypto"
 	"encoding/base64"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,29 +362,17 @@ func parseHeaderNames(names []string, s string) ([]string, error) {
 		// Sized once: signers that oversign list thirty names and more.
 		names = make([]string, 0, n)
 	}
-	// One pass, each byte looked up once: a name of printable ASCII
-	// (validFieldName), folding white space around it, a colon after it.
-	// Each name's bytes are run over in a loop of their own, which does
-	// nothing else: the names are short, and finding each colon and then
-	// checking the name cost twice as much in calls as in looking at
-	// bytes, and one loop telling every byte's role half as much again.
+	// One pass: a name of printable ASCII (validFieldName), folding
+	// white space around it, a colon after it. A name's end is found
+	// eight bytes a step (nameEnd): a test per byte mispredicted two or
+	// three times a name, the names being of every length.
 	i := 0
 	for {
 		for i < len(s) && isFWS(s[i]) {
 			i++
 		}
 		start := i
-		// Four bytes a step while they last (names are ten bytes or
-		// so), then one: a step's test is the loop's, done once.
-		for ; i+4 <= len(s); i += 4 {
-			t := s[i : i+4]
-			if !fieldNameByte[t[0]] || !fieldNameByte[t[1]] || !fieldNameByte[t[2]] || !fieldNameByte[t[3]] {
-				break
-			}
-		}
-		for i < len(s) && fieldNameByte[s[i]] {
-			i++
-		}
+		i = nameEnd(s, i)
 		end := i
 		for i < len(s) && isFWS(s[i]) {
 			i++
@@ -403,14 +392,39 @@ func parseHeaderNames(names []string, s string) ([]string, error) {
 	}
 }
 
-// fieldNameByte tells the bytes of a header field name: printable ASCII
-// but the colon (validFieldName). It is never written after init.
-var fieldNameByte = func() (t [256]bool) {
-	for c := 0x21; c <= 0x7e; c++ {
-		t[c] = c != ':'
+// nameEnd returns the index of the first byte of s from i on that cannot
+// be in a header field name (fieldNameByte), or len(s).
+func nameEnd(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if m := notNameBytes(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
 	}
-	return t
-}()
+	if i == len(s) {
+		return i
+	}
+	// The bytes left, as a word with colons past the end.
+	var w uint64
+	if len(s) >= 8 {
+		w = load64(s, len(s)-8) >> (8 * (i + 8 - len(s)))
+	} else {
+		for k := i; k < len(s); k++ {
+			w |= uint64(s[k]) << (8 * (k - i))
+		}
+	}
+	w |= ones * ':' << (8 * (len(s) - i))
+	return i + bits.TrailingZeros64(notNameBytes(w))/8
+}
+
+// notNameBytes flags, by its high bit, the bytes of w that cannot be in a
+// header field name: below 0x21, above 0x7e, and the colon. The first
+// flag is exact (a borrow in the first test goes only upwards, from a
+// byte that is flagged).
+func notNameBytes(w uint64) uint64 {
+	low := w &^ highs
+	colon := low ^ (ones * ':')
+	return ((w-ones*0x21)&^w | (low + ones*1 | w) | ^(colon + ones*0x7f | colon)) & highs
+}
 
 // validFieldName checks a header field name: printable ASCII except colon
 // (RFC 5322 section 3.6.8).
