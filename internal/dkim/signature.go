@@ -393,7 +393,7 @@ func parseHeaderNames(names []string, s string) ([]string, error) {
 }
 
 // nameEnd returns the index of the first byte of s from i on that cannot
-// be in a header field name (fieldNameByte), or len(s).
+// be in a header field name (validFieldName), or len(s).
 func nameEnd(s string, i int) int {
 	for ; i+8 <= len(s); i += 8 {
 		if m := notNameBytes(load64(s, i)); m != 0 {
