@@ -197,6 +197,12 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uin
 	}
 	caught := make([][6][3]int, len(rules)) // by rule, margin, class
 	total := make([][6][3]int, len(rules))
+	// With SEALPOST_CV_NB_WEIGHT, the spam head combined with naive
+	// Bayes, by weight, margin and class (opt.Draws inner draws, max ham
+	// FP 0.001).
+	weights := nbWeights(t)
+	nbCaught := make([][6][3]int, len(weights))
+	nbTotal := make([][6][3]int, len(weights))
 	for k := range folds {
 		var in, out []Example
 		for i, e := range train {
@@ -235,6 +241,50 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uin
 					}
 				}
 			}
+		}
+		if len(weights) == 0 {
+			continue
+		}
+		// Naive Bayes fitted on the same examples as each regression:
+		// the inner folds' and the outer model's.
+		var innerNB [][]float64
+		for d := range opt.Draws {
+			o := opt
+			o.Seed = opt.Seed + uint64(d)*0x9e37
+			innerNB = append(innerNB, nbOutOfFold(in, o))
+		}
+		b := fitNBSpamHam(in)
+		outNB := make([]float64, len(out))
+		for i, e := range out {
+			outNB[i] = nbLogit(b, e.Features)
+		}
+		for w, a := range weights {
+			outA := withNB(outScores, outNB, a)
+			for j, margin := range margins {
+				o := opt
+				o.Margin = margin
+				o.MaxHamFP = 0.001
+				var th Thresholds
+				for d, s := range inner {
+					x := chooseThresholds(withNB(s, innerNB[d], a), o)
+					th.Spam = math.Max(th.Spam, x.Spam)
+					th.Phish = math.Max(th.Phish, x.Phish)
+				}
+				for _, x := range outA {
+					nbTotal[w][j][x.class]++
+					if th.Classify(x.scores) != Ham {
+						nbCaught[w][j][x.class]++
+					}
+				}
+			}
+		}
+	}
+	for w, a := range weights {
+		for j, margin := range margins {
+			c, n := nbCaught[w][j], nbTotal[w][j]
+			t.Logf("nested NB weight %.2f, %d draws, max ham FP 0.001, margin %.2f: spam recall %.4f (%d of %d), ham FP %d of %d, phish recall %.4f",
+				a, opt.Draws, margin, float64(c[Spam])/float64(n[Spam]), c[Spam], n[Spam], c[Ham], n[Ham],
+				float64(c[Phish])/float64(n[Phish]))
 		}
 	}
 	for r, rule := range rules {
