@@ -114,6 +114,18 @@ func (m *memKV) GetValue(_ context.Context, ns, key string) ([]byte, error) {
 	return v, nil
 }
 
+func (m *memKV) AddValue(_ context.Context, ns, key string, value []byte, expires time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.vals[ns+"\x00"+key]; ok && m.now().Before(m.exp[ns+"\x00"+key]) {
+		return false, nil
+	}
+	m.puts++
+	m.vals[ns+"\x00"+key] = append([]byte{}, value...)
+	m.exp[ns+"\x00"+key] = expires
+	return true, nil
+}
+
 func (m *memKV) DeleteValue(_ context.Context, ns, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -123,6 +123,16 @@ func (m *memStore) GetValue(ctx context.Context, namespace, key string) ([]byte,
 	return v, nil
 }
 
+func (m *memStore) AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.kv[namespace+"\x00"+key]; ok {
+		return false, nil
+	}
+	m.kv[namespace+"\x00"+key] = bytes.Clone(value)
+	return true, nil
+}
+
 func (m *memStore) DeleteValue(ctx context.Context, namespace, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

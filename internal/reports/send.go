@@ -146,42 +146,73 @@ func (s *Scheduler) sendDay(ctx context.Context, kind store.ReportKind, day, now
 		domain, domainRows := rows[0].Domain, rows[:n]
 		rows = rows[n:]
 		key := string(kind) + "/" + day.Format("2006-01-02") + "/" + domain
-		if _, err := s.Store.GetValue(ctx, sentNamespace, key); err == nil {
-			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
+		// The key is claimed before the report is made: on several
+		// nodes sharing a store, the one that claims it sends it. A
+		// report sent replaces the claim with the report's ID; one not
+		// sent gives it back, for the next round on any node. A node
+		// that stops in between leaves the claim to expire.
+		if claimed, err := s.Store.AddValue(ctx, sentNamespace, key, []byte(claimValue), time.Now().Add(claimFor)); err != nil {
 			return sent, err
+		} else if !claimed {
+			continue // sent, or being sent
 		}
-		var rep *report
-		switch kind {
-		case store.ReportDMARC:
-			rep, err = s.dmarcReport(domain, day, domainRows, now)
-		case store.ReportTLS:
-			rep, err = s.tlsReport(ctx, domain, day, domainRows, now)
-		}
-		if errors.Is(err, dnsx.ErrTemporary) {
-			s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
-			continue
+		out, err := s.sendDomain(ctx, kind, domain, day, domainRows, now)
+		switch {
+		case errors.Is(err, errNotSent):
+			err = s.Store.DeleteValue(ctx, sentNamespace, key)
+		case err == nil:
+			if out.QueueID != 0 || len(out.Posted) > 0 {
+				sent = append(sent, out)
+			}
+			err = s.Store.PutValue(ctx, sentNamespace, key, []byte(out.ReportID), now.Add(time.Duration(s.days()+30)*24*time.Hour))
+		default:
+			// The claim is given back; the error ends the round.
+			if derr := s.Store.DeleteValue(ctx, sentNamespace, key); derr != nil {
+				err = errors.Join(err, derr)
+			}
 		}
 		if err != nil {
-			s.logger().Warn("report not made", "kind", kind, "domain", domain, "day", day.Format(time.DateOnly), "err", err)
-			continue
-		}
-		out, err := s.deliver(ctx, rep)
-		if errors.Is(err, dmarc.ErrTemporary) || errors.Is(err, dnsx.ErrTemporary) || errors.Is(err, errPostTemporary) {
-			s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
-			continue
-		}
-		if err != nil {
-			return sent, err
-		}
-		if out.QueueID != 0 || len(out.Posted) > 0 {
-			sent = append(sent, out)
-		}
-		if err := s.Store.PutValue(ctx, sentNamespace, key, []byte(rep.id), now.Add(time.Duration(s.days()+30)*24*time.Hour)); err != nil {
 			return sent, err
 		}
 	}
 	return sent, nil
+}
+
+// claimValue marks a report claimed and not yet sent, for claimFor at
+// most: longer than making and handing one report on takes.
+const (
+	claimValue = "sending"
+	claimFor   = time.Hour
+)
+
+// errNotSent says a report was not sent and is to be tried again next
+// round: postponed, or not made (logged).
+var errNotSent = errors.New("reports: not sent")
+
+// sendDomain makes and sends the report of kind for domain and day.
+func (s *Scheduler) sendDomain(ctx context.Context, kind store.ReportKind, domain string, day time.Time, domainRows []store.ReportRow, now time.Time) (Sent, error) {
+	var rep *report
+	var err error
+	switch kind {
+	case store.ReportDMARC:
+		rep, err = s.dmarcReport(domain, day, domainRows, now)
+	case store.ReportTLS:
+		rep, err = s.tlsReport(ctx, domain, day, domainRows, now)
+	}
+	if errors.Is(err, dnsx.ErrTemporary) {
+		s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
+		return Sent{}, errNotSent
+	}
+	if err != nil {
+		s.logger().Warn("report not made", "kind", kind, "domain", domain, "day", day.Format(time.DateOnly), "err", err)
+		return Sent{}, errNotSent
+	}
+	out, err := s.deliver(ctx, rep)
+	if errors.Is(err, dmarc.ErrTemporary) || errors.Is(err, dnsx.ErrTemporary) || errors.Is(err, errPostTemporary) {
+		s.logger().Info("report postponed", "kind", kind, "domain", domain, "err", err)
+		return out, errNotSent
+	}
+	return out, err
 }
 
 // report is a report ready to send.

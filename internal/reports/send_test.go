@@ -267,3 +267,55 @@ func TestSendSigned(t *testing.T) {
 		t.Errorf("enqueued %q", spy.bodies[0])
 	}
 }
+
+// TestSendOnceAcrossNodes: two schedulers sharing a store, as two nodes
+// sharing a database, sending at the same moment, send each report once
+// between them; one postponed is left for a later round.
+func TestSendOnceAcrossNodes(t *testing.T) {
+	st := openStore(t)
+	ctx := t.Context()
+	domains := []string{"a.example", "b.example", "c.example", "d.example", "e.example", "f.example"}
+	for _, d := range domains {
+		ev := evaluation("192.0.2.1")
+		ev.PolicyDomain, ev.HeaderFrom, ev.Policy.Domain = d, d, d
+		ev.RUA = []dmarc.URI{{Address: "mailto:dmarc@" + d}}
+		if err := (&DMARCRecorder{Store: st}).Record(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := day.Add(30 * time.Hour)
+	r := resolver(t, "")
+	type result struct {
+		sent []Sent
+		err  error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			sent, err := scheduler(st, r).SendDue(ctx, now)
+			results <- result{sent, err}
+		}()
+	}
+	var sentTo []string
+	for range 2 {
+		res := <-results
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		for _, s := range res.sent {
+			sentTo = append(sentTo, s.Domain)
+		}
+	}
+	slices.Sort(sentTo)
+	if !slices.Equal(sentTo, domains) {
+		t.Errorf("sent for %v, want each of %v once", sentTo, domains)
+	}
+	if st.queued != int64(len(domains)) {
+		t.Errorf("%d reports enqueued, want %d", st.queued, len(domains))
+	}
+	for _, d := range domains {
+		if v, err := st.GetValue(ctx, sentNamespace, "dmarc/2026-11-21/"+d); err != nil || string(v) == claimValue {
+			t.Errorf("%s: marked %q, %v; want the report's ID", d, v, err)
+		}
+	}
+}

@@ -730,6 +730,12 @@ type KV interface {
 	// ErrNotFound if there is none or it has expired. An empty value is
 	// returned as a non-nil empty slice.
 	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
+	// AddValue stores value under namespace and key until expires, as
+	// PutValue does, only when no live value is there, and reports
+	// whether it stored it: of callers adding one key at once, on any
+	// node, one gets true. A claim with an expiry (a lease): what one
+	// node of several should do alone, or do first.
+	AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error)
 	// DeleteValue removes the value under namespace and key. Removing one
 	// that is absent is not an error.
 	DeleteValue(ctx context.Context, namespace, key string) error

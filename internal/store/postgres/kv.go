@@ -25,6 +25,30 @@ func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byt
 	return mapErr(err, "put value", nil)
 }
 
+// AddValue stores value under namespace and key until expires when no
+// live value is there, and reports whether it did. Two nodes adding at
+// once: the second's ON CONFLICT waits for the first's row, then sees it
+// live.
+func (s *Store) AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error) {
+	if err := store.CheckValue(namespace, key, value); err != nil {
+		return false, fmt.Errorf("add value: %w", err)
+	}
+	if expires.IsZero() {
+		return false, fmt.Errorf("add value: %w: zero expiry", store.ErrInvalid)
+	}
+	if value == nil {
+		value = []byte{} // NOT NULL
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO kv (namespace, key, value, expires) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires
+		WHERE kv.expires <= $5`,
+		namespace, key, value, dbTime(expires), now())
+	if err != nil {
+		return false, mapErr(err, "add value", nil)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
 // GetValue returns the live value under namespace and key.
 func (s *Store) GetValue(ctx context.Context, namespace, key string) ([]byte, error) {
 	if err := store.CheckValue(namespace, key, nil); err != nil {

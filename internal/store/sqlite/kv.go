@@ -29,6 +29,35 @@ func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byt
 	return wrap("put value", err)
 }
 
+// AddValue stores value under namespace and key until expires when no
+// live value is there, and reports whether it did.
+func (s *Store) AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error) {
+	if err := store.CheckValue(namespace, key, value); err != nil {
+		return false, wrap("add value", err)
+	}
+	if expires.IsZero() {
+		return false, wrap("add value", fmt.Errorf("%w: zero expiry", store.ErrInvalid))
+	}
+	if value == nil {
+		value = []byte{} // NOT NULL
+	}
+	var added bool
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		// An expired value is taken over; a live one is left as it is.
+		res, err := tx.ExecContext(ctx, `INSERT INTO kv(namespace, key, value, expires) VALUES (?, ?, ?, ?)
+			ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires
+			WHERE kv.expires <= ?`,
+			namespace, key, value, expires.UnixMicro(), time.Now().UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		added = n > 0
+		return err
+	})
+	return added, wrap("add value", err)
+}
+
 // GetValue returns the live value under namespace and key.
 func (s *Store) GetValue(ctx context.Context, namespace, key string) ([]byte, error) {
 	if err := store.CheckValue(namespace, key, nil); err != nil {

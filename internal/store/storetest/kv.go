@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -226,4 +227,66 @@ func testKVConcurrent(t *testing.T, s store.Store) {
 	for w := range writers {
 		getValue(t, s, "ns", fmt.Sprintf("own-%d", w), fmt.Appendf(nil, "w%d-r%d", w, rounds-1))
 	}
+}
+
+// testKVAdd: AddValue stores only where no live value is: over nothing
+// and over an expired value, not over a live one (which it leaves as it
+// was); of adders racing on one key exactly one wins, and the value is
+// the winner's.
+func testKVAdd(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	added := func(ns, key string, v []byte, exp time.Time, want bool) {
+		t.Helper()
+		if got := must(s.AddValue(ctx, ns, key, v, exp)).get(t); got != want {
+			t.Errorf("AddValue(%q, %q, %q) = %v, want %v", ns, key, v, got, want)
+		}
+	}
+	added("lease", "a", []byte("first"), later, true)
+	added("lease", "a", []byte("second"), later.Add(time.Hour), false)
+	getValue(t, s, "lease", "a", []byte("first"))
+	// The live value kept its expiry too: pruning at it removes it.
+	if n := must(s.PruneValues(ctx, later)).get(t); n != 1 {
+		t.Errorf("PruneValues at the first expiry = %d, want 1", n)
+	}
+	added("lease", "a", nil, later, true)
+	getValue(t, s, "lease", "a", []byte{})
+
+	noErr(t, s.PutValue(ctx, "lease", "b", []byte("old"), time.Now().Add(-time.Second)))
+	added("lease", "b", []byte("new"), later, true)
+	getValue(t, s, "lease", "b", []byte("new"))
+	added("other", "b", []byte("ns"), later, true)
+	noErr(t, s.DeleteValue(ctx, "lease", "b"))
+	added("lease", "b", []byte("again"), later, true)
+
+	if _, err := s.AddValue(ctx, "lease", "c", []byte("x"), time.Time{}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("AddValue with a zero expiry: %v, want ErrInvalid", err)
+	}
+	if _, err := s.AddValue(ctx, "", "c", []byte("x"), later); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("AddValue in no namespace: %v, want ErrInvalid", err)
+	}
+
+	const adders = 8
+	wins := make(chan string, adders)
+	var wg sync.WaitGroup
+	for a := range adders {
+		wg.Go(func() {
+			v := fmt.Sprintf("adder-%d", a)
+			ok, err := s.AddValue(ctx, "lease", "race", []byte(v), later)
+			noErr(t, err)
+			if ok {
+				wins <- v
+			}
+		})
+	}
+	wg.Wait()
+	close(wins)
+	var won []string
+	for v := range wins {
+		won = append(won, v)
+	}
+	if len(won) != 1 {
+		t.Fatalf("%d adders won the race (%q), want 1", len(won), won)
+	}
+	getValue(t, s, "lease", "race", []byte(won[0]))
 }

@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KVNamespaces", testKVNamespaces},
 		{"KVLimits", testKVLimits},
 		{"KVConcurrent", testKVConcurrent},
+		{"KVAdd", testKVAdd},
 		{"ReportRows", testReportRows},
 		{"ReceivedReports", testReceivedReports},
 		{"ConcurrentWriters", testConcurrentWriters},
