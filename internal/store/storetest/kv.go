@@ -2,8 +2,8 @@ package storetest
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
