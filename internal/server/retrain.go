@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"sealpost.dev/sealpost/internal/filter/usercorpus"
@@ -23,7 +24,10 @@ func (s *Server) retrainFilter(ctx context.Context) {
 	}
 	timer := time.NewTimer(s.retrainFirst)
 	defer timer.Stop()
-	r := &usercorpus.Retrainer{Store: s.store}
+	// Nodes sharing a database take turns: the one that claims the
+	// retraining does it, and none retrains again for half the interval.
+	holder, _ := os.Hostname()
+	r := &usercorpus.Retrainer{Store: s.store, Lease: every / 2, Holder: holder}
 	toldKept := false
 	for {
 		select {
@@ -39,6 +43,8 @@ func (s *Server) retrainFilter(ctx context.Context) {
 				s.log.Info("filter: the content classifier's model was trained from corpora, or before its source was recorded; not retraining it from the users' mail (sealpost filter train --mailboxes adds it)")
 				toldKept = true
 			}
+		case errors.Is(err, usercorpus.ErrLeased):
+			s.log.Debug("filter: another node retrains the content classifier")
 		case errors.Is(err, usercorpus.ErrReplaced):
 			s.log.Info("filter: the content classifier's model was replaced while retraining; kept")
 		case err != nil && ctx.Err() == nil:

@@ -43,14 +43,16 @@
 // A global model made by an administrator from corpora (filter train
 // without --mailboxes), or stored before its source was recorded, is not
 // replaced by the daily retraining: Source records where the stored model
-// came from. Nor is one stored while the retraining ran.
+// came from. Nor is one stored while the retraining ran. Nodes sharing a
+// store take turns (Retrainer.Lease): one claims the retraining in
+// store.KV (AddValue) and the others leave it to it until the claim runs
+// out.
 //
 // Limits, known and left: the labels are what people say, so a user can
 // teach the global model what they like (IMAP APPEND places any message,
 // with any date and flags, in any mailbox); PerAccount bounds how much
 // any one account weighs, and the model's thresholds still keep 0.1 % of
-// the ham it learnt from. Every node that shares a PostgreSQL store runs
-// the retraining (the same model, made several times). Each run lists
+// the ham it learnt from. Each run lists
 // every mailbox of every account, and training uses half the cores for
 // its minutes. Disabled accounts, messages marked \Deleted, and bodies over
 // training.MaxMessageBytes are left out.
@@ -383,6 +385,7 @@ const (
 type KV interface {
 	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
 	PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error
+	AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error)
 }
 
 // Source returns where the stored global model came from: one of the
@@ -415,6 +418,13 @@ type Retrainer struct {
 	// until then the classifier scores nothing, and the other checks and
 	// reputation judge.
 	MinHam, MinUnwanted int
+	// Lease, when set, makes Retrain claim the retraining for that long
+	// first (in store.KV, held by Holder), and return ErrLeased when
+	// another claim is live: of nodes sharing a database, one retrains
+	// in each Lease, not all of them. Zero retrains whenever asked (the
+	// administrator's sealpost filter train).
+	Lease  time.Duration
+	Holder string
 }
 
 // The fewest examples a model is made from (Retrainer).
@@ -450,6 +460,13 @@ func AddTo(set *classify.Set, c classify.Class, raw []byte) {
 // administrator's corpora.
 var ErrCorpusModel = errors.New("usercorpus: the global model was trained from corpora (sealpost filter train), or before its source was recorded; retrain it with --mailboxes to add the users' mail")
 
+// ErrLeased is Retrain's answer when another node claimed the retraining
+// (Retrainer.Lease) and its claim is live.
+var ErrLeased = errors.New("usercorpus: another node retrains the global model")
+
+// leaseKey is the claim of the retraining, in the model's namespace.
+const leaseKey = "retraining"
+
 // Retrain collects the users' mail and, when there is enough of it,
 // trains and stores the global model. A model made from corpora, or one
 // whose source is not recorded, is kept (ErrCorpusModel), as is one
@@ -459,6 +476,17 @@ func (r *Retrainer) Retrain(ctx context.Context) (Result, error) {
 	before, err := r.replaceable(ctx)
 	if err != nil {
 		return res, err
+	}
+	if r.Lease > 0 {
+		// Kept to its end, not given back: the other nodes are not to
+		// retrain again right after this one.
+		claimed, err := r.Store.AddValue(ctx, sourceNamespace, leaseKey, []byte(r.Holder), time.Now().Add(r.Lease))
+		if err != nil {
+			return res, err
+		}
+		if !claimed {
+			return res, ErrLeased
+		}
 	}
 	start := time.Now()
 	var set classify.Set

@@ -266,6 +266,30 @@ func TestRetrain(t *testing.T) {
 		t.Errorf("source %q, %v", src, err)
 	}
 
+	// With a lease, of two nodes the first to ask retrains; the other
+	// waits for the claim to run out.
+	nodeA := &Retrainer{Store: st, Options: r.Options, MinHam: 30, MinUnwanted: 30, Lease: time.Hour, Holder: "node-a"}
+	nodeB := *nodeA
+	nodeB.Holder = "node-b"
+	if res, err := nodeA.Retrain(ctx); err != nil || !res.Trained {
+		t.Fatalf("the first node: %+v, %v", res, err)
+	}
+	if res, err := nodeB.Retrain(ctx); !errors.Is(err, ErrLeased) || res.Trained {
+		t.Errorf("the second node, the claim live: %+v, %v", res, err)
+	}
+	if v, err := st.GetValue(ctx, sourceNamespace, leaseKey); err != nil || string(v) != "node-a" {
+		t.Errorf("claim held by %q, %v", v, err)
+	}
+	if err := st.PutValue(ctx, sourceNamespace, leaseKey, []byte("node-a"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := nodeB.Retrain(ctx); err != nil || !res.Trained {
+		t.Errorf("the second node, the claim run out: %+v, %v", res, err)
+	}
+	if res, err := r.Retrain(ctx); err != nil || !res.Trained {
+		t.Errorf("without a lease, whenever asked: %+v, %v", res, err)
+	}
+
 	// A model stored while it trained stays.
 	racing := &replacedMeanwhile{Store: st}
 	r2 := &Retrainer{Store: racing, Options: r.Options, MinHam: 30, MinUnwanted: 30}
