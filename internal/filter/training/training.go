@@ -24,8 +24,9 @@
 // filter's own parse finds them (package content).
 //
 // Lessons are taught one at a time per Trainer, so the records stay
-// right within a process; two nodes sharing a PostgreSQL store may teach
-// the same message twice when its moves race on both.
+// right within a process; nodes sharing a PostgreSQL store (Shared) claim
+// each message's lesson in store.KV first (AddValue), so that its moves
+// racing on two nodes are taught one after the other.
 //
 // Left out: learning from messages deleted unread, from flags ($Junk and
 // $NotJunk keywords), and from a move out of Junk into Trash (which says
@@ -81,6 +82,8 @@ type Store interface {
 	OpenBody(ctx context.Context, blobID string) (io.ReadCloser, error)
 	GetValue(ctx context.Context, namespace, key string) ([]byte, error)
 	PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error
+	AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error)
+	DeleteValue(ctx context.Context, namespace, key string) error
 }
 
 // Bounds.
@@ -90,6 +93,14 @@ const (
 	recordFor       = 365 * 24 * time.Hour
 	listBatch       = 500
 	maxListed       = 20000 // messages looked through to find the copies
+
+	// A lesson's claim (Trainer.Shared): held while it is taught, and
+	// run out on its own if the node stops meanwhile; a claim of
+	// another node is waited for, polling, up to claimWait.
+	claimFor   = time.Minute
+	claimWait  = 30 * time.Second
+	claimPoll  = 100 * time.Millisecond
+	claimInfix = "claim/"
 )
 
 // Trainer turns moves into lessons. It implements imapserver.Trainer.
@@ -101,6 +112,10 @@ type Trainer struct {
 	// "by" of our Received fields (see Describe).
 	AuthservID, Hostname string
 	Logger               *slog.Logger
+	// Shared says other nodes share the store (PostgreSQL): each lesson
+	// is then claimed in it first, so that moves of one message racing
+	// on two nodes are taught one after the other.
+	Shared bool
 
 	mu sync.Mutex // one lesson at a time, so that the records stay right
 }
@@ -190,6 +205,13 @@ func (t *Trainer) Teach(ctx context.Context, accountID int64, m store.Message, c
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.Shared {
+		release, err := t.claim(ctx, accountID, m.BlobID)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	prev, err := Learnt(ctx, t.Store, accountID, m.BlobID)
 	if err != nil {
 		return err
@@ -214,6 +236,39 @@ func (t *Trainer) Teach(ctx context.Context, accountID int64, m store.Message, c
 		return fmt.Errorf("training: %w", err)
 	}
 	return nil
+}
+
+// ErrBusy is Teach's answer when another node held the message's lesson
+// for longer than it waits.
+var ErrBusy = errors.New("training: another node is teaching this message")
+
+// claim claims the lessons of one message body of an account in the
+// store, waiting for another node's claim to be given back or run out,
+// and returns what gives it back.
+func (t *Trainer) claim(ctx context.Context, accountID int64, blobID string) (func(), error) {
+	key := claimInfix + recordKey(accountID, blobID)
+	deadline := time.Now().Add(claimWait)
+	for {
+		ok, err := t.Store.AddValue(ctx, recordNamespace, key, nil, time.Now().Add(claimFor))
+		if err != nil {
+			return nil, fmt.Errorf("training: %w", err)
+		}
+		if ok {
+			return func() {
+				if err := t.Store.DeleteValue(context.WithoutCancel(ctx), recordNamespace, key); err != nil {
+					t.log().Warn("training: giving back a lesson's claim", "account", accountID, "err", err)
+				}
+			}, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, ErrBusy
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(claimPoll):
+		}
+	}
 }
 
 // Learnt returns the class an account's moves last taught from a

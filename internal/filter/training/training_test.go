@@ -2,6 +2,7 @@ package training
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -333,5 +334,58 @@ func TestTeachRecordsExpire(t *testing.T) {
 	}
 	if n, err := f.st.PruneValues(t.Context(), time.Now().Add(recordFor+time.Hour)); n != 1 || err != nil {
 		t.Errorf("pruned %d, %v; want the record gone after a year", n, err)
+	}
+}
+
+// slowLessons is Lessons taking its time over each lesson, so that two
+// lessons of one message overlap unless something keeps them apart.
+type slowLessons struct{ Lessons }
+
+func (l *slowLessons) Learn(ctx context.Context, accountID int64, raw []byte, class string) error {
+	time.Sleep(50 * time.Millisecond)
+	return l.Lessons.Learn(ctx, accountID, raw, class)
+}
+
+// TestTeachAcrossNodes: two nodes sharing a store (two Trainers, Shared)
+// told of the same move at once teach it once; a lesson claimed by a node
+// that stopped is taught once the claim runs out.
+func TestTeachAcrossNodes(t *testing.T) {
+	f := newFixture(t)
+	l := &slowLessons{}
+	node := func() *Trainer {
+		return &Trainer{Store: f.st, Learner: l, AuthservID: "mail.home.test", Hostname: "mail.home.test", Shared: true}
+	}
+	m := f.deliver(t, f.junk, spamMessage)
+	errs := make(chan error, 2)
+	for _, tr := range []*Trainer{node(), node()} {
+		go func() { errs <- tr.Teach(t.Context(), f.acct.ID, m, Spam) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := l.Take(), []string{fmt.Sprintf("learn spam %d cheap", f.acct.ID)}; !slices.Equal(got, want) {
+		t.Errorf("lessons %q, want %q", got, want)
+	}
+
+	// A claim left by a node that stopped, running out in 300 ms.
+	m2 := f.deliver(t, f.junk, strings.Replace(spamMessage, "Subject: cheap", "Subject: cheaper", 1))
+	key := claimInfix + recordKey(f.acct.ID, m2.BlobID)
+	if err := f.st.PutValue(t.Context(), recordNamespace, key, nil, time.Now().Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := node().Teach(t.Context(), f.acct.ID, m2, Spam); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Errorf("taught after %v, inside another node's claim", d)
+	}
+	if got, want := l.Take(), []string{fmt.Sprintf("learn spam %d cheaper", f.acct.ID)}; !slices.Equal(got, want) {
+		t.Errorf("lessons %q, want %q", got, want)
+	}
+	if _, err := f.st.GetValue(t.Context(), recordNamespace, key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the claim was not given back: %v", err)
 	}
 }
