@@ -143,8 +143,9 @@ func appendPlainWords(dst, value []byte) ([]byte, bool) {
 }
 
 // plainRun returns how many bytes at the start of s hold no control
-// character (tab, CR and LF among them) and no two spaces in a row: where
-// s[plainRun(s)] is such a byte or the first space of such a pair.
+// character (tab, CR and LF among them) and no two spaces in a row:
+// s[plainRun(s)] is such a byte, or a space of such a pair (the first
+// within a word of eight, the second across two).
 func plainRun(s []byte) int {
 	var prev uint64 // the space flags of the word before
 	i := 0

@@ -157,17 +157,20 @@ func (s *Scheduler) sendDay(ctx context.Context, kind store.ReportKind, day, now
 			continue // sent, or being sent
 		}
 		out, err := s.sendDomain(ctx, kind, domain, day, domainRows, now)
+		// The claim is settled even when the round is cut short (a
+		// shutdown): left, it would hold the report back for claimFor.
+		settle := context.WithoutCancel(ctx)
 		switch {
 		case errors.Is(err, errNotSent):
-			err = s.Store.DeleteValue(ctx, sentNamespace, key)
+			err = s.Store.DeleteValue(settle, sentNamespace, key)
 		case err == nil:
 			if out.QueueID != 0 || len(out.Posted) > 0 {
 				sent = append(sent, out)
 			}
-			err = s.Store.PutValue(ctx, sentNamespace, key, []byte(out.ReportID), now.Add(time.Duration(s.days()+30)*24*time.Hour))
+			err = s.Store.PutValue(settle, sentNamespace, key, []byte(out.ReportID), now.Add(time.Duration(s.days()+30)*24*time.Hour))
 		default:
 			// The claim is given back; the error ends the round.
-			if derr := s.Store.DeleteValue(ctx, sentNamespace, key); derr != nil {
+			if derr := s.Store.DeleteValue(settle, sentNamespace, key); derr != nil {
 				err = errors.Join(err, derr)
 			}
 		}

@@ -270,7 +270,7 @@ func TestSendSigned(t *testing.T) {
 
 // TestSendOnceAcrossNodes: two schedulers sharing a store, as two nodes
 // sharing a database, sending at the same moment, send each report once
-// between them; one postponed is left for a later round.
+// between them, and each is marked sent with its ID, not left claimed.
 func TestSendOnceAcrossNodes(t *testing.T) {
 	st := openStore(t)
 	ctx := t.Context()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/filter/usercorpus"
 )
 
@@ -24,10 +25,14 @@ func (s *Server) retrainFilter(ctx context.Context) {
 	}
 	timer := time.NewTimer(s.retrainFirst)
 	defer timer.Stop()
-	// Nodes sharing a database take turns: the one that claims the
-	// retraining does it, and none retrains again for half the interval.
-	holder, _ := os.Hostname()
-	r := &usercorpus.Retrainer{Store: s.store, Lease: every / 2, Holder: holder}
+	r := &usercorpus.Retrainer{Store: s.store}
+	if s.cfg.Storage.Backend == config.BackendPostgres {
+		// Nodes sharing the database take turns: the one that claims
+		// the retraining does it, and none retrains again for half the
+		// interval.
+		r.Lease = every / 2
+		r.Holder, _ = os.Hostname()
+	}
 	toldKept := false
 	for {
 		select {

@@ -94,10 +94,11 @@ const (
 	listBatch       = 500
 	maxListed       = 20000 // messages looked through to find the copies
 
-	// A lesson's claim (Trainer.Shared): held while it is taught, and
-	// run out on its own if the node stops meanwhile; a claim of
-	// another node is waited for, polling, up to claimWait.
-	claimFor   = time.Minute
+	// A lesson's claim (Trainer.Shared): held while it is taught (well
+	// under a second), and run out on its own if the node stops
+	// meanwhile; a claim of another node is waited for, polling, up to
+	// claimWait, longer than a claim left behind lives.
+	claimFor   = 15 * time.Second
 	claimWait  = 30 * time.Second
 	claimPoll  = 100 * time.Millisecond
 	claimInfix = "claim/"
@@ -203,15 +204,17 @@ func (t *Trainer) Teach(ctx context.Context, accountID int64, m store.Message, c
 	default:
 		return fmt.Errorf("training: unknown class %q", class)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.Shared {
+		// Claimed before the node's own lock, so that waiting for
+		// another node's claim holds up no other message's lesson.
 		release, err := t.claim(ctx, accountID, m.BlobID)
 		if err != nil {
 			return err
 		}
 		defer release()
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	prev, err := Learnt(ctx, t.Store, accountID, m.BlobID)
 	if err != nil {
 		return err

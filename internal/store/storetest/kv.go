@@ -266,27 +266,36 @@ func testKVAdd(t *testing.T, s store.Store) {
 		t.Errorf("AddValue in no namespace: %v, want ErrInvalid", err)
 	}
 
-	const adders = 8
-	wins := make(chan string, adders)
-	var wg sync.WaitGroup
-	for a := range adders {
-		wg.Go(func() {
-			v := fmt.Sprintf("adder-%d", a)
-			ok, err := s.AddValue(ctx, "lease", "race", []byte(v), later)
+	// Racing over no value, then over an expired one.
+	noErr(t, s.PutValue(ctx, "lease", "race-expired", []byte("old"), time.Now().Add(-time.Second)))
+	for _, key := range []string{"race", "race-expired"} {
+		const adders = 8
+		wins := make(chan string, adders)
+		errs := make(chan error, adders)
+		var wg sync.WaitGroup
+		for a := range adders {
+			wg.Go(func() {
+				v := fmt.Sprintf("adder-%d", a)
+				ok, err := s.AddValue(ctx, "lease", key, []byte(v), later)
+				errs <- err
+				if ok {
+					wins <- v
+				}
+			})
+		}
+		wg.Wait()
+		close(wins)
+		close(errs)
+		for err := range errs {
 			noErr(t, err)
-			if ok {
-				wins <- v
-			}
-		})
+		}
+		var won []string
+		for v := range wins {
+			won = append(won, v)
+		}
+		if len(won) != 1 {
+			t.Fatalf("%s: %d adders won the race (%q), want 1", key, len(won), won)
+		}
+		getValue(t, s, "lease", key, []byte(won[0]))
 	}
-	wg.Wait()
-	close(wins)
-	var won []string
-	for v := range wins {
-		won = append(won, v)
-	}
-	if len(won) != 1 {
-		t.Fatalf("%d adders won the race (%q), want 1", len(won), won)
-	}
-	getValue(t, s, "lease", "race", []byte(won[0]))
 }
