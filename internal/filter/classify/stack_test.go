@@ -449,7 +449,7 @@ type row struct {
 // classifier's: on out-of-fold stacker scores (stackFolds folds over the
 // examples, all draws' rows of an example in one fold), each draw's
 // threshold lets maxHamFP of its ham through, the highest is kept, and
-// each margin is added.
+// each margin, in the classifier's spam log-odds, is added.
 func fitStacker(t *testing.T, kind stackKind, ex []classify.Example, inner [][]classify.Scores, local []localOf, margins []float64, maxHamFP, phishTh float64) *stacker {
 	var n [3]int
 	for _, e := range ex {
@@ -516,9 +516,14 @@ func fitStacker(t *testing.T, kind stackKind, ex []classify.Example, inner [][]c
 		allowed := max(0, int(maxHamFP*float64(nHam))-phished)
 		edge = math.Max(edge, ham[min(allowed, len(ham)-1)])
 	}
+	// A margin is in the classifier's spam log-odds, as Train's: moved
+	// up by m, the threshold asks m more of the classifier's spam
+	// log-odds, the other features as they are (in the stacker's own
+	// log-odds, whose scale it learns, the same margin would be another
+	// insurance).
 	s := &stacker{kind: kind, w: logistic(t, rows)}
 	for _, m := range margins {
-		s.thresholds = append(s.thresholds, edge+m)
+		s.thresholds = append(s.thresholds, edge+m*s.w[1])
 	}
 	return s
 }
