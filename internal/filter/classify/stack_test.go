@@ -48,6 +48,11 @@ import (
 // The local checks are those `sealpost filter eval` runs (instance.Filter
 // over the default configuration, network checks left out) over an empty
 // store: no hosted domains, no reputation.
+//
+// Variants of the present combination (weightVariants) rescore the
+// messages with filter.Weights scaling some checks' points, as
+// filter.weights would, and are judged as the present one: junk at
+// filter.junk_score on the held-out fold, and at matched ham.
 func TestStacking(t *testing.T) {
 	draw, _ := strconv.Atoi(os.Getenv("SEALPOST_STACK"))
 	if draw == 0 {
@@ -60,8 +65,25 @@ func TestStacking(t *testing.T) {
 	opt := classify.CVOptionsForTest(t)
 	raws, train := classify.TrainCorpusForTest(t)
 	start := time.Now()
-	local := localScoresOf(t, raws)
+	local := localScoresOf(t, raws, nil)
 	t.Logf("%d training messages, local checks scored in %v", len(train), time.Since(start).Round(time.Second))
+	// Each variant's local totals, scored by the filter under its
+	// Weights; checked against the present scores with each check's sum
+	// scaled (filter.Weights holds no full names here, so a check's name
+	// scales all of its scores).
+	variantLocal := make([][]localOf, len(weightVariants))
+	for v, wv := range weightVariants {
+		variantLocal[v] = localScoresOf(t, raws, wv.weights)
+		for i := range raws {
+			want := local[i].total
+			for c, k := range wv.weights {
+				want += (k - 1) * local[i].byCheck[c]
+			}
+			if got := variantLocal[v][i].total; math.Abs(got-want) > 1e-9 {
+				t.Fatalf("%s: message %d totals %v under filter.Weights, %v scaled", wv.name, i, got, want)
+			}
+		}
+	}
 
 	fold := rand.New(rand.NewPCG(98+uint64(draw), 0x0e57)).Perm(len(train))
 	margins := []float64{0, 0.25, 0.5, 0.75, 1}
@@ -79,6 +101,7 @@ func TestStacking(t *testing.T) {
 		class      classify.Class
 		fold       int
 		clf, whole float64
+		variants   []float64   // by weightVariants, as whole
 		stack      [][]float64 // by kind, margin
 	}
 	var heldOut []held
@@ -148,7 +171,11 @@ func TestStacking(t *testing.T) {
 			s := m.Score(e.Features)
 			h := held{class: e.Class, fold: k}
 			h.clf = math.Max(clampLogit(s.Spam)-clampLogit(th.Spam), clampLogit(s.Phish)-clampLogit(th.Phish))
-			h.whole = local[i].total + pointsOf(jc, m, e.Features, s) - jc.JunkScore
+			points := pointsOf(jc, m, e.Features, s)
+			h.whole = local[i].total + points - jc.JunkScore
+			for v := range weightVariants {
+				h.variants = append(h.variants, variantLocal[v][i].total+points-jc.JunkScore)
+			}
 			for j := range kinds {
 				// The phishing head decides as before; the stacker
 				// replaces the spam head and the local checks' points.
@@ -181,6 +208,9 @@ func TestStacking(t *testing.T) {
 	t.Logf("--- thresholds chosen inside each outer-training part (classifier margin 0.75)")
 	line("classifier alone", func(h held) bool { return h.clf >= 0 })
 	line("present whole local filter (junk 6)", func(h held) bool { return h.whole >= 0 })
+	for v, wv := range weightVariants {
+		line(wv.name+" (junk 6)", func(h held) bool { return h.variants[v] >= 0 })
+	}
 	for _, mg := range []float64{0, 1, 2} {
 		line(fmt.Sprintf("present weights, junk re-chosen +%.0f point", mg), func(h held) bool {
 			return h.whole+jc.JunkScore >= junks[h.fold]+mg
@@ -232,10 +262,28 @@ func TestStacking(t *testing.T) {
 	}
 	atHam("classifier alone", func(h held) float64 { return h.clf })
 	atHam("present whole local filter", func(h held) float64 { return h.whole })
+	for v, wv := range weightVariants {
+		atHam(wv.name, func(h held) float64 { return h.variants[v] })
+	}
 	atHam("present weights, junk re-chosen", func(h held) float64 { return h.whole + jc.JunkScore - junks[h.fold] })
 	for j, kind := range kinds {
 		atHam(kind.name, func(h held) float64 { return h.stack[j][0] })
 	}
+}
+
+// weightVariants are the present combination with some checks' points
+// scaled, by filter.Weights keyed by the check's name.
+var weightVariants = []struct {
+	name    string
+	weights map[string]float64
+}{
+	{"structure+headers x0", map[string]float64{"structure": 0, "headers": 0}},
+	{"structure+headers x0.5", map[string]float64{"structure": 0.5, "headers": 0.5}},
+	{"structure x0", map[string]float64{"structure": 0}},
+	{"headers x0", map[string]float64{"headers": 0}},
+	{"phish x0", map[string]float64{"phish": 0}},
+	{"attach x0", map[string]float64{"attach": 0}},
+	{"reputation x0", map[string]float64{"reputation": 0}},
 }
 
 // pointsOf is what the classifier check adds for scores s of a message
@@ -292,8 +340,9 @@ var checkNames = []string{"structure", "headers", "attach", "phish", "reputation
 
 // localScoresOf scores each message with the local filter `filter eval`
 // runs (see localFilter in package cli), the classifier left out: its
-// points are added per fold.
-func localScoresOf(t *testing.T, raws [][]byte) []localOf {
+// points are added per fold. Weights, when not nil, are the filter's
+// (filter.weights).
+func localScoresOf(t *testing.T, raws [][]byte, weights map[string]float64) []localOf {
 	st, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -304,6 +353,10 @@ func localScoresOf(t *testing.T, raws [][]byte) []localOf {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.Weights != nil {
+		t.Fatalf("the default configuration has filter weights: %v", f.Weights)
+	}
+	f.Weights = weights
 	f.Checks = withoutStack[filter.Check](f.Checks)
 	f.AccountChecks = withoutStack[filter.AccountCheck](f.AccountChecks)
 	f.Accounts = stackAccounts{}
