@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -99,7 +100,8 @@ func TestStacking(t *testing.T) {
 	// its threshold (caught at >= 0), for the figures at matched ham.
 	type held struct {
 		class      classify.Class
-		fold       int
+		fold, i    int     // i: index in train
+		points     float64 // the classifier check's
 		clf, whole float64
 		variants   []float64   // by weightVariants, as whole
 		stack      [][]float64 // by kind, margin
@@ -169,9 +171,10 @@ func TestStacking(t *testing.T) {
 		for _, i := range out {
 			e := train[i]
 			s := m.Score(e.Features)
-			h := held{class: e.Class, fold: k}
+			h := held{class: e.Class, fold: k, i: i}
 			h.clf = math.Max(clampLogit(s.Spam)-clampLogit(th.Spam), clampLogit(s.Phish)-clampLogit(th.Phish))
 			points := pointsOf(jc, m, e.Features, s)
+			h.points = points
 			h.whole = local[i].total + points - jc.JunkScore
 			for v := range weightVariants {
 				h.variants = append(h.variants, variantLocal[v][i].total+points-jc.JunkScore)
@@ -223,6 +226,41 @@ func TestStacking(t *testing.T) {
 				tag = " *"
 			}
 			line(fmt.Sprintf("%s, margin %.2f%s", kind.name[:2], mg, tag), func(h held) bool { return h.stack[j][mi] >= 0 })
+		}
+	}
+	// Which named scores of the local checks fire on which class (the
+	// whole training split, unweighted by folds), and what the ham the
+	// present filter flags at junk 6 scored.
+	type fired struct {
+		n      [3]int
+		weight float64 // the largest
+	}
+	byName := map[string]*fired{}
+	for i, e := range train {
+		for n, w := range local[i].byName {
+			f := byName[n]
+			if f == nil {
+				f = &fired{weight: w}
+				byName[n] = f
+			}
+			f.n[e.Class]++
+			f.weight = math.Max(f.weight, w)
+		}
+	}
+	t.Logf("--- named local scores: messages with it by class (of ham %d, spam %d, phish %d)", countClass(train, classify.Ham), countClass(train, classify.Spam), countClass(train, classify.Phish))
+	for _, n := range slices.Sorted(maps.Keys(byName)) {
+		f := byName[n]
+		if f.n[classify.Ham] > 0 || f.n[classify.Ham]+f.n[classify.Spam]+f.n[classify.Phish] >= 10 {
+			t.Logf("draw %d  %-40s max weight %4.1f  ham %4d  spam %4d  phish %4d", draw, n, f.weight, f.n[classify.Ham], f.n[classify.Spam], f.n[classify.Phish])
+		}
+	}
+	for _, h := range heldOut {
+		if h.class == classify.Ham && h.whole >= 0 {
+			var parts []string
+			for _, n := range slices.Sorted(maps.Keys(local[h.i].byName)) {
+				parts = append(parts, fmt.Sprintf("%s=%.1f", n, local[h.i].byName[n]))
+			}
+			t.Logf("draw %d  ham flagged at junk 6 (fold %d): classifier %.1f + %s", draw, h.fold, h.points, strings.Join(parts, " "))
 		}
 	}
 	// Matched ham: each method's held-out scores (relative to its own
@@ -282,6 +320,7 @@ var weightVariants = []struct {
 	{"structure x0", map[string]float64{"structure": 0}},
 	{"headers x0", map[string]float64{"headers": 0}},
 	{"phish x0", map[string]float64{"phish": 0}},
+	{"phish x0.5", map[string]float64{"phish": 0.5}},
 	{"attach x0", map[string]float64{"attach": 0}},
 	{"reputation x0", map[string]float64{"reputation": 0}},
 }
@@ -294,6 +333,16 @@ func pointsOf(jc *filter.Classifier, m *classify.Model, f classify.Features, s c
 		p += sc.Weight
 	}
 	return p
+}
+
+func countClass(ex []classify.Example, c classify.Class) int {
+	n := 0
+	for _, e := range ex {
+		if e.Class == c {
+			n++
+		}
+	}
+	return n
 }
 
 func frac(a, b int) float64 {
