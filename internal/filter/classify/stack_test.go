@@ -51,9 +51,10 @@ import (
 // store: no hosted domains, no reputation.
 //
 // Variants of the present combination (weightVariants) rescore the
-// messages with filter.Weights scaling some checks' points, as
-// filter.weights would, and are judged as the present one: junk at
-// filter.junk_score on the held-out fold, and at matched ham.
+// messages with filter.Weights scaling some checks' points or replacing
+// single scores' weights, as filter.weights would, and are judged as the
+// present one: junk at filter.junk_score on the held-out fold, and at
+// matched ham.
 func TestStacking(t *testing.T) {
 	draw, _ := strconv.Atoi(os.Getenv("SEALPOST_STACK"))
 	if draw == 0 {
@@ -69,19 +70,32 @@ func TestStacking(t *testing.T) {
 	local := localScoresOf(t, raws, nil)
 	t.Logf("%d training messages, local checks scored in %v", len(train), time.Since(start).Round(time.Second))
 	// Each variant's local totals, scored by the filter under its
-	// Weights; checked against the present scores with each check's sum
-	// scaled (filter.Weights holds no full names here, so a check's name
-	// scales all of its scores).
+	// Weights; checked against the present scores reweighted score by
+	// score as filter.Weights documents it: a full name replaces that
+	// score's weight, else the check's name scales it.
 	variantLocal := make([][]localOf, len(weightVariants))
 	for v, wv := range weightVariants {
 		variantLocal[v] = localScoresOf(t, raws, wv.weights)
 		for i := range raws {
-			want := local[i].total
-			for c, k := range wv.weights {
-				want += (k - 1) * local[i].byCheck[c]
+			var want float64
+			for _, s := range local[i].scores {
+				check, _, _ := strings.Cut(s.Name, ".")
+				if w, ok := wv.weights[s.Name]; ok {
+					want += w
+				} else if k, ok := wv.weights[check]; ok {
+					want += k * s.Weight
+				} else {
+					want += s.Weight
+				}
 			}
 			if got := variantLocal[v][i].total; math.Abs(got-want) > 1e-9 {
 				t.Fatalf("%s: message %d totals %v under filter.Weights, %v scaled", wv.name, i, got, want)
+			}
+			// Single scores scaled, which filter.Weights cannot say.
+			for _, s := range variantLocal[v][i].scores {
+				if k, ok := wv.scale[s.Name]; ok {
+					variantLocal[v][i].total += (k - 1) * s.Weight
+				}
 			}
 		}
 	}
@@ -195,6 +209,8 @@ func TestStacking(t *testing.T) {
 	}
 	// Figures at the chosen thresholds.
 	type count struct{ n, caught [3]int }
+	// Lines are also written on, with counts: spam caught/n, ham flagged/n,
+	// phishing caught/n.
 	line := func(name string, caught func(h held) bool) {
 		var c count
 		for _, h := range heldOut {
@@ -203,9 +219,10 @@ func TestStacking(t *testing.T) {
 				c.caught[h.class]++
 			}
 		}
-		t.Logf("draw %d  %-44s spam %3d/%d (%.4f)  ham FP %d/%d  phish %.4f", draw, name,
+		t.Logf("draw %d  %-44s spam %3d/%d (%.4f)  ham FP %d/%d  phish %.4f (%d/%d)", draw, name,
 			c.caught[classify.Spam], c.n[classify.Spam], frac(c.caught[classify.Spam], c.n[classify.Spam]),
-			c.caught[classify.Ham], c.n[classify.Ham], frac(c.caught[classify.Phish], c.n[classify.Phish]))
+			c.caught[classify.Ham], c.n[classify.Ham], frac(c.caught[classify.Phish], c.n[classify.Phish]),
+			c.caught[classify.Phish], c.n[classify.Phish])
 	}
 	t.Logf("re-chosen junk thresholds by fold: %.2f", junks)
 	t.Logf("--- thresholds chosen inside each outer-training part (classifier margin 0.75)")
@@ -232,19 +249,23 @@ func TestStacking(t *testing.T) {
 	// whole training split, unweighted by folds), and what the ham the
 	// present filter flags at junk 6 scored.
 	type fired struct {
-		n      [3]int
-		weight float64 // the largest
+		n       [3]int
+		weight  float64            // the largest
+		weights map[float64][3]int // messages by the score's weight, by class
 	}
 	byName := map[string]*fired{}
 	for i, e := range train {
 		for n, w := range local[i].byName {
 			f := byName[n]
 			if f == nil {
-				f = &fired{weight: w}
+				f = &fired{weight: w, weights: map[float64][3]int{}}
 				byName[n] = f
 			}
 			f.n[e.Class]++
 			f.weight = math.Max(f.weight, w)
+			c := f.weights[w]
+			c[e.Class]++
+			f.weights[w] = c
 		}
 	}
 	t.Logf("--- named local scores: messages with it by class (of ham %d, spam %d, phish %d)", countClass(train, classify.Ham), countClass(train, classify.Spam), countClass(train, classify.Phish))
@@ -252,6 +273,14 @@ func TestStacking(t *testing.T) {
 		f := byName[n]
 		if f.n[classify.Ham] > 0 || f.n[classify.Ham]+f.n[classify.Spam]+f.n[classify.Phish] >= 10 {
 			t.Logf("draw %d  %-40s max weight %4.1f  ham %4d  spam %4d  phish %4d", draw, n, f.weight, f.n[classify.Ham], f.n[classify.Spam], f.n[classify.Phish])
+			if len(f.weights) > 1 {
+				// A full name in filter.Weights replaces each of these
+				// weights by one.
+				for _, w := range slices.Sorted(maps.Keys(f.weights)) {
+					c := f.weights[w]
+					t.Logf("draw %d  %-40s   weight %4.1f: ham %4d  spam %4d  phish %4d", draw, n, w, c[classify.Ham], c[classify.Spam], c[classify.Phish])
+				}
+			}
 		}
 	}
 	for _, h := range heldOut {
@@ -310,19 +339,36 @@ func TestStacking(t *testing.T) {
 }
 
 // weightVariants are the present combination with some checks' points
-// scaled, by filter.Weights keyed by the check's name.
+// scaled, by filter.Weights keyed by the check's name, or some single
+// scores' weights replaced, keyed by the score's full name. A full name
+// sets one weight for every finding of the name: "x0.5" of a single
+// score is half its usual weight (link_text_mismatch 2, of 2 or 4 for a
+// known domain shown; display_name_address 3, of 3, 5 for one of ours,
+// 0.5 through a mailing list), set for all.
+//
+// Scale, by full name, multiplies single scores' weights after the
+// filter's: what filter.Weights cannot express (its full names replace),
+// for comparison with the replacements.
 var weightVariants = []struct {
 	name    string
 	weights map[string]float64
+	scale   map[string]float64
 }{
-	{"structure+headers x0", map[string]float64{"structure": 0, "headers": 0}},
-	{"structure+headers x0.5", map[string]float64{"structure": 0.5, "headers": 0.5}},
-	{"structure x0", map[string]float64{"structure": 0}},
-	{"headers x0", map[string]float64{"headers": 0}},
-	{"phish x0", map[string]float64{"phish": 0}},
-	{"phish x0.5", map[string]float64{"phish": 0.5}},
-	{"attach x0", map[string]float64{"attach": 0}},
-	{"reputation x0", map[string]float64{"reputation": 0}},
+	{"structure+headers x0", map[string]float64{"structure": 0, "headers": 0}, nil},
+	{"structure+headers x0.5", map[string]float64{"structure": 0.5, "headers": 0.5}, nil},
+	{"structure x0", map[string]float64{"structure": 0}, nil},
+	{"headers x0", map[string]float64{"headers": 0}, nil},
+	{"phish x0", map[string]float64{"phish": 0}, nil},
+	{"phish x0.5", map[string]float64{"phish": 0.5}, nil},
+	{"attach x0", map[string]float64{"attach": 0}, nil},
+	{"reputation x0", map[string]float64{"reputation": 0}, nil},
+	{"(a) phish.form_in_mail =0", map[string]float64{"phish.form_in_mail": 0}, nil},
+	{"(b) phish.link_text_mismatch =1", map[string]float64{"phish.link_text_mismatch": 1}, nil},
+	{"(c) a+b", map[string]float64{"phish.form_in_mail": 0, "phish.link_text_mismatch": 1}, nil},
+	{"(d) c + phish.display_name_address =1.5", map[string]float64{"phish.form_in_mail": 0, "phish.link_text_mismatch": 1, "phish.display_name_address": 1.5}, nil},
+	{"(b*) phish.link_text_mismatch x0.5 (test)", nil, map[string]float64{"phish.link_text_mismatch": 0.5}},
+	{"(c*) a + b*", map[string]float64{"phish.form_in_mail": 0}, map[string]float64{"phish.link_text_mismatch": 0.5}},
+	{"(d*) c* + display_name_address x0.5 (test)", map[string]float64{"phish.form_in_mail": 0}, map[string]float64{"phish.link_text_mismatch": 0.5, "phish.display_name_address": 0.5}},
 }
 
 // pointsOf is what the classifier check adds for scores s of a message
@@ -376,11 +422,12 @@ func clampLogit(p float64) float64 {
 
 // localOf is what the local checks other than the classifier scored of
 // one message: the total of their weighted scores, by check and by full
-// name.
+// name, and each score as it came.
 type localOf struct {
 	total   float64
 	byCheck map[string]float64
 	byName  map[string]float64
+	scores  []filter.Score
 }
 
 // checkNames are the local checks other than the classifier, in the
@@ -443,6 +490,7 @@ func localScoresOf(t *testing.T, raws [][]byte, weights map[string]float64) []lo
 			l.total += s.Weight
 			l.byCheck[check] += s.Weight
 			l.byName[s.Name] += s.Weight
+			l.scores = append(l.scores, filter.Score{Name: s.Name, Weight: s.Weight})
 		}
 		out[i] = l
 	}
