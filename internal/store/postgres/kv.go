@@ -10,19 +10,8 @@ import (
 
 // PutValue stores value under namespace and key until expires.
 func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error {
-	if err := store.CheckValue(namespace, key, value); err != nil {
-		return fmt.Errorf("put value: %w", err)
-	}
-	if expires.IsZero() {
-		return fmt.Errorf("put value: %w: zero expiry", store.ErrInvalid)
-	}
-	if value == nil {
-		value = []byte{} // NOT NULL
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO kv (namespace, key, value, expires) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
-		namespace, key, value, dbTime(expires))
-	return mapErr(err, "put value", nil)
+	_, err := s.storeValue(ctx, "put value", namespace, key, value, expires, false)
+	return err
 }
 
 // AddValue stores value under namespace and key until expires when no
@@ -30,21 +19,32 @@ func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byt
 // once: the second's ON CONFLICT waits for the first's row, then sees it
 // live.
 func (s *Store) AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error) {
+	return s.storeValue(ctx, "add value", namespace, key, value, expires, true)
+}
+
+// storeValue is PutValue, and with overExpired AddValue: a value already
+// there is replaced only when it has expired, and the result tells
+// whether the value was stored.
+func (s *Store) storeValue(ctx context.Context, op, namespace, key string, value []byte, expires time.Time, overExpired bool) (bool, error) {
 	if err := store.CheckValue(namespace, key, value); err != nil {
-		return false, fmt.Errorf("add value: %w", err)
+		return false, fmt.Errorf("%s: %w", op, err)
 	}
 	if expires.IsZero() {
-		return false, fmt.Errorf("add value: %w: zero expiry", store.ErrInvalid)
+		return false, fmt.Errorf("%s: %w: zero expiry", op, store.ErrInvalid)
 	}
 	if value == nil {
 		value = []byte{} // NOT NULL
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO kv (namespace, key, value, expires) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires
-		WHERE kv.expires <= $5`,
-		namespace, key, value, dbTime(expires), now())
+	query := `INSERT INTO kv (namespace, key, value, expires) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`
+	args := []any{namespace, key, value, dbTime(expires)}
+	if overExpired {
+		query += " WHERE kv.expires <= $5"
+		args = append(args, now())
+	}
+	tag, err := s.pool.Exec(ctx, query, args...)
 	if err != nil {
-		return false, mapErr(err, "add value", nil)
+		return false, mapErr(err, op, nil)
 	}
 	return tag.RowsAffected() > 0, nil
 }

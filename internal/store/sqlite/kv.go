@@ -11,51 +11,47 @@ import (
 
 // PutValue stores value under namespace and key until expires.
 func (s *Store) PutValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) error {
-	if err := store.CheckValue(namespace, key, value); err != nil {
-		return wrap("put value", err)
-	}
-	if expires.IsZero() {
-		return wrap("put value", fmt.Errorf("%w: zero expiry", store.ErrInvalid))
-	}
-	if value == nil {
-		value = []byte{} // NOT NULL
-	}
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO kv(namespace, key, value, expires) VALUES (?, ?, ?, ?)
-			ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
-			namespace, key, value, expires.UnixMicro())
-		return err
-	})
-	return wrap("put value", err)
+	_, err := s.storeValue(ctx, "put value", namespace, key, value, expires, false)
+	return err
 }
 
 // AddValue stores value under namespace and key until expires when no
 // live value is there, and reports whether it did.
 func (s *Store) AddValue(ctx context.Context, namespace, key string, value []byte, expires time.Time) (bool, error) {
+	return s.storeValue(ctx, "add value", namespace, key, value, expires, true)
+}
+
+// storeValue is PutValue, and with overExpired AddValue: a value already
+// there is replaced only when it has expired, and the result tells
+// whether the value was stored.
+func (s *Store) storeValue(ctx context.Context, op, namespace, key string, value []byte, expires time.Time, overExpired bool) (bool, error) {
 	if err := store.CheckValue(namespace, key, value); err != nil {
-		return false, wrap("add value", err)
+		return false, wrap(op, err)
 	}
 	if expires.IsZero() {
-		return false, wrap("add value", fmt.Errorf("%w: zero expiry", store.ErrInvalid))
+		return false, wrap(op, fmt.Errorf("%w: zero expiry", store.ErrInvalid))
 	}
 	if value == nil {
 		value = []byte{} // NOT NULL
 	}
-	var added bool
+	query := `INSERT INTO kv(namespace, key, value, expires) VALUES (?, ?, ?, ?)
+			ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`
+	args := []any{namespace, key, value, expires.UnixMicro()}
+	if overExpired {
+		query += " WHERE kv.expires <= ?"
+		args = append(args, time.Now().UnixMicro())
+	}
+	var stored bool
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		// An expired value is taken over; a live one is left as it is.
-		res, err := tx.ExecContext(ctx, `INSERT INTO kv(namespace, key, value, expires) VALUES (?, ?, ?, ?)
-			ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires
-			WHERE kv.expires <= ?`,
-			namespace, key, value, expires.UnixMicro(), time.Now().UnixMicro())
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
-		added = n > 0
+		stored = n > 0
 		return err
 	})
-	return added, wrap("add value", err)
+	return stored, wrap(op, err)
 }
 
 // GetValue returns the live value under namespace and key.
