@@ -159,17 +159,8 @@ func plainRun(s []byte) int {
 	if i == len(s) {
 		return i
 	}
-	// The last bytes, as a word with letters past the end.
-	var w uint64
-	if i >= 8 {
-		w = load64(s, len(s)-8) >> (8 * (i + 8 - len(s)))
-	} else {
-		for k, c := range s {
-			w |= uint64(c) << (8 * k)
-		}
-	}
-	w |= ones * 'x' << (8 * (len(s) - i))
-	if bad, _ := notPlain(w, prev); bad != 0 {
+	// The last bytes, with letters past the end.
+	if bad, _ := notPlain(tailWord(s, i, 'x'), prev); bad != 0 {
 		return i + bits.TrailingZeros64(bad)/8
 	}
 	return len(s)

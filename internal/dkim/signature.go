@@ -403,17 +403,8 @@ func nameEnd(s string, i int) int {
 	if i == len(s) {
 		return i
 	}
-	// The bytes left, as a word with colons past the end.
-	var w uint64
-	if len(s) >= 8 {
-		w = load64(s, len(s)-8) >> (8 * (i + 8 - len(s)))
-	} else {
-		for k := i; k < len(s); k++ {
-			w |= uint64(s[k]) << (8 * (k - i))
-		}
-	}
-	w |= ones * ':' << (8 * (len(s) - i))
-	return i + bits.TrailingZeros64(notNameBytes(w))/8
+	// The bytes left, with colons past the end.
+	return i + bits.TrailingZeros64(notNameBytes(tailWord(s, i, ':')))/8
 }
 
 // notNameBytes flags, by its high bit, the bytes of w that cannot be in a

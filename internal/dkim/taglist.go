@@ -223,6 +223,21 @@ func load64[T string | []byte](s T, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
+// tailWord returns the bytes of s from i on, fewer than eight, as one
+// little-endian word with fill in the bytes past the end of s: the end of
+// a scan eight bytes a step, for a test that fill passes.
+func tailWord[T string | []byte](s T, i int, fill byte) uint64 {
+	var w uint64
+	if len(s) >= 8 {
+		w = load64(s, len(s)-8) >> (8 * (i + 8 - len(s)))
+	} else {
+		for k := i; k < len(s); k++ {
+			w |= uint64(s[k]) << (8 * (k - i))
+		}
+	}
+	return w | ones*uint64(fill)<<(8*(len(s)-i))
+}
+
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
