@@ -228,18 +228,8 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uin
 				o := opt
 				o.Margin = margin
 				o.MaxHamFP = rule.maxHamFP
-				var th Thresholds
-				for _, s := range inner[:rule.draws] {
-					x := chooseThresholds(s, o)
-					th.Spam = math.Max(th.Spam, x.Spam)
-					th.Phish = math.Max(th.Phish, x.Phish)
-				}
-				for _, x := range outScores {
-					total[r][j][x.class]++
-					if th.Classify(x.scores) != Ham {
-						caught[r][j][x.class]++
-					}
-				}
+				th := highestThresholds(inner[:rule.draws], o)
+				tally(&caught[r][j], &total[r][j], th, outScores)
 			}
 		}
 		if len(weights) == 0 {
@@ -264,18 +254,12 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uin
 				o := opt
 				o.Margin = margin
 				o.MaxHamFP = 0.001
-				var th Thresholds
+				innerA := make([][]scored, len(inner))
 				for d, s := range inner {
-					x := chooseThresholds(withNB(s, innerNB[d], a), o)
-					th.Spam = math.Max(th.Spam, x.Spam)
-					th.Phish = math.Max(th.Phish, x.Phish)
+					innerA[d] = withNB(s, innerNB[d], a)
 				}
-				for _, x := range outA {
-					nbTotal[w][j][x.class]++
-					if th.Classify(x.scores) != Ham {
-						nbCaught[w][j][x.class]++
-					}
-				}
+				th := highestThresholds(innerA, o)
+				tally(&nbCaught[w][j], &nbTotal[w][j], th, outA)
 			}
 		}
 	}
@@ -293,6 +277,29 @@ func nested(t *testing.T, train []Example, opt TrainOptions, folds int, draw uin
 				rule.draws, rule.maxHamFP, margin,
 				float64(caught[r][j][Spam])/float64(total[r][j][Spam]), caught[r][j][Ham], total[r][j][Ham],
 				float64(caught[r][j][Phish])/float64(total[r][j][Phish]))
+		}
+	}
+}
+
+// highestThresholds is the highest of the thresholds chosen on each
+// draw's out-of-fold scores: the nested rule's.
+func highestThresholds(draws [][]scored, o TrainOptions) Thresholds {
+	var th Thresholds
+	for _, s := range draws {
+		x := chooseThresholds(s, o)
+		th.Spam = math.Max(th.Spam, x.Spam)
+		th.Phish = math.Max(th.Phish, x.Phish)
+	}
+	return th
+}
+
+// tally counts, by class, the held-out messages and those th does not
+// take for ham.
+func tally(caught, total *[3]int, th Thresholds, held []scored) {
+	for _, x := range held {
+		total[x.class]++
+		if th.Classify(x.scores) != Ham {
+			caught[x.class]++
 		}
 	}
 }
