@@ -80,6 +80,10 @@ type Storage struct {
 	PostgresDSN Secret `toml:"postgres_dsn" doc:"PostgreSQL connection string, as a URL (postgres://user:password@host/db) or keyword/value pairs (host=... dbname=...). Required when backend is postgres and refused otherwise. Its password is never printed or logged."`
 }
 
+// Shared reports whether other nodes may share the store (PostgreSQL):
+// what one node of several should do alone is then claimed in it first.
+func (s Storage) Shared() bool { return s.Backend == BackendPostgres }
+
 // TLS configures certificates and the TLS policy.
 type TLS struct {
 	Mode          string `toml:"mode" doc:"Where certificates come from: files (cert_file and key_file, reloaded on SIGHUP), self-signed (generated into data_dir; for testing only, clients will warn) or acme (obtained and renewed automatically over ACME, RFC 8555)."`

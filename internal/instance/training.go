@@ -25,5 +25,5 @@ func Trainer(cfg *config.Config, st store.Store, learner training.Learner, log *
 		id = cfg.Hostname
 	}
 	return &training.Trainer{Store: st, Learner: learner, Reputation: Reputation(st),
-		AuthservID: id, Hostname: cfg.Hostname, Logger: log, Shared: cfg.Storage.Backend == config.BackendPostgres}
+		AuthservID: id, Hostname: cfg.Hostname, Logger: log, Shared: cfg.Storage.Shared()}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"sealpost.dev/sealpost/internal/config"
 	"sealpost.dev/sealpost/internal/filter/usercorpus"
 )
 
@@ -26,7 +25,7 @@ func (s *Server) retrainFilter(ctx context.Context) {
 	timer := time.NewTimer(s.retrainFirst)
 	defer timer.Stop()
 	r := &usercorpus.Retrainer{Store: s.store}
-	if s.cfg.Storage.Backend == config.BackendPostgres {
+	if s.cfg.Storage.Shared() {
 		// Nodes sharing the database take turns: the one that claims
 		// the retraining does it, and none retrains again for half the
 		// interval.
