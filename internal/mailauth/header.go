@@ -24,7 +24,8 @@ const maxHeader = 1 << 20
 const readerSize = 64 << 10
 
 // msgReader is a read buffer, a header buffer and the fields read into
-// it, pooled so that they cost nothing per message; a header buffer grown
+// it, and the room the check's results are made in, pooled so that they
+// cost nothing per message; a header buffer grown
 // past maxPooledHeader, or fields past maxPooledFields, are not kept.
 type msgReader struct {
 	br     *bufio.Reader
@@ -39,6 +40,8 @@ type msgReader struct {
 	// it is copied into a string: kept here, it is not a buffer zeroed
 	// on the stack for every message.
 	out []byte
+	// room is what the check's results refer to until it returns.
+	room checkRoom
 }
 
 const (
@@ -104,6 +107,7 @@ func (m *msgReader) release() {
 	if cap(m.out) > maxPooledOut {
 		m.out = nil
 	}
+	m.room = checkRoom{} // nothing of one message's left for the next
 	readers.Put(m)
 }
 

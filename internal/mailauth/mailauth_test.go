@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -289,5 +290,39 @@ func TestSealForward(t *testing.T) {
 	}
 	if f, err := c.SealForward(t.Context(), env, open, nil); f != "" || err != nil {
 		t.Errorf("sealed without results: %q %v", f, err)
+	}
+}
+
+// TestResultsOutliveTheNextCheck: what a check hands on (the verdict's
+// field, Envelope.Auth) stays as it was when the next messages are
+// checked, though the room the results were made in is pooled and reused.
+func TestResultsOutliveTheNextCheck(t *testing.T) {
+	c := testChecker(t)
+	check := func(msg string) (delivery.Verdict, *delivery.Auth) {
+		env := &delivery.Envelope{ID: "t", MailFrom: "joe@example.com", Helo: "mta.elsewhere.example",
+			RemoteIP: netip.MustParseAddr("192.0.2.10")}
+		v, err := c.Check(t.Context(), env, delivery.Spool(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, env.Auth
+	}
+	v, auth := check(testdata(t, "signed.msg"))
+	if auth == nil || !slices.Equal(auth.DKIM, []string{"example.com"}) || auth.DMARC != "pass" {
+		t.Fatalf("first message: %#v", auth)
+	}
+	wantHeaders, wantAuth := slices.Clone(v.Headers), *auth
+	wantAuth.DKIM = slices.Clone(auth.DKIM)
+	for range 3 {
+		other, otherAuth := check("From: Boss <boss@quar.example>\r\nSubject: x\r\n\r\nNow.\r\n")
+		if otherAuth.DMARC != "fail" || len(otherAuth.DKIM) != 0 || !strings.Contains(other.Headers[0], "dkim=none") {
+			t.Fatalf("second message: %#v %q", otherAuth, other.Headers)
+		}
+	}
+	if !slices.Equal(v.Headers, wantHeaders) {
+		t.Errorf("the first verdict's field changed:\n%q\nwas\n%q", v.Headers, wantHeaders)
+	}
+	if !reflect.DeepEqual(*auth, wantAuth) {
+		t.Errorf("the first results changed:\n%#v\nwere\n%#v", *auth, wantAuth)
 	}
 }
