@@ -60,7 +60,7 @@ func FuzzIsName(f *testing.F) {
 }
 
 // referenceSPFResult is spfResult as it was before its parts were put
-// together by the caller (spfParts): through authres.SPF.
+// together by the caller (spfReason, spfProp): through authres.SPF.
 func referenceSPFResult(r spf.Received) authres.Result {
 	mailFrom, helo := r.Sender, ""
 	if r.Identity == spf.IdentityHELO {

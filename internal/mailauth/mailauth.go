@@ -351,9 +351,9 @@ func (c *Checker) authResults(res Results) []authres.Result {
 // appendAuthResults appends to rs the method results of the
 // Authentication-Results field.
 func (c *Checker) appendAuthResults(rs []authres.Result, res *Results) []authres.Result {
-	rs = append(rs, spfResult(res.SPF))
+	rs = append(rs, spfResult(&res.SPF))
 	if res.HELO.Result != "" {
-		rs = append(rs, spfResult(res.HELO))
+		rs = append(rs, spfResult(&res.HELO))
 	}
 	return c.appendOtherResults(rs, res)
 }
@@ -434,11 +434,11 @@ func (c *Checker) writeAuthResults(dst []byte, res *Results) ([]byte, bool) {
 	if !ok {
 		return dst, false
 	}
-	if dst, ok = writeSPF(&w, dst, res.SPF); !ok {
+	if dst, ok = writeSPF(&w, dst, &res.SPF); !ok {
 		return dst, false
 	}
 	if res.HELO.Result != "" {
-		if dst, ok = writeSPF(&w, dst, res.HELO); !ok {
+		if dst, ok = writeSPF(&w, dst, &res.HELO); !ok {
 			return dst, false
 		}
 	}
@@ -482,16 +482,16 @@ func mustPropName(ptype, name string) authres.PropName {
 }
 
 // writeSPF writes r as spfResult makes it.
-func writeSPF(w *authres.Writer, dst []byte, r spf.Received) ([]byte, bool) {
-	res, p, head := spfParts(r)
-	dst, ok1 := w.Result(dst, "spf", res.Value)
-	dst, ok2 := w.Reason(dst, head, res.Reason)
+func writeSPF(w *authres.Writer, dst []byte, r *spf.Received) ([]byte, bool) {
+	head, reason := spfReason(r)
+	dst, ok1 := w.Result(dst, "spf", string(r.Result))
+	dst, ok2 := w.Reason(dst, head, reason)
 	ok3 := true
-	switch p.Name {
+	switch name, value := spfProp(r); name {
 	case "mailfrom":
-		dst, ok3 = w.PropNamed(dst, propMailFrom, p.Value)
+		dst, ok3 = w.PropNamed(dst, propMailFrom, value)
 	case "helo":
-		dst, ok3 = w.PropNamed(dst, propHELO, p.Value)
+		dst, ok3 = w.PropNamed(dst, propHELO, value)
 	}
 	return dst, ok1 && ok2 && ok3
 }
@@ -550,35 +550,36 @@ func writeDMARC(w *authres.Writer, dst []byte, v *dmarc.Verdict) ([]byte, bool) 
 }
 
 // spfResult is the spf result of r for Authentication-Results.
-func spfResult(r spf.Received) authres.Result {
-	res, p, head := spfParts(r)
-	res.Reason = head + res.Reason
-	if p.Name != "" {
-		res.Props = []authres.Prop{p}
+func spfResult(r *spf.Received) authres.Result {
+	head, reason := spfReason(r)
+	res := authres.Result{Method: "spf", Value: string(r.Result), Reason: head + reason}
+	if name, value := spfProp(r); name != "" {
+		res.Props = []authres.Prop{{Type: "smtp", Name: name, Value: value}}
 	}
 	return res
 }
 
-// spfParts returns the parts of r's spf result, as authres.SPF makes it,
-// for the caller to put together: the result without its property, the
-// property (none when its Name is ""), and what goes before the reason.
-func spfParts(r spf.Received) (authres.Result, authres.Prop, string) {
-	mailFrom, helo := r.Sender, ""
-	if r.Identity == spf.IdentityHELO {
-		mailFrom, helo = "", r.HELO
-	}
-	var p authres.Prop
+// spfProp returns the smtp property of r's spf result, as authres.SPF
+// makes it: mailfrom or helo and its value; "" when there is none.
+func spfProp(r *spf.Received) (name, value string) {
 	switch {
-	case mailFrom != "":
-		p = authres.Prop{Type: "smtp", Name: "mailfrom", Value: mailFrom}
-	case helo != "":
-		p = authres.Prop{Type: "smtp", Name: "helo", Value: helo}
+	case r.Identity == spf.IdentityHELO:
+		if r.HELO != "" {
+			return "helo", r.HELO
+		}
+	case r.Sender != "":
+		return "mailfrom", r.Sender
 	}
-	head, reason := "", r.Problem
-	if reason == "" && r.Mechanism != "" {
-		head, reason = "matched ", r.Mechanism
+	return "", ""
+}
+
+// spfReason returns the reason of r's spf result in two parts, for the
+// caller to put together: what goes before ("matched ") and the rest.
+func spfReason(r *spf.Received) (head, reason string) {
+	if r.Problem == "" && r.Mechanism != "" {
+		return "matched ", r.Mechanism
 	}
-	return authres.Result{Method: "spf", Value: string(r.Result), Reason: reason}, p, head
+	return "", r.Problem
 }
 
 func (c *Checker) hostname() string {
