@@ -15,7 +15,8 @@
 #     "no action" or "greylist";
 #   - Sealpost: sealpost filter train --split train, then sealpost filter eval --split test.
 # and prints one Markdown table: spam recall, ham false-positive rate, phishing recall
-# (a phishing message is caught when classified spam), messages per second per core (per
+# (a phishing message is caught when classified spam), accuracy (the share of all test
+# messages judged right), messages per second per core (per
 # CPU second of the server's processes) and wall time.
 #
 # Network: the measuring part runs in its own network namespace (unshare --net) where
@@ -497,27 +498,30 @@ run_sealpost() {
 pct() { calc "$1 * 100" "${2:-1}"; }
 
 # cells NAME: the column of one filter, cells separated by "|": spam recall, ham false
-# positives, phishing recall, messages/s per core, wall time.
+# positives, phishing recall, accuracy (every test message judged right: spam and phish
+# caught, ham not flagged), messages/s per core, wall time.
 cells() {
 	local f=$work/$1.figures status=${2:-}
 	if [ -n "$status" ]; then
-		echo "$status|$status|$status|$status|$status"
+		echo "$status|$status|$status|$status|$status|$status"
 	elif [ ! -s "$f" ]; then
-		echo "not run|not run|not run|not run|not run"
+		echo "not run|not run|not run|not run|not run|not run"
 	elif [ "$1" = sealpost ]; then
 		(
 			. "$f"
-			local n=$((count_test_ham + count_test_spam + count_test_phish))
-			printf '%s %%|%s %%|%s %%|%s (eval: messages_per_second); %s per CPU second of the whole eval command|%s s (the whole eval command)\n' \
-				"$(pct "$spam_recall")" "$(pct "$ham_fp_rate" 2)" "$(pct "$phish_recall")" "$(calc "$messages_per_second" 0)" \
-				"$(calc "$n / ($sealpost_user + $sealpost_sys)" 0)" "$sealpost_wall"
+			local n=$((count_test_ham + count_test_spam + count_test_phish)) right
+			right=$(calc "$spam_recall * $count_test_spam + (1 - $ham_fp_rate) * $count_test_ham + $phish_recall * $count_test_phish" 0)
+			printf '%s %%|%s %%|%s %%|%s %% (%s/%s)|%s (eval: messages_per_second); %s per CPU second of the whole eval command|%s s (the whole eval command)\n' \
+				"$(pct "$spam_recall")" "$(pct "$ham_fp_rate" 2)" "$(pct "$phish_recall")" "$(pct "$right / $n" 2)" "$right" "$n" \
+				"$(calc "$messages_per_second" 0)" "$(calc "$n / ($sealpost_user + $sealpost_sys)" 0)" "$sealpost_wall"
 		)
 	else
 		(
 			. "$f"
-			printf '%s %% (%s/%s)|%s %% (%s/%s)|%s %% (%s/%s)|%s|%s s\n' \
+			local n=$((spam_n + ham_n + phish_n)) right=$((spam_caught + ham_n - ham_fp + phish_caught))
+			printf '%s %% (%s/%s)|%s %% (%s/%s)|%s %% (%s/%s)|%s %% (%s/%s)|%s|%s s\n' \
 				"$(pct "$spam_recall")" "$spam_caught" "$spam_n" "$(pct "$ham_fp_rate" 2)" "$ham_fp" "$ham_n" \
-				"$(pct "$phish_recall")" "$phish_caught" "$phish_n" "$per_core" "$wall"
+				"$(pct "$phish_recall")" "$phish_caught" "$phish_n" "$(pct "$right / $n" 2)" "$right" "$n" "$per_core" "$wall"
 		)
 	fi
 }
@@ -525,7 +529,7 @@ cells() {
 report() {
 	local sp sa rs i
 	local rows=("spam recall" "ham false positives" "phishing recall (caught as spam)"
-		"messages/s per core" "wall time for the test split")
+		"accuracy (test messages judged right)" "messages/s per core" "wall time for the test split")
 	IFS='|' read -r -a sp <<<"$(cells sealpost "$sealpost_status")"
 	IFS='|' read -r -a sa <<<"$(cells spamassassin)"
 	IFS='|' read -r -a rs <<<"$(cells rspamd)"
@@ -537,7 +541,7 @@ report() {
 		| | Sealpost | SpamAssassin $(spamassassin_version) | rspamd $(rspamd_version) |
 		| --- | --- | --- | --- |
 	EOF
-	for i in 0 1 2 3 4; do
+	for i in "${!rows[@]}"; do
 		printf '| %s | %s | %s | %s |\n' "${rows[$i]}" "${sp[$i]}" "${sa[$i]}" "${rs[$i]}"
 	done
 	echo
