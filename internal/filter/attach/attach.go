@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -87,7 +88,8 @@ type inspector struct {
 	total int64 // uncompressed bytes declared
 	read  int64 // bytes of entries read whole
 	found []Finding
-	full  bool // a limit was reached: stop looking
+	full  bool          // a limit was reached: stop looking
+	zlib  io.ReadCloser // reused for a PDF's streams (see inflate)
 }
 
 func (in *inspector) add(name string, score float64, format string, args ...any) {
@@ -180,23 +182,11 @@ func (in *inspector) content(shown, name string, data []byte, depth int) {
 	case isTar(data):
 		in.tar(shown, data, depth+1)
 	case bytes.HasPrefix(data, []byte("%PDF-")):
-		in.pdf(shown, data)
+		in.pdf(shown, data, depth)
 	default:
 		if isHTML(name, data) && hasPasswordForm(data) {
 			in.add(NameHTMLLogin, 4, "%s is a web page with a password form: it opens in the browser, off any real site", shown)
 		}
-	}
-}
-
-// pdf looks for the names of the actions that run code (ISO 32000-1
-// §12.6.4.16 JavaScript, §12.6.4.5 Launch) in the file's dictionaries.
-// Names inside compressed object streams go unseen.
-func (in *inspector) pdf(shown string, data []byte) {
-	switch {
-	case bytes.Contains(data, []byte("/Launch")):
-		in.add(NamePDFActive, 3, "%s is a PDF that can start a program (/Launch)", shown)
-	case bytes.Contains(data, []byte("/JavaScript")) || bytes.Contains(data, []byte("/JS ")) || bytes.Contains(data, []byte("/JS(")):
-		in.add(NamePDFActive, 1.5, "%s is a PDF that runs JavaScript", shown)
 	}
 }
 

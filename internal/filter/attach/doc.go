@@ -44,13 +44,18 @@
 //     past a declared size, so lying headers cannot get around it.
 //
 //   - Active content: PDF files naming the /Launch or /JavaScript actions
-//     (ISO 32000-1 §12.6.4) in their plain dictionaries; HTML files with a
-//     password input (a login page sent as a file).
+//     (ISO 32000-1 §12.6.4), in their own dictionaries and in compressed
+//     object streams (§7.5.7, where today's writers put most of them),
+//     names written with #xx escapes decoded (and weighed more: no writer
+//     needs them); files embedded in a PDF (§7.11.4) examined as
+//     attachments of their own, within the same depth and budgets; HTML
+//     files with a password input (a login page sent as a file).
 //
 // Left out: decompressing RAR and 7z (their file names inside 7z, and
 // encrypted files behind a compressed 7z header, go unseen); bzip2, xz,
-// cab and ace archives; PDF object streams (actions inside compressed
-// streams go unseen); Excel 4.0 (XLM) macros; OneNote files' contents
+// cab and ace archives; PDF streams under filters other than FlateDecode
+// alone, and encrypted PDFs (their strings and streams are ciphertext);
+// Excel 4.0 (XLM) macros; OneNote files' contents
 // (a notebook is flagged by its name alone); malware
 // signatures, which are clamd's job (internal/clamd).
 package attach

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// FuzzInspect feeds arbitrary names and bytes: zip, tar, gzip, RAR, 7z and OLE2
-// readers must neither panic nor take long, whatever the headers claim.
+// FuzzInspect feeds arbitrary names and bytes: zip, tar, gzip, RAR, 7z, OLE2
+// and PDF readers must neither panic nor take long, whatever the headers
+// claim.
 func FuzzInspect(f *testing.F) {
 	f.Add("invoice.pdf.exe", pe())
 	f.Add("a.zip", makeZip(f, file{name: "b.zip", data: makeZip(f, file{name: "c.vbs", data: []byte("x")})}))
@@ -22,6 +23,8 @@ func FuzzInspect(f *testing.F) {
 	f.Add("a.tar", makeTar(f, file{name: "b.exe", data: pe()}, file{name: "c.zip", data: makeZip(f, file{name: "d.js", data: []byte("x")})}))
 	f.Add("a.tgz", gzipped(f, "a.tar", makeTar(f, file{name: "b.txt", data: []byte("b")})))
 	f.Add("z.gz", gzipped(f, "z", make([]byte, 4<<20)))
+	f.Add("a.pdf", makePDF(f, objectStream("/S /J#61vaScript"), pdfObj{dict: "/Type /EmbeddedFile", body: pe(), flate: true}))
+	f.Add("b.pdf", makePDF(f, pdfObj{dict: "/Type /ObjStm", body: make([]byte, 2<<20), flate: true}))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		start := time.Now()
 		fs := Inspect(name, "application/octet-stream", data, Limits{})

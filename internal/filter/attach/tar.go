@@ -42,7 +42,7 @@ func (in *inspector) gzip(shown string, data []byte, depth int) {
 		in.name(shortPath(inner), zr.Name)
 	}
 	inner = shortPath(inner)
-	out, size, err := in.decompress(shown, zr, zr.Name, int64(len(data)))
+	out, size, err := in.decompress(shown, zr, zr.Name, int64(len(data)), false)
 	if err != nil || in.full {
 		return
 	}
@@ -51,9 +51,10 @@ func (in *inspector) gzip(shown string, data []byte, depth int) {
 }
 
 // decompress reads r, the output of compressed bytes of size packed,
-// as gzip needs it (see there): it returns what to examine and the size
-// of the whole output, or an error once it has added the finding.
-func (in *inspector) decompress(shown string, r io.Reader, name string, packed int64) ([]byte, int64, error) {
+// as gzip needs it (see there), all of it when whole is set: it returns
+// what to examine and the size of the whole output, or an error once it
+// has added the finding.
+func (in *inspector) decompress(shown string, r io.Reader, name string, packed int64, whole bool) ([]byte, int64, error) {
 	head, err := io.ReadAll(io.LimitReader(r, peekSize))
 	if err != nil {
 		in.add(NameMalformed, 1, "%s does not decompress (%v)", shown, err)
@@ -65,7 +66,7 @@ func (in *inspector) decompress(shown string, r io.Reader, name string, packed i
 	}
 	ratioCap := max(int64(minBomb), int64(float64(packed)*in.lim.MaxRatio))
 	stop := min(ratioCap, in.lim.MaxTotal-in.total)
-	keep := needsWhole(head, name)
+	keep := whole || needsWhole(head, name)
 	if keep {
 		stop = min(stop, maxWhole, maxRead-in.read)
 	}
