@@ -57,6 +57,27 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want []string
+	}{
+		{"Don't pay $1,000 now.", 10, []string{"don't", "pay", "$1,000", "now"}},
+		{"e-mail me: A.B_C@example.com, ok?", 10, []string{"e-mail", "me", "a.b_c", "example.com", "ok"}},
+		{"Ünïcödé wörds", 10, []string{"ünïcödé", "wörds"}},
+		{"一网惠天下 today", 10, []string{"一网惠天下", "today"}},
+		{"one two three", 2, []string{"one", "two"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		words(tt.in, tt.max, func(w string) { got = append(got, w) })
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("words(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+}
+
 func TestOriginTokens(t *testing.T) {
 	const received = "Received: from mx.example by mail.example; Tue, 3 Sep 2002 10:00:00 +0100\n"
 	for _, tt := range []struct {

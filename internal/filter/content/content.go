@@ -2,7 +2,9 @@
 // reads: the top-level header with its encoded words decoded (RFC 5322,
 // RFC 2047), the addresses of From, Reply-To, To and Cc, the decoded text
 // of the body (MIME: RFC 2045 transfer encodings, RFC 2046 multiparts and
-// message/rfc822, charsets converted to UTF-8), the HTML as sent, the
+// message/rfc822, charsets converted to UTF-8; an HTML part whose
+// Content-Type names none is read in the charset its meta element
+// declares, as browsers read it), the HTML as sent, the
 // links found in HTML anchors, areas and forms and as bare URLs in plain
 // text, and the attachments decoded.
 //
@@ -28,6 +30,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	htmlcharset "golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding/htmlindex"
 
 	"sealpost.dev/sealpost/internal/mimeutil"
@@ -283,6 +286,9 @@ func (p *parser) multipart(body []byte, sub, boundary string, depth int) {
 // textPart adds a text part to Text (and HTML, Links when it is HTML).
 func (p *parser) textPart(h mimeutil.Header, body []byte, sub, charset string) {
 	decoded := p.decodeTransfer(h.Get("Content-Transfer-Encoding"), body)
+	if sub == "html" && strings.TrimSpace(charset) == "" {
+		charset = htmlCharset(decoded)
+	}
 	s := p.toUTF8(charset, decoded)
 	if sub == "html" {
 		p.addHTML(s)
@@ -349,6 +355,19 @@ func (p *parser) transferFlaw(cte string) {
 	case "quoted-printable":
 		p.flaw(FlawBadQP)
 	}
+}
+
+// htmlCharset returns the charset an HTML part without one in its
+// Content-Type declares in itself (a byte order mark, or a meta element
+// in its first 1,024 bytes, as browsers read it: the WHATWG prescan),
+// or "" when it declares none, or UTF-8 or windows-1252, which toUTF8
+// gives unlabelled text anyway.
+func htmlCharset(b []byte) string {
+	_, name, _ := htmlcharset.DetermineEncoding(b, "")
+	if name == "utf-8" || name == "windows-1252" {
+		return ""
+	}
+	return name
 }
 
 // toUTF8 converts text in charset to valid UTF-8.

@@ -156,6 +156,19 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			// An HTML part without a charset in its Content-Type is read
+			// in the one its meta element declares, as a browser reads it;
+			// the label wins over the meta, and without either, Latin-1.
+			name: "html meta charset",
+			msg: "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/html\n\n" +
+				"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\"></head><body>\xd2\xbb\xcd\xf8</body></html>\n" +
+				"--x\nContent-Type: text/html; charset=windows-1252\n\n<meta charset=\"koi8-r\"><p>\x93labelled\x94</p>\n" +
+				"--x\nContent-Type: text/html\n\n<p>na\xefve</p>\n--x--\n",
+			check: func(t *testing.T, m *Message) {
+				wantText(t, m, "一网", "“labelled”", "naïve")
+			},
+		},
+		{
 			name: "unknown charset",
 			msg:  "Content-Type: text/plain; charset=x-martian\n\nok\x00text \xff\n",
 			check: func(t *testing.T, m *Message) {
