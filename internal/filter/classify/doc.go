@@ -61,6 +61,9 @@
 // head "CJK", which raised those ham's scores and the thresholds with
 // them. On a server whose users write CJK, their own mail teaches the
 // model; the corpora here cannot measure what pairs would do there.
+// Words of the links' paths and queries as tokens of their own ("lp:",
+// up to eight a link): 0.903, 0.891, 0.926, 0.908, 0.911, 0.903, mean
+// 0.907 against 0.906, within the draws' noise; not kept.
 // Reading an HTML part without a declared charset in the one its meta
 // element names (package content) changed nothing measurable (0.906 to
 // 0.905, one spam of one draw), and is kept as the right reading.
