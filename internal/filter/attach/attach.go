@@ -174,9 +174,7 @@ func (in *inspector) content(shown, name string, data []byte, depth int) {
 	case bytes.HasPrefix(data, rar4Magic):
 		in.rar4(shown, data)
 	case bytes.HasPrefix(data, sevenZipMagic):
-		if sevenZipEncrypted(data) {
-			in.add(NameEncrypted, 3, "%s is a password-protected 7z archive", shown)
-		}
+		in.sevenZip(shown, data)
 	case bytes.HasPrefix(data, gzipMagic):
 		in.gzip(shown, data, depth+1)
 	case isTar(data):

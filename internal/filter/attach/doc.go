@@ -29,7 +29,11 @@
 //     into, each entry inspected the same way, nested up to
 //     Limits.MaxDepth (a .tar.gz is two levels); the encryption flag of zip
 //     entries; RAR 4 and RAR 5 headers read for encryption flags and file
-//     names; 7z headers searched for the AES coder.
+//     names; 7z headers (7-Zip's 7zFormat.txt) read for the file names and
+//     the AES coder, the header decompressed first when it is compressed
+//     with LZMA, as 7-Zip writes it by default (github.com/ulikunitz/xz's
+//     lzma package; at most 1 MiB of header), and an encrypted header
+//     (names hidden) told by its coder.
 //
 //   - Bounds: Limits caps the nesting depth, the number of entries, the
 //     total uncompressed size declared and the compression ratio of an
@@ -51,8 +55,9 @@
 //     attachments of their own, within the same depth and budgets; HTML
 //     files with a password input (a login page sent as a file).
 //
-// Left out: decompressing RAR and 7z (their file names inside 7z, and
-// encrypted files behind a compressed 7z header, go unseen); bzip2, xz,
+// Left out: decompressing the files inside RAR and 7z archives (their
+// names are read, their contents not); 7z headers compressed otherwise
+// than with LZMA alone (not written by 7-Zip); bzip2, xz,
 // cab and ace archives; PDF streams under filters other than FlateDecode
 // alone, and encrypted PDFs (their strings and streams are ciphertext);
 // Excel 4.0 (XLM) macros; OneNote files' contents

@@ -1,6 +1,7 @@
 package attach
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -23,6 +24,13 @@ func FuzzInspect(f *testing.F) {
 	f.Add("a.tar", makeTar(f, file{name: "b.exe", data: pe()}, file{name: "c.zip", data: makeZip(f, file{name: "d.js", data: []byte("x")})}))
 	f.Add("a.tgz", gzipped(f, "a.tar", makeTar(f, file{name: "b.txt", data: []byte("b")})))
 	f.Add("z.gz", gzipped(f, "z", make([]byte, 4<<20)))
+	for _, name := range []string{"program.7z", "encrypted.7z", "hidden.7z", "bcj2.7z", "plainheader.7z"} {
+		data, err := os.ReadFile("testdata/7z/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(name, data)
+	}
 	f.Add("a.pdf", makePDF(f, objectStream("/S /J#61vaScript"), pdfObj{dict: "/Type /EmbeddedFile", body: pe(), flate: true}))
 	f.Add("b.pdf", makePDF(f, pdfObj{dict: "/Type /ObjStm", body: make([]byte, 2<<20), flate: true}))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {

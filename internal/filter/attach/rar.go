@@ -183,21 +183,3 @@ func uvarint(b []byte, p int) (v uint64, n int) {
 	}
 	return 0, 0
 }
-
-// sevenZipEncrypted looks for the AES-256 + SHA-256 coder (ID 06 F1 07
-// 01, 7-Zip's "7zFormat.txt") in the archive's header. It finds encrypted
-// headers (7z -mhe) and encrypted files listed in a plain header; it
-// misses encrypted files whose header is itself compressed, which would
-// need a LZMA decoder.
-func sevenZipEncrypted(data []byte) bool {
-	if len(data) < 32 {
-		return false
-	}
-	off := binary.LittleEndian.Uint64(data[12:])
-	size := binary.LittleEndian.Uint64(data[20:])
-	start := 32 + off
-	if off > uint64(len(data)) || size > uint64(len(data)) || start+size > uint64(len(data)) || start+size < start {
-		return false
-	}
-	return bytes.Contains(data[start:start+size], []byte{0x06, 0xF1, 0x07, 0x01})
-}

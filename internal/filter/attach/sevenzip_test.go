@@ -1,0 +1,103 @@
+package attach
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSevenZip reads archives 7-Zip made (testdata/7z/README): their
+// names, and encryption whether or not the header is compressed.
+func TestSevenZip(t *testing.T) {
+	tests := []struct {
+		file   string
+		want   []string
+		reason string // a part of every finding's reason
+	}{
+		{"plain.7z", nil, ""},
+		{"withdir.7z", nil, ""},
+		{"stored.7z", nil, ""},
+		{"nonsolid.7z", []string{NameDoubleExtension, NameExecutable}, "a.7z/invoice.pdf.exe"},
+		{"program.7z", []string{NameDoubleExtension, NameExecutable}, "a.7z/invoice.pdf.exe"},
+		{"plainheader.7z", []string{NameDoubleExtension, NameExecutable}, "a.7z/invoice.pdf.exe"},
+		{"bcj2.7z", []string{NameDoubleExtension, NameExecutable}, "a.7z/invoice.pdf.exe"},
+		{"many.7z", []string{NameScript}, "a.7z/sub/run.vbs"},
+		// The files encrypted, the header compressed but not: the AES
+		// coder is inside the compressed header.
+		{"encrypted.7z", []string{NameEncrypted}, "password-protected 7z archive"},
+		{"hidden.7z", []string{NameEncrypted}, "(names hidden)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile("testdata/7z/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := Inspect("a.7z", "application/x-7z-compressed", data, Limits{})
+			if got, want := findingNames(fs), slices.Sorted(slices.Values(tt.want)); !slices.Equal(got, want) {
+				t.Fatalf("findings %v, want %v\n%v", got, want, fs)
+			}
+			for _, f := range fs {
+				if !strings.Contains(f.Reason, tt.reason) {
+					t.Errorf("reason %q does not say %q", f.Reason, tt.reason)
+				}
+			}
+		})
+	}
+}
+
+// TestSevenZipNames: the names read are the names 7-Zip lists.
+func TestSevenZipNames(t *testing.T) {
+	data, err := os.ReadFile("testdata/7z/many.7z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, ok := sevenZipNextHeader(data)
+	if !ok || hdr[0] != szEncodedHeader {
+		t.Fatalf("many.7z: header %v, want an encoded one", ok)
+	}
+	r := &szReader{b: hdr, p: 1}
+	var s szStreams
+	if err := r.streamsInfo(&s); err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := s.folders[0].decodeLZMA(data, s.packPos, s.packSizes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, aes, err := (&szReader{b: decoded}).header()
+	if err != nil || aes {
+		t.Fatalf("header: %v, aes %v", err, aes)
+	}
+	if len(names) != 32 || !slices.Contains(names, "file17.dat") || !slices.Contains(names, "sub/run.vbs") {
+		t.Fatalf("names %q", names)
+	}
+}
+
+// TestSevenZipDamaged: archives cut short or with bytes changed give at
+// most a finding, never a crash, and no more than the limit of files.
+func TestSevenZipDamaged(t *testing.T) {
+	for _, name := range []string{"program.7z", "encrypted.7z", "many.7z", "bcj2.7z"} {
+		data, err := os.ReadFile("testdata/7z/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cut := 0; cut < len(data); cut += max(1, len(data)/97) {
+			Inspect("a.7z", "", data[:cut], Limits{})
+		}
+		for i := 32; i < len(data); i++ {
+			b := slices.Clone(data)
+			b[i] ^= 0x5a
+			Inspect("a.7z", "", b, Limits{})
+		}
+	}
+	data, err := os.ReadFile("testdata/7z/many.7z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Inspect("a.7z", "", data, Limits{MaxFiles: 10})
+	if !slices.Contains(findingNames(fs), NameLimit) {
+		t.Fatalf("31 files with a limit of 10: findings %v", fs)
+	}
+}
