@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// FuzzInspect feeds arbitrary names and bytes: zip, tar, gzip, RAR, 7z, OLE2
-// and PDF readers must neither panic nor take long, whatever the headers
+// FuzzInspect feeds arbitrary names and bytes: zip, tar, gzip, bzip2, xz,
+// RAR, 7z, OLE2 and PDF readers must neither panic nor take long, whatever the headers
 // claim.
 func FuzzInspect(f *testing.F) {
 	f.Add("invoice.pdf.exe", pe())
@@ -24,8 +24,9 @@ func FuzzInspect(f *testing.F) {
 	f.Add("a.tar", makeTar(f, file{name: "b.exe", data: pe()}, file{name: "c.zip", data: makeZip(f, file{name: "d.js", data: []byte("x")})}))
 	f.Add("a.tgz", gzipped(f, "a.tar", makeTar(f, file{name: "b.txt", data: []byte("b")})))
 	f.Add("z.gz", gzipped(f, "z", make([]byte, 4<<20)))
-	for _, name := range []string{"program.7z", "encrypted.7z", "hidden.7z", "bcj2.7z", "plainheader.7z"} {
-		data, err := os.ReadFile("testdata/7z/" + name)
+	for _, name := range []string{"7z/program.7z", "7z/encrypted.7z", "7z/hidden.7z", "7z/bcj2.7z", "7z/plainheader.7z",
+		"compressed/bundle.tar.bz2", "compressed/bundle.txz", "compressed/big9.xz"} {
+		data, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
+	"os/exec"
 	"slices"
 	"testing"
 	"unicode/utf16"
@@ -216,4 +217,17 @@ func gzipped(t testing.TB, name string, data []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// xzCompress compresses b with Debian's xz (xz-utils), at its fastest
+// preset.
+func xzCompress(t testing.TB, b []byte) []byte {
+	t.Helper()
+	cmd := exec.Command("xz", "-0", "-c")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("xz: %v", err)
+	}
+	return out
 }

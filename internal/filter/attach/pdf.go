@@ -103,7 +103,7 @@ func (in *inspector) inflate(shown string, body []byte, whole bool) ([]byte, int
 	} else if err := in.zlib.(zlib.Resetter).Reset(bytes.NewReader(body), nil); err != nil {
 		return nil, 0, false
 	}
-	out, size, err := in.decompress(shown, forgiving{in.zlib}, "", int64(len(body)), whole)
+	out, size, err := in.decompress(shown, forgiving{in.zlib}, "", int64(len(body)), readPlan{whole: whole})
 	return out, size, err == nil
 }
 

@@ -138,7 +138,7 @@ func TestInspectPDFCutShort(t *testing.T) {
 func TestInspectPDFBounds(t *testing.T) {
 	// An object stream that expands a thousandfold past a megabyte: a
 	// bomb, not read through.
-	bomb := makePDF(t, pdfObj{dict: "/Type /ObjStm", body: make([]byte, 64<<20), flate: true})
+	bomb := makePDF(t, pdfObj{dict: "/Type /ObjStm", body: make([]byte, 16<<20), flate: true})
 	if fs := Inspect("a.pdf", "", bomb, Limits{}); len(fs) != 1 || fs[0].Name != NameBomb {
 		t.Fatalf("bomb: findings %v", fs)
 	}

@@ -42,7 +42,7 @@ func (in *inspector) gzip(shown string, data []byte, depth int) {
 		in.name(shortPath(inner), zr.Name)
 	}
 	inner = shortPath(inner)
-	out, size, err := in.decompress(shown, zr, zr.Name, int64(len(data)), false)
+	out, size, err := in.decompress(shown, zr, zr.Name, int64(len(data)), readPlan{})
 	if err != nil || in.full {
 		return
 	}
@@ -50,11 +50,17 @@ func (in *inspector) gzip(shown string, data []byte, depth int) {
 	in.content(inner, zr.Name, out, depth)
 }
 
+// readPlan says how much of a decompressed stream decompress reads.
+type readPlan struct {
+	whole  bool  // keep all of it, whatever it is (a PDF's object stream)
+	maxOut int64 // read no more than this in any case (slow decoders); 0: the budgets alone
+}
+
 // decompress reads r, the output of compressed bytes of size packed,
-// as gzip needs it (see there), all of it when whole is set: it returns
-// what to examine and the size of the whole output, or an error once it
-// has added the finding.
-func (in *inspector) decompress(shown string, r io.Reader, name string, packed int64, whole bool) ([]byte, int64, error) {
+// as gzip needs it (see there), and as plan says: it returns what to
+// examine and the size of the whole output, or an error once it has
+// added the finding.
+func (in *inspector) decompress(shown string, r io.Reader, name string, packed int64, plan readPlan) ([]byte, int64, error) {
 	head, err := io.ReadAll(io.LimitReader(r, peekSize))
 	if err != nil {
 		in.add(NameMalformed, 1, "%s does not decompress (%v)", shown, err)
@@ -66,9 +72,12 @@ func (in *inspector) decompress(shown string, r io.Reader, name string, packed i
 	}
 	ratioCap := max(int64(minBomb), int64(float64(packed)*in.lim.MaxRatio))
 	stop := min(ratioCap, in.lim.MaxTotal-in.total)
-	keep := whole || needsWhole(head, name)
+	keep := plan.whole || needsWhole(head, name)
 	if keep {
 		stop = min(stop, maxWhole, maxRead-in.read)
+	}
+	if plan.maxOut > 0 {
+		stop = min(stop, plan.maxOut)
 	}
 	out := head
 	if keep {

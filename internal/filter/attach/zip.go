@@ -118,11 +118,11 @@ func (in *inspector) readEntry(shown, name string, size int64, r io.Reader, dept
 			in.add(NameMalformed, 1, "%s holds more than its archive declares", shown)
 			return
 		}
-		in.content(shown, "", head, depth)
+		in.content(shown, name, head, depth)
 		return
 	}
 	if !needsWhole(head, name) {
-		in.content(shown, "", head, depth)
+		in.content(shown, name, head, depth)
 		return
 	}
 	if size > maxWhole || in.read+size > maxRead {
@@ -136,7 +136,7 @@ func (in *inspector) readEntry(shown, name string, size int64, r io.Reader, dept
 		in.add(NameMalformed, 1, "%s does not read as its archive declares (%v)", shown, err)
 		return
 	}
-	in.content(shown, "", whole, depth)
+	in.content(shown, name, whole, depth)
 }
 
 // The bounds on memory: an entry read whole (a nested archive or an OLE2
@@ -157,7 +157,7 @@ func needsWhole(head []byte, name string) bool {
 	_, last, _ := extensions(path.Base(name))
 	return bytes.HasPrefix(head, []byte("PK")) || bytes.HasPrefix(head, oleMagic) ||
 		bytes.HasPrefix(head, rar4Magic[:4]) || bytes.HasPrefix(head, sevenZipMagic) ||
-		bytes.HasPrefix(head, gzipMagic) || isTar(head) || archiveExt[last]
+		bytes.HasPrefix(head, gzipMagic) || isBzip2(head) || bytes.HasPrefix(head, xzMagic) || isTar(head) || archiveExt[last]
 }
 
 // zipEntries reads the number of entries from the end of central
