@@ -59,9 +59,9 @@
 //
 // Left out: decompressing the files inside RAR and 7z archives (their
 // names are read, their contents not); 7z headers compressed otherwise
-// than with LZMA alone (not written by 7-Zip); cab and ace archives; PDF streams under filters other than FlateDecode
-// alone, and encrypted PDFs (their strings and streams are ciphertext);
-// Excel 4.0 (XLM) macros; OneNote files' contents
-// (a notebook is flagged by its name alone); malware
-// signatures, which are clamd's job (internal/clamd).
+// than with LZMA alone (not written by 7-Zip); cab and ace archives; PDF
+// streams under filters other than FlateDecode alone, and encrypted PDFs
+// (their strings and streams are ciphertext); Excel 4.0 (XLM) macros;
+// OneNote files' contents (a notebook is flagged by its name alone);
+// malware signatures, which are clamd's job (internal/clamd).
 package attach
