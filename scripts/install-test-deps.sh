@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(postgresql openssl curl ca-certificates python3 swaks isync fetchmail
-	python3-spf python3-dkim python3-nacl opendkim opendkim-tools clamav-daemon xz-utils)
+	python3-spf python3-dkim python3-nacl opendkim opendkim-tools clamav-daemon bzip2)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")

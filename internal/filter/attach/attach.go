@@ -70,8 +70,8 @@ func (l Limits) withDefaults() Limits {
 // Inspect examines one attachment: its name (executable and script
 // extensions, double extensions, reordering characters), its content
 // (PE, ELF and Mach-O programs, Windows shortcuts, ISO images, OLE2
-// documents with a VBA storage), and archives: zip, tar, gzip, bzip2 and
-// xz files are looked into, nested up to lim.MaxDepth, each entry
+// documents with a VBA storage), and archives: zip, tar, gzip and bzip2
+// files are looked into, nested up to lim.MaxDepth, each entry
 // examined the same way; RAR and 7z headers are read for names and
 // encryption; PDFs for actions that run code and for embedded files. Work and memory are bounded by lim
 // whatever the input. Each name is reported once, with the count of
@@ -180,8 +180,6 @@ func (in *inspector) content(shown, name string, data []byte, depth int) {
 		in.gzip(shown, data, depth+1)
 	case isBzip2(data):
 		in.bzip2(shown, name, data, depth+1)
-	case bytes.HasPrefix(data, xzMagic):
-		in.xz(shown, name, data, depth+1)
 	case isTar(data):
 		in.tar(shown, data, depth+1)
 	case bytes.HasPrefix(data, []byte("%PDF-")):

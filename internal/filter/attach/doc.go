@@ -25,10 +25,9 @@
 //     types (.docm .xlsm ...).
 //
 //   - Archives: zip (APPNOTE.TXT), tar (POSIX ustar and GNU), gzip
-//     (RFC 1952, with the original name its header may carry), bzip2 and
-//     xz (named after the file less its extension; at most 16 MiB of
-//     either is decompressed, their decoders being slow) looked
-//     into, each entry inspected the same way, nested up to
+//     (RFC 1952, with the original name its header may carry) and bzip2
+//     (named after the file less its extension; at most 16 MiB is
+//     decompressed, its decoder being slow) looked into, each entry inspected the same way, nested up to
 //     Limits.MaxDepth (a .tar.gz is two levels); the encryption flag of zip
 //     entries; RAR 4 and RAR 5 headers read for encryption flags and file
 //     names; 7z headers (7-Zip's 7zFormat.txt) read for the file names and
@@ -59,7 +58,9 @@
 //
 // Left out: decompressing the files inside RAR and 7z archives (their
 // names are read, their contents not); 7z headers compressed otherwise
-// than with LZMA alone (not written by 7-Zip); cab and ace archives; PDF
+// than with LZMA alone (not written by 7-Zip); xz, cab and ace archives
+// (xz: the decoder at hand sizes its dictionary by the file's word, up to
+// gigabytes, and a bound would have to be read from every block); PDF
 // streams under filters other than FlateDecode alone, and encrypted PDFs
 // (their strings and streams are ciphertext); Excel 4.0 (XLM) macros;
 // OneNote files' contents (a notebook is flagged by its name alone);

@@ -219,15 +219,15 @@ func gzipped(t testing.TB, name string, data []byte) []byte {
 	return buf.Bytes()
 }
 
-// xzCompress compresses b with Debian's xz (xz-utils), at its fastest
-// preset.
-func xzCompress(t testing.TB, b []byte) []byte {
+// bzip2Compress compresses b with Debian's bzip2, at its fastest
+// setting.
+func bzip2Compress(t testing.TB, b []byte) []byte {
 	t.Helper()
-	cmd := exec.Command("xz", "-0", "-c")
+	cmd := exec.Command("bzip2", "-1", "-c")
 	cmd.Stdin = bytes.NewReader(b)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("xz: %v", err)
+		t.Fatalf("bzip2: %v", err)
 	}
 	return out
 }

@@ -39,7 +39,7 @@ var decoyExt = set("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "o
 // The extensions of archives this package looks into or reads the
 // headers of.
 var archiveExt = set("zip", "jar", "rar", "7z", "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "odt", "ods",
-	"gz", "tgz", "tar", "bz2", "tbz2", "xz", "txz")
+	"gz", "tgz", "tar", "bz2", "tbz2")
 
 func set(list ...string) map[string]bool {
 	m := make(map[string]bool, len(list))

@@ -217,10 +217,14 @@ const maxDictLookback = 4096
 
 // pdfStreams yields the file's streams (§7.3.8), found by their keywords
 // rather than through the cross-reference table, which a damaged or
-// hostile file gets wrong and readers forgive.
+// hostile file gets wrong and readers forgive. A stream ends where its
+// dictionary's /Length says, when that is a number followed by
+// "endstream", else at the first "endstream" (which the stream's own
+// bytes may hold). A dictionary is looked for after the previous stream,
+// so that the whole file is read about once.
 func pdfStreams(data []byte) func(yield func(pdfStream) bool) {
 	return func(yield func(pdfStream) bool) {
-		at := 0
+		at, prevEnd := 0, 0
 		for {
 			i := bytes.Index(data[at:], []byte("stream"))
 			if i < 0 {
@@ -240,22 +244,65 @@ func pdfStreams(data []byte) func(yield func(pdfStream) bool) {
 			default:
 				continue // "stream" inside some other word
 			}
-			end := bytes.Index(data[start:], []byte("endstream"))
-			if end < 0 {
-				end = len(data)
-			} else {
-				end += start
-			}
-			from := max(0, kw-maxDictLookback)
+			from := max(prevEnd, kw-maxDictLookback)
 			if o := bytes.LastIndex(data[from:kw], []byte("obj")); o >= 0 {
 				from += o + len("obj")
 			}
-			if !yield(pdfStream{dict: data[from:kw], body: data[start:end]}) {
+			dict := data[from:kw]
+			end := streamEnd(data, start, dict)
+			if !yield(pdfStream{dict: dict, body: data[start:end]}) {
 				return
 			}
-			at = end
+			at, prevEnd = end, end
 		}
 	}
+}
+
+// streamEnd returns where the stream starting at start ends.
+func streamEnd(data []byte, start int, dict []byte) int {
+	if n, ok := directLength(dict); ok && n <= len(data)-start {
+		rest := data[start+n:]
+		for k := 0; k < 4 && len(rest) > 0 && (rest[0] == '\r' || rest[0] == '\n' || rest[0] == ' ' || rest[0] == '\t'); k++ {
+			rest = rest[1:] // the end of line before "endstream"
+		}
+		if bytes.HasPrefix(rest, []byte("endstream")) {
+			return start + n
+		}
+	}
+	if end := bytes.Index(data[start:], []byte("endstream")); end >= 0 {
+		return start + end
+	}
+	return len(data)
+}
+
+// directLength reads a dictionary's /Length when it is a number, not a
+// reference to an object ("/Length 12 0 R").
+func directLength(dict []byte) (int, bool) {
+	var rest []byte
+	for d := dict; ; {
+		i := bytes.Index(d, []byte("/Length"))
+		if i < 0 {
+			break
+		}
+		d = d[i+len("/Length"):]
+		if len(d) == 0 || !pdfRegular[d[0]] { // not a longer name, such as /Length1
+			rest = d
+		}
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	n, digits := 0, 0
+	for digits < len(rest) && digits < 10 && rest[digits] >= '0' && rest[digits] <= '9' {
+		n = n*10 + int(rest[digits]-'0')
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	after := bytes.TrimLeft(rest[digits:], " \t\r\n")
+	if len(after) > 0 && after[0] >= '0' && after[0] <= '9' {
+		return 0, false // "12 0 R"
+	}
+	return n, true
 }
 
 // streamDict is what a stream's dictionary says of it, as far as the

@@ -162,6 +162,34 @@ func TestInspectPDFBounds(t *testing.T) {
 	}
 }
 
+// TestInspectPDFStreamLength: a stream ends where its /Length says, so
+// "endstream" inside its bytes does not cut it short (a zip whose first
+// entry is named endstream.txt hid the program after it); without a
+// direct /Length, the first "endstream" ends it.
+func TestInspectPDFStreamLength(t *testing.T) {
+	hiding := makeZip(t, file{name: "endstream.txt", data: []byte("x")}, file{name: "invoice.exe", data: pe()})
+	fs := Inspect("a.pdf", "", makePDF(t, pdfObj{dict: "/Type /EmbeddedFile", body: hiding}), Limits{})
+	if got := findingNames(fs); !slices.Equal(got, []string{NameExecutable}) {
+		t.Fatalf("findings %v, want the program in the zip", fs)
+	}
+	for _, tt := range []struct {
+		dict string
+		n    int
+		ok   bool
+	}{
+		{"/Type /EmbeddedFile /Length 12", 12, true},
+		{"/Length 12 0 R", 0, false},
+		{"/Length1 300 /Length 44 /Filter /FlateDecode", 44, true},
+		{"/Length1 300", 0, false},
+		{"/Length", 0, false},
+		{"/Length\n7\n", 7, true},
+	} {
+		if n, ok := directLength([]byte(tt.dict)); n != tt.n || ok != tt.ok {
+			t.Errorf("directLength(%q) = %d, %v; want %d, %v", tt.dict, n, ok, tt.n, tt.ok)
+		}
+	}
+}
+
 func TestPDFNames(t *testing.T) {
 	var got []string
 	pdfNames([]byte("<</Type/Catalog /J#61va#53cript /A#2 /#zz/ (x) /Long"+strings.Repeat("x", 80)+"#41>>"), func(n []byte, escaped bool) {

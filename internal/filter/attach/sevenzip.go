@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"unicode/utf16"
 
 	"github.com/ulikunitz/xz/lzma"
@@ -179,6 +180,7 @@ func (r *szReader) expect(id byte) error {
 // szFolder is what a folder's coders say, as far as this reading needs.
 type szFolder struct {
 	aes        bool
+	crc        bool   // its unpacked stream's CRC is given in the folder
 	lzmaProps  []byte // the properties of its coder when it is one LZMA coder
 	unpackSize uint64
 	outStreams int
@@ -292,11 +294,13 @@ func (r *szReader) packInfo(s *szStreams) error {
 		case szEnd:
 			return nil
 		case szSize:
-			s.packSizes = make([]uint64, n)
-			for i := range s.packSizes {
-				if s.packSizes[i], err = r.number(); err != nil {
+			s.packSizes = s.packSizes[:0]
+			for range n {
+				size, err := r.number()
+				if err != nil {
 					return err
 				}
+				s.packSizes = append(s.packSizes, size) // grown as read: n is the sender's
 			}
 		case szCRC:
 			if _, err := r.digests(n); err != nil {
@@ -319,11 +323,13 @@ func (r *szReader) unpackInfo(s *szStreams) error {
 	if external, err := r.byte(); err != nil || external != 0 {
 		return errSevenZip
 	}
-	s.folders = make([]szFolder, n)
-	for i := range s.folders {
-		if err := r.folder(&s.folders[i]); err != nil {
+	s.folders = s.folders[:0]
+	for range n {
+		var f szFolder
+		if err := r.folder(&f); err != nil {
 			return err
 		}
+		s.folders = append(s.folders, f) // grown as read: n is the sender's
 	}
 	if err := r.expect(szCodersUnpackSize); err != nil {
 		return err
@@ -349,7 +355,14 @@ func (r *szReader) unpackInfo(s *szStreams) error {
 		case szEnd:
 			return nil
 		case szCRC:
-			if _, err := r.digests(n); err != nil {
+			defined, err := r.definedBits(n)
+			if err != nil {
+				return err
+			}
+			for i, d := range defined {
+				s.folders[i].crc = d
+			}
+			if err := r.skip(4 * uint64(countTrue(defined))); err != nil {
 				return err
 			}
 		default:
@@ -423,7 +436,7 @@ func (r *szReader) folder(f *szFolder) error {
 // subStreamsInfo reads a SubStreamsInfo, which tells how many files each
 // folder holds; only its length matters here.
 func (r *szReader) subStreamsInfo(s *szStreams) error {
-	streams := make([]int, len(s.folders))
+	streams := make([]int, len(s.folders)) // as many as were read
 	for i := range streams {
 		streams[i] = 1
 	}
@@ -454,11 +467,14 @@ func (r *szReader) subStreamsInfo(s *szStreams) error {
 		}
 	}
 	if id == szCRC {
-		// The digests of the streams whose CRC the folder does not give:
-		// 7-Zip gives a folder's CRC only for a folder of one stream.
+		// The digests of the streams whose CRC is not known yet: all but
+		// the single stream of a folder that gives its CRC (7-Zip's
+		// reader counts so).
 		n := 0
-		for _, k := range streams {
-			n += k
+		for i, k := range streams {
+			if k != 1 || !s.folders[i].crc {
+				n += k
+			}
 		}
 		if _, err := r.digests(n); err != nil {
 			return err
@@ -476,34 +492,56 @@ func (r *szReader) subStreamsInfo(s *szStreams) error {
 // digests reads n CRCs, some of them left out by a bit field; it
 // returns how many were given.
 func (r *szReader) digests(n int) (int, error) {
-	defined, err := r.bits(n)
-	if err != nil {
-		return 0, err
-	}
-	return defined, r.skip(4 * uint64(defined))
-}
-
-// bits reads a bit field of n bits preceded by an all-defined byte, and
-// returns how many are set.
-func (r *szReader) bits(n int) (int, error) {
 	all, err := r.byte()
 	if err != nil {
 		return 0, err
 	}
-	if all != 0 {
-		return n, nil
+	set := n
+	if all == 0 {
+		field := (n + 7) / 8
+		if field > len(r.b)-r.p {
+			return 0, errSevenZip
+		}
+		set = 0
+		for i, c := range r.b[r.p : r.p+field] {
+			if i == field-1 && n%8 != 0 {
+				c &= 0xFF << (8 - n%8) // the bits past n
+			}
+			set += bits.OnesCount8(c)
+		}
+		r.p += field
 	}
-	if (n+7)/8 > len(r.b)-r.p {
-		return 0, errSevenZip
+	return set, r.skip(4 * uint64(set))
+}
+
+// definedBits reads a bit field of n bits preceded by an all-defined
+// byte, for n things already read (folders).
+func (r *szReader) definedBits(n int) ([]bool, error) {
+	all, err := r.byte()
+	if err != nil {
+		return nil, err
 	}
-	set := 0
-	for i := range n {
-		if r.b[r.p+i/8]&(0x80>>(i%8)) != 0 {
-			set++
+	if all == 0 && (n+7)/8 > len(r.b)-r.p {
+		return nil, errSevenZip
+	}
+	defined := make([]bool, n)
+	for i := range defined {
+		defined[i] = all != 0 || r.b[r.p+i/8]&(0x80>>(i%8)) != 0
+	}
+	if all == 0 {
+		r.p += (n + 7) / 8
+	}
+	return defined, nil
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
 		}
 	}
-	r.p += (n + 7) / 8
-	return set, nil
+	return n
 }
 
 // filesInfo reads a FilesInfo: the files' names (UTF-16LE, each ending
@@ -542,7 +580,7 @@ func (r *szReader) filesInfo() ([]string, error) {
 
 // szNames splits n zero-ended UTF-16LE names.
 func szNames(b []byte, n int) []string {
-	names := make([]string, 0, n)
+	var names []string // grown as read: n is the sender's
 	var u []uint16
 	for i := 0; i+1 < len(b) && len(names) < n; i += 2 {
 		c := binary.LittleEndian.Uint16(b[i:])

@@ -1,7 +1,9 @@
 package attach
 
 import (
+	"encoding/binary"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -101,5 +103,31 @@ func TestSevenZipDamaged(t *testing.T) {
 	fs := Inspect("a.7z", "", data, Limits{MaxFiles: 10})
 	if !slices.Contains(findingNames(fs), NameLimit) {
 		t.Fatalf("31 files with a limit of 10: findings %v", fs)
+	}
+}
+
+// TestSevenZipMemory: counts in a header are the sender's; what is made
+// for them grows as they are read, not to the size they claim.
+func TestSevenZipMemory(t *testing.T) {
+	claim := func(prefix []byte, size int) []byte {
+		h := append(slices.Clone(prefix), 0xFF) // a number of eight bytes follows
+		n := make([]byte, 8)
+		binary.LittleEndian.PutUint64(n, uint64(size-32))
+		h = append(h, n...)
+		return sevenZip(append(h, make([]byte, size)...))
+	}
+	for name, data := range map[string][]byte{
+		"folders":    claim([]byte{szHeader, szMainStreamsInfo, szUnpackInfo, szFolderID}, 4<<20),
+		"pack sizes": claim([]byte{szHeader, szMainStreamsInfo, szPackInfo, 0x00}, 4<<20),
+		"names":      claim([]byte{szHeader, szFilesInfo}, 4<<20),
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		fs := Inspect("a.7z", "", data, Limits{})
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+			t.Errorf("%s: %d bytes allocated for a %d-byte archive (findings %v)", name, alloc, len(data), fs)
+		}
 	}
 }

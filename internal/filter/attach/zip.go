@@ -157,7 +157,7 @@ func needsWhole(head []byte, name string) bool {
 	_, last, _ := extensions(path.Base(name))
 	return bytes.HasPrefix(head, []byte("PK")) || bytes.HasPrefix(head, oleMagic) ||
 		bytes.HasPrefix(head, rar4Magic[:4]) || bytes.HasPrefix(head, sevenZipMagic) ||
-		bytes.HasPrefix(head, gzipMagic) || isBzip2(head) || bytes.HasPrefix(head, xzMagic) || isTar(head) || archiveExt[last]
+		bytes.HasPrefix(head, gzipMagic) || isBzip2(head) || isTar(head) || archiveExt[last]
 }
 
 // zipEntries reads the number of entries from the end of central

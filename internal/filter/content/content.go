@@ -361,10 +361,15 @@ func (p *parser) transferFlaw(cte string) {
 // Content-Type declares in itself (a byte order mark, or a meta element
 // in its first 1,024 bytes, as browsers read it: the WHATWG prescan),
 // or "" when it declares none, or UTF-8 or windows-1252, which toUTF8
-// gives unlabelled text anyway.
+// gives unlabelled text anyway. Charsets in which ASCII does not stay
+// ASCII are not taken from a meta element: "replacement" (ISO-2022-KR
+// and the like) would turn the whole part into one U+FFFD, and
+// ISO-2022-JP its links into kanji, hiding from the checks what a mail
+// program that ignores the element shows.
 func htmlCharset(b []byte) string {
 	_, name, _ := htmlcharset.DetermineEncoding(b, "")
-	if name == "utf-8" || name == "windows-1252" {
+	switch name {
+	case "utf-8", "windows-1252", "replacement", "iso-2022-jp":
 		return ""
 	}
 	return name

@@ -169,6 +169,24 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			// A meta charset in which ASCII is not ASCII is not taken:
+			// it would hide the text and the links.
+			name: "html meta charset hiding the text",
+			msg: "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/html\n\n" +
+				"<meta charset=\"iso-2022-kr\"><a href=\"http://evil.example/a\">Pay now</a>\n" +
+				"--x\nContent-Type: text/html\n\n<meta charset=\"iso-2022-jp\">\x1b$B<a href=\"http://evil.example/b\">Log in</a>\n--x--\n",
+			check: func(t *testing.T, m *Message) {
+				wantText(t, m, "Pay now", "Log in")
+				var hosts []string
+				for _, l := range m.Links {
+					hosts = append(hosts, l.Host)
+				}
+				if len(hosts) != 2 || hosts[0] != "evil.example" || hosts[1] != "evil.example" {
+					t.Errorf("links to %q, want both to evil.example", hosts)
+				}
+			},
+		},
+		{
 			name: "unknown charset",
 			msg:  "Content-Type: text/plain; charset=x-martian\n\nok\x00text \xff\n",
 			check: func(t *testing.T, m *Message) {
