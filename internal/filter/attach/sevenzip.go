@@ -251,29 +251,35 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 	return names, aes, nil
 }
 
-// streamsInfo reads a StreamsInfo (after its property ID).
-func (r *szReader) streamsInfo(s *szStreams) error {
+// properties reads properties up to kEnd, each with read, given its ID.
+func (r *szReader) properties(read func(id byte) error) error {
 	for {
 		id, err := r.byte()
 		if err != nil {
 			return err
 		}
-		switch id {
-		case szEnd:
+		if id == szEnd {
 			return nil
-		case szPackInfo:
-			err = r.packInfo(s)
-		case szUnpackInfo:
-			err = r.unpackInfo(s)
-		case szSubStreamsInfo:
-			err = r.subStreamsInfo(s)
-		default:
-			return errSevenZip
 		}
-		if err != nil {
+		if err := read(id); err != nil {
 			return err
 		}
 	}
+}
+
+// streamsInfo reads a StreamsInfo (after its property ID).
+func (r *szReader) streamsInfo(s *szStreams) error {
+	return r.properties(func(id byte) error {
+		switch id {
+		case szPackInfo:
+			return r.packInfo(s)
+		case szUnpackInfo:
+			return r.unpackInfo(s)
+		case szSubStreamsInfo:
+			return r.subStreamsInfo(s)
+		}
+		return errSevenZip
+	})
 }
 
 func (r *szReader) packInfo(s *szStreams) error {
@@ -285,14 +291,8 @@ func (r *szReader) packInfo(s *szStreams) error {
 	if err != nil {
 		return err
 	}
-	for {
-		id, err := r.byte()
-		if err != nil {
-			return err
-		}
+	return r.properties(func(id byte) error {
 		switch id {
-		case szEnd:
-			return nil
 		case szSize:
 			s.packSizes = s.packSizes[:0]
 			for range n {
@@ -302,14 +302,13 @@ func (r *szReader) packInfo(s *szStreams) error {
 				}
 				s.packSizes = append(s.packSizes, size) // grown as read: n is the sender's
 			}
+			return nil
 		case szCRC:
-			if _, err := r.digests(n); err != nil {
-				return err
-			}
-		default:
-			return errSevenZip
+			_, err := r.digests(n)
+			return err
 		}
-	}
+		return errSevenZip
+	})
 }
 
 func (r *szReader) unpackInfo(s *szStreams) error {
@@ -346,29 +345,19 @@ func (r *szReader) unpackInfo(s *szStreams) error {
 			}
 		}
 	}
-	for {
-		id, err := r.byte()
+	return r.properties(func(id byte) error {
+		if id != szCRC {
+			return errSevenZip
+		}
+		defined, err := r.definedBits(n)
 		if err != nil {
 			return err
 		}
-		switch id {
-		case szEnd:
-			return nil
-		case szCRC:
-			defined, err := r.definedBits(n)
-			if err != nil {
-				return err
-			}
-			for i, d := range defined {
-				s.folders[i].crc = d
-			}
-			if err := r.skip(4 * uint64(countTrue(defined))); err != nil {
-				return err
-			}
-		default:
-			return errSevenZip
+		for i, d := range defined {
+			s.folders[i].crc = d
 		}
-	}
+		return r.skip(4 * uint64(countTrue(defined)))
+	})
 }
 
 // folder reads a Folder: its coders and how they are bound.
