@@ -91,6 +91,7 @@ type inspector struct {
 	found []Finding
 	full  bool          // a limit was reached: stop looking
 	zlib  io.ReadCloser // reused for a PDF's streams (see inflate)
+	slow  int64         // bytes of bzip2 decompressed (see maxSlowOutput)
 }
 
 func (in *inspector) add(name string, score float64, format string, args ...any) {

@@ -103,7 +103,8 @@ func TestInspect(t *testing.T) {
 		{"gzip naming a program", "update.gz", "", gzipped(t, "update.exe", []byte("x")), []string{NameExecutable}},
 		{"gzip of a program", "photo.gz", "", gzipped(t, "", elf), []string{NameExecutable}},
 		{"gzip cut short", "a.gz", "", gzipped(t, "a.txt", []byte(strings.Repeat("abc", 1000)))[:30], []string{NameMalformed}},
-		{"7z clean", "a.7z", "", sevenZip([]byte{0x01, 0x04, 0x06, 0x00, 0x00}), nil},
+		{"7z clean", "a.7z", "", sevenZip([]byte{0x01, 0x04, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00}), nil},
+		{"7z unreadable", "a.7z", "", sevenZip([]byte{0x01, 0x04, 0x06, 0x00, 0x00}), []string{NameMalformed}},
 		{"7z encrypted", "a.7z", "", sevenZip([]byte{0x17, 0x06, 0x0b, 0x24, 0x06, 0xF1, 0x07, 0x01, 0x00}), []string{NameEncrypted}},
 	}
 	for _, tt := range tests {

@@ -10,8 +10,8 @@ import (
 
 var bzip2Magic = []byte("BZh")
 
-// maxSlowOutput bounds what is decompressed of a bzip2 file: its
-// decoder runs at tens of megabytes a second, a tenth of gzip's, so the
+// maxSlowOutput bounds what is decompressed of bzip2 files, all of one
+// attachment's together: the decoder runs at tens of megabytes a second, a tenth of gzip's, so the
 // budgets that bound gzip's work would let one attachment take seconds.
 // Past it a file is too large to look into (a finding of NameLimit). A
 // variable, for tests to lower.
@@ -47,10 +47,16 @@ func (in *inspector) slowStream(shown, name string, r io.Reader, packed int64, d
 		}
 		in.name(inner, innerName)
 	}
-	out, size, err := in.decompress(shown, r, innerName, packed, readPlan{maxOut: maxSlowOutput})
+	left := maxSlowOutput - in.slow
+	if left <= 0 {
+		in.limit("%s is past the %d bytes of bzip2 decompressed for one attachment", shown, maxSlowOutput)
+		return
+	}
+	out, size, err := in.decompress(shown, r, innerName, packed, readPlan{maxOut: left})
 	if err != nil || in.full {
 		return
 	}
+	in.slow += size
 	in.total += size
 	in.content(inner, innerName, out, depth)
 }

@@ -77,6 +77,12 @@ func TestCompressedSlowBound(t *testing.T) {
 	if got := findingNames(fs); !slices.Equal(got, []string{NameLimit}) {
 		t.Fatalf("findings %v", fs)
 	}
+	// The bound is for all of an attachment's bzip2 files together.
+	small := bzip2Compress(t, noise[:768<<10])
+	fs = Inspect("logs.tar", "", makeTar(t, file{name: "a.bz2", data: small}, file{name: "b.bz2", data: small}), Limits{})
+	if got := findingNames(fs); !slices.Equal(got, []string{NameLimit}) {
+		t.Fatalf("two files of 768 KiB under a 1 MiB bound: findings %v", fs)
+	}
 	// Under the bound, the same kind of file is read.
 	if fs := Inspect("log.bz2", "", bzip2Compress(t, noise[:512<<10]), Limits{}); len(fs) != 0 {
 		t.Fatalf("findings under the bound: %v", fs)

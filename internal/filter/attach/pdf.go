@@ -235,19 +235,12 @@ func pdfStreams(data []byte) func(yield func(pdfStream) bool) {
 			if kw >= 3 && string(data[kw-3:kw]) == "end" {
 				continue
 			}
-			start := at
-			switch {
-			case bytes.HasPrefix(data[start:], []byte("\r\n")):
-				start += 2
-			case bytes.HasPrefix(data[start:], []byte("\n")):
-				start++
-			default:
+			start, ok := streamStart(data, at)
+			if !ok {
 				continue // "stream" inside some other word
 			}
 			from := max(prevEnd, kw-maxDictLookback)
-			if o := bytes.LastIndex(data[from:kw], []byte("obj")); o >= 0 {
-				from += o + len("obj")
-			}
+			from += objKeywordEnd(data[from:kw])
 			dict := data[from:kw]
 			end := streamEnd(data, start, dict)
 			if !yield(pdfStream{dict: dict, body: data[start:end]}) {
@@ -255,6 +248,39 @@ func pdfStreams(data []byte) func(yield func(pdfStream) bool) {
 			}
 			at, prevEnd = end, end
 		}
+	}
+}
+
+// streamStart returns where a stream's bytes start after its keyword,
+// which ends at at: after the end of line that follows (§7.3.8 asks for
+// CRLF or LF; readers also take a lone CR, and spaces before it).
+func streamStart(data []byte, at int) (int, bool) {
+	for at < len(data) && (data[at] == ' ' || data[at] == '\t') {
+		at++
+	}
+	switch {
+	case bytes.HasPrefix(data[at:], []byte("\r\n")):
+		return at + 2, true
+	case at < len(data) && (data[at] == '\n' || data[at] == '\r'):
+		return at + 1, true
+	}
+	return 0, false
+}
+
+// objKeywordEnd returns where the last "obj" keyword of b ends (0 for
+// none): one after white space and before a delimiter or white space,
+// not the end of a name such as /Xobj.
+func objKeywordEnd(b []byte) int {
+	for end := len(b); ; {
+		i := bytes.LastIndex(b[:end], []byte("obj"))
+		if i < 0 {
+			return 0
+		}
+		after := i + len("obj")
+		if i > 0 && !pdfRegular[b[i-1]] && b[i-1] != '/' && (after == len(b) || !pdfRegular[b[after]]) {
+			return after
+		}
+		end = i
 	}
 }
 

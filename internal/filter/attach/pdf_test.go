@@ -190,6 +190,25 @@ func TestInspectPDFStreamLength(t *testing.T) {
 	}
 }
 
+// TestInspectPDFVariants: what readers accept does not hide an object
+// stream: a name holding "obj" in its dictionary, a lone CR or spaces
+// after the stream keyword.
+func TestInspectPDFVariants(t *testing.T) {
+	js := objectStream("/S /JavaScript /JS (app.alert(1))")
+	xobj := js
+	xobj.dict += " /Xobj 0"
+	plain := makePDF(t, js)
+	for name, data := range map[string][]byte{
+		"obj in a name":     makePDF(t, xobj),
+		"stream CR":         bytes.Replace(plain, []byte("stream\r\n"), []byte("stream\r"), 1),
+		"stream space CRLF": bytes.Replace(plain, []byte("stream\r\n"), []byte("stream  \r\n"), 1),
+	} {
+		if fs := Inspect("a.pdf", "", data, Limits{}); !slices.Equal(findingNames(fs), []string{NamePDFActive}) {
+			t.Errorf("%s: findings %v, want the JavaScript", name, fs)
+		}
+	}
+}
+
 func TestPDFNames(t *testing.T) {
 	var got []string
 	pdfNames([]byte("<</Type/Catalog /J#61va#53cript /A#2 /#zz/ (x) /Long"+strings.Repeat("x", 80)+"#41>>"), func(n []byte, escaped bool) {

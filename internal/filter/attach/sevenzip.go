@@ -41,8 +41,18 @@ var (
 	szLZMA = []byte{0x03, 0x01, 0x01}
 )
 
-// errSevenZip is a header that does not read as 7zFormat.txt says.
-var errSevenZip = errors.New("malformed 7z header")
+// errSevenZip is a header that does not read as 7zFormat.txt says;
+// errSevenZipMany one that counts more folders, streams or files than
+// szMaxItems.
+var (
+	errSevenZip     = errors.New("malformed 7z header")
+	errSevenZipMany = errors.New("7z header counts too many items")
+)
+
+// szMaxItems bounds each count of a 7z header (folders, packed streams,
+// a folder's files, files): what is made for them grows with them, and
+// a header of a few bytes a folder could otherwise ask for gigabytes.
+const szMaxItems = 1 << 14
 
 // sevenZip reads a 7z archive's header: its file names, examined as zip
 // entries' names are, and whether it encrypts files (the AES-256 coder)
@@ -55,11 +65,12 @@ func (in *inspector) sevenZip(shown string, data []byte) {
 	if !ok {
 		return
 	}
-	if hdr[0] == szEncodedHeader {
+	if id, _ := (&szReader{b: hdr}).id(); id == szEncodedHeader {
 		var s szStreams
-		r := &szReader{b: hdr, p: 1}
+		r := &szReader{b: hdr}
+		r.id()
 		if err := r.streamsInfo(&s); err != nil || len(s.folders) != 1 || len(s.packSizes) != 1 {
-			in.sevenZipFallback(shown, hdr)
+			in.sevenZipUnread(shown, hdr, err)
 			return
 		}
 		f := s.folders[0]
@@ -67,16 +78,22 @@ func (in *inspector) sevenZip(shown string, data []byte) {
 			in.add(NameEncrypted, 3, "%s is a password-protected 7z archive (names hidden)", shown)
 			return
 		}
-		decoded, err := f.decodeLZMA(data, s.packPos, s.packSizes[0])
-		if err != nil {
-			in.sevenZipFallback(shown, hdr)
+		// The header's memory counts against what is read whole.
+		if f.unpackSize > maxSevenZipHeader || in.read+int64(f.unpackSize) > maxRead {
+			in.limit("%s has a header too large to look into (%d bytes)", shown, f.unpackSize)
 			return
 		}
+		decoded, err := f.decodeLZMA(data, s.packPos, s.packSizes[0])
+		if err != nil {
+			in.sevenZipUnread(shown, hdr, err)
+			return
+		}
+		in.read += int64(len(decoded))
 		hdr = decoded
 	}
 	names, aes, err := (&szReader{b: hdr}).header()
 	if err != nil {
-		in.sevenZipFallback(shown, hdr)
+		in.sevenZipUnread(shown, hdr, err)
 		return
 	}
 	if aes {
@@ -92,11 +109,17 @@ func (in *inspector) sevenZip(shown string, data []byte) {
 	}
 }
 
-// sevenZipFallback finds the AES coder's ID in a header it could not
-// parse.
-func (in *inspector) sevenZipFallback(shown string, hdr []byte) {
-	if bytes.Contains(hdr, szAES) {
+// sevenZipUnread tells what it can of a header it could not read: the
+// AES coder's ID found in it, or too many items, or else that it did not
+// read (7-Zip may read what this does not, and its names went unseen).
+func (in *inspector) sevenZipUnread(shown string, hdr []byte, err error) {
+	switch {
+	case bytes.Contains(hdr, szAES):
 		in.add(NameEncrypted, 3, "%s is a password-protected 7z archive", shown)
+	case errors.Is(err, errSevenZipMany):
+		in.limit("%s lists more than the %d items looked at", shown, szMaxItems)
+	default:
+		in.add(NameMalformed, 1, "%s has a header that does not read as 7z (its names unseen)", shown)
 	}
 }
 
@@ -162,6 +185,15 @@ func (r *szReader) count() (int, error) {
 	return int(n), nil
 }
 
+// items reads a count of folders, streams or files.
+func (r *szReader) items() (int, error) {
+	n, err := r.count()
+	if err == nil && n > szMaxItems {
+		return 0, errSevenZipMany
+	}
+	return n, err
+}
+
 func (r *szReader) skip(n uint64) error {
 	if n > uint64(len(r.b)-r.p) {
 		return errSevenZip
@@ -170,8 +202,22 @@ func (r *szReader) skip(n uint64) error {
 	return nil
 }
 
+// id reads a property ID. 7-Zip reads IDs as numbers, so one may be
+// written in more bytes than it needs ("80 05" is FilesInfo): read as
+// one byte, such a header hid its names. IDs past a byte are unknown.
+func (r *szReader) id() (byte, error) {
+	n, err := r.number()
+	if err != nil {
+		return 0, err
+	}
+	if n > 0xFF {
+		return 0xFF, nil
+	}
+	return byte(n), nil
+}
+
 func (r *szReader) expect(id byte) error {
-	if c, err := r.byte(); err != nil || c != id {
+	if c, err := r.id(); err != nil || c != id {
 		return errSevenZip
 	}
 	return nil
@@ -180,6 +226,7 @@ func (r *szReader) expect(id byte) error {
 // szFolder is what a folder's coders say, as far as this reading needs.
 type szFolder struct {
 	aes        bool
+	copy       bool   // one coder that stores (Copy, ID 00)
 	crc        bool   // its unpacked stream's CRC is given in the folder
 	lzmaProps  []byte // the properties of its coder when it is one LZMA coder
 	unpackSize uint64
@@ -200,7 +247,7 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 	if err := r.expect(szHeader); err != nil {
 		return nil, false, err
 	}
-	id, err := r.byte()
+	id, err := r.id()
 	if err != nil {
 		return nil, false, err
 	}
@@ -218,12 +265,18 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 				return nil, false, errSevenZip
 			}
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return nil, false, err
 		}
 	}
 	if id == szAdditionalStreams {
-		return nil, false, errSevenZip // not written by 7-Zip; not read here
+		var extra szStreams // not written by 7-Zip: read past
+		if err := r.streamsInfo(&extra); err != nil {
+			return nil, false, err
+		}
+		if id, err = r.id(); err != nil {
+			return nil, false, err
+		}
 	}
 	if id == szMainStreamsInfo {
 		var s szStreams
@@ -233,7 +286,7 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 		for _, f := range s.folders {
 			aes = aes || f.aes
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return nil, false, err
 		}
 	}
@@ -241,7 +294,7 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 		if names, err = r.filesInfo(); err != nil {
 			return nil, false, err
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return nil, false, err
 		}
 	}
@@ -254,7 +307,7 @@ func (r *szReader) header() (names []string, aes bool, err error) {
 // properties reads properties up to kEnd, each with read, given its ID.
 func (r *szReader) properties(read func(id byte) error) error {
 	for {
-		id, err := r.byte()
+		id, err := r.id()
 		if err != nil {
 			return err
 		}
@@ -287,7 +340,7 @@ func (r *szReader) packInfo(s *szStreams) error {
 	if s.packPos, err = r.number(); err != nil {
 		return err
 	}
-	n, err := r.count()
+	n, err := r.items()
 	if err != nil {
 		return err
 	}
@@ -315,7 +368,7 @@ func (r *szReader) unpackInfo(s *szStreams) error {
 	if err := r.expect(szFolderID); err != nil {
 		return err
 	}
-	n, err := r.count()
+	n, err := r.items()
 	if err != nil {
 		return err
 	}
@@ -379,6 +432,7 @@ func (r *szReader) folder(f *szFolder) error {
 		id := r.b[r.p : r.p+idSize]
 		r.p += idSize
 		f.aes = f.aes || bytes.Equal(id, szAES)
+		f.copy = coders == 1 && len(id) == 1 && id[0] == 0
 		nIn, nOut := 1, 1
 		if flags&0x10 != 0 {
 			if nIn, err = r.count(); err != nil {
@@ -429,17 +483,17 @@ func (r *szReader) subStreamsInfo(s *szStreams) error {
 	for i := range streams {
 		streams[i] = 1
 	}
-	id, err := r.byte()
+	id, err := r.id()
 	if err != nil {
 		return err
 	}
 	if id == szNumUnpackStream {
 		for i := range streams {
-			if streams[i], err = r.count(); err != nil {
+			if streams[i], err = r.items(); err != nil {
 				return err
 			}
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return err
 		}
 	}
@@ -451,7 +505,7 @@ func (r *szReader) subStreamsInfo(s *szStreams) error {
 				}
 			}
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return err
 		}
 	}
@@ -465,10 +519,13 @@ func (r *szReader) subStreamsInfo(s *szStreams) error {
 				n += k
 			}
 		}
+		if n > szMaxItems {
+			return errSevenZipMany
+		}
 		if _, err := r.digests(n); err != nil {
 			return err
 		}
-		if id, err = r.byte(); err != nil {
+		if id, err = r.id(); err != nil {
 			return err
 		}
 	}
@@ -536,7 +593,7 @@ func countTrue(bs []bool) int {
 // filesInfo reads a FilesInfo: the files' names (UTF-16LE, each ending
 // in a zero), their other properties skipped.
 func (r *szReader) filesInfo() ([]string, error) {
-	n, err := r.count()
+	n, err := r.items()
 	if err != nil {
 		return nil, err
 	}
@@ -586,22 +643,29 @@ func szNames(b []byte, n int) []string {
 	return names
 }
 
-// decodeLZMA decompresses the folder's single LZMA stream, packed at
-// packPos after the signature header, to its unpack size, at most
-// maxSevenZipHeader.
+// decodeLZMA decompresses the folder's single LZMA stream (or takes its
+// stored one), packed at packPos after the signature header, to its
+// unpack size, at most maxSevenZipHeader.
 func (f szFolder) decodeLZMA(data []byte, packPos, packSize uint64) ([]byte, error) {
 	rest := uint64(len(data) - 32)
-	if len(f.lzmaProps) != 5 || f.unpackSize > maxSevenZipHeader || packPos > rest || packSize > rest-packPos {
+	if f.unpackSize > maxSevenZipHeader || packPos > rest || packSize > rest-packPos {
+		return nil, errSevenZip
+	}
+	if f.copy && f.unpackSize == packSize {
+		return data[32+packPos : 32+packPos+packSize], nil
+	}
+	if len(f.lzmaProps) != 5 {
 		return nil, errSevenZip
 	}
 	// The classic LZMA header: the coder's five property bytes, then the
 	// size of what it unpacks to. (The reader's dictionary is no larger
-	// than that size, whatever the properties ask for.)
+	// than that size, whatever the properties ask for: a header asking
+	// for a large one is read, not refused.)
 	var head [13]byte
 	copy(head[:], f.lzmaProps)
 	binary.LittleEndian.PutUint64(head[5:], f.unpackSize)
 	packed := data[32+packPos : 32+packPos+packSize]
-	zr, err := lzma.ReaderConfig{DictCap: 64 << 20}.NewReader(io.MultiReader(bytes.NewReader(head[:]), bytes.NewReader(packed)))
+	zr, err := lzma.NewReader(io.MultiReader(bytes.NewReader(head[:]), bytes.NewReader(packed)))
 	if err != nil {
 		return nil, errSevenZip
 	}

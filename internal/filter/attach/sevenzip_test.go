@@ -131,3 +131,43 @@ func TestSevenZipMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestSevenZipVariants: headers 7-Zip reads though it does not write them
+// so are read too, so that they cannot hide the names: property IDs in
+// more bytes than needed, an empty AdditionalStreamsInfo, a header
+// encoded with the Copy coder.
+func TestSevenZipVariants(t *testing.T) {
+	data, err := os.ReadFile("testdata/7z/plainheader.7z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, ok := sevenZipNextHeader(data)
+	if !ok || hdr[0] != szHeader {
+		t.Fatal("plainheader.7z: want a plain header")
+	}
+	packed := data[32 : len(data)-len(hdr)] // the files, before the header
+	// rewrap puts a new header after the packed files.
+	rewrap := func(h []byte) []byte {
+		b := append(slices.Clone(data[:32]), packed...)
+		binary.LittleEndian.PutUint64(b[12:], uint64(len(packed)))
+		binary.LittleEndian.PutUint64(b[20:], uint64(len(h)))
+		return append(b, h...)
+	}
+	long := append([]byte{0x80, szHeader}, hdr[1:]...)
+	extra := append([]byte{szHeader, szAdditionalStreams, szEnd}, hdr[1:]...)
+	// The plain header stored after the files, and an encoded header
+	// that points at it through the Copy coder.
+	stored := append(slices.Clone(packed), hdr...)
+	encoded := []byte{szEncodedHeader, szPackInfo, byte(len(packed)), 1, szSize, byte(len(hdr)), szEnd,
+		szUnpackInfo, szFolderID, 1, 0, 1, 0x01, 0x00, szCodersUnpackSize, byte(len(hdr)), szEnd, szEnd}
+	copied := append(slices.Clone(data[:32]), stored...)
+	binary.LittleEndian.PutUint64(copied[12:], uint64(len(stored)))
+	binary.LittleEndian.PutUint64(copied[20:], uint64(len(encoded)))
+	copied = append(copied, encoded...)
+	for name, archive := range map[string][]byte{"long ID": rewrap(long), "additional streams": rewrap(extra), "copy coder": copied} {
+		fs := Inspect("a.7z", "", archive, Limits{})
+		if got, want := findingNames(fs), []string{NameDoubleExtension, NameExecutable}; !slices.Equal(got, want) {
+			t.Errorf("%s: findings %v, want %v", name, fs, want)
+		}
+	}
+}
