@@ -58,17 +58,16 @@
 //
 // Left out: decompressing the files inside RAR and 7z archives (their
 // names are read, their contents not); 7z headers compressed otherwise
-// than with LZMA alone or stored (not written by 7-Zip: such a header
-// is a finding of NameMalformed, its names unseen); xz, cab and ace
-// archives
-// (xz: the decoder at hand sizes its dictionary by the file's word, up to
-// gigabytes, and a bound would have to be read from every block); PDF
-// streams under filters other than FlateDecode alone or with a
-// predictor, embedded files whose stream does not say /Type
+// than with LZMA alone or stored (not written by 7-Zip: such a header is
+// a finding of NameMalformed, its names unseen); xz, cab and ace
+// archives (xz: the decoder at hand sizes its dictionary by the file's
+// word, up to gigabytes, and a bound would have to be read from every
+// block); PDF streams under filters other than FlateDecode alone or with
+// a predictor, embedded files whose stream does not say /Type
 // /EmbeddedFile (the key is optional), a stream whose /Length is a
-// reference and whose compressed bytes hold "endstream", an embedded
-// PDF looked into past its first 4 KiB, and encrypted PDFs (their
-// strings and streams are ciphertext); Excel 4.0 (XLM) macros;
-// OneNote files' contents (a notebook is flagged by its name alone);
-// malware signatures, which are clamd's job (internal/clamd).
+// reference and whose compressed bytes hold "endstream", an embedded PDF
+// looked into past its first 4 KiB, and encrypted PDFs (their strings
+// and streams are ciphertext); Excel 4.0 (XLM) macros; OneNote files'
+// contents (a notebook is flagged by its name alone); malware
+// signatures, which are clamd's job (internal/clamd).
 package attach
