@@ -71,10 +71,10 @@ func (l Limits) withDefaults() Limits {
 // extensions, double extensions, reordering characters), its content
 // (PE, ELF and Mach-O programs, Windows shortcuts, ISO images, OLE2
 // documents with a VBA storage), and archives: zip, tar, gzip and bzip2
-// files are looked into, nested up to lim.MaxDepth, each entry
-// examined the same way; RAR and 7z headers are read for names and
-// encryption; PDFs for actions that run code and for embedded files. Work and memory are bounded by lim
-// whatever the input. Each name is reported once, with the count of
+// files are looked into, nested up to lim.MaxDepth, each entry examined
+// the same way; RAR and 7z headers are read for names and encryption;
+// PDFs for actions that run code and for embedded files. Work and memory
+// are bounded by lim whatever the input. Each name is reported once, with the count of
 // repeats.
 func Inspect(name, mediaType string, data []byte, lim Limits) []Finding {
 	in := &inspector{lim: lim.withDefaults()}
@@ -90,7 +90,7 @@ type inspector struct {
 	read  int64 // bytes of entries read whole
 	found []Finding
 	full  bool          // a limit was reached: stop looking
-	zlib  io.ReadCloser // reused for a PDF's streams (see inflate)
+	zlib  io.ReadCloser // reused for a PDF's streams (see streamBytes)
 	slow  int64         // bytes of bzip2 decompressed (see maxSlowOutput)
 }
 

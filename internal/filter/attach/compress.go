@@ -3,7 +3,6 @@ package attach
 import (
 	"bytes"
 	"compress/bzip2"
-	"io"
 	"path"
 	"strings"
 )
@@ -11,10 +10,10 @@ import (
 var bzip2Magic = []byte("BZh")
 
 // maxSlowOutput bounds what is decompressed of bzip2 files, all of one
-// attachment's together: the decoder runs at tens of megabytes a second, a tenth of gzip's, so the
-// budgets that bound gzip's work would let one attachment take seconds.
-// Past it a file is too large to look into (a finding of NameLimit). A
-// variable, for tests to lower.
+// attachment's together: the decoder runs at tens of megabytes a second,
+// a tenth of gzip's, so the budgets that bound gzip's work would let one
+// attachment take seconds. Past it a file is too large to look into (a
+// finding of NameLimit). A variable, for tests to lower.
 var maxSlowOutput int64 = 16 << 20
 
 // isBzip2 tells a bzip2 file (its "BZh", block size '1' to '9', and the
@@ -32,10 +31,6 @@ func (in *inspector) bzip2(shown, name string, data []byte, depth int) {
 	if !in.enter(shown, depth) {
 		return
 	}
-	in.slowStream(shown, name, bzip2.NewReader(bytes.NewReader(data)), int64(len(data)), depth)
-}
-
-func (in *inspector) slowStream(shown, name string, r io.Reader, packed int64, depth int) {
 	innerName := strippedName(name)
 	inner := shortPath(shown + "/(content)")
 	if innerName != "" {
@@ -52,7 +47,8 @@ func (in *inspector) slowStream(shown, name string, r io.Reader, packed int64, d
 		in.limit("%s is past the %d bytes of bzip2 decompressed for one attachment", shown, maxSlowOutput)
 		return
 	}
-	out, size, err := in.decompress(shown, r, innerName, packed, readPlan{maxOut: left})
+	r := bzip2.NewReader(bytes.NewReader(data))
+	out, size, err := in.decompress(shown, r, innerName, int64(len(data)), readPlan{maxOut: left})
 	if err != nil || in.full {
 		return
 	}

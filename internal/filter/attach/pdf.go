@@ -46,16 +46,9 @@ func (in *inspector) pdf(shown string, data []byte, depth int) {
 			in.embeddedFile(shortPath(shown+"/(embedded file "+strconv.Itoa(embedded)+")"), s.body, d.flate, depth+1)
 			continue
 		}
-		if !d.flate {
-			f.scan(s.body)
-			continue
+		if out, ok := in.streamBytes(shown, s.body, d.flate, true); ok {
+			f.scan(out)
 		}
-		out, size, ok := in.inflate(shown, s.body, true)
-		if !ok {
-			continue
-		}
-		in.total += size
-		f.scan(out)
 	}
 	hidden := ""
 	score := 0.0
@@ -75,36 +68,38 @@ func (in *inspector) embeddedFile(shown string, body []byte, flate bool, depth i
 	if !in.enter(shown, depth) {
 		return
 	}
-	if !flate {
-		in.content(shown, "", body, depth)
-		return
+	if out, ok := in.streamBytes(shown, body, flate, false); ok {
+		in.content(shown, "", out, depth)
 	}
-	out, size, ok := in.inflate(shown, body, false)
-	if !ok {
-		return
-	}
-	in.total += size
-	in.content(shown, "", out, depth)
 }
 
-// inflate decompresses a FlateDecode stream (zlib, RFC 1950), with one
-// reader for all of a file's streams (each one's tables are some 40 KiB), as
-// decompress does an archive's entry, all of it when whole is set. A
-// stream that does not start as zlib is left alone, and one cut short or
-// with a wrong checksum gives what it held: PDF readers forgive both, and
-// damaged PDFs are common enough not to be a finding.
-func (in *inspector) inflate(shown string, body []byte, whole bool) ([]byte, int64, bool) {
+// streamBytes returns a stream's bytes: body itself, or body inflated
+// when it is compressed with FlateDecode (zlib, RFC 1950) as decompress
+// does an archive's entry, all of it when whole is set, and counted
+// against the budget. One zlib reader serves all of a file's streams
+// (each one's tables are some 40 KiB). A stream that does not start as
+// zlib is left alone, and one cut short or with a wrong checksum gives
+// what it held: PDF readers forgive both, and damaged PDFs are common
+// enough not to be a finding.
+func (in *inspector) streamBytes(shown string, body []byte, flate, whole bool) ([]byte, bool) {
+	if !flate {
+		return body, true
+	}
 	if in.zlib == nil {
 		zr, err := zlib.NewReader(bytes.NewReader(body))
 		if err != nil {
-			return nil, 0, false
+			return nil, false
 		}
 		in.zlib = zr
 	} else if err := in.zlib.(zlib.Resetter).Reset(bytes.NewReader(body), nil); err != nil {
-		return nil, 0, false
+		return nil, false
 	}
 	out, size, err := in.decompress(shown, forgiving{in.zlib}, "", int64(len(body)), readPlan{whole: whole})
-	return out, size, err == nil
+	if err != nil {
+		return nil, false
+	}
+	in.total += size
+	return out, true
 }
 
 // forgiving ends a stream at its first error.

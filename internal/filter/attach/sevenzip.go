@@ -59,16 +59,14 @@ const szMaxItems = 1 << 14
 // or its header (names hidden). A header compressed with LZMA, as 7-Zip
 // writes it by default, is decompressed first, up to maxSevenZipHeader.
 // The files themselves are not decompressed. A header that does not parse
-// is searched for the AES coder's ID, as before a header was parsed.
+// is told of as sevenZipUnread says.
 func (in *inspector) sevenZip(shown string, data []byte) {
 	hdr, ok := sevenZipNextHeader(data)
 	if !ok {
 		return
 	}
-	if id, _ := (&szReader{b: hdr}).id(); id == szEncodedHeader {
+	if r := (&szReader{b: hdr}); r.expect(szEncodedHeader) == nil {
 		var s szStreams
-		r := &szReader{b: hdr}
-		r.id()
 		if err := r.streamsInfo(&s); err != nil || len(s.folders) != 1 || len(s.packSizes) != 1 {
 			in.sevenZipUnread(shown, hdr, err)
 			return
@@ -83,7 +81,7 @@ func (in *inspector) sevenZip(shown string, data []byte) {
 			in.limit("%s has a header too large to look into (%d bytes)", shown, f.unpackSize)
 			return
 		}
-		decoded, err := f.decodeLZMA(data, s.packPos, s.packSizes[0])
+		decoded, err := f.decode(data, s.packPos, s.packSizes[0])
 		if err != nil {
 			in.sevenZipUnread(shown, hdr, err)
 			return
@@ -241,8 +239,8 @@ type szStreams struct {
 	folders   []szFolder
 }
 
-// header reads a Header (after its kHeader byte): the names of the files
-// and whether any folder is encrypted.
+// header reads a Header, from its kHeader ID: the names of the files and
+// whether any folder is encrypted.
 func (r *szReader) header() (names []string, aes bool, err error) {
 	if err := r.expect(szHeader); err != nil {
 		return nil, false, err
@@ -643,10 +641,10 @@ func szNames(b []byte, n int) []string {
 	return names
 }
 
-// decodeLZMA decompresses the folder's single LZMA stream (or takes its
+// decode decompresses the folder's single LZMA stream (or takes its
 // stored one), packed at packPos after the signature header, to its
 // unpack size, at most maxSevenZipHeader.
-func (f szFolder) decodeLZMA(data []byte, packPos, packSize uint64) ([]byte, error) {
+func (f szFolder) decode(data []byte, packPos, packSize uint64) ([]byte, error) {
 	rest := uint64(len(data) - 32)
 	if f.unpackSize > maxSevenZipHeader || packPos > rest || packSize > rest-packPos {
 		return nil, errSevenZip

@@ -64,7 +64,7 @@ func TestSevenZipNames(t *testing.T) {
 	if err := r.streamsInfo(&s); err != nil {
 		t.Fatal(err)
 	}
-	decoded, err := s.folders[0].decodeLZMA(data, s.packPos, s.packSizes[0])
+	decoded, err := s.folders[0].decode(data, s.packPos, s.packSizes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
